@@ -1,0 +1,164 @@
+/**
+ * Group chat over the membership: a message is pushed straight to every live
+ * member, and anti-entropy repairs what the network lost. Each member
+ * periodically sends a digest (highest in-order sequence per sender stream)
+ * to one random member, which answers with what the digest lacks; a receiver
+ * that sees the other side is ahead asks back. Delivery is exactly once
+ * (duplicates are dropped by id) and in per-sender order (a message that
+ * arrives ahead of its predecessor waits in a hold-back buffer).
+ */
+import {EventEmitter} from 'node:events';
+import type {Logger} from '../log.js';
+import type {ChatMessage, UdpMessage} from '../membership/messages.js';
+import type {Membership} from '../membership/membership.js';
+import type {Address} from '../membership/types.js';
+import {formatAddress, parseAddress} from '../membership/types.js';
+
+export interface DeliveredMessage extends ChatMessage {
+  deliveredAt: number;
+}
+
+export interface ChatEvents {
+  delivered: [DeliveredMessage];
+  sent: [ChatMessage];
+}
+
+export const MAX_TEXT_LENGTH = 4000;
+
+interface Stream {
+  /** Highest sequence delivered in order. */
+  delivered: number;
+  /** Messages that arrived ahead of a gap, by sequence. */
+  held: Map<number, ChatMessage>;
+}
+
+export class Chat extends EventEmitter<ChatEvents> {
+  readonly #streams = new Map<string, Stream>();
+  readonly #log: DeliveredMessage[] = [];
+  readonly #epoch: string;
+  #seq = 0;
+  #timer: NodeJS.Timeout | undefined;
+  duplicates = 0;
+
+  constructor(
+    private readonly membership: Membership,
+    private readonly log: Logger,
+  ) {
+    super();
+    // The epoch makes ids unique across restarts of a peer under the same name.
+    this.#epoch = Date.now().toString(36) + Math.floor(Math.random() * 36 ** 2).toString(36).padStart(2, '0');
+    membership.handle('chat', (message) => message.t === 'chat' && message.m.forEach((m) => this.#receive(m)));
+    membership.handle('chat-digest', (message, from) => message.t === 'chat-digest' && this.#onDigest(message, from));
+  }
+
+  start(): void {
+    clearInterval(this.#timer);
+    this.#timer = setInterval(() => this.#syncOnce(), this.membership.config.chatSyncIntervalMs);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  send(text: string): ChatMessage {
+    if (text.length === 0) throw new Error('cannot send an empty message');
+    if (text.length > MAX_TEXT_LENGTH) throw new Error(`message is ${text.length} characters; the limit is ${MAX_TEXT_LENGTH}`);
+    if (!this.membership.running) throw new Error('not a member of a group: join first');
+    const seq = ++this.#seq;
+    const sender = this.membership.name;
+    const message: ChatMessage = {id: `${sender}:${this.#epoch}:${seq}`, sender, epoch: this.#epoch, seq, text, sentAt: Date.now()};
+    this.emit('sent', message);
+    this.#receive(message);
+    for (const member of this.membership.peers()) this.membership.transport.sendUdp(member.address, {t: 'chat', m: [message]});
+    return message;
+  }
+
+  messages(): readonly DeliveredMessage[] {
+    return this.#log;
+  }
+
+  /** Highest in-order sequence per stream: what this member has. */
+  digest(): Record<string, number> {
+    const digest: Record<string, number> = {};
+    for (const [key, stream] of this.#streams) digest[key] = stream.delivered;
+    return digest;
+  }
+
+  #receive(message: ChatMessage): void {
+    const key = `${message.sender}:${message.epoch}`;
+    let stream = this.#streams.get(key);
+    if (!stream) {
+      stream = {delivered: 0, held: new Map()};
+      this.#streams.set(key, stream);
+    }
+    if (message.seq <= stream.delivered || stream.held.has(message.seq)) {
+      this.duplicates++;
+      return;
+    }
+    stream.held.set(message.seq, message);
+    for (let next = stream.held.get(stream.delivered + 1); next; next = stream.held.get(stream.delivered + 1)) {
+      stream.held.delete(next.seq);
+      stream.delivered = next.seq;
+      const delivered: DeliveredMessage = {...next, deliveredAt: Date.now()};
+      this.#log.push(delivered);
+      this.log.info('chat', `delivered ${delivered.id} from ${delivered.sender}: ${delivered.text}`);
+      this.emit('delivered', delivered);
+    }
+  }
+
+  #syncOnce(): void {
+    if (!this.membership.running) return;
+    const peers = this.membership.peers().filter((m) => m.state === 'alive');
+    const target = peers[Math.floor(Math.random() * peers.length)];
+    if (target) this.#sendDigest(target.address, false);
+  }
+
+  #sendDigest(to: Address, reply: boolean): void {
+    const message: UdpMessage = {t: 'chat-digest', f: this.membership.name, a: formatAddress(this.membership.transport.address), d: this.digest(), reply};
+    this.membership.transport.sendUdp(to, message);
+  }
+
+  #onDigest(message: Extract<UdpMessage, {t: 'chat-digest'}>, from: Address): void {
+    const replyTo = parseAddress(message.a) ?? from;
+    const missing: ChatMessage[] = [];
+    let theyAreAhead = false;
+    for (const [key, stream] of this.#streams) {
+      const theirs = message.d[key] ?? 0;
+      if (theirs < stream.delivered) missing.push(...this.#range(key, theirs + 1, stream.delivered));
+    }
+    for (const [key, theirs] of Object.entries(message.d)) {
+      if (theirs > (this.#streams.get(key)?.delivered ?? 0)) theyAreAhead = true;
+    }
+    this.#sendBatches(replyTo, missing);
+    if (theyAreAhead && !message.reply) this.#sendDigest(replyTo, true);
+  }
+
+  #range(key: string, from: number, to: number): ChatMessage[] {
+    const out: ChatMessage[] = [];
+    for (const m of this.#log) {
+      if (`${m.sender}:${m.epoch}` === key && m.seq >= from && m.seq <= to) {
+        const {deliveredAt: _, ...message} = m;
+        out.push(message);
+      }
+    }
+    return out;
+  }
+
+  /** Splits messages into datagrams that stay under the packet budget. */
+  #sendBatches(to: Address, messages: ChatMessage[]): void {
+    const budget = this.membership.config.maxPacketBytes - 100;
+    let batch: ChatMessage[] = [];
+    let size = 0;
+    for (const message of messages) {
+      const bytes = Buffer.byteLength(JSON.stringify(message)) + 1;
+      if (batch.length > 0 && size + bytes > budget) {
+        this.membership.transport.sendUdp(to, {t: 'chat', m: batch});
+        batch = [];
+        size = 0;
+      }
+      batch.push(message);
+      size += bytes;
+    }
+    if (batch.length > 0) this.membership.transport.sendUdp(to, {t: 'chat', m: batch});
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * `peerlab-peer`: starts one chat peer and gives it a prompt (or reads a
+ * script from a pipe). Flags win over a --config file, which wins over
+ * defaults.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import {Command, InvalidArgumentError, Option} from 'commander';
+import {isProfileName} from '../config.js';
+import type {ProfileName} from '../config.js';
+import {createRegistry, readSavedConfig} from '../commands.js';
+import type {SavedConfig} from '../commands.js';
+import {isLevel, levels} from '../log.js';
+import {isValidName} from '../membership/messages.js';
+import type {Address} from '../membership/types.js';
+import {parseAddress} from '../membership/types.js';
+import {Peer} from '../peer.js';
+import {Session} from './session.js';
+
+interface Flags {
+  name?: string;
+  host?: string;
+  port?: number;
+  join?: Address[];
+  bootstrap?: string;
+  profile?: ProfileName;
+  config?: string;
+  logLevel?: string;
+  historyFile?: string;
+  daemon?: boolean;
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('expected an integer 0-65535 (0 picks a free port)');
+  return n;
+}
+
+function parseJoin(value: string, previous: Address[] = []): Address[] {
+  const address = parseAddress(value);
+  if (!address) throw new InvalidArgumentError('expected host:port');
+  return [...previous, address];
+}
+
+function parseName(value: string): string {
+  if (!isValidName(value)) throw new InvalidArgumentError('expected 1-64 characters of A-Z a-z 0-9 . _ -');
+  return value;
+}
+
+function parseUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error();
+  } catch {
+    throw new InvalidArgumentError('expected an http:// URL');
+  }
+  return value;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('peerlab-peer')
+    .description('A decentralized chat peer over SWIM gossip membership')
+    .option('--name <name>', 'member name, unique in the group', parseName)
+    .option('--host <host>', 'address to bind (default 127.0.0.1)')
+    .option('--port <port>', 'UDP and TCP port; 0 picks a free one (default 0)', parsePort)
+    .option('--join <host:port>', 'a member to join through (repeatable)', parseJoin)
+    .option('--bootstrap <url>', 'bootstrap data service to find contacts through', parseUrl)
+    .addOption(new Option('--profile <profile>', 'timing profile (default local)').choices(['local', 'lan']))
+    .option('--config <file>', 'start from a file written by save-config')
+    .addOption(new Option('--log-level <level>', 'log level (default info)').choices([...levels]))
+    .option('--history-file <file>', 'prompt history (default ~/.peerlab/peer_history)')
+    .option('--daemon', 'no prompt and no script: run until SIGINT or SIGTERM')
+    .showHelpAfterError()
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
+    .parse(argv);
+  const flags = program.opts<Flags>();
+
+  let saved: SavedConfig = {};
+  if (flags.config) {
+    try {
+      saved = await readSavedConfig(flags.config);
+    } catch (error) {
+      process.stderr.write(`peerlab-peer: --config ${(error as Error).message}\n`);
+      process.exit(2);
+    }
+  }
+  const name = flags.name ?? saved.name;
+  if (!name) {
+    process.stderr.write('peerlab-peer: --name is required (or a --config file with a name)\n');
+    process.exit(2);
+  }
+  const profile = flags.profile ?? (saved.profile && isProfileName(saved.profile) ? saved.profile : 'local');
+  const bootstrap = flags.bootstrap ?? saved.bootstrap;
+  let peer: Peer;
+  try {
+    peer = await Peer.start({
+      name,
+      host: flags.host ?? saved.host ?? '127.0.0.1',
+      port: flags.port ?? saved.port ?? 0,
+      profile,
+      join: flags.join ?? (saved.join ?? []).map((j) => parseAddress(j)!),
+      bootstrap,
+    });
+  } catch (error) {
+    process.stderr.write(`peerlab-peer: cannot bind: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+  const level = flags.logLevel ?? saved.logLevel;
+  if (level && isLevel(level)) peer.log.level = level;
+  if (saved.logFilter) peer.log.filter = new Set(saved.logFilter as never[]);
+
+  process.stdout.write(`${name} listening on ${peer.address} (profile ${profile})\n`);
+  const joined = await peer.join();
+  if (joined.seeds > 0) peer.log.info('cli', `joined through ${joined.contacted} of ${joined.seeds} seeds`);
+  for (const error of joined.errors) peer.log.warn('cli', `join: ${error}`);
+
+  let exiting = false;
+  const shutdown = async (code: number, leave: boolean) => {
+    if (exiting) return;
+    exiting = true;
+    if (leave) await peer.leave().catch(() => {});
+    await peer.close().catch(() => {});
+    process.exit(code);
+  };
+  process.on('SIGINT', () => (exiting ? process.exit(130) : void shutdown(0, true)));
+  process.on('SIGTERM', () => (exiting ? process.exit(143) : void shutdown(0, true)));
+
+  if (flags.daemon) return;
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  const session = new Session({
+    peer,
+    registry: createRegistry(),
+    interactive,
+    historyFile: interactive ? (flags.historyFile ?? path.join(os.homedir(), '.peerlab', 'peer_history')) : undefined,
+    onExit: (code) => void shutdown(code, false),
+  });
+  await session.run();
+  // End of a script: leave like `exit` would; a script with failed commands exits 1.
+  await shutdown(session.failures > 0 ? 1 : 0, true);
+}

@@ -1,0 +1,370 @@
+/**
+ * The peer's command API: one registry that both the interactive CLI and the
+ * coordinator's agent execute. Handlers return plain data; `format` renders it
+ * for a person, `--json` (or the agent) gets the data itself.
+ */
+import {readFile, writeFile, rename} from 'node:fs/promises';
+import path from 'node:path';
+import type {Args} from '@peerlab/client-agent';
+import {CommandError, Registry, usage} from '@peerlab/client-agent';
+import {isComponent, isLevel, components, levels} from './log.js';
+import type {Component} from './log.js';
+import type {Peer} from './peer.js';
+import type {Address, Member} from './membership/types.js';
+import {formatAddress, parseAddress} from './membership/types.js';
+import {isProfileName} from './config.js';
+import {isValidName} from './membership/messages.js';
+
+/** What a command may ask of whoever runs it (the CLI session or the agent). */
+export interface CommandContext {
+  peer: Peer;
+  /** Runs another command line; used by `run` for script files. */
+  runLine(line: string): Promise<void>;
+  /** Ends the process after the command returns. */
+  exit(code: number): void;
+  /** Nesting depth of `run`, so a script cannot include itself forever. */
+  depth: number;
+}
+
+/** The settings that `save-config` writes and `load-config` or `--config` read. */
+export interface SavedConfig {
+  name?: string;
+  host?: string;
+  port?: number;
+  profile?: string;
+  join?: string[];
+  bootstrap?: string;
+  logLevel?: string;
+  logFilter?: string[];
+}
+
+const json = {name: 'json', type: 'boolean', flag: true, description: 'print machine-readable JSON'} as const;
+
+function membersView(peer: Peer, all: boolean) {
+  const members = all ? peer.membership.all() : peer.membership.live();
+  return {
+    self: peer.membership.name,
+    checksum: peer.membership.checksum(),
+    count: peer.membership.live().length,
+    members: members.map((m: Member) => ({name: m.name, address: formatAddress(m.address), state: m.state, incarnation: m.incarnation})),
+  };
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+function parseSeeds(words: string[]): Address[] {
+  return words.map((word) => {
+    const address = parseAddress(word);
+    if (!address) throw new CommandError(`join: "${word}" is not host:port`, 'bad-arguments');
+    return address;
+  });
+}
+
+export function savedConfigOf(peer: Peer): SavedConfig {
+  const s = peer.settings;
+  return {
+    name: s.name,
+    host: s.host,
+    port: s.port,
+    profile: s.profile,
+    join: s.join.map(formatAddress),
+    ...(s.bootstrap ? {bootstrap: s.bootstrap} : {}),
+    logLevel: peer.log.level,
+    logFilter: [...peer.log.filter],
+  };
+}
+
+/** Reads and checks a saved config file; errors name the file and the field. */
+export async function readSavedConfig(file: string): Promise<SavedConfig> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new CommandError(`${file}: ${error instanceof SyntaxError ? 'not valid JSON: ' + error.message : (error as Error).message}`, 'bad-arguments');
+  }
+  const fail = (field: string, expected: string): never => {
+    throw new CommandError(`${file}: field "${field}" must be ${expected}`, 'bad-arguments');
+  };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('(top level)', 'an object');
+  const c = raw as Record<string, unknown>;
+  const known = ['name', 'host', 'port', 'profile', 'join', 'bootstrap', 'logLevel', 'logFilter'];
+  for (const key of Object.keys(c)) if (!known.includes(key)) fail(key, `one of ${known.join(', ')} (unknown field)`);
+  if (c.name !== undefined && (typeof c.name !== 'string' || !isValidName(c.name))) fail('name', '1-64 characters of A-Z a-z 0-9 . _ -');
+  if (c.host !== undefined && typeof c.host !== 'string') fail('host', 'a string');
+  if (c.port !== undefined && (!Number.isInteger(c.port) || (c.port as number) < 0 || (c.port as number) > 65535)) fail('port', 'an integer 0-65535');
+  if (c.profile !== undefined && (typeof c.profile !== 'string' || !isProfileName(c.profile))) fail('profile', 'local or lan');
+  if (c.join !== undefined && (!Array.isArray(c.join) || !c.join.every((j) => typeof j === 'string' && parseAddress(j)))) fail('join', 'a list of "host:port"');
+  if (c.bootstrap !== undefined && typeof c.bootstrap !== 'string') fail('bootstrap', 'a URL');
+  if (c.logLevel !== undefined && (typeof c.logLevel !== 'string' || !isLevel(c.logLevel))) fail('logLevel', `one of ${levels.join(', ')}`);
+  if (c.logFilter !== undefined && (!Array.isArray(c.logFilter) || !c.logFilter.every((x) => typeof x === 'string' && isComponent(x)))) {
+    fail('logFilter', `a list of ${components.join(', ')}`);
+  }
+  return c as SavedConfig;
+}
+
+export function createRegistry(): Registry<CommandContext> {
+  const registry = new Registry<CommandContext>();
+
+  registry.add({
+    name: 'help',
+    group: 'general',
+    summary: 'list commands, or show one command in detail',
+    args: [{name: 'command', type: 'string', description: 'a command name'}],
+    run(args) {
+      if (typeof args.command === 'string') {
+        const command = registry.get(args.command);
+        if (!command) throw new CommandError(`help: no command "${args.command}"`, 'bad-arguments');
+        return {command: command.name, summary: command.summary, usage: usage(command), args: command.args};
+      }
+      const groups: Record<string, {name: string; summary: string}[]> = {};
+      for (const c of registry.list()) (groups[c.group] ??= []).push({name: c.name, summary: c.summary});
+      return {groups};
+    },
+    format(result) {
+      const r = result as {groups?: Record<string, {name: string; summary: string}[]>; usage?: string; summary?: string; args?: {name: string; description: string}[]};
+      if (r.groups) {
+        return Object.entries(r.groups)
+          .map(([group, list]) => `${group}:\n` + list.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n'))
+          .join('\n');
+      }
+      return [r.usage, `  ${r.summary}`, ...(r.args ?? []).map((a) => `  ${a.name.padEnd(10)} ${a.description}`)].join('\n');
+    },
+  });
+
+  registry.add({
+    name: 'status',
+    group: 'general',
+    summary: 'show this peer: name, address, state, incarnation, profile',
+    args: [json],
+    run(_args, {peer}) {
+      const self = peer.membership.self;
+      return {
+        name: self.name,
+        address: formatAddress(self.address),
+        state: self.state,
+        incarnation: self.incarnation,
+        profile: peer.config.profile,
+        members: peer.membership.live().length,
+        checksum: peer.membership.checksum(),
+        messages: peer.chat.messages().length,
+        malformed: peer.transport.stats.malformed,
+      };
+    },
+    format(result) {
+      return Object.entries(result as Record<string, unknown>).map(([k, v]) => `${k}: ${String(v)}`).join('\n');
+    },
+  });
+
+  registry.add({
+    name: 'echo',
+    group: 'general',
+    summary: 'print the text (useful in scripts)',
+    args: [{name: 'text', type: 'string', rest: true, description: 'text to print'}],
+    run(args) {
+      return {text: typeof args.text === 'string' ? args.text : ''};
+    },
+    format: (result) => (result as {text: string}).text,
+  });
+
+  registry.add({
+    name: 'members',
+    group: 'membership',
+    summary: 'list alive and suspect members with incarnation, and the checksum of the live set',
+    args: [json, {name: 'all', type: 'boolean', flag: true, description: 'include dead and left members'}],
+    run(args, {peer}) {
+      return membersView(peer, args.all === true);
+    },
+    format(result) {
+      const r = result as ReturnType<typeof membersView>;
+      const rows = [['NAME', 'ADDRESS', 'STATE', 'INCARNATION'], ...r.members.map((m) => [m.name + (m.name === r.self ? ' (me)' : ''), m.address, m.state, String(m.incarnation)])];
+      return `${table(rows)}\n${r.count} live, checksum ${r.checksum}`;
+    },
+  });
+
+  registry.add({
+    name: 'join',
+    group: 'membership',
+    summary: 'join a group through host:port seeds, or the bootstrap service when none are given',
+    args: [{name: 'seeds', type: 'string', repeatable: true, description: 'host:port of a member'}],
+    async run(args, {peer}) {
+      const seeds = parseSeeds((args.seeds as string[] | undefined) ?? []);
+      const result = await peer.join(seeds.length > 0 ? seeds : undefined);
+      if (result.seeds > 0 && result.contacted === 0) {
+        throw new CommandError(`join: no seed answered (${result.errors.join('; ')})`, 'failed');
+      }
+      return {...result, members: peer.membership.live().length};
+    },
+    format(result) {
+      const r = result as {contacted: number; seeds: number; members: number; errors: string[]};
+      const base = r.seeds === 0 ? 'no seeds: started a group of my own' : `contacted ${r.contacted} of ${r.seeds} seeds; ${r.members} live members`;
+      return [base, ...r.errors.map((e) => `  warning: ${e}`)].join('\n');
+    },
+  });
+
+  registry.add({
+    name: 'leave',
+    group: 'membership',
+    summary: 'leave the group gracefully (others record "left")',
+    args: [],
+    async run(_args, {peer}) {
+      await peer.leave();
+      return {left: true, incarnation: peer.membership.self.incarnation};
+    },
+    format: () => 'left the group',
+  });
+
+  registry.add({
+    name: 'send',
+    group: 'chat',
+    summary: 'broadcast a message to every member',
+    args: [{name: 'text', type: 'string', rest: true, required: true, description: 'the message'}],
+    run(args, {peer}) {
+      try {
+        const message = peer.chat.send(args.text as string);
+        return {id: message.id, seq: message.seq, sentAt: message.sentAt};
+      } catch (error) {
+        throw new CommandError(`send: ${(error as Error).message}`, 'failed');
+      }
+    },
+    format: (result) => `sent ${(result as {id: string}).id}`,
+  });
+
+  registry.add({
+    name: 'messages',
+    group: 'chat',
+    summary: 'list delivered messages, in delivery order',
+    args: [json, {name: 'last', type: 'integer', flag: true, description: 'only the last N'}],
+    run(args, {peer}) {
+      const all = peer.chat.messages();
+      const last = typeof args.last === 'number' ? all.slice(-args.last) : all;
+      return {count: all.length, duplicates: peer.chat.duplicates, messages: last};
+    },
+    format(result) {
+      const r = result as {count: number; messages: {sender: string; text: string; deliveredAt: number; id: string}[]};
+      const lines = r.messages.map((m) => `${new Date(m.deliveredAt).toISOString().slice(11, 19)} <${m.sender}> ${m.text}`);
+      return lines.length > 0 ? lines.join('\n') : 'no messages yet';
+    },
+  });
+
+  registry.add({
+    name: 'log-level',
+    group: 'logging',
+    summary: `show or set the log level (${levels.join(', ')})`,
+    args: [{name: 'level', type: 'enum', values: levels, description: 'new level'}],
+    run(args, {peer}) {
+      if (typeof args.level === 'string' && isLevel(args.level)) peer.log.level = args.level;
+      return {level: peer.log.level};
+    },
+    format: (result) => `log level: ${(result as {level: string}).level}`,
+  });
+
+  registry.add({
+    name: 'log-filter',
+    group: 'logging',
+    summary: `log only some components (${components.join(', ')}); "all" clears the filter`,
+    args: [{name: 'components', type: 'string', repeatable: true, description: 'components, or all'}],
+    run(args, {peer}) {
+      const words = (args.components as string[] | undefined) ?? [];
+      if (words.length === 1 && words[0] === 'all') peer.log.filter.clear();
+      else if (words.length > 0) {
+        const bad = words.filter((w) => !isComponent(w));
+        if (bad.length > 0) throw new CommandError(`log-filter: unknown component ${bad.join(', ')}; known: ${components.join(', ')}, or all`, 'bad-arguments');
+        peer.log.filter = new Set(words as Component[]);
+      }
+      return {filter: [...peer.log.filter]};
+    },
+    format(result) {
+      const f = (result as {filter: string[]}).filter;
+      return `log filter: ${f.length > 0 ? f.join(', ') : 'all components'}`;
+    },
+  });
+
+  registry.add({
+    name: 'run',
+    group: 'scripts',
+    summary: 'run the commands in a file, one per line (# starts a comment)',
+    args: [{name: 'file', type: 'string', required: true, description: 'script file'}],
+    async run(args, ctx) {
+      if (ctx.depth >= 8) throw new CommandError('run: scripts nested more than 8 deep', 'failed');
+      let text: string;
+      try {
+        text = await readFile(args.file as string, 'utf8');
+      } catch (error) {
+        throw new CommandError(`run: cannot read ${String(args.file)}: ${(error as Error).message}`, 'failed');
+      }
+      let count = 0;
+      for (const [i, raw] of text.split('\n').entries()) {
+        const line = raw.trim();
+        if (line === '' || line.startsWith('#')) continue;
+        try {
+          await ctx.runLine(line);
+        } catch (error) {
+          throw new CommandError(`${String(args.file)}:${i + 1}: ${(error as Error).message}`, 'failed');
+        }
+        count++;
+      }
+      return {file: args.file, commands: count};
+    },
+    format: (result) => `ran ${(result as {commands: number}).commands} commands`,
+  });
+
+  registry.add({
+    name: 'save-config',
+    group: 'config',
+    summary: 'save name, address, profile, seeds and log settings to a JSON file',
+    args: [{name: 'file', type: 'string', required: true, description: 'where to write'}],
+    async run(args, {peer}) {
+      const file = path.resolve(args.file as string);
+      const tmp = `${file}.${process.pid}.tmp`;
+      await writeFile(tmp, JSON.stringify(savedConfigOf(peer), null, 2) + '\n');
+      await rename(tmp, file);
+      return {file};
+    },
+    format: (result) => `saved to ${(result as {file: string}).file}`,
+  });
+
+  registry.add({
+    name: 'load-config',
+    group: 'config',
+    summary: 'apply log settings and seeds from a saved file (name, address and profile apply at start: --config)',
+    args: [{name: 'file', type: 'string', required: true, description: 'a file written by save-config'}],
+    async run(args, {peer}) {
+      const config = await readSavedConfig(args.file as string);
+      if (config.logLevel && isLevel(config.logLevel)) peer.log.level = config.logLevel;
+      if (config.logFilter) peer.log.filter = new Set(config.logFilter as Component[]);
+      const seeds = (config.join ?? []).map((j) => parseAddress(j)!);
+      const join = seeds.length > 0 ? await peer.join(seeds) : undefined;
+      const ignored = (['name', 'host', 'port', 'profile'] as const).filter((k) => config[k] !== undefined && config[k] !== peer.settings[k]);
+      return {applied: {logLevel: peer.log.level, logFilter: [...peer.log.filter]}, joined: join?.contacted ?? 0, ignored};
+    },
+    format(result) {
+      const r = result as {joined: number; ignored: string[]};
+      const note = r.ignored.length > 0 ? ` (${r.ignored.join(', ')} differ and apply only at start, with --config)` : '';
+      return `config loaded; joined through ${r.joined} seeds${note}`;
+    },
+  });
+
+  registry.add({
+    name: 'exit',
+    group: 'general',
+    summary: 'leave the group gracefully and exit',
+    args: [{name: 'no-leave', type: 'boolean', flag: true, description: 'exit without leaving (others will detect a failure)'}],
+    async run(args, ctx) {
+      if (args['no-leave'] !== true) await ctx.peer.leave();
+      ctx.exit(0);
+      return {exiting: true};
+    },
+    format: () => 'bye',
+  });
+
+  return registry;
+}
+
+export function formatResult(registry: Registry<CommandContext>, name: string, result: unknown, args: Args): string {
+  const command = registry.get(name);
+  if (args.json === true || !command?.format) return JSON.stringify(result);
+  return command.format(result, args);
+}

@@ -1,0 +1,13 @@
+export * from './config.js';
+export * from './membership/types.js';
+export type {Update, ChatMessage} from './membership/messages.js';
+export {Membership, liveSetChecksum} from './membership/membership.js';
+export {Transport} from './membership/transport.js';
+export type {Link, LinkFilter, LinkVerdict} from './membership/transport.js';
+export {Chat} from './chat/chat.js';
+export type {DeliveredMessage} from './chat/chat.js';
+export {Peer} from './peer.js';
+export type {PeerSettings} from './peer.js';
+export {Logger} from './log.js';
+export {createRegistry} from './commands.js';
+export type {CommandContext} from './commands.js';

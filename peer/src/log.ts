@@ -1,0 +1,52 @@
+/**
+ * A small levelled logger with component filters, driven at run time by the
+ * CLI's `log-level` and `log-filter` commands. Lines go to stderr so that
+ * stdout carries only command output, which scripts and tests parse.
+ */
+export const levels = ['error', 'warn', 'info', 'debug', 'trace'] as const;
+export type Level = (typeof levels)[number];
+export const components = ['swim', 'transport', 'chat', 'bootstrap', 'cli', 'agent'] as const;
+export type Component = (typeof components)[number];
+
+export function isLevel(value: string): value is Level {
+  return (levels as readonly string[]).includes(value);
+}
+
+export function isComponent(value: string): value is Component {
+  return (components as readonly string[]).includes(value);
+}
+
+export class Logger {
+  level: Level = 'info';
+  /** When not empty, only these components are logged (errors always are). */
+  filter = new Set<Component>();
+
+  constructor(
+    private readonly name: string,
+    private readonly write: (line: string) => void = (line) => process.stderr.write(line + '\n'),
+  ) {}
+
+  enabled(level: Level, component: Component): boolean {
+    if (levels.indexOf(level) > levels.indexOf(this.level)) return false;
+    return level === 'error' || this.filter.size === 0 || this.filter.has(component);
+  }
+
+  log(level: Level, component: Component, message: string): void {
+    if (!this.enabled(level, component)) return;
+    const time = new Date().toISOString().slice(11, 23);
+    this.write(`${time} ${this.name} ${component} ${level}: ${message}`);
+  }
+
+  error(component: Component, message: string): void {
+    this.log('error', component, message);
+  }
+  warn(component: Component, message: string): void {
+    this.log('warn', component, message);
+  }
+  info(component: Component, message: string): void {
+    this.log('info', component, message);
+  }
+  debug(component: Component, message: string): void {
+    this.log('debug', component, message);
+  }
+}

@@ -1,0 +1,556 @@
+/**
+ * SWIM membership with the refinements memberlist and Lifeguard made usual:
+ * probe, indirect probe through k members, suspicion that shrinks with
+ * confirmations, incarnation numbers and refutation, piggybacked
+ * dissemination, periodic push-pull over TCP, and reconnect attempts to dead
+ * members so the two sides of a healed partition merge again.
+ *
+ * Unlike memberlist (its issue #157), a member that left or died may come back
+ * under the same name, also from a new address: the newcomer learns its old
+ * record through push-pull and refutes it with a higher incarnation.
+ */
+import {EventEmitter} from 'node:events';
+import {createHash} from 'node:crypto';
+import type {SwimConfig} from '../config.js';
+import {retransmitLimit, suspicionMaxMs, suspicionMinMs} from '../config.js';
+import type {Logger} from '../log.js';
+import {BroadcastQueue} from './broadcast-queue.js';
+import type {PushPullMember, PushPullRequest, PushPullResponse, UdpMessage, Update} from './messages.js';
+import {MalformedMessage, decodePushPull, decodePushPullReply, decodeUdp} from './messages.js';
+import {Suspicion} from './suspicion.js';
+import type {Transport} from './transport.js';
+import type {Address, Member, MemberState, MembershipEvents} from './types.js';
+import {formatAddress, parseAddress, sameAddress} from './types.js';
+
+interface Record_ {
+  name: string;
+  address: Address;
+  state: MemberState;
+  incarnation: number;
+  since: number;
+  suspicion?: Suspicion;
+}
+
+/** Datagram types the membership does not handle itself are handed to whoever registered for them (the chat). */
+export type ExtraHandler = (message: UdpMessage, from: Address) => void;
+
+export interface MembershipOptions {
+  name: string;
+  config: SwimConfig;
+  transport: Transport;
+  log: Logger;
+}
+
+export class Membership extends EventEmitter<MembershipEvents> {
+  readonly name: string;
+  readonly config: SwimConfig;
+  readonly transport: Transport;
+  readonly #log: Logger;
+  readonly #members = new Map<string, Record_>();
+  readonly #broadcasts = new BroadcastQueue();
+  readonly #ackHandlers = new Map<number, () => void>();
+  readonly #extraHandlers = new Map<string, ExtraHandler>();
+  readonly #timers: NodeJS.Timeout[] = [];
+  #probeTimer: NodeJS.Timeout | undefined;
+  #seq = 0;
+  #probeOrder: string[] = [];
+  #probeIndex = 0;
+  #running = false;
+  #leaving = false;
+  #probing: Promise<void> | undefined;
+
+  constructor(options: MembershipOptions) {
+    super();
+    this.name = options.name;
+    this.config = options.config;
+    this.transport = options.transport;
+    this.#log = options.log;
+    this.#members.set(this.name, {
+      name: this.name,
+      address: this.transport.address,
+      state: 'alive',
+      incarnation: 0,
+      since: Date.now(),
+    });
+    this.transport.on('datagram', (buf, from) => this.#onDatagram(buf, from));
+    this.transport.onRequest((request, verdict) => this.#onRequest(request, verdict));
+  }
+
+  get self(): Member {
+    return this.#view(this.#members.get(this.name)!);
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** Registers a handler for datagram types outside the membership protocol. */
+  handle(type: UdpMessage['t'], handler: ExtraHandler): void {
+    this.#extraHandlers.set(type, handler);
+  }
+
+  /** Every member ever seen, self included. */
+  all(): Member[] {
+    return [...this.#members.values()].map((r) => this.#view(r)).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Alive and suspect members, self included: the live set. */
+  live(): Member[] {
+    return this.all().filter((m) => m.state === 'alive' || m.state === 'suspect');
+  }
+
+  /** Other live members: the ones to probe, gossip to, and send chat to. */
+  peers(): Member[] {
+    return this.live().filter((m) => m.name !== this.name);
+  }
+
+  /** A short checksum of the sorted live set, so two views compare at a glance. */
+  checksum(): string {
+    return liveSetChecksum(this.live().map((m) => m.name));
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#leaving = false;
+    this.#broadcasts.queue(this.#aliveUpdate(this.#self()));
+    this.#loop(() => this.#probe(), this.config.probeIntervalMs);
+    this.#every(this.config.gossipIntervalMs, () => this.#gossip());
+    this.#every(this.config.pushPullIntervalMs, () => this.#periodicPushPull());
+    this.#every(this.config.reconnectIntervalMs, () => this.#reconnect());
+  }
+
+  /** Joins through the given seeds with a push-pull each; returns how many answered. */
+  async join(seeds: readonly Address[]): Promise<{contacted: number; errors: string[]}> {
+    if (this.#leaving) this.#rejoin();
+    else if (!this.#running) this.start();
+    const errors: string[] = [];
+    let contacted = 0;
+    await Promise.all(
+      seeds
+        .filter((seed) => !sameAddress(seed, this.transport.address))
+        .map(async (seed) => {
+          try {
+            await this.#pushPull(seed, true);
+            contacted++;
+          } catch (error) {
+            errors.push(`${formatAddress(seed)}: ${error instanceof Error ? error.message : String(error)}`);
+          }
+        }),
+    );
+    return {contacted, errors};
+  }
+
+  /**
+   * Leaves gracefully: the `left` update goes straight to every live member and
+   * keeps being gossiped for a short while, so others record left, not dead.
+   */
+  async leave(): Promise<void> {
+    if (this.#leaving || !this.#running) return;
+    this.#leaving = true;
+    const self = this.#self();
+    const update: Update = {k: 'left', n: this.name, i: self.incarnation};
+    self.state = 'left';
+    self.since = Date.now();
+    this.#broadcasts.clear();
+    this.#broadcasts.queue(update);
+    for (const member of this.peers()) this.transport.sendUdp(member.address, {t: 'gossip', f: this.name, u: [update]});
+    this.emit('left', {name: this.name, incarnation: self.incarnation, at: Date.now()});
+    await new Promise((r) => setTimeout(r, this.config.leavePropagateMs));
+    this.#stopTimers();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopTimers();
+    for (const record of this.#members.values()) record.suspicion?.cancel();
+    await this.#probing;
+  }
+
+  // --- state machine -------------------------------------------------------
+
+  #self(): Record_ {
+    return this.#members.get(this.name)!;
+  }
+
+  #view(r: Record_): Member {
+    return {name: r.name, address: r.address, state: r.state, incarnation: r.incarnation, since: r.since};
+  }
+
+  #aliveUpdate(r: Record_): Update {
+    return {k: 'alive', n: r.name, i: r.incarnation, a: formatAddress(r.address)};
+  }
+
+  #rejoin(): void {
+    const self = this.#self();
+    self.incarnation++;
+    self.state = 'alive';
+    self.since = Date.now();
+    this.#leaving = false;
+    this.#running = false;
+    this.start();
+    this.emit('alive', {name: this.name, address: self.address, incarnation: self.incarnation, previous: 'left', at: Date.now()});
+  }
+
+  /** Raises our incarnation above whatever others claim about us, and says so. */
+  #refute(claimed: number): void {
+    const self = this.#self();
+    self.incarnation = Math.max(self.incarnation, claimed) + 1;
+    this.#broadcasts.queue(this.#aliveUpdate(self));
+    this.#log.debug('swim', `refuting a claim at incarnation ${claimed}; now ${self.incarnation}`);
+    this.emit('updated', {name: this.name, address: self.address, incarnation: self.incarnation, reason: 'refute', at: Date.now()});
+  }
+
+  #apply(update: Update, from: string, viaPushPull = false): void {
+    switch (update.k) {
+      case 'alive': {
+        const address = parseAddress(update.a);
+        if (address) this.#onAlive(update.n, update.i, address);
+        return;
+      }
+      case 'suspect':
+        return this.#onSuspect(update.n, update.i, update.f);
+      case 'dead':
+        // Push-pull state can be old: a remote `dead` only makes us suspect, so a live member gets to refute.
+        return viaPushPull ? this.#onSuspect(update.n, update.i, from) : this.#onDead(update.n, update.i, update.f, false);
+      case 'left':
+        return this.#onDead(update.n, update.i, update.n, true);
+    }
+  }
+
+  #onAlive(name: string, incarnation: number, address: Address): void {
+    if (this.#leaving) return;
+    if (name === this.name) {
+      const self = this.#self();
+      if (incarnation > self.incarnation || (incarnation === self.incarnation && !sameAddress(address, self.address))) {
+        this.#refute(incarnation);
+      }
+      return;
+    }
+    const now = Date.now();
+    const current = this.#members.get(name);
+    if (!current) {
+      this.#members.set(name, {name, address, state: 'alive', incarnation, since: now});
+      this.#broadcasts.queue({k: 'alive', n: name, i: incarnation, a: formatAddress(address)});
+      this.#log.info('swim', `${name} joined at ${formatAddress(address)}`);
+      this.emit('joined', {name, address, incarnation, at: now});
+      return;
+    }
+    // A stale alive never resurrects or overrides: the incarnation must be strictly higher.
+    if (incarnation <= current.incarnation) {
+      if (incarnation === current.incarnation && !sameAddress(address, current.address) && current.state !== 'dead' && current.state !== 'left') {
+        this.#log.warn('swim', `conflicting address for ${name}: ${formatAddress(address)} vs ${formatAddress(current.address)}`);
+      }
+      return;
+    }
+    const previous = current.state;
+    const moved = !sameAddress(address, current.address);
+    current.suspicion?.cancel();
+    delete current.suspicion;
+    current.incarnation = incarnation;
+    current.address = address;
+    current.state = 'alive';
+    this.#broadcasts.queue({k: 'alive', n: name, i: incarnation, a: formatAddress(address)});
+    if (previous !== 'alive') {
+      current.since = now;
+      this.#log.info('swim', `${name} is alive again (was ${previous}) at incarnation ${incarnation}`);
+      this.emit('alive', {name, address, incarnation, previous, at: now});
+    } else {
+      this.emit('updated', {name, address, incarnation, reason: moved ? 'address' : 'incarnation', at: now});
+    }
+  }
+
+  #onSuspect(name: string, incarnation: number, from: string): void {
+    if (this.#leaving) return;
+    const current = this.#members.get(name);
+    if (!current || incarnation < current.incarnation) return;
+    if (current.state === 'dead' || current.state === 'left') return;
+    if (name === this.name) return this.#refute(incarnation);
+    if (current.state === 'suspect' && current.suspicion) {
+      if (current.suspicion.confirm(from)) this.#broadcasts.queue({k: 'suspect', n: name, i: incarnation, f: from});
+      return;
+    }
+    const now = Date.now();
+    const n = this.live().length;
+    const expected = Math.max(0, Math.min(this.config.indirectChecks, n - 2));
+    current.incarnation = incarnation;
+    current.state = 'suspect';
+    current.since = now;
+    current.suspicion = new Suspicion(from, expected, suspicionMinMs(this.config, n), suspicionMaxMs(this.config, n), () => {
+      const record = this.#members.get(name);
+      if (record?.state === 'suspect' && record.incarnation === incarnation) {
+        this.#log.info('swim', `suspicion of ${name} timed out; declaring it dead`);
+        this.#onDead(name, incarnation, this.name, false);
+      }
+    });
+    this.#broadcasts.queue({k: 'suspect', n: name, i: incarnation, f: from});
+    this.#log.info('swim', `suspect ${name} at incarnation ${incarnation} (reported by ${from})`);
+    this.emit('suspect', {name, incarnation, from, at: now});
+  }
+
+  #onDead(name: string, incarnation: number, from: string, left: boolean): void {
+    const current = this.#members.get(name);
+    if (!current || incarnation < current.incarnation) return;
+    if (current.state === 'left') return;
+    // A graceful leave is the more accurate story, so `left` may replace `dead`, never the reverse.
+    if (current.state === 'dead' && !left) return;
+    if (name === this.name) {
+      if (!this.#leaving) this.#refute(incarnation);
+      return;
+    }
+    if (this.#leaving) return;
+    const now = Date.now();
+    current.suspicion?.cancel();
+    delete current.suspicion;
+    current.incarnation = incarnation;
+    current.state = left ? 'left' : 'dead';
+    current.since = now;
+    this.#broadcasts.queue(left ? {k: 'left', n: name, i: incarnation} : {k: 'dead', n: name, i: incarnation, f: from});
+    if (left) {
+      this.#log.info('swim', `${name} left`);
+      this.emit('left', {name, incarnation, at: now});
+    } else {
+      this.#log.info('swim', `${name} is dead (declared by ${from})`);
+      this.emit('dead', {name, incarnation, from, at: now});
+    }
+  }
+
+  // --- UDP protocol --------------------------------------------------------
+
+  #piggyback(): Update[] | undefined {
+    const updates = this.#broadcasts.take(this.config.maxPacketBytes - 200, retransmitLimit(this.config, this.live().length));
+    return updates.length > 0 ? updates : undefined;
+  }
+
+  #send(to: Address, message: UdpMessage): void {
+    this.transport.sendUdp(to, message);
+  }
+
+  #onDatagram(buf: Buffer, from: Address): void {
+    let message: UdpMessage;
+    try {
+      message = decodeUdp(buf);
+    } catch (error) {
+      this.transport.stats.malformed++;
+      this.#log.debug('transport', `ignored malformed datagram from ${formatAddress(from)}: ${error instanceof MalformedMessage ? error.message : String(error)}`);
+      return;
+    }
+    if (!this.#running || this.#leaving) return;
+    switch (message.t) {
+      case 'ping': {
+        this.#applyAll(message.u, message.f);
+        // The address may now belong to a newer process under another name: only the named target answers.
+        if (message.to !== this.name) return;
+        const replyTo = parseAddress(message.a) ?? from;
+        this.#send(replyTo, {t: 'ack', s: message.s, f: this.name, u: this.#piggyback()});
+        return;
+      }
+      case 'ack': {
+        this.#applyAll(message.u, message.f);
+        const handler = this.#ackHandlers.get(message.s);
+        handler?.();
+        return;
+      }
+      case 'ping-req': {
+        this.#applyAll(message.u, message.f);
+        const target = parseAddress(message.ta);
+        const requester = parseAddress(message.a);
+        if (!target || !requester) return;
+        const seq = this.#nextSeq();
+        const timer = setTimeout(() => this.#ackHandlers.delete(seq), this.config.probeIntervalMs);
+        this.#ackHandlers.set(seq, () => {
+          clearTimeout(timer);
+          this.#ackHandlers.delete(seq);
+          this.#send(requester, {t: 'ack', s: message.s, f: this.name});
+        });
+        this.#send(target, {t: 'ping', s: seq, f: this.name, to: message.to, a: formatAddress(this.transport.address), u: this.#piggyback()});
+        return;
+      }
+      case 'gossip':
+        this.#applyAll(message.u, message.f);
+        return;
+      default:
+        this.#extraHandlers.get(message.t)?.(message, from);
+    }
+  }
+
+  #applyAll(updates: Update[] | undefined, from: string): void {
+    if (!updates) return;
+    for (const update of updates) this.#apply(update, from);
+  }
+
+  #nextSeq(): number {
+    this.#seq = (this.#seq + 1) % Number.MAX_SAFE_INTEGER;
+    return this.#seq;
+  }
+
+  #nextProbeTarget(): Record_ | undefined {
+    for (let tries = 0; tries < 2; tries++) {
+      while (this.#probeIndex < this.#probeOrder.length) {
+        const record = this.#members.get(this.#probeOrder[this.#probeIndex++]!);
+        if (record && record.name !== this.name && (record.state === 'alive' || record.state === 'suspect')) return record;
+      }
+      // Randomised round-robin (SWIM §4.3): every member is probed once per round, in a fresh order.
+      this.#probeOrder = shuffle(this.peers().map((m) => m.name));
+      this.#probeIndex = 0;
+    }
+    return undefined;
+  }
+
+  #waitAck(seq: number, ms: number): {promise: Promise<boolean>; cancel(): void} {
+    let timer: NodeJS.Timeout | undefined;
+    let settle: (v: boolean) => void = () => {};
+    const promise = new Promise<boolean>((resolve) => {
+      settle = resolve;
+      timer = setTimeout(() => resolve(false), ms);
+      this.#ackHandlers.set(seq, () => resolve(true));
+    });
+    return {
+      promise: promise.finally(() => {
+        clearTimeout(timer);
+        this.#ackHandlers.delete(seq);
+      }),
+      cancel: () => settle(false),
+    };
+  }
+
+  async #probe(): Promise<void> {
+    const target = this.#nextProbeTarget();
+    if (!target) return;
+    const started = performance.now();
+    const incarnation = target.incarnation;
+    const seq = this.#nextSeq();
+    const self = formatAddress(this.transport.address);
+    const ack = this.#waitAck(seq, this.config.probeIntervalMs);
+    this.#send(target.address, {t: 'ping', s: seq, f: this.name, to: target.name, a: self, u: this.#piggyback()});
+    const direct = await Promise.race([ack.promise, delay(this.config.probeTimeoutMs).then(() => undefined)]);
+    if (direct) return;
+    if (!this.#running || this.#leaving) return ack.cancel();
+    const helpers = shuffle(this.peers().filter((m) => m.name !== target.name && m.state === 'alive')).slice(0, this.config.indirectChecks);
+    for (const helper of helpers) {
+      this.#send(helper.address, {t: 'ping-req', s: seq, f: this.name, a: self, to: target.name, ta: formatAddress(target.address), u: this.#piggyback()});
+    }
+    const remaining = Math.max(0, this.config.probeIntervalMs - (performance.now() - started));
+    const timer = setTimeout(() => ack.cancel(), remaining);
+    const acked = await ack.promise;
+    clearTimeout(timer);
+    if (acked || !this.#running || this.#leaving) return;
+    const current = this.#members.get(target.name);
+    if (current && current.incarnation === incarnation && current.state !== 'dead' && current.state !== 'left') {
+      this.#log.debug('swim', `no ack from ${target.name}, direct or indirect`);
+      this.#onSuspect(target.name, incarnation, this.name);
+    }
+  }
+
+  #gossip(): void {
+    if (this.#broadcasts.size === 0) return;
+    const targets = shuffle(this.peers()).slice(0, this.config.gossipNodes);
+    for (const target of targets) {
+      const updates = this.#piggyback();
+      if (!updates) return;
+      this.#send(target.address, {t: 'gossip', f: this.name, u: updates});
+    }
+  }
+
+  // --- push-pull over TCP --------------------------------------------------
+
+  #localState(): PushPullMember[] {
+    return [...this.#members.values()].map((r) => ({n: r.name, a: formatAddress(r.address), s: r.state, i: r.incarnation}));
+  }
+
+  #mergeState(members: PushPullMember[], from: string): void {
+    for (const m of members) {
+      const update: Update =
+        m.s === 'alive' ? {k: 'alive', n: m.n, i: m.i, a: m.a}
+        : m.s === 'left' ? {k: 'left', n: m.n, i: m.i}
+        : {k: 'suspect', n: m.n, i: m.i, f: from};
+      this.#apply(update, from, true);
+    }
+  }
+
+  async #pushPull(to: Address, join: boolean): Promise<void> {
+    const request: PushPullRequest = {t: 'push-pull', f: this.name, a: formatAddress(this.transport.address), join, members: this.#localState()};
+    const reply = decodePushPullReply(await this.transport.request(to, request, this.config.tcpTimeoutMs));
+    this.#mergeState(reply.members, reply.f);
+  }
+
+  async #onRequest(raw: unknown, verdict: (announced: Address) => {action: string; ms?: number}): Promise<PushPullResponse | undefined> {
+    const request = decodePushPull(raw);
+    const announced = parseAddress(request.a);
+    if (announced) {
+      const v = verdict(announced);
+      if (v.action === 'drop') return undefined;
+      if (v.action === 'delay') await delay(v.ms ?? 0);
+    }
+    if (!this.#running || this.#leaving) return undefined;
+    const reply: PushPullResponse = {t: 'push-pull-reply', f: this.name, members: this.#localState()};
+    this.#mergeState(request.members, request.f);
+    return reply;
+  }
+
+  async #periodicPushPull(): Promise<void> {
+    const [target] = shuffle(this.peers().filter((m) => m.state === 'alive'));
+    if (!target) return;
+    try {
+      await this.#pushPull(target.address, false);
+    } catch (error) {
+      this.#log.debug('swim', `push-pull with ${target.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  async #reconnect(): Promise<void> {
+    const [target] = shuffle(this.all().filter((m) => m.state === 'dead'));
+    if (!target) return;
+    try {
+      await this.#pushPull(target.address, false);
+      this.#log.debug('swim', `reconnected to ${target.name}`);
+    } catch {
+      // Expected for members that really are gone.
+    }
+  }
+
+  // --- timers --------------------------------------------------------------
+
+  #every(ms: number, fn: () => unknown): void {
+    const timer = setInterval(() => {
+      if (this.#running && !this.#leaving) void fn();
+    }, ms);
+    this.#timers.push(timer);
+  }
+
+  /** Runs fn back to back, one per period, never overlapping itself. */
+  #loop(fn: () => Promise<void>, ms: number): void {
+    const tick = async () => {
+      if (!this.#running || this.#leaving) return;
+      const started = performance.now();
+      this.#probing = fn().catch((error) => this.#log.warn('swim', `probe failed: ${String(error)}`));
+      await this.#probing;
+      if (!this.#running || this.#leaving) return;
+      this.#probeTimer = setTimeout(tick, Math.max(0, ms - (performance.now() - started)));
+    };
+    // A random phase keeps peers started together from probing in lock step.
+    this.#probeTimer = setTimeout(tick, Math.floor(Math.random() * ms));
+  }
+
+  #stopTimers(): void {
+    this.#running = false;
+    clearTimeout(this.#probeTimer);
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers.length = 0;
+  }
+}
+
+export function liveSetChecksum(names: readonly string[]): string {
+  return createHash('sha256').update([...names].sort().join('\n')).digest('hex').slice(0, 8);
+}
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

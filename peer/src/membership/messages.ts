@@ -1,0 +1,169 @@
+/**
+ * The peer-to-peer wire format. JSON keeps packets readable in a capture and
+ * lets a test forge one by hand; every packet is validated on arrival, so a
+ * malformed or hostile datagram is counted and dropped, never trusted.
+ */
+import type {MemberState} from './types.js';
+
+/** A membership update as gossiped: the SWIM paper's alive/suspect/confirm(dead) plus left. */
+export type Update =
+  | {k: 'alive'; n: string; i: number; a: string}
+  | {k: 'suspect'; n: string; i: number; f: string}
+  | {k: 'dead'; n: string; i: number; f: string}
+  | {k: 'left'; n: string; i: number};
+
+export interface ChatMessage {
+  /** Unique id: `${sender}:${epoch}:${seq}`. */
+  id: string;
+  sender: string;
+  /** Distinguishes runs of the same sender name, so a restarted peer does not reuse ids. */
+  epoch: string;
+  seq: number;
+  text: string;
+  sentAt: number;
+}
+
+export type UdpMessage =
+  | {t: 'ping'; s: number; f: string; to: string; a: string; u?: Update[]}
+  | {t: 'ack'; s: number; f: string; u?: Update[]}
+  | {t: 'ping-req'; s: number; f: string; a: string; to: string; ta: string; u?: Update[]}
+  | {t: 'gossip'; f: string; u: Update[]}
+  | {t: 'chat'; m: ChatMessage[]}
+  | {t: 'chat-digest'; f: string; a: string; d: Record<string, number>; reply: boolean};
+
+export interface PushPullMember {
+  n: string;
+  a: string;
+  s: MemberState;
+  i: number;
+}
+
+export interface PushPullRequest {
+  t: 'push-pull';
+  f: string;
+  a: string;
+  join: boolean;
+  members: PushPullMember[];
+}
+
+export interface PushPullResponse {
+  t: 'push-pull-reply';
+  f: string;
+  members: PushPullMember[];
+}
+
+export type TcpRequest = PushPullRequest;
+
+export class MalformedMessage extends Error {}
+
+const NAME = /^[A-Za-z0-9._-]{1,64}$/;
+const states = new Set(['alive', 'suspect', 'dead', 'left']);
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function need(cond: boolean, what: string): asserts cond {
+  if (!cond) throw new MalformedMessage(what);
+}
+
+const isName = (v: unknown): v is string => typeof v === 'string' && NAME.test(v);
+const isInc = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isSeq = isInc;
+const isAddr = (v: unknown): v is string => typeof v === 'string' && v.length <= 300 && /^.+:\d{1,5}$/.test(v);
+
+export function isValidName(name: string): boolean {
+  return NAME.test(name);
+}
+
+function checkUpdate(u: unknown): Update {
+  need(isObject(u), 'update is not an object');
+  need(isName(u.n) && isInc(u.i), 'update lacks name or incarnation');
+  switch (u.k) {
+    case 'alive':
+      need(isAddr(u.a), 'alive update lacks address');
+      break;
+    case 'suspect':
+    case 'dead':
+      need(isName(u.f), `${u.k} update lacks from`);
+      break;
+    case 'left':
+      break;
+    default:
+      throw new MalformedMessage(`unknown update kind ${String(u.k)}`);
+  }
+  return u as Update;
+}
+
+function checkUpdates(u: unknown, required: boolean): void {
+  if (u === undefined && !required) return;
+  need(Array.isArray(u) && u.length <= 1000, 'updates is not a list');
+  u.forEach(checkUpdate);
+}
+
+function checkChatMessage(m: unknown): void {
+  need(isObject(m), 'chat message is not an object');
+  need(isName(m.sender) && typeof m.epoch === 'string' && m.epoch.length <= 32, 'chat message lacks sender');
+  need(isSeq(m.seq) && (m.seq as number) > 0, 'chat message lacks seq');
+  need(typeof m.text === 'string' && typeof m.sentAt === 'number', 'chat message lacks text or time');
+  need(m.id === `${m.sender}:${m.epoch}:${m.seq}`, 'chat message id does not match sender, epoch and seq');
+}
+
+export function decodeUdp(buf: Buffer): UdpMessage {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(buf.toString('utf8'));
+  } catch {
+    throw new MalformedMessage('not JSON');
+  }
+  need(isObject(msg), 'not an object');
+  switch (msg.t) {
+    case 'ping':
+      need(isSeq(msg.s) && isName(msg.f) && isName(msg.to) && isAddr(msg.a), 'bad ping');
+      checkUpdates(msg.u, false);
+      break;
+    case 'ack':
+      need(isSeq(msg.s) && isName(msg.f), 'bad ack');
+      checkUpdates(msg.u, false);
+      break;
+    case 'ping-req':
+      need(isSeq(msg.s) && isName(msg.f) && isAddr(msg.a) && isName(msg.to) && isAddr(msg.ta), 'bad ping-req');
+      checkUpdates(msg.u, false);
+      break;
+    case 'gossip':
+      need(isName(msg.f), 'bad gossip');
+      checkUpdates(msg.u, true);
+      break;
+    case 'chat':
+      need(Array.isArray(msg.m) && msg.m.length <= 10_000, 'bad chat');
+      msg.m.forEach(checkChatMessage);
+      break;
+    case 'chat-digest':
+      need(isName(msg.f) && isAddr(msg.a) && isObject(msg.d) && typeof msg.reply === 'boolean', 'bad chat-digest');
+      for (const v of Object.values(msg.d)) need(isSeq(v), 'bad chat digest entry');
+      break;
+    default:
+      throw new MalformedMessage(`unknown message type ${String(msg.t)}`);
+  }
+  return msg as UdpMessage;
+}
+
+function checkMembers(list: unknown): void {
+  need(Array.isArray(list), 'members is not a list');
+  for (const m of list) {
+    need(isObject(m) && isName(m.n) && isAddr(m.a) && isInc(m.i) && typeof m.s === 'string' && states.has(m.s), 'bad member entry');
+  }
+}
+
+export function decodePushPull(value: unknown): PushPullRequest {
+  need(isObject(value) && value.t === 'push-pull', 'not a push-pull request');
+  need(isName(value.f) && isAddr(value.a) && typeof value.join === 'boolean', 'bad push-pull header');
+  checkMembers(value.members);
+  return value as unknown as PushPullRequest;
+}
+
+export function decodePushPullReply(value: unknown): PushPullResponse {
+  need(isObject(value) && value.t === 'push-pull-reply' && isName(value.f), 'not a push-pull reply');
+  checkMembers(value.members);
+  return value as unknown as PushPullResponse;
+}

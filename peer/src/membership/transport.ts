@@ -1,0 +1,216 @@
+/**
+ * UDP for probes and gossip, TCP for push-pull, both on one host:port so a
+ * member is known by a single address. Every packet in and out passes the
+ * link filter: the one seam where fault injection (drop, delay, loss per
+ * remote peer) plugs in without the protocol knowing.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import {EventEmitter} from 'node:events';
+import type {Address} from './types.js';
+import {formatAddress} from './types.js';
+
+export interface Link {
+  readonly direction: 'in' | 'out';
+  readonly protocol: 'udp' | 'tcp';
+  /** The remote member's advertised address (for TCP: as it announced itself). */
+  readonly remote: Address;
+}
+
+/** What to do with one packet or connection: pass it, drop it, or hold it back first. */
+export type LinkVerdict = {action: 'pass'} | {action: 'drop'} | {action: 'delay'; ms: number};
+
+export type LinkFilter = (link: Link) => LinkVerdict;
+
+export const passAll: LinkFilter = () => ({action: 'pass'});
+
+export interface TransportStats {
+  udpIn: number;
+  udpOut: number;
+  tcpIn: number;
+  tcpOut: number;
+  dropped: number;
+  malformed: number;
+}
+
+export interface TransportEvents {
+  datagram: [payload: Buffer, from: Address];
+}
+
+const MAX_TCP_BYTES = 64 * 1024 * 1024;
+
+export type TcpHandler = (request: unknown, remote: (announced: Address) => LinkVerdict) => Promise<unknown>;
+
+export class Transport extends EventEmitter<TransportEvents> {
+  readonly stats: TransportStats = {udpIn: 0, udpOut: 0, tcpIn: 0, tcpOut: 0, dropped: 0, malformed: 0};
+  #filter: LinkFilter = passAll;
+  #tcpHandler: TcpHandler | undefined;
+  #closed = false;
+
+  private constructor(
+    readonly address: Address,
+    private readonly udp: dgram.Socket,
+    private readonly tcp: net.Server,
+  ) {
+    super();
+    udp.on('message', (buf, rinfo) => this.#onDatagram(buf, {host: rinfo.address, port: rinfo.port}));
+    tcp.on('connection', (socket) => this.#onConnection(socket));
+    // A send to a vanished peer can surface as an async socket error; it must never crash the peer.
+    udp.on('error', () => {});
+    tcp.on('error', () => {});
+  }
+
+  /** Binds UDP and TCP on the same port; port 0 picks one that is free for both. */
+  static async open(host: string, port: number): Promise<Transport> {
+    const attempts = port === 0 ? 20 : 1;
+    let lastError: unknown;
+    for (let i = 0; i < attempts; i++) {
+      const udp = dgram.createSocket({type: net.isIPv6(host) ? 'udp6' : 'udp4'});
+      try {
+        await new Promise<void>((resolve, reject) => {
+          udp.once('error', reject);
+          udp.bind(port, host, () => {
+            udp.off('error', reject);
+            resolve();
+          });
+        });
+      } catch (error) {
+        udp.close();
+        throw error;
+      }
+      const bound = udp.address().port;
+      // Half-open: the client ends its side after the request and still reads the reply.
+      const tcp = net.createServer({allowHalfOpen: true});
+      try {
+        await new Promise<void>((resolve, reject) => {
+          tcp.once('error', reject);
+          tcp.listen({port: bound, host, exclusive: true}, () => {
+            tcp.off('error', reject);
+            resolve();
+          });
+        });
+        return new Transport({host, port: bound}, udp, tcp);
+      } catch (error) {
+        lastError = error;
+        udp.close();
+      }
+    }
+    throw lastError;
+  }
+
+  setFilter(filter: LinkFilter | undefined): void {
+    this.#filter = filter ?? passAll;
+  }
+
+  /** The handler answers one JSON request per TCP connection with one JSON response. */
+  onRequest(handler: TcpHandler): void {
+    this.#tcpHandler = handler;
+  }
+
+  sendUdp(to: Address, message: unknown): void {
+    if (this.#closed) return;
+    const payload = Buffer.from(JSON.stringify(message));
+    this.#withVerdict({direction: 'out', protocol: 'udp', remote: to}, () => {
+      if (this.#closed) return;
+      this.stats.udpOut++;
+      this.udp.send(payload, to.port, to.host, () => {});
+    });
+  }
+
+  /** Sends one JSON request over a fresh TCP connection and waits for one JSON response. */
+  async request(to: Address, message: unknown, timeoutMs: number): Promise<unknown> {
+    const verdict = this.#filter({direction: 'out', protocol: 'tcp', remote: to});
+    if (verdict.action === 'drop') {
+      this.stats.dropped++;
+      throw new Error(`connection to ${formatAddress(to)} dropped by link filter`);
+    }
+    const deadline = Date.now() + timeoutMs;
+    if (verdict.action === 'delay') await new Promise((r) => setTimeout(r, verdict.ms));
+    this.stats.tcpOut++;
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({host: to.host, port: to.port});
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const timer = setTimeout(() => fail(new Error(`push-pull with ${formatAddress(to)} timed out after ${timeoutMs} ms`)), Math.max(1, deadline - Date.now()));
+      const fail = (error: Error) => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(error);
+      };
+      socket.on('error', (error) => fail(error));
+      socket.on('connect', () => socket.end(JSON.stringify(message) + '\n'));
+      socket.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_TCP_BYTES) return fail(new Error('response too large'));
+        chunks.push(chunk);
+      });
+      socket.on('end', () => {
+        clearTimeout(timer);
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch {
+          this.stats.malformed++;
+          reject(new Error(`malformed response from ${formatAddress(to)}`));
+        }
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([
+      new Promise<void>((r) => this.udp.close(() => r())),
+      new Promise<void>((r) => this.tcp.close(() => r())),
+    ]);
+  }
+
+  #withVerdict(link: Link, deliver: () => void): void {
+    const verdict = this.#filter(link);
+    if (verdict.action === 'drop') this.stats.dropped++;
+    else if (verdict.action === 'delay') setTimeout(deliver, verdict.ms).unref();
+    else deliver();
+  }
+
+  #onDatagram(buf: Buffer, from: Address): void {
+    this.stats.udpIn++;
+    this.#withVerdict({direction: 'in', protocol: 'udp', remote: from}, () => this.emit('datagram', buf, from));
+  }
+
+  #onConnection(socket: net.Socket): void {
+    this.stats.tcpIn++;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    socket.setTimeout(10_000, () => socket.destroy());
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_TCP_BYTES) {
+        this.stats.malformed++;
+        socket.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    socket.on('end', async () => {
+      let request: unknown;
+      try {
+        request = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        this.stats.malformed++;
+        socket.end(JSON.stringify({t: 'error', message: 'malformed request'}));
+        return;
+      }
+      const handler = this.#tcpHandler;
+      if (!handler) return void socket.destroy();
+      try {
+        const response = await handler(request, (announced) => this.#filter({direction: 'in', protocol: 'tcp', remote: announced}));
+        if (response === undefined) socket.destroy();
+        else socket.end(JSON.stringify(response));
+      } catch (error) {
+        this.stats.malformed++;
+        socket.end(JSON.stringify({t: 'error', message: error instanceof Error ? error.message : String(error)}));
+      }
+    });
+  }
+}

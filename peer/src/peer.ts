@@ -1,0 +1,88 @@
+/**
+ * One chat peer: transport, membership and chat wired together, plus the
+ * settings it was started with. The CLI and (later) the client agent drive it
+ * only through the command registry.
+ */
+import type {ProfileName, SwimConfig} from './config.js';
+import {profiles} from './config.js';
+import {Chat} from './chat/chat.js';
+import {Logger} from './log.js';
+import {Membership} from './membership/membership.js';
+import {Transport} from './membership/transport.js';
+import type {Address} from './membership/types.js';
+import {formatAddress} from './membership/types.js';
+import {bootstrapJoin, bootstrapLeave} from './bootstrap-client.js';
+
+export interface PeerSettings {
+  name: string;
+  host: string;
+  port: number;
+  profile: ProfileName;
+  join: Address[];
+  bootstrap?: string | undefined;
+  /** Overrides of single timing knobs, e.g. for tests that need a broken peer. */
+  overrides?: Partial<SwimConfig> | undefined;
+}
+
+export class Peer {
+  readonly log: Logger;
+  readonly config: SwimConfig;
+
+  private constructor(
+    readonly settings: PeerSettings,
+    readonly transport: Transport,
+    readonly membership: Membership,
+    readonly chat: Chat,
+    log: Logger,
+  ) {
+    this.log = log;
+    this.config = membership.config;
+  }
+
+  static async start(settings: PeerSettings, log = new Logger(settings.name)): Promise<Peer> {
+    const config: SwimConfig = {...profiles[settings.profile], ...settings.overrides};
+    const transport = await Transport.open(settings.host, settings.port);
+    const membership = new Membership({name: settings.name, config, transport, log});
+    const chat = new Chat(membership, log);
+    const peer = new Peer(settings, transport, membership, chat, log);
+    membership.start();
+    chat.start();
+    return peer;
+  }
+
+  get address(): string {
+    return formatAddress(this.transport.address);
+  }
+
+  /** Joins through explicit seeds, or else through the bootstrap service when one is set. */
+  async join(seeds: Address[] = this.settings.join): Promise<{contacted: number; seeds: number; errors: string[]}> {
+    let all = seeds;
+    const errors: string[] = [];
+    if (all.length === 0 && this.settings.bootstrap) {
+      try {
+        all = (await bootstrapJoin(this.settings.bootstrap, this.settings.name, this.address)).seeds;
+      } catch (error) {
+        errors.push(`bootstrap: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    const result = await this.membership.join(all);
+    this.chat.start();
+    return {contacted: result.contacted, seeds: all.length, errors: [...errors, ...result.errors]};
+  }
+
+  async leave(): Promise<void> {
+    this.chat.stop();
+    await this.membership.leave();
+    if (this.settings.bootstrap) {
+      await bootstrapLeave(this.settings.bootstrap, this.settings.name).catch((error: unknown) => {
+        this.log.debug('bootstrap', `leave not recorded: ${String(error)}`);
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.chat.stop();
+    await this.membership.stop();
+    await this.transport.close();
+  }
+}
