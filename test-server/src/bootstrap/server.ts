@@ -1,0 +1,75 @@
+// Starts the bootstrap service on its own HTTP server. Used by the stand-alone CLI
+// and by tests; the coordinator may instead mount createBootstrapRouter itself.
+
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { createBootstrapRouter } from './router.js';
+import { BootstrapStore } from './store.js';
+
+export interface BootstrapServerOptions {
+  /** default 127.0.0.1: a test bench has no business listening on the network */
+  host?: string;
+  /** default 0: the OS picks a free port, read it back from `url` */
+  port?: number;
+  /** state file; omitted = in memory */
+  file?: string;
+  /** overrides the file's value when given; default 8 for a new state */
+  maxpeers?: number;
+}
+
+export interface BootstrapServer {
+  /** e.g. http://127.0.0.1:41234 (no trailing slash) */
+  url: string;
+  port: number;
+  store: BootstrapStore;
+  /** Stops listening, ends connections and waits for pending state writes. Idempotent. */
+  close(): Promise<void>;
+}
+
+// In-flight requests get this long to finish before their connections are cut.
+const CLOSE_GRACE_MS = 1000;
+
+export async function startBootstrapServer(options: BootstrapServerOptions = {}): Promise<BootstrapServer> {
+  const host = options.host ?? '127.0.0.1';
+  const store = new BootstrapStore({ file: options.file, maxpeers: options.maxpeers });
+  // Load before listening: a corrupt file must fail the start, not the first request.
+  await store.load();
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(createBootstrapRouter(store));
+
+  const server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+  const address = server.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      const grace = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+      grace.unref();
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.close((error) => (error ? reject(error) : resolve()));
+          // Keep-alive clients (Node's fetch) would otherwise hold close() open.
+          server.closeIdleConnections();
+        });
+      } finally {
+        clearTimeout(grace);
+      }
+      await store.flush();
+    })();
+    return closing;
+  };
+
+  return { url: `http://${urlHost}:${address.port}`, port: address.port, store, close };
+}
