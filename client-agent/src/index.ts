@@ -1,1 +1,4 @@
 export * from './registry.js';
+export * from './protocol.js';
+export {Agent} from './agent.js';
+export type {AgentOptions} from './agent.js';

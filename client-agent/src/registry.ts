@@ -87,6 +87,17 @@ export class Registry<Ctx> {
     return command.run(args, ctx);
   }
 
+  /** The command's own rendering of a result, if it has one. */
+  format(name: string, result: unknown, args: Record<string, unknown>): string | undefined {
+    const command = this.#commands.get(name);
+    if (!command?.format) return undefined;
+    try {
+      return command.format(result, args as Args);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Parses one command line (from the prompt or a script) into a name and validated arguments. */
   parseLine(line: string): {command: Command<Ctx>; args: Args} | undefined {
     const words = splitWords(line);
@@ -135,7 +146,8 @@ export function splitWords(line: string): string[] {
   return words;
 }
 
-function parseWords<Ctx>(command: Command<Ctx>, words: string[]): Args {
+/** Parses the words after a command's name against its schema; the coordinator uses it with the specs from `hello`. */
+export function parseWords(command: CommandSpec, words: string[]): Args {
   const raw: Record<string, unknown> = {};
   const positionals = command.args.filter((a) => !a.flag);
   const flags = new Map(command.args.filter((a) => a.flag).map((a) => [a.name, a]));

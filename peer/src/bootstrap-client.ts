@@ -16,7 +16,8 @@ async function call(base: string, path: string, body: unknown, timeoutMs: number
   const url = base.replace(/\/+$/, '') + path;
   const response = await fetch(url, {
     method: 'POST',
-    headers: {'content-type': 'application/json'},
+    // A coordinator listening beyond loopback wants its run token on every request.
+    headers: {'content-type': 'application/json', ...(process.env.PEERLAB_TOKEN ? {authorization: `Bearer ${process.env.PEERLAB_TOKEN}`} : {})},
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(timeoutMs),
   });

@@ -16,6 +16,25 @@ import type {Address} from '../membership/types.js';
 import {parseAddress} from '../membership/types.js';
 import {Peer} from '../peer.js';
 import {Session} from './session.js';
+import {linkAgent} from '../agent-link.js';
+import type {HelloAck} from '@peerlab/client-agent';
+
+/**
+ * A net against orphans: when the coordinator that spawned this peer dies, even
+ * by SIGKILL, the peer is re-parented, and it exits within a poll interval.
+ */
+function watchParent(peer: Peer, exit: (code: number) => void): void {
+  const expected = Number(process.env.PEERLAB_PARENT_PID);
+  if (!Number.isInteger(expected) || expected <= 0) return;
+  const timer = setInterval(() => {
+    if (process.ppid !== expected) {
+      peer.log.warn('agent', `parent ${expected} is gone; exiting`);
+      clearInterval(timer);
+      exit(4);
+    }
+  }, 250);
+  timer.unref();
+}
 
 interface Flags {
   name?: string;
@@ -28,6 +47,9 @@ interface Flags {
   logLevel?: string;
   historyFile?: string;
   daemon?: boolean;
+  coordinator?: string;
+  token?: string;
+  agentGrace?: number;
 }
 
 function parsePort(value: string): number {
@@ -70,6 +92,9 @@ export async function main(argv: string[]): Promise<void> {
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices([...levels]))
     .option('--history-file <file>', 'prompt history (default ~/.peerlab/peer_history)')
     .option('--daemon', 'no prompt and no script: run until SIGINT or SIGTERM')
+    .option('--coordinator <url>', 'connect to a peerlab coordinator (implies --daemon)', parseUrl)
+    .option('--token <token>', 'run token for the coordinator (default: $PEERLAB_TOKEN)')
+    .option('--agent-grace <ms>', 'exit when the coordinator is unreachable this long (default 5000)', parsePort)
     .showHelpAfterError()
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
     .parse(argv);
@@ -110,21 +135,46 @@ export async function main(argv: string[]): Promise<void> {
   if (saved.logFilter) peer.log.filter = new Set(saved.logFilter as never[]);
 
   process.stdout.write(`${name} listening on ${peer.address} (profile ${profile})\n`);
-  const joined = await peer.join();
-  if (joined.seeds > 0) peer.log.info('cli', `joined through ${joined.contacted} of ${joined.seeds} seeds`);
-  for (const error of joined.errors) peer.log.warn('cli', `join: ${error}`);
 
   let exiting = false;
+  let agent: {close(): Promise<void>} | undefined;
   const shutdown = async (code: number, leave: boolean) => {
     if (exiting) return;
     exiting = true;
     if (leave) await peer.leave().catch(() => {});
+    // The agent flushes the last events (our own leave among them) before it disconnects.
+    await agent?.close().catch(() => {});
     await peer.close().catch(() => {});
     process.exit(code);
   };
   process.on('SIGINT', () => (exiting ? process.exit(130) : void shutdown(0, true)));
   process.on('SIGTERM', () => (exiting ? process.exit(143) : void shutdown(0, true)));
+  watchParent(peer, (code) => void shutdown(code, false));
 
+  let registered: Promise<HelloAck> | undefined;
+  if (flags.coordinator) {
+    const link = linkAgent(peer, {
+      url: flags.coordinator,
+      token: flags.token ?? process.env.PEERLAB_TOKEN ?? '',
+      graceMs: flags.agentGrace ?? 5000,
+      exit: (code, reason) => {
+        peer.log.warn('agent', `exiting: ${reason}`);
+        void shutdown(code, code === 0);
+      },
+    });
+    agent = link.agent;
+    registered = link.registered;
+  }
+
+  const joined = await peer.join();
+  if (joined.seeds > 0) peer.log.info('cli', `joined through ${joined.contacted} of ${joined.seeds} seeds`);
+  for (const error of joined.errors) peer.log.warn('cli', `join: ${error}`);
+
+  if (registered) {
+    const ack = await registered;
+    if (ack.ok) peer.log.info('agent', `registered with ${flags.coordinator} (run ${ack.runId})`);
+    return;
+  }
   if (flags.daemon) return;
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const session = new Session({

@@ -1,0 +1,228 @@
+/**
+ * The client agent: connects a peer to the coordinator, registers its
+ * commands, runs the commands it is sent (each under a deadline, errors as
+ * values), streams the peer's events in sequence-numbered batches, answers
+ * snapshots, and reconnects with backoff. If the coordinator stays
+ * unreachable past the grace period, the agent gives up and the peer exits:
+ * a peer never outlives the run that started it.
+ */
+import {io} from 'socket.io-client';
+import type {Socket} from 'socket.io-client';
+import type {Registry} from './registry.js';
+import {CommandError} from './registry.js';
+import type {AgentSettings, CommandReply, EventBatch, Hello, HelloAck, PeerEvent, Snapshot, SnapshotReply} from './protocol.js';
+import {Channel, PROTOCOL_VERSION, parseCommandRequest, parseHelloAck, toWireError} from './protocol.js';
+
+export interface AgentOptions<Ctx> {
+  url: string;
+  token: string;
+  name: string;
+  version: string;
+  address: string;
+  registry: Registry<Ctx>;
+  context: Ctx;
+  snapshot(): Snapshot;
+  /** How long the coordinator may stay unreachable before the agent gives up (default 5 s). */
+  graceMs?: number;
+  /** Called once when the grace period runs out or registration is refused. */
+  onGiveUp(reason: string): void;
+  log?(message: string): void;
+}
+
+const MAX_BATCH = 5000;
+
+export class Agent<Ctx> {
+  readonly #options: AgentOptions<Ctx>;
+  readonly #socket: Socket;
+  #settings: AgentSettings = {commandTimeoutMs: 10_000, flushIntervalMs: 50};
+  #seq = 0;
+  /** Events not yet acknowledged by the coordinator; resent after a reconnect. */
+  #pending: PeerEvent[] = [];
+  #inFlight = false;
+  #registered = false;
+  #flushTimer: NodeJS.Timeout | undefined;
+  #graceTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  runId: string | undefined;
+
+  constructor(options: AgentOptions<Ctx>) {
+    this.#options = options;
+    this.#socket = io(options.url, {
+      transports: ['websocket'],
+      auth: {token: options.token},
+      reconnection: true,
+      reconnectionDelay: 100,
+      reconnectionDelayMax: 2000,
+      randomizationFactor: 0.3,
+      timeout: 5000,
+      autoConnect: false,
+    });
+    this.#socket.on('connect', () => void this.#hello());
+    this.#socket.on('disconnect', (reason) => {
+      this.#registered = false;
+      this.#inFlight = false;
+      this.#log(`disconnected: ${reason}`);
+      this.#startGrace();
+      // A server-side disconnect is not retried by socket.io on its own.
+      if (reason === 'io server disconnect' && !this.#closed) this.#socket.connect();
+    });
+    this.#socket.on('connect_error', (error) => {
+      this.#log(`cannot reach coordinator: ${error.message}`);
+      this.#startGrace();
+      if (/unauthorized/.test(error.message)) this.#giveUp(`coordinator refused the token: ${error.message}`);
+    });
+    this.#socket.on(Channel.command, (raw: unknown, ack: unknown) => void this.#onCommand(raw, ack));
+    this.#socket.on(Channel.snapshot, (_raw: unknown, ack: unknown) => this.#onSnapshot(ack));
+  }
+
+  /** Connects; the returned promise settles with the first registration answer. */
+  start(): Promise<HelloAck> {
+    // The grace period runs from the first failure to connect, not from the start: a
+    // coordinator that is merely slow under load is not unreachable.
+    const first = new Promise<HelloAck>((resolve) => {
+      this.#onFirstAck = resolve;
+    });
+    this.#socket.connect();
+    return first;
+  }
+
+  #onFirstAck: ((ack: HelloAck) => void) | undefined;
+
+  /** Records one event; it is sent with the next flush. */
+  emit(type: string, data: Record<string, unknown>): void {
+    if (this.#closed) return;
+    this.#pending.push({seq: ++this.#seq, time: Date.now(), type, data});
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    this.#flushTimer ??= setTimeout(() => {
+      this.#flushTimer = undefined;
+      this.#flush();
+    }, this.#settings.flushIntervalMs);
+  }
+
+  /** Sends what is buffered and disconnects. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    clearTimeout(this.#flushTimer);
+    if (this.#registered && this.#pending.length > 0) {
+      await this.#socket.timeout(1000).emitWithAck(Channel.events, this.#batch()).catch(() => {});
+    }
+    this.#closed = true;
+    clearTimeout(this.#graceTimer);
+    this.#socket.disconnect();
+  }
+
+  get connected(): boolean {
+    return this.#registered;
+  }
+
+  async #hello(): Promise<void> {
+    const {name, version, address, registry} = this.#options;
+    const hello: Hello = {protocol: PROTOCOL_VERSION, peer: name, pid: process.pid, version, address, commands: registry.specs()};
+    let ack: HelloAck;
+    try {
+      ack = parseHelloAck(await this.#socket.timeout(5000).emitWithAck(Channel.hello, hello));
+    } catch (error) {
+      this.#log(`hello failed: ${(error as Error).message}`);
+      this.#socket.disconnect().connect();
+      return;
+    }
+    this.#onFirstAck?.(ack);
+    this.#onFirstAck = undefined;
+    if (!ack.ok) {
+      this.#giveUp(`coordinator refused registration: ${ack.error.message}`);
+      return;
+    }
+    this.runId = ack.runId;
+    this.#settings = ack.settings;
+    this.#registered = true;
+    clearTimeout(this.#graceTimer);
+    this.#graceTimer = undefined;
+    this.#flush();
+  }
+
+  #batch(): EventBatch {
+    return {peer: this.#options.name, events: this.#pending.slice(0, MAX_BATCH)};
+  }
+
+  #flush(): void {
+    if (!this.#registered || this.#inFlight || this.#pending.length === 0) return;
+    const batch = this.#batch();
+    const last = batch.events.at(-1)!.seq;
+    this.#inFlight = true;
+    this.#socket
+      .timeout(5000)
+      .emitWithAck(Channel.events, batch)
+      .then(
+        () => {
+          // Drop what the coordinator has; anything newer stays for the next flush.
+          this.#pending = this.#pending.filter((e) => e.seq > last);
+        },
+        (error: Error) => this.#log(`event batch not acknowledged: ${error.message}`),
+      )
+      .finally(() => {
+        this.#inFlight = false;
+        if (this.#pending.length > 0) this.#scheduleFlush();
+      });
+  }
+
+  async #onCommand(raw: unknown, ack: unknown): Promise<void> {
+    if (typeof ack !== 'function') return;
+    const reply = ack as (reply: CommandReply) => void;
+    let request;
+    try {
+      request = parseCommandRequest(raw);
+    } catch (error) {
+      const id = typeof (raw as {id?: unknown})?.id === 'string' ? (raw as {id: string}).id : '?';
+      reply({id, ok: false, error: toWireError(error, 'bad-message')});
+      return;
+    }
+    const {registry, context} = this.#options;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new CommandError(`${request.name} did not finish within ${request.timeoutMs} ms`, 'timeout')), request.timeoutMs);
+    });
+    try {
+      const result = await Promise.race([registry.execute(request.name, request.args ?? {}, context), deadline]);
+      const text = registry.format(request.name, result, request.args ?? {});
+      reply({id: request.id, ok: true, result: result ?? null, ...(text !== undefined ? {text} : {})});
+    } catch (error) {
+      reply({id: request.id, ok: false, error: toWireError(error)});
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #onSnapshot(ack: unknown): void {
+    if (typeof ack !== 'function') return;
+    let reply: SnapshotReply;
+    try {
+      reply = {ok: true, snapshot: this.#options.snapshot()};
+    } catch (error) {
+      reply = {ok: false, error: toWireError(error)};
+    }
+    (ack as (r: SnapshotReply) => void)(reply);
+  }
+
+  #startGrace(): void {
+    if (this.#closed || this.#graceTimer) return;
+    const graceMs = this.#options.graceMs ?? 5000;
+    this.#graceTimer = setTimeout(() => this.#giveUp(`coordinator unreachable for ${graceMs} ms`), graceMs);
+  }
+
+  #giveUp(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#graceTimer);
+    clearTimeout(this.#flushTimer);
+    this.#socket.disconnect();
+    this.#onFirstAck?.({ok: false, error: {message: reason, code: 'unreachable'}});
+    this.#options.onGiveUp(reason);
+  }
+
+  #log(message: string): void {
+    this.#options.log?.(message);
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * The agent protocol: every message that crosses the socket.io link between a
+ * peer's agent and the coordinator, and the checks each side runs on what it
+ * receives. Both sides import this one module and nothing else of each other.
+ * docs/PROTOCOL.md describes the same protocol in prose, for implementers in
+ * other languages.
+ */
+import type {ArgSpec, CommandSpec} from './registry.js';
+
+export type {ArgSpec, CommandSpec};
+
+export const PROTOCOL_VERSION = 1;
+
+/** socket.io event names. */
+export const Channel = {
+  /** agent → coordinator, with ack: registration. */
+  hello: 'hello',
+  /** coordinator → agent, with ack: run one command. */
+  command: 'command',
+  /** agent → coordinator, with ack: a batch of events. */
+  events: 'events',
+  /** coordinator → agent, with ack: the peer's current view. */
+  snapshot: 'snapshot',
+} as const;
+
+/** Sent in the socket.io handshake (`auth`), checked before any message. */
+export interface HandshakeAuth {
+  token: string;
+}
+
+/** An error as a value: it crosses the wire, it is never thrown across it. */
+export interface WireError {
+  message: string;
+  /** 'unknown-command' | 'bad-arguments' | 'failed' | 'timeout' | 'duplicate-name' | 'bad-message' | 'unauthorized' | ... */
+  code: string;
+}
+
+export interface Hello {
+  protocol: number;
+  peer: string;
+  pid: number;
+  version: string;
+  /** The peer's own protocol address (host:port), for people and tools to read. */
+  address: string;
+  commands: CommandSpec[];
+}
+
+export interface AgentSettings {
+  /** Default deadline for a command that does not carry its own. */
+  commandTimeoutMs: number;
+  /** The agent flushes its event buffer at least this often. */
+  flushIntervalMs: number;
+}
+
+export type HelloAck = {ok: true; runId: string; settings: AgentSettings} | {ok: false; error: WireError};
+
+export interface CommandRequest {
+  /** Unique per coordinator; echoed in the reply. */
+  id: string;
+  name: string;
+  args?: Record<string, unknown>;
+  /** The agent gives up and answers `timeout` after this long. */
+  timeoutMs: number;
+}
+
+/** `text` is the peer's own rendering of the result for a person, when it has one. */
+export type CommandReply = {id: string; ok: true; result: unknown; text?: string} | {id: string; ok: false; error: WireError};
+
+/** One thing that happened in a peer. `seq` counts from 1 per agent run, without gaps. */
+export interface PeerEvent {
+  seq: number;
+  /** Epoch ms at the peer. */
+  time: number;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+export interface EventBatch {
+  peer: string;
+  events: PeerEvent[];
+}
+
+export type EventBatchAck = {ok: true; lastSeq: number} | {ok: false; error: WireError};
+
+export interface SnapshotMember {
+  name: string;
+  address: string;
+  state: 'alive' | 'suspect' | 'dead' | 'left';
+  incarnation: number;
+}
+
+export interface Snapshot {
+  peer: string;
+  time: number;
+  members: SnapshotMember[];
+  messages: {count: number; ids: string[]};
+  /** Anything else the peer wants to show. */
+  extra?: Record<string, unknown>;
+}
+
+export type SnapshotReply = {ok: true; snapshot: Snapshot} | {ok: false; error: WireError};
+
+// --- validation ------------------------------------------------------------
+
+export class ProtocolError extends Error {
+  constructor(
+    readonly field: string,
+    expected: string,
+    readonly value: unknown,
+  ) {
+    super(`${field}: expected ${expected}, got ${describe(value)}`);
+    this.name = 'ProtocolError';
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? text.slice(0, 57) + '...' : text;
+}
+
+const NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function object(v: unknown, field: string): Record<string, unknown> {
+  if (!isObject(v)) throw new ProtocolError(field, 'an object', v);
+  return v;
+}
+
+function string(v: unknown, field: string, max = 1000): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > max) throw new ProtocolError(field, `a string of 1-${max} characters`, v);
+  return v;
+}
+
+function integer(v: unknown, field: string, min = 0): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new ProtocolError(field, `an integer >= ${min}`, v);
+  return v;
+}
+
+export function isValidPeerName(name: unknown): name is string {
+  return typeof name === 'string' && NAME.test(name);
+}
+
+const argTypes = new Set(['string', 'integer', 'number', 'boolean', 'enum']);
+
+function argSpec(v: unknown, field: string): ArgSpec {
+  const a = object(v, field);
+  string(a.name, `${field}.name`, 64);
+  if (typeof a.type !== 'string' || !argTypes.has(a.type)) throw new ProtocolError(`${field}.type`, [...argTypes].join('|'), a.type);
+  if (a.values !== undefined && (!Array.isArray(a.values) || !a.values.every((x) => typeof x === 'string'))) {
+    throw new ProtocolError(`${field}.values`, 'a list of strings', a.values);
+  }
+  return a as unknown as ArgSpec;
+}
+
+export function parseHello(v: unknown): Hello {
+  const h = object(v, 'hello');
+  if (h.protocol !== PROTOCOL_VERSION) throw new ProtocolError('hello.protocol', String(PROTOCOL_VERSION), h.protocol);
+  if (!isValidPeerName(h.peer)) throw new ProtocolError('hello.peer', 'a name of 1-64 characters A-Z a-z 0-9 . _ -', h.peer);
+  integer(h.pid, 'hello.pid', 1);
+  string(h.version, 'hello.version', 100);
+  string(h.address, 'hello.address', 300);
+  if (!Array.isArray(h.commands)) throw new ProtocolError('hello.commands', 'a list', h.commands);
+  h.commands.forEach((c, i) => {
+    const command = object(c, `hello.commands[${i}]`);
+    string(command.name, `hello.commands[${i}].name`, 64);
+    if (!Array.isArray(command.args)) throw new ProtocolError(`hello.commands[${i}].args`, 'a list', command.args);
+    command.args.forEach((a, j) => argSpec(a, `hello.commands[${i}].args[${j}]`));
+  });
+  return h as unknown as Hello;
+}
+
+export function parseHelloAck(v: unknown): HelloAck {
+  const a = object(v, 'hello ack');
+  if (a.ok === true) {
+    string(a.runId, 'hello ack.runId', 200);
+    const s = object(a.settings, 'hello ack.settings');
+    integer(s.commandTimeoutMs, 'hello ack.settings.commandTimeoutMs', 1);
+    integer(s.flushIntervalMs, 'hello ack.settings.flushIntervalMs', 1);
+  } else {
+    parseWireError(a.error, 'hello ack.error');
+  }
+  return a as unknown as HelloAck;
+}
+
+function parseWireError(v: unknown, field: string): WireError {
+  const e = object(v, field);
+  if (typeof e.message !== 'string') throw new ProtocolError(`${field}.message`, 'a string', e.message);
+  if (typeof e.code !== 'string') throw new ProtocolError(`${field}.code`, 'a string', e.code);
+  return e as unknown as WireError;
+}
+
+export function parseCommandRequest(v: unknown): CommandRequest {
+  const c = object(v, 'command');
+  string(c.id, 'command.id', 100);
+  string(c.name, 'command.name', 64);
+  if (c.args !== undefined && !isObject(c.args)) throw new ProtocolError('command.args', 'an object', c.args);
+  integer(c.timeoutMs, 'command.timeoutMs', 1);
+  return c as unknown as CommandRequest;
+}
+
+export function parseCommandReply(v: unknown): CommandReply {
+  const r = object(v, 'command reply');
+  string(r.id, 'command reply.id', 100);
+  if (r.ok === true) return r as unknown as CommandReply;
+  if (r.ok !== false) throw new ProtocolError('command reply.ok', 'true or false', r.ok);
+  parseWireError(r.error, 'command reply.error');
+  return r as unknown as CommandReply;
+}
+
+export function parseEventBatch(v: unknown): EventBatch {
+  const b = object(v, 'events');
+  if (!isValidPeerName(b.peer)) throw new ProtocolError('events.peer', 'a peer name', b.peer);
+  if (!Array.isArray(b.events) || b.events.length > 100_000) throw new ProtocolError('events.events', 'a list of events', b.events);
+  b.events.forEach((e, i) => {
+    const event = object(e, `events.events[${i}]`);
+    integer(event.seq, `events.events[${i}].seq`, 1);
+    if (typeof event.time !== 'number' || !Number.isFinite(event.time)) throw new ProtocolError(`events.events[${i}].time`, 'epoch ms', event.time);
+    string(event.type, `events.events[${i}].type`, 64);
+    object(event.data, `events.events[${i}].data`);
+  });
+  return b as unknown as EventBatch;
+}
+
+export function parseSnapshotReply(v: unknown): SnapshotReply {
+  const r = object(v, 'snapshot reply');
+  if (r.ok !== true) {
+    parseWireError(r.error, 'snapshot reply.error');
+    return r as unknown as SnapshotReply;
+  }
+  const s = object(r.snapshot, 'snapshot');
+  if (!isValidPeerName(s.peer)) throw new ProtocolError('snapshot.peer', 'a peer name', s.peer);
+  if (!Array.isArray(s.members)) throw new ProtocolError('snapshot.members', 'a list', s.members);
+  s.members.forEach((m, i) => {
+    const member = object(m, `snapshot.members[${i}]`);
+    string(member.name, `snapshot.members[${i}].name`, 64);
+    if (!['alive', 'suspect', 'dead', 'left'].includes(member.state as string)) {
+      throw new ProtocolError(`snapshot.members[${i}].state`, 'alive|suspect|dead|left', member.state);
+    }
+    integer(member.incarnation, `snapshot.members[${i}].incarnation`);
+  });
+  const messages = object(s.messages, 'snapshot.messages');
+  integer(messages.count, 'snapshot.messages.count');
+  if (!Array.isArray(messages.ids)) throw new ProtocolError('snapshot.messages.ids', 'a list', messages.ids);
+  return r as unknown as SnapshotReply;
+}
+
+export function toWireError(error: unknown, code = 'failed'): WireError {
+  if (error instanceof Error) {
+    const withCode = error as Error & {code?: unknown};
+    return {message: error.message, code: typeof withCode.code === 'string' ? withCode.code : code};
+  }
+  return {message: String(error), code};
+}

@@ -1,0 +1,74 @@
+/**
+ * Connects a running peer to the coordinator through the client agent: the
+ * agent gets the peer's command registry, a snapshot function, and every
+ * membership and chat event. The agent itself knows nothing of chat or SWIM.
+ */
+import {Agent} from '@peerlab/client-agent';
+import type {HelloAck, Snapshot} from '@peerlab/client-agent';
+import type {CommandContext} from './commands.js';
+import {createRegistry} from './commands.js';
+import type {MembershipEventName} from './membership/types.js';
+import {formatAddress} from './membership/types.js';
+import type {Peer} from './peer.js';
+
+export const PEER_VERSION = '0.1.0';
+
+export interface AgentLinkOptions {
+  url: string;
+  token: string;
+  graceMs: number;
+  exit(code: number, reason: string): void;
+}
+
+export function snapshotOf(peer: Peer): Snapshot {
+  const messages = peer.chat.messages();
+  return {
+    peer: peer.membership.name,
+    time: Date.now(),
+    members: peer.membership.all().map((m) => ({name: m.name, address: formatAddress(m.address), state: m.state, incarnation: m.incarnation})),
+    messages: {count: messages.length, ids: messages.map((m) => m.id)},
+    extra: {checksum: peer.membership.checksum(), duplicates: peer.chat.duplicates, malformed: peer.transport.stats.malformed},
+  };
+}
+
+/**
+ * Subscribes the agent to the peer's events and starts connecting. Call it
+ * before the peer joins, so the coordinator sees the join itself.
+ */
+export function linkAgent(peer: Peer, options: AgentLinkOptions): {agent: Agent<CommandContext>; registered: Promise<HelloAck>} {
+  const registry = createRegistry();
+  const context: CommandContext = {
+    peer,
+    depth: 0,
+    runLine: async (line) => {
+      const parsed = registry.parseLine(line);
+      if (parsed) await parsed.command.run(parsed.args, context);
+    },
+    // Let the reply reach the coordinator before the process goes.
+    exit: (code) => void setTimeout(() => options.exit(code, 'exit command'), 20),
+  };
+  const agent = new Agent<CommandContext>({
+    url: options.url,
+    token: options.token,
+    name: peer.membership.name,
+    version: PEER_VERSION,
+    address: peer.address,
+    registry,
+    context,
+    snapshot: () => snapshotOf(peer),
+    graceMs: options.graceMs,
+    onGiveUp: (reason) => options.exit(3, reason),
+    log: (message) => peer.log.debug('agent', message),
+  });
+  const kinds: MembershipEventName[] = ['joined', 'alive', 'suspect', 'dead', 'left', 'updated'];
+  for (const kind of kinds) {
+    peer.membership.on(kind, (event: {address?: unknown; at: number} & Record<string, unknown>) => {
+      const {at: _at, address, ...rest} = event;
+      agent.emit(`member.${kind}`, address ? {...rest, address: formatAddress(address as never)} : rest);
+    });
+  }
+  peer.chat.on('sent', (m) => agent.emit('chat.sent', {id: m.id, sender: m.sender, seq: m.seq, text: m.text}));
+  peer.chat.on('delivered', (m) => agent.emit('chat.delivered', {id: m.id, sender: m.sender, seq: m.seq, sentAt: m.sentAt}));
+  agent.emit('peer.started', {address: peer.address, incarnation: peer.membership.self.incarnation, profile: peer.config.profile});
+  return {agent, registered: agent.start()};
+}

@@ -1,0 +1,156 @@
+/**
+ * The coordinator's REST API. Bodies are validated at the edge with zod;
+ * every answer, errors included, is JSON with a status that fits. Beyond
+ * loopback every request must carry the run token.
+ */
+import {timingSafeEqual} from 'node:crypto';
+import express from 'express';
+import type {ErrorRequestHandler, NextFunction, Request, RequestHandler, Response, Router} from 'express';
+import {z} from 'zod';
+import type {Coordinator} from '../coordinator.js';
+import {FleetError, generateNames} from '../fleet/fleet.js';
+import type {PeerHost} from '../fleet/peer-host.js';
+
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+const peerName = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 characters of A-Z a-z 0-9 . _ -');
+const commandBody = z.strictObject({name: z.string().min(1).max(64), args: z.record(z.string(), z.unknown()).optional(), timeoutMs: z.int().min(1).max(600_000).optional()});
+const spawnBody = z.union([z.strictObject({names: z.array(peerName).min(1).max(1000)}), z.strictObject({count: z.int().min(1).max(1000)})], {
+  error: 'expected {"names": [...]} or {"count": N}',
+});
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = issue.path.length > 0 ? issue.path.join('.') : 'body';
+  throw new ApiError(400, `${field}: ${issue.message}`, 'bad-request', field);
+}
+
+const statusOf: Record<string, number> = {
+  'unknown-command': 400,
+  'bad-arguments': 400,
+  'bad-message': 502,
+  'not-connected': 409,
+  timeout: 504,
+  failed: 422,
+};
+
+export function peerRow(coordinator: Coordinator, host: PeerHost) {
+  const agent = coordinator.hub.get(host.name);
+  const view = coordinator.views.get(host.name);
+  return {
+    name: host.name,
+    pid: host.pid ?? null,
+    state: host.state,
+    registered: agent !== undefined,
+    address: agent?.address ?? null,
+    membersSeen: coordinator.views.liveCount(host.name),
+    messages: view?.delivered ?? 0,
+    exit: host.exit ?? null,
+  };
+}
+
+/** Express 5 forwards rejected promises to the error handler; this keeps handlers short. */
+const route = (fn: (req: Request, res: Response) => Promise<void> | void): RequestHandler => (req, res, next: NextFunction) => {
+  Promise.resolve(fn(req, res)).catch(next);
+};
+
+export function requireToken(token: string): RequestHandler {
+  const expected = Buffer.from(token);
+  return (req, res, next) => {
+    const header = req.get('authorization') ?? '';
+    const given = Buffer.from(/^Bearer (.+)$/.exec(header)?.[1] ?? req.get('x-peerlab-token') ?? '');
+    if (given.length === expected.length && timingSafeEqual(given, expected)) return next();
+    res.status(401).json({error: {message: 'unauthorized: this coordinator listens beyond loopback; send "Authorization: Bearer <run token>"', code: 'unauthorized'}});
+  };
+}
+
+export function createApiRouter(coordinator: Coordinator): Router {
+  const router = express.Router();
+  router.use(express.json({limit: '1mb'}));
+
+  router.get('/healthz', (_req, res) => {
+    const hosts = coordinator.fleet.hosts();
+    res.json({ok: true, runId: coordinator.runId, peers: hosts.filter((h) => h.alive).length, registered: coordinator.hub.agents().length});
+  });
+
+  router.get('/api/peers', (_req, res) => {
+    res.json({peers: coordinator.fleet.hosts().map((h) => peerRow(coordinator, h))});
+  });
+
+  router.post('/api/peers', route(async (req, res) => {
+    const body = parse(spawnBody, req.body);
+    const taken = new Set(coordinator.fleet.hosts().filter((h) => h.alive).map((h) => h.name));
+    const names = 'names' in body ? body.names : generateNames(body.count, new Set(coordinator.fleet.hosts().map((h) => h.name)));
+    const clash = names.filter((n) => taken.has(n));
+    if (clash.length > 0) throw new ApiError(409, `already running: ${clash.join(', ')}`, 'already-running', 'names');
+    if (new Set(names).size !== names.length) throw new ApiError(400, 'names: contains duplicates', 'bad-request', 'names');
+    try {
+      await coordinator.spawn(names);
+    } catch (error) {
+      throw new ApiError(504, (error as Error).message, 'timeout');
+    }
+    res.status(201).json({peers: names.map((n) => peerRow(coordinator, coordinator.fleet.get(n)!))});
+  }));
+
+  router.get('/api/peers/:name/snapshot', route(async (req, res) => {
+    const name = nameParam(coordinator, req);
+    const reply = await coordinator.hub.snapshot(name);
+    if (!reply.ok) throw new ApiError(statusOf[reply.error.code] ?? 502, reply.error.message, reply.error.code);
+    res.json(reply.snapshot);
+  }));
+
+  router.post('/api/peers/:name/commands', route(async (req, res) => {
+    const name = nameParam(coordinator, req);
+    const body = parse(commandBody, req.body);
+    const reply = await coordinator.hub.command(name, body.name, body.args, body.timeoutMs);
+    if (!reply.ok) throw new ApiError(statusOf[reply.error.code] ?? 502, reply.error.message, reply.error.code);
+    res.json({ok: true, result: reply.result, ...(reply.text !== undefined ? {text: reply.text} : {})});
+  }));
+
+  router.delete('/api/peers/:name', route(async (req, res) => {
+    const name = nameParam(coordinator, req);
+    const signal = req.query.signal;
+    if (signal !== undefined && signal !== 'SIGKILL' && signal !== 'SIGTERM') {
+      throw new ApiError(400, 'signal: expected SIGTERM (graceful, the default) or SIGKILL', 'bad-request', 'signal');
+    }
+    const host = coordinator.fleet.get(name)!;
+    if (!host.alive) throw new ApiError(409, `${name} is not running`, 'not-running');
+    const exit = signal === 'SIGKILL' ? (host.kill('SIGKILL'), await host.exited) : await host.terminate();
+    res.json({name, exit});
+  }));
+
+  router.use((req, _res, next) => next(new ApiError(404, `no route ${req.method} ${req.originalUrl}`, 'not-found')));
+
+  const onError: ErrorRequestHandler = (error, _req, res, _next) => {
+    if (error instanceof ApiError) {
+      res.status(error.status).json({error: {message: error.message, code: error.code, ...(error.field ? {field: error.field} : {})}});
+    } else if (error instanceof FleetError) {
+      res.status(error.code === 'unknown-peer' ? 404 : 409).json({error: {message: error.message, code: error.code}});
+    } else if ((error as {type?: string}).type === 'entity.parse.failed') {
+      res.status(400).json({error: {message: `body: malformed JSON (${(error as Error).message})`, code: 'bad-request', field: 'body'}});
+    } else if (typeof (error as {status?: unknown}).status === 'number' && (error as {status: number}).status < 500) {
+      res.status((error as {status: number}).status).json({error: {message: (error as Error).message, code: 'bad-request'}});
+    } else {
+      res.status(500).json({error: {message: `internal error: ${(error as Error).message}`, code: 'internal'}});
+    }
+  };
+  router.use(onError);
+  return router;
+}
+
+function nameParam(coordinator: Coordinator, req: Request): string {
+  const name = String(req.params.name);
+  if (!coordinator.fleet.get(name) && !coordinator.hub.get(name)) throw new ApiError(404, `no peer named ${name}`, 'unknown-peer');
+  return name;
+}

@@ -1,0 +1,163 @@
+/**
+ * The `peerlab up` prompt: a line is either a coordinator command (peers,
+ * spawn, kill, ...) or `<targets> <peer command>`, where targets are a name,
+ * a comma list, or `all`. Peer command lines are parsed against the argument
+ * schemas the peers sent in `hello`, so a typo is caught here, before anything
+ * is sent; the agent validates again on its side.
+ */
+import type {CommandSpec} from '@peerlab/client-agent';
+import {CommandError, parseWords, splitWords} from '@peerlab/client-agent';
+import type {Coordinator} from '../coordinator.js';
+import {peerRow} from '../api/rest.js';
+import {FleetError} from '../fleet/fleet.js';
+import {renderTable} from './table.js';
+
+export const consoleCommands: Record<string, {usage: string; summary: string}> = {
+  help: {usage: 'help', summary: 'this list'},
+  peers: {usage: 'peers', summary: 'table of peers: pid, state, members seen, messages'},
+  spawn: {usage: 'spawn <name>...', summary: 'start more peers'},
+  kill: {usage: 'kill <name>', summary: 'SIGKILL a peer (no goodbye)'},
+  terminate: {usage: 'terminate <name>', summary: 'SIGTERM a peer (it leaves gracefully)'},
+  restart: {usage: 'restart <name>', summary: 'kill a peer and start it again under the same name'},
+  pause: {usage: 'pause <name>', summary: 'SIGSTOP a peer'},
+  resume: {usage: 'resume <name>', summary: 'SIGCONT a paused peer'},
+  exit: {usage: 'exit', summary: 'stop every peer and quit (also: quit, Ctrl-D)'},
+};
+
+export interface ConsoleResult {
+  output: string;
+  ok: boolean;
+  exit?: boolean;
+}
+
+export function peersTable(coordinator: Coordinator): string {
+  const rows = coordinator.fleet.hosts().map((h) => {
+    const r = peerRow(coordinator, h);
+    const state = r.exit ? `exited (${r.exit.signal ?? `code ${r.exit.code}`})` : r.registered ? r.state : `${r.state}, not registered`;
+    return [r.name, String(r.pid ?? '-'), state, String(r.membersSeen), String(r.messages)];
+  });
+  return renderTable(['NAME', 'PID', 'STATE', 'MEMBERS', 'MESSAGES'], rows);
+}
+
+function helpText(coordinator: Coordinator): string {
+  const lines = Object.values(consoleCommands).map((c) => `  ${c.usage.padEnd(18)} ${c.summary}`);
+  const specs = coordinator.hub.agents()[0]?.commands ?? [];
+  return [
+    'coordinator commands:',
+    ...lines,
+    '',
+    'peer commands: <peer>|<a,b,...>|all <command> [args]   e.g. "alice send hi", "all members"',
+    `  ${specs.map((s) => s.name).join(', ') || '(no peer registered yet)'}`,
+  ].join('\n');
+}
+
+/** Resolves `all`, `a,b` or `a` to peer names; unknown names are an error. */
+export function resolveTargets(coordinator: Coordinator, word: string): string[] {
+  const registered = coordinator.hub.agents().map((a) => a.name);
+  if (word === 'all') return registered;
+  const names = word.split(',').filter(Boolean);
+  const unknown = names.filter((n) => !coordinator.fleet.get(n) && !coordinator.hub.get(n));
+  if (unknown.length > 0) throw new CommandError(`no peer named ${unknown.join(', ')}; peers: ${registered.join(', ') || 'none'}`, 'bad-arguments');
+  return names;
+}
+
+export function completeLine(coordinator: Coordinator, line: string): [string[], string] {
+  const words = line.split(/\s+/);
+  const current = words.at(-1) ?? '';
+  const names = coordinator.fleet.hosts().map((h) => h.name);
+  if (words.length <= 1) {
+    const options = [...Object.keys(consoleCommands), 'quit', 'all', ...names];
+    return [options.filter((o) => o.startsWith(current)).map((o) => o + ' '), current];
+  }
+  const first = words[0]!;
+  if (first in consoleCommands) return [names.filter((n) => n.startsWith(current)), current];
+  const specs = coordinator.hub.agents()[0]?.commands ?? [];
+  if (words.length === 2) return [specs.map((s) => s.name).filter((n) => n.startsWith(current)).map((n) => n + ' '), current];
+  const spec = specs.find((s) => s.name === words[1]);
+  const flags = spec?.args.filter((a) => a.flag).map((a) => `--${a.name}`) ?? [];
+  return [flags.filter((f) => f.startsWith(current)), current];
+}
+
+async function runConsoleCommand(coordinator: Coordinator, name: string, args: string[]): Promise<ConsoleResult> {
+  const fleet = coordinator.fleet;
+  const one = () => {
+    if (args.length !== 1) throw new CommandError(`usage: ${consoleCommands[name]!.usage}`, 'bad-arguments');
+    return args[0]!;
+  };
+  switch (name) {
+    case 'help':
+      return {ok: true, output: helpText(coordinator)};
+    case 'peers':
+      return {ok: true, output: peersTable(coordinator)};
+    case 'exit':
+    case 'quit':
+      return {ok: true, output: '', exit: true};
+    case 'spawn': {
+      if (args.length === 0) throw new CommandError(`usage: ${consoleCommands.spawn!.usage}`, 'bad-arguments');
+      const started = Date.now();
+      await coordinator.spawn(args);
+      return {ok: true, output: `registered ${args.join(', ')} in ${Date.now() - started} ms`};
+    }
+    case 'kill': {
+      const host = fleet.kill(one());
+      const exit = await host.exited;
+      return {ok: true, output: `${host.name} killed (${exit.signal})`};
+    }
+    case 'terminate': {
+      const exit = await fleet.terminate(one());
+      return {ok: true, output: `${args[0]} exited with ${exit.signal ?? `code ${exit.code}`}`};
+    }
+    case 'restart': {
+      const target = one();
+      const started = Date.now();
+      await fleet.restart(target);
+      await coordinator.hub.waitForRegistered([target], coordinator.registerTimeoutMs);
+      return {ok: true, output: `${target} restarted and registered in ${Date.now() - started} ms`};
+    }
+    case 'pause':
+      fleet.pause(one());
+      return {ok: true, output: `${args[0]} paused`};
+    case 'resume':
+      fleet.resume(one());
+      return {ok: true, output: `${args[0]} resumed`};
+    default:
+      throw new CommandError(`unknown command ${name}`, 'unknown-command');
+  }
+}
+
+/** Runs one prompt line; errors are returned as text, never thrown. */
+export async function runLine(coordinator: Coordinator, line: string): Promise<ConsoleResult> {
+  try {
+    const words = splitWords(line);
+    const [first, ...rest] = words;
+    if (first === undefined) return {ok: true, output: ''};
+    if (first in consoleCommands || first === 'quit') return await runConsoleCommand(coordinator, first, rest);
+    const targets = resolveTargets(coordinator, first);
+    const [commandName, ...commandWords] = rest;
+    if (!commandName) throw new CommandError(`"${first}" what? Give a command, e.g. "${first} members"; "help" lists them`, 'bad-arguments');
+    if (targets.length === 0) throw new CommandError('no peer is registered', 'failed');
+    const spec = specFor(coordinator, targets, commandName);
+    const args = parseWords(spec, commandWords);
+    const replies = await Promise.all(targets.map((t) => coordinator.hub.command(t, commandName, args)));
+    const blocks = replies.map((reply, i) => {
+      const body = reply.ok ? (reply.text ?? JSON.stringify(reply.result, null, 2)) : `error: ${reply.error.message}`;
+      return targets.length === 1 ? body : `${targets[i]}:\n${indent(body)}`;
+    });
+    return {ok: replies.every((r) => r.ok), output: blocks.join('\n')};
+  } catch (error) {
+    const message = error instanceof CommandError || error instanceof FleetError || error instanceof Error ? error.message : String(error);
+    return {ok: false, output: `error: ${message}`};
+  }
+}
+
+function specFor(coordinator: Coordinator, targets: string[], commandName: string): CommandSpec {
+  const specs = targets.map((t) => coordinator.hub.get(t)?.commands).find((c) => c !== undefined);
+  if (!specs) throw new CommandError(`${targets.join(', ')}: not registered (yet)`, 'failed');
+  const spec = specs.find((s) => s.name === commandName);
+  if (!spec) throw new CommandError(`unknown peer command "${commandName}"; peers offer: ${specs.map((s) => s.name).join(', ')}`, 'unknown-command');
+  return spec;
+}
+
+function indent(text: string): string {
+  return text.split('\n').map((l) => `  ${l}`).join('\n');
+}

@@ -1,0 +1,50 @@
+/**
+ * The `peerlab` command. Flags are checked here, at the edge; a bad flag
+ * exits 2 with a message naming it before anything starts.
+ */
+import {Command, InvalidArgumentError, Option} from 'commander';
+import {up} from './up.js';
+
+function integer(min: number, max: number) {
+  return (value: string): number => {
+    const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer ${min}-${max}`);
+    return n;
+  };
+}
+
+function nameList(value: string): string[] {
+  const names = value.split(',').map((n) => n.trim()).filter(Boolean);
+  const bad = names.filter((n) => !/^[A-Za-z0-9._-]{1,64}$/.test(n));
+  if (names.length === 0 || bad.length > 0) throw new InvalidArgumentError(`expected comma-separated names of A-Z a-z 0-9 . _ -${bad.length > 0 ? `; bad: ${bad.join(', ')}` : ''}`);
+  if (new Set(names).size !== names.length) throw new InvalidArgumentError('names must be unique');
+  return names;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('peerlab')
+    .description('Multi-client test orchestration for peer-to-peer systems')
+    .showHelpAfterError()
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
+
+  program
+    .command('up')
+    .description('start a coordinator and N local peers, then drive them from a prompt')
+    .option('--peers <n>', 'how many peers (default 3)', integer(1, 1000))
+    .option('--names <a,b,...>', 'peer names instead of a count', nameList)
+    .option('--host <host>', 'address to listen on; beyond loopback a token is required', '127.0.0.1')
+    .option('--port <port>', 'HTTP port for the REST API and agents (0 picks one)', integer(0, 65535), 0)
+    .option('--token <token>', 'run token (default: generated)')
+    .addOption(new Option('--profile <profile>', 'peer timing profile').choices(['local', 'lan']).default('local'))
+    .option('--logs <dir>', 'where per-peer logs go (default runs/<run-id>/logs)')
+    .option('--grace <ms>', 'peers exit when the coordinator is unreachable this long', integer(100, 600_000), 3000)
+    .action(async (opts: {peers?: number; names?: string[]; host: string; port: number; token?: string; profile: 'local' | 'lan'; logs?: string; grace: number}) => {
+      if (opts.peers !== undefined && opts.names) {
+        process.stderr.write('peerlab up: give --peers or --names, not both\n');
+        process.exit(2);
+      }
+      process.exitCode = await up(opts);
+    });
+
+  await program.parseAsync(argv);
+}

@@ -1,0 +1,146 @@
+/**
+ * `peerlab up`: starts a coordinator on 127.0.0.1, spawns N peers, shows them
+ * registering, then a table, then a prompt that sends commands to one peer,
+ * several, or all. With stdin not a terminal it reads the commands as a
+ * script. However it ends, every peer it started is stopped.
+ */
+import readline from 'node:readline';
+import os from 'node:os';
+import path from 'node:path';
+import {appendFile, mkdir, readFile} from 'node:fs/promises';
+import logUpdate from 'log-update';
+import {Coordinator, isLoopback} from '../coordinator.js';
+import {generateNames} from '../fleet/fleet.js';
+import {completeLine, peersTable, runLine} from './console-commands.js';
+
+export interface UpOptions {
+  peers?: number;
+  names?: string[];
+  host: string;
+  port: number;
+  token?: string;
+  profile: 'local' | 'lan';
+  logs?: string;
+  grace: number;
+  historyFile?: string;
+}
+
+const out = (line: string) => process.stdout.write(line + '\n');
+
+export async function up(options: UpOptions): Promise<number> {
+  const names = options.names ?? generateNames(options.peers ?? 3);
+  const coordinator = await Coordinator.start({
+    host: options.host,
+    port: options.port,
+    ...(options.token ? {token: options.token} : {}),
+    profile: options.profile,
+    agentGraceMs: options.grace,
+    ...(options.logs ? {logDir: options.logs} : {}),
+  });
+  // Synchronous last resort: whatever ends this process, the peers go with it.
+  process.on('exit', () => coordinator.fleet.killAllNow());
+  let stopping: Promise<void> | undefined;
+  const stop = (code: number) => {
+    stopping ??= (async () => {
+      out(`stopping ${coordinator.fleet.hosts().filter((h) => h.alive).length} peers...`);
+      await coordinator.close();
+      process.exit(code);
+    })();
+    return stopping;
+  };
+  process.on('SIGINT', () => void stop(130));
+  process.on('SIGTERM', () => void stop(143));
+
+  out(`peerlab coordinator on ${coordinator.url} (run ${coordinator.runId})`);
+  out(`REST API: ${coordinator.url}/api/peers   logs: ${coordinator.fleet.logFile('NAME')}`);
+  if (!isLoopback(options.host)) out(`listening beyond loopback: every request needs "Authorization: Bearer ${coordinator.token}"`);
+
+  const tty = Boolean(process.stdout.isTTY);
+  const started = Date.now();
+  let registered = 0;
+  const progress = () => {
+    const width = 30;
+    const filled = Math.round((registered / names.length) * width);
+    return `registering peers [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${registered}/${names.length}  ${((Date.now() - started) / 1000).toFixed(1)} s`;
+  };
+  let lastStep = 0;
+  coordinator.hub.on('registered', () => {
+    registered++;
+    if (tty) logUpdate(progress());
+    else if (Math.floor((registered / names.length) * 4) > lastStep || registered === names.length) {
+      lastStep = Math.floor((registered / names.length) * 4);
+      out(progress());
+    }
+  });
+  try {
+    await coordinator.spawn(names);
+    if (tty) logUpdate.done();
+    out(`${names.length} peers registered in ${Date.now() - started} ms`);
+  } catch (error) {
+    if (tty) logUpdate.done();
+    out(`warning: ${(error as Error).message} (see their logs)`);
+  }
+
+  await showTable(coordinator, names.length, tty);
+  const failures = await prompt(coordinator, options.historyFile ?? path.join(os.homedir(), '.peerlab', 'up_history'));
+  await stop(failures > 0 ? 1 : 0);
+  return 0;
+}
+
+/** The live table: on a terminal it redraws until every peer sees every other (or 10 s pass). */
+async function showTable(coordinator: Coordinator, n: number, tty: boolean): Promise<void> {
+  const converged = () => coordinator.fleet.hosts().every((h) => !h.alive || coordinator.views.liveCount(h.name) === n);
+  const deadline = Date.now() + 10_000;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      if (tty) logUpdate(peersTable(coordinator));
+      if (converged() || Date.now() > deadline) {
+        clearInterval(timer);
+        resolve();
+      }
+    };
+    const timer = setInterval(tick, 100);
+    tick();
+  });
+  if (tty) logUpdate.done();
+  else out(peersTable(coordinator));
+  out(converged() ? `every peer sees all ${n}` : 'not every peer sees every other yet (type "peers" to look again)');
+}
+
+async function prompt(coordinator: Coordinator, historyFile: string): Promise<number> {
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  const history = interactive ? await loadHistory(historyFile) : [];
+  const rl = readline.createInterface({
+    input: process.stdin,
+    output: interactive ? process.stdout : undefined,
+    terminal: interactive,
+    history,
+    historySize: 1000,
+    prompt: 'peerlab> ',
+    ...(interactive ? {completer: (line: string) => completeLine(coordinator, line)} : {}),
+  } as readline.ReadLineOptions);
+  if (interactive) {
+    out('type "help" for commands, e.g. "all members" or "alice send hi"');
+    rl.prompt();
+  }
+  let failures = 0;
+  for await (const line of rl) {
+    if (interactive && line.trim() !== '') await appendFile(historyFile, line + '\n').catch(() => {});
+    const result = await runLine(coordinator, line);
+    if (!result.ok) failures++;
+    if (result.output !== '') (result.ok ? process.stdout : process.stderr).write(result.output + '\n');
+    if (result.exit) break;
+    if (interactive) rl.prompt();
+  }
+  rl.close();
+  return failures;
+}
+
+async function loadHistory(file: string): Promise<string[]> {
+  await mkdir(path.dirname(file), {recursive: true}).catch(() => {});
+  try {
+    return (await readFile(file, 'utf8')).split('\n').filter(Boolean).slice(-1000).reverse();
+  } catch {
+    return [];
+  }
+}

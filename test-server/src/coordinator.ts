@@ -1,0 +1,122 @@
+/**
+ * One coordinator run: an HTTP server on 127.0.0.1 (by default) carrying the
+ * socket.io hub, the REST API and the bootstrap data service, plus the fleet
+ * of peer processes. `close()` stops every peer; the fleet's nets cover the
+ * ways of ending that skip it.
+ */
+import {createServer} from 'node:http';
+import type {AddressInfo} from 'node:net';
+import {randomBytes} from 'node:crypto';
+import path from 'node:path';
+import express from 'express';
+import {Server} from 'socket.io';
+import {BootstrapStore} from './bootstrap/store.js';
+import {createBootstrapRouter} from './bootstrap/router.js';
+import {Hub} from './hub/hub.js';
+import {PeerViews} from './hub/peer-views.js';
+import {Fleet} from './fleet/fleet.js';
+import type {PeerHost} from './fleet/peer-host.js';
+import {createApiRouter, requireToken} from './api/rest.js';
+
+export interface CoordinatorOptions {
+  host?: string;
+  port?: number;
+  /** Run token for agents and, beyond loopback, for every HTTP request (generated when absent). */
+  token?: string;
+  runId?: string;
+  /** Where per-peer logs go (default runs/<run-id>/logs). */
+  logDir?: string;
+  profile?: 'local' | 'lan';
+  agentGraceMs?: number;
+  commandTimeoutMs?: number;
+  registerTimeoutMs?: number;
+  peerBin?: string;
+  extraPeerArgs?: string[];
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export class Coordinator {
+  readonly views = new PeerViews();
+  #closing: Promise<void> | undefined;
+
+  private constructor(
+    readonly runId: string,
+    readonly token: string,
+    readonly url: string,
+    readonly hub: Hub,
+    readonly fleet: Fleet,
+    readonly bootstrap: BootstrapStore,
+    readonly registerTimeoutMs: number,
+    private readonly io: Server,
+    private readonly server: ReturnType<typeof createServer>,
+  ) {
+    hub.on('events', (name, events) => this.views.apply(name, events));
+    hub.on('registered', (info) => fleet.get(info.name)?.markRunning());
+  }
+
+  static async start(options: CoordinatorOptions = {}): Promise<Coordinator> {
+    const host = options.host ?? '127.0.0.1';
+    const runId = options.runId ?? `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
+    const token = options.token ?? randomBytes(16).toString('hex');
+    const tokenForHttp = isLoopback(host) ? undefined : token;
+
+    const app = express();
+    app.disable('x-powered-by');
+    const server = createServer(app);
+    const io = new Server(server, {serveClient: false, transports: ['websocket'], maxHttpBufferSize: 16 * 1024 * 1024});
+    const hub = new Hub(io, {runId, token, settings: {commandTimeoutMs: options.commandTimeoutMs ?? 10_000}});
+    const bootstrap = new BootstrapStore({maxpeers: 8});
+    await bootstrap.load();
+
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address() as AddressInfo;
+    const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+    // Peers reach the coordinator over loopback when it listens on every interface.
+    const localUrl = host === '0.0.0.0' || host === '::' ? `http://127.0.0.1:${address.port}` : url;
+    const fleet = new Fleet({
+      coordinatorUrl: localUrl,
+      token,
+      bootstrapUrl: `${localUrl}/bootstrap`,
+      logDir: options.logDir ?? path.join('runs', runId, 'logs'),
+      profile: options.profile ?? 'local',
+      agentGraceMs: options.agentGraceMs ?? 3000,
+      ...(options.peerBin ? {peerBin: options.peerBin} : {}),
+      ...(options.extraPeerArgs ? {extraArgs: options.extraPeerArgs} : {}),
+    });
+    const coordinator = new Coordinator(runId, token, url, hub, fleet, bootstrap, options.registerTimeoutMs ?? 15_000, io, server);
+    if (tokenForHttp) app.use(requireToken(tokenForHttp));
+    app.use('/bootstrap', createBootstrapRouter(bootstrap));
+    app.use(createApiRouter(coordinator));
+    return coordinator;
+  }
+
+  /** Spawns the named peers and waits until every one has registered. */
+  async spawn(names: readonly string[], signal?: AbortSignal): Promise<PeerHost[]> {
+    const hosts = names.map((name) => this.fleet.spawn(name));
+    await this.hub.waitForRegistered(names, this.registerTimeoutMs, signal);
+    return hosts;
+  }
+
+  /** Stops every peer (graceful, then forced), then the servers. Safe to call twice. */
+  close(timeoutMs = 3000): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.fleet.stopAll(timeoutMs);
+      await new Promise<void>((resolve) => {
+        void this.io.close(() => resolve());
+      });
+      this.server.closeAllConnections();
+      await new Promise<void>((resolve) => this.server.close(() => resolve()));
+      await this.bootstrap.flush();
+    })();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The fleet supervisor: spawns peers by name, keeps one host per name, and
+ * stops them all, whatever way the run ends. Peers stay in the coordinator's
+ * process group (Ctrl-C in a terminal reaches them all), carry the
+ * coordinator's pid so they exit when it is gone, and their agents give up
+ * when it stops answering: three nets against orphans.
+ */
+import {EventEmitter} from 'node:events';
+import {mkdirSync} from 'node:fs';
+import path from 'node:path';
+import {createRequire} from 'node:module';
+import type {PeerExit} from './peer-host.js';
+import {PeerHost} from './peer-host.js';
+
+export interface FleetOptions {
+  coordinatorUrl: string;
+  token: string;
+  bootstrapUrl?: string;
+  logDir: string;
+  profile?: 'local' | 'lan';
+  /** Seconds an agent waits for an unreachable coordinator before its peer exits. */
+  agentGraceMs?: number;
+  /** The peer executable (default: the bundled peerlab-peer). */
+  peerBin?: string;
+  extraArgs?: string[];
+}
+
+export interface FleetEvents {
+  spawned: [PeerHost];
+  exit: [PeerHost, PeerExit];
+}
+
+export class FleetError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'unknown-peer' | 'already-running' | 'bad-name' | 'not-running' | 'not-paused',
+  ) {
+    super(message);
+    this.name = 'FleetError';
+  }
+}
+
+const NAME = /^[A-Za-z0-9._-]{1,64}$/;
+const friendly = ['alice', 'bob', 'charly', 'dave', 'eve', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'ken', 'laura', 'mallory', 'niaj', 'olivia', 'peggy', 'quentin', 'rupert', 'sybil', 'trent', 'ursula', 'victor', 'walter', 'xena', 'yves', 'zoe'];
+
+/** N names: the familiar cast first, then numbered peers. */
+export function generateNames(count: number, taken: ReadonlySet<string> = new Set()): string[] {
+  const names: string[] = [];
+  for (let i = 0; names.length < count; i++) {
+    const name = i < friendly.length ? friendly[i]! : `peer-${String(i + 1).padStart(3, '0')}`;
+    if (!taken.has(name)) names.push(name);
+  }
+  return names;
+}
+
+export function defaultPeerBin(): string {
+  const require = createRequire(import.meta.url);
+  return path.join(path.dirname(require.resolve('@peerlab/peer/package.json')), 'bin', 'peerlab-peer.mjs');
+}
+
+export class Fleet extends EventEmitter<FleetEvents> {
+  readonly #hosts = new Map<string, PeerHost>();
+  readonly #options: FleetOptions;
+
+  constructor(options: FleetOptions) {
+    super();
+    this.#options = options;
+    mkdirSync(options.logDir, {recursive: true});
+  }
+
+  hosts(): PeerHost[] {
+    return [...this.#hosts.values()];
+  }
+
+  get(name: string): PeerHost | undefined {
+    return this.#hosts.get(name);
+  }
+
+  logFile(name: string): string {
+    return path.join(this.#options.logDir, `${name}.log`);
+  }
+
+  spawn(name: string): PeerHost {
+    if (!NAME.test(name)) throw new FleetError(`"${name}" is not a valid peer name (1-64 characters of A-Z a-z 0-9 . _ -)`, 'bad-name');
+    if (this.#hosts.get(name)?.alive) throw new FleetError(`${name} is already running`, 'already-running');
+    const o = this.#options;
+    const args = [
+      o.peerBin ?? defaultPeerBin(),
+      '--name', name,
+      '--port', '0',
+      '--profile', o.profile ?? 'local',
+      '--coordinator', o.coordinatorUrl,
+      '--agent-grace', String(o.agentGraceMs ?? 3000),
+      ...(o.bootstrapUrl ? ['--bootstrap', o.bootstrapUrl] : []),
+      ...(o.extraArgs ?? []),
+    ];
+    const host = new PeerHost(name, {
+      command: process.execPath,
+      args,
+      // The token goes by environment, not argv, which anyone can read with ps.
+      env: {PEERLAB_TOKEN: o.token, PEERLAB_PARENT_PID: String(process.pid)},
+      logFile: this.logFile(name),
+    });
+    this.#hosts.set(name, host);
+    host.on('exit', (exit) => this.emit('exit', host, exit));
+    this.emit('spawned', host);
+    return host;
+  }
+
+  #require(name: string): PeerHost {
+    const host = this.#hosts.get(name);
+    if (!host) throw new FleetError(`no peer named ${name}`, 'unknown-peer');
+    return host;
+  }
+
+  kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): PeerHost {
+    const host = this.#require(name);
+    if (!host.kill(signal)) throw new FleetError(`${name} is not running`, 'not-running');
+    return host;
+  }
+
+  async terminate(name: string, timeoutMs?: number): Promise<PeerExit> {
+    const host = this.#require(name);
+    if (!host.alive) throw new FleetError(`${name} is not running`, 'not-running');
+    return host.terminate(timeoutMs);
+  }
+
+  /** Stops the current process (SIGKILL unless asked to be graceful) and starts a new one under the same name. */
+  async restart(name: string, graceful = false): Promise<PeerHost> {
+    const host = this.#require(name);
+    if (host.alive) {
+      if (graceful) await host.terminate();
+      else {
+        host.kill('SIGKILL');
+        await host.exited;
+      }
+    }
+    return this.spawn(name);
+  }
+
+  pause(name: string): PeerHost {
+    const host = this.#require(name);
+    if (!host.pause()) throw new FleetError(`${name} is not running`, 'not-running');
+    return host;
+  }
+
+  resume(name: string): PeerHost {
+    const host = this.#require(name);
+    if (!host.resume()) throw new FleetError(`${name} is not paused`, 'not-paused');
+    return host;
+  }
+
+  /** Graceful stop of every peer at once, then SIGKILL for any still there at the deadline. */
+  async stopAll(timeoutMs = 3000): Promise<void> {
+    await Promise.all(this.hosts().filter((h) => h.alive).map((h) => h.terminate(timeoutMs)));
+  }
+
+  /** Last resort on the way out: synchronous, no waiting. */
+  killAllNow(): void {
+    for (const host of this.#hosts.values()) host.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The coordinator's side of one peer process (Playwright's ProcessHost is
+ * the model): it spawns the peer with execa, sends its output to a log file,
+ * delivers signals, and turns the process's end into a value that says
+ * whether we asked for it.
+ */
+import {EventEmitter} from 'node:events';
+import {execa} from 'execa';
+import type {ResultPromise} from 'execa';
+
+export type PeerState = 'starting' | 'running' | 'paused' | 'exited';
+
+export interface PeerExit {
+  code: number | null;
+  signal: string | null;
+  /** True when the coordinator did not ask the peer to stop. */
+  unexpectedly: boolean;
+  at: number;
+}
+
+export interface PeerLaunch {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  logFile: string;
+}
+
+export interface PeerHostEvents {
+  exit: [PeerExit];
+}
+
+export class PeerHost extends EventEmitter<PeerHostEvents> {
+  state: PeerState = 'starting';
+  exit: PeerExit | undefined;
+  readonly startedAt = Date.now();
+  readonly exited: Promise<PeerExit>;
+  readonly #child: ResultPromise;
+  #expected = false;
+
+  constructor(
+    readonly name: string,
+    readonly launch: PeerLaunch,
+  ) {
+    super();
+    this.#child = execa(launch.command, launch.args, {
+      stdin: 'ignore',
+      // Appending keeps the output of every process that ran under this name, restarts included.
+      stdout: {file: launch.logFile, append: true},
+      stderr: {file: launch.logFile, append: true},
+      env: launch.env,
+      reject: false,
+      // execa kills the child when the coordinator exits normally or by SIGINT/SIGTERM.
+      cleanup: true,
+    });
+    this.exited = this.#child.then((result) => {
+      const exit: PeerExit = {
+        code: result.exitCode ?? null,
+        signal: result.signal ?? null,
+        unexpectedly: !this.#expected,
+        at: Date.now(),
+      };
+      this.exit = exit;
+      this.state = 'exited';
+      this.emit('exit', exit);
+      return exit;
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  get alive(): boolean {
+    return this.state !== 'exited';
+  }
+
+  markRunning(): void {
+    if (this.state === 'starting') this.state = 'running';
+  }
+
+  /** SIGKILL by default: no goodbye. */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): boolean {
+    if (!this.alive) return false;
+    this.#expected = true;
+    return this.#child.kill(signal);
+  }
+
+  /** SIGTERM (the peer leaves gracefully), then SIGKILL if it is still there at the deadline. */
+  async terminate(timeoutMs = 3000): Promise<PeerExit> {
+    if (!this.alive) return this.exited;
+    this.#expected = true;
+    if (this.state === 'paused') this.#child.kill('SIGCONT');
+    this.#child.kill('SIGTERM');
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), timeoutMs);
+    const exit = await this.exited;
+    clearTimeout(timer);
+    return exit;
+  }
+
+  pause(): boolean {
+    if (this.state !== 'running' && this.state !== 'starting') return false;
+    this.#child.kill('SIGSTOP');
+    this.state = 'paused';
+    return true;
+  }
+
+  resume(): boolean {
+    if (this.state !== 'paused') return false;
+    this.#child.kill('SIGCONT');
+    this.state = 'running';
+    return true;
+  }
+}

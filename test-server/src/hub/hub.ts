@@ -1,0 +1,226 @@
+/**
+ * The coordinator's end of the agent protocol: a socket.io namespace where
+ * agents register, stream events and answer commands. The hub validates every
+ * message it receives; a malformed one is answered with an error, logged, and
+ * never brings the hub down. Duplicate names are refused while the first
+ * holder is connected.
+ */
+import {EventEmitter} from 'node:events';
+import type {Server, Socket} from 'socket.io';
+import type {AgentSettings, CommandReply, CommandSpec, HelloAck, PeerEvent, Snapshot, WireError} from '@peerlab/client-agent/protocol';
+import {Channel, ProtocolError, parseCommandReply, parseEventBatch, parseHello, parseSnapshotReply, toWireError} from '@peerlab/client-agent/protocol';
+
+export interface AgentInfo {
+  name: string;
+  pid: number;
+  version: string;
+  address: string;
+  commands: CommandSpec[];
+  connectedAt: number;
+  /** Highest event sequence received; events at or below it are duplicates. */
+  lastSeq: number;
+  /** Times this agent registered in this run (reconnects count). */
+  registrations: number;
+}
+
+export interface HubEvents {
+  registered: [AgentInfo];
+  disconnected: [name: string, reason: string];
+  events: [name: string, events: PeerEvent[]];
+  /** A sequence gap: events lost between lastSeq and the batch's first seq. */
+  gap: [name: string, expected: number, got: number];
+  'protocol-error': [detail: {socket: string; peer?: string; channel: string; message: string}];
+}
+
+export interface HubOptions {
+  runId: string;
+  token: string;
+  settings?: Partial<AgentSettings>;
+}
+
+export class HubError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'HubError';
+  }
+}
+
+let commandIds = 0;
+
+export class Hub extends EventEmitter<HubEvents> {
+  readonly #agents = new Map<string, {info: AgentInfo; socket: Socket}>();
+  /** Sequence state survives reconnects, so resent events are recognised as duplicates. */
+  readonly #lastSeq = new Map<string, number>();
+  readonly #registrations = new Map<string, number>();
+  readonly #pids = new Map<string, number>();
+  readonly settings: AgentSettings;
+
+  constructor(
+    private readonly io: Server,
+    private readonly options: HubOptions,
+  ) {
+    super();
+    this.settings = {commandTimeoutMs: 10_000, flushIntervalMs: 50, ...options.settings};
+    io.use((socket, next) => {
+      const token = (socket.handshake.auth as {token?: unknown} | undefined)?.token;
+      if (token !== options.token) return next(new Error('unauthorized: a valid run token is required'));
+      next();
+    });
+    io.on('connection', (socket) => this.#onConnection(socket));
+  }
+
+  agents(): AgentInfo[] {
+    return [...this.#agents.values()].map((a) => a.info).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  get(name: string): AgentInfo | undefined {
+    return this.#agents.get(name)?.info;
+  }
+
+  isConnected(name: string): boolean {
+    return this.#agents.has(name);
+  }
+
+  /** Resolves when every name is registered, or rejects at the deadline naming the missing ones. */
+  waitForRegistered(names: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const missing = () => names.filter((n) => !this.#agents.has(n));
+      const check = () => {
+        if (missing().length === 0) done(resolve);
+      };
+      const done = (fn: () => void) => {
+        clearTimeout(timer);
+        this.off('registered', check);
+        signal?.removeEventListener('abort', onAbort);
+        fn();
+      };
+      const onAbort = () => done(() => reject(new HubError('stopped while waiting for registration', 'aborted')));
+      const timer = setTimeout(() => done(() => reject(new HubError(`not registered within ${timeoutMs} ms: ${missing().join(', ')}`, 'timeout'))), timeoutMs);
+      this.on('registered', check);
+      signal?.addEventListener('abort', onAbort);
+      check();
+    });
+  }
+
+  /** Sends one command and waits for the reply; never throws: errors come back as values. */
+  async command(name: string, command: string, args?: Record<string, unknown>, timeoutMs = this.settings.commandTimeoutMs): Promise<CommandReply> {
+    const id = `c${++commandIds}`;
+    const agent = this.#agents.get(name);
+    if (!agent) return {id, ok: false, error: {message: `no peer named ${name} is connected`, code: 'not-connected'}};
+    try {
+      // The agent enforces the deadline itself; the extra margin covers the round trip.
+      const raw: unknown = await agent.socket.timeout(timeoutMs + 1000).emitWithAck(Channel.command, {id, name: command, args, timeoutMs});
+      return parseCommandReply(raw);
+    } catch (error) {
+      if (error instanceof ProtocolError) return {id, ok: false, error: {message: `malformed reply from ${name}: ${error.message}`, code: 'bad-message'}};
+      return {id, ok: false, error: {message: `${name} did not answer ${command} within ${timeoutMs + 1000} ms`, code: 'timeout'}};
+    }
+  }
+
+  async snapshot(name: string, timeoutMs = 5000): Promise<{ok: true; snapshot: Snapshot} | {ok: false; error: WireError}> {
+    const agent = this.#agents.get(name);
+    if (!agent) return {ok: false, error: {message: `no peer named ${name} is connected`, code: 'not-connected'}};
+    try {
+      return parseSnapshotReply(await agent.socket.timeout(timeoutMs).emitWithAck(Channel.snapshot, {}));
+    } catch (error) {
+      return {ok: false, error: toWireError(error, error instanceof ProtocolError ? 'bad-message' : 'timeout')};
+    }
+  }
+
+  /** Cuts an agent's connection (it will reconnect); for tests of the reconnect path. */
+  disconnect(name: string): boolean {
+    const agent = this.#agents.get(name);
+    agent?.socket.disconnect(true);
+    return agent !== undefined;
+  }
+
+  #protocolError(socket: Socket, channel: string, error: unknown, peer?: string): WireError {
+    const message = error instanceof Error ? error.message : String(error);
+    this.emit('protocol-error', {socket: socket.id, ...(peer ? {peer} : {}), channel, message});
+    return {message, code: 'bad-message'};
+  }
+
+  #onConnection(socket: Socket): void {
+    let name: string | undefined;
+    socket.on(Channel.hello, (raw: unknown, ack: unknown) => {
+      const reply = typeof ack === 'function' ? (ack as (a: HelloAck) => void) : () => {};
+      let hello;
+      try {
+        hello = parseHello(raw);
+      } catch (error) {
+        return reply({ok: false, error: this.#protocolError(socket, Channel.hello, error)});
+      }
+      const existing = this.#agents.get(hello.peer);
+      if (existing && existing.socket.id !== socket.id) {
+        const message = `a peer named ${hello.peer} is already registered (pid ${existing.info.pid}); names must be unique`;
+        this.emit('protocol-error', {socket: socket.id, peer: hello.peer, channel: Channel.hello, message});
+        return reply({ok: false, error: {message, code: 'duplicate-name'}});
+      }
+      if (name && name !== hello.peer) {
+        return reply({ok: false, error: this.#protocolError(socket, Channel.hello, new Error(`this connection is already registered as ${name}`))});
+      }
+      name = hello.peer;
+      // A new process under a known name (a restart) counts its events from 1 again.
+      if (this.#pids.get(name) !== hello.pid) this.#lastSeq.delete(name);
+      this.#pids.set(name, hello.pid);
+      const registrations = (this.#registrations.get(name) ?? 0) + 1;
+      this.#registrations.set(name, registrations);
+      const info: AgentInfo = {
+        name,
+        pid: hello.pid,
+        version: hello.version,
+        address: hello.address,
+        commands: hello.commands,
+        connectedAt: Date.now(),
+        lastSeq: this.#lastSeq.get(name) ?? 0,
+        registrations,
+      };
+      this.#agents.set(name, {info, socket});
+      reply({ok: true, runId: this.options.runId, settings: this.settings});
+      this.emit('registered', info);
+    });
+
+    socket.on(Channel.events, (raw: unknown, ack: unknown) => {
+      const reply = typeof ack === 'function' ? (ack as (a: unknown) => void) : () => {};
+      if (!name) return reply({ok: false, error: this.#protocolError(socket, Channel.events, new Error('events before hello'))});
+      let batch;
+      try {
+        batch = parseEventBatch(raw);
+        if (batch.peer !== name) throw new Error(`events.peer: expected ${name} (this connection's peer), got ${batch.peer}`);
+      } catch (error) {
+        return reply({ok: false, error: this.#protocolError(socket, Channel.events, error, name)});
+      }
+      const last = this.#lastSeq.get(name) ?? 0;
+      const fresh = batch.events.filter((e) => e.seq > last);
+      if (fresh.length > 0) {
+        if (fresh[0]!.seq !== last + 1) this.emit('gap', name, last + 1, fresh[0]!.seq);
+        const newLast = fresh.at(-1)!.seq;
+        this.#lastSeq.set(name, newLast);
+        const agent = this.#agents.get(name);
+        if (agent) agent.info.lastSeq = newLast;
+        this.emit('events', name, fresh);
+      }
+      reply({ok: true, lastSeq: this.#lastSeq.get(name) ?? 0});
+    });
+
+    socket.on('disconnect', (reason) => {
+      if (!name) return;
+      const current = this.#agents.get(name);
+      if (current?.socket.id === socket.id) {
+        this.#agents.delete(name);
+        this.emit('disconnected', name, reason);
+      }
+    });
+
+    // Anything else an agent sends is not part of the protocol: say so, and carry on.
+    socket.onAny((channel: string, ...args: unknown[]) => {
+      if (channel === Channel.hello || channel === Channel.events) return;
+      const ack = args.at(-1);
+      const error = this.#protocolError(socket, channel, new Error(`unknown message "${channel}"`), name);
+      if (typeof ack === 'function') (ack as (a: unknown) => void)({ok: false, error});
+    });
+  }
+}
