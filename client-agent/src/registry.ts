@@ -87,10 +87,10 @@ export class Registry<Ctx> {
     return command.run(args, ctx);
   }
 
-  /** The command's own rendering of a result, if it has one. */
+  /** The command's own rendering of a result, if it has one; a `json` flag asks for the data instead. */
   format(name: string, result: unknown, args: Record<string, unknown>): string | undefined {
     const command = this.#commands.get(name);
-    if (!command?.format) return undefined;
+    if (!command?.format || args.json === true) return undefined;
     try {
       return command.format(result, args as Args);
     } catch {

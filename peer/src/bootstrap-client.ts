@@ -3,6 +3,7 @@
  * to join through. The service is optional; a peer can also be given seeds
  * with --join.
  */
+import http from 'node:http';
 import type {Address} from './membership/types.js';
 import {parseAddress} from './membership/types.js';
 
@@ -12,18 +13,45 @@ export interface BootstrapContact {
   since: number;
 }
 
+/**
+ * node:http rather than fetch: fetch loads undici on first use, which costs a
+ * peer more start-up CPU than the rest of its code, and peers start by the hundred.
+ */
 async function call(base: string, path: string, body: unknown, timeoutMs: number): Promise<unknown> {
-  const url = base.replace(/\/+$/, '') + path;
-  const response = await fetch(url, {
-    method: 'POST',
-    // A coordinator listening beyond loopback wants its run token on every request.
-    headers: {'content-type': 'application/json', ...(process.env.PEERLAB_TOKEN ? {authorization: `Bearer ${process.env.PEERLAB_TOKEN}`} : {})},
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(timeoutMs),
+  const url = new URL(base.replace(/\/+$/, '') + path);
+  const payload = JSON.stringify(body);
+  // TLS is loaded only for an https service: loading it costs every peer start-up time.
+  const client = url.protocol === 'https:' ? await import('node:https') : http;
+  return new Promise((resolve, reject) => {
+    const request = client.request(url, {
+      method: 'POST',
+      timeout: timeoutMs,
+      headers: {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(payload),
+        // A coordinator listening beyond loopback wants its run token on every request.
+        ...(process.env.PEERLAB_TOKEN ? {authorization: `Bearer ${process.env.PEERLAB_TOKEN}`} : {}),
+      },
+    }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => {
+        let parsed: {error?: {message?: string}} | undefined;
+        try {
+          parsed = JSON.parse(text) as typeof parsed;
+        } catch {
+          parsed = undefined;
+        }
+        const status = response.statusCode ?? 0;
+        if (status < 200 || status >= 300) reject(new Error(`bootstrap ${path} answered ${status}: ${parsed?.error?.message ?? 'no details'}`));
+        else resolve(parsed);
+      });
+    });
+    request.on('timeout', () => request.destroy(new Error(`bootstrap ${path} did not answer within ${timeoutMs} ms`)));
+    request.on('error', reject);
+    request.end(payload);
   });
-  const payload = (await response.json().catch(() => undefined)) as {error?: {message?: string}} | undefined;
-  if (!response.ok) throw new Error(`bootstrap ${path} answered ${response.status}: ${payload?.error?.message ?? 'no details'}`);
-  return payload;
 }
 
 /** Registers with the service and returns the contacts it gave, as addresses. */

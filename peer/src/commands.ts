@@ -364,7 +364,5 @@ export function createRegistry(): Registry<CommandContext> {
 }
 
 export function formatResult(registry: Registry<CommandContext>, name: string, result: unknown, args: Args): string {
-  const command = registry.get(name);
-  if (args.json === true || !command?.format) return JSON.stringify(result);
-  return command.format(result, args);
+  return registry.format(name, result, args) ?? JSON.stringify(result);
 }

@@ -91,7 +91,14 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   /** Every member ever seen, self included. */
   all(): Member[] {
-    return [...this.#members.values()].map((r) => this.#view(r)).sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.#members.values()].map((r) => this.#view(r)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Size of the live set, without building it: this runs for every packet sent. */
+  liveCount(): number {
+    let n = 0;
+    for (const r of this.#members.values()) if (r.state === 'alive' || r.state === 'suspect') n++;
+    return n;
   }
 
   /** Alive and suspect members, self included: the live set. */
@@ -270,7 +277,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
       return;
     }
     const now = Date.now();
-    const n = this.live().length;
+    const n = this.liveCount();
     const expected = Math.max(0, Math.min(this.config.indirectChecks, n - 2));
     current.incarnation = incarnation;
     current.state = 'suspect';
@@ -317,7 +324,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   // --- UDP protocol --------------------------------------------------------
 
   #piggyback(): Update[] | undefined {
-    const updates = this.#broadcasts.take(this.config.maxPacketBytes - 200, retransmitLimit(this.config, this.live().length));
+    const updates = this.#broadcasts.take(this.config.maxPacketBytes - 200, retransmitLimit(this.config, this.liveCount()));
     return updates.length > 0 ? updates : undefined;
   }
 

@@ -140,7 +140,7 @@ export async function runLine(coordinator: Coordinator, line: string): Promise<C
     const args = parseWords(spec, commandWords);
     const replies = await Promise.all(targets.map((t) => coordinator.hub.command(t, commandName, args)));
     const blocks = replies.map((reply, i) => {
-      const body = reply.ok ? (reply.text ?? JSON.stringify(reply.result, null, 2)) : `error: ${reply.error.message}`;
+      const body = reply.ok ? (reply.text ?? JSON.stringify(reply.result)) : `error: ${reply.error.message}`;
       return targets.length === 1 ? body : `${targets[i]}:\n${indent(body)}`;
     });
     return {ok: replies.every((r) => r.ok), output: blocks.join('\n')};

@@ -1,0 +1,158 @@
+/**
+ * `peerlab up` as a user drives it: a script on stdin, replies grouped per
+ * peer, the REST API on the printed URL, and no peer left behind however the
+ * command ends.
+ */
+import test from 'ava';
+import {spawn} from 'node:child_process';
+import type {ChildProcessWithoutNullStreams} from 'node:child_process';
+import {createInterface} from 'node:readline';
+import {mkdtemp, rm} from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/peerlab.mjs');
+
+class Up {
+  readonly lines: string[] = [];
+  readonly errors: string[] = [];
+  readonly exited: Promise<{code: number | null; signal: NodeJS.Signals | null}>;
+  #wake: Array<() => void> = [];
+
+  constructor(readonly child: ChildProcessWithoutNullStreams) {
+    createInterface({input: child.stdout}).on('line', (l) => {
+      this.lines.push(l);
+      for (const w of this.#wake.splice(0)) w();
+    });
+    createInterface({input: child.stderr}).on('line', (l) => this.errors.push(l));
+    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => {
+      for (const w of this.#wake.splice(0)) w();
+      resolve({code, signal});
+    }));
+  }
+
+  async waitFor(re: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (const line of this.lines) {
+        const m = re.exec(line);
+        if (m) return m;
+      }
+      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`peerlab up exited; stderr: ${this.errors.join(' | ')}`);
+      if (Date.now() > deadline) throw new Error(`no line matching ${re} within ${timeoutMs} ms; got: ${this.lines.slice(-10).join(' | ')}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadline - Date.now());
+        this.#wake.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Pids from the table printed once peers are up. */
+  async pids(): Promise<number[]> {
+    await this.waitFor(/^(every peer sees all|not every peer)/);
+    const start = this.lines.findIndex((l) => l.startsWith('NAME '));
+    const pids: number[] = [];
+    for (const line of this.lines.slice(start + 1)) {
+      const m = /^\S+\s+(\d+)\s/.exec(line);
+      if (!m) break;
+      pids.push(Number(m[1]));
+    }
+    return pids;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function allGone(pids: number[], timeoutMs: number): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = pids.filter(alive);
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function start(t: {teardown(fn: () => void | Promise<void>): void}, args: string[]): Promise<Up> {
+  const logs = await mkdtemp(path.join(os.tmpdir(), 'peerlab-up-'));
+  const child = spawn(process.execPath, [bin, 'up', '--logs', logs, ...args], {stdio: 'pipe'});
+  const up = new Up(child);
+  t.teardown(async () => {
+    child.kill('SIGKILL');
+    await rm(logs, {recursive: true, force: true});
+  });
+  return up;
+}
+
+test.serial('a script drives one, several and all peers; replies are grouped per peer; end of input stops every peer', async (t) => {
+  const up = await start(t, ['--peers', '3']);
+  const pids = await up.pids();
+  t.is(pids.length, 3);
+  up.child.stdin.write('alice send hello from the script\n');
+  up.child.stdin.write('all members --json\n');
+  up.child.stdin.write('bob,charly messages\n');
+  up.child.stdin.write('echo-nothing members\n');
+  up.child.stdin.end('bob members --nope\n');
+  const exit = await up.exited;
+  t.is(exit.code, 1, 'a script with failing lines exits 1');
+  const text = up.lines.join('\n');
+  t.regex(text, /^sent alice:\w+:1$/m);
+  for (const name of ['alice', 'bob', 'charly']) t.regex(text, new RegExp(`^${name}:\\n  \\{"self":"${name}"`, 'm'));
+  t.regex(text, /^bob:\n {2}\d\d:\d\d:\d\d <alice> hello from the script\ncharly:\n {2}\d\d:\d\d:\d\d <alice> hello from the script$/m);
+  t.true(up.errors.some((l) => /error: no peer named echo-nothing/.test(l)));
+  t.true(up.errors.some((l) => /error: members: unknown option --nope/.test(l)));
+  t.deepEqual(await allGone(pids, 5000), []);
+});
+
+test.serial('--port serves the REST API on that port', async (t) => {
+  const up = await start(t, ['--names', 'ann,ben', '--port', '0']);
+  const [, url] = await up.waitFor(/^peerlab coordinator on (\S+) /);
+  await up.pids();
+  const peers = (await (await fetch(`${url}/api/peers`)).json()) as {peers: {name: string; registered: boolean}[]};
+  t.deepEqual(peers.peers.map((p) => [p.name, p.registered]), [['ann', true], ['ben', true]]);
+  const reply = await fetch(`${url}/api/peers/ann/commands`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({name: 'send', args: {text: 'over http'}})});
+  t.is(reply.status, 200);
+  up.child.stdin.end('exit\n');
+  t.is((await up.exited).code, 0);
+});
+
+for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+  test.serial(`${signal} to peerlab up stops every peer`, async (t) => {
+    const up = await start(t, ['--peers', '3']);
+    const pids = await up.pids();
+    up.child.kill(signal);
+    t.is((await up.exited).code, code);
+    t.deepEqual(await allGone(pids, 5000), []);
+  });
+}
+
+test('bad flags exit 2 and name the flag', async (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--peers', '0'], /--peers.*expected an integer 1-1000/],
+    [['--peers', 'many'], /--peers.*expected an integer/],
+    [['--names', 'a,,b!'], /--names.*bad: b!/],
+    [['--names', 'a,a'], /names must be unique/],
+    [['--peers', '2', '--names', 'a,b'], /give --peers or --names, not both/],
+    [['--port', '70000'], /--port.*expected an integer 0-65535/],
+    [['--profile', 'warp'], /--profile.*Allowed choices are local, lan/],
+    [['--frobnicate'], /unknown option '--frobnicate'/],
+  ];
+  for (const [args, expected] of cases) {
+    const child = spawn(process.execPath, [bin, 'up', ...args], {stdio: 'pipe'});
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    t.is(code, 2, args.join(' '));
+    t.regex(stderr, expected, args.join(' '));
+  }
+});
