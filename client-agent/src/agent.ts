@@ -10,7 +10,7 @@ import {io} from 'socket.io-client';
 import type {Socket} from 'socket.io-client';
 import type {Registry} from './registry.js';
 import {CommandError} from './registry.js';
-import type {AgentSettings, CommandReply, EventBatch, Hello, HelloAck, PeerEvent, Snapshot, SnapshotReply} from './protocol.js';
+import type {AgentSettings, CommandReply, EventBatch, EventBatchAck, Hello, HelloAck, PeerEvent, Snapshot, SnapshotReply} from './protocol.js';
 import {Channel, PROTOCOL_VERSION, parseCommandRequest, parseHelloAck, toWireError} from './protocol.js';
 
 export interface AgentOptions<Ctx> {
@@ -121,12 +121,20 @@ export class Agent<Ctx> {
   async #hello(): Promise<void> {
     const {name, version, address, registry} = this.#options;
     const hello: Hello = {protocol: PROTOCOL_VERSION, peer: name, pid: process.pid, version, address, commands: registry.specs()};
+    const connection = this.#socket.id;
     let ack: HelloAck;
     try {
       ack = parseHelloAck(await this.#socket.timeout(5000).emitWithAck(Channel.hello, hello));
     } catch (error) {
       this.#log(`hello failed: ${(error as Error).message}`);
       this.#socket.disconnect().connect();
+      return;
+    }
+    // The answer can come in after that connection dropped; the next connection says hello
+    // again. Acting on it would flush events into socket.io's buffer, which sends them on
+    // the next connection before its hello, where the hub refuses them.
+    if (!this.#socket.connected || this.#socket.id !== connection) {
+      this.#log('hello answered on a connection that is gone; waiting for the next one');
       return;
     }
     this.#onFirstAck?.(ack);
@@ -148,15 +156,22 @@ export class Agent<Ctx> {
   }
 
   #flush(): void {
-    if (!this.#registered || this.#inFlight || this.#pending.length === 0) return;
+    if (!this.#registered || !this.#socket.connected || this.#inFlight || this.#pending.length === 0) return;
     const batch = this.#batch();
     const last = batch.events.at(-1)!.seq;
     this.#inFlight = true;
+    let refused = false;
     this.#socket
       .timeout(5000)
       .emitWithAck(Channel.events, batch)
       .then(
-        () => {
+        (ack: EventBatchAck | undefined) => {
+          if (ack?.ok !== true) {
+            // Refused: the events stay, and go again with the next registration or event.
+            refused = true;
+            this.#log(`event batch refused: ${ack?.error?.message ?? JSON.stringify(ack)}`);
+            return;
+          }
           // Drop what the coordinator has; anything newer stays for the next flush.
           this.#pending = this.#pending.filter((e) => e.seq > last);
         },
@@ -164,7 +179,7 @@ export class Agent<Ctx> {
       )
       .finally(() => {
         this.#inFlight = false;
-        if (this.#pending.length > 0) this.#scheduleFlush();
+        if (this.#pending.length > 0 && !refused) this.#scheduleFlush();
       });
   }
 
@@ -187,12 +202,14 @@ export class Agent<Ctx> {
     try {
       const result = await Promise.race([registry.execute(request.name, request.args ?? {}, context), deadline]);
       const text = registry.format(request.name, result, request.args ?? {});
-      reply({id: request.id, ok: true, result: result ?? null, ...(text !== undefined ? {text} : {})});
+      reply({id: request.id, ok: true, result: result ?? null, ...(text !== undefined ? {text} : {}), seq: this.#seq});
     } catch (error) {
-      reply({id: request.id, ok: false, error: toWireError(error)});
+      reply({id: request.id, ok: false, error: toWireError(error), seq: this.#seq});
     } finally {
       clearTimeout(timer);
     }
+    // The coordinator may wait for the events the command caused; send them now rather than at the next tick.
+    this.#flush();
   }
 
   #onSnapshot(ack: unknown): void {

@@ -63,8 +63,13 @@ export interface CommandRequest {
   timeoutMs: number;
 }
 
-/** `text` is the peer's own rendering of the result for a person, when it has one. */
-export type CommandReply = {id: string; ok: true; result: unknown; text?: string} | {id: string; ok: false; error: WireError};
+/**
+ * `text` is the peer's own rendering of the result for a person, when it has one.
+ * `seq` is the sequence number of the last event the agent had emitted when it
+ * replied: the events a command caused are at or below it, so the coordinator
+ * can wait for them before it acts on the reply.
+ */
+export type CommandReply = {id: string; ok: true; result: unknown; text?: string; seq?: number} | {id: string; ok: false; error: WireError; seq?: number};
 
 /** One thing that happened in a peer. `seq` counts from 1 per agent run, without gaps. */
 export interface PeerEvent {
@@ -215,9 +220,14 @@ export function parseEventBatch(v: unknown): EventBatch {
   const b = object(v, 'events');
   if (!isValidPeerName(b.peer)) throw new ProtocolError('events.peer', 'a peer name', b.peer);
   if (!Array.isArray(b.events) || b.events.length > 100_000) throw new ProtocolError('events.events', 'a list of events', b.events);
-  b.events.forEach((e, i) => {
+  b.events.forEach((e, i, list) => {
     const event = object(e, `events.events[${i}]`);
     integer(event.seq, `events.events[${i}].seq`, 1);
+    // The hub keeps the batch's last seq as the high-water mark: out of order would skip or repeat events.
+    const previous = i > 0 ? (list[i - 1] as {seq: number}).seq : undefined;
+    if (previous !== undefined && event.seq !== previous + 1) {
+      throw new ProtocolError(`events.events[${i}].seq`, `${previous + 1} (consecutive within a batch)`, event.seq);
+    }
     if (typeof event.time !== 'number' || !Number.isFinite(event.time)) throw new ProtocolError(`events.events[${i}].time`, 'epoch ms', event.time);
     string(event.type, `events.events[${i}].type`, 64);
     object(event.data, `events.events[${i}].data`);

@@ -12,6 +12,7 @@ import {Transport} from './membership/transport.js';
 import type {Address} from './membership/types.js';
 import {formatAddress} from './membership/types.js';
 import {bootstrapJoin, bootstrapLeave} from './bootstrap-client.js';
+import type {Bugs} from './bugs.js';
 
 export interface PeerSettings {
   name: string;
@@ -22,6 +23,8 @@ export interface PeerSettings {
   bootstrap?: string | undefined;
   /** Overrides of single timing knobs, e.g. for tests that need a broken peer. */
   overrides?: Partial<SwimConfig> | undefined;
+  /** Deliberate defects, for testing the harness (see bugs.ts). */
+  bugs?: Bugs | undefined;
 }
 
 export class Peer {
@@ -42,8 +45,10 @@ export class Peer {
   static async start(settings: PeerSettings, log = new Logger(settings.name)): Promise<Peer> {
     const config: SwimConfig = {...profiles[settings.profile], ...settings.overrides};
     const transport = await Transport.open(settings.host, settings.port);
-    const membership = new Membership({name: settings.name, config, transport, log});
-    const chat = new Chat(membership, log);
+    const bugs = settings.bugs ?? new Set();
+    if (bugs.has('deaf')) transport.setFilter(() => ({action: 'drop'}));
+    const membership = new Membership({name: settings.name, config, transport, log, bugs});
+    const chat = new Chat(membership, log, bugs);
     const peer = new Peer(settings, transport, membership, chat, log);
     membership.start();
     chat.start();

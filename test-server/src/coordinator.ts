@@ -12,7 +12,7 @@ import express from 'express';
 import {Server} from 'socket.io';
 import {BootstrapStore} from './bootstrap/store.js';
 import {createBootstrapRouter} from './bootstrap/router.js';
-import {Hub} from './hub/hub.js';
+import {Hub, HubError} from './hub/hub.js';
 import {PeerViews} from './hub/peer-views.js';
 import {Fleet} from './fleet/fleet.js';
 import type {PeerHost} from './fleet/peer-host.js';
@@ -55,6 +55,11 @@ export class Coordinator {
   ) {
     hub.on('events', (name, events) => this.views.apply(name, events));
     hub.on('registered', (info) => fleet.get(info.name)?.markRunning());
+    // A dead process's connection can linger until its heartbeat times out; cut it now, so a
+    // restart under the same name is not refused as a duplicate.
+    fleet.on('exit', (host) => {
+      if (host.pid !== undefined && hub.get(host.name)?.pid === host.pid) hub.disconnect(host.name);
+    });
   }
 
   static async start(options: CoordinatorOptions = {}): Promise<Coordinator> {
@@ -100,9 +105,26 @@ export class Coordinator {
   }
 
   /** Spawns the named peers and waits until every one has registered. */
-  async spawn(names: readonly string[], signal?: AbortSignal): Promise<PeerHost[]> {
-    const hosts = names.map((name) => this.fleet.spawn(name));
-    await this.hub.waitForRegistered(names, this.registerTimeoutMs, signal);
+  async spawn(names: readonly string[], options: {signal?: AbortSignal; argsFor?: (name: string) => string[]} = {}): Promise<PeerHost[]> {
+    const hosts = names.map((name) => this.fleet.spawn(name, options.argsFor?.(name) ?? []));
+    // A peer that exits before it registers will never register: say so at once, not at the deadline.
+    const stop = new AbortController();
+    const exitedEarly = Promise.race(
+      hosts.map((host) =>
+        host.exited.then((exit) => {
+          if (!this.hub.isConnected(host.name) && !stop.signal.aborted) {
+            throw new HubError(`${host.name} exited (${exit.signal ?? `code ${exit.code}`}) before it registered; see ${this.fleet.logFile(host.name)}`, 'exited');
+          }
+          return new Promise<never>(() => {});
+        }),
+      ),
+    );
+    const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+    try {
+      await Promise.race([this.hub.waitForRegistered(names, this.registerTimeoutMs, signal), exitedEarly]);
+    } finally {
+      stop.abort();
+    }
     return hosts;
   }
 

@@ -11,6 +11,7 @@ import {mkdtemp, rm} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
+import {pidsAlive} from './support.js';
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/peerlab.mjs');
 
@@ -65,24 +66,6 @@ class Up {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function allGone(pids: number[], timeoutMs: number): Promise<number[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const left = pids.filter(alive);
-    if (left.length === 0 || Date.now() > deadline) return left;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 async function start(t: {teardown(fn: () => void | Promise<void>): void}, args: string[]): Promise<Up> {
   const logs = await mkdtemp(path.join(os.tmpdir(), 'peerlab-up-'));
   const child = spawn(process.execPath, [bin, 'up', '--logs', logs, ...args], {stdio: 'pipe'});
@@ -111,7 +94,7 @@ test.serial('a script drives one, several and all peers; replies are grouped per
   t.regex(text, /^bob:\n {2}\d\d:\d\d:\d\d <alice> hello from the script\ncharly:\n {2}\d\d:\d\d:\d\d <alice> hello from the script$/m);
   t.true(up.errors.some((l) => /error: no peer named echo-nothing/.test(l)));
   t.true(up.errors.some((l) => /error: members: unknown option --nope/.test(l)));
-  t.deepEqual(await allGone(pids, 5000), []);
+  t.deepEqual(await pidsAlive(pids, 5000), []);
 });
 
 test.serial('--port serves the REST API on that port', async (t) => {
@@ -132,7 +115,7 @@ for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
     const pids = await up.pids();
     up.child.kill(signal);
     t.is((await up.exited).code, code);
-    t.deepEqual(await allGone(pids, 5000), []);
+    t.deepEqual(await pidsAlive(pids, 5000), []);
   });
 }
 

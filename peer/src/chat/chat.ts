@@ -9,6 +9,7 @@
  */
 import {EventEmitter} from 'node:events';
 import type {Logger} from '../log.js';
+import type {Bugs} from '../bugs.js';
 import type {ChatMessage, UdpMessage} from '../membership/messages.js';
 import type {Membership} from '../membership/membership.js';
 import type {Address} from '../membership/types.js';
@@ -40,9 +41,13 @@ export class Chat extends EventEmitter<ChatEvents> {
   #timer: NodeJS.Timeout | undefined;
   duplicates = 0;
 
+  /** An odd-numbered message held back by the `reorder` bug, per stream. */
+  readonly #reorderHeld = new Map<string, ChatMessage>();
+
   constructor(
     private readonly membership: Membership,
     private readonly log: Logger,
+    private readonly bugs: Bugs = new Set(),
   ) {
     super();
     // The epoch makes ids unique across restarts of a peer under the same name.
@@ -99,11 +104,33 @@ export class Chat extends EventEmitter<ChatEvents> {
     for (let next = stream.held.get(stream.delivered + 1); next; next = stream.held.get(stream.delivered + 1)) {
       stream.held.delete(next.seq);
       stream.delivered = next.seq;
-      const delivered: DeliveredMessage = {...next, deliveredAt: Date.now()};
-      this.#log.push(delivered);
-      this.log.info('chat', `delivered ${delivered.id} from ${delivered.sender}: ${delivered.text}`);
-      this.emit('delivered', delivered);
+      this.#deliver(next, key);
     }
+  }
+
+  #deliver(message: ChatMessage, key: string): void {
+    const fromOther = message.sender !== this.membership.name;
+    if (fromOther && this.bugs.size > 0) {
+      if (this.bugs.has('drop-delivery')) return;
+      if (this.bugs.has('reorder')) {
+        if (message.seq % 2 === 1) return void this.#reorderHeld.set(key, message);
+        this.#record(message);
+        const held = this.#reorderHeld.get(key);
+        this.#reorderHeld.delete(key);
+        if (held) this.#record(held);
+        return;
+      }
+      if (this.bugs.has('phantom-delivery')) this.#record({...message, id: `${message.id}-phantom`, seq: message.seq + 1_000_000});
+      if (this.bugs.has('duplicate-delivery')) this.#record(message);
+    }
+    this.#record(message);
+  }
+
+  #record(message: ChatMessage): void {
+    const delivered: DeliveredMessage = {...message, deliveredAt: Date.now()};
+    this.#log.push(delivered);
+    this.log.info('chat', `delivered ${delivered.id} from ${delivered.sender}: ${delivered.text}`);
+    this.emit('delivered', delivered);
   }
 
   #syncOnce(): void {

@@ -16,6 +16,8 @@ import type {Address} from '../membership/types.js';
 import {parseAddress} from '../membership/types.js';
 import {Peer} from '../peer.js';
 import {Session} from './session.js';
+import {bugNames, isBugName} from '../bugs.js';
+import type {BugName} from '../bugs.js';
 import {linkAgent} from '../agent-link.js';
 import type {HelloAck} from '@peerlab/client-agent';
 
@@ -48,6 +50,8 @@ interface Flags {
   historyFile?: string;
   daemon?: boolean;
   coordinator?: string;
+  describeCommands?: boolean;
+  bug?: BugName[];
   token?: string;
   agentGrace?: number;
 }
@@ -58,10 +62,22 @@ function parsePort(value: string): number {
   return n;
 }
 
+/** A duration in ms: at least 1 (0 would give up at the first hiccup), at most what setTimeout takes. */
+function parseMs(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 2_147_483_647) throw new InvalidArgumentError('expected a whole number of milliseconds, 1 or more');
+  return n;
+}
+
 function parseJoin(value: string, previous: Address[] = []): Address[] {
   const address = parseAddress(value);
   if (!address) throw new InvalidArgumentError('expected host:port');
   return [...previous, address];
+}
+
+function parseBug(value: string, previous: BugName[] = []): BugName[] {
+  if (!isBugName(value)) throw new InvalidArgumentError(`expected one of ${bugNames.join(', ')}`);
+  return [...previous, value];
 }
 
 function parseName(value: string): string {
@@ -92,14 +108,20 @@ export async function main(argv: string[]): Promise<void> {
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices([...levels]))
     .option('--history-file <file>', 'prompt history (default ~/.peerlab/peer_history)')
     .option('--daemon', 'no prompt and no script: run until SIGINT or SIGTERM')
+    .option('--bug <name>', `start with a deliberate defect, to test the harness (repeatable): ${bugNames.join(', ')}`, parseBug)
+    .option('--describe-commands', 'print the command specs as JSON (as sent in the agent\'s hello) and exit')
     .option('--coordinator <url>', 'connect to a peerlab coordinator (implies --daemon)', parseUrl)
     .option('--token <token>', 'run token for the coordinator (default: $PEERLAB_TOKEN)')
-    .option('--agent-grace <ms>', 'exit when the coordinator is unreachable this long (default 5000)', parsePort)
+    .option('--agent-grace <ms>', 'exit when the coordinator is unreachable this long (default 5000)', parseMs)
     .showHelpAfterError()
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
     .parse(argv);
   const flags = program.opts<Flags>();
 
+  if (flags.describeCommands) {
+    process.stdout.write(JSON.stringify(createRegistry().specs()) + '\n');
+    return;
+  }
   let saved: SavedConfig = {};
   if (flags.config) {
     try {
@@ -125,7 +147,9 @@ export async function main(argv: string[]): Promise<void> {
       profile,
       join: flags.join ?? (saved.join ?? []).map((j) => parseAddress(j)!),
       bootstrap,
+      bugs: new Set(flags.bug ?? []),
     });
+    for (const bug of flags.bug ?? []) peer.log.warn('cli', `started with the deliberate defect "${bug}"`);
   } catch (error) {
     process.stderr.write(`peerlab-peer: cannot bind: ${(error as Error).message}\n`);
     process.exit(1);

@@ -14,6 +14,7 @@ import {createHash} from 'node:crypto';
 import type {SwimConfig} from '../config.js';
 import {retransmitLimit, suspicionMaxMs, suspicionMinMs} from '../config.js';
 import type {Logger} from '../log.js';
+import type {Bugs} from '../bugs.js';
 import {BroadcastQueue} from './broadcast-queue.js';
 import type {PushPullMember, PushPullRequest, PushPullResponse, UdpMessage, Update} from './messages.js';
 import {MalformedMessage, decodePushPull, decodePushPullReply, decodeUdp} from './messages.js';
@@ -39,6 +40,7 @@ export interface MembershipOptions {
   config: SwimConfig;
   transport: Transport;
   log: Logger;
+  bugs?: Bugs;
 }
 
 export class Membership extends EventEmitter<MembershipEvents> {
@@ -46,6 +48,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   readonly config: SwimConfig;
   readonly transport: Transport;
   readonly #log: Logger;
+  readonly #bugs: Bugs;
   readonly #members = new Map<string, Record_>();
   readonly #broadcasts = new BroadcastQueue();
   readonly #ackHandlers = new Map<number, () => void>();
@@ -65,6 +68,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.config = options.config;
     this.transport = options.transport;
     this.#log = options.log;
+    this.#bugs = options.bugs ?? new Set();
     this.#members.set(this.name, {
       name: this.name,
       address: this.transport.address,
@@ -157,11 +161,14 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.#leaving = true;
     const self = this.#self();
     const update: Update = {k: 'left', n: this.name, i: self.incarnation};
+    const recipients = this.peers();
     self.state = 'left';
     self.since = Date.now();
     this.#broadcasts.clear();
-    this.#broadcasts.queue(update);
-    for (const member of this.peers()) this.transport.sendUdp(member.address, {t: 'gossip', f: this.name, u: [update]});
+    if (!this.#bugs.has('silent-leave')) {
+      this.#broadcasts.queue(update);
+      for (const member of recipients) this.transport.sendUdp(member.address, {t: 'gossip', f: this.name, u: [update]});
+    }
     this.emit('left', {name: this.name, incarnation: self.incarnation, at: Date.now()});
     await new Promise((r) => setTimeout(r, this.config.leavePropagateMs));
     this.#stopTimers();
@@ -442,6 +449,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     clearTimeout(timer);
     if (acked || !this.#running || this.#leaving) return;
     const current = this.#members.get(target.name);
+    if (this.#bugs.has('never-suspect')) return;
     if (current && current.incarnation === incarnation && current.state !== 'dead' && current.state !== 'left') {
       this.#log.debug('swim', `no ack from ${target.name}, direct or indirect`);
       this.#onSuspect(target.name, incarnation, this.name);

@@ -124,7 +124,9 @@ export function createApiRouter(coordinator: Coordinator): Router {
     if (signal !== undefined && signal !== 'SIGKILL' && signal !== 'SIGTERM') {
       throw new ApiError(400, 'signal: expected SIGTERM (graceful, the default) or SIGKILL', 'bad-request', 'signal');
     }
-    const host = coordinator.fleet.get(name)!;
+    const host = coordinator.fleet.get(name);
+    // A peer can register without the fleet having started it (an agent run by hand): no process to stop.
+    if (!host) throw new ApiError(409, `${name} was not started by this coordinator; it cannot stop it`, 'not-managed');
     if (!host.alive) throw new ApiError(409, `${name} is not running`, 'not-running');
     const exit = signal === 'SIGKILL' ? (host.kill('SIGKILL'), await host.exited) : await host.terminate();
     res.json({name, exit});

@@ -4,6 +4,8 @@
  */
 import {Command, InvalidArgumentError, Option} from 'commander';
 import {up} from './up.js';
+import {run} from './run.js';
+import {check} from './check.js';
 
 function integer(min: number, max: number) {
   return (value: string): number => {
@@ -44,6 +46,28 @@ export async function main(argv: string[]): Promise<void> {
         process.exit(2);
       }
       process.exitCode = await up(opts);
+    });
+
+  program
+    .command('run')
+    .description('run scenario files or folders (default: scenarios/) on fresh local peers')
+    .argument('[paths...]', 'scenario files or folders')
+    .option('--reporter <names...>', 'list, json, junit (several allowed, or comma-separated)', ['list'])
+    .option('--out <dir>', 'where run folders and report files go', 'runs')
+    .option('--seed <n>', 'seed for every random choice (default: the scenario\'s, else fresh)', integer(0, 2 ** 31 - 1))
+    .option('--filter <text>', 'only scenarios whose name or file contains the text (or matches /regex/)')
+    .option('--bail', 'stop at the first scenario that does not pass', false)
+    .option('--repeat <k>', 'run everything K times (to hunt flakes)', integer(1, 10_000), 1)
+    .action(async (paths: string[], opts: {reporter: string[]; out: string; seed?: number; filter?: string; bail: boolean; repeat: number}) => {
+      process.exitCode = await run(paths, opts);
+    });
+
+  program
+    .command('check')
+    .description('re-run the checkers on a recorded history and print the verdict')
+    .argument('<history>', 'a runs/<run-id>/history.jsonl file')
+    .action(async (file: string) => {
+      process.exitCode = await check(file);
     });
 
   await program.parseAsync(argv);

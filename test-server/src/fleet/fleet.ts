@@ -58,14 +58,25 @@ export function defaultPeerBin(): string {
   return path.join(path.dirname(require.resolve('@peerlab/peer/package.json')), 'bin', 'peerlab-peer.mjs');
 }
 
+/** Every fleet in this process, so a CLI's signal or exit handler can stop peers it never saw created. */
+const fleets = new Set<Fleet>();
+
+/** Synchronous SIGKILL of every peer of every fleet: the last resort on the way out. */
+export function killAllPeersNow(): void {
+  for (const fleet of fleets) fleet.killAllNow();
+}
+
 export class Fleet extends EventEmitter<FleetEvents> {
   readonly #hosts = new Map<string, PeerHost>();
   readonly #options: FleetOptions;
+  /** Per-peer flags given at spawn, kept so a restart starts the peer the same way. */
+  readonly #extra = new WeakMap<PeerHost, readonly string[]>();
 
   constructor(options: FleetOptions) {
     super();
     this.#options = options;
     mkdirSync(options.logDir, {recursive: true});
+    fleets.add(this);
   }
 
   hosts(): PeerHost[] {
@@ -80,7 +91,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
     return path.join(this.#options.logDir, `${name}.log`);
   }
 
-  spawn(name: string): PeerHost {
+  spawn(name: string, extraArgs: readonly string[] = []): PeerHost {
     if (!NAME.test(name)) throw new FleetError(`"${name}" is not a valid peer name (1-64 characters of A-Z a-z 0-9 . _ -)`, 'bad-name');
     if (this.#hosts.get(name)?.alive) throw new FleetError(`${name} is already running`, 'already-running');
     const o = this.#options;
@@ -93,6 +104,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
       '--agent-grace', String(o.agentGraceMs ?? 3000),
       ...(o.bootstrapUrl ? ['--bootstrap', o.bootstrapUrl] : []),
       ...(o.extraArgs ?? []),
+      ...extraArgs,
     ];
     const host = new PeerHost(name, {
       command: process.execPath,
@@ -102,6 +114,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
       logFile: this.logFile(name),
     });
     this.#hosts.set(name, host);
+    this.#extra.set(host, extraArgs);
     host.on('exit', (exit) => this.emit('exit', host, exit));
     this.emit('spawned', host);
     return host;
@@ -128,6 +141,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
   /** Stops the current process (SIGKILL unless asked to be graceful) and starts a new one under the same name. */
   async restart(name: string, graceful = false): Promise<PeerHost> {
     const host = this.#require(name);
+    const extra = this.#extra.get(host) ?? [];
     if (host.alive) {
       if (graceful) await host.terminate();
       else {
@@ -135,7 +149,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
         await host.exited;
       }
     }
-    return this.spawn(name);
+    return this.spawn(name, extra);
   }
 
   pause(name: string): PeerHost {
@@ -153,6 +167,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
   /** Graceful stop of every peer at once, then SIGKILL for any still there at the deadline. */
   async stopAll(timeoutMs = 3000): Promise<void> {
     await Promise.all(this.hosts().filter((h) => h.alive).map((h) => h.terminate(timeoutMs)));
+    fleets.delete(this);
   }
 
   /** Last resort on the way out: synchronous, no waiting. */

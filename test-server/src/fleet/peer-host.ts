@@ -5,6 +5,7 @@
  * whether we asked for it.
  */
 import {EventEmitter} from 'node:events';
+import {closeSync, openSync} from 'node:fs';
 import {execa} from 'execa';
 import type {ResultPromise} from 'execa';
 
@@ -42,16 +43,26 @@ export class PeerHost extends EventEmitter<PeerHostEvents> {
     readonly launch: PeerLaunch,
   ) {
     super();
-    this.#child = execa(launch.command, launch.args, {
-      stdin: 'ignore',
-      // Appending keeps the output of every process that ran under this name, restarts included.
-      stdout: {file: launch.logFile, append: true},
-      stderr: {file: launch.logFile, append: true},
-      env: launch.env,
-      reject: false,
-      // execa kills the child when the coordinator exits normally or by SIGINT/SIGTERM.
-      cleanup: true,
-    });
+    // Appending keeps the output of every process that ran under this name, restarts included.
+    // The peer gets the file itself: execa's {file} pipes the output through this process, so
+    // a busy coordinator can stall its peers' writes, and a dead one kills them with EPIPE
+    // before they can log why they exit.
+    // (execa's types list descriptors 3-9 only; it hands any integer to spawn() as is.)
+    const log = openSync(launch.logFile, 'a') as 3;
+    try {
+      this.#child = execa(launch.command, launch.args, {
+        stdin: 'ignore',
+        stdout: log,
+        stderr: log,
+        env: launch.env,
+        reject: false,
+        // execa kills the child when the coordinator exits normally or by SIGINT/SIGTERM.
+        cleanup: true,
+      });
+    } finally {
+      // The child has its own copy of the descriptor once spawned.
+      closeSync(log);
+    }
     this.exited = this.#child.then((result) => {
       const exit: PeerExit = {
         code: result.exitCode ?? null,

@@ -130,11 +130,40 @@ export class Hub extends EventEmitter<HubEvents> {
     }
   }
 
+  /**
+   * Resolves true once the peer's events up to `seq` have arrived, false at the
+   * deadline or if it disconnects: a causal barrier after a command reply.
+   */
+  waitForSeq(name: string, seq: number, timeoutMs: number): Promise<boolean> {
+    if ((this.#lastSeq.get(name) ?? 0) >= seq) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (value: boolean) => {
+        clearTimeout(timer);
+        this.off('events', onEvents);
+        this.off('disconnected', onGone);
+        resolve(value);
+      };
+      const onEvents = (peer: string) => {
+        if (peer === name && (this.#lastSeq.get(name) ?? 0) >= seq) done(true);
+      };
+      const onGone = (peer: string) => {
+        if (peer === name) done(false);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.on('events', onEvents);
+      this.on('disconnected', onGone);
+    });
+  }
+
   /** Cuts an agent's connection (it will reconnect); for tests of the reconnect path. */
   disconnect(name: string): boolean {
     const agent = this.#agents.get(name);
-    agent?.socket.disconnect(true);
-    return agent !== undefined;
+    if (!agent) return false;
+    // Forget it now: the socket's own disconnect event may come later.
+    this.#agents.delete(name);
+    agent.socket.disconnect(true);
+    this.emit('disconnected', name, 'server namespace disconnect');
+    return true;
   }
 
   #protocolError(socket: Socket, channel: string, error: unknown, peer?: string): WireError {

@@ -1,0 +1,138 @@
+/**
+ * `converged`: every live peer's live view (its alive and suspect members)
+ * is exactly the live set. One pass that replays the history and keeps, per
+ * peer, how many members its view gets wrong, so each event costs O(1) except
+ * the rare ones that change the live set.
+ */
+import type {HistoryEvent, Verdict} from '../history/types.js';
+import type {Window} from './model.js';
+import {Model, concerns, evidence, isLiveState, list, liveMembers, whyNotLive} from './model.js';
+
+class ConvergenceTracker {
+  readonly model = new Model();
+  /** Per peer with a view: members on which its live view and the live set disagree. */
+  readonly #diff = new Map<string, number>();
+  /** Live peers that have not started, or whose view differs. */
+  readonly #bad = new Set<string>();
+
+  #recount(peer: string): void {
+    const view = this.model.view(peer);
+    if (!view) return void this.#diff.set(peer, this.model.liveNames().size);
+    let diff = 0;
+    for (const [member, state] of view.members) if (isLiveState(state) !== this.model.isLive(member)) diff++;
+    for (const member of this.model.liveNames()) if (!view.members.has(member)) diff++;
+    this.#diff.set(peer, diff);
+  }
+
+  #judge(peer: string): void {
+    const view = this.model.view(peer);
+    const bad = this.model.isLive(peer) && (!view || !view.current || (this.#diff.get(peer) ?? 1) !== 0);
+    if (bad) this.#bad.add(peer);
+    else this.#bad.delete(peer);
+  }
+
+  apply(e: HistoryEvent): void {
+    const effect = this.model.apply(e);
+    if (!effect) return;
+    if (effect.liveChanged) {
+      for (const peer of this.model.peers()) {
+        this.#recount(peer);
+        this.#judge(peer);
+      }
+      return;
+    }
+    const peer = effect.viewOf;
+    if (peer === undefined) return;
+    if (effect.member === undefined) {
+      this.#recount(peer);
+    } else {
+      const inSet = this.model.isLive(effect.member);
+      const was = isLiveState(effect.before) !== inSet ? 1 : 0;
+      const is = isLiveState(effect.after) !== inSet ? 1 : 0;
+      const diff = this.#diff.get(peer);
+      if (diff === undefined) this.#recount(peer);
+      else this.#diff.set(peer, diff + is - was);
+    }
+    this.#judge(peer);
+  }
+
+  get holds(): boolean {
+    return this.#bad.size === 0;
+  }
+}
+
+function describeMember(model: Model, viewer: string, member: string, extra: boolean): string {
+  const state = model.view(viewer)?.members.get(member);
+  if (extra) return `${member} (${viewer} has it ${state ?? '?'}; ${member} ${whyNotLive(model, member)})`;
+  return state === undefined ? `${member} (${viewer} has not seen it)` : `${member} (${viewer} has it ${state})`;
+}
+
+/** What is wrong with one peer's view, in words; undefined if nothing. */
+export function viewProblem(model: Model, peer: string): string | undefined {
+  const live = model.live();
+  const sees = liveMembers(model.view(peer));
+  const liveSet = new Set(live);
+  const seen = new Set(sees);
+  const extra = sees.filter((m) => !liveSet.has(m));
+  const lacks = live.filter((m) => !seen.has(m));
+  if (extra.length === 0 && lacks.length === 0) return undefined;
+  const parts: string[] = [];
+  if (lacks.length > 0) parts.push(`lacks ${lacks.map((m) => describeMember(model, peer, m, false)).join(', ')}`);
+  if (extra.length > 0) parts.push(`extra ${extra.map((m) => describeMember(model, peer, m, true)).join(', ')}`);
+  return `${peer} sees ${list(sees)} but the live set is ${list(live)}: ${parts.join('; ')}`;
+}
+
+export function converged(history: readonly HistoryEvent[], window: Window): Verdict {
+  const tracker = new ConvergenceTracker();
+  // The condition as it stands before any event: nothing live, vacuously true.
+  let since = -Infinity;
+  let held = true;
+  for (const e of history) {
+    if (e.t > window.at) continue;
+    tracker.apply(e);
+    const holds = tracker.holds;
+    if (holds && !held) since = e.t;
+    held = holds;
+  }
+  const model = tracker.model;
+  const live = model.live();
+  const notStarted = live.filter((p) => !model.view(p)?.current);
+  if (notStarted.length > 0) {
+    const who = notStarted[0]!;
+    const view = model.view(who);
+    const why = view?.started ? 'has not started again since it was respawned (no new peer.started)' : 'never started (no peer.started from it)';
+    const others = notStarted.length > 1 ? ` (and ${notStarted.slice(1).join(', ')})` : '';
+    return {
+      status: 'unknown',
+      message: `${who} is live but ${why}${others}, so its view is not known`,
+      evidence: evidence(history, window.at, (e) => concerns(e, who) && (e.src === 'coordinator' || e.src === `peer:${who}`)),
+    };
+  }
+  if (held) {
+    return {
+      status: 'pass',
+      message: live.length === 0 ? 'no live peers' : `${live.length} live ${live.length === 1 ? 'peer sees' : 'peers see'} ${list(live)}`,
+      figures: {converge_ms: Math.max(0, since - window.from)},
+    };
+  }
+  const wrong = live.filter((p) => viewProblem(model, p) !== undefined);
+  const first = wrong[0];
+  const problem = first === undefined ? undefined : viewProblem(model, first);
+  if (first === undefined || problem === undefined) {
+    // Cannot happen: the tracker and the direct comparison agree. Say so rather than guess.
+    return {status: 'unknown', message: `the views of ${list(live)} look converged, but the replay disagrees (a checker bug)`};
+  }
+  const more = wrong.length > 1 ? ` (${wrong.length - 1} more ${wrong.length === 2 ? 'peer differs' : 'peers differ'}: ${wrong.slice(1).join(', ')})` : '';
+  const liveNow = new Set(live);
+  const sees = new Set(liveMembers(model.view(first)));
+  const disputed = new Set([...liveNow, ...sees].filter((m) => liveNow.has(m) !== sees.has(m)));
+  return {
+    status: 'fail',
+    message: `${problem}${more}`,
+    evidence: evidence(history, window.at, (e) => {
+      if (e.src === `peer:${first}`) return e.type.startsWith('member.') || e.type === 'peer.started';
+      if (e.src === 'coordinator') return typeof e.data.peer === 'string' && (e.data.peer === first || disputed.has(e.data.peer));
+      return false;
+    }),
+  };
+}

@@ -1,0 +1,54 @@
+/** What a run produced, as reporters and `result.json` see it. */
+import type {Status, Verdict} from '../history/types.js';
+
+export interface StepResult {
+  /** Position in the scenario: "3", or "5.2" inside a block. */
+  path: string;
+  kind: string;
+  /** The step as a person would say it, e.g. "await converged within 5s". */
+  title: string;
+  line: number;
+  status: Status;
+  message?: string;
+  figures?: Record<string, number>;
+  durationMs: number;
+}
+
+export interface ScenarioResult {
+  name: string;
+  file: string;
+  runId: string;
+  seed: number;
+  /** 1-based, when --repeat runs a scenario more than once. */
+  attempt: number;
+  status: Status;
+  /** Why it did not pass: the first failing or undecided step or invariant, explained. */
+  message?: string;
+  /** The last relevant events for that failure. */
+  evidence?: string[];
+  durationMs: number;
+  steps: StepResult[];
+  invariants: Array<{name: string} & Verdict>;
+  /** Key figures of the run, e.g. converge_ms, latency_p99_ms. */
+  figures: Record<string, number>;
+  runDir: string;
+  historyPath: string;
+}
+
+export interface RunResult {
+  status: Status;
+  seed: number;
+  durationMs: number;
+  outDir: string;
+  scenarios: ScenarioResult[];
+  counts: {passed: number; failed: number; unknown: number};
+}
+
+/** Exit codes: CI tells a broken product (1) from a broken environment (3) and bad input (2). */
+export const exitCodes = {pass: 0, fail: 1, usage: 2, unknown: 3} as const;
+
+export function overallStatus(statuses: readonly Status[]): Status {
+  if (statuses.includes('fail')) return 'fail';
+  if (statuses.includes('unknown')) return 'unknown';
+  return 'pass';
+}

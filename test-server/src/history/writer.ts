@@ -1,0 +1,36 @@
+/**
+ * Appends history events to `history.jsonl`, one JSON object per line, in
+ * the order they arrive, and hands each to listeners (the engine's awaits and
+ * the reporters). The in-memory list is the same prefix the file holds, so a
+ * verdict computed online can be recomputed offline from the file alone.
+ */
+import {createWriteStream} from 'node:fs';
+import type {WriteStream} from 'node:fs';
+import {EventEmitter} from 'node:events';
+import type {HistoryEvent, Source} from './types.js';
+
+export class HistoryWriter extends EventEmitter<{event: [HistoryEvent]}> {
+  readonly events: HistoryEvent[] = [];
+  readonly #stream: WriteStream;
+  #closed = false;
+
+  constructor(readonly file: string) {
+    super();
+    this.#stream = createWriteStream(file, {flags: 'a'});
+  }
+
+  append(type: string, data: Record<string, unknown>, options: {src?: Source; t?: number; seq?: number} = {}): HistoryEvent {
+    const event: HistoryEvent = {t: options.t ?? Date.now(), src: options.src ?? 'coordinator', type, data, ...(options.seq !== undefined ? {seq: options.seq} : {})};
+    if (this.#closed) return event;
+    this.events.push(event);
+    this.#stream.write(JSON.stringify(event) + '\n');
+    this.emit('event', event);
+    return event;
+  }
+
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    return new Promise((resolve, reject) => this.#stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  }
+}

@@ -1,0 +1,389 @@
+/**
+ * Loads scenario files: YAML parsed with positions, validated against the
+ * schema, peer names and command lines checked against the peers' own
+ * command specs. Every mistake is reported with file:line:column, the field
+ * and what was expected, and all of them are reported before any peer starts.
+ */
+import {readFile, readdir, stat} from 'node:fs/promises';
+import path from 'node:path';
+import {LineCounter, isMap, isPair, isScalar, parseDocument, stringify} from 'yaml';
+import type {Document, Node as YamlNode} from 'yaml';
+import type {z} from 'zod';
+import type {Args, CommandSpec} from '@peerlab/client-agent';
+import {CommandError, parseWords, splitWords} from '@peerlab/client-agent';
+import {generateNames} from '../fleet/fleet.js';
+import type {Condition} from '../history/types.js';
+import {formatDuration, parseDuration} from './duration.js';
+import type {PlanStep, Scenario, Target} from './plan.js';
+import {scenario as scenarioSchema, stateCondition, stepKinds} from './schema.js';
+
+export interface ScenarioProblem {
+  file: string;
+  line: number;
+  column: number;
+  /** Dotted path of the field, e.g. steps[3].within. */
+  field: string;
+  message: string;
+}
+
+export class ScenarioLoadError extends Error {
+  constructor(readonly problems: ScenarioProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'ScenarioLoadError';
+  }
+}
+
+export function formatProblem(p: ScenarioProblem): string {
+  return `${p.file}:${p.line}:${p.column}: ${p.field ? `${p.field}: ` : ''}${p.message}`;
+}
+
+type PathKey = string | number;
+
+function fieldName(pathKeys: readonly PathKey[]): string {
+  return pathKeys.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${key}` : key), '');
+}
+
+class Context {
+  readonly problems: ScenarioProblem[] = [];
+  constructor(
+    readonly file: string,
+    readonly doc: Document,
+    readonly lines: LineCounter,
+    readonly commands: readonly CommandSpec[],
+  ) {}
+
+  /** Position of the node at path, or of its nearest existing parent. */
+  position(pathKeys: readonly PathKey[], key?: string): {line: number; column: number} {
+    for (let n = pathKeys.length; n >= 0; n--) {
+      const node = this.doc.getIn(pathKeys.slice(0, n), true) as YamlNode | undefined;
+      if (!node?.range) continue;
+      // For an unknown key, point at the key itself.
+      if (key && n === pathKeys.length && isMap(node)) {
+        const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && item.key.value === key);
+        if (pair && isScalar(pair.key) && pair.key.range) return this.#linePos(pair.key.range[0]);
+      }
+      return this.#linePos(node.range[0]);
+    }
+    return {line: 1, column: 1};
+  }
+
+  #linePos(offset: number): {line: number; column: number} {
+    const pos = this.lines.linePos(offset);
+    return {line: pos.line, column: pos.col};
+  }
+
+  problem(pathKeys: readonly PathKey[], message: string, key?: string): void {
+    const {line, column} = this.position(pathKeys, key);
+    this.problems.push({file: this.file, line, column, field: fieldName(key ? [...pathKeys, key] : pathKeys), message});
+  }
+
+  /** Records zod's issues under a base path; returns the parsed value or undefined. */
+  validate<T>(schema: z.ZodType<T>, value: unknown, base: readonly PathKey[]): T | undefined {
+    const result = schema.safeParse(value);
+    if (result.success) return result.data;
+    for (const issue of result.error.issues) {
+      const at = [...base, ...(issue.path as PathKey[])];
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) this.problem(at, `unknown field "${key}"${expectedKeys(schema, at.length - base.length)}`, key);
+      } else {
+        this.problem(at, issue.message);
+      }
+    }
+    return undefined;
+  }
+}
+
+function expectedKeys(schema: z.ZodType, depth: number): string {
+  if (depth !== 0) return '';
+  const shape = (schema as unknown as {shape?: Record<string, unknown>}).shape;
+  return shape ? `; expected one of: ${Object.keys(shape).join(', ')}` : '';
+}
+
+const actionKeys = ['start', 'await', 'on', 'kill', 'stop', 'sleep', 'parallel', 'repeat'] as const;
+
+/** Loads every scenario from files and folders (a folder is a suite: its *.yaml files, sorted). */
+export async function loadScenarios(paths: readonly string[], commands: readonly CommandSpec[]): Promise<Scenario[]> {
+  const files: string[] = [];
+  const problems: ScenarioProblem[] = [];
+  for (const p of paths) {
+    try {
+      files.push(...(await expand(p)));
+    } catch (error) {
+      problems.push({file: p, line: 1, column: 1, field: '', message: `cannot read: ${(error as Error).message}`});
+    }
+  }
+  const scenarios: Scenario[] = [];
+  for (const file of files) {
+    try {
+      scenarios.push(...parseScenarioText(await readFile(file, 'utf8'), file, commands));
+    } catch (error) {
+      if (error instanceof ScenarioLoadError) problems.push(...error.problems);
+      else throw error;
+    }
+  }
+  if (problems.length > 0) throw new ScenarioLoadError(problems);
+  return scenarios;
+}
+
+async function expand(p: string): Promise<string[]> {
+  const info = await stat(p);
+  if (!info.isDirectory()) return [p];
+  const entries = await readdir(p, {withFileTypes: true, recursive: true});
+  return entries
+    .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
+    .map((e) => path.join(e.parentPath, e.name))
+    .sort();
+}
+
+export function parseScenarioText(text: string, file: string, commands: readonly CommandSpec[]): Scenario[] {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, {lineCounter: lines, prettyErrors: false, uniqueKeys: true});
+  const ctx = new Context(file, doc, lines, commands);
+  if (doc.errors.length > 0) {
+    throw new ScenarioLoadError(
+      doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        return {file, line: pos.line, column: pos.col, field: '', message: `YAML: ${e.message.split('\n')[0]}`};
+      }),
+    );
+  }
+  const root = doc.toJS() as unknown;
+  const list = Array.isArray(root) ? root : [root];
+  const base = (i: number): PathKey[] => (Array.isArray(root) ? [i] : []);
+  const scenarios: Scenario[] = [];
+  list.forEach((value, i) => {
+    const built = buildScenario(ctx, value, base(i), i, Array.isArray(root) ? stringify(value) : text);
+    if (built) scenarios.push(built);
+  });
+  if (ctx.problems.length > 0) throw new ScenarioLoadError(ctx.problems);
+  return scenarios;
+}
+
+function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: number, source: string): Scenario | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    ctx.problem(base, 'expected a scenario: a mapping with name, peers and steps');
+    return undefined;
+  }
+  // Steps are checked one by one below, so that an error points into the step, not at the list.
+  const {steps: rawSteps, ...rest} = value as Record<string, unknown>;
+  const shell = ctx.validate(scenarioSchema.omit({steps: true}), rest, base);
+  if (!Array.isArray(rawSteps) || rawSteps.length === 0) {
+    ctx.problem([...base, 'steps'], rawSteps === undefined ? 'missing: a scenario needs steps' : 'expected a non-empty list of steps');
+  }
+  const peers = shell ? generateNamesOrList(shell.peers) : generateNamesOrList(rest.peers);
+  if (shell && Array.isArray(shell.peers)) {
+    const seen = new Set<string>();
+    shell.peers.forEach((p, i) => {
+      if (seen.has(p)) ctx.problem([...base, 'peers', i], `peer "${p}" is listed twice`);
+      seen.add(p);
+    });
+  }
+  const vars = shell?.vars ?? {};
+  const known = new Set(peers);
+  if (shell?.peer_args) {
+    for (const key of Object.keys(shell.peer_args)) {
+      if (key !== 'all' && !known.has(key)) ctx.problem([...base, 'peer_args'], `unknown peer "${key}"; peers are ${peers.join(', ')}`, key);
+    }
+  }
+  const peersValid = shell !== undefined || scenarioSchema.shape.peers.safeParse(rest.peers).success;
+  const builder = new StepBuilder(ctx, peersValid ? known : new Set(generateNamesOrList(rest.peers)), vars, peersValid);
+  const steps = Array.isArray(rawSteps) ? builder.steps(rawSteps, [...base, 'steps'], '') : [];
+  if (!shell) return undefined;
+  return {
+    name: shell.name,
+    file: ctx.file,
+    index,
+    source,
+    peers,
+    profile: shell.profile ?? 'local',
+    timeoutMs: shell.timeout ? parseDuration(shell.timeout)! : 60_000,
+    ...(shell.seed !== undefined ? {seed: shell.seed} : {}),
+    peerArgs: shell.peer_args ?? {},
+    invariants: shell.invariants ?? [],
+    steps,
+  };
+}
+
+function generateNamesOrList(peers: unknown): string[] {
+  if (typeof peers === 'number' && Number.isInteger(peers) && peers > 0 && peers <= 1000) return generateNames(peers);
+  return Array.isArray(peers) ? peers.filter((p): p is string => typeof p === 'string') : [];
+}
+
+class StepBuilder {
+  constructor(
+    private readonly ctx: Context,
+    private readonly peers: Set<string>,
+    private readonly vars: Record<string, string | number>,
+    private readonly checkNames: boolean,
+  ) {}
+
+  steps(list: unknown[], at: PathKey[], prefix: string): PlanStep[] {
+    const out: PlanStep[] = [];
+    list.forEach((raw, i) => {
+      const step = this.step(raw, [...at, i], `${prefix}${i + 1}`);
+      if (step) out.push(step);
+    });
+    return out;
+  }
+
+  step(raw: unknown, at: PathKey[], stepPath: string): PlanStep | undefined {
+    const {ctx} = this;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      ctx.problem(at, `expected a step: a mapping with one of ${actionKeys.join(', ')}`);
+      return undefined;
+    }
+    const keys = Object.keys(raw);
+    const actions = keys.filter((k) => (actionKeys as readonly string[]).includes(k));
+    if (actions.length === 0) {
+      const hint = keys.includes('run') ? '; "run" needs "on: <peer>"' : '';
+      ctx.problem(at, `expected one of ${actionKeys.join(', ')} in a step, found ${keys.map((k) => `"${k}"`).join(', ') || 'nothing'}${hint}`);
+      return undefined;
+    }
+    if (actions.length > 1) {
+      ctx.problem(at, `a step has exactly one action; found ${actions.join(' and ')}: split it into separate steps`);
+      return undefined;
+    }
+    const kind = actions[0] as (typeof actionKeys)[number];
+    const line = ctx.position(at).line;
+    const base = {path: stepPath, line};
+    if (kind === 'parallel' || kind === 'repeat') {
+      const r = raw as Record<string, unknown>;
+      const children = kind === 'parallel' ? r.parallel : r.steps;
+      let shellOk = true;
+      if (kind === 'repeat' && !(Number.isInteger(r.repeat) && (r.repeat as number) >= 1 && (r.repeat as number) <= 10_000)) {
+        ctx.problem([...at, 'repeat'], `expected a whole number of times, 1-10000, got ${JSON.stringify(r.repeat)}`);
+        shellOk = false;
+      }
+      const childKey = kind === 'parallel' ? 'parallel' : 'steps';
+      for (const key of keys) if (key !== childKey && key !== kind) ctx.problem(at, `unknown field "${key}" in a ${kind} step`, key);
+      if (!Array.isArray(children) || children.length === 0) {
+        ctx.problem([...at, childKey], `expected a non-empty list of steps`);
+        return undefined;
+      }
+      const steps = this.steps(children, [...at, childKey], `${stepPath}.`);
+      if (!shellOk) return undefined;
+      if (kind === 'parallel') return {...base, kind, title: `parallel (${steps.length} steps)`, steps};
+      const times = r.repeat as number;
+      return {...base, kind, title: `repeat ${times} times`, times, steps};
+    }
+    const awaited = (raw as {await?: unknown}).await;
+    if (kind === 'await' && typeof awaited === 'object' && awaited !== null) {
+      // The union's message is vague; the state form's own schema says exactly what is wrong.
+      if (ctx.validate(stateCondition, awaited, [...at, 'await']) === undefined) return undefined;
+    }
+    const schema = stepKinds[kind];
+    const step = ctx.validate(schema as z.ZodType<Record<string, unknown>>, raw, at);
+    if (!step) return undefined;
+    switch (kind) {
+      case 'start':
+        return {...base, kind, title: `start ${targetText(step.start)}`, target: this.target(step.start, [...at, 'start'])};
+      case 'kill':
+        return {...base, kind, title: `kill ${targetText(step.kill)}`, target: this.target(step.kill, [...at, 'kill'])};
+      case 'stop':
+        return {...base, kind, title: `stop ${targetText(step.stop)}`, target: this.target(step.stop, [...at, 'stop'])};
+      case 'sleep': {
+        const ms = parseDuration(step.sleep as string)!;
+        return {...base, kind, title: `sleep ${formatDuration(ms)}`, ms};
+      }
+      case 'await':
+        return this.awaitStep(step, at, base);
+      case 'on':
+        return this.runStep(step, at, base);
+    }
+  }
+
+  awaitStep(step: Record<string, unknown>, at: PathKey[], base: {path: string; line: number}): PlanStep | undefined {
+    const withinMs = parseDuration(step.within as string)!;
+    const value = step.await;
+    let condition: Condition;
+    let text: string;
+    if (value === 'converged' || value === 'delivered') {
+      condition = {kind: value};
+      text = value;
+    } else {
+      const s = (value as {state: {of: string; is: Condition & {kind: 'state'} extends {is: infer I} ? I : never; seen_by?: unknown}}).state;
+      this.name(s.of, [...at, 'await', 'state', 'of']);
+      let seenBy: string[] | 'all' = 'all';
+      if (s.seen_by !== undefined && s.seen_by !== 'all') {
+        const target = this.target(s.seen_by, [...at, 'await', 'state', 'seen_by']);
+        if (target.kind === 'random') this.ctx.problem([...at, 'await', 'state', 'seen_by'], 'expected names or "all"; "random" observers would make the verdict depend on luck');
+        seenBy = target.kind === 'names' ? target.names : 'all';
+      }
+      condition = {kind: 'state', of: s.of, is: s.is, seenBy};
+      text = `${s.of} ${s.is} seen by ${seenBy === 'all' ? 'all' : seenBy.join(', ')}`;
+    }
+    return {...base, kind: 'await', title: `await ${text} within ${formatDuration(withinMs)}`, condition, withinMs};
+  }
+
+  runStep(step: Record<string, unknown>, at: PathKey[], base: {path: string; line: number}): PlanStep | undefined {
+    const target = this.target(step.on, [...at, 'on']);
+    const text = this.interpolate(step.run as string, [...at, 'run']);
+    if (text === undefined) return undefined;
+    let args: Args = {};
+    let command = '';
+    try {
+      const [name, ...words] = splitWords(text);
+      command = name ?? '';
+      const spec = this.ctx.commands.find((c) => c.name === command);
+      if (!spec) {
+        this.ctx.problem([...at, 'run'], `unknown command "${command}"; peers offer: ${this.ctx.commands.map((c) => c.name).join(', ')}`);
+        return undefined;
+      }
+      args = parseWords(spec, words);
+    } catch (error) {
+      this.ctx.problem([...at, 'run'], error instanceof CommandError ? error.message : String(error));
+      return undefined;
+    }
+    const expect = step.expect === undefined ? undefined : (this.interpolateDeep(step.expect, [...at, 'expect']) as Record<string, unknown>);
+    const timeoutMs = step.timeout ? parseDuration(step.timeout as string)! : 10_000;
+    return {
+      ...base,
+      kind: 'run',
+      title: `on ${targetText(step.on)} run "${text}"${expect ? ` expect ${JSON.stringify(expect)}` : ''}`,
+      target,
+      command,
+      args,
+      text,
+      ...(expect ? {expect} : {}),
+      timeoutMs,
+    };
+  }
+
+  target(value: unknown, at: PathKey[]): Target {
+    if (value === 'all') return {kind: 'all'};
+    if (value === 'random') return {kind: 'random'};
+    const names = Array.isArray(value) ? (value as string[]) : [value as string];
+    names.forEach((n, i) => this.name(n, Array.isArray(value) ? [...at, i] : at));
+    return {kind: 'names', names};
+  }
+
+  name(name: string, at: PathKey[]): void {
+    if (this.checkNames && !this.peers.has(name)) {
+      this.ctx.problem(at, `unknown peer "${name}"; this scenario's peers are ${[...this.peers].join(', ')}`);
+    }
+  }
+
+  interpolate(text: string, at: PathKey[]): string | undefined {
+    let ok = true;
+    const out = text.replace(/\$\{(\w+)\}/g, (_, name: string) => {
+      if (name in this.vars) return String(this.vars[name]);
+      ok = false;
+      this.ctx.problem(at, `unknown variable \${${name}}; define it under vars:`);
+      return '';
+    });
+    return ok ? out : undefined;
+  }
+
+  interpolateDeep(value: unknown, at: PathKey[]): unknown {
+    if (typeof value === 'string') return this.interpolate(value, at) ?? value;
+    if (Array.isArray(value)) return value.map((v, i) => this.interpolateDeep(v, [...at, i]));
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.interpolateDeep(v, [...at, k])]));
+    }
+    return value;
+  }
+}
+
+function targetText(value: unknown): string {
+  return Array.isArray(value) ? value.join(', ') : String(value);
+}

@@ -1,0 +1,88 @@
+/**
+ * Scenario mistakes are reported with file, line, column and field, say
+ * what was expected, and stop the run before any peer starts.
+ */
+import test from 'ava';
+import {readFile} from 'node:fs/promises';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {Ajv} from 'ajv';
+import {parse as parseYaml} from 'yaml';
+import {loadScenarios, parseScenarioText, ScenarioLoadError} from '../src/scenario/load.js';
+import type {ScenarioProblem} from '../src/scenario/load.js';
+import {peerCommandSpecs} from '../src/scenario/peer-commands.js';
+import {schemaFile, schemaText} from '../src/scenario/write-schema.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+async function problems(yaml: string): Promise<ScenarioProblem[]> {
+  try {
+    parseScenarioText(yaml, 'test.yaml', await peerCommandSpecs());
+  } catch (error) {
+    if (error instanceof ScenarioLoadError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+const header = 'name: t\npeers: [alice, bob]\nsteps:\n';
+
+const cases: Array<{title: string; yaml: string; line: number; column: number; field: string; message: RegExp}> = [
+  {title: 'wrong key', yaml: `${header}  - start: all\n  - await: converged\n    witin: 5s\n`, line: 6, column: 5, field: 'steps[1].witin', message: /unknown field "witin"/},
+  {title: 'wrong top-level key', yaml: `name: t\npeers: 2\nstep:\n  - start: all\n`, line: 3, column: 1, field: 'step', message: /unknown field "step"; expected one of: name, description, peers/},
+  {title: 'wrong type', yaml: `name: t\npeers: two\nsteps:\n  - start: all\n`, line: 2, column: 8, field: 'peers', message: /expected a list of peer names, or a number of peers/},
+  {title: 'unknown peer name', yaml: `${header}  - start: all\n  - kill: charly\n`, line: 5, column: 11, field: 'steps[1].kill', message: /unknown peer "charly"; this scenario's peers are alice, bob/},
+  {title: 'unknown command', yaml: `${header}  - start: all\n  - on: alice\n    run: shout hello\n`, line: 6, column: 10, field: 'steps[1].run', message: /unknown command "shout"; peers offer: .*send/},
+  {title: 'bad command arguments', yaml: `${header}  - on: alice\n    run: messages --last many\n`, line: 5, column: 10, field: 'steps[0].run', message: /last must be an integer/},
+  {title: 'bad duration', yaml: `${header}  - await: converged\n    within: 5 seconds\n`, line: 5, column: 13, field: 'steps[0].within', message: /expected a duration like 500ms, 5s or 2m/},
+  {title: 'missing within', yaml: `${header}  - await: delivered\n`, line: 4, column: 5, field: 'steps[0].within', message: /expected/},
+  {title: 'two actions in one step', yaml: `${header}  - start: all\n    kill: bob\n`, line: 4, column: 5, field: 'steps[0]', message: /exactly one action; found start and kill/},
+  {title: 'bad state', yaml: `${header}  - await: {state: {of: bob, is: gone}}\n    within: 1s\n`, line: 4, column: 34, field: 'steps[0].await.state.is', message: /expected one of "alive"\|"suspect"\|"dead"\|"left"/},
+  {title: 'unknown variable', yaml: `${header}  - on: alice\n    run: send \${nope}\n`, line: 5, column: 10, field: 'steps[0].run', message: /unknown variable \$\{nope\}/},
+  {title: 'bad step inside a block', yaml: `${header}  - repeat: 2\n    steps:\n      - sleep: forever\n`, line: 6, column: 16, field: 'steps[0].steps[0].sleep', message: /expected a duration/},
+  {title: 'YAML syntax', yaml: `name: t\npeers: [alice\nsteps: []\n`, line: 3, column: 1, field: '', message: /^YAML: /},
+];
+
+for (const c of cases) {
+  test(`${c.title}: file, line, column, field and what was expected`, async (t) => {
+    const found = await problems(c.yaml);
+    const p = found.find((x) => x.field === c.field) ?? found[0];
+    t.truthy(p, 'a problem is reported');
+    t.like(p, {file: 'test.yaml', field: c.field}, JSON.stringify(found));
+    t.is(`${p!.line}:${p!.column}`, `${c.line}:${c.column}`, JSON.stringify(found));
+    t.regex(p!.message, c.message);
+  });
+}
+
+test('every problem in a file is reported at once, formatted file:line:col: field: message', async (t) => {
+  const yaml = `name: t\npeers: [alice]\nprofile: fast\nsteps:\n  - kill: bob\n  - sleep: soon\n`;
+  const error = t.throws(() => parseScenarioText(yaml, 'x.yaml', []), {instanceOf: ScenarioLoadError});
+  const lines = error!.message.split('\n');
+  t.is(lines.length, 3);
+  t.regex(lines[0]!, /^x\.yaml:3:10: profile: /);
+  t.regex(lines[1]!, /^x\.yaml:5:11: steps\[0\]\.kill: unknown peer "bob"/);
+  t.regex(lines[2]!, /^x\.yaml:6:12: steps\[1\]\.sleep: expected a duration/);
+});
+
+test('a file may hold a list of scenarios; a folder is a suite', async (t) => {
+  const scenarios = await loadScenarios([path.join(root, 'scenarios')], await peerCommandSpecs());
+  t.true(scenarios.length >= 7);
+  const names = scenarios.map((s) => s.name);
+  t.true(names.includes('three peers join and converge'));
+  t.true(names.includes('ten peers join and converge'));
+  const ten = scenarios.find((s) => s.name === 'ten peers join and converge')!;
+  t.deepEqual(ten.peers.slice(0, 3), ['alice', 'bob', 'charly']);
+  t.is(ten.peers.length, 10);
+});
+
+test('scenarios/schema.json is the published form of the schema, and every bundled scenario satisfies it', async (t) => {
+  t.is(await readFile(schemaFile, 'utf8'), schemaText(), 'run "npm run schema" after changing the schema');
+  const ajv = new Ajv({allErrors: true, strict: false});
+  const validate = ajv.compile(JSON.parse(schemaText()) as object);
+  const scenarios = await loadScenarios([path.join(root, 'scenarios')], await peerCommandSpecs());
+  for (const file of new Set(scenarios.map((s) => s.file))) {
+    const ok = validate(parseYaml(await readFile(file, 'utf8')));
+    t.true(ok, `${file}: ${JSON.stringify(validate.errors)}`);
+  }
+  t.false(validate(parseYaml('name: x\npeers: 2\nsteps:\n  - start: all\n    bogus: 1\n')), 'the schema rejects unknown fields too');
+});
