@@ -81,11 +81,17 @@ function verdictOfStep(history: readonly HistoryEvent[], begin: number, end: num
     }
     case 'start': {
       const peers = (b.data.peers as string[] | undefined) ?? [];
-      const registered = new Set(history.slice(begin, end).filter((x) => x.type === 'peer.registered').map((x) => x.data.peer as string));
+      const window = history.slice(begin, end);
+      const registered = new Set(window.filter((x) => x.type === 'peer.registered').map((x) => x.data.peer as string));
       const missing = peers.filter((p) => !registered.has(p));
-      return missing.length === 0
-        ? {status: 'pass', message: `${peers.length} registered`}
-        : {status: 'unknown', message: `${missing.join(', ')} did not register; see ${missing.map((m) => `logs/${m}.log`).join(', ')}`};
+      if (missing.length === 0) return {status: 'pass', message: `${peers.length} registered`};
+      const reasons = missing.map((peer) => {
+        const exit = window.find((x) => x.type === 'peer.exit' && x.data.peer === peer);
+        return exit
+          ? `${peer} exited (${(exit.data.signal as string | null) ?? `code ${String(exit.data.code)}`}) before it registered; see logs/${peer}.log`
+          : `${peer} had not registered when the step ended`;
+      });
+      return {status: 'unknown', message: reasons.join('; ')};
     }
     default:
       return {status: (e.data.status as Status) ?? 'pass', message: (e.data.message as string) ?? ''};

@@ -80,7 +80,7 @@ export class ListReporter implements Reporter {
         printable(scenarioLabel(s)),
         verdictWords[s.status],
         formatDuration(s.durationMs),
-        formatFigures(s.figures),
+        formatFigures(keyFigures(s.figures)),
       ]);
       this.#line('');
       this.#line(renderTable(['scenario', 'verdict', 'duration', 'key figures'], rows));
@@ -125,6 +125,15 @@ export function formatDuration(ms: number): string {
 }
 
 /** `converge_ms=812 latency_p99_ms=9.25`, or '' when there are none. */
+/** The figures worth a column in the summary; the step lines show them all. */
+const keyFigureNames = ['converge_ms', 'seen_ms', 'messages', 'latency_p50_ms', 'latency_p99_ms'];
+
+export function keyFigures(figures: Record<string, number> | undefined): Record<string, number> | undefined {
+  if (!figures) return undefined;
+  const entries = Object.entries(figures).filter(([name]) => keyFigureNames.includes(name));
+  return entries.length > 0 ? Object.fromEntries(entries) : figures;
+}
+
 export function formatFigures(figures: Record<string, number> | undefined): string {
   if (!figures) return '';
   return Object.entries(figures)

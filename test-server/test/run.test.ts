@@ -1,0 +1,246 @@
+/**
+ * `peerlab run` and `peerlab check` end to end, as CI uses them: real peers,
+ * real verdicts, exit codes, report files. Each checker is shown failing on a
+ * real run whose property is broken (peers started with a deliberate --bug),
+ * because a harness that cannot fail is worthless.
+ */
+import test from 'ava';
+import {execa} from 'execa';
+import {mkdtemp, readFile, readdir, rm, writeFile} from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {XMLParser, XMLValidator} from 'fast-xml-parser';
+import type {RunResult, ScenarioResult} from '../src/engine/results.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const bin = path.join(root, 'test-server', 'bin', 'peerlab.mjs');
+
+async function workDir(t: {teardown(fn: () => Promise<void>): void}): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-run-'));
+  t.teardown(() => rm(dir, {recursive: true, force: true}));
+  return dir;
+}
+
+function peerlab(args: string[], cwd = root) {
+  return execa(process.execPath, [bin, ...args], {cwd, reject: false, all: true, timeout: 120_000});
+}
+
+async function scenarioFile(dir: string, name: string, yaml: string): Promise<string> {
+  const file = path.join(dir, name);
+  await writeFile(file, yaml);
+  return file;
+}
+
+async function onlyResult(out: string): Promise<ScenarioResult> {
+  const [runId] = (await readdir(out)).filter((f) => !f.endsWith('.json') && !f.endsWith('.xml'));
+  return JSON.parse(await readFile(path.join(out, runId!, 'result.json'), 'utf8')) as ScenarioResult;
+}
+
+test.serial('the bundled suite passes; JUnit and JSON reports are written and agree', async (t) => {
+  const dir = await workDir(t);
+  const out = path.join(dir, 'runs');
+  const run = await peerlab(['run', 'scenarios', '--reporter', 'list', '--reporter', 'json,junit', '--out', out]);
+  t.is(run.exitCode, 0, run.all);
+  t.regex(run.all, /7 passed, 0 failed, 0 unknown/);
+  const results = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as RunResult;
+  t.is(results.scenarios.length, 7);
+  t.deepEqual(results.counts, {passed: 7, failed: 0, unknown: 0});
+  const xml = await readFile(path.join(out, 'junit.xml'), 'utf8');
+  t.true(XMLValidator.validate(xml) === true, 'junit.xml is well-formed');
+  const parsed = new XMLParser({ignoreAttributes: false, attributeNamePrefix: ''}).parse(xml) as {testsuites: {testsuite: {tests: string; failures: string; errors: string; testcase: unknown[]}}};
+  const suite = parsed.testsuites.testsuite;
+  t.is(Number(suite.tests), 7);
+  t.is(Number(suite.failures), 0);
+  t.is(Number(suite.errors), 0);
+  t.is(suite.testcase.length, 7);
+  for (const scenario of results.scenarios) {
+    for (const file of ['history.jsonl', 'scenario.yaml', 'seed', 'result.json']) {
+      t.truthy(await readFile(path.join(scenario.runDir, file), 'utf8'), `${scenario.name}: ${file}`);
+    }
+    t.true((await readdir(path.join(scenario.runDir, 'logs'))).length > 0);
+  }
+});
+
+const broken: Array<{bug: string; title: string; steps: string; invariants?: string; fails: RegExp}> = [
+  {
+    bug: 'drop-delivery',
+    title: 'delivered fails when a peer drops messages',
+    steps: '  - on: alice\n    run: send one\n  - await: delivered\n    within: 2s\n',
+    fails: /step 4 .*await delivered within 2s: not within 2000 ms: charly: alice:\w+:1 missing/,
+  },
+  {
+    bug: 'duplicate-delivery',
+    title: 'no-duplicate-delivery fails when a peer delivers twice',
+    steps: '  - on: alice\n    run: send one\n  - sleep: 300ms\n',
+    invariants: 'invariants: [no-duplicate-delivery]\n',
+    fails: /invariant no-duplicate-delivery: charly delivered alice:\w+:1 twice/,
+  },
+  {
+    bug: 'reorder',
+    title: 'per-sender-order fails when a peer reorders',
+    steps: '  - on: alice\n    run: send one\n  - on: alice\n    run: send two\n  - await: delivered\n    within: 2s\n',
+    fails: /charly: alice:\w+:1 out of order: got seq 1 after 2/,
+  },
+  {
+    bug: 'phantom-delivery',
+    title: 'no-unsent-delivery fails when a peer delivers what nobody sent',
+    steps: '  - on: alice\n    run: send one\n  - sleep: 300ms\n',
+    invariants: 'invariants: [no-unsent-delivery]\n',
+    fails: /invariant no-unsent-delivery: charly delivered alice:\w+:1-phantom at [\d:.]+, which was never sent/,
+  },
+  {
+    bug: 'deaf',
+    title: 'converged fails when a peer hears nobody',
+    steps: '',
+    fails: /await converged within 2s: not within 2000 ms: .*charly/,
+  },
+  {
+    bug: 'silent-leave',
+    title: 'a state await fails when a leave is not announced',
+    steps: '  - on: charly\n    run: leave\n  - await: {state: {of: charly, is: left}}\n    within: 3s\n',
+    fails: /await charly left seen by all within 3s: not within 3000 ms: .*(alice|bob) has charly (suspect|dead), not left/,
+  },
+];
+
+for (const c of broken) {
+  test.serial(`${c.title} (a real run with --bug ${c.bug}); peerlab check gives the same verdict`, async (t) => {
+    const dir = await workDir(t);
+    const out = path.join(dir, 'runs');
+    const deafStart = c.bug === 'deaf';
+    const file = await scenarioFile(dir, 'broken.yaml', [
+      `name: broken by ${c.bug}`,
+      'peers: [alice, bob, charly]',
+      `peer_args: {charly: [--bug, ${c.bug}]}`,
+      c.invariants ?? '',
+      'steps:',
+      '  - start: all',
+      '  - await: converged',
+      `    within: ${deafStart ? '2s' : '5s'}`,
+      c.steps,
+    ].join('\n'));
+    const run = await peerlab(['run', file, '--out', out]);
+    t.is(run.exitCode, 1, run.all);
+    const result = await onlyResult(out);
+    t.is(result.status, 'fail');
+    t.regex(result.message ?? '', c.fails);
+    t.true((result.evidence ?? []).length > 0, 'the failure shows the last relevant events');
+    t.regex(run.all, /history: .*history\.jsonl/);
+    const check = await peerlab(['check', result.historyPath]);
+    t.is(check.exitCode, 1, check.all);
+    t.regex(check.all, /same verdict as recorded in result\.json: fail/);
+  });
+}
+
+test.serial('a killed peer that is never declared dead fails the state await', async (t) => {
+  const dir = await workDir(t);
+  const out = path.join(dir, 'runs');
+  const file = await scenarioFile(dir, 'never-suspect.yaml', `name: nobody suspects
+peers: [alice, bob, charly]
+peer_args: {all: [--bug, never-suspect]}
+steps:
+  - start: all
+  - await: converged
+    within: 5s
+  - kill: charly
+  - await: {state: {of: charly, is: dead}}
+    within: 3s
+`);
+  const run = await peerlab(['run', file, '--out', out]);
+  t.is(run.exitCode, 1, run.all);
+  t.regex((await onlyResult(out)).message ?? '', /not within 3000 ms: (alice|bob) has charly alive, not dead/);
+});
+
+test.serial('a peer that cannot start makes the verdict unknown, with its own exit code', async (t) => {
+  const dir = await workDir(t);
+  const out = path.join(dir, 'runs');
+  const file = await scenarioFile(dir, 'no-start.yaml', `name: bob cannot start
+peers: [alice, bob]
+peer_args: {bob: [--port, "99999"]}
+steps:
+  - start: all
+  - await: converged
+    within: 2s
+`);
+  const run = await peerlab(['run', file, '--out', out, '--reporter', 'list,junit']);
+  t.is(run.exitCode, 3, run.all);
+  const result = await onlyResult(out);
+  t.is(result.status, 'unknown');
+  t.regex(result.message ?? '', /bob exited \(code 2\) before it registered; see .*bob\.log/);
+  const xml = await readFile(path.join(out, 'junit.xml'), 'utf8');
+  t.regex(xml, /errors="1"/);
+  t.regex(xml, /failures="0"/);
+});
+
+test.serial('the same --seed makes the same random choices; --repeat, --filter and --bail', async (t) => {
+  const dir = await workDir(t);
+  const file = await scenarioFile(dir, 'random.yaml', `- name: random senders
+  peers: 4
+  steps:
+    - start: all
+    - await: converged
+      within: 5s
+    - repeat: 6
+      steps:
+        - on: random
+          run: send hi
+- name: other
+  peers: 1
+  steps:
+    - start: all
+`);
+  const chosen = async (out: string) => {
+    const results = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as RunResult;
+    return Promise.all(results.scenarios.map(async (s) => {
+      const history = (await readFile(s.historyPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as {type: string; data: {peer?: string}});
+      return history.filter((e) => e.type === 'command.send').map((e) => e.data.peer).join(',');
+    }));
+  };
+  const a = path.join(dir, 'a');
+  const b = path.join(dir, 'b');
+  t.is((await peerlab(['run', file, '--seed', '42', '--filter', 'random', '--reporter', 'json', '--out', a])).exitCode, 0);
+  t.is((await peerlab(['run', file, '--seed', '42', '--filter', '/^random/', '--repeat', '2', '--reporter', 'json', '--out', b])).exitCode, 0);
+  const [first] = await chosen(a);
+  const repeated = await chosen(b);
+  t.is(repeated.length, 2, '--repeat 2 ran the filtered scenario twice');
+  t.is(repeated[0], first, 'same seed, same peers, same order');
+  t.is(repeated[1], first);
+  t.is(first!.split(',').length, 6);
+  const none = await peerlab(['run', file, '--filter', 'nothing-matches', '--out', path.join(dir, 'c')]);
+  t.is(none.exitCode, 2);
+  t.regex(none.all, /--filter nothing-matches matches no scenario/);
+});
+
+test('YAML mistakes stop the run before any peer starts, exit 2', async (t) => {
+  const dir = await workDir(t);
+  const file = await scenarioFile(dir, 'bad.yaml', 'name: bad\npeers: [alice]\nsteps:\n  - start: all\n  - kill: bob\n');
+  const out = path.join(dir, 'runs');
+  const run = await peerlab(['run', file, '--out', out]);
+  t.is(run.exitCode, 2);
+  t.regex(run.all, /bad\.yaml:5:11: steps\[1\]\.kill: unknown peer "bob"/);
+  t.regex(run.all, /nothing was run/);
+  await t.throwsAsync(readdir(out), undefined, 'no run folder was created');
+});
+
+test.serial('--bail stops at the first scenario that does not pass', async (t) => {
+  const dir = await workDir(t);
+  const file = await scenarioFile(dir, 'bail.yaml', `- name: fails fast
+  peers: [solo]
+  steps:
+    - start: all
+    - await: {state: {of: solo, is: dead, seen_by: [solo]}}
+      within: 200ms
+- name: would pass
+  peers: 1
+  steps:
+    - start: all
+`);
+  const count = async (args: string[]) => {
+    const out = path.join(dir, `out-${args.length}`);
+    const run = await peerlab(['run', file, '--reporter', 'json', '--out', out, ...args]);
+    t.is(run.exitCode, 1, run.all);
+    return (JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as RunResult).scenarios.length;
+  };
+  t.is(await count(['--bail']), 1);
+  t.is(await count([]), 2);
+});
