@@ -6,6 +6,7 @@
  * unreachable past the grace period, the agent gives up and the peer exits:
  * a peer never outlives the run that started it.
  */
+import {randomUUID} from 'node:crypto';
 import {io} from 'socket.io-client';
 import type {Socket} from 'socket.io-client';
 import type {Registry} from './registry.js';
@@ -43,6 +44,7 @@ export class Agent<Ctx> {
   #flushTimer: NodeJS.Timeout | undefined;
   #graceTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  readonly #instance = randomUUID();
   runId: string | undefined;
 
   constructor(options: AgentOptions<Ctx>) {
@@ -91,6 +93,11 @@ export class Agent<Ctx> {
   /** Records one event; it is sent with the next flush. */
   emit(type: string, data: Record<string, unknown>): void {
     if (this.#closed) return;
+    // The hub refuses a whole batch for one bad event, and the batch would be resent forever.
+    if (typeof type !== 'string' || type.length === 0 || type.length > 64 || typeof data !== 'object' || data === null || Array.isArray(data)) {
+      this.#log(`not sending a malformed event: type ${JSON.stringify(type)}`);
+      return;
+    }
     this.#pending.push({seq: ++this.#seq, time: Date.now(), type, data});
     this.#scheduleFlush();
   }
@@ -120,7 +127,7 @@ export class Agent<Ctx> {
 
   async #hello(): Promise<void> {
     const {name, version, address, registry} = this.#options;
-    const hello: Hello = {protocol: PROTOCOL_VERSION, peer: name, pid: process.pid, version, address, commands: registry.specs()};
+    const hello: Hello = {protocol: PROTOCOL_VERSION, peer: name, pid: process.pid, version, address, commands: registry.specs(), instance: this.#instance};
     const connection = this.#socket.id;
     let ack: HelloAck;
     try {

@@ -43,6 +43,12 @@ export interface Hello {
   /** The peer's own protocol address (host:port), for people and tools to read. */
   address: string;
   commands: CommandSpec[];
+  /**
+   * Identifies this process run (random, fixed for the agent's life). A new
+   * instance under a known name is a restart: its event count starts again.
+   * Optional for compatibility; without it the pid is used.
+   */
+  instance?: string;
 }
 
 export interface AgentSettings {
@@ -168,6 +174,7 @@ export function parseHello(v: unknown): Hello {
   integer(h.pid, 'hello.pid', 1);
   string(h.version, 'hello.version', 100);
   string(h.address, 'hello.address', 300);
+  if (h.instance !== undefined) string(h.instance, 'hello.instance', 100);
   if (!Array.isArray(h.commands)) throw new ProtocolError('hello.commands', 'a list', h.commands);
   h.commands.forEach((c, i) => {
     const command = object(c, `hello.commands[${i}]`);

@@ -55,7 +55,8 @@ export class Hub extends EventEmitter<HubEvents> {
   /** Sequence state survives reconnects, so resent events are recognised as duplicates. */
   readonly #lastSeq = new Map<string, number>();
   readonly #registrations = new Map<string, number>();
-  readonly #pids = new Map<string, number>();
+  /** Which process run (hello.instance, else pid) last registered under each name. */
+  readonly #instances = new Map<string, string>();
   readonly settings: AgentSettings;
 
   constructor(
@@ -110,13 +111,24 @@ export class Hub extends EventEmitter<HubEvents> {
     const id = `c${++commandIds}`;
     const agent = this.#agents.get(name);
     if (!agent) return {id, ok: false, error: {message: `no peer named ${name} is connected`, code: 'not-connected'}};
+    let onDrop: (() => void) | undefined;
+    // A dropped connection will never bring the answer: say so now, not at the deadline.
+    const dropped = new Promise<CommandReply>((resolve) => {
+      onDrop = () => resolve({id, ok: false, error: {message: `${name} disconnected before answering ${command}`, code: 'not-connected'}});
+      agent.socket.once('disconnect', onDrop);
+    });
     try {
       // The agent enforces the deadline itself; the extra margin covers the round trip.
-      const raw: unknown = await agent.socket.timeout(timeoutMs + 1000).emitWithAck(Channel.command, {id, name: command, args, timeoutMs});
-      return parseCommandReply(raw);
+      const answer = agent.socket
+        .timeout(timeoutMs + 1000)
+        .emitWithAck(Channel.command, {id, name: command, args, timeoutMs})
+        .then((raw: unknown) => parseCommandReply(raw));
+      return await Promise.race([answer, dropped]);
     } catch (error) {
       if (error instanceof ProtocolError) return {id, ok: false, error: {message: `malformed reply from ${name}: ${error.message}`, code: 'bad-message'}};
       return {id, ok: false, error: {message: `${name} did not answer ${command} within ${timeoutMs + 1000} ms`, code: 'timeout'}};
+    } finally {
+      agent.socket.off('disconnect', onDrop!);
     }
   }
 
@@ -183,7 +195,12 @@ export class Hub extends EventEmitter<HubEvents> {
         return reply({ok: false, error: this.#protocolError(socket, Channel.hello, error)});
       }
       const existing = this.#agents.get(hello.peer);
-      if (existing && existing.socket.id !== socket.id) {
+      const instance = hello.instance ?? `pid:${hello.pid}`;
+      if (existing && existing.socket.id !== socket.id && this.#instances.get(hello.peer) === instance) {
+        // The same process on a new connection while the old one lingers half-open: the new one wins.
+        this.#agents.delete(hello.peer);
+        existing.socket.disconnect(true);
+      } else if (existing && existing.socket.id !== socket.id) {
         const message = `a peer named ${hello.peer} is already registered (pid ${existing.info.pid}); names must be unique`;
         this.emit('protocol-error', {socket: socket.id, peer: hello.peer, channel: Channel.hello, message});
         return reply({ok: false, error: {message, code: 'duplicate-name'}});
@@ -193,8 +210,8 @@ export class Hub extends EventEmitter<HubEvents> {
       }
       name = hello.peer;
       // A new process under a known name (a restart) counts its events from 1 again.
-      if (this.#pids.get(name) !== hello.pid) this.#lastSeq.delete(name);
-      this.#pids.set(name, hello.pid);
+      if (this.#instances.get(name) !== instance) this.#lastSeq.delete(name);
+      this.#instances.set(name, instance);
       const registrations = (this.#registrations.get(name) ?? 0) + 1;
       this.#registrations.set(name, registrations);
       const info: AgentInfo = {
