@@ -190,7 +190,6 @@ test('list: steps, verdicts, evidence, summary table and counts, without colours
   await feed(new ListReporter(out), '/tmp/peerlab-out');
   const text = out.text;
   const lines = text.split('\n');
-  t.log(text);
 
   t.false(text.includes('\u001b['), 'no colour codes when the stream is not a TTY');
   t.false(text.includes('\u0001'), 'control characters never reach the terminal raw');
