@@ -18,6 +18,12 @@ export const bugNames = [
   'silent-leave',
   /** Never suspects anyone, so crashed peers are never declared dead. */
   'never-suspect',
+  /** Declares a suspect dead at once: no time to refute, so slow links kill live peers. */
+  'hair-trigger',
+  /** Never refutes a claim about itself, so a restarted peer is never accepted back. */
+  'no-refute',
+  /** Never tries to reach dead members again, so the sides of a healed partition stay apart. */
+  'no-reconnect',
 ] as const;
 
 export type BugName = (typeof bugNames)[number];

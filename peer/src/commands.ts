@@ -347,6 +347,77 @@ export function createRegistry(): Registry<CommandContext> {
     },
   });
 
+  const peersArg = {name: 'peers', type: 'string', repeatable: true, description: 'peer names, or * for every peer'} as const;
+  const faultResult = (peer: Peer) => peer.faults.status();
+  const faultText = (result: unknown) => {
+    const r = result as ReturnType<Peer['faults']['status']>;
+    const list = (xs: string[]) => (xs.length > 0 ? xs.join(', ') : 'none');
+    const map = (m: Record<string, unknown>) => (Object.keys(m).length > 0 ? Object.entries(m).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ') : 'none');
+    return `cut in: ${list(r.cutIn)}; cut out: ${list(r.cutOut)}; loss: ${map(r.loss)}; delay: ${map(r.delay)}; dropped ${r.dropped}, delayed ${r.delayed}`;
+  };
+
+  registry.add({
+    name: 'net-cut',
+    group: 'faults',
+    summary: 'drop all traffic with the given peers (fault injection)',
+    args: [{...peersArg, required: true}, {name: 'direction', type: 'enum', values: ['in', 'out', 'both'], flag: true, description: 'which way (default both)'}],
+    run(args, {peer}) {
+      peer.faults.cut(args.peers as string[], (args.direction as 'in' | 'out' | 'both' | undefined) ?? 'both');
+      return faultResult(peer);
+    },
+    format: faultText,
+  });
+
+  registry.add({
+    name: 'net-loss',
+    group: 'faults',
+    summary: 'drop this percentage of packets sent to the given peers, or to all',
+    args: [{name: 'percent', type: 'number', required: true, description: '0-100'}, peersArg],
+    run(args, {peer}) {
+      const percent = args.percent as number;
+      if (percent < 0 || percent > 100) throw new CommandError('net-loss: percent must be 0-100', 'bad-arguments');
+      peer.faults.loss(percent / 100, (args.peers as string[] | undefined) ?? []);
+      return faultResult(peer);
+    },
+    format: faultText,
+  });
+
+  registry.add({
+    name: 'net-delay',
+    group: 'faults',
+    summary: 'hold back packets sent to the given peers, or to all',
+    args: [{name: 'ms', type: 'integer', required: true, description: 'delay in ms'}, {name: 'jitter', type: 'integer', flag: true, description: 'plus or minus up to this many ms'}, peersArg],
+    run(args, {peer}) {
+      const ms = args.ms as number;
+      const jitter = (args.jitter as number | undefined) ?? 0;
+      if (ms < 0 || jitter < 0 || ms > 60_000) throw new CommandError('net-delay: ms and jitter must be 0-60000', 'bad-arguments');
+      peer.faults.delay(ms, jitter, (args.peers as string[] | undefined) ?? []);
+      return faultResult(peer);
+    },
+    format: faultText,
+  });
+
+  registry.add({
+    name: 'net-heal',
+    group: 'faults',
+    summary: 'clear every network fault',
+    args: [],
+    run(_args, {peer}) {
+      peer.faults.heal();
+      return faultResult(peer);
+    },
+    format: faultText,
+  });
+
+  registry.add({
+    name: 'net-status',
+    group: 'faults',
+    summary: 'show the network faults in force',
+    args: [json],
+    run: (_args, {peer}) => faultResult(peer),
+    format: faultText,
+  });
+
   registry.add({
     name: 'exit',
     group: 'general',

@@ -9,6 +9,7 @@ import {Chat} from './chat/chat.js';
 import {Logger} from './log.js';
 import {Membership} from './membership/membership.js';
 import {Transport} from './membership/transport.js';
+import {EVERYONE, NetworkFaults} from './membership/network-faults.js';
 import type {Address} from './membership/types.js';
 import {formatAddress} from './membership/types.js';
 import {bootstrapJoin, bootstrapLeave} from './bootstrap-client.js';
@@ -36,6 +37,8 @@ export class Peer {
     readonly transport: Transport,
     readonly membership: Membership,
     readonly chat: Chat,
+    /** Network faults injected by the coordinator through the `net-*` commands. */
+    readonly faults: NetworkFaults,
     log: Logger,
   ) {
     this.log = log;
@@ -46,10 +49,12 @@ export class Peer {
     const config: SwimConfig = {...profiles[settings.profile], ...settings.overrides};
     const transport = await Transport.open(settings.host, settings.port);
     const bugs = settings.bugs ?? new Set();
-    if (bugs.has('deaf')) transport.setFilter(() => ({action: 'drop'}));
     const membership = new Membership({name: settings.name, config, transport, log, bugs});
+    const faults = new NetworkFaults((address) => membership.nameAt(address));
+    transport.setFilter(faults.filter);
+    if (bugs.has('deaf')) faults.cut([EVERYONE], 'both');
     const chat = new Chat(membership, log, bugs);
-    const peer = new Peer(settings, transport, membership, chat, log);
+    const peer = new Peer(settings, transport, membership, chat, faults, log);
     membership.start();
     chat.start();
     return peer;

@@ -12,6 +12,8 @@ import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {XMLParser, XMLValidator} from 'fast-xml-parser';
 import type {RunResult, ScenarioResult} from '../src/engine/results.js';
+import {loadScenarios} from '../src/scenario/load.js';
+import {peerCommandSpecs} from '../src/scenario/peer-commands.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = path.join(root, 'test-server', 'bin', 'peerlab.mjs');
@@ -22,8 +24,8 @@ async function workDir(t: {teardown(fn: () => Promise<void>): void}): Promise<st
   return dir;
 }
 
-function peerlab(args: string[], cwd = root) {
-  return execa(process.execPath, [bin, ...args], {cwd, reject: false, all: true, timeout: 120_000});
+function peerlab(args: string[], cwd = root, timeout = 120_000) {
+  return execa(process.execPath, [bin, ...args], {cwd, reject: false, all: true, timeout});
 }
 
 async function scenarioFile(dir: string, name: string, yaml: string): Promise<string> {
@@ -38,22 +40,26 @@ async function onlyResult(out: string): Promise<ScenarioResult> {
 }
 
 test.serial('the bundled suite passes; JUnit and JSON reports are written and agree', async (t) => {
+  // The suite includes a 60 s churn scenario.
+  t.timeout(300_000);
   const dir = await workDir(t);
   const out = path.join(dir, 'runs');
-  const run = await peerlab(['run', 'scenarios', '--reporter', 'list', '--reporter', 'json,junit', '--out', out]);
+  const run = await peerlab(['run', 'scenarios', '--reporter', 'list', '--reporter', 'json,junit', '--out', out], root, 280_000);
   t.is(run.exitCode, 0, run.all);
-  t.regex(run.all, /7 passed, 0 failed, 0 unknown/);
+  const total = (await loadScenarios([path.join(root, 'scenarios')], await peerCommandSpecs())).length;
+  t.true(total >= 16);
+  t.regex(run.all, new RegExp(`${total} passed, 0 failed, 0 unknown`));
   const results = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as RunResult;
-  t.is(results.scenarios.length, 7);
-  t.deepEqual(results.counts, {passed: 7, failed: 0, unknown: 0});
+  t.is(results.scenarios.length, total);
+  t.deepEqual(results.counts, {passed: total, failed: 0, unknown: 0});
   const xml = await readFile(path.join(out, 'junit.xml'), 'utf8');
   t.true(XMLValidator.validate(xml) === true, 'junit.xml is well-formed');
   const parsed = new XMLParser({ignoreAttributes: false, attributeNamePrefix: ''}).parse(xml) as {testsuites: {testsuite: {tests: string; failures: string; errors: string; testcase: unknown[]}}};
   const suite = parsed.testsuites.testsuite;
-  t.is(Number(suite.tests), 7);
+  t.is(Number(suite.tests), total);
   t.is(Number(suite.failures), 0);
   t.is(Number(suite.errors), 0);
-  t.is(suite.testcase.length, 7);
+  t.is(suite.testcase.length, total);
   for (const scenario of results.scenarios) {
     for (const file of ['history.jsonl', 'scenario.yaml', 'seed', 'result.json']) {
       t.truthy(await readFile(path.join(scenario.runDir, file), 'utf8'), `${scenario.name}: ${file}`);

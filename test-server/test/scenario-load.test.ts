@@ -66,7 +66,7 @@ test('every problem in a file is reported at once, formatted file:line:col: fiel
 
 test('a file may hold a list of scenarios; a folder is a suite', async (t) => {
   const scenarios = await loadScenarios([path.join(root, 'scenarios')], await peerCommandSpecs());
-  t.true(scenarios.length >= 7);
+  t.true(scenarios.length >= 16);
   const names = scenarios.map((s) => s.name);
   t.true(names.includes('three peers join and converge'));
   t.true(names.includes('ten peers join and converge'));

@@ -98,6 +98,12 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return [...this.#members.values()].map((r) => this.#view(r)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
+  /** The member, dead or alive, last known at this address. */
+  nameAt(address: Address): string | undefined {
+    for (const r of this.#members.values()) if (r.address.port === address.port && r.address.host === address.host) return r.name;
+    return undefined;
+  }
+
   /** Size of the live set, without building it: this runs for every packet sent. */
   liveCount(): number {
     let n = 0;
@@ -207,6 +213,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   /** Raises our incarnation above whatever others claim about us, and says so. */
   #refute(claimed: number): void {
+    if (this.#bugs.has('no-refute')) return;
     const self = this.#self();
     self.incarnation = Math.max(self.incarnation, claimed) + 1;
     this.#broadcasts.queue(this.#aliveUpdate(self));
@@ -289,7 +296,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
     current.incarnation = incarnation;
     current.state = 'suspect';
     current.since = now;
-    current.suspicion = new Suspicion(from, expected, suspicionMinMs(this.config, n), suspicionMaxMs(this.config, n), () => {
+    const [minMs, maxMs] = this.#bugs.has('hair-trigger') ? [0, 0] : [suspicionMinMs(this.config, n), suspicionMaxMs(this.config, n)];
+    current.suspicion = new Suspicion(from, expected, minMs, maxMs, () => {
       const record = this.#members.get(name);
       if (record?.state === 'suspect' && record.incarnation === incarnation) {
         this.#log.info('swim', `suspicion of ${name} timed out; declaring it dead`);
@@ -513,6 +521,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   async #reconnect(): Promise<void> {
+    if (this.#bugs.has('no-reconnect')) return;
     const [target] = shuffle(this.all().filter((m) => m.state === 'dead'));
     if (!target) return;
     try {

@@ -7,6 +7,8 @@ import type {Condition, HistoryEvent, Verdict} from '../history/types.js';
 import type {Window} from './model.js';
 import {converged} from './converged.js';
 import {delivered} from './delivered.js';
+import {detected} from './detected.js';
+import {rejoined} from './rejoined.js';
 import {stateSeen} from './state.js';
 
 export function checkCondition(condition: Condition, history: readonly HistoryEvent[], window: Window): Verdict {
@@ -17,6 +19,10 @@ export function checkCondition(condition: Condition, history: readonly HistoryEv
       return delivered(history, window);
     case 'state':
       return stateSeen(history, window, {of: condition.of, is: condition.is, seenBy: condition.seenBy});
+    case 'detected':
+      return detected(history, window);
+    case 'rejoined':
+      return rejoined(history, window, condition.of);
     default: {
       const kind = (condition as {kind?: unknown}).kind;
       return {status: 'unknown', message: `unknown condition ${String(kind)}`};
@@ -24,19 +30,23 @@ export function checkCondition(condition: Condition, history: readonly HistoryEv
   }
 }
 
-export {converged, viewProblem} from './converged.js';
+export {converged, expectedView, sidesText, viewProblem} from './converged.js';
 export {delivered, latencyFigures, percentile} from './delivered.js';
+export {DownTracker, detected} from './detected.js';
+export {rejoined} from './rejoined.js';
 export {stateSeen} from './state.js';
 export type {StateParams} from './state.js';
-export {invariants, noDuplicateDelivery, noUnsentDelivery, perSenderOrder} from './invariants.js';
+export {invariants, noDead, noDuplicateDelivery, noFalseDead, noUnsentDelivery, perSenderOrder} from './invariants.js';
 export {
   ChatFold,
   Model,
+  SplitTracker,
   chatAt,
   concerns,
   describeEvent,
   evidence,
   eventsUpTo,
+  faultLinks,
   formatTime,
   isLiveState,
   liveMembers,

@@ -13,6 +13,13 @@
  * A peer is *live* when the coordinator has it running, not paused, and it has
  * not left the group (a `member.left` about itself, from itself, in its current
  * process, not undone by a later `member.alive`/`member.joined` about itself).
+ *
+ * The network, as the coordinator's `fault` events describe it: `partition`,
+ * `isolate` and `cut` add directed blocked links (packets from→to dropped),
+ * `heal` clears them all; `loss` and `delay` leave every link usable. Two peers
+ * are *reachable* when neither direction between them is blocked; a *side* (a
+ * connected component) is a set of live peers joined by reachable pairs,
+ * transitively. Without network faults every live peer is on one side.
  */
 import type {HistoryEvent, Source} from '../history/types.js';
 
@@ -39,6 +46,10 @@ export interface PeerView {
   /** Time of its last `peer.started`. */
   startedAt: number | undefined;
   members: Map<string, MemberState>;
+  /** The incarnation the view last recorded per member (member.* events and its own `peer.started`). */
+  incarnations: Map<string, number>;
+  /** When each member entered its present state in this view. */
+  since: Map<string, number>;
 }
 
 /** Why a peer is or is not in the live set. */
@@ -130,7 +141,45 @@ function conditionText(value: unknown): string {
     const seenBy = Array.isArray(c.seenBy) ? list(c.seenBy.map(String)) : String(c.seenBy);
     return `state ${String(c.of)} is ${String(c.is)} seen by ${seenBy}`;
   }
+  if (c.kind === 'rejoined') return `rejoined ${String(c.of)}`;
   return typeof c.kind === 'string' ? c.kind : json(value);
+}
+
+function linksText(value: unknown): string {
+  if (value === 'all') return 'all links';
+  const links = faultLinks(value);
+  return links.length === 0 ? 'no links' : clip(links.map(([from, to]) => `${from}→${to}`).join(' '), 100);
+}
+
+function names(value: unknown): string[] | undefined {
+  return Array.isArray(value) && value.every((x) => typeof x === 'string') ? (value as string[]) : undefined;
+}
+
+/** `kill bob`, `partition [alice, bob] | [charly]`, `isolate eve`, `cut alice→bob`, `loss 0.2 on all links`, `heal`. */
+function faultText(d: Record<string, unknown>): string {
+  const kind = String(d.kind);
+  if (typeof d.peer === 'string') return `${kind} ${d.peer}`;
+  switch (kind) {
+    case 'partition': {
+      const groups = Array.isArray(d.groups) ? d.groups.map(names) : [];
+      if (groups.length > 0 && groups.every((g) => g !== undefined)) return clip(`partition ${groups.map((g) => list(g!)).join(' | ')}`, 120);
+      return `partition ${linksText(d.blocked)}`;
+    }
+    case 'isolate': {
+      const targets = names(d.targets);
+      return targets && targets.length > 0 ? `isolate ${targets.join(', ')}` : `isolate ${linksText(d.blocked)}`;
+    }
+    case 'cut':
+      return `cut ${linksText(d.blocked)}`;
+    case 'loss':
+      return `loss ${String(d.rate)} on ${linksText(d.links)}`;
+    case 'delay':
+      return `delay ${String(d.ms)} ms ± ${String(d.jitter ?? 0)} on ${linksText(d.links)}`;
+    case 'heal':
+      return 'heal';
+    default:
+      return json(d);
+  }
 }
 
 function details(e: HistoryEvent): string {
@@ -163,6 +212,8 @@ function details(e: HistoryEvent): string {
     }
     case 'peer.kill':
       return `${String(d.peer)} ${String(d.signal)}`;
+    case 'fault':
+      return faultText(d);
     case 'peer.gap':
       return `${String(d.peer)} expected ${String(d.expected)} got ${String(d.got)}`;
     case 'step.begin':
@@ -203,6 +254,8 @@ export function describeEvent(e: HistoryEvent): string {
 export interface Effect {
   /** The live set changed (a peer entered or left it). */
   liveChanged: boolean;
+  /** Links were blocked or healed: reachability, and so the sides, may have changed. */
+  reachChanged?: boolean;
   /** Whose view changed; with `member` undefined, the whole view was reset. */
   viewOf?: string;
   member?: string;
@@ -223,6 +276,33 @@ interface Process {
   liveSince: number;
 }
 
+/** A link as a map key. */
+function linkKey(a: string, b: string): string {
+  return `${a}\u0000${b}`;
+}
+
+/** The directed links a `fault` event lists: `[from, to]` pairs of distinct names; anything else is skipped. */
+export function faultLinks(value: unknown): Array<[string, string]> {
+  if (!Array.isArray(value)) return [];
+  const out: Array<[string, string]> = [];
+  for (const link of value) {
+    if (!Array.isArray(link) || link.length !== 2) continue;
+    const [from, to] = link as unknown[];
+    if (typeof from === 'string' && typeof to === 'string' && from !== to) out.push([from, to]);
+  }
+  return out;
+}
+
+/** Sides of the network, derived from the live set and the blocked links. */
+interface Network {
+  /** Side index per live peer. */
+  side: Map<string, number>;
+  /** The sides, each sorted; largest first, then by first name. */
+  sides: string[][];
+  /** Live peers that cannot reach some other peer of their own side directly. */
+  poorlyConnected: Set<string>;
+}
+
 const memberStates: Record<string, MemberState> = {
   'member.joined': 'alive',
   'member.alive': 'alive',
@@ -240,6 +320,10 @@ export class Model {
   readonly #views = new Map<string, PeerView>();
   readonly #live = new Set<string>();
   #sorted: string[] | undefined = [];
+  /** Blocked directed links: from → the peers its packets do not reach. */
+  readonly #blocked = new Map<string, Set<string>>();
+  #blockedCount = 0;
+  #network: Network | undefined;
 
   #process(name: string): Process {
     let p = this.#processes.get(name);
@@ -253,7 +337,7 @@ export class Model {
   #view(name: string): PeerView {
     let v = this.#views.get(name);
     if (!v) {
-      v = {name, started: false, current: false, starts: 0, startedAt: undefined, members: new Map()};
+      v = {name, started: false, current: false, starts: 0, startedAt: undefined, members: new Map(), incarnations: new Map(), since: new Map()};
       this.#views.set(name, v);
     }
     return v;
@@ -270,12 +354,48 @@ export class Model {
       this.#live.delete(name);
     }
     this.#sorted = undefined;
+    this.#network = undefined;
     return true;
+  }
+
+  /** A `fault` event: blocks or heals links; other kinds change nothing here. */
+  #fault(d: Record<string, unknown>): Effect | undefined {
+    switch (d.kind) {
+      case 'partition':
+      case 'isolate':
+      case 'cut': {
+        let changed = false;
+        for (const [from, to] of faultLinks(d.blocked)) {
+          let tos = this.#blocked.get(from);
+          if (!tos) {
+            tos = new Set();
+            this.#blocked.set(from, tos);
+          }
+          if (tos.has(to)) continue;
+          tos.add(to);
+          this.#blockedCount++;
+          changed = true;
+        }
+        if (!changed) return undefined;
+        this.#network = undefined;
+        return {liveChanged: false, reachChanged: true};
+      }
+      case 'heal': {
+        if (this.#blockedCount === 0) return undefined;
+        this.#blocked.clear();
+        this.#blockedCount = 0;
+        this.#network = undefined;
+        return {liveChanged: false, reachChanged: true};
+      }
+      default:
+        return undefined;
+    }
   }
 
   apply(e: HistoryEvent): Effect | undefined {
     const d = e.data;
     if (e.src === 'coordinator') {
+      if (e.type === 'fault') return this.#fault(d);
       const name = str(d.peer);
       if (name === undefined) return undefined;
       switch (e.type) {
@@ -323,9 +443,20 @@ export class Model {
       v.starts++;
       v.startedAt = e.t;
       v.members = new Map([[self, 'alive']]);
+      v.incarnations = new Map();
+      v.since = new Map([[self, e.t]]);
+      const incarnation = num(d.incarnation);
+      if (incarnation !== undefined) v.incarnations.set(self, incarnation);
       const p = this.#process(self);
       p.left = false;
       return {liveChanged: this.#relive(self, p, e.t), viewOf: self};
+    }
+    if (e.type === 'member.updated') {
+      // Same state, news of its incarnation (or address).
+      const member = str(d.name);
+      const incarnation = num(d.incarnation);
+      if (member !== undefined && incarnation !== undefined) this.#view(self).incarnations.set(member, incarnation);
+      return undefined;
     }
     const state = memberStates[e.type];
     if (state === undefined) return undefined;
@@ -334,6 +465,10 @@ export class Model {
     const v = this.#view(self);
     const before = v.members.get(member);
     v.members.set(member, state);
+    if (before !== state) v.since.set(member, e.t);
+    const incarnation = num(d.incarnation);
+    if (incarnation !== undefined) v.incarnations.set(member, incarnation);
+    else v.incarnations.delete(member);
     let liveChanged = false;
     if (member === self) {
       const p = this.#process(self);
@@ -368,6 +503,11 @@ export class Model {
     return 'live';
   }
 
+  /** The peer left the group in its last process (it said so), whether or not it has exited since. */
+  hasLeft(name: string): boolean {
+    return this.#processes.get(name)?.left ?? false;
+  }
+
   /** When the peer last entered the live set (-Infinity if never). */
   liveSince(name: string): number {
     return this.#processes.get(name)?.liveSince ?? -Infinity;
@@ -390,6 +530,146 @@ export class Model {
   /** Names of every peer seen in any way, sorted. */
   peers(): string[] {
     return [...new Set([...this.#processes.keys(), ...this.#views.keys()])].sort();
+  }
+
+  // -------------------------------------------------------------- reachability
+
+  /** Some link is blocked (a partition, an isolation or a cut is in force). */
+  hasBlockedLinks(): boolean {
+    return this.#blockedCount > 0;
+  }
+
+  /** Every blocked directed link, sorted. */
+  blockedLinks(): Array<[string, string]> {
+    const out: Array<[string, string]> = [];
+    for (const [from, tos] of this.#blocked) for (const to of tos) out.push([from, to]);
+    return out.sort(([a, b], [c, d]) => (a !== c ? (a < c ? -1 : 1) : b < d ? -1 : b > d ? 1 : 0));
+  }
+
+  /** Packets from `from` to `to` are dropped. */
+  blocked(from: string, to: string): boolean {
+    return this.#blocked.get(from)?.has(to) ?? false;
+  }
+
+  /** Both directions between `a` and `b` are open (a peer always reaches itself). Says nothing of liveness. */
+  reachable(a: string, b: string): boolean {
+    if (a === b || this.#blockedCount === 0) return true;
+    return !this.blocked(a, b) && !this.blocked(b, a);
+  }
+
+  #net(): Network {
+    if (this.#network) return this.#network;
+    const live = this.live();
+    const found: string[][] = [];
+    const seen = new Set<string>();
+    for (const start of live) {
+      if (seen.has(start)) continue;
+      seen.add(start);
+      const members = [start];
+      for (let i = 0; i < members.length; i++) {
+        const a = members[i]!;
+        for (const b of live) {
+          if (!seen.has(b) && this.reachable(a, b)) {
+            seen.add(b);
+            members.push(b);
+          }
+        }
+      }
+      found.push(members.sort());
+    }
+    found.sort((x, y) => y.length - x.length || (x[0]! < y[0]! ? -1 : 1));
+    const side = new Map<string, number>();
+    const poorlyConnected = new Set<string>();
+    found.forEach((members, index) => {
+      for (const m of members) side.set(m, index);
+      if (this.#blockedCount === 0) return;
+      for (let i = 0; i < members.length; i++) {
+        for (let j = i + 1; j < members.length; j++) {
+          if (!this.reachable(members[i]!, members[j]!)) {
+            poorlyConnected.add(members[i]!);
+            poorlyConnected.add(members[j]!);
+          }
+        }
+      }
+    });
+    this.#network = {side, sides: found, poorlyConnected};
+    return this.#network;
+  }
+
+  /** The sides of the network: live peers mutually reachable, transitively; largest first. One side without faults. */
+  components(): readonly (readonly string[])[] {
+    return this.#net().sides;
+  }
+
+  /** The side of a live peer (sorted, itself included); undefined for a peer that is not live. */
+  component(name: string): readonly string[] | undefined {
+    if (!this.#live.has(name)) return undefined;
+    if (this.#blockedCount === 0) return this.live();
+    const net = this.#net();
+    return net.sides[net.side.get(name)!];
+  }
+
+  /** Both are live and on the same side. */
+  sameComponent(a: string, b: string): boolean {
+    if (!this.#live.has(a) || !this.#live.has(b)) return false;
+    if (this.#blockedCount === 0 || a === b) return true;
+    const side = this.#net().side;
+    return side.get(a) === side.get(b);
+  }
+
+  /** A live peer that reaches every other peer of its side directly, both ways (no one-way cut, no bridge between it and another). */
+  wellConnected(name: string): boolean {
+    if (!this.#live.has(name)) return false;
+    return this.#blockedCount === 0 || !this.#net().poorlyConnected.has(name);
+  }
+}
+
+function pairKey(a: string, b: string): string {
+  return a < b ? linkKey(a, b) : linkKey(b, a);
+}
+
+/**
+ * When pairs of peers went to different sides and when they last came back
+ * together. Call `update(model, t)` after every event whose effect changed the
+ * live set or reachability; it costs O(live²) only while links are blocked (or
+ * a split is still open), nothing otherwise.
+ *
+ * A pair stays split while one of them is down (not live); it comes together
+ * again when both are live and on one side.
+ */
+export class SplitTracker {
+  #split = new Map<string, {a: string; b: string; since: number}>();
+  readonly #merged = new Map<string, number>();
+
+  update(model: Model, t: number): void {
+    if (!model.hasBlockedLinks() && this.#split.size === 0) return;
+    const next = new Map<string, {a: string; b: string; since: number}>();
+    for (const [key, pair] of this.#split) {
+      if (model.sameComponent(pair.a, pair.b)) this.#merged.set(key, t);
+      else next.set(key, pair);
+    }
+    if (model.hasBlockedLinks()) {
+      const live = model.live();
+      for (let i = 0; i < live.length; i++) {
+        for (let j = i + 1; j < live.length; j++) {
+          const a = live[i]!;
+          const b = live[j]!;
+          const key = linkKey(a, b);
+          if (!next.has(key) && !model.sameComponent(a, b)) next.set(key, {a, b, since: t});
+        }
+      }
+    }
+    this.#split = next;
+  }
+
+  /** Since when `a` and `b` have been on different sides (undefined: they are not split). */
+  splitSince(a: string, b: string): number | undefined {
+    return this.#split.get(pairKey(a, b))?.since;
+  }
+
+  /** When a split between `a` and `b` last ended (-Infinity: never). */
+  mergedAt(a: string, b: string): number {
+    return this.#merged.get(pairKey(a, b)) ?? -Infinity;
   }
 }
 

@@ -11,6 +11,9 @@ import type {Coordinator} from '../coordinator.js';
 import {peerRow} from '../api/rest.js';
 import {FleetError} from '../fleet/fleet.js';
 import {renderTable} from './table.js';
+import {FaultInjector, linksBetween, shapeLinks} from '../engine/faults.js';
+import {Random, randomSeed} from '../engine/random.js';
+import {partitionShapes} from '../scenario/schema.js';
 
 export const consoleCommands: Record<string, {usage: string; summary: string}> = {
   help: {usage: 'help', summary: 'this list'},
@@ -21,6 +24,12 @@ export const consoleCommands: Record<string, {usage: string; summary: string}> =
   restart: {usage: 'restart <name>', summary: 'kill a peer and start it again under the same name'},
   pause: {usage: 'pause <name>', summary: 'SIGSTOP a peer'},
   resume: {usage: 'resume <name>', summary: 'SIGCONT a paused peer'},
+  partition: {usage: 'partition <a,b> <c,d>... | halves | random-node | bridge | majorities-ring', summary: 'cut the links between groups'},
+  isolate: {usage: 'isolate <name>', summary: 'cut a peer off from every other peer'},
+  cut: {usage: 'cut <from> <to>', summary: 'one-way cut: packets from -> to are dropped'},
+  loss: {usage: 'loss <percent> [<a,b> <c,d>]', summary: 'drop packets on every link, or between two groups'},
+  delay: {usage: 'delay <ms> [<jitter>]', summary: 'hold back packets on every link'},
+  heal: {usage: 'heal', summary: 'clear every network fault'},
   exit: {usage: 'exit', summary: 'stop every peer and quit (also: quit, Ctrl-D)'},
 };
 
@@ -78,6 +87,73 @@ export function completeLine(coordinator: Coordinator, line: string): [string[],
   return [flags.filter((f) => f.startsWith(current)), current];
 }
 
+const injectors = new WeakMap<Coordinator, FaultInjector>();
+
+function injectorFor(coordinator: Coordinator): FaultInjector {
+  let injector = injectors.get(coordinator);
+  if (!injector) {
+    injector = new FaultInjector(coordinator, () => {}, (peer, name, args) => coordinator.hub.command(peer, name, args));
+    injectors.set(coordinator, injector);
+  }
+  return injector;
+}
+
+function registeredNames(coordinator: Coordinator): string[] {
+  return coordinator.hub.agents().map((a) => a.name);
+}
+
+async function networkFault(coordinator: Coordinator, name: string, args: string[]): Promise<ConsoleResult> {
+  const injector = injectorFor(coordinator);
+  const usageError = () => new CommandError(`usage: ${consoleCommands[name]!.usage}`, 'bad-arguments');
+  const groupsOf = (words: string[]) => words.map((w) => resolveTargets(coordinator, w));
+  let problems: string[];
+  let done: string;
+  switch (name) {
+    case 'partition': {
+      if (args.length === 0) throw usageError();
+      const shape = args.length === 1 && partitionShapes.includes(args[0] as never) ? args[0]! : undefined;
+      if (!shape && args.length < 2) throw usageError();
+      const {links, groups} = shape ? shapeLinks(shape, registeredNames(coordinator), new Random(randomSeed())) : {links: linksBetween(groupsOf(args)), groups: groupsOf(args)};
+      problems = await injector.cut(links, {kind: 'partition'});
+      done = `partitioned ${groups.map((g) => `[${g.join(', ')}]`).join(' ')}`;
+      break;
+    }
+    case 'isolate': {
+      if (args.length !== 1) throw usageError();
+      const [target] = groupsOf(args);
+      problems = await injector.cut(linksBetween([target!, registeredNames(coordinator).filter((n) => !target!.includes(n))]), {kind: 'isolate'});
+      done = `isolated ${target!.join(', ')}`;
+      break;
+    }
+    case 'cut': {
+      if (args.length !== 2) throw usageError();
+      const [from, to] = groupsOf(args);
+      problems = await injector.cut(from!.flatMap((f) => to!.map((t): [string, string] => [f, t])), {kind: 'cut'});
+      done = `cut ${args[0]} -> ${args[1]}`;
+      break;
+    }
+    case 'loss': {
+      const percent = Number(args[0]);
+      if (!(percent >= 0 && percent <= 100) || (args.length !== 1 && args.length !== 3)) throw usageError();
+      problems = await injector.loss(percent, args.length === 3 ? linksBetween(groupsOf(args.slice(1))) : 'all', {kind: 'loss'});
+      done = `${percent}% loss ${args.length === 3 ? `between ${args[1]} and ${args[2]}` : 'on every link'}`;
+      break;
+    }
+    case 'delay': {
+      const ms = Number(args[0]);
+      const jitter = args[1] === undefined ? 0 : Number(args[1]);
+      if (!Number.isInteger(ms) || !Number.isInteger(jitter) || ms < 0 || jitter < 0 || args.length > 2) throw usageError();
+      problems = await injector.delay(ms, jitter, 'all', {kind: 'delay'});
+      done = `${ms} ms delay (±${jitter}) on every link`;
+      break;
+    }
+    default:
+      problems = await injector.heal();
+      done = 'healed every network fault';
+  }
+  return problems.length > 0 ? {ok: false, output: `error: ${problems.join('; ')}`} : {ok: true, output: done};
+}
+
 async function runConsoleCommand(coordinator: Coordinator, name: string, args: string[]): Promise<ConsoleResult> {
   const fleet = coordinator.fleet;
   const one = () => {
@@ -120,6 +196,13 @@ async function runConsoleCommand(coordinator: Coordinator, name: string, args: s
     case 'resume':
       fleet.resume(one());
       return {ok: true, output: `${args[0]} resumed`};
+    case 'partition':
+    case 'isolate':
+    case 'cut':
+    case 'loss':
+    case 'delay':
+    case 'heal':
+      return networkFault(coordinator, name, args);
     default:
       throw new CommandError(`unknown command ${name}`, 'unknown-command');
   }

@@ -15,6 +15,7 @@ import type {ScenarioResult, StepResult} from './results.js';
 import {overallStatus} from './results.js';
 import {awaitVerdict, evaluate, runVerdict} from './evaluate.js';
 import {Random} from './random.js';
+import {FaultInjector, linksBetween, shapeLinks} from './faults.js';
 
 export interface RunScenarioOptions {
   outDir: string;
@@ -92,6 +93,9 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
 class ScenarioRun {
   readonly #abort = new AbortController();
   readonly #started = new Set<string>();
+  readonly #faults: FaultInjector;
+  readonly #downBySteps = new Set<string>();
+  #nemesisDone: Promise<void> | undefined;
   #commandIds = 0;
 
   constructor(
@@ -110,6 +114,124 @@ class ScenarioRun {
     hub.on('gap', (name, expected, got) => history.append('peer.gap', {peer: name, expected, got}));
     fleet.on('spawned', (host) => history.append('peer.spawn', {peer: host.name, pid: host.pid ?? null}));
     fleet.on('exit', (host, exit) => history.append('peer.exit', {peer: host.name, pid: host.pid ?? null, code: exit.code, signal: exit.signal, unexpectedly: exit.unexpectedly}));
+    this.#faults = new FaultInjector(coordinator, (type, data) => history.append(type, data), (peer, name, args) => this.#command(peer, name, args, 5000, 'fault'));
+  }
+
+  #argsFor(name: string): string[] {
+    return [...(this.scenario.peerArgs.all ?? []), ...(this.scenario.peerArgs[name] ?? [])];
+  }
+
+  /** Peers that are paused now. */
+  #paused(): string[] {
+    return this.coordinator.fleet.hosts().filter((h) => h.state === 'paused').map((h) => h.name).sort();
+  }
+
+  /** Turns a fault step into what to record at its start and a function that injects it. */
+  #planFault(step: PlanStep, random: Random, pool: () => string[], tag: Record<string, unknown> = {}): {describe: Record<string, unknown>; summary: string; apply(): Promise<string[]>} {
+    const live = pool;
+    const pick = (target: Target, pool: string[]) => (target.kind === 'names' ? target.names : target.kind === 'all' ? pool : [random.pick(pool)].filter((x): x is string => x !== undefined));
+    switch (step.kind) {
+      case 'kill':
+      case 'stop':
+      case 'terminate':
+      case 'restart':
+      case 'pause':
+      case 'resume': {
+        const kind = step.kind === 'stop' ? 'terminate' : step.kind;
+        const names = pick(step.target, kind === 'resume' ? this.#paused() : live());
+        // What the steps themselves took down: the pool random fault steps draw from, whatever the nemesis is doing.
+        if (kind === 'kill' || kind === 'terminate' || kind === 'pause') names.forEach((n) => this.#downBySteps.add(n));
+        else names.forEach((n) => this.#downBySteps.delete(n));
+        return {
+          describe: {peers: names},
+          summary: `${names.join(', ') || 'nobody'}: ${kind}`,
+          // One peer after another: the history then shows the same faults in the same order for the same seed.
+          apply: async () => {
+            const problems: string[] = [];
+            for (const name of names) {
+              const problem = await this.#faults.process(kind, name, (n) => this.#argsFor(n), tag);
+              if (problem) problems.push(problem);
+            }
+            return problems;
+          },
+        };
+      }
+      case 'partition': {
+        const {links, groups} = step.groups ? {links: linksBetween(step.groups), groups: step.groups} : shapeLinks(step.shape!, live(), random);
+        return {describe: {groups}, summary: `partitioned ${groups.map((g) => `[${g.join(', ')}]`).join(' ')}`, apply: () => this.#faults.cut(links, {kind: 'partition', groups, ...(step.shape ? {shape: step.shape} : {}), ...tag})};
+      }
+      case 'isolate': {
+        const names = pick(step.target, live());
+        const others = this.scenario.peers.filter((p) => !names.includes(p));
+        const links = linksBetween([names, others]);
+        return {describe: {peers: names}, summary: `isolated ${names.join(', ')}`, apply: () => this.#faults.cut(links, {kind: 'isolate', targets: names, ...tag})};
+      }
+      case 'cut': {
+        const from = pick(step.from, live());
+        const to = pick(step.to, live());
+        const links = from.flatMap((f) => to.filter((t) => t !== f).map((t): [string, string] => [f, t]));
+        return {describe: {from, to}, summary: `cut ${from.join(', ')} -> ${to.join(', ')}`, apply: () => this.#faults.cut(links, {kind: 'cut', from, to, ...tag})};
+      }
+      case 'heal':
+        return {describe: {}, summary: 'healed', apply: () => this.#faults.heal(tag)};
+      case 'loss': {
+        const links = step.between ? linksBetween(step.between) : 'all';
+        const percent = step.rate * 100;
+        return {describe: {rate: step.rate}, summary: `loss ${percent}%`, apply: () => this.#faults.loss(percent, links, {kind: 'loss', ...(step.between ? {between: step.between} : {}), ...tag})};
+      }
+      case 'delay': {
+        const links = step.between ? linksBetween(step.between) : 'all';
+        return {describe: {ms: step.ms, jitter: step.jitter}, summary: `delay ${step.ms}ms`, apply: () => this.#faults.delay(step.ms, step.jitter, links, {kind: 'delay', ...(step.between ? {between: step.between} : {}), ...tag})};
+      }
+      default:
+        throw new Error(`${step.kind} is not a fault`);
+    }
+  }
+
+  /**
+   * The nemesis: every `everyMs`, one fault drawn from its own seeded stream,
+   * undone after `recoverAfterMs`. It picks victims among the peers it has
+   * not hurt itself, so its choices depend on the seed alone, not on timing.
+   */
+  async #runNemesis(plan: NonNullable<Scenario['nemesis']>): Promise<void> {
+    const random = new Random((this.random.seed ^ 0x9e3779b9) >>> 0);
+    const hurt = new Set<string>();
+    const recoveries: Promise<unknown>[] = [];
+    const rounds = Math.floor(plan.forMs / plan.everyMs);
+    const signal = this.#abort.signal;
+    let round = 0;
+    while (!signal.aborted && round < rounds) {
+      await this.#sleep(plan.everyMs).catch(() => undefined);
+      if (signal.aborted) break;
+      round++;
+      const choice = plan.faults[Math.floor(random.next() * plan.faults.length)]!;
+      const pool = this.scenario.peers.filter((p) => this.#started.has(p) && !hurt.has(p));
+      const step = choice.step;
+      const target = 'target' in step && step.target.kind !== 'names' ? {kind: 'names' as const, names: step.target.kind === 'all' ? pool : [random.pick(pool)].filter((x): x is string => x !== undefined)} : undefined;
+      const concrete = (target ? {...step, target} : step) as PlanStep;
+      const fault = this.#planFault(concrete, random, () => pool, {nemesis: round});
+      const victims = (fault.describe.peers as string[] | undefined) ?? [];
+      victims.forEach((v) => hurt.add(v));
+      this.history.append('nemesis', {round, fault: step.title, ...fault.describe});
+      const problems = await fault.apply();
+      if (problems.length > 0) this.history.append('nemesis', {round, problems});
+      if (choice.recoverAfterMs === undefined) continue;
+      recoveries.push(
+        this.#sleep(choice.recoverAfterMs)
+          .then(() => this.#recover(step.kind, victims, round))
+          .catch(() => undefined)
+          .finally(() => victims.forEach((v) => hurt.delete(v))),
+      );
+    }
+    await Promise.all(recoveries);
+    this.history.append('nemesis', {done: true, rounds: round});
+  }
+
+  async #recover(kind: PlanStep['kind'], victims: string[], round: number): Promise<void> {
+    const description = {nemesis: round};
+    if (kind === 'kill') await Promise.all(victims.map((v) => this.#faults.process('restart', v, (n) => this.#argsFor(n), description)));
+    else if (kind === 'pause') await Promise.all(victims.map((v) => this.#faults.process('resume', v, (n) => this.#argsFor(n), description)));
+    else await this.#faults.heal(description);
   }
 
   async execute(): Promise<void> {
@@ -150,8 +272,10 @@ class ScenarioRun {
           this.history.append('step.begin', {...beginData, peers: names});
           names.forEach((n) => this.#started.add(n));
           try {
-            await this.coordinator.spawn(names, {signal: this.#abort.signal, argsFor: (n) => [...(this.scenario.peerArgs.all ?? []), ...(this.scenario.peerArgs[n] ?? [])]});
+            await this.coordinator.spawn(names, {signal: this.#abort.signal, argsFor: (n) => this.#argsFor(n)});
             verdict = {status: 'pass', message: `${names.length} registered`};
+            // The nemesis starts once there are peers to hurt: after the first start step.
+            if (this.scenario.nemesis && !this.#nemesisDone) this.#nemesisDone = this.#runNemesis(this.scenario.nemesis);
           } catch (e) {
             if (this.#abort.signal.aborted) throw e;
             verdict = {status: 'unknown', message: (e as Error).message};
@@ -176,26 +300,30 @@ class ScenarioRun {
           break;
         }
         case 'kill':
-        case 'stop': {
-          const names = this.#resolve(step.target);
-          this.history.append('step.begin', {...beginData, peers: names});
-          const problems: string[] = [];
-          await Promise.all(names.map(async (name) => {
-            const host = this.coordinator.fleet.get(name);
-            if (!host?.alive) return void problems.push(`${name} is not running`);
-            const signal = step.kind === 'kill' ? 'SIGKILL' : 'SIGTERM';
-            this.history.append('peer.kill', {peer: name, signal});
-            if (step.kind === 'kill') {
-              host.kill('SIGKILL');
-              await host.exited;
-            } else {
-              await host.terminate();
-            }
-          }));
+        case 'stop':
+        case 'terminate':
+        case 'restart':
+        case 'pause':
+        case 'resume':
+        case 'partition':
+        case 'isolate':
+        case 'cut':
+        case 'heal':
+        case 'loss':
+        case 'delay': {
+          // Random victims come from what the steps know, not from timing: the same seed, the same victims.
+          const fault = this.#planFault(step, this.random, () => this.scenario.peers.filter((p) => this.#started.has(p) && !this.#downBySteps.has(p)));
+          this.history.append('step.begin', {...beginData, ...fault.describe});
+          const problems = await fault.apply();
           if (problems.length > 0) error = problems.join('; ');
-          verdict = error ? {status: 'fail', message: error} : {status: 'pass', message: `${names.join(', ')} ${step.kind === 'kill' ? 'killed' : 'stopped'}`};
+          verdict = error ? {status: 'fail', message: error} : {status: 'pass', message: fault.summary};
           break;
         }
+        case 'wait-nemesis':
+          this.history.append('step.begin', beginData);
+          await Promise.race([this.#nemesisDone ?? Promise.resolve(), new Promise((_, reject) => this.#abort.signal.addEventListener('abort', () => reject(this.#abort.signal.reason), {once: true}))]);
+          verdict = {status: 'pass', message: this.#nemesisDone ? 'the nemesis has finished' : 'no nemesis was running'};
+          break;
         case 'sleep':
           this.history.append('step.begin', beginData);
           await this.#sleep(step.ms);
@@ -249,7 +377,7 @@ class ScenarioRun {
     return verdict.status;
   }
 
-  async #command(peer: string, name: string, args: Record<string, unknown>, timeoutMs: number, step: string) {
+  async #command(peer: string, name: string, args: Record<string, unknown>, timeoutMs: number, step: string): Promise<{id: string; step: string; peer: string; ok: boolean; result?: unknown; error?: {message: string; code: string}}> {
     const id = `cmd${++this.#commandIds}`;
     this.history.append('command.send', {id, step, peer, name, args});
     const reply = await this.coordinator.hub.command(peer, name, args, timeoutMs);

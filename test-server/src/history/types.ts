@@ -35,10 +35,14 @@ export interface Verdict {
 export type Condition =
   | {kind: 'converged'}
   | {kind: 'delivered'}
-  | {kind: 'state'; of: string; is: 'alive' | 'suspect' | 'dead' | 'left'; seenBy: string[] | 'all'};
+  | {kind: 'state'; of: string; is: 'alive' | 'suspect' | 'dead' | 'left'; seenBy: string[] | 'all'}
+  /** Every failed peer (killed, paused, isolated) is dead in the view of every peer that can still reach the others. */
+  | {kind: 'detected'}
+  /** A restarted peer is alive in every live view with a higher incarnation than before its restart. */
+  | {kind: 'rejoined'; of: string};
 
 /** Invariants a scenario may list; each is checked over the whole history at the end. */
-export const invariantNames = ['no-duplicate-delivery', 'per-sender-order', 'no-unsent-delivery'] as const;
+export const invariantNames = ['no-duplicate-delivery', 'per-sender-order', 'no-unsent-delivery', 'no-false-dead', 'no-dead'] as const;
 export type InvariantName = (typeof invariantNames)[number];
 
 /*
@@ -48,6 +52,13 @@ export type InvariantName = (typeof invariantNames)[number];
  *   peer.registered{peer, pid}
  *   peer.exit      {peer, code, signal, unexpectedly}
  *   peer.kill      {peer, signal}            (the coordinator sent a signal: SIGKILL, SIGTERM, SIGSTOP, SIGCONT)
+ *   fault          {kind, ...}               a fault injected, at its exact time:
+ *                  kind 'kill' | 'terminate' | 'pause' | 'resume' | 'restart'  {peer}
+ *                  kind 'partition' | 'isolate' | 'cut'  {blocked: [from, to][]}   directed links now dropped (added to those already cut)
+ *                  kind 'loss'  {rate (0..1), links: [from, to][] | 'all'}        packets dropped at random; links stay usable
+ *                  kind 'delay' {ms, jitter, links: [from, to][] | 'all'}
+ *                  kind 'heal'  {}                                                 every network fault cleared
+ *                  (also: shape, groups, targets: how the scenario described it, for people)
  *   step.begin     {path, kind, title, line}
  *   step.end       {path, kind, title, line, status, message?, figures?, durationMs}
  *   command.send   {id, step, peer, name, args}

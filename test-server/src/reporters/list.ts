@@ -126,7 +126,7 @@ export function formatDuration(ms: number): string {
 
 /** `converge_ms=812 latency_p99_ms=9.25`, or '' when there are none. */
 /** The figures worth a column in the summary; the step lines show them all. */
-const keyFigureNames = ['converge_ms', 'seen_ms', 'messages', 'latency_p50_ms', 'latency_p99_ms'];
+const keyFigureNames = ['converge_ms', 'seen_ms', 'detect_median_ms', 'detect_max_ms', 'messages', 'latency_p50_ms', 'latency_p99_ms', 'false_suspicions'];
 
 export function keyFigures(figures: Record<string, number> | undefined): Record<string, number> | undefined {
   if (!figures) return undefined;

@@ -99,7 +99,10 @@ function expectedKeys(schema: z.ZodType, depth: number): string {
   return shape ? `; expected one of: ${Object.keys(shape).join(', ')}` : '';
 }
 
-const actionKeys = ['start', 'await', 'on', 'kill', 'stop', 'sleep', 'parallel', 'repeat'] as const;
+const actionKeys = [
+  'start', 'await', 'on', 'kill', 'stop', 'sleep', 'terminate', 'restart', 'pause', 'resume',
+  'partition', 'isolate', 'cut', 'heal', 'loss', 'delay', 'wait', 'parallel', 'repeat',
+] as const;
 
 /** Loads every scenario from files and folders (a folder is a suite: its *.yaml files, sorted). */
 export async function loadScenarios(paths: readonly string[], commands: readonly CommandSpec[]): Promise<Scenario[]> {
@@ -189,6 +192,19 @@ function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: num
   const builder = new StepBuilder(ctx, peersValid ? known : new Set(generateNamesOrList(rest.peers)), vars, peersValid);
   const steps = Array.isArray(rawSteps) ? builder.steps(rawSteps, [...base, 'steps'], '') : [];
   if (!shell) return undefined;
+  let nemesis: Scenario['nemesis'];
+  if (shell.nemesis) {
+    const faults = shell.nemesis.faults.map((fault, i) => {
+      const {recover_after: recover, ...stepInput} = fault as Record<string, unknown> & {recover_after?: string};
+      const step = builder.step(stepInput, [...base, 'nemesis', 'faults', i], `nemesis.${i + 1}`);
+      return step ? {step, ...(recover ? {recoverAfterMs: parseDuration(recover)!} : {})} : undefined;
+    });
+    nemesis = {
+      everyMs: parseDuration(shell.nemesis.every)!,
+      forMs: parseDuration(shell.nemesis.for)!,
+      faults: faults.filter((f): f is NonNullable<typeof f> => f !== undefined),
+    };
+  }
   return {
     name: shell.name,
     file: ctx.file,
@@ -200,6 +216,7 @@ function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: num
     ...(shell.seed !== undefined ? {seed: shell.seed} : {}),
     peerArgs: shell.peer_args ?? {},
     invariants: shell.invariants ?? [],
+    ...(nemesis ? {nemesis} : {}),
     steps,
   };
 }
@@ -267,7 +284,7 @@ class StepBuilder {
       return {...base, kind, title: `repeat ${times} times`, times, steps};
     }
     const awaited = (raw as {await?: unknown}).await;
-    if (kind === 'await' && typeof awaited === 'object' && awaited !== null) {
+    if (kind === 'await' && typeof awaited === 'object' && awaited !== null && 'state' in awaited) {
       // The union's message is vague; the state form's own schema says exactly what is wrong.
       if (ctx.validate(stateCondition, awaited, [...at, 'await']) === undefined) return undefined;
     }
@@ -285,6 +302,48 @@ class StepBuilder {
         const ms = parseDuration(step.sleep as string)!;
         return {...base, kind, title: `sleep ${formatDuration(ms)}`, ms};
       }
+      case 'terminate':
+      case 'restart':
+      case 'pause':
+      case 'resume':
+      case 'isolate': {
+        const value = step[kind];
+        return {...base, kind, title: `${kind} ${targetText(value)}`, target: this.target(value, [...at, kind])};
+      }
+      case 'partition': {
+        const value = step.partition as string | string[][];
+        if (typeof value === 'string') return {...base, kind, title: `partition ${value}`, shape: value};
+        this.groups(value, [...at, 'partition']);
+        return {...base, kind, title: `partition ${value.map((g) => `[${g.join(', ')}]`).join(' ')}`, groups: value};
+      }
+      case 'cut': {
+        const cut = step.cut as {from: unknown; to: unknown};
+        return {
+          ...base,
+          kind,
+          title: `cut ${targetText(cut.from)} -> ${targetText(cut.to)}`,
+          from: this.target(cut.from, [...at, 'cut', 'from']),
+          to: this.target(cut.to, [...at, 'cut', 'to']),
+        };
+      }
+      case 'heal':
+        return {...base, kind, title: 'heal all'};
+      case 'loss': {
+        const loss = step.loss as {rate: string | number; between?: string[][]};
+        const rate = typeof loss.rate === 'number' ? loss.rate : Number(loss.rate.slice(0, -1)) / 100;
+        if (rate > 1) this.ctx.problem([...at, 'loss', 'rate'], 'expected at most 100%');
+        if (loss.between) this.groups(loss.between, [...at, 'loss', 'between']);
+        const where = loss.between ? ` between ${loss.between.map((g) => `[${g.join(', ')}]`).join(' ')}` : '';
+        return {...base, kind, title: `loss ${+(rate * 100).toFixed(2)}%${where}`, rate, ...(loss.between ? {between: loss.between} : {})};
+      }
+      case 'delay': {
+        const delay = step.delay as {ms: number; jitter?: number; between?: string[][]};
+        if (delay.between) this.groups(delay.between, [...at, 'delay', 'between']);
+        const where = delay.between ? ` between ${delay.between.map((g) => `[${g.join(', ')}]`).join(' ')}` : '';
+        return {...base, kind, title: `delay ${delay.ms}ms±${delay.jitter ?? 0}${where}`, ms: delay.ms, jitter: delay.jitter ?? 0, ...(delay.between ? {between: delay.between} : {})};
+      }
+      case 'wait':
+        return {...base, kind: 'wait-nemesis', title: 'wait for the nemesis'};
       case 'await':
         return this.awaitStep(step, at, base);
       case 'on':
@@ -297,9 +356,14 @@ class StepBuilder {
     const value = step.await;
     let condition: Condition;
     let text: string;
-    if (value === 'converged' || value === 'delivered') {
+    if (value === 'converged' || value === 'delivered' || value === 'detected') {
       condition = {kind: value};
       text = value;
+    } else if (typeof value === 'object' && value !== null && 'rejoined' in value) {
+      const of = (value as {rejoined: string}).rejoined;
+      this.name(of, [...at, 'await', 'rejoined']);
+      condition = {kind: 'rejoined', of};
+      text = `${of} rejoined`;
     } else {
       const s = (value as {state: {of: string; is: Condition & {kind: 'state'} extends {is: infer I} ? I : never; seen_by?: unknown}}).state;
       this.name(s.of, [...at, 'await', 'state', 'of']);
@@ -347,6 +411,17 @@ class StepBuilder {
       ...(expect ? {expect} : {}),
       timeoutMs,
     };
+  }
+
+  groups(groups: string[][], at: PathKey[]): void {
+    const seen = new Set<string>();
+    groups.forEach((group, i) =>
+      group.forEach((name, j) => {
+        this.name(name, [...at, i, j]);
+        if (seen.has(name)) this.ctx.problem([...at, i, j], `peer "${name}" is in more than one group`);
+        seen.add(name);
+      }),
+    );
   }
 
   target(value: unknown, at: PathKey[]): Target {

@@ -19,9 +19,23 @@ export type PlanStep = StepBase &
     | {kind: 'kill'; target: Target}
     | {kind: 'stop'; target: Target}
     | {kind: 'sleep'; ms: number}
+    | {kind: 'restart' | 'pause' | 'resume' | 'terminate' | 'isolate'; target: Target}
+    | {kind: 'partition'; shape?: string; groups?: string[][]}
+    | {kind: 'cut'; from: Target; to: Target}
+    | {kind: 'heal'}
+    | {kind: 'loss'; rate: number; between?: string[][]}
+    | {kind: 'delay'; ms: number; jitter: number; between?: string[][]}
+    | {kind: 'wait-nemesis'}
     | {kind: 'parallel'; steps: PlanStep[]}
     | {kind: 'repeat'; times: number; steps: PlanStep[]}
   );
+
+export interface NemesisPlan {
+  everyMs: number;
+  forMs: number;
+  /** Each a fault step (kill, pause, isolate, partition, loss, delay) and when to undo it. */
+  faults: Array<{step: PlanStep; recoverAfterMs?: number}>;
+}
 
 export interface Scenario {
   name: string;
@@ -36,5 +50,6 @@ export interface Scenario {
   seed?: number;
   peerArgs: Record<string, string[]>;
   invariants: string[];
+  nemesis?: NemesisPlan;
   steps: PlanStep[];
 }

@@ -27,8 +27,10 @@ export const awaitStep = z.strictObject({
     .union([
       z.literal('converged').describe('every live peer sees exactly the live set'),
       z.literal('delivered').describe('every message sent so far reached every member once, in per-sender order'),
+      z.literal('detected').describe('every killed, paused or isolated peer is dead for every peer that still reaches the others'),
       stateCondition,
-    ], {error: 'expected converged, delivered, or {state: {of, is, seen_by}}'})
+      z.strictObject({rejoined: name}).describe('a restarted peer is alive everywhere with a higher incarnation'),
+    ], {error: 'expected converged, delivered, detected, {state: {of, is, seen_by}} or {rejoined: name}'})
     .describe('a condition to wait for'),
   within: duration.describe('how long the condition may take before the step fails'),
 });
@@ -41,6 +43,31 @@ export const runStep = z.strictObject({
 export const killStep = z.strictObject({kill: target.describe('SIGKILL: the peer dies without a goodbye')});
 export const stopStep = z.strictObject({stop: target.describe('SIGTERM: the peer leaves gracefully and exits')});
 export const sleepStep = z.strictObject({sleep: duration.describe('pause the scenario (discouraged: prefer await)')});
+export const terminateStep = z.strictObject({terminate: target.describe('SIGTERM: like stop')});
+export const restartStep = z.strictObject({restart: target.describe('SIGKILL, then a new process under the same name; it must be accepted back with a higher incarnation')});
+export const pauseStep = z.strictObject({pause: target.describe('SIGSTOP: the process freezes')});
+export const resumeStep = z.strictObject({resume: target.describe('SIGCONT: a paused process goes on')});
+
+const groups = z.array(z.array(name).min(1)).min(2).describe('groups of peers: links between different groups are cut');
+export const partitionShapes = ['halves', 'random-node', 'bridge', 'majorities-ring'] as const;
+export const partitionStep = z.strictObject({
+  partition: z
+    .union([groups, z.enum(partitionShapes)], {error: `expected groups like [[a, b], [c]] or one of ${partitionShapes.join(', ')}`})
+    .describe('cut the network: explicit groups, or a shape with members chosen from the seed'),
+});
+export const isolateStep = z.strictObject({isolate: target.describe('cut the peer off from every other peer, both ways')});
+export const cutStep = z.strictObject({
+  cut: z.strictObject({from: target, to: target}).describe('a one-way cut: packets from -> to are dropped'),
+});
+export const healStep = z.strictObject({heal: z.literal('all').describe('clear every network fault')});
+const rate = z.union([z.string().regex(/^\d+(\.\d+)?%$/, 'expected a percentage like 10%'), z.number().min(0).max(1)], {error: 'expected a percentage like 10%, or a fraction 0-1'});
+export const lossStep = z.strictObject({
+  loss: z.strictObject({rate, between: groups.optional().describe('only links between these groups (default: every link)')}),
+});
+export const delayStep = z.strictObject({
+  delay: z.strictObject({ms: z.int().min(0).max(60_000), jitter: z.int().min(0).max(60_000).optional(), between: groups.optional()}),
+});
+export const waitStep = z.strictObject({wait: z.literal('nemesis').describe('wait until the nemesis has finished and every fault it made has been recovered')});
 
 export interface ParallelStepInput {
   parallel: StepInput[];
@@ -56,11 +83,25 @@ export type StepInput =
   | z.infer<typeof killStep>
   | z.infer<typeof stopStep>
   | z.infer<typeof sleepStep>
+  | z.infer<typeof terminateStep>
+  | z.infer<typeof restartStep>
+  | z.infer<typeof pauseStep>
+  | z.infer<typeof resumeStep>
+  | z.infer<typeof partitionStep>
+  | z.infer<typeof isolateStep>
+  | z.infer<typeof cutStep>
+  | z.infer<typeof healStep>
+  | z.infer<typeof lossStep>
+  | z.infer<typeof delayStep>
+  | z.infer<typeof waitStep>
   | ParallelStepInput
   | RepeatStepInput;
 
 export const step: z.ZodType<StepInput> = z.lazy(() =>
-  z.union([startStep, awaitStep, runStep, killStep, stopStep, sleepStep, parallelStep, repeatStep]),
+  z.union([
+    startStep, awaitStep, runStep, killStep, stopStep, sleepStep, terminateStep, restartStep, pauseStep, resumeStep,
+    partitionStep, isolateStep, cutStep, healStep, lossStep, delayStep, waitStep, parallelStep, repeatStep,
+  ]),
 );
 export const parallelStep: z.ZodType<ParallelStepInput> = z.strictObject({
   parallel: z.array(step).min(1).describe('steps run at once; the block ends when all have'),
@@ -79,11 +120,40 @@ export const stepKinds = {
   kill: killStep,
   stop: stopStep,
   sleep: sleepStep,
+  terminate: terminateStep,
+  restart: restartStep,
+  pause: pauseStep,
+  resume: resumeStep,
+  partition: partitionStep,
+  isolate: isolateStep,
+  cut: cutStep,
+  heal: healStep,
+  loss: lossStep,
+  delay: delayStep,
+  wait: waitStep,
   parallel: parallelStep,
   repeat: repeatStep,
 } as const;
 
-export const invariant = z.enum(['no-duplicate-delivery', 'per-sender-order', 'no-unsent-delivery']);
+export const invariant = z.enum(['no-duplicate-delivery', 'per-sender-order', 'no-unsent-delivery', 'no-false-dead', 'no-dead']);
+
+/** A fault the nemesis may choose, and when to undo it (restart, resume, heal). */
+const nemesisFault = z.union(
+  [
+    killStep.extend({recover_after: duration.optional()}),
+    pauseStep.extend({recover_after: duration.optional()}),
+    isolateStep.extend({recover_after: duration.optional()}),
+    partitionStep.extend({recover_after: duration.optional()}),
+    lossStep.extend({recover_after: duration.optional()}),
+    delayStep.extend({recover_after: duration.optional()}),
+  ],
+  {error: 'expected a kill, pause, isolate, partition, loss or delay fault, with an optional recover_after'},
+);
+export const nemesis = z.strictObject({
+  every: duration.describe('how often a fault is injected'),
+  for: duration.describe('how long the nemesis runs, from the end of the first start step'),
+  faults: z.array(nemesisFault).min(1).describe('each time, one of these, chosen from the seed'),
+});
 
 export const scenario = z.strictObject({
   name: z.string().min(1).max(200).describe('what the scenario shows'),
@@ -95,6 +165,7 @@ export const scenario = z.strictObject({
   vars: z.record(z.string().regex(/^\w+$/), z.union([z.string(), z.number()])).optional().describe('values for ${name} in run lines and expectations'),
   peer_args: z.record(z.string(), z.array(z.string())).optional().describe('extra peerlab-peer flags per peer name (or "all")'),
   invariants: z.array(invariant).optional().describe('properties checked over the whole run'),
+  nemesis: nemesis.optional().describe('faults injected on a schedule in the background while the steps go on'),
   steps: z.array(step).min(1),
 });
 
