@@ -31,6 +31,7 @@ export interface AgentOptions<Ctx> {
 }
 
 const MAX_BATCH = 5000;
+const BACKLOG = 500;
 
 export class Agent<Ctx> {
   readonly #options: AgentOptions<Ctx>;
@@ -186,7 +187,10 @@ export class Agent<Ctx> {
       )
       .finally(() => {
         this.#inFlight = false;
-        if (this.#pending.length > 0 && !refused) this.#scheduleFlush();
+        if (this.#pending.length === 0 || refused) return;
+        // A backlog goes out at once; a trickle waits for the flush interval, so batches stay large.
+        if (this.#pending.length >= BACKLOG) setImmediate(() => this.#flush());
+        else this.#scheduleFlush();
       });
   }
 

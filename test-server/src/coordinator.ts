@@ -58,7 +58,7 @@ export class Coordinator {
     // A dead process's connection can linger until its heartbeat times out; cut it now, so a
     // restart under the same name is not refused as a duplicate.
     fleet.on('exit', (host) => {
-      if (host.pid !== undefined && hub.get(host.name)?.pid === host.pid) hub.disconnect(host.name);
+      for (const name of host.names) if (host.pid !== undefined && hub.get(name)?.pid === host.pid) hub.disconnect(name);
     });
   }
 
@@ -105,14 +105,20 @@ export class Coordinator {
   }
 
   /** Spawns the named peers and waits until every one has registered. */
-  async spawn(names: readonly string[], options: {signal?: AbortSignal; argsFor?: (name: string) => string[]} = {}): Promise<PeerHost[]> {
-    const hosts = names.map((name) => this.fleet.spawn(name, options.argsFor?.(name) ?? []));
+  async spawn(names: readonly string[], options: {signal?: AbortSignal; argsFor?: (name: string) => string[]; perProcess?: number} = {}): Promise<PeerHost[]> {
+    // With perProcess > 1, each process carries that many peers (peer-host mode), sharing the first one's flags.
+    const per = Math.max(1, options.perProcess ?? 1);
+    const hosts: PeerHost[] = [];
+    for (let i = 0; i < names.length; i += per) {
+      const group = names.slice(i, i + per);
+      hosts.push(this.fleet.spawnGroup(group, options.argsFor?.(group[0]!) ?? []));
+    }
     // A peer that exits before it registers will never register: say so at once, not at the deadline.
     const stop = new AbortController();
     const exitedEarly = Promise.race(
       hosts.map((host) =>
         host.exited.then((exit) => {
-          if (!this.hub.isConnected(host.name) && !stop.signal.aborted) {
+          if (!host.names.every((n) => this.hub.isConnected(n)) && !stop.signal.aborted) {
             throw new HubError(`${host.name} exited (${exit.signal ?? `code ${exit.code}`}) before it registered; see ${this.fleet.logFile(host.name)}`, 'exited');
           }
           return new Promise<never>(() => {});

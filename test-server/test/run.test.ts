@@ -250,3 +250,35 @@ test.serial('--bail stops at the first scenario that does not pass', async (t) =
   t.is(await count(['--bail']), 1);
   t.is(await count([]), 2);
 });
+
+test.serial('peers_per_process runs several peers, each with its own sockets and agent, in one process', async (t) => {
+  const dir = await workDir(t);
+  const out = path.join(dir, 'runs');
+  const file = await scenarioFile(dir, 'hosts.yaml', `name: six peers in two processes
+peers: 6
+peers_per_process: 3
+invariants: [no-duplicate-delivery]
+steps:
+  - start: all
+  - await: converged
+    within: 8s
+  - on: alice
+    run: send hello from a shared process
+  - await: delivered
+    within: 3s
+  - restart: bob
+  - await: {rejoined: bob}
+    within: 8s
+  - await: converged
+    within: 8s
+`);
+  const run = await peerlab(['run', file, '--out', out]);
+  t.is(run.exitCode, 0, run.all);
+  const result = await onlyResult(out);
+  const history = (await readFile(result.historyPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as {type: string; data: {peer?: string; pid?: number}});
+  const spawns = history.filter((e) => e.type === 'peer.spawn');
+  const firstPids = new Set(spawns.slice(0, 6).map((e) => e.data.pid));
+  t.is(firstPids.size, 2, 'six peers, two processes');
+  const addresses = new Set(history.filter((e) => e.type === 'member.joined').map((e) => (e.data as {address?: string}).address));
+  t.true(addresses.size >= 6, 'each peer has its own socket');
+});

@@ -16,6 +16,7 @@ import type {Address} from '../membership/types.js';
 import {parseAddress} from '../membership/types.js';
 import {Peer} from '../peer.js';
 import {Session} from './session.js';
+import {hostMain} from './host-main.js';
 import {bugNames, isBugName} from '../bugs.js';
 import type {BugName} from '../bugs.js';
 import {linkAgent} from '../agent-link.js';
@@ -54,6 +55,7 @@ interface Flags {
   bug?: BugName[];
   token?: string;
   agentGrace?: number;
+  names?: string[];
 }
 
 function parsePort(value: string): number {
@@ -80,6 +82,12 @@ function parseBug(value: string, previous: BugName[] = []): BugName[] {
   return [...previous, value];
 }
 
+function parseNames(value: string): string[] {
+  const names = value.split(',').filter(Boolean);
+  if (names.length === 0 || !names.every(isValidName)) throw new InvalidArgumentError('expected comma-separated names of A-Z a-z 0-9 . _ -');
+  return names;
+}
+
 function parseName(value: string): string {
   if (!isValidName(value)) throw new InvalidArgumentError('expected 1-64 characters of A-Z a-z 0-9 . _ -');
   return value;
@@ -99,6 +107,7 @@ export async function main(argv: string[]): Promise<void> {
   const program = new Command('peerlab-peer')
     .description('A decentralized chat peer over SWIM gossip membership')
     .option('--name <name>', 'member name, unique in the group', parseName)
+    .option('--names <a,b,...>', 'peer-host mode: run several peers in this one process (needs --coordinator)', parseNames)
     .option('--host <host>', 'address to bind (default 127.0.0.1)')
     .option('--port <port>', 'UDP and TCP port; 0 picks a free one (default 0)', parsePort)
     .option('--join <host:port>', 'a member to join through (repeatable)', parseJoin)
@@ -120,6 +129,25 @@ export async function main(argv: string[]): Promise<void> {
 
   if (flags.describeCommands) {
     process.stdout.write(JSON.stringify(createRegistry().specs()) + '\n');
+    return;
+  }
+  if (flags.names) {
+    if (!flags.coordinator) {
+      process.stderr.write('peerlab-peer: --names (several peers in one process) needs --coordinator\n');
+      process.exit(2);
+    }
+    await hostMain({
+      names: flags.names,
+      host: flags.host ?? '127.0.0.1',
+      profile: flags.profile ?? 'local',
+      join: flags.join ?? [],
+      bootstrap: flags.bootstrap,
+      coordinator: flags.coordinator,
+      token: flags.token ?? process.env.PEERLAB_TOKEN ?? '',
+      graceMs: flags.agentGrace ?? 5000,
+      logLevel: flags.logLevel,
+      bugs: new Set(flags.bug ?? []),
+    });
     return;
   }
   let saved: SavedConfig = {};

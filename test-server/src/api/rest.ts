@@ -9,7 +9,6 @@ import type {ErrorRequestHandler, NextFunction, Request, RequestHandler, Respons
 import {z} from 'zod';
 import type {Coordinator} from '../coordinator.js';
 import {FleetError, generateNames} from '../fleet/fleet.js';
-import type {PeerHost} from '../fleet/peer-host.js';
 
 class ApiError extends Error {
   constructor(
@@ -45,16 +44,17 @@ const statusOf: Record<string, number> = {
   failed: 422,
 };
 
-export function peerRow(coordinator: Coordinator, host: PeerHost) {
-  const agent = coordinator.hub.get(host.name);
-  const view = coordinator.views.get(host.name);
+export function peerRow(coordinator: Coordinator, name: string) {
+  const host = coordinator.fleet.get(name)!;
+  const agent = coordinator.hub.get(name);
+  const view = coordinator.views.get(name);
   return {
-    name: host.name,
+    name,
     pid: host.pid ?? null,
     state: host.state,
     registered: agent !== undefined,
     address: agent?.address ?? null,
-    membersSeen: coordinator.views.liveCount(host.name),
+    membersSeen: coordinator.views.liveCount(name),
     messages: view?.delivered ?? 0,
     exit: host.exit ?? null,
   };
@@ -80,18 +80,18 @@ export function createApiRouter(coordinator: Coordinator): Router {
   router.use(express.json({limit: '1mb'}));
 
   router.get('/healthz', (_req, res) => {
-    const hosts = coordinator.fleet.hosts();
-    res.json({ok: true, runId: coordinator.runId, peers: hosts.filter((h) => h.alive).length, registered: coordinator.hub.agents().length});
+    const peers = coordinator.fleet.peers();
+    res.json({ok: true, runId: coordinator.runId, peers: peers.filter(({host}) => host.alive).length, registered: coordinator.hub.agents().length});
   });
 
   router.get('/api/peers', (_req, res) => {
-    res.json({peers: coordinator.fleet.hosts().map((h) => peerRow(coordinator, h))});
+    res.json({peers: coordinator.fleet.peers().map(({name}) => peerRow(coordinator, name))});
   });
 
   router.post('/api/peers', route(async (req, res) => {
     const body = parse(spawnBody, req.body);
-    const taken = new Set(coordinator.fleet.hosts().filter((h) => h.alive).map((h) => h.name));
-    const names = 'names' in body ? body.names : generateNames(body.count, new Set(coordinator.fleet.hosts().map((h) => h.name)));
+    const taken = new Set(coordinator.fleet.peers().filter(({host}) => host.alive).map(({name}) => name));
+    const names = 'names' in body ? body.names : generateNames(body.count, new Set(coordinator.fleet.peers().map(({name}) => name)));
     const clash = names.filter((n) => taken.has(n));
     if (clash.length > 0) throw new ApiError(409, `already running: ${clash.join(', ')}`, 'already-running', 'names');
     if (new Set(names).size !== names.length) throw new ApiError(400, 'names: contains duplicates', 'bad-request', 'names');
@@ -100,7 +100,7 @@ export function createApiRouter(coordinator: Coordinator): Router {
     } catch (error) {
       throw new ApiError(504, (error as Error).message, 'timeout');
     }
-    res.status(201).json({peers: names.map((n) => peerRow(coordinator, coordinator.fleet.get(n)!))});
+    res.status(201).json({peers: names.map((n) => peerRow(coordinator, n))});
   }));
 
   router.get('/api/peers/:name/snapshot', route(async (req, res) => {

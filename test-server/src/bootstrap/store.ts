@@ -2,8 +2,9 @@
 // out as contacts, and the file that keeps this across restarts. No HTTP here, so
 // the coordinator can drive the same store in-process.
 
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join as joinPath } from 'node:path';
+import { writeFileAtomic } from '../util/write-file-atomic.js';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 
 export interface Contact {
@@ -353,23 +354,3 @@ async function readStateFile(file: string): Promise<StateFile | undefined> {
   return parsed.data;
 }
 
-let tmpCounter = 0;
-
-// Readers (and a crash) only ever see the old file or the new one: rename within
-// one directory is atomic, a partially written file never has the real name.
-async function writeFileAtomic(file: string, data: string): Promise<void> {
-  const tmp = joinPath(dirname(file), `.${basename(file)}.${process.pid}.${++tmpCounter}.tmp`);
-  try {
-    const handle = await open(tmp, 'w');
-    try {
-      await handle.writeFile(data, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, file);
-  } catch (error) {
-    await rm(tmp, { force: true }).catch(() => undefined);
-    throw error;
-  }
-}

@@ -40,8 +40,8 @@ export interface ConsoleResult {
 }
 
 export function peersTable(coordinator: Coordinator): string {
-  const rows = coordinator.fleet.hosts().map((h) => {
-    const r = peerRow(coordinator, h);
+  const rows = coordinator.fleet.peers().map(({name}) => {
+    const r = peerRow(coordinator, name);
     const state = r.exit ? `exited (${r.exit.signal ?? `code ${r.exit.code}`})` : r.registered ? r.state : `${r.state}, not registered`;
     return [r.name, String(r.pid ?? '-'), state, String(r.membersSeen), String(r.messages)];
   });
@@ -73,7 +73,7 @@ export function resolveTargets(coordinator: Coordinator, word: string): string[]
 export function completeLine(coordinator: Coordinator, line: string): [string[], string] {
   const words = line.split(/\s+/);
   const current = words.at(-1) ?? '';
-  const names = coordinator.fleet.hosts().map((h) => h.name);
+  const names = coordinator.fleet.peers().map(({name}) => name);
   if (words.length <= 1) {
     const options = [...Object.keys(consoleCommands), 'quit', 'all', ...names];
     return [options.filter((o) => o.startsWith(current)).map((o) => o + ' '), current];

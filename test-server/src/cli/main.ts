@@ -40,7 +40,8 @@ export async function main(argv: string[]): Promise<void> {
     .addOption(new Option('--profile <profile>', 'peer timing profile').choices(['local', 'lan']).default('local'))
     .option('--logs <dir>', 'where per-peer logs go (default runs/<run-id>/logs)')
     .option('--grace <ms>', 'peers exit when the coordinator is unreachable this long', integer(100, 600_000), 3000)
-    .action(async (opts: {peers?: number; names?: string[]; host: string; port: number; token?: string; profile: 'local' | 'lan'; logs?: string; grace: number}) => {
+    .option('--peers-per-process <k>', 'run K peers in each process (for scale)', integer(1, 1000), 1)
+    .action(async (opts: {peers?: number; names?: string[]; host: string; port: number; token?: string; profile: 'local' | 'lan'; logs?: string; grace: number; peersPerProcess: number}) => {
       if (opts.peers !== undefined && opts.names) {
         process.stderr.write('peerlab up: give --peers or --names, not both\n');
         process.exit(2);
@@ -58,7 +59,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--filter <text>', 'only scenarios whose name or file contains the text (or matches /regex/)')
     .option('--bail', 'stop at the first scenario that does not pass', false)
     .option('--repeat <k>', 'run everything K times (to hunt flakes)', integer(1, 10_000), 1)
-    .action(async (paths: string[], opts: {reporter: string[]; out: string; seed?: number; filter?: string; bail: boolean; repeat: number}) => {
+    .option('--peers-per-process <k>', 'run K peers in each process, overriding the scenarios (for scale)', integer(1, 1000))
+    .action(async (paths: string[], opts: {reporter: string[]; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number}) => {
       process.exitCode = await run(paths, opts);
     });
 

@@ -18,6 +18,7 @@ export interface RunOptions {
   filter?: string;
   bail: boolean;
   repeat: number;
+  peersPerProcess?: number;
 }
 
 function matcher(filter: string): (text: string) => boolean {
@@ -53,6 +54,7 @@ export async function run(paths: string[], options: RunOptions): Promise<number>
       return exitCodes.usage;
     }
   }
+  if (options.peersPerProcess) scenarios = scenarios.map((s) => ({...s, peersPerProcess: options.peersPerProcess!}));
   await mkdir(options.out, {recursive: true});
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {

@@ -23,6 +23,7 @@ export interface UpOptions {
   logs?: string;
   grace: number;
   historyFile?: string;
+  peersPerProcess: number;
 }
 
 const out = (line: string) => process.stdout.write(line + '\n');
@@ -42,7 +43,7 @@ export async function up(options: UpOptions): Promise<number> {
   let stopping: Promise<void> | undefined;
   const stop = (code: number) => {
     stopping ??= (async () => {
-      out(`stopping ${coordinator.fleet.hosts().filter((h) => h.alive).length} peers...`);
+      out(`stopping ${coordinator.fleet.peers().filter(({host}) => host.alive).length} peers...`);
       await coordinator.close();
       process.exit(code);
     })();
@@ -73,7 +74,7 @@ export async function up(options: UpOptions): Promise<number> {
     }
   });
   try {
-    await coordinator.spawn(names);
+    await coordinator.spawn(names, {perProcess: options.peersPerProcess});
     if (tty) logUpdate.done();
     out(`${names.length} peers registered in ${Date.now() - started} ms`);
   } catch (error) {
@@ -89,7 +90,7 @@ export async function up(options: UpOptions): Promise<number> {
 
 /** The live table: on a terminal it redraws until every peer sees every other (or 10 s pass). */
 async function showTable(coordinator: Coordinator, n: number, tty: boolean): Promise<void> {
-  const converged = () => coordinator.fleet.hosts().every((h) => !h.alive || coordinator.views.liveCount(h.name) === n);
+  const converged = () => coordinator.fleet.peers().every(({name, host}) => !host.alive || coordinator.views.liveCount(name) === n);
   const deadline = Date.now() + 10_000;
   await new Promise<void>((resolve) => {
     const tick = () => {

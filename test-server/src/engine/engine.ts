@@ -4,7 +4,8 @@
  * it decides when an await is satisfied with the same checkers that later
  * judge the run, and the final verdict is computed from the history alone.
  */
-import {mkdir, writeFile, rename} from 'node:fs/promises';
+import {mkdir, writeFile} from 'node:fs/promises';
+import {writeFileAtomic} from '../util/write-file-atomic.js';
 import path from 'node:path';
 import {Coordinator} from '../coordinator.js';
 import {HistoryWriter} from '../history/writer.js';
@@ -84,9 +85,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     runDir,
     historyPath: path.join(runDir, 'history.jsonl'),
   };
-  const tmp = path.join(runDir, 'result.json.tmp');
-  await writeFile(tmp, JSON.stringify(result, null, 2) + '\n');
-  await rename(tmp, path.join(runDir, 'result.json'));
+  await writeFileAtomic(path.join(runDir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
   return result;
 }
 
@@ -112,8 +111,12 @@ class ScenarioRun {
     });
     hub.on('registered', (agent) => history.append('peer.registered', {peer: agent.name, pid: agent.pid, registrations: agent.registrations}));
     hub.on('gap', (name, expected, got) => history.append('peer.gap', {peer: name, expected, got}));
-    fleet.on('spawned', (host) => history.append('peer.spawn', {peer: host.name, pid: host.pid ?? null}));
-    fleet.on('exit', (host, exit) => history.append('peer.exit', {peer: host.name, pid: host.pid ?? null, code: exit.code, signal: exit.signal, unexpectedly: exit.unexpectedly}));
+    fleet.on('spawned', (host) => {
+      for (const peer of host.names) history.append('peer.spawn', {peer, pid: host.pid ?? null});
+    });
+    fleet.on('exit', (host, exit) => {
+      for (const peer of host.names) history.append('peer.exit', {peer, pid: host.pid ?? null, code: exit.code, signal: exit.signal, unexpectedly: exit.unexpectedly});
+    });
     this.#faults = new FaultInjector(coordinator, (type, data) => history.append(type, data), (peer, name, args) => this.#command(peer, name, args, 5000, 'fault'));
   }
 
@@ -123,7 +126,7 @@ class ScenarioRun {
 
   /** Peers that are paused now. */
   #paused(): string[] {
-    return this.coordinator.fleet.hosts().filter((h) => h.state === 'paused').map((h) => h.name).sort();
+    return this.coordinator.fleet.peers().filter(({host}) => host.state === 'paused').map(({name}) => name).sort();
   }
 
   /** Turns a fault step into what to record at its start and a function that injects it. */
@@ -149,7 +152,7 @@ class ScenarioRun {
           apply: async () => {
             const problems: string[] = [];
             for (const name of names) {
-              const problem = await this.#faults.process(kind, name, (n) => this.#argsFor(n), tag);
+              const problem = await this.#faults.process(kind, name, tag);
               if (problem) problems.push(problem);
             }
             return problems;
@@ -229,8 +232,8 @@ class ScenarioRun {
 
   async #recover(kind: PlanStep['kind'], victims: string[], round: number): Promise<void> {
     const description = {nemesis: round};
-    if (kind === 'kill') await Promise.all(victims.map((v) => this.#faults.process('restart', v, (n) => this.#argsFor(n), description)));
-    else if (kind === 'pause') await Promise.all(victims.map((v) => this.#faults.process('resume', v, (n) => this.#argsFor(n), description)));
+    if (kind === 'kill') await Promise.all(victims.map((v) => this.#faults.process('restart', v, description)));
+    else if (kind === 'pause') await Promise.all(victims.map((v) => this.#faults.process('resume', v, description)));
     else await this.#faults.heal(description);
   }
 
@@ -248,7 +251,7 @@ class ScenarioRun {
 
   /** Live peers the coordinator can drive now: running and registered. */
   #live(): string[] {
-    return this.coordinator.fleet.hosts().filter((h) => h.state === 'running' && this.coordinator.hub.isConnected(h.name)).map((h) => h.name).sort();
+    return this.coordinator.fleet.peers().filter(({name, host}) => host.state === 'running' && this.coordinator.hub.isConnected(name)).map(({name}) => name).sort();
   }
 
   #resolve(target: Target, forStart = false): string[] {
@@ -272,7 +275,7 @@ class ScenarioRun {
           this.history.append('step.begin', {...beginData, peers: names});
           names.forEach((n) => this.#started.add(n));
           try {
-            await this.coordinator.spawn(names, {signal: this.#abort.signal, argsFor: (n) => this.#argsFor(n)});
+            await this.coordinator.spawn(names, {signal: this.#abort.signal, argsFor: (n) => this.#argsFor(n), perProcess: this.scenario.peersPerProcess});
             verdict = {status: 'pass', message: `${names.length} registered`};
             // The nemesis starts once there are peers to hurt: after the first start step.
             if (this.scenario.nemesis && !this.#nemesisDone) this.#nemesisDone = this.#runNemesis(this.scenario.nemesis);

@@ -106,9 +106,9 @@ export class FaultInjector {
   /** Peers the coordinator can send commands to now. */
   #reachablePeers(): string[] {
     return this.coordinator.fleet
-      .hosts()
-      .filter((h) => h.state === 'running' && this.coordinator.hub.isConnected(h.name))
-      .map((h) => h.name);
+      .peers()
+      .filter(({name, host}) => host.state === 'running' && this.coordinator.hub.isConnected(name))
+      .map(({name}) => name);
   }
 
   async #commandAll(commands: Array<[peer: string, name: string, args: Record<string, unknown>]>): Promise<string[]> {
@@ -179,7 +179,7 @@ export class FaultInjector {
   }
 
   /** Process faults. Each is recorded as a `fault` once done; the fleet records the exit itself. */
-  async process(kind: 'kill' | 'terminate' | 'pause' | 'resume' | 'restart', peer: string, argsFor: (name: string) => string[], description: Record<string, unknown> = {}): Promise<string | undefined> {
+  async process(kind: 'kill' | 'terminate' | 'pause' | 'resume' | 'restart', peer: string, description: Record<string, unknown> = {}): Promise<string | undefined> {
     const {fleet, hub} = this.coordinator;
     const host = fleet.get(peer);
     if (!host) return `${peer} was never started`;
@@ -203,18 +203,15 @@ export class FaultInjector {
         await this.reapply(peer);
         return undefined;
       case 'restart': {
-        if (host.alive) {
-          host.kill('SIGKILL');
-          await host.exited;
-        }
         this.record('fault', {kind, peer, ...description});
-        fleet.spawn(peer, argsFor(peer));
+        // The fleet restarts the whole process: with peer hosts, every peer it carries.
+        const fresh = await fleet.restart(peer);
         try {
-          await hub.waitForRegistered([peer], this.coordinator.registerTimeoutMs);
+          await hub.waitForRegistered(fresh.names, this.coordinator.registerTimeoutMs);
         } catch (error) {
           return (error as Error).message;
         }
-        await this.reapply(peer);
+        for (const name of fresh.names) await this.reapply(name);
         return undefined;
       }
     }

@@ -79,8 +79,14 @@ export class Fleet extends EventEmitter<FleetEvents> {
     fleets.add(this);
   }
 
+  /** The processes, each once (a peer host carries several peers). */
   hosts(): PeerHost[] {
-    return [...this.#hosts.values()];
+    return [...new Set(this.#hosts.values())];
+  }
+
+  /** Every peer by name, with the process that carries it. */
+  peers(): Array<{name: string; host: PeerHost}> {
+    return [...this.#hosts].map(([name, host]) => ({name, host}));
   }
 
   get(name: string): PeerHost | undefined {
@@ -92,12 +98,20 @@ export class Fleet extends EventEmitter<FleetEvents> {
   }
 
   spawn(name: string, extraArgs: readonly string[] = []): PeerHost {
-    if (!NAME.test(name)) throw new FleetError(`"${name}" is not a valid peer name (1-64 characters of A-Z a-z 0-9 . _ -)`, 'bad-name');
-    if (this.#hosts.get(name)?.alive) throw new FleetError(`${name} is already running`, 'already-running');
+    return this.spawnGroup([name], extraArgs);
+  }
+
+  /** One process for these peers: one name is a plain peer, several a peer host (`--names`). */
+  spawnGroup(names: readonly string[], extraArgs: readonly string[] = []): PeerHost {
+    for (const name of names) {
+      if (!NAME.test(name)) throw new FleetError(`"${name}" is not a valid peer name (1-64 characters of A-Z a-z 0-9 . _ -)`, 'bad-name');
+      if (this.#hosts.get(name)?.alive) throw new FleetError(`${name} is already running`, 'already-running');
+    }
+    const name = names[0]!;
     const o = this.#options;
     const args = [
       o.peerBin ?? defaultPeerBin(),
-      '--name', name,
+      ...(names.length === 1 ? ['--name', name] : ['--names', names.join(',')]),
       '--port', '0',
       '--profile', o.profile ?? 'local',
       '--coordinator', o.coordinatorUrl,
@@ -106,14 +120,14 @@ export class Fleet extends EventEmitter<FleetEvents> {
       ...(o.extraArgs ?? []),
       ...extraArgs,
     ];
-    const host = new PeerHost(name, {
+    const host = new PeerHost(names, {
       command: process.execPath,
       args,
       // The token goes by environment, not argv, which anyone can read with ps.
       env: {PEERLAB_TOKEN: o.token, PEERLAB_PARENT_PID: String(process.pid)},
       logFile: this.logFile(name),
     });
-    this.#hosts.set(name, host);
+    for (const n of names) this.#hosts.set(n, host);
     this.#extra.set(host, extraArgs);
     host.on('exit', (exit) => this.emit('exit', host, exit));
     this.emit('spawned', host);
@@ -149,7 +163,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
         await host.exited;
       }
     }
-    return this.spawn(name, extra);
+    return this.spawnGroup(host.names, extra);
   }
 
   pause(name: string): PeerHost {

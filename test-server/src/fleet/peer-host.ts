@@ -38,11 +38,16 @@ export class PeerHost extends EventEmitter<PeerHostEvents> {
   readonly #child: ResultPromise;
   #expected = false;
 
+  /** The first (often the only) peer this process carries. */
+  readonly name: string;
+
   constructor(
-    readonly name: string,
+    /** Every peer this process carries: one, or several in peer-host mode. */
+    readonly names: readonly string[],
     readonly launch: PeerLaunch,
   ) {
     super();
+    this.name = names[0]!;
     // Appending keeps the output of every process that ran under this name, restarts included.
     // The peer gets the file itself: execa's {file} pipes the output through this process, so
     // a busy coordinator can stall its peers' writes, and a dead one kills them with EPIPE

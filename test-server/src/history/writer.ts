@@ -13,6 +13,8 @@ export class HistoryWriter extends EventEmitter<{event: [HistoryEvent]}> {
   readonly events: HistoryEvent[] = [];
   readonly #stream: WriteStream;
   #closed = false;
+  /** Lines not yet handed to the stream: one write per tick instead of one per event. */
+  #buffer: string[] = [];
 
   constructor(readonly file: string) {
     super();
@@ -23,14 +25,21 @@ export class HistoryWriter extends EventEmitter<{event: [HistoryEvent]}> {
     const event: HistoryEvent = {t: options.t ?? Date.now(), src: options.src ?? 'coordinator', type, data, ...(options.seq !== undefined ? {seq: options.seq} : {})};
     if (this.#closed) return event;
     this.events.push(event);
-    this.#stream.write(JSON.stringify(event) + '\n');
+    if (this.#buffer.push(JSON.stringify(event)) === 1) setImmediate(() => this.#drain());
     this.emit('event', event);
     return event;
+  }
+
+  #drain(): void {
+    if (this.#buffer.length === 0) return;
+    this.#stream.write(this.#buffer.join('\n') + '\n');
+    this.#buffer = [];
   }
 
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
+    this.#drain();
     return new Promise((resolve, reject) => this.#stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
   }
 }

@@ -60,7 +60,7 @@ export class Hub extends EventEmitter<HubEvents> {
   readonly settings: AgentSettings;
 
   constructor(
-    private readonly io: Server,
+    io: Server,
     private readonly options: HubOptions,
   ) {
     super();

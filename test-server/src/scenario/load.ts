@@ -104,7 +104,7 @@ const actionKeys = [
   'partition', 'isolate', 'cut', 'heal', 'loss', 'delay', 'wait', 'parallel', 'repeat',
 ] as const;
 
-/** Loads every scenario from files and folders (a folder is a suite: its *.yaml files, sorted). */
+/** Loads every scenario from files and folders (a folder is a suite: its own *.yaml files, sorted). */
 export async function loadScenarios(paths: readonly string[], commands: readonly CommandSpec[]): Promise<Scenario[]> {
   const files: string[] = [];
   const problems: ScenarioProblem[] = [];
@@ -131,10 +131,11 @@ export async function loadScenarios(paths: readonly string[], commands: readonly
 async function expand(p: string): Promise<string[]> {
   const info = await stat(p);
   if (!info.isDirectory()) return [p];
-  const entries = await readdir(p, {withFileTypes: true, recursive: true});
+  // Not recursive: a sub-folder is a suite of its own (scenarios/scale is not part of scenarios).
+  const entries = await readdir(p, {withFileTypes: true});
   return entries
     .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
-    .map((e) => path.join(e.parentPath, e.name))
+    .map((e) => path.join(p, e.name))
     .sort();
 }
 
@@ -216,6 +217,7 @@ function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: num
     ...(shell.seed !== undefined ? {seed: shell.seed} : {}),
     peerArgs: shell.peer_args ?? {},
     invariants: shell.invariants ?? [],
+    peersPerProcess: shell.peers_per_process ?? 1,
     ...(nemesis ? {nemesis} : {}),
     steps,
   };

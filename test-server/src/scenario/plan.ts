@@ -50,6 +50,8 @@ export interface Scenario {
   seed?: number;
   peerArgs: Record<string, string[]>;
   invariants: string[];
+  /** Peers per process (peer-host mode); 1 is a process per peer. */
+  peersPerProcess: number;
   nemesis?: NemesisPlan;
   steps: PlanStep[];
 }

@@ -163,6 +163,7 @@ export const scenario = z.strictObject({
   timeout: duration.optional().describe('bound on the whole scenario (default 60s)'),
   seed: z.int().min(0).optional().describe('default seed for random choices (--seed overrides)'),
   vars: z.record(z.string().regex(/^\w+$/), z.union([z.string(), z.number()])).optional().describe('values for ${name} in run lines and expectations'),
+  peers_per_process: z.int().min(1).max(1000).optional().describe('run this many peers in each process (for scale; process faults then hit them all)'),
   peer_args: z.record(z.string(), z.array(z.string())).optional().describe('extra peerlab-peer flags per peer name (or "all")'),
   invariants: z.array(invariant).optional().describe('properties checked over the whole run'),
   nemesis: nemesis.optional().describe('faults injected on a schedule in the background while the steps go on'),

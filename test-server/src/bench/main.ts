@@ -1,0 +1,372 @@
+/**
+ * `npm run bench`: peerlab measured against the floor Node and socket.io set
+ * on this machine, each figure beside a baseline taken in the same run, so
+ * the ratio means something on a noisy shared box. Prints one JSON line per
+ * figure and writes bench/results.json. `--quick` runs everything small, for
+ * the CI smoke test.
+ */
+import {createServer} from 'node:http';
+import type {AddressInfo} from 'node:net';
+import {mkdtemp, rm, writeFile, mkdir} from 'node:fs/promises';
+import {createReadStream, readFileSync} from 'node:fs';
+import {createInterface} from 'node:readline';
+import os from 'node:os';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {execa} from 'execa';
+import type {ResultPromise} from 'execa';
+import {Server} from 'socket.io';
+import {failureDetectionBoundMs, profiles, suspicionMinMs} from '@peerlab/peer';
+import {Coordinator} from '../coordinator.js';
+import {generateNames, killAllPeersNow} from '../fleet/fleet.js';
+import {HistoryWriter} from '../history/writer.js';
+import {readHistory} from '../history/read.js';
+import type {HistoryEvent} from '../history/types.js';
+import {checkCondition, invariants} from '../checkers/index.js';
+import {median, percentile, round} from './stats.js';
+
+interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+  baseline: number;
+  ratio: number;
+  target: string;
+  met: boolean;
+  note?: string;
+}
+
+const quick = process.argv.includes('--quick');
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../../../..');
+const benchAgent = path.resolve(here, '../../bench-agent.mjs');
+const local = profiles.local;
+const figures: Figure[] = [];
+const tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'peerlab-bench-'));
+process.on('exit', killAllPeersNow);
+
+function report(figure: Omit<Figure, 'ratio' | 'met'> & {ratio?: number}, met: (ratio: number, value: number) => boolean): void {
+  const ratio = figure.ratio ?? (figure.baseline === 0 ? (figure.value === 0 ? 1 : Infinity) : figure.value / figure.baseline);
+  const full: Figure = {...figure, value: round(figure.value), baseline: round(figure.baseline), ratio: round(ratio), met: met(ratio, figure.value)};
+  figures.push(full);
+  process.stdout.write(JSON.stringify(full) + '\n');
+}
+
+function log(message: string): void {
+  process.stderr.write(`# ${message}\n`);
+}
+
+/** A raw socket.io server and N bare clients: what any socket.io harness pays at the least. */
+class Baseline {
+  readonly io: Server;
+  readonly sockets = new Map<string, import('socket.io').Socket>();
+  readonly children: ResultPromise[] = [];
+  #hello: (() => void) | undefined;
+  url = '';
+
+  private constructor() {
+    const server = createServer();
+    this.io = new Server(server, {transports: ['websocket'], maxHttpBufferSize: 64 * 1024 * 1024});
+    this.io.on('connection', (socket) => {
+      socket.on('hello', (hello: {peer: string}) => {
+        this.sockets.set(hello.peer, socket);
+        this.#hello?.();
+      });
+    });
+  }
+
+  static async start(): Promise<Baseline> {
+    const baseline = new Baseline();
+    const server = (baseline.io as unknown as {httpServer: import('node:http').Server}).httpServer;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseline.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return baseline;
+  }
+
+  /** Spawns n bare clients at once and resolves when all said hello; returns the elapsed ms. */
+  async spawn(n: number, prefix = 'b'): Promise<number> {
+    const started = performance.now();
+    const target = this.sockets.size + n;
+    const done = new Promise<void>((resolve) => {
+      this.#hello = () => {
+        if (this.sockets.size >= target) resolve();
+      };
+    });
+    for (let i = 0; i < n; i++) {
+      this.children.push(execa(process.execPath, [benchAgent], {env: {MODE: 'baseline', URL: this.url, NAME: `${prefix}${i}`}, reject: false, stdio: 'ignore'}));
+    }
+    await done;
+    return performance.now() - started;
+  }
+
+  async close(): Promise<void> {
+    for (const child of this.children) child.kill('SIGKILL');
+    await Promise.all(this.children);
+    await new Promise<void>((resolve) => void this.io.close(() => resolve()));
+  }
+}
+
+async function coordinator(name: string): Promise<Coordinator> {
+  return Coordinator.start({logDir: path.join(tmpRoot, name), registerTimeoutMs: 120_000});
+}
+
+/** Every spawned peer sees all N, from the events the peers stream. */
+async function waitConverged(c: Coordinator, names: readonly string[], timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  const deadline = started + timeoutMs;
+  while (performance.now() < deadline) {
+    if (names.every((n) => c.views.liveCount(n) === names.length)) return performance.now() - started;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return NaN;
+}
+
+/** Serf's convergence model: rounds until 99.99% of N know, at this fan-out. */
+function modelConvergeMs(n: number, fanout: number, intervalMs: number): number {
+  const rounds = Math.ceil(Math.log((n + 1) / (1 / 0.9999 - 1)) / (0.5 * fanout));
+  return rounds * intervalMs;
+}
+
+/** Resident memory of a process, in MB, from /proc. */
+function rssOf(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+// --- spawn-to-registered and convergence ----------------------------------------
+
+async function spawnAndConverge(sizes: number[]): Promise<void> {
+  for (const n of sizes) {
+    const baseline = await Baseline.start();
+    const floor = await baseline.spawn(n);
+    await baseline.close();
+
+    const c = await coordinator(`spawn-${n}`);
+    const names = generateNames(n);
+    const started = performance.now();
+    await c.spawn(names);
+    const registered = performance.now() - started;
+    report({name: `spawn-to-registered, N=${n}`, value: registered, unit: 'ms', baseline: floor, target: '<= 1.3x bare socket.io hello'}, (r) => r <= 1.3);
+
+    const converge = await waitConverged(c, names, 60_000);
+    const model = modelConvergeMs(n, local.gossipNodes, local.gossipIntervalMs);
+    report(
+      {name: `converge after all joined, N=${n}`, value: converge, unit: 'ms', baseline: model, target: '<= 1.5x the epidemic model', note: `model: ${local.gossipNodes} fan-out, ${local.gossipIntervalMs} ms rounds`},
+      (r) => r <= 1.5,
+    );
+    if (n === Math.max(...sizes)) {
+      const rss = process.memoryUsage().rss / 1024 / 1024;
+      report({name: `coordinator RSS at ${n} peers`, value: rss, unit: 'MB', baseline: 300, target: '<= 300 MB'}, (_r, v) => v <= 300);
+    }
+    await c.close();
+  }
+}
+
+// --- commands -------------------------------------------------------------------
+
+async function commands(n: number, rounds: number): Promise<void> {
+  const baseline = await Baseline.start();
+  await baseline.spawn(n);
+  const one = baseline.sockets.get('b0')!;
+  const raw: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const t = performance.now();
+    await one.timeout(5000).emitWithAck('echo', {id: `c${i}`, name: 'echo', args: {text: 'ping'}, timeoutMs: 5000});
+    raw.push(performance.now() - t);
+  }
+  const rawFan: number[] = [];
+  for (let i = 0; i < Math.max(5, rounds / 10); i++) {
+    const t = performance.now();
+    await Promise.all([...baseline.sockets.values()].map((s) => s.timeout(5000).emitWithAck('echo', {id: `f${i}`, name: 'echo', args: {text: 'ping'}, timeoutMs: 5000})));
+    rawFan.push(performance.now() - t);
+  }
+  await baseline.close();
+
+  const c = await coordinator('commands');
+  const names = generateNames(n);
+  await c.spawn(names);
+  const ours: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const t = performance.now();
+    const reply = await c.hub.command(names[0]!, 'echo', {text: 'ping'}, 5000);
+    if (!reply.ok) throw new Error(reply.error.message);
+    ours.push(performance.now() - t);
+  }
+  const fan: number[] = [];
+  for (let i = 0; i < Math.max(5, rounds / 10); i++) {
+    const t = performance.now();
+    await Promise.all(names.map((name) => c.hub.command(name, 'echo', {text: 'ping'}, 5000)));
+    fan.push(performance.now() - t);
+  }
+  const peerRss = median(c.fleet.hosts().slice(0, 5).map((h) => rssOf(h.pid!)));
+  await c.close();
+
+  report({name: `command round trip p50, ${n} peers up`, value: percentile(ours, 50), unit: 'ms', baseline: percentile(raw, 50), target: '<= 1.5x raw emit-with-ack'}, (r) => r <= 1.5);
+  report({name: `command round trip p99, ${n} peers up`, value: percentile(ours, 99), unit: 'ms', baseline: percentile(raw, 99), target: '<= 1.5x raw emit-with-ack'}, (r) => r <= 1.5);
+  report({name: `command fan-out to ${n} peers p50`, value: percentile(fan, 50), unit: 'ms', baseline: percentile(rawFan, 50), target: '<= 1.5x raw fan-out'}, (r) => r <= 1.5);
+
+  const bare = await bareNodeRss();
+  report({name: 'peer RSS', value: peerRss, unit: 'MB', baseline: bare, target: '<= 1.5x a bare node process'}, (r) => r <= 1.5);
+}
+
+async function bareNodeRss(): Promise<number> {
+  const children = [0, 1, 2].map(() => execa(process.execPath, ['-e', 'setInterval(() => {}, 1e9)'], {reject: false}));
+  await new Promise((r) => setTimeout(r, 500));
+  const rss = median(children.map((c) => rssOf(c.pid!)));
+  for (const c of children) c.kill('SIGKILL');
+  await Promise.all(children);
+  return rss;
+}
+
+// --- event ingestion ----------------------------------------------------------------
+
+async function ingestion(count: number): Promise<void> {
+  const baseline = await Baseline.start();
+  await baseline.spawn(1, 'flood');
+  let received = 0;
+  const socket = baseline.sockets.get('flood0')!;
+  socket.on('events', (batch: {events: unknown[]}, ack: (a: unknown) => void) => {
+    received += batch.events.length;
+    ack({ok: true});
+  });
+  let t = performance.now();
+  await socket.timeout(120_000).emitWithAck('flood', {count, batch: 5000});
+  const rawRate = received / ((performance.now() - t) / 1000);
+  await baseline.close();
+
+  const c = await coordinator('ingestion');
+  const history = new HistoryWriter(path.join(tmpRoot, 'ingestion-history.jsonl'));
+  c.hub.on('events', (name, events) => {
+    for (const e of events) history.append(e.type, e.data, {src: `peer:${name}`, t: e.time, seq: e.seq});
+  });
+  const child = execa(process.execPath, [benchAgent], {env: {MODE: 'agent', URL: c.url, TOKEN: c.token, NAME: 'flooder'}, reject: false, stdio: 'ignore'});
+  await c.hub.waitForRegistered(['flooder'], 10_000);
+  t = performance.now();
+  const reply = await c.hub.command('flooder', 'flood', {count}, 120_000);
+  if (!reply.ok) throw new Error(reply.error.message);
+  while (history.events.length < count) await new Promise((r) => setTimeout(r, 5));
+  await history.close();
+  const rate = count / ((performance.now() - t) / 1000);
+  child.kill('SIGKILL');
+  await child;
+  await c.close();
+  report(
+    {name: 'event ingestion into the history (on disk)', value: rate, unit: 'events/s', baseline: rawRate, target: '>= 0.5x raw socket.io events/s, and >= 100,000 events/s'},
+    (r, v) => r >= 0.5 && v >= 100_000,
+  );
+}
+
+// --- failure detection and false positives -----------------------------------------------
+
+async function detection(n: number, chatSeconds: number): Promise<void> {
+  const c = await coordinator('detection');
+  const names = generateNames(n);
+  await c.spawn(names);
+  await waitConverged(c, names, 60_000);
+  const dead: HistoryEvent[] = [];
+  let suspicions = 0;
+  c.hub.on('events', (name, events) => {
+    for (const e of events) {
+      if (e.type === 'member.dead') dead.push({t: e.time, src: `peer:${name}`, type: e.type, data: e.data});
+      if (e.type === 'member.suspect') suspicions++;
+    }
+  });
+
+  // False positives first: a long run with chat and no fault at all.
+  const chatUntil = Date.now() + chatSeconds * 1000;
+  let sent = 0;
+  while (Date.now() < chatUntil) {
+    await c.hub.command(names[sent % n]!, 'send', {text: `bench message ${sent}`}, 5000);
+    sent++;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  report({name: `false dead declarations, ${n} peers, ${chatSeconds} s with chat`, value: dead.length, unit: 'count', baseline: 0, ratio: dead.length === 0 ? 1 : Infinity, target: '0', note: `${sent} messages, ${suspicions} suspicions`}, (_r, v) => v === 0);
+
+  const victim = names[Math.floor(n / 2)]!;
+  const killedAt = Date.now();
+  c.fleet.kill(victim);
+  const bound = failureDetectionBoundMs(local, n);
+  const seenBy = new Map<string, number>();
+  const deadline = Date.now() + bound + 5000;
+  while (seenBy.size < n - 1 && Date.now() < deadline) {
+    for (const e of dead) if (e.data.name === victim && !seenBy.has(e.src)) seenBy.set(e.src, e.t - killedAt);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const times = [...seenBy.values()];
+  const expected = (Math.E / (Math.E - 1)) * local.probeIntervalMs + suspicionMinMs(local, n);
+  report({name: `failure detection after SIGKILL, N=${n}, median`, value: median(times), unit: 'ms', baseline: expected, target: '<= 1.5x e/(e-1) probe periods + suspicion timeout', note: `${times.length} of ${n - 1} detected`}, (r) => r <= 1.5 && times.length === n - 1);
+  report({name: `failure detection after SIGKILL, N=${n}, max`, value: Math.max(...times), unit: 'ms', baseline: bound, target: 'within the configured bound'}, (_r, v) => v <= bound);
+  await c.close();
+}
+
+// --- checkers over a large history ---------------------------------------------------------
+
+async function checkers(events: number): Promise<void> {
+  const file = path.join(tmpRoot, 'big-history.jsonl');
+  const peers = generateNames(50);
+  const lines: string[] = [];
+  let t = Date.now();
+  lines.push(JSON.stringify({t, src: 'coordinator', type: 'run.begin', data: {peers, invariants: []}}));
+  for (const p of peers) lines.push(JSON.stringify({t, src: 'coordinator', type: 'peer.spawn', data: {peer: p, pid: 1}}), JSON.stringify({t, src: `peer:${p}`, type: 'peer.started', data: {}}));
+  for (const p of peers) for (const q of peers) if (p !== q) lines.push(JSON.stringify({t, src: `peer:${p}`, type: 'member.joined', data: {name: q, incarnation: 0, address: '127.0.0.1:1'}}));
+  let seq = 0;
+  while (lines.length < events) {
+    const sender = peers[seq % peers.length]!;
+    seq++;
+    const id = `${sender}:e:${Math.floor(seq / peers.length) + 1}`;
+    t++;
+    lines.push(JSON.stringify({t, src: `peer:${sender}`, type: 'chat.sent', data: {id, sender, seq: Math.floor(seq / peers.length) + 1}}));
+    for (const p of peers) {
+      if (lines.length >= events) break;
+      lines.push(JSON.stringify({t: t + 1, src: `peer:${p}`, type: 'chat.delivered', data: {id, sender, seq: Math.floor(seq / peers.length) + 1, sentAt: t}}));
+    }
+  }
+  await writeFile(file, lines.join('\n') + '\n');
+  lines.length = 0;
+
+  let started = performance.now();
+  let parsed = 0;
+  for await (const line of createInterface({input: createReadStream(file, 'utf8'), crlfDelay: Infinity})) {
+    if (line) {
+      JSON.parse(line);
+      parsed++;
+    }
+  }
+  const readOnly = performance.now() - started;
+
+  started = performance.now();
+  const history = await readHistory(file);
+  const at = history.at(-1)!.t + 1;
+  const window = {from: history[0]!.t, at};
+  checkCondition({kind: 'converged'}, history, window);
+  checkCondition({kind: 'delivered'}, history, window);
+  for (const check of Object.values(invariants)) check(history);
+  const withCheckers = performance.now() - started;
+  report({name: `checkers over a ${Math.round(parsed / 1000)}k-event history`, value: withCheckers, unit: 'ms', baseline: readOnly, target: '<= 3x reading and parsing the file'}, (r) => r <= 3);
+}
+
+// --- run ---------------------------------------------------------------------------------------
+
+const started = Date.now();
+try {
+  await mkdir(path.join(root, 'bench'), {recursive: true});
+  log(`peerlab bench${quick ? ' (quick)' : ''} on ${os.cpus().length} cores, node ${process.version}`);
+  await spawnAndConverge(quick ? [5, 10] : [10, 50, 100, 200]);
+  await commands(quick ? 5 : 100, quick ? 50 : 500);
+  await ingestion(quick ? 20_000 : 200_000);
+  await detection(quick ? 5 : 50, quick ? 3 : 300);
+  await checkers(quick ? 20_000 : 1_000_000);
+} finally {
+  await rm(tmpRoot, {recursive: true, force: true});
+}
+const summary = {date: new Date().toISOString(), quick, node: process.version, cores: os.cpus().length, durationS: Math.round((Date.now() - started) / 1000), command: `npm run bench${quick ? ' -- --quick' : ''}`, figures};
+const out = path.join(root, 'bench', quick ? 'results-quick.json' : 'results.json');
+await writeFile(out, JSON.stringify(summary, null, 2) + '\n');
+log(`wrote ${out} (${summary.durationS} s)`);
+// The table docs/PERFORMANCE.md holds, ready to paste.
+const rows = figures.map((f) => `| ${f.name} | ${f.value} ${f.unit} | ${f.baseline} | ${f.ratio}x | ${f.target} | ${f.met ? 'met' : 'missed'} |`);
+process.stderr.write(['', '| figure | value | baseline | ratio | target | |', '| --- | --- | --- | --- | --- | --- |', ...rows, ''].join('\n'));
+process.exit(0);
