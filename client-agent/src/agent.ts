@@ -71,7 +71,9 @@ export class Agent<Ctx> {
     });
     this.#socket.on('connect_error', (error) => {
       this.#log(`cannot reach coordinator: ${error.message}`);
-      this.#startGrace();
+      // A refused or broken connection means the coordinator may be gone; a timeout only that the
+      // machine is busy (hundreds of peers starting at once), which is no reason to give up.
+      if (error.message !== 'timeout') this.#startGrace();
       if (/unauthorized/.test(error.message)) this.#giveUp(`coordinator refused the token: ${error.message}`);
     });
     this.#socket.on(Channel.command, (raw: unknown, ack: unknown) => void this.#onCommand(raw, ack));

@@ -55,7 +55,7 @@ async function call(base: string, path: string, body: unknown, timeoutMs: number
 }
 
 /** Registers with the service and returns the contacts it gave, as addresses. */
-export async function bootstrapJoin(base: string, name: string, address: string, timeoutMs = 5000): Promise<{contacts: BootstrapContact[]; seeds: Address[]}> {
+export async function bootstrapJoin(base: string, name: string, address: string, timeoutMs = 10_000): Promise<{contacts: BootstrapContact[]; seeds: Address[]}> {
   const payload = (await call(base, '/join', {name, address}, timeoutMs)) as {contacts?: BootstrapContact[]};
   const contacts = Array.isArray(payload?.contacts) ? payload.contacts : [];
   const seeds = contacts.map((c) => parseAddress(c.address)).filter((a): a is Address => a !== undefined);

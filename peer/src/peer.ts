@@ -77,7 +77,31 @@ export class Peer {
     }
     const result = await this.membership.join(all);
     this.chat.start();
-    return {contacted: result.contacted, seeds: all.length, errors: [...errors, ...result.errors]};
+    return {contacted: result.contacted, seeds: all.length, errors: [...errors, ...result.errors], ...(errors.length > 0 ? {bootstrapFailed: true} : {})};
+  }
+
+  /**
+   * Joins at start and keeps trying, with backoff, while nobody could be
+   * reached: on a machine starting hundreds of peers, the bootstrap service or
+   * a seed may not answer in time, and a peer that gave up would stay alone.
+   */
+  async joinAtStart(): Promise<{contacted: number; seeds: number; errors: string[]}> {
+    const first = await this.join();
+    const failed = (r: {contacted: number; seeds: number; bootstrapFailed?: boolean}) => r.bootstrapFailed === true || (r.seeds > 0 && r.contacted === 0);
+    if (failed(first)) {
+      void (async () => {
+        for (let delay = 500; this.membership.running && this.membership.liveCount() <= 1; delay = Math.min(delay * 2, 10_000)) {
+          await new Promise((r) => setTimeout(r, delay));
+          if (!this.membership.running || this.membership.liveCount() > 1) return;
+          const again = await this.join().catch(() => undefined);
+          if (again && !failed(again)) {
+            this.log.info('cli', `joined on a later attempt through ${again.contacted} of ${again.seeds} seeds`);
+            return;
+          }
+        }
+      })();
+    }
+    return first;
   }
 
   async leave(): Promise<void> {

@@ -65,7 +65,7 @@ export async function hostMain(options: HostOptions): Promise<void> {
       },
     });
     links.push({peer, close: () => link.agent.close()});
-    const joined = await peer.join();
+    const joined = await peer.joinAtStart();
     for (const error of joined.errors) log.warn('cli', `join: ${error}`);
   }
 }

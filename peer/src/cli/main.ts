@@ -218,7 +218,7 @@ export async function main(argv: string[]): Promise<void> {
     registered = link.registered;
   }
 
-  const joined = await peer.join();
+  const joined = await peer.joinAtStart();
   if (joined.seeds > 0) peer.log.info('cli', `joined through ${joined.contacted} of ${joined.seeds} seeds`);
   for (const error of joined.errors) peer.log.warn('cli', `join: ${error}`);
 

@@ -85,12 +85,14 @@ function verdictOfStep(history: readonly HistoryEvent[], begin: number, end: num
       const registered = new Set(window.filter((x) => x.type === 'peer.registered').map((x) => x.data.peer as string));
       const missing = peers.filter((p) => !registered.has(p));
       if (missing.length === 0) return {status: 'pass', message: `${peers.length} registered`};
-      const reasons = missing.map((peer) => {
+      const exited = missing.flatMap((peer) => {
         const exit = window.find((x) => x.type === 'peer.exit' && x.data.peer === peer);
-        return exit
-          ? `${peer} exited (${(exit.data.signal as string | null) ?? `code ${String(exit.data.code)}`}) before it registered; see logs/${peer}.log`
-          : `${peer} had not registered when the step ended`;
+        return exit ? [`${peer} exited (${(exit.data.signal as string | null) ?? `code ${String(exit.data.code)}`}) before it registered; see logs/${peer}.log`] : [];
       });
+      const waiting = missing.filter((peer) => !window.some((x) => x.type === 'peer.exit' && x.data.peer === peer));
+      const list = (names: string[]) => (names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`);
+      const reasons = [...exited.slice(0, 5), ...(exited.length > 5 ? [`${exited.length - 5} more exited`] : [])];
+      if (waiting.length > 0) reasons.push(`${list(waiting)} had not registered when the step ended`);
       return {status: 'unknown', message: reasons.join('; ')};
     }
     default:
