@@ -78,6 +78,9 @@ export class Agent<Ctx> {
     });
     this.#socket.on(Channel.command, (raw: unknown, ack: unknown) => void this.#onCommand(raw, ack));
     this.#socket.on(Channel.snapshot, (_raw: unknown, ack: unknown) => this.#onSnapshot(ack));
+    this.#socket.on(Channel.ping, (payload: unknown, ack: unknown) => {
+      if (typeof ack === 'function') (ack as (p: unknown) => void)(payload);
+    });
   }
 
   /** Connects; the returned promise settles with the first registration answer. */

@@ -21,6 +21,8 @@ export const Channel = {
   events: 'events',
   /** coordinator → agent, with ack: the peer's current view. */
   snapshot: 'snapshot',
+  /** coordinator → agent, with ack: answered at once with the payload; the floor any command pays. */
+  ping: 'ping',
 } as const;
 
 /** Sent in the socket.io handshake (`auth`), checked before any message. */

@@ -5,7 +5,7 @@
  * ways of ending that skip it.
  */
 import {createServer} from 'node:http';
-import type {AddressInfo} from 'node:net';
+import {listen} from './util/listen.js';
 import {randomBytes} from 'node:crypto';
 import path from 'node:path';
 import express from 'express';
@@ -76,17 +76,9 @@ export class Coordinator {
     const bootstrap = new BootstrapStore({maxpeers: 8});
     await bootstrap.load();
 
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address() as AddressInfo;
-    const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+    const {url, port} = await listen(server, host, options.port ?? 0);
     // Peers reach the coordinator over loopback when it listens on every interface.
-    const localUrl = host === '0.0.0.0' || host === '::' ? `http://127.0.0.1:${address.port}` : url;
+    const localUrl = host === '0.0.0.0' || host === '::' ? `http://127.0.0.1:${port}` : url;
     const fleet = new Fleet({
       coordinatorUrl: localUrl,
       token,

@@ -2,7 +2,7 @@
 // and by tests; the coordinator may instead mount createBootstrapRouter itself.
 
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from '../util/listen.js';
 import express from 'express';
 import { createBootstrapRouter } from './router.js';
 import { BootstrapStore } from './store.js';
@@ -41,16 +41,7 @@ export async function startBootstrapServer(options: BootstrapServerOptions = {})
   app.use(createBootstrapRouter(store));
 
   const server = createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-
-  const address = server.address() as AddressInfo;
-  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const {url, port} = await listen(server, host, options.port ?? 0);
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -71,5 +62,5 @@ export async function startBootstrapServer(options: BootstrapServerOptions = {})
     return closing;
   };
 
-  return { url: `http://${urlHost}:${address.port}`, port: address.port, store, close };
+  return { url, port, store, close };
 }

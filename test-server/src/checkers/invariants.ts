@@ -6,9 +6,15 @@
 import type {HistoryEvent, InvariantName, Verdict} from '../history/types.js';
 import {ChatFold, Model, SplitTracker, evidence, formatTime, parseChatId, peerOf, str} from './model.js';
 
+/** The chat invariants share one fold of a history (kept while the history has not grown). */
+const folds = new WeakMap<readonly HistoryEvent[], {length: number; chat: ChatFold}>();
+
 function foldAll(history: readonly HistoryEvent[]): ChatFold {
+  const cached = folds.get(history);
+  if (cached && cached.length === history.length) return cached.chat;
   const chat = new ChatFold();
   for (const e of history) chat.apply(e);
+  folds.set(history, {length: history.length, chat});
   return chat;
 }
 

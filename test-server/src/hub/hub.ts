@@ -167,6 +167,18 @@ export class Hub extends EventEmitter<HubEvents> {
     });
   }
 
+  /** A bare round trip to the agent: no registry, no validation. The floor a command pays; the bench's baseline. */
+  async ping(name: string, timeoutMs = 5000): Promise<boolean> {
+    const agent = this.#agents.get(name);
+    if (!agent) return false;
+    try {
+      await agent.socket.timeout(timeoutMs).emitWithAck(Channel.ping, {t: Date.now()});
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Cuts an agent's connection (it will reconnect); for tests of the reconnect path. */
   disconnect(name: string): boolean {
     const agent = this.#agents.get(name);
