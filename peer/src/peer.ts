@@ -28,6 +28,17 @@ export interface PeerSettings {
   bugs?: Bugs | undefined;
 }
 
+const JOIN_CONTACTS = 3;
+
+function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
 export class Peer {
   readonly log: Logger;
   readonly config: SwimConfig;
@@ -70,7 +81,9 @@ export class Peer {
     const errors: string[] = [];
     if (all.length === 0 && this.settings.bootstrap) {
       try {
-        all = (await bootstrapJoin(this.settings.bootstrap, this.settings.name, this.address)).seeds;
+        // A few random contacts are enough to join: each is a full-state exchange, and on a busy
+        // machine starting many peers, eight of them per newcomer cost more than they add.
+        all = shuffled((await bootstrapJoin(this.settings.bootstrap, this.settings.name, this.address)).seeds).slice(0, JOIN_CONTACTS);
       } catch (error) {
         errors.push(`bootstrap: ${error instanceof Error ? error.message : String(error)}`);
       }
