@@ -48,7 +48,7 @@ export async function hostMain(options: HostOptions): Promise<void> {
     }, 250).unref();
   }
 
-  // Started one after another: each later peer can be told about the earlier ones by the bootstrap service.
+  // Started one after another (binding is quick); each later peer can be told about the earlier ones.
   for (const name of options.names) {
     const log = new Logger(name);
     if (options.logLevel && isLevel(options.logLevel)) log.level = options.logLevel;
@@ -65,7 +65,9 @@ export async function hostMain(options: HostOptions): Promise<void> {
       },
     });
     links.push({peer, close: () => link.agent.close()});
-    const joined = await peer.joinAtStart();
-    for (const error of joined.errors) log.warn('cli', `join: ${error}`);
+    // Joins go on in the background: waiting for each would start the last peer minutes late.
+    void peer.joinAtStart().then((joined) => {
+      for (const error of joined.errors) log.warn('cli', `join: ${error}`);
+    });
   }
 }

@@ -62,7 +62,14 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   let coordinator: Coordinator | undefined;
   let runError: string | undefined;
   try {
-    coordinator = await Coordinator.start({runId, logDir: path.join(runDir, 'logs'), profile: scenario.profile, ...(options.peerBin ? {peerBin: options.peerBin} : {})});
+    coordinator = await Coordinator.start({
+      runId,
+      logDir: path.join(runDir, 'logs'),
+      profile: scenario.profile,
+      // Hundreds of peers take longer to start on a small machine than a handful.
+      registerTimeoutMs: Math.max(15_000, scenario.peers.length * 150),
+      ...(options.peerBin ? {peerBin: options.peerBin} : {}),
+    });
     const run = new ScenarioRun(scenario, coordinator, history, new Random(options.seed), info, options);
     await run.execute();
   } catch (error) {
