@@ -32,6 +32,8 @@ export interface CoordinatorOptions {
   registerTimeoutMs?: number;
   peerBin?: string;
   extraPeerArgs?: string[];
+  /** Where protocol errors (malformed agent messages) are logged; default stderr. */
+  log?: (line: string) => void;
 }
 
 export function isLoopback(host: string): boolean {
@@ -52,9 +54,11 @@ export class Coordinator {
     readonly registerTimeoutMs: number,
     private readonly io: Server,
     private readonly server: ReturnType<typeof createServer>,
+    log: (line: string) => void,
   ) {
     hub.on('events', (name, events) => this.views.apply(name, events));
     hub.on('registered', (info) => fleet.get(info.name)?.markRunning());
+    hub.on('protocol-error', (d) => log(`peerlab: rejected a message on "${d.channel}" from ${d.peer ?? `connection ${d.socket}`}: ${d.message}`));
     // A dead process's connection can linger until its heartbeat times out; cut it now, so a
     // restart under the same name is not refused as a duplicate.
     fleet.on('exit', (host) => {
@@ -89,7 +93,8 @@ export class Coordinator {
       ...(options.peerBin ? {peerBin: options.peerBin} : {}),
       ...(options.extraPeerArgs ? {extraArgs: options.extraPeerArgs} : {}),
     });
-    const coordinator = new Coordinator(runId, token, url, hub, fleet, bootstrap, options.registerTimeoutMs ?? 15_000, io, server);
+    const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
+    const coordinator = new Coordinator(runId, token, url, hub, fleet, bootstrap, options.registerTimeoutMs ?? 15_000, io, server, log);
     if (tokenForHttp) app.use(requireToken(tokenForHttp));
     app.use('/bootstrap', createBootstrapRouter(bootstrap));
     app.use(createApiRouter(coordinator));

@@ -118,6 +118,7 @@ class ScenarioRun {
     });
     hub.on('registered', (agent) => history.append('peer.registered', {peer: agent.name, pid: agent.pid, registrations: agent.registrations}));
     hub.on('gap', (name, expected, got) => history.append('peer.gap', {peer: name, expected, got}));
+    hub.on('protocol-error', (detail) => history.append('protocol.error', {...detail}));
     fleet.on('spawned', (host) => {
       for (const peer of host.names) history.append('peer.spawn', {peer, pid: host.pid ?? null});
     });

@@ -184,7 +184,13 @@ export class FaultInjector {
     const host = fleet.get(peer);
     if (!host) return `${peer} was never started`;
     const signal = {kill: 'SIGKILL', terminate: 'SIGTERM', pause: 'SIGSTOP', resume: 'SIGCONT', restart: 'SIGKILL'}[kind];
-    if (kind === 'resume' ? host.state !== 'paused' : !host.alive && kind !== 'restart') return `${peer} is not ${kind === 'resume' ? 'paused' : 'running'}`;
+    if (kind === 'resume' ? host.state !== 'paused' : !host.alive && kind !== 'restart') {
+      // Recorded all the same: a nemesis's recovery can find its victim already restarted by a step,
+      // and the history should still show every fault it attempted, in order.
+      const problem = `${peer} is not ${kind === 'resume' ? 'paused' : 'running'}`;
+      this.record('fault', {kind, peer, skipped: problem, ...description});
+      return problem;
+    }
     if (host.alive) this.record('peer.kill', {peer, signal});
     switch (kind) {
       case 'kill':

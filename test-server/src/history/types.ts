@@ -66,6 +66,9 @@ export type InvariantName = (typeof invariantNames)[number];
  *   await.begin    {step, condition: Condition, withinMs}
  *   await.end      {step, condition, status, message, figures?}
  *   expect.result  {step, peer, expect, status, message}
+ *   peer.gap       {peer, expected, got}      events lost between two batches of a peer
+ *   protocol.error {socket, peer?, channel, message}  a malformed agent message, rejected
+ *   nemesis        {round, fault, peers?} | {done, rounds}
  *   run.end        {status, message}
  *
  * Peer event types (src: 'peer:<name>'), as the reference peer's agent sends them:
