@@ -24,7 +24,8 @@ function runScript(args: string[], input: string): Promise<{code: number | null;
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({code, stdout, stderr}));
+    // 'close', not 'exit': by then both pipes have been read to the end.
+    child.on('close', (code) => resolve({code, stdout, stderr}));
     child.stdin.end(input);
   });
 }
@@ -48,9 +49,8 @@ test('unknown commands and bad arguments print a clear error and change nothing'
     const errorsBefore = peer.stderr.length;
     const out = await peer.command(line);
     t.deepEqual(out, [], `${line}: nothing on stdout`);
-    const error = peer.stderr.slice(errorsBefore).find((l) => l.startsWith('error: '));
-    t.truthy(error, `${line}: an error line`);
-    t.regex(error ?? '', expected, line);
+    const error = await peer.waitStderr((l) => l.startsWith('error: '), errorsBefore);
+    t.regex(error, expected, line);
   }
   const after = await peer.json<{checksum: string; incarnation: number; messages: number}>('status --json');
   t.is(after.checksum, before.checksum);
@@ -120,9 +120,10 @@ test('run executes a script file; save-config and --config round-trip', async (t
   const broken = await runScript(['--config', config], '');
   t.is(broken.code, 2);
   t.regex(broken.stderr, /peer\.json: field "profile" must be local or lan/);
+  const errorsBefore = peer.stderr.length;
   const loaded = await peer.command(`load-config ${config}`);
   t.deepEqual(loaded, []);
-  t.regex(peer.stderr.at(-1) ?? '', /field "profile" must be local or lan/);
+  t.regex(await peer.waitStderr((l) => l.startsWith('error: '), errorsBefore), /field "profile" must be local or lan/);
 });
 
 test('completion offers command names, flags and enum values', (t) => {

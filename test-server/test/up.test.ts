@@ -27,7 +27,8 @@ class Up {
       for (const w of this.#wake.splice(0)) w();
     });
     createInterface({input: child.stderr}).on('line', (l) => this.errors.push(l));
-    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => {
+    // 'close', not 'exit': the last lines of stdout and stderr are read by then.
+    this.exited = new Promise((resolve) => child.on('close', (code, signal) => {
       for (const w of this.#wake.splice(0)) w();
       resolve({code, signal});
     }));
@@ -134,7 +135,7 @@ test('bad flags exit 2 and name the flag', async (t) => {
     const child = spawn(process.execPath, [bin, 'up', ...args], {stdio: 'pipe'});
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
-    const code = await new Promise((resolve) => child.on('exit', resolve));
+    const code = await new Promise((resolve) => child.on('close', resolve));
     t.is(code, 2, args.join(' '));
     t.regex(stderr, expected, args.join(' '));
   }

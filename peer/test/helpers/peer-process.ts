@@ -49,7 +49,10 @@ export class PeerProcess {
       this.lines.push(line);
       for (const wake of this.#waiters.splice(0)) wake();
     });
-    createInterface({input: child.stderr}).on('line', (line) => this.stderr.push(line));
+    createInterface({input: child.stderr}).on('line', (line) => {
+      this.stderr.push(line);
+      for (const wake of this.#waiters.splice(0)) wake();
+    });
     this.exited = new Promise((resolve) => child.on('exit', (code, signal) => {
       for (const wake of this.#waiters.splice(0)) wake();
       resolve({code, signal});
@@ -100,6 +103,28 @@ export class PeerProcess {
 
   members(all = false): Promise<MembersResult> {
     return this.json<MembersResult>(`members --json${all ? ' --all' : ''}`);
+  }
+
+  /**
+   * Waits for a stderr line after index `from`. stdout and stderr are separate
+   * pipes, so an error printed before a command's stdout marker may still
+   * arrive after it.
+   */
+  async waitStderr(match: (line: string) => boolean, from: number, timeoutMs = 5000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.stderr.slice(from).find(match);
+      if (found !== undefined) return found;
+      const left = deadline - Date.now();
+      if (left <= 0 || !this.alive) throw new Error(`${this.name}: no matching stderr line within ${timeoutMs} ms; stderr: ${this.stderr.slice(-5).join(' | ')}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
