@@ -9,7 +9,7 @@
  */
 import type {HistoryEvent, Verdict} from '../history/types.js';
 import type {Window} from './model.js';
-import {Model, concerns, evidence, isLiveState, list, liveMembers, whyNotLive} from './model.js';
+import {Model, concerns, evidence, heldSince, isLiveState, list, liveMembers, whyNotLive} from './model.js';
 
 class ConvergenceTracker {
   readonly model = new Model();
@@ -109,17 +109,9 @@ export function viewProblem(model: Model, peer: string): string | undefined {
 }
 
 export function converged(history: readonly HistoryEvent[], window: Window): Verdict {
+  // Before any event nothing is live, so the condition holds vacuously.
   const tracker = new ConvergenceTracker();
-  // The condition as it stands before any event: nothing live, vacuously true.
-  let since = -Infinity;
-  let held = true;
-  for (const e of history) {
-    if (e.t > window.at) continue;
-    tracker.apply(e);
-    const holds = tracker.holds;
-    if (holds && !held) since = e.t;
-    held = holds;
-  }
+  const since = heldSince(history, window.at, tracker);
   const model = tracker.model;
   const live = model.live();
   const notStarted = live.filter((p) => !model.view(p)?.current);
@@ -134,7 +126,7 @@ export function converged(history: readonly HistoryEvent[], window: Window): Ver
       evidence: evidence(history, window.at, (e) => concerns(e, who) && (e.src === 'coordinator' || e.src === `peer:${who}`)),
     };
   }
-  if (held) {
+  if (tracker.holds) {
     const split = model.components().length > 1;
     return {
       status: 'pass',

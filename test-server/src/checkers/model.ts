@@ -842,3 +842,21 @@ export function chatAt(history: readonly HistoryEvent[], at: number): ChatFold {
   for (const e of history) if (e.t <= at) fold.apply(e);
   return fold;
 }
+
+/**
+ * Folds the history up to `at` into a tracker of a condition and returns the
+ * time from which the condition has held without a break (-Infinity if it
+ * held from before the first event): the start of a "time to converge" figure.
+ */
+export function heldSince(history: readonly HistoryEvent[], at: number, tracker: {apply(e: HistoryEvent): unknown; readonly holds: boolean}): number {
+  let since = -Infinity;
+  let held = tracker.holds;
+  for (const e of history) {
+    if (e.t > at) continue;
+    tracker.apply(e);
+    const holds = tracker.holds;
+    if (holds && !held) since = e.t;
+    held = holds;
+  }
+  return since;
+}

@@ -5,7 +5,7 @@
  */
 import type {HistoryEvent, Verdict} from '../history/types.js';
 import type {MemberState, Window} from './model.js';
-import {Model, evidence, list, whyNotLive} from './model.js';
+import {Model, evidence, heldSince, list, whyNotLive} from './model.js';
 
 export interface StateParams {
   of: string;
@@ -69,15 +69,7 @@ class StateTracker {
 export function stateSeen(history: readonly HistoryEvent[], window: Window, params: StateParams): Verdict {
   const {of, is} = params;
   const tracker = new StateTracker(params);
-  let since = -Infinity;
-  let held = tracker.holds;
-  for (const e of history) {
-    if (e.t > window.at) continue;
-    tracker.apply(e);
-    const holds = tracker.holds;
-    if (holds && !held) since = e.t;
-    held = holds;
-  }
+  const since = heldSince(history, window.at, tracker);
   const model = tracker.model;
   const observers = tracker.observers();
   const about = (observer: string) => (e: HistoryEvent) => {
@@ -106,7 +98,7 @@ export function stateSeen(history: readonly HistoryEvent[], window: Window, para
     const why = model.view(o)?.started ? 'has not started again since it was respawned' : 'never started (no peer.started from it)';
     return {status: 'unknown', message: `observer ${o} is live but ${why}, so its view is not known`, evidence: evidence(history, window.at, about(o))};
   }
-  if (held) {
+  if (tracker.holds) {
     return {status: 'pass', message: `${of} is ${is} to ${list(observers)}`, figures: {seen_ms: Math.max(0, since - window.from)}};
   }
   const wrong = observers.filter((o) => !tracker.sees(o));
