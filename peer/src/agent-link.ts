@@ -67,6 +67,8 @@ export function linkAgent(peer: Peer, options: AgentLinkOptions): {agent: Agent<
       agent.emit(`member.${kind}`, address ? {...rest, address: formatAddress(address as never)} : rest);
     });
   }
+  // When this peer became part of the group: the instant convergence is timed from.
+  peer.membership.on('contacted', ({contacted, seeds}) => agent.emit('peer.joined', {contacted, seeds}));
   peer.chat.on('sent', (m) => agent.emit('chat.sent', {id: m.id, sender: m.sender, seq: m.seq, text: m.text}));
   peer.chat.on('delivered', (m) => agent.emit('chat.delivered', {id: m.id, sender: m.sender, seq: m.seq, sentAt: m.sentAt}));
   agent.emit('peer.started', {address: peer.address, incarnation: peer.membership.self.incarnation, profile: peer.config.profile});

@@ -13,6 +13,7 @@ import type {Peer} from './peer.js';
 import type {Address, Member} from './membership/types.js';
 import {formatAddress, parseAddress} from './membership/types.js';
 import {isProfileName} from './config.js';
+import type {TransportStats} from './membership/transport.js';
 import {isValidName} from './membership/messages.js';
 
 /** What a command may ask of whoever runs it (the CLI session or the agent). */
@@ -39,6 +40,11 @@ export interface SavedConfig {
 }
 
 const json = {name: 'json', type: 'boolean', flag: true, description: 'print machine-readable JSON'} as const;
+
+/** Packets and connections so far, for `status`: where this peer's traffic went. */
+function trafficOf(stats: TransportStats) {
+  return {udpIn: stats.udpIn, udpOut: stats.udpOut, tcpIn: stats.tcpIn, tcpOut: stats.tcpOut, dropped: stats.dropped, udpOutByType: {...stats.udpOutByType}};
+}
 
 function membersView(peer: Peer, all: boolean) {
   const members = all ? peer.membership.all() : peer.membership.live();
@@ -151,10 +157,13 @@ export function createRegistry(): Registry<CommandContext> {
         checksum: peer.membership.checksum(),
         messages: peer.chat.messages().length,
         malformed: peer.transport.stats.malformed,
+        traffic: trafficOf(peer.transport.stats),
       };
     },
     format(result) {
-      return Object.entries(result as Record<string, unknown>).map(([k, v]) => `${k}: ${String(v)}`).join('\n');
+      return Object.entries(result as Record<string, unknown>)
+        .map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`)
+        .join('\n');
     },
   });
 

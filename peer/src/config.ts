@@ -95,6 +95,16 @@ export function retransmitLimit(config: SwimConfig, n: number): number {
 }
 
 /**
+ * memberlist's pushPullScale: above 32 members the full-state exchange slows
+ * down with log2(N), so the group's total TCP traffic stays about flat as it grows.
+ */
+export function pushPullIntervalMs(config: SwimConfig, n: number): number {
+  const threshold = 32;
+  if (n <= threshold) return config.pushPullIntervalMs;
+  return (Math.ceil(Math.log2(n) - Math.log2(threshold)) + 1) * config.pushPullIntervalMs;
+}
+
+/**
  * The bound within which every other member should record a crashed member as
  * dead: a full round-robin of probes before the victim's turn comes up for
  * certain, one probe period for the indirect probes, the unconfirmed suspicion

@@ -16,6 +16,33 @@ export function isComponent(value: string): value is Component {
   return (components as readonly string[]).includes(value);
 }
 
+/**
+ * Lines for stderr, gathered and written once per turn of the event loop: a
+ * pipe is written synchronously on Linux, and a peer joining a group of N logs
+ * N lines at once, so line-by-line writes cost a system call each (and wake
+ * the coordinator reading the pipe as often). Whatever is pending is written
+ * when the process exits.
+ */
+const pending: string[] = [];
+let scheduled = false;
+
+function flushPending(): void {
+  scheduled = false;
+  if (pending.length === 0) return;
+  const text = pending.join('');
+  pending.length = 0;
+  process.stderr.write(text);
+}
+
+export function writeStderrLine(line: string): void {
+  pending.push(line + '\n');
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(flushPending);
+}
+
+process.on('exit', flushPending);
+
 export class Logger {
   level: Level = 'info';
   /** When not empty, only these components are logged (errors always are). */
@@ -23,7 +50,7 @@ export class Logger {
 
   constructor(
     private readonly name: string,
-    private readonly write: (line: string) => void = (line) => process.stderr.write(line + '\n'),
+    private readonly write: (line: string) => void = writeStderrLine,
   ) {}
 
   enabled(level: Level, component: Component): boolean {

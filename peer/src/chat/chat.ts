@@ -134,8 +134,9 @@ export class Chat extends EventEmitter<ChatEvents> {
   }
 
   #syncOnce(): void {
-    if (!this.membership.running) return;
-    const peers = this.membership.peers().filter((m) => m.state === 'alive');
+    // With nothing delivered there is nothing to offer, and whoever has messages syncs with us.
+    if (!this.membership.running || this.#streams.size === 0) return;
+    const peers = this.membership.others(['alive']);
     const target = peers[Math.floor(Math.random() * peers.length)];
     if (target) this.#sendDigest(target.address, false);
   }

@@ -7,6 +7,8 @@ import type {Update} from './messages.js';
 
 interface Entry {
   update: Update;
+  /** Encoded length, counted once: take() runs for every packet sent. */
+  bytes: number;
   transmits: number;
   /** Insertion order breaks ties so newer news goes out first among equals. */
   id: number;
@@ -16,8 +18,12 @@ export class BroadcastQueue {
   readonly #entries = new Map<string, Entry>();
   #nextId = 0;
 
+  /** @param onQueue called after each queue(), so the owner can wake its gossip timer. */
+  constructor(readonly onQueue: () => void = () => {}) {}
+
   queue(update: Update): void {
-    this.#entries.set(update.n, {update, transmits: 0, id: this.#nextId++});
+    this.#entries.set(update.n, {update, bytes: JSON.stringify(update).length + 1, transmits: 0, id: this.#nextId++});
+    this.onQueue();
   }
 
   get size(): number {
@@ -31,9 +37,8 @@ export class BroadcastQueue {
     const out: Update[] = [];
     let used = 0;
     for (const entry of ordered) {
-      const size = JSON.stringify(entry.update).length + 1;
-      if (used + size > budgetBytes) continue;
-      used += size;
+      if (used + entry.bytes > budgetBytes) continue;
+      used += entry.bytes;
       out.push(entry.update);
       entry.transmits++;
       if (entry.transmits >= limit) this.#entries.delete(entry.update.n);

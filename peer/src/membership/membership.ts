@@ -12,7 +12,7 @@
 import {EventEmitter} from 'node:events';
 import {createHash} from 'node:crypto';
 import type {SwimConfig} from '../config.js';
-import {retransmitLimit, suspicionMaxMs, suspicionMinMs} from '../config.js';
+import {pushPullIntervalMs, retransmitLimit, suspicionMaxMs, suspicionMinMs} from '../config.js';
 import type {Logger} from '../log.js';
 import type {Bugs} from '../bugs.js';
 import {BroadcastQueue} from './broadcast-queue.js';
@@ -22,6 +22,10 @@ import {Suspicion} from './suspicion.js';
 import type {Transport} from './transport.js';
 import type {Address, Member, MemberState, MembershipEvents} from './types.js';
 import {formatAddress, parseAddress, sameAddress} from './types.js';
+
+const LIVE: readonly MemberState[] = ['alive', 'suspect'];
+const ALIVE: readonly MemberState[] = ['alive'];
+const DEAD: readonly MemberState[] = ['dead'];
 
 interface Record_ {
   name: string;
@@ -50,11 +54,15 @@ export class Membership extends EventEmitter<MembershipEvents> {
   readonly #log: Logger;
   readonly #bugs: Bugs;
   readonly #members = new Map<string, Record_>();
-  readonly #broadcasts = new BroadcastQueue();
+  readonly #broadcasts = new BroadcastQueue(() => this.#armGossip());
   readonly #ackHandlers = new Map<number, () => void>();
   readonly #extraHandlers = new Map<string, ExtraHandler>();
   readonly #timers: NodeJS.Timeout[] = [];
   #probeTimer: NodeJS.Timeout | undefined;
+  #gossipTimer: NodeJS.Timeout | undefined;
+  #pushPullTimer: NodeJS.Timeout | undefined;
+  /** Bumped when the timers stop, so a loop still awaiting its work does not re-arm after a rejoin. */
+  #generation = 0;
   #seq = 0;
   #probeOrder: string[] = [];
   #probeIndex = 0;
@@ -121,6 +129,16 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return this.live().filter((m) => m.name !== this.name);
   }
 
+  /**
+   * Other members in the given states, unsorted: the timers pick from these
+   * many times a second, so they skip the sorted, copied view `all()` builds.
+   */
+  others(states: readonly MemberState[] = LIVE): Member[] {
+    const out: Member[] = [];
+    for (const r of this.#members.values()) if (r.name !== this.name && states.includes(r.state)) out.push(r);
+    return out;
+  }
+
   /** A short checksum of the sorted live set, so two views compare at a glance. */
   checksum(): string {
     return liveSetChecksum(this.live().map((m) => m.name));
@@ -132,8 +150,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.#leaving = false;
     this.#broadcasts.queue(this.#aliveUpdate(this.#self()));
     this.#loop(() => this.#probe(), this.config.probeIntervalMs);
-    this.#every(this.config.gossipIntervalMs, () => this.#gossip());
-    this.#every(this.config.pushPullIntervalMs, () => this.#periodicPushPull());
+    this.#armGossip();
+    this.#after(() => pushPullIntervalMs(this.config, this.liveCount()), () => this.#periodicPushPull());
     this.#every(this.config.reconnectIntervalMs, () => this.#reconnect());
   }
 
@@ -155,6 +173,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
           }
         }),
     );
+    if (contacted > 0) this.emit('contacted', {contacted, seeds: seeds.length, at: Date.now()});
     return {contacted, errors};
   }
 
@@ -177,7 +196,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
     }
     this.emit('left', {name: this.name, incarnation: self.incarnation, at: Date.now()});
     await new Promise((r) => setTimeout(r, this.config.leavePropagateMs));
-    this.#stopTimers();
+    // A join during the grace period made us a member again: its timers stay.
+    if (this.#leaving) this.#stopTimers();
   }
 
   async stop(): Promise<void> {
@@ -205,8 +225,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     self.incarnation++;
     self.state = 'alive';
     self.since = Date.now();
-    this.#leaving = false;
-    this.#running = false;
+    this.#stopTimers();
     this.start();
     this.emit('alive', {name: this.name, address: self.address, incarnation: self.incarnation, previous: 'left', at: Date.now()});
   }
@@ -238,7 +257,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     }
   }
 
-  #onAlive(name: string, incarnation: number, address: Address): void {
+  #onAlive(name: string, incarnation: number, address: Address, spread = true): void {
     if (this.#leaving) return;
     if (name === this.name) {
       const self = this.#self();
@@ -251,7 +270,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     const current = this.#members.get(name);
     if (!current) {
       this.#members.set(name, {name, address, state: 'alive', incarnation, since: now});
-      this.#broadcasts.queue({k: 'alive', n: name, i: incarnation, a: formatAddress(address)});
+      if (spread) this.#broadcasts.queue({k: 'alive', n: name, i: incarnation, a: formatAddress(address)});
       this.#log.info('swim', `${name} joined at ${formatAddress(address)}`);
       this.emit('joined', {name, address, incarnation, at: now});
       return;
@@ -412,7 +431,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
         if (record && record.name !== this.name && (record.state === 'alive' || record.state === 'suspect')) return record;
       }
       // Randomised round-robin (SWIM §4.3): every member is probed once per round, in a fresh order.
-      this.#probeOrder = shuffle(this.peers().map((m) => m.name));
+      this.#probeOrder = shuffle(this.others().map((m) => m.name));
       this.#probeIndex = 0;
     }
     return undefined;
@@ -444,10 +463,12 @@ export class Membership extends EventEmitter<MembershipEvents> {
     const self = formatAddress(this.transport.address);
     const ack = this.#waitAck(seq, this.config.probeIntervalMs);
     this.#send(target.address, {t: 'ping', s: seq, f: this.name, to: target.name, a: self, u: this.#piggyback()});
-    const direct = await Promise.race([ack.promise, delay(this.config.probeTimeoutMs).then(() => undefined)]);
+    const timeout = cancellableDelay(this.config.probeTimeoutMs);
+    const direct = await Promise.race([ack.promise, timeout.promise.then(() => undefined)]);
+    timeout.cancel();
     if (direct) return;
     if (!this.#running || this.#leaving) return ack.cancel();
-    const helpers = shuffle(this.peers().filter((m) => m.name !== target.name && m.state === 'alive')).slice(0, this.config.indirectChecks);
+    const helpers = shuffle(this.others(ALIVE).filter((m) => m.name !== target.name)).slice(0, this.config.indirectChecks);
     for (const helper of helpers) {
       this.#send(helper.address, {t: 'ping-req', s: seq, f: this.name, a: self, to: target.name, ta: formatAddress(target.address), u: this.#piggyback()});
     }
@@ -464,9 +485,23 @@ export class Membership extends EventEmitter<MembershipEvents> {
     }
   }
 
+  /**
+   * Gossip ticks only while there is news: a group at rest would otherwise wake
+   * every member 1000/gossipInterval times a second for nothing, and on one
+   * machine carrying hundreds of members those wake-ups are most of the load.
+   */
+  #armGossip(): void {
+    if (this.#gossipTimer || !this.#running || this.#leaving) return;
+    this.#gossipTimer = setInterval(() => {
+      if (this.#running && !this.#leaving && this.#broadcasts.size > 0) return this.#gossip();
+      clearInterval(this.#gossipTimer);
+      this.#gossipTimer = undefined;
+    }, this.config.gossipIntervalMs);
+  }
+
   #gossip(): void {
     if (this.#broadcasts.size === 0) return;
-    const targets = shuffle(this.peers()).slice(0, this.config.gossipNodes);
+    const targets = shuffle(this.others()).slice(0, this.config.gossipNodes);
     for (const target of targets) {
       const updates = this.#piggyback();
       if (!updates) return;
@@ -480,8 +515,20 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return [...this.#members.values()].map((r) => ({n: r.name, a: formatAddress(r.address), s: r.state, i: r.incarnation}));
   }
 
-  #mergeState(members: PushPullMember[], from: string): void {
+  /**
+   * @param joining the state came back from our own join: the group already
+   * knows its members, so first-seen ones are not gossiped again. (memberlist
+   * re-gossips them; with a hundred members joining at once, that is every
+   * newcomer piggybacking the whole group on every packet for its first few
+   * rounds.) Changes to members we knew still spread.
+   */
+  #mergeState(members: PushPullMember[], from: string, joining = false): void {
     for (const m of members) {
+      if (joining && m.s === 'alive' && m.n !== this.name && !this.#members.has(m.n)) {
+        const address = parseAddress(m.a);
+        if (address) this.#onAlive(m.n, m.i, address, false);
+        continue;
+      }
       const update: Update =
         m.s === 'alive' ? {k: 'alive', n: m.n, i: m.i, a: m.a}
         : m.s === 'left' ? {k: 'left', n: m.n, i: m.i}
@@ -493,7 +540,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   async #pushPull(to: Address, join: boolean): Promise<void> {
     const request: PushPullRequest = {t: 'push-pull', f: this.name, a: formatAddress(this.transport.address), join, members: this.#localState()};
     const reply = decodePushPullReply(await this.transport.request(to, request, this.config.tcpTimeoutMs));
-    this.#mergeState(reply.members, reply.f);
+    this.#mergeState(reply.members, reply.f, join);
   }
 
   async #onRequest(raw: unknown, verdict: (announced: Address) => {action: string; ms?: number}): Promise<PushPullResponse | undefined> {
@@ -511,7 +558,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   async #periodicPushPull(): Promise<void> {
-    const [target] = shuffle(this.peers().filter((m) => m.state === 'alive'));
+    const [target] = shuffle(this.others(ALIVE));
     if (!target) return;
     try {
       await this.#pushPull(target.address, false);
@@ -522,7 +569,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   async #reconnect(): Promise<void> {
     if (this.#bugs.has('no-reconnect')) return;
-    const [target] = shuffle(this.all().filter((m) => m.state === 'dead'));
+    const [target] = shuffle(this.others(DEAD));
     if (!target) return;
     try {
       await this.#pushPull(target.address, false);
@@ -534,6 +581,17 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   // --- timers --------------------------------------------------------------
 
+  /** Like #every, but the period is asked for again before each run (it depends on the group's size). */
+  #after(period: () => number, fn: () => Promise<void>): void {
+    const generation = this.#generation;
+    const tick = async () => {
+      if (!this.#running || this.#leaving) return;
+      await fn();
+      if (this.#running && !this.#leaving && generation === this.#generation) this.#pushPullTimer = setTimeout(tick, period());
+    };
+    this.#pushPullTimer = setTimeout(tick, period());
+  }
+
   #every(ms: number, fn: () => unknown): void {
     const timer = setInterval(() => {
       if (this.#running && !this.#leaving) void fn();
@@ -543,12 +601,14 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   /** Runs fn back to back, one per period, never overlapping itself. */
   #loop(fn: () => Promise<void>, ms: number): void {
+    const generation = this.#generation;
     const tick = async () => {
       if (!this.#running || this.#leaving) return;
       const started = performance.now();
       this.#probing = fn().catch((error) => this.#log.warn('swim', `probe failed: ${String(error)}`));
       await this.#probing;
-      if (!this.#running || this.#leaving) return;
+      // A leave and a join while the probe ran started a new loop: this one ends.
+      if (!this.#running || this.#leaving || generation !== this.#generation) return;
       this.#probeTimer = setTimeout(tick, Math.max(0, ms - (performance.now() - started)));
     };
     // A random phase keeps peers started together from probing in lock step.
@@ -557,7 +617,11 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   #stopTimers(): void {
     this.#running = false;
+    this.#generation++;
     clearTimeout(this.#probeTimer);
+    clearTimeout(this.#pushPullTimer);
+    clearInterval(this.#gossipTimer);
+    this.#gossipTimer = undefined;
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers.length = 0;
   }
@@ -573,6 +637,13 @@ function shuffle<T>(items: T[]): T[] {
     [items[i], items[j]] = [items[j]!, items[i]!];
   }
   return items;
+}
+
+/** A delay whose timer can be cleared: a probe acked in time should not leave a wake-up behind. */
+function cancellableDelay(ms: number): {promise: Promise<void>; cancel(): void} {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return {promise, cancel: () => clearTimeout(timer)};
 }
 
 function delay(ms: number): Promise<void> {

@@ -31,6 +31,8 @@ export interface TransportStats {
   tcpOut: number;
   dropped: number;
   malformed: number;
+  /** Datagrams sent, by message type: where a peer's traffic goes. */
+  udpOutByType: Record<string, number>;
 }
 
 export interface TransportEvents {
@@ -42,7 +44,7 @@ const MAX_TCP_BYTES = 64 * 1024 * 1024;
 export type TcpHandler = (request: unknown, remote: (announced: Address) => LinkVerdict) => Promise<unknown>;
 
 export class Transport extends EventEmitter<TransportEvents> {
-  readonly stats: TransportStats = {udpIn: 0, udpOut: 0, tcpIn: 0, tcpOut: 0, dropped: 0, malformed: 0};
+  readonly stats: TransportStats = {udpIn: 0, udpOut: 0, tcpIn: 0, tcpOut: 0, dropped: 0, malformed: 0, udpOutByType: {}};
   #filter: LinkFilter = passAll;
   #tcpHandler: TcpHandler | undefined;
   #closed = false;
@@ -113,6 +115,8 @@ export class Transport extends EventEmitter<TransportEvents> {
     this.#withVerdict({direction: 'out', protocol: 'udp', remote: to}, () => {
       if (this.#closed) return;
       this.stats.udpOut++;
+      const type = (message as {t?: unknown}).t;
+      if (typeof type === 'string') this.stats.udpOutByType[type] = (this.stats.udpOutByType[type] ?? 0) + 1;
       this.udp.send(payload, to.port, to.host, () => {});
     });
   }
