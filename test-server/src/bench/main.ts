@@ -133,20 +133,26 @@ async function waitConverged(c: Coordinator, names: readonly string[], timeoutMs
 }
 
 /**
- * Times convergence by the peers' own clocks: from the moment the last peer
- * started to the moment the last view became complete. (Timing it from the
- * coordinator's side would measure registration, which is slower than the
- * gossip it is meant to time.)
+ * Times convergence by the peers' own clocks, from the moment the last peer
+ * joined (its join exchanged state with a member: `peer.joined`) to the
+ * moment the last view became complete. That is what the epidemic model
+ * describes: news spreading through a group. The time from a process's start
+ * to its join is start-up, which spawn-to-registered measures; it is reported
+ * beside, from the last `peer.started`. (Timing from the coordinator's side
+ * would measure registration, which is slower than the gossip it is meant to time.)
  */
-function convergenceClock(c: Coordinator, n: number): () => number {
-  const lastStart = {t: 0};
+function convergenceClock(c: Coordinator, n: number): () => {fromJoin: number; fromStart: number} {
+  let lastStart = 0;
+  let lastJoin = 0;
   const complete = new Map<string, number>();
   const views = new Map<string, Set<string>>();
   c.hub.on('events', (name, events) => {
     for (const e of events) {
       if (e.type === 'peer.started') {
-        lastStart.t = Math.max(lastStart.t, e.time);
+        lastStart = Math.max(lastStart, e.time);
         views.set(name, new Set([name]));
+      } else if (e.type === 'peer.joined') {
+        lastJoin = Math.max(lastJoin, e.time);
       } else if (e.type === 'member.joined' || e.type === 'member.alive') {
         const view = views.get(name) ?? new Set([name]);
         view.add(e.data.name as string);
@@ -155,7 +161,11 @@ function convergenceClock(c: Coordinator, n: number): () => number {
       }
     }
   });
-  return () => (complete.size === n ? Math.max(...complete.values()) - lastStart.t : NaN);
+  return () => {
+    if (complete.size !== n) return {fromJoin: NaN, fromStart: NaN};
+    const done = Math.max(...complete.values());
+    return {fromJoin: Math.max(0, done - lastJoin), fromStart: done - lastStart};
+  };
 }
 
 /** Serf's convergence model: rounds until 99.99% of N know, at this fan-out. */
@@ -195,7 +205,14 @@ async function spawnAndConverge(sizes: number[]): Promise<void> {
     const config = profiles[profile];
     const model = modelConvergeMs(n, config.gossipNodes, config.gossipIntervalMs);
     report(
-      {name: `converge after all joined, N=${n} (${profile})`, value: converge, unit: 'ms', baseline: model, target: '<= 1.5x the epidemic model', note: `model: ${config.gossipNodes} fan-out, ${config.gossipIntervalMs} ms rounds`},
+      {
+        name: `converge after all joined, N=${n} (${profile})`,
+        value: converge.fromJoin,
+        unit: 'ms',
+        baseline: model,
+        target: '<= 1.5x the epidemic model',
+        note: `model: ${config.gossipNodes} fan-out, ${config.gossipIntervalMs} ms rounds; ${round(converge.fromStart)} ms from the last peer's start`,
+      },
       (r) => r <= 1.5,
     );
     if (n === Math.max(...sizes)) {
