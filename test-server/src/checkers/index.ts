@@ -57,4 +57,4 @@ export {
   views,
   whyNotLive,
 } from './model.js';
-export type {ChatProcess, DeliveryRecord, Duplicate, Effect, Liveness, MemberState, OutOfOrder, PeerView, SentMessage, Window} from './model.js';
+export type {ChatMessage, ChatProcess, DeliveryRecord, Duplicate, Effect, Liveness, MemberState, OutOfOrder, PeerView, SentMessage, Window} from './model.js';

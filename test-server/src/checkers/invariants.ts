@@ -4,19 +4,7 @@
  * may deliver a message again, once.
  */
 import type {HistoryEvent, InvariantName, Verdict} from '../history/types.js';
-import {ChatFold, Model, SplitTracker, evidence, formatTime, parseChatId, peerOf, str} from './model.js';
-
-/** The chat invariants share one fold of a history (kept while the history has not grown). */
-const folds = new WeakMap<readonly HistoryEvent[], {length: number; chat: ChatFold}>();
-
-function foldAll(history: readonly HistoryEvent[]): ChatFold {
-  const cached = folds.get(history);
-  if (cached && cached.length === history.length) return cached.chat;
-  const chat = new ChatFold();
-  for (const e of history) chat.apply(e);
-  folds.set(history, {length: history.length, chat});
-  return chat;
-}
+import {Model, SplitTracker, chatAt, evidence, formatTime, parseChatId, peerOf, str} from './model.js';
 
 function more(count: number, noun: string): string {
   return count > 1 ? ` (${count} ${noun} in all)` : '';
@@ -35,11 +23,11 @@ function streamEvidence(history: readonly HistoryEvent[], peer: string, id: stri
 
 /** No process of any peer delivered the same message id twice. */
 export function noDuplicateDelivery(history: readonly HistoryEvent[]): Verdict {
-  const chat = foldAll(history);
+  const chat = chatAt(history);
   const figures = {duplicates: chat.extraDeliveries, deliveries: chat.deliveries};
   const d = chat.duplicates[0];
   if (!d) return {status: 'pass', message: `${chat.deliveries} deliveries, none twice in one process`, figures};
-  const count = d.process.delivered.get(d.id)?.count ?? 2;
+  const count = chat.deliveryOf(d.process, d.id)?.count ?? 2;
   return {
     status: 'fail',
     message: `${d.peer} delivered ${d.id} ${count === 2 ? 'twice' : `${count} times`}${more(chat.duplicates.length, 'messages delivered more than once')}`,
@@ -50,7 +38,7 @@ export function noDuplicateDelivery(history: readonly HistoryEvent[]): Verdict {
 
 /** Each peer delivered each sender's stream (`sender:epoch`) in increasing seq order. */
 export function perSenderOrder(history: readonly HistoryEvent[]): Verdict {
-  const chat = foldAll(history);
+  const chat = chatAt(history);
   const figures = {out_of_order: chat.outOfOrder.length, deliveries: chat.deliveries};
   const o = chat.outOfOrder[0];
   if (!o) return {status: 'pass', message: `${chat.deliveries} deliveries, every stream in order`, figures};
@@ -64,7 +52,7 @@ export function perSenderOrder(history: readonly HistoryEvent[]): Verdict {
 
 /** Nothing was delivered that no peer reported sending. */
 export function noUnsentDelivery(history: readonly HistoryEvent[]): Verdict {
-  const chat = foldAll(history);
+  const chat = chatAt(history);
   const unsent = chat.unsent();
   const figures = {unsent: unsent.length, messages: chat.sent.size};
   const u = unsent[0];

@@ -710,11 +710,21 @@ export function whyNotLive(model: Model, name: string): string {
 
 /** What a chat id says: `sender:epoch:seq` → stream `sender:epoch`, seq. */
 export function parseChatId(id: string, seqField?: unknown): {stream: string; seq: number | undefined} {
+  return {stream: chatStream(id), seq: chatSeq(id, seqField)};
+}
+
+/** The stream of a chat id: `sender:epoch`. */
+function chatStream(id: string): string {
   const cut = id.lastIndexOf(':');
-  const stream = cut >= 0 ? id.slice(0, cut) : id;
-  const fromField = typeof seqField === 'number' && Number.isInteger(seqField) ? seqField : undefined;
+  return cut >= 0 ? id.slice(0, cut) : id;
+}
+
+/** A message's seq: the event's integer `seq` field, else the id's tail (parsed only then: most events carry the field). */
+function chatSeq(id: string, seqField: unknown): number | undefined {
+  if (typeof seqField === 'number' && Number.isInteger(seqField)) return seqField;
+  const cut = id.lastIndexOf(':');
   const tail = cut >= 0 ? Number(id.slice(cut + 1)) : NaN;
-  return {stream, seq: fromField ?? (Number.isInteger(tail) ? tail : undefined)};
+  return Number.isInteger(tail) ? tail : undefined;
 }
 
 export interface SentMessage {
@@ -723,6 +733,8 @@ export interface SentMessage {
   t: number;
   /** Position among the `chat.sent` events. */
   index: number;
+  /** The `chat.sent` event that first reported it, so a later pass can find the send in the history. */
+  event: HistoryEvent;
 }
 
 export interface DeliveryRecord {
@@ -730,6 +742,24 @@ export interface DeliveryRecord {
   count: number;
   /** Time of the first delivery. */
   t: number;
+  /** Position among every process's first deliveries: reports list deliveries in the order they were folded. */
+  order: number;
+}
+
+/**
+ * Everything the history holds of one message id. Deliveries are kept per
+ * message rather than per process: a message's deliveries arrive close
+ * together, so a million of them fill many small maps that stay in cache,
+ * which is several times faster than a few maps of a million entries.
+ */
+export interface ChatMessage {
+  id: string;
+  /** Its stream, derived once rather than at each delivery. */
+  stream: string;
+  /** Its first `chat.sent`; undefined while (or if) the history holds none. */
+  sent: SentMessage | undefined;
+  /** Each process that delivered it, in order of first delivery. */
+  deliveries: Map<ChatProcess, DeliveryRecord>;
 }
 
 /** One process of one peer, as far as chat goes: from one `peer.started` to the next. */
@@ -737,7 +767,6 @@ export interface ChatProcess {
   peer: string;
   /** 0 for deliveries before the peer's first `peer.started`, then 1, 2, … */
   index: number;
-  delivered: Map<string, DeliveryRecord>;
   /** Highest seq delivered so far per stream. */
   highest: Map<string, number>;
 }
@@ -764,6 +793,8 @@ export interface OutOfOrder {
  */
 export class ChatFold {
   readonly sent = new Map<string, SentMessage>();
+  /** Every id sent or delivered, in order of first appearance. */
+  readonly messages = new Map<string, ChatMessage>();
   readonly processes: ChatProcess[] = [];
   readonly current = new Map<string, ChatProcess>();
   readonly duplicates: Duplicate[] = [];
@@ -771,76 +802,143 @@ export class ChatFold {
   /** Deliveries beyond the first, per process. */
   extraDeliveries = 0;
   deliveries = 0;
+  /** `current` by the events' `src`: a delivery finds its process without cutting a new name out of `peer:…`. */
+  readonly #bySrc = new Map<string, ChatProcess>();
 
   #process(peer: string): ChatProcess {
     let p = this.current.get(peer);
     if (!p) {
-      p = {peer, index: 0, delivered: new Map(), highest: new Map()};
+      p = {peer, index: 0, highest: new Map()};
       this.current.set(peer, p);
       this.processes.push(p);
     }
     return p;
   }
 
+  /** The current process of the peer behind `src`; undefined for the coordinator. */
+  #processOf(src: string): ChatProcess | undefined {
+    const known = this.#bySrc.get(src);
+    if (known) return known;
+    const peer = peerOf(src);
+    if (peer === undefined) return undefined;
+    const p = this.#process(peer);
+    this.#bySrc.set(src, p);
+    return p;
+  }
+
+  #message(id: string): ChatMessage {
+    let m = this.messages.get(id);
+    if (!m) {
+      m = {id, stream: chatStream(id), sent: undefined, deliveries: new Map()};
+      this.messages.set(id, m);
+    }
+    return m;
+  }
+
   /** Returns the sent message when `e` is a `chat.sent`, for callers that track who should get it. */
   apply(e: HistoryEvent): SentMessage | undefined {
-    const peer = peerOf(e.src);
-    if (peer === undefined) return undefined;
     switch (e.type) {
-      case 'peer.started': {
-        const previous = this.current.get(peer);
-        const p: ChatProcess = {peer, index: (previous?.index ?? 0) + 1, delivered: new Map(), highest: new Map()};
-        this.current.set(peer, p);
-        this.processes.push(p);
+      case 'chat.delivered':
+        this.#delivered(e);
         return undefined;
-      }
-      case 'chat.sent': {
-        const id = str(e.data.id);
-        if (id === undefined || this.sent.has(id)) return undefined;
-        const message: SentMessage = {id, sender: str(e.data.sender) ?? peer, t: e.t, index: this.sent.size};
-        this.sent.set(id, message);
-        return message;
-      }
-      case 'chat.delivered': {
-        const id = str(e.data.id);
-        if (id === undefined) return undefined;
-        this.deliveries++;
-        const p = this.#process(peer);
-        const record = p.delivered.get(id);
-        if (record) {
-          record.count++;
-          this.extraDeliveries++;
-          if (record.count === 2) this.duplicates.push({peer, id, process: p, t: e.t});
-          return undefined;
-        }
-        p.delivered.set(id, {count: 1, t: e.t});
-        const {stream, seq} = parseChatId(id, e.data.seq);
-        if (seq === undefined) return undefined;
-        const highest = p.highest.get(stream);
-        if (highest !== undefined && seq < highest) this.outOfOrder.push({peer, id, seq, after: highest, t: e.t});
-        if (highest === undefined || seq > highest) p.highest.set(stream, seq);
+      case 'chat.sent':
+        return this.#sent(e);
+      case 'peer.started':
+        this.#started(e);
         return undefined;
-      }
       default:
         return undefined;
     }
   }
 
-  /** Deliveries of ids never sent: [peer, id, time of first delivery], in order of processes. */
-  unsent(): Array<{peer: string; id: string; t: number}> {
-    const out: Array<{peer: string; id: string; t: number}> = [];
-    for (const p of this.processes) {
-      for (const [id, record] of p.delivered) if (!this.sent.has(id)) out.push({peer: p.peer, id, t: record.t});
+  #started(e: HistoryEvent): void {
+    const peer = peerOf(e.src);
+    if (peer === undefined) return;
+    const previous = this.current.get(peer);
+    const p: ChatProcess = {peer, index: (previous?.index ?? 0) + 1, highest: new Map()};
+    this.current.set(peer, p);
+    this.#bySrc.set(e.src, p);
+    this.processes.push(p);
+  }
+
+  #sent(e: HistoryEvent): SentMessage | undefined {
+    const peer = peerOf(e.src);
+    const id = str(e.data.id);
+    if (peer === undefined || id === undefined || this.sent.has(id)) return undefined;
+    const message: SentMessage = {id, sender: str(e.data.sender) ?? peer, t: e.t, index: this.sent.size, event: e};
+    this.sent.set(id, message);
+    this.#message(id).sent = message;
+    return message;
+  }
+
+  #delivered(e: HistoryEvent): void {
+    const id = str(e.data.id);
+    if (id === undefined) return;
+    const p = this.#processOf(e.src);
+    if (!p) return;
+    this.deliveries++;
+    const m = this.#message(id);
+    const record = m.deliveries.get(p);
+    if (record) {
+      record.count++;
+      this.extraDeliveries++;
+      if (record.count === 2) this.duplicates.push({peer: p.peer, id, process: p, t: e.t});
+      return;
     }
-    return out.sort((a, b) => a.t - b.t);
+    m.deliveries.set(p, {count: 1, t: e.t, order: this.deliveries - this.extraDeliveries});
+    const seq = chatSeq(id, e.data.seq);
+    if (seq === undefined) return;
+    const highest = p.highest.get(m.stream);
+    if (highest !== undefined && seq < highest) this.outOfOrder.push({peer: p.peer, id, seq, after: highest, t: e.t});
+    if (highest === undefined || seq > highest) p.highest.set(m.stream, seq);
+  }
+
+  /** How a process delivered an id; undefined if it did not. */
+  deliveryOf(process: ChatProcess, id: string): DeliveryRecord | undefined {
+    return this.messages.get(id)?.deliveries.get(process);
+  }
+
+  /**
+   * Deliveries of ids never sent: [peer, id, time of first delivery], by
+   * time; ties in the order of processes, then of their deliveries, so the
+   * one reported first does not depend on how the fold stores them.
+   */
+  unsent(): Array<{peer: string; id: string; t: number}> {
+    const position = new Map(this.processes.map((p, i) => [p, i]));
+    const found: Array<{peer: string; id: string; t: number; position: number; order: number}> = [];
+    for (const m of this.messages.values()) {
+      if (m.sent) continue;
+      for (const [p, record] of m.deliveries) found.push({peer: p.peer, id: m.id, t: record.t, position: position.get(p)!, order: record.order});
+    }
+    found.sort((a, b) => a.t - b.t || a.position - b.position || a.order - b.order);
+    return found.map(({peer, id, t}) => ({peer, id, t}));
   }
 }
 
-/** The chat fold after every event with `t <= at`. */
-export function chatAt(history: readonly HistoryEvent[], at: number): ChatFold {
-  const fold = new ChatFold();
-  for (const e of history) if (e.t <= at) fold.apply(e);
-  return fold;
+/** Whole-history chat folds, kept while the history has not grown: the chat checkers share one. */
+const wholeFolds = new WeakMap<readonly HistoryEvent[], {length: number; latest: number; chat: ChatFold}>();
+
+/**
+ * The chat fold after every event not later than `at`. When `at` is past
+ * every event, this is the whole history's fold, folded once and shared by
+ * every checker that asks: apply nothing more to it.
+ */
+export function chatAt(history: readonly HistoryEvent[], at = Infinity): ChatFold {
+  const shared = wholeFolds.get(history);
+  if (shared && shared.length === history.length && at >= shared.latest) return shared.chat;
+  const chat = new ChatFold();
+  let latest = -Infinity;
+  let whole = true;
+  for (const e of history) {
+    if (e.t > at) {
+      whole = false;
+      continue;
+    }
+    chat.apply(e);
+    if (e.t > latest) latest = e.t;
+  }
+  if (whole) wholeFolds.set(history, {length: history.length, latest, chat});
+  return chat;
 }
 
 /**
