@@ -257,7 +257,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     }
   }
 
-  #onAlive(name: string, incarnation: number, address: Address, spread = true): void {
+  #onAlive(name: string, incarnation: number, address: Address): void {
     if (this.#leaving) return;
     if (name === this.name) {
       const self = this.#self();
@@ -270,7 +270,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     const current = this.#members.get(name);
     if (!current) {
       this.#members.set(name, {name, address, state: 'alive', incarnation, since: now});
-      if (spread) this.#broadcasts.queue({k: 'alive', n: name, i: incarnation, a: formatAddress(address)});
+      this.#broadcasts.queue({k: 'alive', n: name, i: incarnation, a: formatAddress(address)});
       this.#log.info('swim', `${name} joined at ${formatAddress(address)}`);
       this.emit('joined', {name, address, incarnation, at: now});
       return;
@@ -515,20 +515,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return [...this.#members.values()].map((r) => ({n: r.name, a: formatAddress(r.address), s: r.state, i: r.incarnation}));
   }
 
-  /**
-   * @param joining the state came back from our own join: the group already
-   * knows its members, so first-seen ones are not gossiped again. (memberlist
-   * re-gossips them; with a hundred members joining at once, that is every
-   * newcomer piggybacking the whole group on every packet for its first few
-   * rounds.) Changes to members we knew still spread.
-   */
-  #mergeState(members: PushPullMember[], from: string, joining = false): void {
+  #mergeState(members: PushPullMember[], from: string): void {
     for (const m of members) {
-      if (joining && m.s === 'alive' && m.n !== this.name && !this.#members.has(m.n)) {
-        const address = parseAddress(m.a);
-        if (address) this.#onAlive(m.n, m.i, address, false);
-        continue;
-      }
       const update: Update =
         m.s === 'alive' ? {k: 'alive', n: m.n, i: m.i, a: m.a}
         : m.s === 'left' ? {k: 'left', n: m.n, i: m.i}
@@ -540,7 +528,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   async #pushPull(to: Address, join: boolean): Promise<void> {
     const request: PushPullRequest = {t: 'push-pull', f: this.name, a: formatAddress(this.transport.address), join, members: this.#localState()};
     const reply = decodePushPullReply(await this.transport.request(to, request, this.config.tcpTimeoutMs));
-    this.#mergeState(reply.members, reply.f, join);
+    this.#mergeState(reply.members, reply.f);
   }
 
   async #onRequest(raw: unknown, verdict: (announced: Address) => {action: string; ms?: number}): Promise<PushPullResponse | undefined> {
