@@ -68,7 +68,7 @@ export function linkAgent(peer: Peer, options: AgentLinkOptions): {agent: Agent<
     });
   }
   // When this peer became part of the group: the instant convergence is timed from.
-  peer.membership.on('contacted', ({contacted, seeds}) => agent.emit('peer.joined', {contacted, seeds}));
+  peer.membership.on('contacted', ({via, seeds}) => agent.emit('peer.joined', {via, seeds}));
   peer.chat.on('sent', (m) => agent.emit('chat.sent', {id: m.id, sender: m.sender, seq: m.seq, text: m.text}));
   peer.chat.on('delivered', (m) => agent.emit('chat.delivered', {id: m.id, sender: m.sender, seq: m.seq, sentAt: m.sentAt}));
   agent.emit('peer.started', {address: peer.address, incarnation: peer.membership.self.incarnation, profile: peer.config.profile});

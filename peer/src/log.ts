@@ -21,10 +21,15 @@ export function isComponent(value: string): value is Component {
  * pipe is written synchronously on Linux, and a peer joining a group of N logs
  * N lines at once, so line-by-line writes cost a system call each (and wake
  * the coordinator reading the pipe as often). Whatever is pending is written
- * when the process exits.
+ * when the process exits (a SIGKILL loses at most the current turn's lines).
  */
 const pending: string[] = [];
 let scheduled = false;
+
+/** Writes whatever log lines are pending, so output written next comes after them. */
+export function flushLogs(): void {
+  flushPending();
+}
 
 function flushPending(): void {
   scheduled = false;
@@ -35,6 +40,11 @@ function flushPending(): void {
 }
 
 export function writeStderrLine(line: string): void {
+  // A person at a terminal reads lines as they happen, between prompts: no batching there.
+  if (process.stderr.isTTY) {
+    process.stderr.write(line + '\n');
+    return;
+  }
   pending.push(line + '\n');
   if (scheduled) return;
   scheduled = true;

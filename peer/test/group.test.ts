@@ -131,3 +131,25 @@ serial('a peer that left can join again in the same process', async (t) => {
   t.regex(out.join('\n'), /contacted 1 of 1 seeds/);
   await converged(peers, names, 5000);
 });
+
+serial('a group at rest keeps probing but sends no gossip, and status shows the traffic by packet type', async (t) => {
+  const names = ['r1', 'r2', 'r3'];
+  const peers = await startGroup(names);
+  cleanup(t, peers);
+  await converged(peers, names, 5000);
+  type Traffic = {udpOut: number; udpOutByType: Record<string, number>};
+  const traffic = async () => ((await peers[0]!.json('status --json')) as {traffic: Traffic}).traffic;
+  // Once the joins' news has been retransmitted its λ·log N times, gossip stops while probes go on.
+  let last = await traffic();
+  let quiet = 0;
+  await eventually('gossip to stop while probes continue', 10_000, async () => {
+    const now = await traffic();
+    const gossipSent = (now.udpOutByType.gossip ?? 0) - (last.udpOutByType.gossip ?? 0);
+    const pingsSent = (now.udpOutByType.ping ?? 0) - (last.udpOutByType.ping ?? 0);
+    quiet = gossipSent === 0 && pingsSent > 0 ? quiet + 1 : 0;
+    last = now;
+    return quiet >= 3 ? now : undefined;
+  }, 300);
+  t.true(last.udpOut > 0);
+  t.true((last.udpOutByType.ack ?? 0) > 0, 'acks are counted by type');
+});

@@ -12,6 +12,7 @@ import {CommandError} from '@peerlab/client-agent';
 import type {CommandContext} from '../commands.js';
 import {formatResult} from '../commands.js';
 import type {Peer} from '../peer.js';
+import {flushLogs} from '../log.js';
 
 export interface SessionOptions {
   peer: Peer;
@@ -54,6 +55,7 @@ export class Session {
     } catch (error) {
       this.failures++;
       const message = error instanceof CommandError || error instanceof Error ? error.message : String(error);
+      flushLogs();
       process.stderr.write(`error: ${message}\n`);
       return false;
     }

@@ -161,19 +161,18 @@ export class Membership extends EventEmitter<MembershipEvents> {
     else if (!this.#running) this.start();
     const errors: string[] = [];
     let contacted = 0;
+    const others = seeds.filter((seed) => !sameAddress(seed, this.transport.address));
     await Promise.all(
-      seeds
-        .filter((seed) => !sameAddress(seed, this.transport.address))
-        .map(async (seed) => {
+      others.map(async (seed) => {
           try {
             await this.#pushPull(seed, true);
-            contacted++;
+            // The first answer makes us part of the group; a dead seed must not delay saying so.
+            if (++contacted === 1) this.emit('contacted', {via: formatAddress(seed), seeds: others.length, at: Date.now()});
           } catch (error) {
             errors.push(`${formatAddress(seed)}: ${error instanceof Error ? error.message : String(error)}`);
           }
         }),
     );
-    if (contacted > 0) this.emit('contacted', {contacted, seeds: seeds.length, at: Date.now()});
     return {contacted, errors};
   }
 
@@ -195,9 +194,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
       for (const member of recipients) this.transport.sendUdp(member.address, {t: 'gossip', f: this.name, u: [update]});
     }
     this.emit('left', {name: this.name, incarnation: self.incarnation, at: Date.now()});
+    const generation = this.#generation;
     await new Promise((r) => setTimeout(r, this.config.leavePropagateMs));
-    // A join during the grace period made us a member again: its timers stay.
-    if (this.#leaving) this.#stopTimers();
+    // A join during the grace period made us a member again (and a later leave has its own grace period).
+    if (this.#leaving && generation === this.#generation) this.#stopTimers();
   }
 
   async stop(): Promise<void> {
@@ -243,6 +243,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
   #apply(update: Update, from: string, viaPushPull = false): void {
     switch (update.k) {
       case 'alive': {
+        // Most alive updates a member hears are old news; the incarnation says so before the address is parsed.
+        const known = this.#members.get(update.n);
+        if (known && (update.i < known.incarnation || (update.i === known.incarnation && update.a === formatAddress(known.address)))) return;
         const address = parseAddress(update.a);
         if (address) this.#onAlive(update.n, update.i, address);
         return;
@@ -493,7 +496,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
   #armGossip(): void {
     if (this.#gossipTimer || !this.#running || this.#leaving) return;
     this.#gossipTimer = setInterval(() => {
-      if (this.#running && !this.#leaving && this.#broadcasts.size > 0) return this.#gossip();
+      // Alone, there is nobody to tell: the next member we learn of queues news and re-arms the timer.
+      if (this.#running && !this.#leaving && this.#broadcasts.size > 0 && this.liveCount() > 1) return this.#gossip();
       clearInterval(this.#gossipTimer);
       this.#gossipTimer = undefined;
     }, this.config.gossipIntervalMs);

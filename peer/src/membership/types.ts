@@ -23,8 +23,8 @@ export interface MembershipEvents {
   suspect: [{name: string; incarnation: number; from: string; at: number}];
   dead: [{name: string; incarnation: number; from: string; at: number}];
   left: [{name: string; incarnation: number; at: number}];
-  /** This member's own join exchanged state with at least one of the seeds it was given. */
-  contacted: [{contacted: number; seeds: number; at: number}];
+  /** This member's own join exchanged state with the first of the seeds it was given to answer. */
+  contacted: [{via: string; seeds: number; at: number}];
   /** An alive member's incarnation or address changed without a state change (also: this member refuted). */
   updated: [{name: string; address: Address; incarnation: number; reason: 'refute' | 'incarnation' | 'address'; at: number}];
 }
