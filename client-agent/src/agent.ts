@@ -185,8 +185,12 @@ export class Agent<Ctx> {
             this.#log(`event batch refused: ${ack?.error?.message ?? JSON.stringify(ack)}`);
             return;
           }
-          // Drop what the coordinator has; anything newer stays for the next flush.
-          this.#pending = this.#pending.filter((e) => e.seq > last);
+          // Drop what the coordinator has (the batch was the oldest events, in seq order); anything
+          // newer stays for the next flush. Not a filter over the whole backlog: under a flood the
+          // backlog holds a hundred thousand events and this runs for every batch.
+          let acked = 0;
+          while (acked < this.#pending.length && this.#pending[acked]!.seq <= last) acked++;
+          this.#pending.splice(0, acked);
         },
         (error: Error) => this.#log(`event batch not acknowledged: ${error.message}`),
       )

@@ -229,18 +229,23 @@ export function parseEventBatch(v: unknown): EventBatch {
   const b = object(v, 'events');
   if (!isValidPeerName(b.peer)) throw new ProtocolError('events.peer', 'a peer name', b.peer);
   if (!Array.isArray(b.events) || b.events.length > 100_000) throw new ProtocolError('events.events', 'a list of events', b.events);
-  b.events.forEach((e, i, list) => {
-    const event = object(e, `events.events[${i}]`);
-    integer(event.seq, `events.events[${i}].seq`, 1);
+  // Events come by the hundred thousand per second: the checks below build no field path unless one fails.
+  const events = b.events as unknown[];
+  let previous: number | undefined;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i];
+    if (!isObject(event)) object(event, `events.events[${i}]`);
+    const {seq, time, type, data} = event as Record<string, unknown>;
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) integer(seq, `events.events[${i}].seq`, 1);
     // The hub keeps the batch's last seq as the high-water mark: out of order would skip or repeat events.
-    const previous = i > 0 ? (list[i - 1] as {seq: number}).seq : undefined;
-    if (previous !== undefined && event.seq !== previous + 1) {
-      throw new ProtocolError(`events.events[${i}].seq`, `${previous + 1} (consecutive within a batch)`, event.seq);
+    if (previous !== undefined && seq !== previous + 1) {
+      throw new ProtocolError(`events.events[${i}].seq`, `${previous + 1} (consecutive within a batch)`, seq);
     }
-    if (typeof event.time !== 'number' || !Number.isFinite(event.time)) throw new ProtocolError(`events.events[${i}].time`, 'epoch ms', event.time);
-    string(event.type, `events.events[${i}].type`, 64);
-    object(event.data, `events.events[${i}].data`);
-  });
+    previous = seq as number;
+    if (typeof time !== 'number' || !Number.isFinite(time)) throw new ProtocolError(`events.events[${i}].time`, 'epoch ms', time);
+    if (typeof type !== 'string' || type.length === 0 || type.length > 64) string(type, `events.events[${i}].type`, 64);
+    if (!isObject(data)) object(data, `events.events[${i}].data`);
+  }
   return b as unknown as EventBatch;
 }
 

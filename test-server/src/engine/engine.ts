@@ -114,7 +114,8 @@ class ScenarioRun {
   ) {
     const {hub, fleet} = coordinator;
     hub.on('events', (name, events) => {
-      for (const e of events) history.append(e.type, e.data, {src: `peer:${name}`, t: e.time, seq: e.seq});
+      const src = `peer:${name}` as const;
+      for (const e of events) history.append(e.type, e.data, {src, t: e.time, seq: e.seq});
     });
     hub.on('registered', (agent) => history.append('peer.registered', {peer: agent.name, pid: agent.pid, registrations: agent.registrations}));
     hub.on('gap', (name, expected, got) => history.append('peer.gap', {peer: name, expected, got}));

@@ -22,7 +22,11 @@ export class HistoryWriter extends EventEmitter<{event: [HistoryEvent]}> {
   }
 
   append(type: string, data: Record<string, unknown>, options: {src?: Source; t?: number; seq?: number} = {}): HistoryEvent {
-    const event: HistoryEvent = {t: options.t ?? Date.now(), src: options.src ?? 'coordinator', type, data, ...(options.seq !== undefined ? {seq: options.seq} : {})};
+    const t = options.t ?? Date.now();
+    const src = options.src ?? 'coordinator';
+    // Two literal shapes, not a spread: events come by the hundred thousand per second, and
+    // JSON.stringify takes its fast path on objects V8 sees with the same shape again and again.
+    const event: HistoryEvent = options.seq !== undefined ? {t, src, type, data, seq: options.seq} : {t, src, type, data};
     if (this.#closed) return event;
     this.events.push(event);
     if (this.#buffer.push(JSON.stringify(event)) === 1) setImmediate(() => this.#drain());
