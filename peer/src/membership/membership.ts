@@ -495,12 +495,18 @@ export class Membership extends EventEmitter<MembershipEvents> {
    */
   #armGossip(): void {
     if (this.#gossipTimer || !this.#running || this.#leaving) return;
-    this.#gossipTimer = setInterval(() => {
+    const tick = () => {
       // Alone, there is nobody to tell: the next member we learn of queues news and re-arms the timer.
       if (this.#running && !this.#leaving && this.#broadcasts.size > 0 && this.liveCount() > 1) return this.#gossip();
       clearInterval(this.#gossipTimer);
       this.#gossipTimer = undefined;
-    }, this.config.gossipIntervalMs);
+    };
+    this.#gossipTimer = setInterval(tick, this.config.gossipIntervalMs);
+    // First news after a quiet spell goes out at once (once the current packet is applied), not a
+    // whole interval later: a ticking timer would have fired half an interval later on average.
+    setImmediate(() => {
+      if (this.#gossipTimer && this.#running && !this.#leaving && this.#broadcasts.size > 0 && this.liveCount() > 1) this.#gossip();
+    });
   }
 
   #gossip(): void {
