@@ -37,7 +37,7 @@ interface Figure {
 }
 
 const quick = process.argv.includes('--quick');
-/** `--only spawn,commands` runs some phases (spawn, commands, ingestion, detection, checkers); results then go to results-partial.json. */
+/** `--only spawn,commands` runs some phases (spawn, commands, ingestion, detection, checkers, scale); results then go to results-partial.json. */
 const only = process.argv.find((a, i) => process.argv[i - 1] === '--only')?.split(',');
 const phase = (name: string) => !only || only.includes(name);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -295,7 +295,8 @@ async function ingestion(count: number): Promise<void> {
   const c = await coordinator('ingestion');
   const history = new HistoryWriter(path.join(tmpRoot, 'ingestion-history.jsonl'));
   c.hub.on('events', (name, events) => {
-    for (const e of events) history.append(e.type, e.data, {src: `peer:${name}`, t: e.time, seq: e.seq});
+    const src = `peer:${name}` as const;
+    for (const e of events) history.append(e.type, e.data, {src, t: e.time, seq: e.seq});
   });
   const child = execa(process.execPath, [benchAgent], {env: {MODE: 'agent', URL: c.url, TOKEN: c.token, NAME: 'flooder'}, reject: false, stdio: 'ignore'});
   await c.hub.waitForRegistered(['flooder'], 10_000);
@@ -403,6 +404,32 @@ async function checkers(events: number): Promise<void> {
   report({name: `checkers over a ${Math.round(parsed / 1000)}k-event history`, value: withCheckers, unit: 'ms', baseline: readOnly, target: '<= 3x reading and parsing the file'}, (r) => r <= 3);
 }
 
+// --- scale scenarios ---------------------------------------------------------------------------
+
+/**
+ * The scenarios in scenarios/scale (200 processes, 100 peers chatting, 1,000
+ * peers in peer hosts), run as a user runs them: through `peerlab run`. Not
+ * part of CI; a figure each, met when the scenario passes.
+ */
+async function scale(): Promise<void> {
+  const out = path.join(tmpRoot, 'scale');
+  const bin = path.join(root, 'test-server/bin/peerlab.mjs');
+  const run = await execa(process.execPath, [bin, 'run', path.join(root, 'scenarios/scale'), '--reporter', 'json', '--out', out], {reject: false, stdio: ['ignore', 'ignore', 'inherit']});
+  let result: {scenarios: Array<{name: string; status: string; durationMs: number; message?: string; figures?: Record<string, number>}>};
+  try {
+    result = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as typeof result;
+  } catch (error) {
+    throw new Error(`peerlab run scenarios/scale exited ${run.exitCode} without results.json: ${String(error)}`);
+  }
+  for (const s of result.scenarios) {
+    const detail = Object.entries(s.figures ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
+    report(
+      {name: `scale scenario: ${s.name}`, value: s.durationMs / 1000, unit: 's', baseline: 0, ratio: s.status === 'pass' ? 1 : Infinity, target: 'passes', note: s.status === 'pass' ? detail : `${s.status}: ${(s.message ?? '').slice(0, 300)}`},
+      (r) => r === 1,
+    );
+  }
+}
+
 // --- run ---------------------------------------------------------------------------------------
 
 const started = Date.now();
@@ -414,6 +441,8 @@ try {
   if (phase('ingestion')) await ingestion(quick ? 20_000 : 200_000);
   if (phase('detection')) await detection(quick ? 5 : 50, quick ? 3 : 300);
   if (phase('checkers')) await checkers(quick ? 20_000 : 1_000_000);
+  // The scale scenarios take minutes: the full run and `--only scale` run them, --quick does not.
+  if (!quick && phase('scale')) await scale();
 } finally {
   await rm(tmpRoot, {recursive: true, force: true});
 }
