@@ -61,6 +61,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
   #probeTimer: NodeJS.Timeout | undefined;
   #gossipTimer: NodeJS.Timeout | undefined;
   #pushPullTimer: NodeJS.Timeout | undefined;
+  #pushPullDueAt = Infinity;
+  #pullSoon: () => void = () => {};
+  #viewChangedAt = 0;
+  #lastPushPullAt = 0;
   /** Bumped when the timers stop, so a loop still awaiting its work does not re-arm after a rejoin. */
   #generation = 0;
   #seq = 0;
@@ -151,7 +155,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.#broadcasts.queue(this.#aliveUpdate(this.#self()));
     this.#loop(() => this.#probe(), this.config.probeIntervalMs);
     this.#armGossip();
-    this.#after(() => pushPullIntervalMs(this.config, this.liveCount()), () => this.#periodicPushPull());
+    this.#schedulePushPull();
     this.#every(this.config.reconnectIntervalMs, () => this.#reconnect());
   }
 
@@ -275,6 +279,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
       this.#members.set(name, {name, address, state: 'alive', incarnation, since: now});
       this.#broadcasts.queue({k: 'alive', n: name, i: incarnation, a: formatAddress(address)});
       this.#log.info('swim', `${name} joined at ${formatAddress(address)}`);
+      this.#viewChanged();
       this.emit('joined', {name, address, incarnation, at: now});
       return;
     }
@@ -295,6 +300,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.#broadcasts.queue({k: 'alive', n: name, i: incarnation, a: formatAddress(address)});
     if (previous !== 'alive') {
       current.since = now;
+      this.#viewChanged();
       this.#log.info('swim', `${name} is alive again (was ${previous}) at incarnation ${incarnation}`);
       this.emit('alive', {name, address, incarnation, previous, at: now});
     } else {
@@ -348,6 +354,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     current.incarnation = incarnation;
     current.state = left ? 'left' : 'dead';
     current.since = now;
+    this.#viewChanged();
     this.#broadcasts.queue(left ? {k: 'left', n: name, i: incarnation} : {k: 'dead', n: name, i: incarnation, f: from});
     if (left) {
       this.#log.info('swim', `${name} left`);
@@ -579,15 +586,42 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   // --- timers --------------------------------------------------------------
 
-  /** Like #every, but the period is asked for again before each run (it depends on the group's size). */
-  #after(period: () => number, fn: () => Promise<void>): void {
+  /**
+   * Periodic push-pull. At rest it slows with the group's size (pushPullScale);
+   * while the view is changing it runs at the base interval, and once more
+   * after the last change: a group that formed or churned all at once leaves
+   * a few members short of an update or two (an epidemic always misses a
+   * few), and the scaled interval (3 min for 1,000 lan members) would leave
+   * them so for minutes. memberlist has only the scaled interval.
+   */
+  #schedulePushPull(): void {
     const generation = this.#generation;
     const tick = async () => {
-      if (!this.#running || this.#leaving) return;
-      await fn();
-      if (this.#running && !this.#leaving && generation === this.#generation) this.#pushPullTimer = setTimeout(tick, period());
+      if (!this.#running || this.#leaving || generation !== this.#generation) return;
+      this.#pushPullDueAt = Infinity;
+      const started = Date.now();
+      await this.#periodicPushPull();
+      if (!this.#running || this.#leaving || generation !== this.#generation) return;
+      const changed = this.#viewChangedAt >= this.#lastPushPullAt;
+      this.#lastPushPullAt = started;
+      arm(changed ? this.config.pushPullIntervalMs : pushPullIntervalMs(this.config, this.liveCount()));
     };
-    this.#pushPullTimer = setTimeout(tick, period());
+    const arm = (ms: number) => {
+      clearTimeout(this.#pushPullTimer);
+      this.#pushPullDueAt = Date.now() + ms;
+      this.#pushPullTimer = setTimeout(tick, ms);
+    };
+    this.#pullSoon = () => {
+      if (!this.#running || this.#leaving || generation !== this.#generation) return;
+      if (this.#pushPullDueAt !== Infinity && this.#pushPullDueAt - Date.now() > this.config.pushPullIntervalMs) arm(this.config.pushPullIntervalMs);
+    };
+    arm(this.config.pushPullIntervalMs);
+  }
+
+  /** A member came, went or came back: the view is changing (see #schedulePushPull). */
+  #viewChanged(): void {
+    this.#viewChangedAt = Date.now();
+    this.#pullSoon();
   }
 
   #every(ms: number, fn: () => unknown): void {
@@ -618,6 +652,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.#generation++;
     clearTimeout(this.#probeTimer);
     clearTimeout(this.#pushPullTimer);
+    this.#pushPullDueAt = Infinity;
     clearInterval(this.#gossipTimer);
     this.#gossipTimer = undefined;
     for (const timer of this.#timers) clearInterval(timer);
