@@ -300,7 +300,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.#broadcasts.queue({k: 'alive', n: name, i: incarnation, a: formatAddress(address)});
     if (previous !== 'alive') {
       current.since = now;
-      this.#viewChanged();
+      // A refuted suspicion leaves the live set as it was; a member back from dead or left changes it.
+      if (previous === 'dead' || previous === 'left') this.#viewChanged();
       this.#log.info('swim', `${name} is alive again (was ${previous}) at incarnation ${incarnation}`);
       this.emit('alive', {name, address, incarnation, previous, at: now});
     } else {
