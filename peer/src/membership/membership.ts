@@ -168,14 +168,14 @@ export class Membership extends EventEmitter<MembershipEvents> {
     const others = seeds.filter((seed) => !sameAddress(seed, this.transport.address));
     await Promise.all(
       others.map(async (seed) => {
-          try {
-            await this.#pushPull(seed, true);
-            // The first answer makes us part of the group; a dead seed must not delay saying so.
-            if (++contacted === 1) this.emit('contacted', {via: formatAddress(seed), seeds: others.length, at: Date.now()});
-          } catch (error) {
-            errors.push(`${formatAddress(seed)}: ${error instanceof Error ? error.message : String(error)}`);
-          }
-        }),
+        try {
+          await this.#pushPull(seed, true);
+          // The first answer makes us part of the group; a dead seed must not delay saying so.
+          if (++contacted === 1) this.emit('contacted', {via: formatAddress(seed), seeds: others.length, at: Date.now()});
+        } catch (error) {
+          errors.push(`${formatAddress(seed)}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }),
     );
     return {contacted, errors};
   }
@@ -503,17 +503,17 @@ export class Membership extends EventEmitter<MembershipEvents> {
    */
   #armGossip(): void {
     if (this.#gossipTimer || !this.#running || this.#leaving) return;
-    const tick = () => {
-      // Alone, there is nobody to tell: the next member we learn of queues news and re-arms the timer.
-      if (this.#running && !this.#leaving && this.#broadcasts.size > 0 && this.liveCount() > 1) return this.#gossip();
+    // Alone, there is nobody to tell: the next member we learn of queues news and re-arms the timer.
+    const newsToTell = () => this.#running && !this.#leaving && this.#broadcasts.size > 0 && this.liveCount() > 1;
+    this.#gossipTimer = setInterval(() => {
+      if (newsToTell()) return this.#gossip();
       clearInterval(this.#gossipTimer);
       this.#gossipTimer = undefined;
-    };
-    this.#gossipTimer = setInterval(tick, this.config.gossipIntervalMs);
+    }, this.config.gossipIntervalMs);
     // First news after a quiet spell goes out at once (once the current packet is applied), not a
     // whole interval later: a ticking timer would have fired half an interval later on average.
     setImmediate(() => {
-      if (this.#gossipTimer && this.#running && !this.#leaving && this.#broadcasts.size > 0 && this.liveCount() > 1) this.#gossip();
+      if (this.#gossipTimer && newsToTell()) this.#gossip();
     });
   }
 

@@ -132,6 +132,15 @@ async function waitConverged(c: Coordinator, names: readonly string[], timeoutMs
   return false;
 }
 
+/** A coordinator with N local peers that all see each other. */
+async function convergedGroup(name: string, n: number, timeoutMs: number): Promise<{c: Coordinator; names: string[]}> {
+  const c = await coordinator(name);
+  const names = generateNames(n);
+  await c.spawn(names);
+  await waitConverged(c, names, timeoutMs);
+  return {c, names};
+}
+
 /**
  * Times convergence by the peers' own clocks, from the moment the last peer
  * joined (its join exchanged state with a member: `peer.joined`) to the
@@ -231,10 +240,7 @@ async function spawnAndConverge(sizes: number[]): Promise<void> {
  * peerlab's command are measured on the same connection, interleaved.
  */
 async function commands(n: number, rounds: number): Promise<void> {
-  const c = await coordinator('commands');
-  const names = generateNames(n);
-  await c.spawn(names);
-  await waitConverged(c, names, 30_000);
+  const {c, names} = await convergedGroup('commands', n, 30_000);
   const ours: number[] = [];
   const raw: number[] = [];
   for (let i = 0; i < rounds; i++) {
@@ -318,10 +324,7 @@ async function ingestion(count: number): Promise<void> {
 // --- failure detection and false positives -----------------------------------------------
 
 async function detection(n: number, chatSeconds: number): Promise<void> {
-  const c = await coordinator('detection');
-  const names = generateNames(n);
-  await c.spawn(names);
-  await waitConverged(c, names, 60_000);
+  const {c, names} = await convergedGroup('detection', n, 60_000);
   const dead: HistoryEvent[] = [];
   let suspicions = 0;
   c.hub.on('events', (name, events) => {
