@@ -28,10 +28,6 @@ let scheduled = false;
 
 /** Writes whatever log lines are pending, so output written next comes after them. */
 export function flushLogs(): void {
-  flushPending();
-}
-
-function flushPending(): void {
   scheduled = false;
   if (pending.length === 0) return;
   const text = pending.join('');
@@ -48,10 +44,10 @@ export function writeStderrLine(line: string): void {
   pending.push(line + '\n');
   if (scheduled) return;
   scheduled = true;
-  setImmediate(flushPending);
+  setImmediate(flushLogs);
 }
 
-process.on('exit', flushPending);
+process.on('exit', flushLogs);
 
 export class Logger {
   level: Level = 'info';

@@ -74,7 +74,7 @@ export class Chat extends EventEmitter<ChatEvents> {
     const message: ChatMessage = {id: `${sender}:${this.#epoch}:${seq}`, sender, epoch: this.#epoch, seq, text, sentAt: Date.now()};
     this.emit('sent', message);
     this.#receive(message);
-    for (const member of this.membership.peers()) this.membership.transport.sendUdp(member.address, {t: 'chat', m: [message]});
+    for (const member of this.membership.others()) this.membership.transport.sendUdp(member.address, {t: 'chat', m: [message]});
     return message;
   }
 

@@ -128,13 +128,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return this.all().filter((m) => m.state === 'alive' || m.state === 'suspect');
   }
 
-  /** Other live members: the ones to probe, gossip to, and send chat to. */
-  peers(): Member[] {
-    return this.live().filter((m) => m.name !== this.name);
-  }
-
   /**
-   * Other members in the given states, unsorted: the timers pick from these
+   * Other members in the given states (by default the live ones: those to
+   * probe, gossip to and send chat to), unsorted: the timers pick from these
    * many times a second, so they skip the sorted, copied view `all()` builds.
    */
   others(states: readonly MemberState[] = LIVE): Member[] {
@@ -189,7 +185,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.#leaving = true;
     const self = this.#self();
     const update: Update = {k: 'left', n: this.name, i: self.incarnation};
-    const recipients = this.peers();
+    const recipients = this.others();
     self.state = 'left';
     self.since = Date.now();
     this.#broadcasts.clear();
