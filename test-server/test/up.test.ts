@@ -140,3 +140,33 @@ test('bad flags exit 2 and name the flag', async (t) => {
     t.regex(stderr, expected, args.join(' '));
   }
 });
+
+test.serial('registrations after start-up (a restart, a REST spawn) do not crash the progress display', async (t) => {
+  const up = await start(t, ['--peers', '1', '--port', '0']);
+  const [, url] = await up.waitFor(/^peerlab coordinator on (\S+) /);
+  await up.pids();
+  up.child.stdin.write('restart alice\n');
+  await up.waitFor(/^alice restarted and registered in \d+ ms$/);
+  const spawned = await fetch(`${url}/api/peers`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({names: ['zed']})});
+  t.is(spawned.status, 201, await spawned.clone().text());
+  up.child.stdin.end('all members --json\n');
+  const exit = await up.exited;
+  t.is(exit.code, 0, up.errors.join('\n'));
+  t.false(up.errors.some((l) => /RangeError|Invalid count/.test(l)), up.errors.join('\n'));
+  t.regex(up.lines.join('\n'), /^zed:\n {2}\{"self":"zed"/m);
+});
+
+test.serial('--serve runs without a prompt until SIGTERM, even with stdin closed', async (t) => {
+  const up = await start(t, ['--peers', '2', '--serve', '--port', '0']);
+  up.child.stdin.end();
+  const [, url] = await up.waitFor(/^peerlab coordinator on (\S+) /);
+  const pids = await up.pids();
+  await up.waitFor(/^serving until SIGINT or SIGTERM/);
+  // End of input did not stop it: the REST API still answers and drives the peers.
+  const reply = await fetch(`${url}/api/peers/alice/commands`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({name: 'members', args: {}})});
+  t.is(reply.status, 200);
+  t.deepEqual(await pidsAlive(pids, 0), pids);
+  up.child.kill('SIGTERM');
+  t.is((await up.exited).code, 143);
+  t.deepEqual(await pidsAlive(pids, 5000), []);
+});

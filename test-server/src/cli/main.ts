@@ -41,12 +41,14 @@ export async function main(argv: string[]): Promise<void> {
     .option('--logs <dir>', 'where per-peer logs go (default runs/<run-id>/logs)')
     .option('--grace <ms>', 'peers exit when the coordinator is unreachable this long', integer(100, 600_000), 3000)
     .option('--peers-per-process <k>', 'run K peers in each process (for scale)', integer(1, 1000), 1)
-    .action(async (opts: {peers?: number; names?: string[]; host: string; port: number; token?: string; profile: 'local' | 'lan'; logs?: string; grace: number; peersPerProcess: number}) => {
+    .option('--serve', 'no prompt: run until SIGINT or SIGTERM (drive the peers over REST)', false)
+    .option('--no-prompt', 'the same as --serve')
+    .action(async (opts: {peers?: number; names?: string[]; host: string; port: number; token?: string; profile: 'local' | 'lan'; logs?: string; grace: number; peersPerProcess: number; serve: boolean; prompt: boolean}) => {
       if (opts.peers !== undefined && opts.names) {
         process.stderr.write('peerlab up: give --peers or --names, not both\n');
         process.exit(2);
       }
-      process.exitCode = await up(opts);
+      process.exitCode = await up({...opts, serve: opts.serve || !opts.prompt});
     });
 
   program

@@ -24,6 +24,8 @@ export interface UpOptions {
   grace: number;
   historyFile?: string;
   peersPerProcess: number;
+  /** No prompt: run until SIGINT or SIGTERM, for tools that drive the peers over REST. */
+  serve?: boolean;
 }
 
 const out = (line: string) => process.stdout.write(line + '\n');
@@ -58,6 +60,10 @@ export async function up(options: UpOptions): Promise<number> {
 
   const tty = Boolean(process.stdout.isTTY);
   const started = Date.now();
+  // The bar counts the first registration of each name it was asked to start. Anything
+  // else that registers (a restart, a reconnect, a REST spawn, an external agent) is not
+  // progress, and once counted it would push the bar past full.
+  const awaited = new Set(names);
   let registered = 0;
   const progress = () => {
     const width = 30;
@@ -65,14 +71,16 @@ export async function up(options: UpOptions): Promise<number> {
     return `registering peers [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${registered}/${names.length}  ${((Date.now() - started) / 1000).toFixed(1)} s`;
   };
   let lastStep = 0;
-  coordinator.hub.on('registered', () => {
+  const onRegistered = ({name}: {name: string}) => {
+    if (!awaited.delete(name)) return;
     registered++;
     if (tty) logUpdate(progress());
     else if (Math.floor((registered / names.length) * 4) > lastStep || registered === names.length) {
       lastStep = Math.floor((registered / names.length) * 4);
       out(progress());
     }
-  });
+  };
+  coordinator.hub.on('registered', onRegistered);
   try {
     await coordinator.spawn(names, {perProcess: options.peersPerProcess});
     if (tty) logUpdate.done();
@@ -80,9 +88,16 @@ export async function up(options: UpOptions): Promise<number> {
   } catch (error) {
     if (tty) logUpdate.done();
     out(`warning: ${(error as Error).message} (see their logs)`);
+  } finally {
+    coordinator.hub.off('registered', onRegistered);
   }
 
   await showTable(coordinator, names.length, tty);
+  if (options.serve) {
+    out('serving until SIGINT or SIGTERM (no prompt)');
+    // The signal handlers above stop the peers and exit; the open server keeps the process up until then.
+    await new Promise<never>(() => {});
+  }
   const failures = await prompt(coordinator, options.historyFile ?? path.join(os.homedir(), '.peerlab', 'up_history'));
   await stop(failures > 0 ? 1 : 0);
   return 0;
