@@ -167,3 +167,42 @@ test.serial('peerlab up drives network faults from its prompt', async (t) => {
   t.regex(run.all, /10% loss on every link/);
   t.regex(run.all, /healed every network fault\ncut in: none; cut out: none; loss: none/);
 });
+
+test.serial('the nemesis ends with its scenario: no round after the steps, and what it broke is recovered and recorded before run.end', async (t) => {
+  // The nemesis is asked to go on for a minute and to leave its victims down for a minute;
+  // the steps end after a few of its rounds.
+  const yaml = `name: nemesis outlives its steps
+peers: 5
+nemesis:
+  every: 300ms
+  for: 60s
+  faults:
+    - kill: random
+      recover_after: 60s
+    - pause: random
+      recover_after: 60s
+steps:
+  - start: all
+  - sleep: 1500ms
+`;
+  const began = Date.now();
+  const {exitCode, all, results} = await runScenario(t, yaml);
+  const elapsed = Date.now() - began;
+  t.is(exitCode, 0, all);
+  t.true(elapsed < 30_000, `peerlab run ended ${elapsed} ms after it began, not after the nemesis's minute`);
+  const events = (await readFile(results[0]!.historyPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as {src: string; type: string; data: Record<string, unknown>});
+  const end = events.findIndex((e) => e.type === 'run.end');
+  t.is(end, events.length - 1, 'nothing is recorded after run.end');
+  const stepsEnd = events.findLastIndex((e) => e.type === 'step.end' && e.data.path === '2');
+  const faults = events.map((e, i) => ({...e, i})).filter((e) => e.type === 'fault' && e.data.nemesis !== undefined);
+  const broke = faults.filter((f) => f.data.kind === 'kill' || f.data.kind === 'pause');
+  t.true(broke.length >= 2, `the nemesis hurt some peers: ${broke.length}`);
+  t.true(broke.every((f) => f.i < stepsEnd), 'no new round after the steps ended');
+  for (const f of broke) {
+    const undo = f.data.kind === 'kill' ? 'restart' : 'resume';
+    t.true(faults.some((r) => r.i > stepsEnd && r.data.kind === undo && r.data.peer === f.data.peer && r.data.nemesis === f.data.nemesis), `${f.data.kind} of ${String(f.data.peer)} is undone after the steps`);
+  }
+  const done = events.find((e) => e.type === 'nemesis' && e.data.done === true);
+  t.truthy(done?.data.stopped, 'the stop is recorded');
+  t.true(events.indexOf(done!) < end);
+});

@@ -29,6 +29,25 @@ export interface RunScenarioOptions {
 
 class ScenarioTimeout extends Error {}
 
+/** How long the end of a scenario waits for the nemesis to undo what it broke (a restart waits for registration). */
+const NEMESIS_STOP_MS = 20_000;
+
+/** Waits `ms`, or less if `stop` fires first; says whether it was cut short. */
+function waitOrStop(ms: number, stop: AbortSignal): Promise<boolean> {
+  if (stop.aborted) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      stop.removeEventListener('abort', onStop);
+      resolve(false);
+    }, ms);
+    const onStop = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    stop.addEventListener('abort', onStop, {once: true});
+  });
+}
+
 function slug(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'scenario';
 }
@@ -98,6 +117,8 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
 
 class ScenarioRun {
   readonly #abort = new AbortController();
+  /** Aborted when the scenario ends (its steps are done, failed, or timed out): the nemesis ends with it. */
+  readonly #nemesisStop = new AbortController();
   readonly #started = new Set<string>();
   readonly #faults: FaultInjector;
   readonly #downBySteps = new Set<string>();
@@ -204,17 +225,19 @@ class ScenarioRun {
    * The nemesis: every `everyMs`, one fault drawn from its own seeded stream,
    * undone after `recoverAfterMs`. It picks victims among the peers it has
    * not hurt itself, so its choices depend on the seed alone, not on timing.
+   * It ends with its scenario: `#stopNemesis` stops the rounds and undoes at
+   * once what is still broken, so nothing it does outlives the run's history.
    */
   async #runNemesis(plan: NonNullable<Scenario['nemesis']>): Promise<void> {
     const random = new Random((this.random.seed ^ 0x9e3779b9) >>> 0);
     const hurt = new Set<string>();
     const recoveries: Promise<unknown>[] = [];
     const rounds = Math.floor(plan.forMs / plan.everyMs);
-    const signal = this.#abort.signal;
+    const stop = this.#nemesisStop.signal;
     let round = 0;
-    while (!signal.aborted && round < rounds) {
-      await this.#sleep(plan.everyMs).catch(() => undefined);
-      if (signal.aborted) break;
+    while (!stop.aborted && round < rounds) {
+      await waitOrStop(plan.everyMs, stop);
+      if (stop.aborted) break;
       round++;
       const choice = plan.faults[Math.floor(random.next() * plan.faults.length)]!;
       const pool = this.scenario.peers.filter((p) => this.#started.has(p) && !hurt.has(p));
@@ -228,22 +251,42 @@ class ScenarioRun {
       const problems = await fault.apply();
       if (problems.length > 0) this.history.append('nemesis', {round, problems});
       if (choice.recoverAfterMs === undefined) continue;
+      const thisRound = round;
       recoveries.push(
-        this.#sleep(choice.recoverAfterMs)
-          .then(() => this.#recover(step.kind, victims, round))
-          .catch(() => undefined)
+        waitOrStop(choice.recoverAfterMs, stop)
+          .then((early) => this.#recover(step.kind, victims, thisRound, early))
+          .catch((error: unknown) => this.history.append('nemesis', {round: thisRound, problems: [`recovery failed: ${(error as Error).message}`]}))
           .finally(() => victims.forEach((v) => hurt.delete(v))),
       );
     }
     await Promise.all(recoveries);
-    this.history.append('nemesis', {done: true, rounds: round});
+    this.history.append('nemesis', {done: true, rounds: round, ...(stop.aborted && round < rounds ? {stopped: 'the scenario ended'} : {})});
   }
 
-  async #recover(kind: PlanStep['kind'], victims: string[], round: number): Promise<void> {
+  async #recover(kind: PlanStep['kind'], victims: string[], round: number, early: boolean): Promise<void> {
+    if (early) this.history.append('nemesis', {round, recover: kind, peers: victims, early: true});
     const description = {nemesis: round};
     if (kind === 'kill') await Promise.all(victims.map((v) => this.#faults.process('restart', v, description)));
     else if (kind === 'pause') await Promise.all(victims.map((v) => this.#faults.process('resume', v, description)));
     else await this.#faults.heal(description);
+  }
+
+  /**
+   * Ends the nemesis with its scenario, while the coordinator is still open:
+   * no new round, and what it broke is recovered now and recorded. A recovery
+   * that hangs cannot hold the run: after `NEMESIS_STOP_MS` the run goes on
+   * and says so; closing the coordinator then stops every peer anyway.
+   */
+  async #stopNemesis(): Promise<void> {
+    if (!this.#nemesisDone) return;
+    this.#nemesisStop.abort();
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      this.#nemesisDone.then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), NEMESIS_STOP_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!finished) this.history.append('nemesis', {done: false, problems: [`recoveries still running ${NEMESIS_STOP_MS} ms after the scenario ended`]});
   }
 
   async execute(): Promise<void> {
@@ -255,6 +298,7 @@ class ScenarioRun {
       }
     } finally {
       clearTimeout(timer);
+      await this.#stopNemesis();
     }
   }
 

@@ -68,7 +68,8 @@ export type InvariantName = (typeof invariantNames)[number];
  *   expect.result  {step, peer, expect, status, message}
  *   peer.gap       {peer, expected, got}      events lost between two batches of a peer
  *   protocol.error {socket, peer?, channel, message}  a malformed agent message, rejected
- *   nemesis        {round, fault, peers?} | {done, rounds}
+ *   nemesis        {round, fault, peers?} | {round, problems} | {round, recover, peers, early}  a recovery cut short by the scenario's end
+ *                  | {done, rounds, stopped?}
  *   run.end        {status, message}
  *
  * Peer event types (src: 'peer:<name>'), as the reference peer's agent sends them:
