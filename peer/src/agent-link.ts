@@ -5,7 +5,8 @@
  */
 import {Agent} from '@peerlab/client-agent';
 import type {HelloAck, Snapshot} from '@peerlab/client-agent';
-import type {CommandContext} from './commands.js';
+import type {CommandContext, ScriptNesting} from './commands.js';
+import {agentFileAccess} from './file-access.js';
 import {createRegistry} from './commands.js';
 import type {MembershipEventName} from './membership/types.js';
 import {formatAddress} from './membership/types.js';
@@ -17,6 +18,8 @@ export interface AgentLinkOptions {
   url: string;
   token: string;
   graceMs: number;
+  /** The peer's own folder, the only place the agent's file commands reach; none without it. */
+  dataDir?: string | undefined;
   exit(code: number, reason: string): void;
 }
 
@@ -37,16 +40,21 @@ export function snapshotOf(peer: Peer): Snapshot {
  */
 export function linkAgent(peer: Peer, options: AgentLinkOptions): {agent: Agent<CommandContext>; registered: Promise<HelloAck>} {
   const registry = createRegistry();
-  const context: CommandContext = {
+  const files = agentFileAccess(options.dataDir);
+  // A fresh context per script line, carrying the nesting `run` counted: the one shared
+  // context used to start every line at the top again, so a script running itself never stopped.
+  const contextFor = (script: ScriptNesting | undefined): CommandContext => ({
     peer,
-    depth: 0,
-    runLine: async (line) => {
+    script,
+    files,
+    runLine: async (line, nested) => {
       const parsed = registry.parseLine(line);
-      if (parsed) await parsed.command.run(parsed.args, context);
+      if (parsed) await parsed.command.run(parsed.args, contextFor(nested));
     },
     // Let the reply reach the coordinator before the process goes.
     exit: (code) => void setTimeout(() => options.exit(code, 'exit command'), 20),
-  };
+  });
+  const context = contextFor(undefined);
   const agent = new Agent<CommandContext>({
     url: options.url,
     token: options.token,

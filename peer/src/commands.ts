@@ -4,10 +4,9 @@
  * for a person, `--json` (or the agent) gets the data itself.
  */
 import {readFile, writeFile, rename} from 'node:fs/promises';
-import path from 'node:path';
 import type {Args} from '@peerlab/client-agent';
 import {CommandError, Registry, usage} from '@peerlab/client-agent';
-import {isComponent, isLevel, components, levels} from './log.js';
+import {isComponent, isLevel, components, levels, printable} from './log.js';
 import type {Component} from './log.js';
 import type {Peer} from './peer.js';
 import type {Address, Member} from './membership/types.js';
@@ -15,16 +14,38 @@ import {formatAddress, parseAddress} from './membership/types.js';
 import {isProfileName} from './config.js';
 import type {TransportStats} from './membership/transport.js';
 import {isValidName} from './membership/messages.js';
+import type {FileAccess} from './file-access.js';
+import {fileToRead, fileToWrite} from './file-access.js';
+
+/** Scripts run inside scripts at most this deep (a script that runs itself stops here). */
+export const MAX_SCRIPT_DEPTH = 8;
+/**
+ * Commands one top-level `run` may execute over its whole tree of scripts:
+ * depth alone still lets a script with n lines that run itself do n^8.
+ */
+export const MAX_SCRIPT_COMMANDS = 10_000;
+
+/** Where a line runs inside a script: how deep, and what the whole tree may still do. */
+export interface ScriptNesting {
+  depth: number;
+  /** Shared by every script under one top-level `run`. */
+  budget: {commands: number};
+}
 
 /** What a command may ask of whoever runs it (the CLI session or the agent). */
 export interface CommandContext {
   peer: Peer;
-  /** Runs another command line; used by `run` for script files. */
-  runLine(line: string): Promise<void>;
+  /**
+   * Runs one line of a script with the nesting `run` gives it. The nesting is
+   * counted by `run` itself, so no caller (CLI, agent, script) can reset it.
+   */
+  runLine(line: string, script: ScriptNesting): Promise<void>;
   /** Ends the process after the command returns. */
   exit(code: number): void;
-  /** Nesting depth of `run`, so a script cannot include itself forever. */
-  depth: number;
+  /** Set when the command is a line of a script. */
+  script?: ScriptNesting | undefined;
+  /** Which files `run`, `load-config` and `save-config` may touch (see file-access.ts). */
+  files: FileAccess;
 }
 
 /** The settings that `save-config` writes and `load-config` or `--config` read. */
@@ -40,6 +61,12 @@ export interface SavedConfig {
 }
 
 const json = {name: 'json', type: 'boolean', flag: true, description: 'print machine-readable JSON'} as const;
+
+/** Everything this peer refused to take, hold or send for others, and the members it forgot. */
+function refusalsOf(peer: Peer) {
+  const {tcpRefused, tcpTooLarge, tcpTimedOut} = peer.transport.stats;
+  return {...peer.membership.refusals, ...peer.chat.refusals, tcpRefused, tcpTooLarge, tcpTimedOut};
+}
 
 /** Packets and connections so far, for `status`: where this peer's traffic went. */
 function trafficOf(stats: TransportStats) {
@@ -157,6 +184,7 @@ export function createRegistry(): Registry<CommandContext> {
         checksum: peer.membership.checksum(),
         messages: peer.chat.messages().length,
         malformed: peer.transport.stats.malformed,
+        refused: refusalsOf(peer),
         traffic: trafficOf(peer.transport.stats),
       };
     },
@@ -253,7 +281,7 @@ export function createRegistry(): Registry<CommandContext> {
     },
     format(result) {
       const r = result as {count: number; messages: {sender: string; text: string; deliveredAt: number; id: string}[]};
-      const lines = r.messages.map((m) => `${new Date(m.deliveredAt).toISOString().slice(11, 19)} <${m.sender}> ${m.text}`);
+      const lines = r.messages.map((m) => `${new Date(m.deliveredAt).toISOString().slice(11, 19)} <${m.sender}> ${printable(m.text)}`);
       return lines.length > 0 ? lines.join('\n') : 'no messages yet';
     },
   });
@@ -297,10 +325,13 @@ export function createRegistry(): Registry<CommandContext> {
     summary: 'run the commands in a file, one per line (# starts a comment)',
     args: [{name: 'file', type: 'string', required: true, description: 'script file'}],
     async run(args, ctx) {
-      if (ctx.depth >= 8) throw new CommandError('run: scripts nested more than 8 deep', 'failed');
+      const depth = (ctx.script?.depth ?? 0) + 1;
+      if (depth > MAX_SCRIPT_DEPTH) throw new CommandError(`run: scripts nested more than ${MAX_SCRIPT_DEPTH} deep`, 'failed');
+      const budget = ctx.script?.budget ?? {commands: MAX_SCRIPT_COMMANDS};
+      const file = await fileToRead(ctx.files, 'run', args.file as string);
       let text: string;
       try {
-        text = await readFile(args.file as string, 'utf8');
+        text = await readFile(file, 'utf8');
       } catch (error) {
         throw new CommandError(`run: cannot read ${String(args.file)}: ${(error as Error).message}`, 'failed');
       }
@@ -308,8 +339,9 @@ export function createRegistry(): Registry<CommandContext> {
       for (const [i, raw] of text.split('\n').entries()) {
         const line = raw.trim();
         if (line === '' || line.startsWith('#')) continue;
+        if (budget.commands-- <= 0) throw new CommandError(`run: scripts ran more than ${MAX_SCRIPT_COMMANDS} commands; stopped`, 'failed');
         try {
-          await ctx.runLine(line);
+          await ctx.runLine(line, {depth, budget});
         } catch (error) {
           throw new CommandError(`${String(args.file)}:${i + 1}: ${(error as Error).message}`, 'failed');
         }
@@ -325,10 +357,11 @@ export function createRegistry(): Registry<CommandContext> {
     group: 'config',
     summary: 'save name, address, profile, seeds and log settings to a JSON file',
     args: [{name: 'file', type: 'string', required: true, description: 'where to write'}],
-    async run(args, {peer}) {
-      const file = path.resolve(args.file as string);
+    async run(args, {peer, files}) {
+      const file = await fileToWrite(files, 'save-config', args.file as string);
       const tmp = `${file}.${process.pid}.tmp`;
-      await writeFile(tmp, JSON.stringify(savedConfigOf(peer), null, 2) + '\n');
+      // 'wx': never write through whatever already sits at the temporary name.
+      await writeFile(tmp, JSON.stringify(savedConfigOf(peer), null, 2) + '\n', {flag: 'wx'});
       await rename(tmp, file);
       return {file};
     },
@@ -340,8 +373,8 @@ export function createRegistry(): Registry<CommandContext> {
     group: 'config',
     summary: 'apply log settings and seeds from a saved file (name, address and profile apply at start: --config)',
     args: [{name: 'file', type: 'string', required: true, description: 'a file written by save-config'}],
-    async run(args, {peer}) {
-      const config = await readSavedConfig(args.file as string);
+    async run(args, {peer, files}) {
+      const config = await readSavedConfig(await fileToRead(files, 'load-config', args.file as string));
       if (config.logLevel && isLevel(config.logLevel)) peer.log.level = config.logLevel;
       if (config.logFilter) peer.log.filter = new Set(config.logFilter as Component[]);
       const seeds = (config.join ?? []).map((j) => parseAddress(j)!);

@@ -1,10 +1,12 @@
 /**
- * Every timing knob of the peer lives here, in the spirit of memberlist's
+ * Every timing knob and limit of the peer lives here, in the spirit of memberlist's
  * Config: nothing else in the peer reads a magic number. Two named profiles:
  * `lan` mirrors memberlist's DefaultLANConfig, `local` is tuned for many peers
  * on one loopback machine, fast enough for tests yet slack enough that a busy
  * 2-core CI box does not turn slow acks into false `dead` verdicts.
  */
+import {MAX_MEMBER_ENTRY_BYTES} from './membership/messages.js';
+
 export interface SwimConfig {
   readonly profile: ProfileName;
   /** How often each member probes one other member. */
@@ -34,9 +36,82 @@ export interface SwimConfig {
   readonly chatSyncIntervalMs: number;
   /** Upper bound for one UDP datagram; piggybacked updates and chat batches are cut to fit. */
   readonly maxPacketBytes: number;
+
+  // --- limits: what one peer holds on behalf of others --------------------
+
+  /**
+   * The largest group the peer is sized for, counting dead and left members
+   * not yet reaped: a member that would go beyond it is not recorded. The
+   * push-pull byte cap is derived from it (maxPushPullBytes).
+   */
+  readonly maxMembers: number;
+  /**
+   * How many members one gossip datagram may introduce. Honest packets carry
+   * a few newcomers; the rest of a mass join arrives in later packets and
+   * push-pulls, so a forged packet cannot fill the member table at once.
+   */
+  readonly maxNewMembersPerPacket: number;
+  /**
+   * How many members one inbound push-pull request may introduce. The reply
+   * to a push-pull this peer started (its join, its periodic exchange) is not
+   * capped: it comes from a member it chose, and a joiner must learn the group.
+   */
+  readonly maxNewMembersPerPushPull: number;
+  /** Inbound TCP connections served at once; more are closed on arrival. */
+  readonly maxInboundConnections: number;
+  /**
+   * How long a dead or left member is kept (and reconnected to) before it is
+   * forgotten: memberlist's GossipToTheDeadTime, after which its resetNodes
+   * drops the member. Longer than memberlist's 30 s on lan because the
+   * reconnect loop heals partitions by reaching for dead members; a partition
+   * that outlasts it heals only by a new join. Forgetting frees the name.
+   */
+  readonly deadReapMs: number;
+  /**
+   * Chat messages held back waiting for a gap to fill, over all senders. What
+   * is dropped beyond it comes back through anti-entropy once the gap fills.
+   */
+  readonly maxHeldMessages: number;
 }
 
 export type ProfileName = 'lan' | 'local';
+
+/** The limits both profiles share; only the reap time is a matter of timing. */
+function limits(deadReapMs: number) {
+  return {
+    // 2× the largest group measured (1,000 peers, docs/PERFORMANCE.md).
+    maxMembers: 2048,
+    maxNewMembersPerPacket: 64,
+    maxNewMembersPerPushPull: 256,
+    maxInboundConnections: 32,
+    deadReapMs,
+    // At the 4,000-character text limit, 4 MB of text at most.
+    maxHeldMessages: 1024,
+  } as const;
+}
+
+/**
+ * How far above what a peer knows of a member the incarnation in news about
+ * it may be (uint32 range: messages.ts). Honest groups move one per
+ * refutation, so a step of 2^16 never refuses honest news, while one forged
+ * packet can move a member at most 1/65,536 of the range: using it up takes
+ * tens of thousands of packets, not one. A protocol constant, not a profile
+ * knob: members must agree on it, or one refuses what another sent.
+ */
+export const MAX_INCARNATION_STEP = 2 ** 16;
+
+/** A push-pull header (type, sender name and address, join flag) is well under this. */
+const PUSH_PULL_HEADER_BYTES = 1024;
+
+/**
+ * Byte cap for one push-pull request or reply: the full state of the largest
+ * group the peer is sized for, at the longest entry the decoder accepts (about
+ * 400 bytes; 2048 members make 0.8 MiB). Anything larger cannot be a state a
+ * peer sent honestly, so the connection is cut there, before it is parsed.
+ */
+export function maxPushPullBytes(config: SwimConfig): number {
+  return config.maxMembers * MAX_MEMBER_ENTRY_BYTES + PUSH_PULL_HEADER_BYTES;
+}
 
 export const profiles: Readonly<Record<ProfileName, SwimConfig>> = {
   lan: {
@@ -55,6 +130,7 @@ export const profiles: Readonly<Record<ProfileName, SwimConfig>> = {
     leavePropagateMs: 1000,
     chatSyncIntervalMs: 1000,
     maxPacketBytes: 1400,
+    ...limits(300_000),
   },
   local: {
     profile: 'local',
@@ -72,6 +148,7 @@ export const profiles: Readonly<Record<ProfileName, SwimConfig>> = {
     leavePropagateMs: 300,
     chatSyncIntervalMs: 300,
     maxPacketBytes: 16_000,
+    ...limits(30_000),
   },
 };
 

@@ -8,6 +8,23 @@ export type Level = (typeof levels)[number];
 export const components = ['swim', 'transport', 'chat', 'bootstrap', 'cli', 'agent'] as const;
 export type Component = (typeof components)[number];
 
+/**
+ * Control characters (C0, DEL, C1) and the Unicode line and paragraph
+ * separators, which a terminal or a log reader would act on: escape
+ * sequences recolour or rewrite the screen, and a newline forges a log line.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const NAMED: Record<string, string> = {'\n': '\\n', '\r': '\\r', '\t': '\\t'};
+
+/**
+ * Text from others made safe to print: control characters become visible
+ * escapes (`\n`, `\x1b`, `\u2028`). For display only; messages themselves
+ * (history, events, `--json`) keep their text as sent.
+ */
+export function printable(text: string): string {
+  return text.replace(CONTROL, (c) => NAMED[c] ?? (c.charCodeAt(0) <= 0xff ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
 export function isLevel(value: string): value is Level {
   return (levels as readonly string[]).includes(value);
 }
@@ -67,7 +84,7 @@ export class Logger {
   log(level: Level, component: Component, message: string): void {
     if (!this.enabled(level, component)) return;
     const time = new Date().toISOString().slice(11, 23);
-    this.write(`${time} ${this.name} ${component} ${level}: ${message}`);
+    this.write(`${time} ${this.name} ${component} ${level}: ${printable(message)}`);
   }
 
   error(component: Component, message: string): void {

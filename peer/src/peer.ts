@@ -4,7 +4,7 @@
  * only through the command registry.
  */
 import type {ProfileName, SwimConfig} from './config.js';
-import {profiles} from './config.js';
+import {maxPushPullBytes, profiles} from './config.js';
 import {Chat} from './chat/chat.js';
 import {Logger} from './log.js';
 import {Membership} from './membership/membership.js';
@@ -58,7 +58,11 @@ export class Peer {
 
   static async start(settings: PeerSettings, log = new Logger(settings.name)): Promise<Peer> {
     const config: SwimConfig = {...profiles[settings.profile], ...settings.overrides};
-    const transport = await Transport.open(settings.host, settings.port);
+    const transport = await Transport.open(settings.host, settings.port, {
+      maxBytes: maxPushPullBytes(config),
+      maxInbound: config.maxInboundConnections,
+      readDeadlineMs: config.tcpTimeoutMs,
+    });
     const bugs = settings.bugs ?? new Set();
     const membership = new Membership({name: settings.name, config, transport, log, bugs});
     const faults = new NetworkFaults((address) => membership.nameAt(address));

@@ -13,7 +13,7 @@ import type {Bugs} from '../bugs.js';
 import type {ChatMessage, UdpMessage} from '../membership/messages.js';
 import type {Membership} from '../membership/membership.js';
 import type {Address} from '../membership/types.js';
-import {formatAddress, parseAddress} from '../membership/types.js';
+import {formatAddress} from '../membership/types.js';
 
 export interface DeliveredMessage extends ChatMessage {
   deliveredAt: number;
@@ -25,6 +25,14 @@ export interface ChatEvents {
 }
 
 export const MAX_TEXT_LENGTH = 4000;
+
+/** What the chat refused to hold or send: shown by `status`. */
+export interface ChatRefusals {
+  /** Messages ahead of a gap not held because maxHeldMessages were already waiting. */
+  heldDropped: number;
+  /** Digests from an address that is not their sender's: answered with one datagram at most. */
+  unverifiedDigest: number;
+}
 
 interface Stream {
   /** Highest sequence delivered in order. */
@@ -39,7 +47,10 @@ export class Chat extends EventEmitter<ChatEvents> {
   readonly #epoch: string;
   #seq = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** Messages in every stream's hold-back buffer. */
+  #held = 0;
   duplicates = 0;
+  readonly refusals: ChatRefusals = {heldDropped: 0, unverifiedDigest: 0};
 
   /** An odd-numbered message held back by the `reorder` bug, per stream. */
   readonly #reorderHeld = new Map<string, ChatMessage>();
@@ -91,19 +102,29 @@ export class Chat extends EventEmitter<ChatEvents> {
 
   #receive(message: ChatMessage): void {
     const key = `${message.sender}:${message.epoch}`;
-    let stream = this.#streams.get(key);
-    if (!stream) {
-      stream = {delivered: 0, held: new Map()};
-      this.#streams.set(key, stream);
-    }
-    if (message.seq <= stream.delivered || stream.held.has(message.seq)) {
+    const stream = this.#streams.get(key);
+    if (stream && (message.seq <= stream.delivered || stream.held.has(message.seq))) {
       this.duplicates++;
       return;
     }
-    stream.held.set(message.seq, message);
-    for (let next = stream.held.get(stream.delivered + 1); next; next = stream.held.get(stream.delivered + 1)) {
-      stream.held.delete(next.seq);
-      stream.delivered = next.seq;
+    const delivered = stream?.delivered ?? 0;
+    // A message that must wait for a gap is dropped when the buffer is full: once the gap
+    // fills, anti-entropy brings it again. In-order messages never wait, so they always pass.
+    if (message.seq !== delivered + 1 && this.#held >= this.membership.config.maxHeldMessages) {
+      this.refusals.heldDropped++;
+      return;
+    }
+    let target = stream;
+    if (!target) {
+      target = {delivered: 0, held: new Map()};
+      this.#streams.set(key, target);
+    }
+    target.held.set(message.seq, message);
+    this.#held++;
+    for (let next = target.held.get(target.delivered + 1); next; next = target.held.get(target.delivered + 1)) {
+      target.held.delete(next.seq);
+      this.#held--;
+      target.delivered = next.seq;
       this.#deliver(next, key);
     }
   }
@@ -146,8 +167,16 @@ export class Chat extends EventEmitter<ChatEvents> {
     this.membership.transport.sendUdp(to, message);
   }
 
+  /**
+   * Answers the packet's source, never the address written in the digest: that
+   * let an 84-byte forgery send a peer's whole history (86 KB) to any host.
+   * A source that is not the sender's known address gets one datagram at most
+   * and no digest back: a newcomer not yet known gets the rest on later rounds.
+   */
   #onDigest(message: Extract<UdpMessage, {t: 'chat-digest'}>, from: Address): void {
-    const replyTo = parseAddress(message.a) ?? from;
+    const replyTo = from;
+    const verified = this.membership.isAt(message.f, from);
+    if (!verified) this.refusals.unverifiedDigest++;
     const missing: ChatMessage[] = [];
     let theyAreAhead = false;
     for (const [key, stream] of this.#streams) {
@@ -157,8 +186,8 @@ export class Chat extends EventEmitter<ChatEvents> {
     for (const [key, theirs] of Object.entries(message.d)) {
       if (theirs > (this.#streams.get(key)?.delivered ?? 0)) theyAreAhead = true;
     }
-    this.#sendBatches(replyTo, missing);
-    if (theyAreAhead && !message.reply) this.#sendDigest(replyTo, true);
+    this.#sendBatches(replyTo, missing, verified ? Infinity : 1);
+    if (verified && theyAreAhead && !message.reply) this.#sendDigest(replyTo, true);
   }
 
   #range(key: string, from: number, to: number): ChatMessage[] {
@@ -173,14 +202,16 @@ export class Chat extends EventEmitter<ChatEvents> {
   }
 
   /** Splits messages into datagrams that stay under the packet budget. */
-  #sendBatches(to: Address, messages: ChatMessage[]): void {
+  #sendBatches(to: Address, messages: ChatMessage[], maxDatagrams: number): void {
     const budget = this.membership.config.maxPacketBytes - 100;
     let batch: ChatMessage[] = [];
     let size = 0;
+    let sent = 0;
     for (const message of messages) {
       const bytes = Buffer.byteLength(JSON.stringify(message)) + 1;
       if (batch.length > 0 && size + bytes > budget) {
         this.membership.transport.sendUdp(to, {t: 'chat', m: batch});
+        if (++sent >= maxDatagrams) return;
         batch = [];
         size = 0;
       }

@@ -10,6 +10,8 @@ import type {Bugs} from '../bugs.js';
 import {Logger, isLevel} from '../log.js';
 import {Peer} from '../peer.js';
 import {linkAgent} from '../agent-link.js';
+import path from 'node:path';
+import {dataDirFor} from '../file-access.js';
 
 export interface HostOptions {
   names: string[];
@@ -22,6 +24,7 @@ export interface HostOptions {
   graceMs: number;
   logLevel?: string | undefined;
   bugs: Bugs;
+  dataDir?: string | undefined;
 }
 
 export async function hostMain(options: HostOptions): Promise<void> {
@@ -58,6 +61,7 @@ export async function hostMain(options: HostOptions): Promise<void> {
       url: options.coordinator,
       token: options.token,
       graceMs: options.graceMs,
+      dataDir: await dataDirFor(options.dataDir && path.join(options.dataDir, name)),
       // One peer's agent giving up means the coordinator is gone for all of them.
       exit: (code, reason) => {
         log.warn('agent', `exiting: ${reason}`);

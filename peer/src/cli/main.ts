@@ -20,6 +20,7 @@ import {hostMain} from './host-main.js';
 import {bugNames, isBugName} from '../bugs.js';
 import type {BugName} from '../bugs.js';
 import {linkAgent} from '../agent-link.js';
+import {dataDirFor} from '../file-access.js';
 import type {HelloAck} from '@peerlab/client-agent';
 
 /**
@@ -56,6 +57,7 @@ interface Flags {
   token?: string;
   agentGrace?: number;
   names?: string[];
+  dataDir?: string;
 }
 
 function parsePort(value: string): number {
@@ -122,6 +124,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--coordinator <url>', 'connect to a peerlab coordinator (implies --daemon)', parseUrl)
     .option('--token <token>', 'run token for the coordinator (default: $PEERLAB_TOKEN)')
     .option('--agent-grace <ms>', 'exit when the coordinator is unreachable this long (default 5000)', parseMs)
+    .option('--data-dir <dir>', "the peer's own folder: the only files the coordinator's run, load-config and save-config reach (none without it; with --names, <dir>/<name>)")
     .showHelpAfterError()
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
     .parse(argv);
@@ -147,6 +150,7 @@ export async function main(argv: string[]): Promise<void> {
       graceMs: flags.agentGrace ?? 5000,
       logLevel: flags.logLevel,
       bugs: new Set(flags.bug ?? []),
+      dataDir: flags.dataDir,
     });
     return;
   }
@@ -209,6 +213,7 @@ export async function main(argv: string[]): Promise<void> {
       url: flags.coordinator,
       token: flags.token ?? process.env.PEERLAB_TOKEN ?? '',
       graceMs: flags.agentGrace ?? 5000,
+      dataDir: await dataDirFor(flags.dataDir),
       exit: (code, reason) => {
         peer.log.warn('agent', `exiting: ${reason}`);
         void shutdown(code, code === 0);

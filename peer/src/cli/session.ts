@@ -9,10 +9,11 @@ import {mkdir, readFile, appendFile} from 'node:fs/promises';
 import path from 'node:path';
 import type {Registry} from '@peerlab/client-agent';
 import {CommandError} from '@peerlab/client-agent';
-import type {CommandContext} from '../commands.js';
+import type {CommandContext, ScriptNesting} from '../commands.js';
+import {anyFile} from '../file-access.js';
 import {formatResult} from '../commands.js';
 import type {Peer} from '../peer.js';
-import {flushLogs} from '../log.js';
+import {flushLogs, printable} from '../log.js';
 
 export interface SessionOptions {
   peer: Peer;
@@ -48,9 +49,9 @@ export class Session {
   constructor(private readonly options: SessionOptions) {}
 
   /** Runs one line; errors are printed, counted and returned as false. */
-  async runLine(line: string, depth = 0): Promise<boolean> {
+  async runLine(line: string): Promise<boolean> {
     try {
-      await this.#execute(line, depth);
+      await this.#execute(line, undefined);
       return true;
     } catch (error) {
       this.failures++;
@@ -61,19 +62,21 @@ export class Session {
     }
   }
 
-  async #execute(line: string, depth: number): Promise<void> {
+  async #execute(line: string, script: ScriptNesting | undefined): Promise<void> {
     const {registry, peer} = this.options;
     const out = this.options.output ?? process.stdout;
     const parsed = registry.parseLine(line);
     if (!parsed) return;
     const ctx: CommandContext = {
       peer,
-      depth,
+      script,
+      // A person at their own terminal reaches what they could open themselves.
+      files: anyFile,
       exit: (code) => {
         this.#exiting = true;
         this.options.onExit(code);
       },
-      runLine: (inner) => this.#execute(inner, depth + 1),
+      runLine: (inner, nested) => this.#execute(inner, nested),
     };
     const result = await parsed.command.run(parsed.args, ctx);
     const text = formatResult(registry, parsed.command.name, result, parsed.args);
@@ -99,7 +102,7 @@ export class Session {
         if (m.sender === peer.membership.name) return;
         readline.clearLine(process.stdout, 0);
         readline.cursorTo(process.stdout, 0);
-        process.stdout.write(`<${m.sender}> ${m.text}\n`);
+        process.stdout.write(`<${m.sender}> ${printable(m.text)}\n`);
         rl.prompt(true);
       });
       rl.prompt();

@@ -8,16 +8,30 @@
  * Unlike memberlist (its issue #157), a member that left or died may come back
  * under the same name, also from a new address: the newcomer learns its old
  * record through push-pull and refutes it with a higher incarnation.
+ *
+ * Incarnations are uint32 (0..2^32-1, as in memberlist); a packet carrying any
+ * other value is malformed (messages.ts). They never wrap: a peer does not
+ * refute past 2^32-1, and an accusation about itself it cannot beat is ignored
+ * and counted. So that one forged packet cannot use up the range (and leave a
+ * member unable to refute, hence dead everywhere), news about a known member,
+ * itself included, is taken only up to MAX_INCARNATION_STEP above what this
+ * peer knows; beyond it, it is refused and counted. Honest groups move one per
+ * refutation. The one honest big jump is a restart: the new process starts at
+ * 0 and learns its old incarnation k from the reply to its own push-pull (a
+ * member it chose, over TCP), which is why news about itself in such a reply
+ * is not held to the step; it then refutes at k+1, one step for the others.
+ * News about an unknown member is taken, within per-packet and table caps: a
+ * forged name is probed, declared dead, and reaped after deadReapMs.
  */
 import {EventEmitter} from 'node:events';
 import {createHash} from 'node:crypto';
 import type {SwimConfig} from '../config.js';
-import {pushPullIntervalMs, retransmitLimit, suspicionMaxMs, suspicionMinMs} from '../config.js';
+import {MAX_INCARNATION_STEP, pushPullIntervalMs, retransmitLimit, suspicionMaxMs, suspicionMinMs} from '../config.js';
 import type {Logger} from '../log.js';
 import type {Bugs} from '../bugs.js';
 import {BroadcastQueue} from './broadcast-queue.js';
 import type {PushPullMember, PushPullRequest, PushPullResponse, UdpMessage, Update} from './messages.js';
-import {MalformedMessage, decodePushPull, decodePushPullReply, decodeUdp} from './messages.js';
+import {MAX_INCARNATION, MalformedMessage, decodePushPull, decodePushPullReply, decodeUdp} from './messages.js';
 import {Suspicion} from './suspicion.js';
 import type {Transport} from './transport.js';
 import type {Address, Member, MemberState, MembershipEvents} from './types.js';
@@ -34,6 +48,36 @@ interface Record_ {
   incarnation: number;
   since: number;
   suspicion?: Suspicion;
+}
+
+/** Where a batch of updates came from, and what it may still introduce. */
+interface Intake {
+  /** The member that sent the batch (or the push-pull partner). */
+  from: string;
+  /** Full state over TCP: remote `dead` is taken as `suspect` (see #apply). */
+  pushPull: boolean;
+  /** The reply to a push-pull this peer started: the one source trusted about this peer itself. */
+  solicited: boolean;
+  /** How many more unknown members this batch may introduce. */
+  newMembers: number;
+}
+
+/** News this peer refused, by reason, and members it forgot: shown by `status`. */
+export interface MembershipRefusals {
+  /** News about a known member more than MAX_INCARNATION_STEP above what this peer knows. */
+  incarnationStep: number;
+  /** Accusations about this peer it cannot beat without going past 2^32-1. */
+  unbeatable: number;
+  /** Unknown members a datagram or push-pull request would have introduced beyond its cap. */
+  newMembers: number;
+  /** Unknown members not recorded because the table held maxMembers. */
+  tableFull: number;
+  /** ping-req naming a target this peer does not know as live. */
+  pingReqUnknown: number;
+  /** Pings from an address not their sender's: answered without piggybacked updates. */
+  unverifiedPing: number;
+  /** Dead and left members forgotten after deadReapMs (not a refusal: shows reaping at work). */
+  reaped: number;
 }
 
 /** Datagram types the membership does not handle itself are handed to whoever registered for them (the chat). */
@@ -58,6 +102,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   readonly #ackHandlers = new Map<number, () => void>();
   readonly #extraHandlers = new Map<string, ExtraHandler>();
   readonly #timers: NodeJS.Timeout[] = [];
+  readonly refusals: MembershipRefusals = {incarnationStep: 0, unbeatable: 0, newMembers: 0, tableFull: 0, pingReqUnknown: 0, unverifiedPing: 0, reaped: 0};
   #probeTimer: NodeJS.Timeout | undefined;
   #gossipTimer: NodeJS.Timeout | undefined;
   #pushPullTimer: NodeJS.Timeout | undefined;
@@ -110,6 +155,12 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return [...this.#members.values()].map((r) => this.#view(r)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
+  /** Whether the member of that name is known at that address: the packet's source vouches for its sender. */
+  isAt(name: string, address: Address): boolean {
+    const record = this.#members.get(name);
+    return record !== undefined && sameAddress(record.address, address);
+  }
+
   /** The member, dead or alive, last known at this address. */
   nameAt(address: Address): string | undefined {
     for (const r of this.#members.values()) if (r.address.port === address.port && r.address.host === address.host) return r.name;
@@ -153,6 +204,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.#armGossip();
     this.#schedulePushPull();
     this.#every(this.config.reconnectIntervalMs, () => this.#reconnect());
+    this.#every(Math.max(50, Math.floor(this.config.deadReapMs / 4)), () => this.#reap());
   }
 
   /** Joins through the given seeds with a push-pull each; returns how many answered. */
@@ -222,7 +274,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   #rejoin(): void {
     const self = this.#self();
-    self.incarnation++;
+    // At the top of the range the `left` cannot be beaten; others take us back once they reap it.
+    if (self.incarnation < MAX_INCARNATION) self.incarnation++;
+    else this.refusals.unbeatable++;
     self.state = 'alive';
     self.since = Date.now();
     this.#stopTimers();
@@ -234,17 +288,36 @@ export class Membership extends EventEmitter<MembershipEvents> {
   #refute(claimed: number): void {
     if (this.#bugs.has('no-refute')) return;
     const self = this.#self();
-    self.incarnation = Math.max(self.incarnation, claimed) + 1;
+    const next = Math.max(self.incarnation, claimed) + 1;
+    if (next > MAX_INCARNATION) {
+      // No wrap: a wrapped incarnation would be stale to everyone. Only a forger claims this high.
+      this.refusals.unbeatable++;
+      this.#log.warn('swim', `ignoring a claim about me at incarnation ${claimed}: it cannot be refuted within the incarnation range`);
+      return;
+    }
+    self.incarnation = next;
     this.#broadcasts.queue(this.#aliveUpdate(self));
     this.#log.debug('swim', `refuting a claim at incarnation ${claimed}; now ${self.incarnation}`);
     this.emit('updated', {name: this.name, address: self.address, incarnation: self.incarnation, reason: 'refute', at: Date.now()});
   }
 
-  #apply(update: Update, from: string, viaPushPull = false): void {
+  #apply(update: Update, intake: Intake): void {
+    const known = this.#members.get(update.n);
+    if (known && update.i - known.incarnation > MAX_INCARNATION_STEP && !(intake.solicited && update.n === this.name)) {
+      this.refusals.incarnationStep++;
+      this.#log.debug('swim', `refused ${update.k} ${update.n} at incarnation ${update.i} from ${intake.from}: more than ${MAX_INCARNATION_STEP} above ${known.incarnation}`);
+      return;
+    }
+    // Only `alive` introduces a member (the others are ignored for unknown names); each batch may bring only so many.
+    if (!known && update.k === 'alive') {
+      if (intake.newMembers <= 0) return void this.refusals.newMembers++;
+      if (this.#members.size >= this.config.maxMembers) return void this.refusals.tableFull++;
+      intake.newMembers--;
+    }
+    const from = intake.from;
     switch (update.k) {
       case 'alive': {
         // Most alive updates a member hears are old news; the incarnation says so before the address is parsed.
-        const known = this.#members.get(update.n);
         if (known && (update.i < known.incarnation || (update.i === known.incarnation && update.a === formatAddress(known.address)))) return;
         const address = parseAddress(update.a);
         if (address) this.#onAlive(update.n, update.i, address);
@@ -254,7 +327,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
         return this.#onSuspect(update.n, update.i, update.f);
       case 'dead':
         // Push-pull state can be old: a remote `dead` only makes us suspect, so a live member gets to refute.
-        return viaPushPull ? this.#onSuspect(update.n, update.i, from) : this.#onDead(update.n, update.i, update.f, false);
+        return intake.pushPull ? this.#onSuspect(update.n, update.i, from) : this.#onDead(update.n, update.i, update.f, false);
       case 'left':
         return this.#onDead(update.n, update.i, update.n, true);
     }
@@ -388,8 +461,14 @@ export class Membership extends EventEmitter<MembershipEvents> {
         this.#applyAll(message.u, message.f);
         // The address may now belong to a newer process under another name: only the named target answers.
         if (message.to !== this.name) return;
-        const replyTo = parseAddress(message.a) ?? from;
-        this.#send(replyTo, {t: 'ack', s: message.s, f: this.name, u: this.#piggyback()});
+        // The ack goes where the ping came from, never to the address written inside it: that would
+        // let one forged datagram aim our answers at any host. A source that is not its sender's
+        // known address (a spoofed one, or a newcomer not yet heard of) gets a bare ack, no bigger than the ping.
+        if (this.isAt(message.f, from)) this.#send(from, {t: 'ack', s: message.s, f: this.name, u: this.#piggyback()});
+        else {
+          this.refusals.unverifiedPing++;
+          this.#send(from, {t: 'ack', s: message.s, f: this.name});
+        }
         return;
       }
       case 'ack': {
@@ -400,9 +479,15 @@ export class Membership extends EventEmitter<MembershipEvents> {
       }
       case 'ping-req': {
         this.#applyAll(message.u, message.f);
-        const target = parseAddress(message.ta);
-        const requester = parseAddress(message.a);
-        if (!target || !requester) return;
+        // Probe only a member we know as live, at the address we know: a ping-req must not
+        // make us send pings to an address of the sender's choosing. The ack goes to the source.
+        const known = this.#members.get(message.to);
+        if (!known || message.to === this.name || (known.state !== 'alive' && known.state !== 'suspect')) {
+          this.refusals.pingReqUnknown++;
+          return;
+        }
+        const target = known.address;
+        const requester = from;
         const seq = this.#nextSeq();
         const timer = setTimeout(() => this.#ackHandlers.delete(seq), this.config.probeIntervalMs);
         this.#ackHandlers.set(seq, () => {
@@ -423,7 +508,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   #applyAll(updates: Update[] | undefined, from: string): void {
     if (!updates) return;
-    for (const update of updates) this.#apply(update, from);
+    const intake: Intake = {from, pushPull: false, solicited: false, newMembers: this.config.maxNewMembersPerPacket};
+    for (const update of updates) this.#apply(update, intake);
   }
 
   #nextSeq(): number {
@@ -529,20 +615,21 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return [...this.#members.values()].map((r) => ({n: r.name, a: formatAddress(r.address), s: r.state, i: r.incarnation}));
   }
 
-  #mergeState(members: PushPullMember[], from: string): void {
+  #mergeState(members: PushPullMember[], from: string, solicited: boolean): void {
+    const intake: Intake = {from, pushPull: true, solicited, newMembers: solicited ? Infinity : this.config.maxNewMembersPerPushPull};
     for (const m of members) {
       const update: Update =
         m.s === 'alive' ? {k: 'alive', n: m.n, i: m.i, a: m.a}
         : m.s === 'left' ? {k: 'left', n: m.n, i: m.i}
         : {k: 'suspect', n: m.n, i: m.i, f: from};
-      this.#apply(update, from, true);
+      this.#apply(update, intake);
     }
   }
 
   async #pushPull(to: Address, join: boolean): Promise<void> {
     const request: PushPullRequest = {t: 'push-pull', f: this.name, a: formatAddress(this.transport.address), join, members: this.#localState()};
     const reply = decodePushPullReply(await this.transport.request(to, request, this.config.tcpTimeoutMs));
-    this.#mergeState(reply.members, reply.f);
+    this.#mergeState(reply.members, reply.f, true);
   }
 
   async #onRequest(raw: unknown, verdict: (announced: Address) => {action: string; ms?: number}): Promise<PushPullResponse | undefined> {
@@ -555,7 +642,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     }
     if (!this.#running || this.#leaving) return undefined;
     const reply: PushPullResponse = {t: 'push-pull-reply', f: this.name, members: this.#localState()};
-    this.#mergeState(request.members, request.f);
+    this.#mergeState(request.members, request.f, false);
     return reply;
   }
 
@@ -578,6 +665,20 @@ export class Membership extends EventEmitter<MembershipEvents> {
       this.#log.debug('swim', `reconnected to ${target.name}`);
     } catch {
       // Expected for members that really are gone.
+    }
+  }
+
+  /**
+   * Forgets dead and left members after deadReapMs: the table stays bounded
+   * under forged names and churn, and the name is free for a newcomer again.
+   */
+  #reap(): void {
+    const cutoff = Date.now() - this.config.deadReapMs;
+    for (const [name, record] of this.#members) {
+      if (name === this.name || (record.state !== 'dead' && record.state !== 'left') || record.since > cutoff) continue;
+      this.#members.delete(name);
+      this.refusals.reaped++;
+      this.#log.debug('swim', `forgot ${name} (${record.state} since ${new Date(record.since).toISOString()})`);
     }
   }
 

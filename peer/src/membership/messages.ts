@@ -56,6 +56,8 @@ export type TcpRequest = PushPullRequest;
 
 export class MalformedMessage extends Error {}
 
+const MAX_NAME = 64;
+const MAX_ADDRESS = 300;
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const states = new Set(['alive', 'suspect', 'dead', 'left']);
 
@@ -68,9 +70,24 @@ function need(cond: boolean, what: string): asserts cond {
 }
 
 const isName = (v: unknown): v is string => typeof v === 'string' && NAME.test(v);
-const isInc = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isSeq = isInc;
-const isAddr = (v: unknown): v is string => typeof v === 'string' && v.length <= 300 && /^.+:\d{1,5}$/.test(v);
+/**
+ * Incarnations are uint32, as in memberlist: a defined range, so a peer can
+ * tell an accusation it cannot beat (see membership.ts) from a malformed one.
+ */
+export const MAX_INCARNATION = 2 ** 32 - 1;
+
+export const isIncarnation = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_INCARNATION;
+const isInc = isIncarnation;
+const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isAddr = (v: unknown): v is string => typeof v === 'string' && v.length <= MAX_ADDRESS && /^[\x21-\x7e]+:\d{1,5}$/.test(v);
+
+/**
+ * The longest push-pull member entry the decoder accepts, plus its separator:
+ * the unit the TCP byte cap is derived from (config.ts). Names and addresses
+ * are printable ASCII, so JSON never escapes them and length is size.
+ */
+export const MAX_MEMBER_ENTRY_BYTES =
+  JSON.stringify({n: 'x'.repeat(MAX_NAME), a: 'x'.repeat(MAX_ADDRESS), s: 'suspect', i: MAX_INCARNATION}).length + 1;
 
 export function isValidName(name: string): boolean {
   return NAME.test(name);

@@ -31,6 +31,12 @@ export interface TransportStats {
   tcpOut: number;
   dropped: number;
   malformed: number;
+  /** Inbound connections closed on arrival: maxInboundConnections were already open. */
+  tcpRefused: number;
+  /** Requests or replies cut off at the byte cap (also counted as malformed). */
+  tcpTooLarge: number;
+  /** Inbound connections that did not deliver their request within the read deadline. */
+  tcpTimedOut: number;
   /** Datagrams sent, by message type: where a peer's traffic goes. */
   udpOutByType: Record<string, number>;
 }
@@ -39,13 +45,25 @@ export interface TransportEvents {
   datagram: [payload: Buffer, from: Address];
 }
 
-const MAX_TCP_BYTES = 64 * 1024 * 1024;
+/** What one peer spends on the TCP side for others (see config.ts for the values). */
+export interface TransportLimits {
+  /** Largest request or reply read from one connection. */
+  maxBytes: number;
+  /** Inbound connections served at once. */
+  maxInbound: number;
+  /**
+   * An inbound request must arrive whole within this, however it trickles in:
+   * an idle timeout alone lets a slow sender hold a connection for ever.
+   */
+  readDeadlineMs: number;
+}
 
 export type TcpHandler = (request: unknown, remote: (announced: Address) => LinkVerdict) => Promise<unknown>;
 
 export class Transport extends EventEmitter<TransportEvents> {
-  readonly stats: TransportStats = {udpIn: 0, udpOut: 0, tcpIn: 0, tcpOut: 0, dropped: 0, malformed: 0, udpOutByType: {}};
+  readonly stats: TransportStats = {udpIn: 0, udpOut: 0, tcpIn: 0, tcpOut: 0, dropped: 0, malformed: 0, tcpRefused: 0, tcpTooLarge: 0, tcpTimedOut: 0, udpOutByType: {}};
   #filter: LinkFilter = passAll;
+  #inbound = 0;
   #tcpHandler: TcpHandler | undefined;
   #closed = false;
 
@@ -53,6 +71,7 @@ export class Transport extends EventEmitter<TransportEvents> {
     readonly address: Address,
     private readonly udp: dgram.Socket,
     private readonly tcp: net.Server,
+    readonly limits: TransportLimits,
   ) {
     super();
     udp.on('message', (buf, rinfo) => this.#onDatagram(buf, {host: rinfo.address, port: rinfo.port}));
@@ -63,7 +82,7 @@ export class Transport extends EventEmitter<TransportEvents> {
   }
 
   /** Binds UDP and TCP on the same port; port 0 picks one that is free for both. */
-  static async open(host: string, port: number): Promise<Transport> {
+  static async open(host: string, port: number, limits: TransportLimits): Promise<Transport> {
     const attempts = port === 0 ? 20 : 1;
     let lastError: unknown;
     for (let i = 0; i < attempts; i++) {
@@ -91,7 +110,7 @@ export class Transport extends EventEmitter<TransportEvents> {
             resolve();
           });
         });
-        return new Transport({host, port: bound}, udp, tcp);
+        return new Transport({host, port: bound}, udp, tcp, limits);
       } catch (error) {
         lastError = error;
         udp.close();
@@ -145,7 +164,11 @@ export class Transport extends EventEmitter<TransportEvents> {
       socket.on('connect', () => socket.end(JSON.stringify(message) + '\n'));
       socket.on('data', (chunk: Buffer) => {
         size += chunk.length;
-        if (size > MAX_TCP_BYTES) return fail(new Error('response too large'));
+        if (size > this.limits.maxBytes) {
+          this.stats.tcpTooLarge++;
+          this.stats.malformed++;
+          return fail(new Error(`response from ${formatAddress(to)} larger than ${this.limits.maxBytes} bytes`));
+        }
         chunks.push(chunk);
       });
       socket.on('end', () => {
@@ -183,20 +206,36 @@ export class Transport extends EventEmitter<TransportEvents> {
 
   #onConnection(socket: net.Socket): void {
     this.stats.tcpIn++;
+    if (this.#inbound >= this.limits.maxInbound) {
+      this.stats.tcpRefused++;
+      socket.destroy();
+      return;
+    }
+    this.#inbound++;
+    socket.once('close', () => this.#inbound--);
     const chunks: Buffer[] = [];
     let size = 0;
-    socket.setTimeout(10_000, () => socket.destroy());
+    const deadline = setTimeout(() => {
+      this.stats.tcpTimedOut++;
+      socket.destroy();
+    }, this.limits.readDeadlineMs);
+    socket.once('close', () => clearTimeout(deadline));
     socket.on('error', () => socket.destroy());
     socket.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_TCP_BYTES) {
+      if (size > this.limits.maxBytes) {
+        this.stats.tcpTooLarge++;
         this.stats.malformed++;
+        chunks.length = 0;
         socket.destroy();
         return;
       }
       chunks.push(chunk);
     });
     socket.on('end', async () => {
+      // The request is in; answering is bounded by the handler (and the client's own deadline).
+      clearTimeout(deadline);
+      socket.setTimeout(this.limits.readDeadlineMs, () => socket.destroy());
       let request: unknown;
       try {
         request = JSON.parse(Buffer.concat(chunks).toString('utf8'));

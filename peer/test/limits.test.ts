@@ -1,0 +1,158 @@
+/**
+ * What one peer holds on behalf of others is bounded, and every refusal is
+ * counted in `status`: TCP bytes per connection, connections at once and how
+ * long a request may take to arrive, members one packet or push-pull may
+ * introduce, members in the table, dead members kept, chat messages held back.
+ */
+import test from 'ava';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import {readFile} from 'node:fs/promises';
+import {maxPushPullBytes, profiles} from '../src/config.js';
+import {Peer} from '../src/peer.js';
+import {Logger} from '../src/log.js';
+import {PeerProcess, eventually, stopAll} from './helpers/peer-process.js';
+
+const local = profiles.local;
+
+interface Status {
+  malformed: number;
+  messages: number;
+  refused: Record<'tcpRefused' | 'tcpTooLarge' | 'tcpTimedOut' | 'newMembers' | 'tableFull' | 'reaped' | 'heldDropped', number>;
+}
+
+const status = (peer: PeerProcess) => peer.json<Status>('status --json');
+
+function sendUdp(address: string, payloads: string[]): Promise<void> {
+  const [host, port] = address.split(':') as [string, string];
+  const socket = dgram.createSocket('udp4');
+  return Promise.all(payloads.map((p) => new Promise<void>((resolve, reject) => socket.send(p, Number(port), host, (e) => (e ? reject(e) : resolve()))))).then(() => {
+    socket.close();
+  });
+}
+
+async function rssMb(pid: number): Promise<number> {
+  const line = (await readFile(`/proc/${pid}/status`, 'utf8')).split('\n').find((l) => l.startsWith('VmRSS:'))!;
+  return Math.round(Number(/(\d+)/.exec(line)![1]) / 1024);
+}
+
+function connect(address: string): Promise<net.Socket> {
+  const [host, port] = address.split(':') as [string, string];
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({host, port: Number(port)}, () => resolve(socket));
+    socket.on('error', reject);
+  });
+}
+
+function closed(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
+}
+
+const ghosts = (n: number, prefix: string) => Array.from({length: n}, (_, i) => ({n: `${prefix}${i}`, a: `127.0.0.1:${10_000 + i}`, s: 'alive', i: 0}));
+
+function pushPull(address: string, members: unknown[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    void connect(address).then((socket) => {
+      let data = '';
+      socket.on('data', (d) => (data += d));
+      socket.on('close', () => resolve(data));
+      socket.on('error', reject);
+      socket.end(JSON.stringify({t: 'push-pull', f: 'mallory', a: '127.0.0.1:1', join: false, members}));
+    }, reject);
+  });
+}
+
+test.serial('a push-pull larger than the byte cap is cut off, counted, and the peer keeps little memory', async (t) => {
+  const peer = await PeerProcess.start({name: 'lim1'});
+  t.teardown(() => stopAll([peer]));
+  const cap = maxPushPullBytes(local);
+  const rssBefore = await rssMb(peer.pid);
+  const sockets = await Promise.all([0, 1, 2].map(() => connect(peer.address)));
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  // Three connections each trying to send 8x the cap, as fast as the peer reads.
+  await Promise.all(
+    sockets.map(async (socket) => {
+      const done = closed(socket);
+      for (let sent = 0; sent < 8 * cap && !socket.destroyed; sent += chunk.length) {
+        if (!socket.write(chunk)) await Promise.race([new Promise((r) => socket.once('drain', r)), done]);
+      }
+      await done;
+    }),
+  );
+  const s = await status(peer);
+  t.is(s.refused.tcpTooLarge, 3);
+  const grown = (await rssMb(peer.pid)) - rssBefore;
+  t.true(grown < 40, `RSS grew ${grown} MB`);
+  t.true(peer.alive);
+});
+
+test.serial('connections beyond the limit are closed on arrival, slow ones at the read deadline', async (t) => {
+  const peer = await PeerProcess.start({name: 'lim2'});
+  t.teardown(() => stopAll([peer]));
+  const held = await Promise.all(Array.from({length: local.maxInboundConnections}, () => connect(peer.address)));
+  // Wait until the peer has accepted all of them before the extra ones arrive.
+  await eventually('held connections accepted', 3000, async () => ((await status(peer)).refused.tcpRefused === 0 ? true : undefined));
+  const extra = await Promise.all(Array.from({length: 5}, () => connect(peer.address)));
+  await Promise.all(extra.map(closed));
+  t.is((await status(peer)).refused.tcpRefused, 5);
+  // Held connections that never send a whole request are closed at the read deadline.
+  await Promise.all(held.map(closed));
+  t.is((await status(peer)).refused.tcpTimedOut, local.maxInboundConnections);
+  // Control: the slots are free again and a real push-pull is served.
+  t.regex(await pushPull(peer.address, []), /push-pull-reply/);
+});
+
+test.serial('one push-pull and one gossip packet introduce a bounded number of unknown members', async (t) => {
+  const peer = await PeerProcess.start({name: 'lim3'});
+  t.teardown(() => stopAll([peer]));
+  await pushPull(peer.address, ghosts(2000, 'pp'));
+  let members = (await peer.members(true)).members;
+  t.is(members.filter((m) => m.name.startsWith('pp')).length, local.maxNewMembersPerPushPull);
+  t.is((await status(peer)).refused.newMembers, 2000 - local.maxNewMembersPerPushPull);
+  const gossip = JSON.stringify({t: 'gossip', f: 'mallory', u: ghosts(200, 'gg').map((g) => ({k: 'alive', n: g.n, i: 0, a: g.a}))});
+  await sendUdp(peer.address, [gossip]);
+  const {value: s} = await eventually('gossip refusals counted', 3000, async () => {
+    const now = await status(peer);
+    return now.refused.newMembers === 2000 - local.maxNewMembersPerPushPull + 200 - local.maxNewMembersPerPacket ? now : undefined;
+  });
+  t.truthy(s);
+  members = (await peer.members(true)).members;
+  t.is(members.filter((m) => m.name.startsWith('gg')).length, local.maxNewMembersPerPacket);
+});
+
+test.serial('the member table stops at maxMembers and dead members are reaped after deadReapMs', async (t) => {
+  // In process, with small limits: the bounds are the same code at any size.
+  const log = new Logger('lim4', () => {});
+  const peer = await Peer.start({name: 'lim4', host: '127.0.0.1', port: 0, profile: 'local', join: [], overrides: {maxMembers: 10, deadReapMs: 500}}, log);
+  t.teardown(() => peer.close());
+  await pushPull(peer.address, ghosts(20, 'tt'));
+  t.is(peer.membership.all().length, 10);
+  t.is(peer.membership.refusals.tableFull, 11);
+  // The ghosts answer no probe: suspected, declared dead, and then forgotten.
+  await eventually('ghosts reaped', 60_000, async () => (peer.membership.all().length === 1 ? true : undefined), 100);
+  t.is(peer.membership.refusals.reaped, 9);
+  // The names are free again: a newcomer under one of them is taken.
+  await pushPull(peer.address, ghosts(1, 'tt'));
+  t.is(peer.membership.all().find((m) => m.name === 'tt0')?.state, 'alive');
+});
+
+test.serial('the chat hold-back buffer is capped, and what it dropped is delivered later', async (t) => {
+  const peer = await PeerProcess.start({name: 'lim5'});
+  t.teardown(() => stopAll([peer]));
+  const message = (seq: number) => ({id: `mallory:e1:${seq}`, sender: 'mallory', epoch: 'e1', seq, text: 'x', sentAt: 0});
+  // Everything from 2 on waits for the missing 1; beyond the cap it is dropped.
+  const total = local.maxHeldMessages + 100;
+  const datagrams: string[] = [];
+  for (let seq = 2; seq <= total + 1; seq += 300) {
+    datagrams.push(JSON.stringify({t: 'chat', m: Array.from({length: Math.min(300, total + 2 - seq)}, (_, i) => message(seq + i))}));
+  }
+  await sendUdp(peer.address, datagrams);
+  await eventually('drops counted', 3000, async () => ((await status(peer)).refused.heldDropped === total - local.maxHeldMessages ? true : undefined));
+  t.is((await status(peer)).messages, 0);
+  // The gap fills: the held messages go out in order, and the dropped ones are taken now in order.
+  await sendUdp(peer.address, [JSON.stringify({t: 'chat', m: [message(1)]})]);
+  await eventually('held delivered', 3000, async () => ((await status(peer)).messages === local.maxHeldMessages + 1 ? true : undefined));
+  await sendUdp(peer.address, [JSON.stringify({t: 'chat', m: Array.from({length: 100}, (_, i) => message(local.maxHeldMessages + 2 + i))})]);
+  await eventually('dropped ones taken once in order', 3000, async () => ((await status(peer)).messages === total + 1 ? true : undefined));
+  t.pass();
+});
