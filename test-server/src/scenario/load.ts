@@ -145,7 +145,8 @@ async function expand(p: string): Promise<string[]> {
 
 export function parseScenarioText(text: string, file: string, commands: readonly CommandSpec[]): Scenario[] {
   const lines = new LineCounter();
-  const doc = parseDocument(text, {lineCounter: lines, prettyErrors: false, uniqueKeys: true});
+  // logLevel error: yaml's warnings (a collection as a key...) went to stderr; the schema reports such keys itself.
+  const doc = parseDocument(text, {lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error'});
   const ctx = new Context(file, doc, lines, commands);
   if (doc.errors.length > 0) {
     throw new ScenarioLoadError(
