@@ -155,7 +155,8 @@ test('the bundled scenarios themselves load (the fuzzers start from valid input)
   for (const text of bundled) t.true(parseScenarioText(text, 'bundled.yaml', commands).length > 0);
 });
 
-test('through the CLI: edited scenarios exit 2 with a location or load, and start nothing', async (t) => {
+test.serial('through the CLI: edited scenarios exit 2 with a location or load, and start nothing', async (t) => {
+  t.timeout(180_000);
   const dir = await tempDir(t, 'peerlab-fuzz-');
   const bin = path.join(root, 'test-server', 'bin', 'peerlab.mjs');
   const samples = fc.sample(fc.tuple(fc.nat(bundledDocs.length - 1), fc.array(edit, {minLength: 1, maxLength: 3})), {...fuzzOptions(3), numRuns: 3});
@@ -163,7 +164,7 @@ test('through the CLI: edited scenarios exit 2 with a location or load, and star
     const file = path.join(dir, `edited-${i}.yaml`);
     await writeFile(file, stringify(applyEdits(bundledDocs[which], edits)) ?? '');
     // A filter that matches nothing: a scenario that loads is not run, and that too exits 2.
-    const run = await execa(process.execPath, [bin, 'run', file, '--filter', 'matches-no-scenario-at-all', '--out', path.join(dir, 'runs')], {reject: false, all: true, timeout: 30_000});
+    const run = await execa(process.execPath, [bin, 'run', file, '--filter', 'matches-no-scenario-at-all', '--out', path.join(dir, 'runs')], {reject: false, all: true, timeout: 60_000});
     t.is(run.exitCode, 2, run.all);
     t.regex(run.all, /(edited-\d\.yaml:\d+:\d+: |matches no scenario)/, run.all);
     t.notRegex(run.all, /Error:|at .*\.js:\d+/);

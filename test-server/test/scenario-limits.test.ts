@@ -82,7 +82,8 @@ test('a YAML alias bomb is a located error, quickly', async (t) => {
   }
   const started = Date.now();
   const found = await problems(`${levels.join('\n')}\nname: t\n`);
-  t.true(Date.now() - started < 2000);
+  // Milliseconds when expansion stops at 100 aliases; a busy machine gets a wide margin.
+  t.true(Date.now() - started < 5000);
   t.is(found.length, 1);
   t.like(found[0], {file: 'test.yaml', line: 2});
   t.regex(found[0]!.message, /^YAML: .*alias.*at most 100 alias expansions/i);
