@@ -157,7 +157,7 @@ export function parseScenarioText(text: string, file: string, commands: readonly
     );
   }
   const tooDeep = firstNodeDeeperThan(doc, MAX_DEPTH);
-  if (tooDeep) throw new ScenarioLoadError([{file, ...ctx.offsetPosition(tooDeep), field: '', message: `YAML: nested more than ${MAX_DEPTH} levels deep`}]);
+  if (tooDeep !== undefined) throw new ScenarioLoadError([{file, ...ctx.offsetPosition(tooDeep), field: '', message: `YAML: nested more than ${MAX_DEPTH} levels deep`}]);
   let root: unknown;
   try {
     root = doc.toJS({maxAliasCount: MAX_ALIAS_COUNT});
