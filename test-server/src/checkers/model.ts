@@ -117,7 +117,8 @@ export function concerns(e: HistoryEvent, name: string): boolean {
 
 /** `HH:MM:SS.mmm` (UTC, as the peers' logs print it). */
 export function formatTime(t: number): string {
-  return Number.isFinite(t) ? new Date(t).toISOString().slice(11, 23) : '??:??:??.???';
+  // A peer's clock is its own: a time past what Date can hold (±8.64e15 ms) is shown, not thrown on.
+  return Number.isFinite(t) && Math.abs(t) <= 8.64e15 ? new Date(t).toISOString().slice(11, 23) : '??:??:??.???';
 }
 
 function clip(text: string, max: number): string {
@@ -303,13 +304,14 @@ interface Network {
   poorlyConnected: Set<string>;
 }
 
-const memberStates: Record<string, MemberState> = {
-  'member.joined': 'alive',
-  'member.alive': 'alive',
-  'member.suspect': 'suspect',
-  'member.dead': 'dead',
-  'member.left': 'left',
-};
+// A Map: an event type is whatever a peer sent, and "constructor" must not find Object's.
+const memberStates = new Map<string, MemberState>([
+  ['member.joined', 'alive'],
+  ['member.alive', 'alive'],
+  ['member.suspect', 'suspect'],
+  ['member.dead', 'dead'],
+  ['member.left', 'left'],
+]);
 
 /**
  * The coordinator's live set and every peer's view, folded one event at a
@@ -458,7 +460,7 @@ export class Model {
       if (member !== undefined && incarnation !== undefined) this.#view(self).incarnations.set(member, incarnation);
       return undefined;
     }
-    const state = memberStates[e.type];
+    const state = memberStates.get(e.type);
     if (state === undefined) return undefined;
     const member = str(d.name);
     if (member === undefined) return undefined;

@@ -28,12 +28,26 @@ export async function check(file: string): Promise<number> {
   await reporter.onScenarioBegin?.(info);
   for (const step of result.steps) await reporter.onStepEnd?.(info, step);
   await reporter.onScenarioEnd?.(result);
-  try {
-    const recorded = JSON.parse(await readFile(path.join(runDir, 'result.json'), 'utf8')) as ScenarioResult;
-    const same = recorded.status === result.status && recorded.steps.length === result.steps.length && recorded.steps.every((s, i) => s.status === result.steps[i]!.status);
-    process.stdout.write(same ? `same verdict as recorded in result.json: ${recorded.status}\n` : `DIFFERS from result.json: recorded ${recorded.status}, re-checked ${result.status}\n`);
-  } catch {
-    process.stdout.write('(no result.json next to the history to compare with)\n');
-  }
+  process.stdout.write(`${await compareWithRecorded(path.join(runDir, 'result.json'), result)}\n`);
   return exitCodes[result.status];
+}
+
+/** One line on how the re-checked verdict compares with result.json, which is only read, so a damaged one is only mentioned. */
+async function compareWithRecorded(file: string, result: ScenarioResult): Promise<string> {
+  let text;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return '(no result.json next to the history to compare with)';
+  }
+  let recorded: {status?: unknown; steps?: unknown};
+  try {
+    recorded = JSON.parse(text) as typeof recorded;
+  } catch {
+    return '(result.json next to the history is not JSON: nothing to compare with)';
+  }
+  const steps = Array.isArray(recorded?.steps) ? (recorded.steps as Array<{status?: unknown} | null>) : undefined;
+  if (typeof recorded?.status !== 'string' || !steps) return '(result.json next to the history is not a scenario result: nothing to compare with)';
+  const same = recorded.status === result.status && steps.length === result.steps.length && steps.every((s, i) => s?.status === result.steps[i]!.status);
+  return same ? `same verdict as recorded in result.json: ${recorded.status}` : `DIFFERS from result.json: recorded ${recorded.status}, re-checked ${result.status}`;
 }

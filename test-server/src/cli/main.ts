@@ -4,7 +4,7 @@
  */
 import {Command, InvalidArgumentError, Option} from 'commander';
 import {up} from './up.js';
-import {run} from './run.js';
+import {filterMatcher, run} from './run.js';
 import {check} from './check.js';
 
 function integer(min: number, max: number) {
@@ -23,6 +23,32 @@ function nameList(value: string): string[] {
   return names;
 }
 
+/**
+ * A token guards a coordinator that listens beyond loopback: whoever has it
+ * can drive every peer. 16 characters of 94 possible are over 100 bits, out
+ * of reach of guessing over the network; shorter ones are a password someone
+ * typed. It travels in an HTTP header, so visible ASCII only.
+ */
+export const MIN_TOKEN_LENGTH = 16;
+const MAX_TOKEN_LENGTH = 256;
+
+function token(value: string): string {
+  if (value.length < MIN_TOKEN_LENGTH) throw new InvalidArgumentError(`expected at least ${MIN_TOKEN_LENGTH} characters, got ${value.length}: a short token can be guessed (leave --token out to have one generated)`);
+  if (value.length > MAX_TOKEN_LENGTH) throw new InvalidArgumentError(`expected at most ${MAX_TOKEN_LENGTH} characters, got ${value.length}`);
+  if (!/^[\x21-\x7e]+$/.test(value)) throw new InvalidArgumentError('expected visible ASCII characters only (it is sent in an HTTP header)');
+  return value;
+}
+
+/** Checks --filter when the flag is read, so a bad /regex/ stops the command before it loads or starts anything. */
+function filter(value: string): string {
+  try {
+    filterMatcher(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+  return value;
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('peerlab')
     .description('Multi-client test orchestration for peer-to-peer systems')
@@ -36,7 +62,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--names <a,b,...>', 'peer names instead of a count', nameList)
     .option('--host <host>', 'address to listen on; beyond loopback a token is required', '127.0.0.1')
     .option('--port <port>', 'HTTP port for the REST API and agents (0 picks one)', integer(0, 65535), 0)
-    .option('--token <token>', 'run token (default: generated)')
+    .option('--token <token>', `run token, at least ${MIN_TOKEN_LENGTH} characters (default: generated)`, token)
     .addOption(new Option('--profile <profile>', 'peer timing profile').choices(['local', 'lan']).default('local'))
     .option('--logs <dir>', 'where per-peer logs go (default runs/<run-id>/logs)')
     .option('--grace <ms>', 'peers exit when the coordinator is unreachable this long', integer(100, 600_000), 3000)
@@ -58,7 +84,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--reporter <names...>', 'list, json, junit (several allowed, or comma-separated)', ['list'])
     .option('--out <dir>', 'where run folders and report files go', 'runs')
     .option('--seed <n>', 'seed for every random choice (default: the scenario\'s, else fresh)', integer(0, 2 ** 31 - 1))
-    .option('--filter <text>', 'only scenarios whose name or file contains the text (or matches /regex/)')
+    .option('--filter <text>', 'only scenarios whose name or file contains the text (or matches /regex/)', filter)
     .option('--bail', 'stop at the first scenario that does not pass', false)
     .option('--repeat <k>', 'run everything K times (to hunt flakes)', integer(1, 10_000), 1)
     .option('--peers-per-process <k>', 'run K peers in each process, overriding the scenarios (for scale)', integer(1, 1000))

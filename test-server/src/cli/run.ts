@@ -3,7 +3,7 @@
  * run before a peer starts), runs each on fresh peers, reports, and exits
  * 0 only if all passed (1 failed, 3 undecided, 2 bad input).
  */
-import {mkdir} from 'node:fs/promises';
+import {access, constants, mkdir} from 'node:fs/promises';
 import {killAllPeersNow} from '../fleet/fleet.js';
 import {runSuite} from '../engine/runner.js';
 import {exitCodes} from '../engine/results.js';
@@ -21,13 +21,33 @@ export interface RunOptions {
   peersPerProcess?: number;
 }
 
-function matcher(filter: string): (text: string) => boolean {
-  const regex = /^\/(.*)\/([a-z]*)$/.exec(filter);
+/** `--filter`: a substring (case-insensitive), or a /regex/flags. */
+export function filterMatcher(filter: string): (text: string) => boolean {
+  const regex = /^\/(.*)\/([a-z]*)$/s.exec(filter);
   if (regex) {
-    const re = new RegExp(regex[1]!, regex[2]);
+    let re: RegExp;
+    try {
+      re = new RegExp(regex[1]!, regex[2]);
+    } catch (error) {
+      throw new Error(`not a valid regular expression: ${(error as Error).message}`);
+    }
+    // A global or sticky regex keeps lastIndex between tests: the same name would match, then not.
+    if (re.global || re.sticky) re = new RegExp(re.source, re.flags.replace(/[gy]/g, ''));
     return (text) => re.test(text);
   }
   return (text) => text.toLowerCase().includes(filter.toLowerCase());
+}
+
+/** The --out folder, made and writable; else why not. Checked before any peer starts, so nothing is left behind. */
+async function outProblem(out: string): Promise<string | undefined> {
+  try {
+    await mkdir(out, {recursive: true});
+    await access(out, constants.W_OK | constants.X_OK);
+    return undefined;
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    return e.code === 'EEXIST' || e.code === 'ENOTDIR' ? 'not a folder' : e.code === 'EACCES' || e.code === 'EPERM' ? 'not writable' : e.message;
+  }
 }
 
 export async function run(paths: string[], options: RunOptions): Promise<number> {
@@ -47,7 +67,13 @@ export async function run(paths: string[], options: RunOptions): Promise<number>
     return exitCodes.usage;
   }
   if (options.filter) {
-    const match = matcher(options.filter);
+    let match;
+    try {
+      match = filterMatcher(options.filter);
+    } catch (error) {
+      process.stderr.write(`peerlab run: --filter: ${(error as Error).message}\n`);
+      return exitCodes.usage;
+    }
     scenarios = scenarios.filter((s) => match(s.name) || match(s.file));
     if (scenarios.length === 0) {
       process.stderr.write(`peerlab run: --filter ${options.filter} matches no scenario\n`);
@@ -55,7 +81,11 @@ export async function run(paths: string[], options: RunOptions): Promise<number>
     }
   }
   if (options.peersPerProcess) scenarios = scenarios.map((s) => ({...s, peersPerProcess: options.peersPerProcess!}));
-  await mkdir(options.out, {recursive: true});
+  const problem = await outProblem(options.out);
+  if (problem) {
+    process.stderr.write(`peerlab run: --out ${options.out}: ${problem}; nothing was run.\n`);
+    return exitCodes.usage;
+  }
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     // Peers first, synchronously: whatever happens next, none outlives this command.

@@ -14,3 +14,46 @@ export function formatDuration(ms: number): string {
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;
   return `${+(ms / 1000).toFixed(3)}s`;
 }
+
+const HOUR = 3_600_000;
+
+/**
+ * The range of every duration field of the format, in one place: the schema
+ * checks them, `npm run schema` publishes them, and the engine can trust that
+ * no timer it sets overflows (setTimeout fires at once past 2^31-1 ms, about
+ * 24.8 days) and no loop it runs spins on a zero interval.
+ */
+export const durationLimits = {
+  /** Peers take about a second to start and register; the ceiling stays far below setTimeout's 2^31-1 ms. */
+  timeout: {min: 1000, max: 24 * HOUR},
+  /** An await re-checks the history every 25 ms or more and peers report in batches: below 100 ms it could only fail by timing. */
+  within: {min: 100, max: HOUR},
+  /** A command is a round trip through the hub to a peer and back: below 100 ms it times out on a busy machine. */
+  command: {min: 100, max: HOUR},
+  /** Zero is a step that does nothing: surely a mistake. */
+  sleep: {min: 1, max: HOUR},
+  /** A fault round sends commands to peers or spawns a process, tens to hundreds of ms: a shorter interval would only queue rounds back to back and flood the history. */
+  every: {min: 100, max: HOUR},
+  /** The nemesis must have time for at least one round (checked against every as well). */
+  for: {min: 100, max: 24 * HOUR},
+  /** Undoing a fault at once would hide it from the peers altogether. */
+  recover: {min: 10, max: HOUR},
+} as const satisfies Record<string, {min: number; max: number}>;
+
+export type DurationField = keyof typeof durationLimits;
+
+/** "100ms to 1h": a limit in words, as the schema's description and the error messages say it. */
+export function limitText(field: DurationField): string {
+  const {min, max} = durationLimits[field];
+  return `${formatDuration(min)} to ${formatDuration(max)}`;
+}
+
+/** Why a duration is out of its field's range, or undefined when it is in range (or not a duration at all). */
+export function durationProblem(text: string, field: DurationField): string | undefined {
+  const ms = parseDuration(text);
+  if (ms === undefined) return undefined;
+  const {min, max} = durationLimits[field];
+  if (ms >= min && ms <= max) return undefined;
+  const written = text.trim();
+  return `expected a duration from ${limitText(field)}, got ${written.length > 20 ? `${written.slice(0, 20)}…` : written}`;
+}

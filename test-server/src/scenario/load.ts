@@ -4,9 +4,9 @@
  * command specs. Every mistake is reported with file:line:column, the field
  * and what was expected, and all of them are reported before any peer starts.
  */
-import {readFile, readdir, stat} from 'node:fs/promises';
+import {readdir, stat} from 'node:fs/promises';
 import path from 'node:path';
-import {LineCounter, isMap, isPair, isScalar, parseDocument, stringify} from 'yaml';
+import {LineCounter, isAlias, isCollection, isMap, isPair, isScalar, parseDocument, stringify} from 'yaml';
 import type {Document, Node as YamlNode} from 'yaml';
 import type {z} from 'zod';
 import type {Args, CommandSpec} from '@peerlab/client-agent';
@@ -15,27 +15,26 @@ import {generateNames} from '../fleet/fleet.js';
 import type {Condition} from '../history/types.js';
 import {formatDuration, parseDuration} from './duration.js';
 import type {PlanStep, Scenario, Target} from './plan.js';
+import type {ScenarioProblem} from './problems.js';
+import {fileProblem, ScenarioLoadError} from './problems.js';
+import {readScenarioFile} from './read-file.js';
 import {scenario as scenarioSchema, stateCondition, stepKinds} from './schema.js';
 
-export interface ScenarioProblem {
-  file: string;
-  line: number;
-  column: number;
-  /** Dotted path of the field, e.g. steps[3].within. */
-  field: string;
-  message: string;
-}
+export type {ScenarioProblem} from './problems.js';
+export {formatProblem, ScenarioLoadError} from './problems.js';
 
-export class ScenarioLoadError extends Error {
-  constructor(readonly problems: ScenarioProblem[]) {
-    super(problems.map(formatProblem).join('\n'));
-    this.name = 'ScenarioLoadError';
-  }
-}
-
-export function formatProblem(p: ScenarioProblem): string {
-  return `${p.file}:${p.line}:${p.column}: ${p.field ? `${p.field}: ` : ''}${p.message}`;
-}
+/**
+ * Bounds on a document's shape. YAML aliases can expand a few lines into
+ * billions of nodes ("billion laughs"): 100 expansions is far more than a
+ * scenario needs. Nesting 64 deep leaves room for blocks within blocks while
+ * keeping every recursive pass (zod, the step builder, the engine) shallow.
+ */
+const MAX_ALIAS_COUNT = 100;
+const MAX_DEPTH = 64;
+/** Each step writes at least two history lines and a result entry: repeats multiplied out, 100 000 is hours of run. */
+const MAX_STEPS = 100_000;
+/** Each nemesis round writes history events and may restart a process. */
+const MAX_NEMESIS_ROUNDS = 10_000;
 
 type PathKey = string | number;
 
@@ -60,14 +59,14 @@ class Context {
       // For an unknown key, point at the key itself.
       if (key && n === pathKeys.length && isMap(node)) {
         const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && item.key.value === key);
-        if (pair && isScalar(pair.key) && pair.key.range) return this.#linePos(pair.key.range[0]);
+        if (pair && isScalar(pair.key) && pair.key.range) return this.offsetPosition(pair.key.range[0]);
       }
-      return this.#linePos(node.range[0]);
+      return this.offsetPosition(node.range[0]);
     }
     return {line: 1, column: 1};
   }
 
-  #linePos(offset: number): {line: number; column: number} {
+  offsetPosition(offset: number): {line: number; column: number} {
     const pos = this.lines.linePos(offset);
     return {line: pos.line, column: pos.col};
   }
@@ -112,13 +111,13 @@ export async function loadScenarios(paths: readonly string[], commands: readonly
     try {
       files.push(...(await expand(p)));
     } catch (error) {
-      problems.push({file: p, line: 1, column: 1, field: '', message: `cannot read: ${(error as Error).message}`});
+      problems.push(fileProblem(p, error instanceof EmptyFolder ? error.message : `cannot read: ${(error as Error).message}`));
     }
   }
   const scenarios: Scenario[] = [];
   for (const file of files) {
     try {
-      scenarios.push(...parseScenarioText(await readFile(file, 'utf8'), file, commands));
+      scenarios.push(...parseScenarioText(await readScenarioFile(file), file, commands));
     } catch (error) {
       if (error instanceof ScenarioLoadError) problems.push(...error.problems);
       else throw error;
@@ -128,20 +127,26 @@ export async function loadScenarios(paths: readonly string[], commands: readonly
   return scenarios;
 }
 
+class EmptyFolder extends Error {}
+
 async function expand(p: string): Promise<string[]> {
   const info = await stat(p);
   if (!info.isDirectory()) return [p];
   // Not recursive: a sub-folder is a suite of its own (scenarios/scale is not part of scenarios).
   const entries = await readdir(p, {withFileTypes: true});
-  return entries
+  const files = entries
     .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
     .map((e) => path.join(p, e.name))
     .sort();
+  // Running nothing and calling it a verdict would hide a wrong path.
+  if (files.length === 0) throw new EmptyFolder('a folder of scenarios, but it holds no .yaml or .yml file');
+  return files;
 }
 
 export function parseScenarioText(text: string, file: string, commands: readonly CommandSpec[]): Scenario[] {
   const lines = new LineCounter();
-  const doc = parseDocument(text, {lineCounter: lines, prettyErrors: false, uniqueKeys: true});
+  // logLevel error: yaml's warnings (a collection as a key...) went to stderr; the schema reports such keys itself.
+  const doc = parseDocument(text, {lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error'});
   const ctx = new Context(file, doc, lines, commands);
   if (doc.errors.length > 0) {
     throw new ScenarioLoadError(
@@ -151,7 +156,20 @@ export function parseScenarioText(text: string, file: string, commands: readonly
       }),
     );
   }
-  const root = doc.toJS() as unknown;
+  const tooDeep = firstNodeDeeperThan(doc, MAX_DEPTH);
+  if (tooDeep !== undefined) throw new ScenarioLoadError([{file, ...ctx.offsetPosition(tooDeep), field: '', message: `YAML: nested more than ${MAX_DEPTH} levels deep`}]);
+  let root: unknown;
+  try {
+    root = doc.toJS({maxAliasCount: MAX_ALIAS_COUNT});
+  } catch (error) {
+    // yaml throws a ReferenceError when aliases expand past the count (or an alias has no anchor).
+    const alias = firstAlias(doc);
+    const where = alias !== undefined ? ctx.offsetPosition(alias) : {line: 1, column: 1};
+    throw new ScenarioLoadError([{file, ...where, field: '', message: `YAML: ${(error as Error).message.split('\n')[0]} (at most ${MAX_ALIAS_COUNT} alias expansions)`}]);
+  }
+  if (Array.isArray(root) && root.length === 0) {
+    throw new ScenarioLoadError([{file, ...ctx.position([]), field: '', message: 'expected a scenario or a list of scenarios, got an empty list'}]);
+  }
   const list = Array.isArray(root) ? root : [root];
   const base = (i: number): PathKey[] => (Array.isArray(root) ? [i] : []);
   const scenarios: Scenario[] = [];
@@ -161,6 +179,32 @@ export function parseScenarioText(text: string, file: string, commands: readonly
   });
   if (ctx.problems.length > 0) throw new ScenarioLoadError(ctx.problems);
   return scenarios;
+}
+
+/** Every node of the document with its depth, depth first, without recursion (the document may be deep). */
+function* walk(doc: Document): Generator<{node: YamlNode; depth: number}> {
+  const stack: Array<{node: unknown; depth: number}> = [{node: doc.contents, depth: 1}];
+  while (stack.length > 0) {
+    const {node, depth} = stack.pop()!;
+    if (isPair(node)) {
+      stack.push({node: node.value, depth}, {node: node.key, depth});
+      continue;
+    }
+    if (!node || typeof node !== 'object' || !('range' in node)) continue;
+    yield {node: node as YamlNode, depth};
+    if (isCollection(node)) for (let i = node.items.length - 1; i >= 0; i--) stack.push({node: node.items[i], depth: depth + 1});
+  }
+}
+
+/** Offset of the first collection nested deeper than max, if any. */
+function firstNodeDeeperThan(doc: Document, max: number): number | undefined {
+  for (const {node, depth} of walk(doc)) if (depth > max) return node.range?.[0] ?? 0;
+  return undefined;
+}
+
+function firstAlias(doc: Document): number | undefined {
+  for (const {node} of walk(doc)) if (isAlias(node)) return node.range?.[0] ?? 0;
+  return undefined;
 }
 
 function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: number, source: string): Scenario | undefined {
@@ -182,7 +226,10 @@ function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: num
       seen.add(p);
     });
   }
-  const vars = shell?.vars ?? {};
+  // Null prototypes: a name like "constructor" must find only what the scenario defined.
+  const vars: Record<string, string | number> = Object.assign(Object.create(null), shell?.vars);
+  const peerArgs: Record<string, string[]> = Object.assign(Object.create(null), shell?.peer_args);
+  const timeoutMs = shell?.timeout ? parseDuration(shell.timeout)! : 60_000;
   const known = new Set(peers);
   if (shell?.peer_args) {
     for (const key of Object.keys(shell.peer_args)) {
@@ -190,8 +237,11 @@ function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: num
     }
   }
   const peersValid = shell !== undefined || scenarioSchema.shape.peers.safeParse(rest.peers).success;
-  const builder = new StepBuilder(ctx, peersValid ? known : new Set(generateNamesOrList(rest.peers)), vars, peersValid);
+  const limits = {timeoutMs, timeoutText: shell?.timeout ?? '60s (the default)'};
+  const builder = new StepBuilder(ctx, peersValid ? known : new Set(generateNamesOrList(rest.peers)), vars, peersValid, limits);
   const steps = Array.isArray(rawSteps) ? builder.steps(rawSteps, [...base, 'steps'], '') : [];
+  const total = stepCount(steps);
+  if (total > MAX_STEPS) ctx.problem([...base, 'steps'], `the steps run ${total} steps in all (repeats multiplied out), at most ${MAX_STEPS}: each writes to the history and the report`);
   if (!shell) return undefined;
   let nemesis: Scenario['nemesis'];
   if (shell.nemesis) {
@@ -205,6 +255,10 @@ function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: num
       forMs: parseDuration(shell.nemesis.for)!,
       faults: faults.filter((f): f is NonNullable<typeof f> => f !== undefined),
     };
+    const at = [...base, 'nemesis', 'for'];
+    if (nemesis.forMs < nemesis.everyMs) ctx.problem(at, `expected at least every (${shell.nemesis.every}): the nemesis would never inject a fault`);
+    else if (nemesis.forMs / nemesis.everyMs > MAX_NEMESIS_ROUNDS) ctx.problem(at, `${Math.floor(nemesis.forMs / nemesis.everyMs)} rounds of faults (for / every), at most ${MAX_NEMESIS_ROUNDS}: inject less often or for less long`);
+    builder.withinTimeout(nemesis.forMs, shell.nemesis.for, at);
   }
   return {
     name: shell.name,
@@ -213,9 +267,9 @@ function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: num
     source,
     peers,
     profile: shell.profile ?? 'local',
-    timeoutMs: shell.timeout ? parseDuration(shell.timeout)! : 60_000,
+    timeoutMs,
     ...(shell.seed !== undefined ? {seed: shell.seed} : {}),
-    peerArgs: shell.peer_args ?? {},
+    peerArgs,
     invariants: shell.invariants ?? [],
     peersPerProcess: shell.peers_per_process ?? 1,
     ...(nemesis ? {nemesis} : {}),
@@ -228,13 +282,30 @@ function generateNamesOrList(peers: unknown): string[] {
   return Array.isArray(peers) ? peers.filter((p): p is string => typeof p === 'string') : [];
 }
 
+/** How many steps run in all, repeats multiplied out (a block counts as a step too). */
+function stepCount(steps: readonly PlanStep[]): number {
+  let total = 0;
+  for (const step of steps) {
+    if (step.kind === 'parallel') total += 1 + stepCount(step.steps);
+    else if (step.kind === 'repeat') total += 1 + step.times * stepCount(step.steps);
+    else total += 1;
+  }
+  return total;
+}
+
 class StepBuilder {
   constructor(
     private readonly ctx: Context,
     private readonly peers: Set<string>,
     private readonly vars: Record<string, string | number>,
     private readonly checkNames: boolean,
+    private readonly limits: {timeoutMs: number; timeoutText: string},
   ) {}
+
+  /** A single wait longer than the whole scenario's timeout could only end in that timeout. */
+  withinTimeout(ms: number, text: string, at: PathKey[]): void {
+    if (ms > this.limits.timeoutMs) this.ctx.problem(at, `${text} is longer than the scenario's timeout, ${this.limits.timeoutText}: raise timeout or shorten this`);
+  }
 
   steps(list: unknown[], at: PathKey[], prefix: string): PlanStep[] {
     const out: PlanStep[] = [];
@@ -302,6 +373,7 @@ class StepBuilder {
         return {...base, kind, title: `stop ${targetText(step.stop)}`, target: this.target(step.stop, [...at, 'stop'])};
       case 'sleep': {
         const ms = parseDuration(step.sleep as string)!;
+        this.withinTimeout(ms, step.sleep as string, [...at, 'sleep']);
         return {...base, kind, title: `sleep ${formatDuration(ms)}`, ms};
       }
       case 'terminate':
@@ -355,6 +427,7 @@ class StepBuilder {
 
   awaitStep(step: Record<string, unknown>, at: PathKey[], base: {path: string; line: number}): PlanStep | undefined {
     const withinMs = parseDuration(step.within as string)!;
+    this.withinTimeout(withinMs, step.within as string, [...at, 'within']);
     const value = step.await;
     let condition: Condition;
     let text: string;
@@ -402,6 +475,7 @@ class StepBuilder {
     }
     const expect = step.expect === undefined ? undefined : (this.interpolateDeep(step.expect, [...at, 'expect']) as Record<string, unknown>);
     const timeoutMs = step.timeout ? parseDuration(step.timeout as string)! : 10_000;
+    if (step.timeout) this.withinTimeout(timeoutMs, step.timeout as string, [...at, 'timeout']);
     return {
       ...base,
       kind: 'run',
@@ -443,7 +517,7 @@ class StepBuilder {
   interpolate(text: string, at: PathKey[]): string | undefined {
     let ok = true;
     const out = text.replace(/\$\{(\w+)\}/g, (_, name: string) => {
-      if (name in this.vars) return String(this.vars[name]);
+      if (Object.hasOwn(this.vars, name)) return String(this.vars[name]);
       ok = false;
       this.ctx.problem(at, `unknown variable \${${name}}; define it under vars:`);
       return '';

@@ -5,10 +5,21 @@
  * kill, stop, sleep, parallel, repeat) plus that action's options.
  */
 import {z} from 'zod';
-import {DURATION} from './duration.js';
+import type {DurationField} from './duration.js';
+import {DURATION, durationProblem, limitText} from './duration.js';
 
 const name = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected a peer name: 1-64 characters of A-Z a-z 0-9 . _ -');
-const duration = z.string().regex(DURATION, 'expected a duration like 500ms, 5s or 2m').describe('a duration: 500ms, 5s, 1.5s, 2m');
+/** A duration within its field's limits (see durationLimits); the range is in the description, as JSON Schema cannot check it. */
+function duration(field: DurationField, what: string) {
+  return z
+    .string()
+    .regex(DURATION, 'expected a duration like 500ms, 5s or 2m')
+    .superRefine((text, ctx) => {
+      const problem = durationProblem(text, field);
+      if (problem) ctx.addIssue({code: 'custom', message: problem});
+    })
+    .describe(`${what}; a duration like 500ms, 5s, 1.5s or 2m, from ${limitText(field)}`);
+}
 const target = z
   .union([z.literal('all'), z.literal('random'), name, z.array(name).min(1)], {error: 'expected a peer name, a list of names, "all" or "random"'})
   .describe('a peer name, a list of names, "all", or "random" (drawn from the run\'s seed)');
@@ -32,17 +43,17 @@ export const awaitStep = z.strictObject({
       z.strictObject({rejoined: name}).describe('a restarted peer is alive everywhere with a higher incarnation'),
     ], {error: 'expected converged, delivered, detected, {state: {of, is, seen_by}} or {rejoined: name}'})
     .describe('a condition to wait for'),
-  within: duration.describe('how long the condition may take before the step fails'),
+  within: duration('within', 'how long the condition may take before the step fails'),
 });
 export const runStep = z.strictObject({
   on: target.describe('which peers run the command'),
   run: z.string().min(1).describe('a peer command line, e.g. "send hello" or "members"'),
   expect: z.record(z.string(), z.unknown()).optional().describe('fields the command\'s result must have (a partial match)'),
-  timeout: duration.optional().describe('deadline for the command (default 10s)'),
+  timeout: duration('command', 'deadline for the command (default 10s)').optional(),
 });
 export const killStep = z.strictObject({kill: target.describe('SIGKILL: the peer dies without a goodbye')});
 export const stopStep = z.strictObject({stop: target.describe('SIGTERM: the peer leaves gracefully and exits')});
-export const sleepStep = z.strictObject({sleep: duration.describe('pause the scenario (discouraged: prefer await)')});
+export const sleepStep = z.strictObject({sleep: duration('sleep', 'pause the scenario (discouraged: prefer await)')});
 export const terminateStep = z.strictObject({terminate: target.describe('SIGTERM: like stop')});
 export const restartStep = z.strictObject({restart: target.describe('SIGKILL, then a new process under the same name; it must be accepted back with a higher incarnation')});
 export const pauseStep = z.strictObject({pause: target.describe('SIGSTOP: the process freezes')});
@@ -60,7 +71,8 @@ export const cutStep = z.strictObject({
   cut: z.strictObject({from: target, to: target}).describe('a one-way cut: packets from -> to are dropped'),
 });
 export const healStep = z.strictObject({heal: z.literal('all').describe('clear every network fault')});
-const rate = z.union([z.string().regex(/^\d+(\.\d+)?%$/, 'expected a percentage like 10%'), z.number().min(0).max(1)], {error: 'expected a percentage like 10%, or a fraction 0-1'});
+// The pattern itself stops at 100%, so the published schema says so too.
+const rate = z.union([z.string().regex(/^(100(\.0+)?|\d{1,2}(\.\d+)?)%$/, 'expected a percentage from 0% to 100%, like 10%'), z.number().min(0).max(1)], {error: 'expected a percentage from 0% to 100%, like 10%, or a fraction 0-1'});
 export const lossStep = z.strictObject({
   loss: z.strictObject({rate, between: groups.optional().describe('only links between these groups (default: every link)')}),
 });
@@ -137,21 +149,23 @@ export const stepKinds = {
 
 export const invariant = z.enum(['no-duplicate-delivery', 'per-sender-order', 'no-unsent-delivery', 'no-false-dead', 'no-dead']);
 
+const recoverAfter = duration('recover', 'when to undo the fault (restart, resume or heal); without it the fault stays').optional();
+
 /** A fault the nemesis may choose, and when to undo it (restart, resume, heal). */
 const nemesisFault = z.union(
   [
-    killStep.extend({recover_after: duration.optional()}),
-    pauseStep.extend({recover_after: duration.optional()}),
-    isolateStep.extend({recover_after: duration.optional()}),
-    partitionStep.extend({recover_after: duration.optional()}),
-    lossStep.extend({recover_after: duration.optional()}),
-    delayStep.extend({recover_after: duration.optional()}),
+    killStep.extend({recover_after: recoverAfter}),
+    pauseStep.extend({recover_after: recoverAfter}),
+    isolateStep.extend({recover_after: recoverAfter}),
+    partitionStep.extend({recover_after: recoverAfter}),
+    lossStep.extend({recover_after: recoverAfter}),
+    delayStep.extend({recover_after: recoverAfter}),
   ],
   {error: 'expected a kill, pause, isolate, partition, loss or delay fault, with an optional recover_after'},
 );
 export const nemesis = z.strictObject({
-  every: duration.describe('how often a fault is injected'),
-  for: duration.describe('how long the nemesis runs, from the end of the first start step'),
+  every: duration('every', 'how often a fault is injected'),
+  for: duration('for', 'how long the nemesis runs, from the end of the first start step; at least every'),
   faults: z.array(nemesisFault).min(1).describe('each time, one of these, chosen from the seed'),
 });
 
@@ -160,8 +174,9 @@ export const scenario = z.strictObject({
   description: z.string().optional(),
   peers: z.union([z.array(name).min(1).max(1000), z.int().min(1).max(1000)], {error: 'expected a list of peer names, or a number of peers (1-1000)'}).describe('peer names, or how many peers (named alice, bob, ...)'),
   profile: z.enum(['local', 'lan']).optional().describe('peer timing profile (default local)'),
-  timeout: duration.optional().describe('bound on the whole scenario (default 60s)'),
-  seed: z.int().min(0).optional().describe('default seed for random choices (--seed overrides)'),
+  timeout: duration('timeout', 'bound on the whole scenario (default 60s)').optional(),
+  // The engine's generator keeps 32 bits of a seed, and --seed takes 0 to 2^31-1: the same range here.
+  seed: z.int().min(0).max(2 ** 31 - 1).optional().describe('default seed for random choices (--seed overrides)'),
   vars: z.record(z.string().regex(/^\w+$/), z.union([z.string(), z.number()])).optional().describe('values for ${name} in run lines and expectations'),
   peers_per_process: z.int().min(1).max(1000).optional().describe('run this many peers in each process (for scale; process faults then hit them all)'),
   peer_args: z.record(z.string(), z.array(z.string())).optional().describe('extra peerlab-peer flags per peer name (or "all")'),
