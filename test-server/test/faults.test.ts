@@ -206,3 +206,26 @@ steps:
   t.truthy(done?.data.stopped, 'the stop is recorded');
   t.true(events.indexOf(done!) < end);
 });
+
+test.serial('a fault step draws from what the steps took down, not from what the nemesis is doing', async (t) => {
+  // The nemesis kills two peers and keeps them down; `restart: all` is a step, and the steps took nobody down.
+  const yaml = `name: steps' pool ignores the nemesis
+peers: 4
+nemesis:
+  every: 100ms
+  for: 200ms
+  faults:
+    - kill: random
+      recover_after: 50s
+steps:
+  - start: all
+  - sleep: 1s
+  - restart: all
+`;
+  const {exitCode, all, results} = await runScenario(t, yaml, ['--seed', '7']);
+  t.is(exitCode, 0, all);
+  const events = (await readFile(results[0]!.historyPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as {type: string; data: Record<string, unknown>});
+  t.is(events.filter((e) => e.type === 'fault' && e.data.nemesis !== undefined && e.data.kind === 'kill').length, 2, 'the nemesis killed two peers');
+  const restart = events.find((e) => e.type === 'step.begin' && e.data.kind === 'restart');
+  t.deepEqual(restart?.data.peers, ['alice', 'bob', 'charly', 'dave']);
+});

@@ -172,9 +172,6 @@ class ScenarioRun {
       case 'resume': {
         const kind = step.kind === 'stop' ? 'terminate' : step.kind;
         const names = pick(step.target, kind === 'resume' ? this.#paused() : live());
-        // What the steps themselves took down: the pool random fault steps draw from, whatever the nemesis is doing.
-        if (kind === 'kill' || kind === 'terminate' || kind === 'pause') names.forEach((n) => this.#downBySteps.add(n));
-        else names.forEach((n) => this.#downBySteps.delete(n));
         return {
           describe: {peers: names},
           summary: `${names.join(', ') || 'nobody'}: ${kind}`,
@@ -369,6 +366,11 @@ class ScenarioRun {
         case 'delay': {
           // Random victims come from what the steps know, not from timing: the same seed, the same victims.
           const fault = this.#planFault(step, this.random, () => this.scenario.peers.filter((p) => this.#started.has(p) && !this.#downBySteps.has(p)));
+          // What the steps themselves took down: the pool random fault steps draw from. Only steps change it;
+          // were the nemesis's victims in it, the same seed could pick different peers depending on timing.
+          const victims = (fault.describe.peers as string[] | undefined) ?? [];
+          if (step.kind === 'kill' || step.kind === 'stop' || step.kind === 'terminate' || step.kind === 'pause') victims.forEach((n) => this.#downBySteps.add(n));
+          else if (step.kind === 'restart' || step.kind === 'resume') victims.forEach((n) => this.#downBySteps.delete(n));
           this.history.append('step.begin', {...beginData, ...fault.describe});
           const problems = await fault.apply();
           if (problems.length > 0) error = problems.join('; ');
