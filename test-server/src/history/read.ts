@@ -6,7 +6,7 @@
 import {createReadStream} from 'node:fs';
 import {stat} from 'node:fs/promises';
 import type {HistoryEvent} from './types.js';
-import {decodeUtf8, invalidUtf8At} from './utf8.js';
+import {decodeUtf8, invalidUtf8At} from '../util/utf8.js';
 import {checkHistory, HistoryReadError, parseEventLine} from './validate.js';
 
 export {HistoryReadError} from './validate.js';
