@@ -4,6 +4,7 @@
 import { createServer } from 'node:http';
 import { listen } from '../util/listen.js';
 import express from 'express';
+import { allowedAuthorities, guardServer } from '../util/host-guard.js';
 import { createBootstrapRouter } from './router.js';
 import { BootstrapStore } from './store.js';
 
@@ -16,6 +17,8 @@ export interface BootstrapServerOptions {
   file?: string;
   /** overrides the file's value when given; default 8 for a new state */
   maxpeers?: number;
+  /** names besides the listen address(es) that requests may carry in Host/Origin */
+  allowedHosts?: readonly string[];
 }
 
 export interface BootstrapServer {
@@ -41,7 +44,10 @@ export async function startBootstrapServer(options: BootstrapServerOptions = {})
   app.use(createBootstrapRouter(store));
 
   const server = createServer(app);
+  let allowedHosts: ReadonlySet<string> = new Set();
+  guardServer(server, () => allowedHosts);
   const {url, port} = await listen(server, host, options.port ?? 0);
+  allowedHosts = allowedAuthorities(host, port, options.allowedHosts);
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
