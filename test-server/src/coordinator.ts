@@ -71,6 +71,8 @@ export class Coordinator {
   static async start(options: CoordinatorOptions = {}): Promise<Coordinator> {
     const host = options.host ?? '127.0.0.1';
     const runId = options.runId ?? `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
+    // An empty token would switch the HTTP check off beyond loopback (and match an empty one from agents).
+    if (options.token !== undefined && options.token.trim() === '') throw new RangeError('token: expected a non-empty string');
     const token = options.token ?? randomBytes(16).toString('hex');
     const tokenForHttp = isLoopback(host) ? undefined : token;
 

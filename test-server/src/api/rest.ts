@@ -3,12 +3,12 @@
  * every answer, errors included, is JSON with a status that fits. Beyond
  * loopback every request must carry the run token.
  */
-import {timingSafeEqual} from 'node:crypto';
 import express from 'express';
 import type {ErrorRequestHandler, NextFunction, Request, RequestHandler, Response, Router} from 'express';
 import {z} from 'zod';
 import type {Coordinator} from '../coordinator.js';
 import {FleetError, generateNames} from '../fleet/fleet.js';
+import {requireBearerToken} from '../util/require-token.js';
 
 class ApiError extends Error {
   constructor(
@@ -65,14 +65,9 @@ const route = (fn: (req: Request, res: Response) => Promise<void> | void): Reque
   Promise.resolve(fn(req, res)).catch(next);
 };
 
+/** Beyond loopback every request must carry the run token. */
 export function requireToken(token: string): RequestHandler {
-  const expected = Buffer.from(token);
-  return (req, res, next) => {
-    const header = req.get('authorization') ?? '';
-    const given = Buffer.from(/^Bearer (.+)$/.exec(header)?.[1] ?? req.get('x-peerlab-token') ?? '');
-    if (given.length === expected.length && timingSafeEqual(given, expected)) return next();
-    res.status(401).json({error: {message: 'unauthorized: this coordinator listens beyond loopback; send "Authorization: Bearer <run token>"', code: 'unauthorized'}});
-  };
+  return requireBearerToken(token, 'this coordinator listens beyond loopback', 'run token');
 }
 
 export function createApiRouter(coordinator: Coordinator): Router {
