@@ -660,6 +660,54 @@ test('stand-alone binary: listens, serves, persists, and exits 0 on SIGTERM', as
   t.deepEqual(await waitForExit(again), { code: 0, signal: null });
 });
 
+/** The pid of a process that has exited: temp files named after it are a dead writer's. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  await new Promise((resolve) => child.once('exit', resolve));
+  return child.pid!;
+}
+
+test('stand-alone binary: temp files a killed writer left are removed on start; a live writer\'s and other files\' stay', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'bootstrap.json');
+  const dead = await deadPid();
+  // Both the current name shape and the older counter-only one.
+  const stale = [`.bootstrap.json.${dead}.a1b2c3d4e5f6.tmp`, `.bootstrap.json.${dead}.7.tmp`];
+  const kept = [`.bootstrap.json.${process.pid}.0123456789ab.tmp`, `.other.json.${dead}.1.tmp`, `.bootstrap.json.notapid.tmp`, 'bootstrap.json.tmp'];
+  for (const name of [...stale, ...kept]) await writeFile(join(dir, name), '{"version": 1, "conf');
+
+  const child = spawnBin(t, ['--port', '0', '--file', file]);
+  const [, url = ''] = await waitForLine(child, LISTENING);
+  t.deepEqual((await readdir(dir)).sort(), [...kept].sort());
+  t.deepEqual(await joinPeer(t, url, 'alice'), []);
+  t.deepEqual((await readdir(dir)).sort(), [...kept, 'bootstrap.json'].sort(), 'its own write leaves no temp file');
+  child.child.kill('SIGTERM');
+  t.deepEqual(await waitForExit(child), { code: 0, signal: null });
+});
+
+test('stand-alone binary: killed while writing, it restarts with a valid file and no temp files of its own', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'bootstrap.json');
+  const child = spawnBin(t, ['--port', '0', '--file', file]);
+  const [, url = ''] = await waitForLine(child, LISTENING);
+  // Writes in flight when the kill lands: whether one leaves a temp file is up to timing.
+  const joins = Array.from({ length: 200 }, (_, i) =>
+    call(url, 'POST', '/join', { json: { name: `p${i}`, address: `127.0.0.1:${5000 + i}` } }).catch(() => undefined),
+  );
+  await joins[20];
+  child.child.kill('SIGKILL');
+  await Promise.all(joins);
+  await waitForExit(child);
+  t.log(`left behind by the kill: ${JSON.stringify(await readdir(dir))}`);
+
+  const again = spawnBin(t, ['--port', '0', '--file', file]);
+  const [, url2 = ''] = await waitForLine(again, LISTENING);
+  t.deepEqual((await readdir(dir)).filter((name) => name.endsWith('.tmp')), []);
+  t.true((await list(t, url2)).contacts.length > 0);
+  again.child.kill('SIGTERM');
+  t.deepEqual(await waitForExit(again), { code: 0, signal: null });
+});
+
 test('stand-alone binary: bad flags exit 2 naming the flag', async (t) => {
   const cases: Array<[args: string[], flag: RegExp]> = [
     [['--port', 'abc'], /--port/],
