@@ -15,6 +15,7 @@ import {Server} from 'socket.io';
 import {BootstrapStore} from './bootstrap/store.js';
 import {createBootstrapRouter} from './bootstrap/router.js';
 import {Hub, HubError} from './hub/hub.js';
+import {PRE_AUTH_MAX_BYTES} from './hub/frame-limit.js';
 import {PeerViews} from './hub/peer-views.js';
 import {Fleet} from './fleet/fleet.js';
 import type {PeerHost} from './fleet/peer-host.js';
@@ -81,7 +82,7 @@ export class Coordinator {
     const server = createServer(app);
     let allowedHosts: ReadonlySet<string> = new Set();
     guardServer(server, () => allowedHosts);
-    const io = new Server(server, {serveClient: false, transports: ['websocket'], maxHttpBufferSize: 16 * 1024 * 1024});
+    const io = new Server(server, {serveClient: false, transports: ['websocket'], maxHttpBufferSize: PRE_AUTH_MAX_BYTES});
     const hub = new Hub(io, {runId, token, settings: {commandTimeoutMs: options.commandTimeoutMs ?? 10_000}});
     const bootstrap = new BootstrapStore({maxpeers: 8});
     await bootstrap.load();

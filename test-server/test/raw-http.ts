@@ -102,8 +102,8 @@ export function openRawWebSocket(base: string): Promise<RawWebSocket> {
         closeCode ??= code;
         for (const wake of waiters.splice(0)) wake();
       };
-      let buffer = head;
-      socket.on('data', (chunk: Buffer) => {
+      let buffer = Buffer.alloc(0);
+      const onData = (chunk: Buffer) => {
         buffer = Buffer.concat([buffer, chunk]);
         // Server frames are unmasked; small ones are all this needs to read.
         while (buffer.length >= 2) {
@@ -125,7 +125,10 @@ export function openRawWebSocket(base: string): Promise<RawWebSocket> {
           if (opcode === 0x1) received.push(payload.toString('utf8'));
           if (opcode === 0x8) settle(payload.length >= 2 ? payload.readUInt16BE(0) : 1005);
         }
-      });
+      };
+      // The first frames may have come in with the 101 response.
+      onData(head);
+      socket.on('data', onData);
       socket.on('error', () => settle('ended'));
       socket.on('close', () => settle('ended'));
       const frameHeader = (length: number): Buffer => {

@@ -9,6 +9,8 @@ import {EventEmitter} from 'node:events';
 import type {Server, Socket} from 'socket.io';
 import type {AgentSettings, CommandReply, CommandSpec, HelloAck, PeerEvent, Snapshot, WireError} from '@peerlab/client-agent/protocol';
 import {Channel, ProtocolError, parseCommandReply, parseEventBatch, parseHello, parseSnapshotReply, toWireError} from '@peerlab/client-agent/protocol';
+import {tokenMatches} from '../util/require-token.js';
+import {AUTHENTICATED_MAX_BYTES, setFrameLimit} from './frame-limit.js';
 
 export interface AgentInfo {
   name: string;
@@ -36,6 +38,11 @@ export interface HubOptions {
   runId: string;
   token: string;
   settings?: Partial<AgentSettings>;
+  /**
+   * The largest message an agent may send once authenticated. The server's own
+   * maxHttpBufferSize is the limit before that (see frame-limit.ts).
+   */
+  maxMessageBytes?: number;
 }
 
 export class HubError extends Error {
@@ -67,7 +74,10 @@ export class Hub extends EventEmitter<HubEvents> {
     this.settings = {commandTimeoutMs: 10_000, flushIntervalMs: 50, ...options.settings};
     io.use((socket, next) => {
       const token = (socket.handshake.auth as {token?: unknown} | undefined)?.token;
-      if (token !== options.token) return next(new Error('unauthorized: a valid run token is required'));
+      if (!tokenMatches(token, options.token)) return next(new Error('unauthorized: a valid run token is required'));
+      if (!setFrameLimit(socket, options.maxMessageBytes ?? AUTHENTICATED_MAX_BYTES)) {
+        this.emit('protocol-error', {socket: socket.id, channel: 'connect', message: `cannot raise this connection's message limit above the pre-authentication one (transport ${socket.conn.transport.name})`});
+      }
       next();
     });
     io.on('connection', (socket) => this.#onConnection(socket));
