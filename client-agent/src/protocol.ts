@@ -138,8 +138,47 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Keys that JSON.parse makes ordinary own properties but that anything copying
+ * by assignment (Object.assign, obj[key] = ...) turns into a prototype change,
+ * or that shadow one. No message needs them, so they are refused, not dropped.
+ */
+const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype'] as const;
+
+function prototypeKey(v: object): string | undefined {
+  for (const key of PROTOTYPE_KEYS) if (Object.hasOwn(v, key)) return key;
+  return undefined;
+}
+
+function refusePrototypeKey(v: object, field: string): void {
+  const key = prototypeKey(v);
+  if (key !== undefined) throw new ProtocolError(`${field}.${key}`, 'no such key (it names the object prototype)', (v as Record<string, unknown>)[key]);
+}
+
+/**
+ * The path to the first prototype key anywhere in a JSON value, or undefined.
+ * Iterative, so no nesting depth can overflow the stack.
+ */
+export function findPrototypeKey(value: unknown): Array<string | number> | undefined {
+  const stack: Array<{value: unknown; path: Array<string | number>}> = [{value, path: []}];
+  while (stack.length > 0) {
+    const {value: v, path} = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({value: v[i], path: [...path, i]});
+      continue;
+    }
+    const key = prototypeKey(v);
+    if (key !== undefined) return [...path, key];
+    const entries = Object.entries(v);
+    for (let i = entries.length - 1; i >= 0; i--) stack.push({value: entries[i]![1], path: [...path, entries[i]![0]]});
+  }
+  return undefined;
+}
+
 function object(v: unknown, field: string): Record<string, unknown> {
   if (!isObject(v)) throw new ProtocolError(field, 'an object', v);
+  refusePrototypeKey(v, field);
   return v;
 }
 
@@ -211,7 +250,14 @@ export function parseCommandRequest(v: unknown): CommandRequest {
   const c = object(v, 'command');
   string(c.id, 'command.id', 100);
   string(c.name, 'command.name', 64);
-  if (c.args !== undefined && !isObject(c.args)) throw new ProtocolError('command.args', 'an object', c.args);
+  if (c.args !== undefined) {
+    if (!isObject(c.args)) throw new ProtocolError('command.args', 'an object', c.args);
+    const path = findPrototypeKey(c.args);
+    if (path) {
+      const value = path.reduce<unknown>((at, key) => (at as Record<string | number, unknown>)[key], c.args);
+      throw new ProtocolError(`command.args${path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('')}`, 'no such key (it names the object prototype)', value);
+    }
+  }
   integer(c.timeoutMs, 'command.timeoutMs', 1);
   return c as unknown as CommandRequest;
 }
@@ -234,7 +280,7 @@ export function parseEventBatch(v: unknown): EventBatch {
   let previous: number | undefined;
   for (let i = 0; i < events.length; i++) {
     const event = events[i];
-    if (!isObject(event)) object(event, `events.events[${i}]`);
+    if (!isObject(event) || prototypeKey(event) !== undefined) object(event, `events.events[${i}]`);
     const {seq, time, type, data} = event as Record<string, unknown>;
     if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) integer(seq, `events.events[${i}].seq`, 1);
     // The hub keeps the batch's last seq as the high-water mark: out of order would skip or repeat events.
@@ -244,7 +290,8 @@ export function parseEventBatch(v: unknown): EventBatch {
     previous = seq as number;
     if (typeof time !== 'number' || !Number.isFinite(time)) throw new ProtocolError(`events.events[${i}].time`, 'epoch ms', time);
     if (typeof type !== 'string' || type.length === 0 || type.length > 64) string(type, `events.events[${i}].type`, 64);
-    if (!isObject(data)) object(data, `events.events[${i}].data`);
+    // One level deep only: data is the peer's own, and a deep walk per event would cost the stream its rate.
+    if (!isObject(data) || prototypeKey(data) !== undefined) object(data, `events.events[${i}].data`);
   }
   return b as unknown as EventBatch;
 }
