@@ -128,7 +128,13 @@ export class ProtocolError extends Error {
 
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    // A BigInt or a cycle, from a caller in process: describing the value must not replace the refusal.
+    text = Object.prototype.toString.call(value);
+  }
   return text.length > 60 ? text.slice(0, 57) + '...' : text;
 }
 
@@ -202,7 +208,8 @@ function argSpec(v: unknown, field: string): ArgSpec {
   const a = object(v, field);
   string(a.name, `${field}.name`, 64);
   if (typeof a.type !== 'string' || !argTypes.has(a.type)) throw new ProtocolError(`${field}.type`, [...argTypes].join('|'), a.type);
-  if (a.values !== undefined && (!Array.isArray(a.values) || !a.values.every((x) => typeof x === 'string'))) {
+  // Index loops rather than every()/forEach(), which skip the holes of a sparse array.
+  if (a.values !== undefined && (!Array.isArray(a.values) || !Array.from(a.values as unknown[]).every((x) => typeof x === 'string'))) {
     throw new ProtocolError(`${field}.values`, 'a list of strings', a.values);
   }
   return a as unknown as ArgSpec;
@@ -217,12 +224,12 @@ export function parseHello(v: unknown): Hello {
   string(h.address, 'hello.address', 300);
   if (h.instance !== undefined) string(h.instance, 'hello.instance', 100);
   if (!Array.isArray(h.commands)) throw new ProtocolError('hello.commands', 'a list', h.commands);
-  h.commands.forEach((c, i) => {
-    const command = object(c, `hello.commands[${i}]`);
+  for (let i = 0; i < h.commands.length; i++) {
+    const command = object(h.commands[i], `hello.commands[${i}]`);
     string(command.name, `hello.commands[${i}].name`, 64);
     if (!Array.isArray(command.args)) throw new ProtocolError(`hello.commands[${i}].args`, 'a list', command.args);
-    command.args.forEach((a, j) => argSpec(a, `hello.commands[${i}].args[${j}]`));
-  });
+    for (let j = 0; j < command.args.length; j++) argSpec(command.args[j], `hello.commands[${i}].args[${j}]`);
+  }
   return h as unknown as Hello;
 }
 
@@ -305,14 +312,14 @@ export function parseSnapshotReply(v: unknown): SnapshotReply {
   const s = object(r.snapshot, 'snapshot');
   if (!isValidPeerName(s.peer)) throw new ProtocolError('snapshot.peer', 'a peer name', s.peer);
   if (!Array.isArray(s.members)) throw new ProtocolError('snapshot.members', 'a list', s.members);
-  s.members.forEach((m, i) => {
-    const member = object(m, `snapshot.members[${i}]`);
+  for (let i = 0; i < s.members.length; i++) {
+    const member = object(s.members[i], `snapshot.members[${i}]`);
     string(member.name, `snapshot.members[${i}].name`, 64);
     if (!['alive', 'suspect', 'dead', 'left'].includes(member.state as string)) {
       throw new ProtocolError(`snapshot.members[${i}].state`, 'alive|suspect|dead|left', member.state);
     }
     integer(member.incarnation, `snapshot.members[${i}].incarnation`);
-  });
+  }
   const messages = object(s.messages, 'snapshot.messages');
   integer(messages.count, 'snapshot.messages.count');
   if (!Array.isArray(messages.ids)) throw new ProtocolError('snapshot.messages.ids', 'a list', messages.ids);

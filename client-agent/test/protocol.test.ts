@@ -223,3 +223,19 @@ test('keys naming the object prototype are refused wherever a message has an obj
   t.truthy(parseCommandRequest({id: 'c1', name: 'send', timeoutMs: 1000, args: {text: '__proto__'}}));
   t.is(({} as {polluted?: unknown}).polluted, undefined, 'nothing reached Object.prototype');
 });
+
+test('holes in a list are refused like the missing values they are', (t) => {
+  // Found by the fuzz tests: forEach() and every() skipped holes, so a sparse list passed.
+  const h = hello();
+  refuses(t, parseHello, {...h, commands: [h.commands[0], , h.commands[2]]}, 'hello.commands[1]', /got nothing/);
+  refuses(t, parseHello, {...h, commands: [{...h.commands[0]!, args: [, h.commands[0]!.args[0]]}]}, 'hello.commands[0].args[0]');
+  refuses(t, parseHello, {...h, commands: [{...h.commands[1]!, args: [{...h.commands[1]!.args[0]!, values: ['debug', , 'info']}]}]}, 'hello.commands[0].args[0].values');
+  refuses(t, parseSnapshotReply, {ok: true, snapshot: {...snapshot(), members: [, snapshot().members[0]]}}, 'snapshot.members[0]');
+});
+
+test('a value JSON cannot describe is still refused with a ProtocolError', (t) => {
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  refuses(t, parseHello, {...hello(), protocol: 1n}, 'hello.protocol', /got \[object BigInt\]/);
+  refuses(t, parseHello, {...hello(), pid: cyclic}, 'hello.pid', /got \[object Object\]/);
+});
