@@ -4,24 +4,8 @@
  * the peer. A raw agent stands in for a peer and records what reaches it.
  */
 import test from 'ava';
-import type {ExecutionContext} from 'ava';
-import type {Socket} from 'socket.io-client';
-import type {Coordinator} from '../src/coordinator.js';
-import {call, isError, rawAgent, startCoordinator} from './support.js';
+import {call, echoAgent, isError, startCoordinator} from './support.js';
 import {rawRequest} from './raw-http.js';
-
-/** A registered raw agent that answers every command with its args, and records them. */
-export async function echoAgent(t: ExecutionContext, coordinator: Coordinator, name: string): Promise<{socket: Socket; received: unknown[]}> {
-  const socket = await rawAgent(t, coordinator.url, coordinator.token);
-  const received: unknown[] = [];
-  socket.on('command', (request: {id: string; args?: unknown}, ack: (reply: unknown) => void) => {
-    received.push(request);
-    ack({id: request.id, ok: true, result: {args: request.args ?? null}});
-  });
-  const ack = await socket.timeout(5000).emitWithAck('hello', {protocol: 1, peer: name, pid: process.pid, version: 'test', address: '127.0.0.1:1', commands: []});
-  t.like(ack, {ok: true});
-  return {socket, received};
-}
 
 test.serial('a body that is not JSON gets 415 naming the Content-Type; no body at all is still a 400', async (t) => {
   const coordinator = await startCoordinator(t);
