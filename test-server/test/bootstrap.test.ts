@@ -66,7 +66,10 @@ async function call(base: string, method: string, path: string, options: CallOpt
   }
   if (options.raw !== undefined) body = options.raw;
   if (options.contentType !== undefined) headers['content-type'] = options.contentType;
-  const response = await fetch(`${base}${path}`, { method, headers, body });
+  // fetch's own "fetch failed" hides why; the cause says it.
+  const response = await fetch(`${base}${path}`, { method, headers, body }).catch((error: Error) => {
+    throw new Error(`${method} ${base}${path}: ${String((error as { cause?: unknown }).cause ?? error)}`);
+  });
   const contentType = response.headers.get('content-type') ?? '';
   const text = await response.text();
   return { status: response.status, contentType, body: contentType.includes('application/json') ? JSON.parse(text) : text };
@@ -610,7 +613,9 @@ test('a given token is the one required, beyond loopback and, when given, on loo
 
 // ---------------------------------------------------------------- stand-alone binary
 
-test('stand-alone binary beyond loopback: prints a generated token, or takes one from the environment', async (t) => {
+// The binary tests below run serially (ava runs those first): a dozen node processes
+// starting at once on a shared machine can take most of a deadline.
+test.serial('stand-alone binary beyond loopback: prints a generated token, or takes one from the environment', async (t) => {
   const wide = /^peerlab-bootstrap listening on http:\/\/0\.0\.0\.0:(\d+)$/;
   const generated = spawnBin(t, ['--host', '0.0.0.0', '--port', '0']);
   let printed = '';
@@ -667,7 +672,7 @@ async function deadPid(): Promise<number> {
   return child.pid!;
 }
 
-test('stand-alone binary: temp files a killed writer left are removed on start; a live writer\'s and other files\' stay', async (t) => {
+test.serial('stand-alone binary: temp files a killed writer left are removed on start; a live writer\'s and other files\' stay', async (t) => {
   const dir = await tempDir(t);
   const file = join(dir, 'bootstrap.json');
   const dead = await deadPid();
@@ -685,7 +690,7 @@ test('stand-alone binary: temp files a killed writer left are removed on start; 
   t.deepEqual(await waitForExit(child), { code: 0, signal: null });
 });
 
-test('stand-alone binary: killed while writing, it restarts with a valid file and no temp files of its own', async (t) => {
+test.serial('stand-alone binary: killed while writing, it restarts with a valid file and no temp files of its own', async (t) => {
   const dir = await tempDir(t);
   const file = join(dir, 'bootstrap.json');
   const child = spawnBin(t, ['--port', '0', '--file', file]);
