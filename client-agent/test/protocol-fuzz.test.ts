@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import {PROTOCOL_VERSION, ProtocolError, parseCommandReply, parseCommandRequest, parseEventBatch, parseHello, parseSnapshotReply} from '../src/protocol.js';
 
 const RUNS = Number(process.env.PEERLAB_FUZZ_RUNS) || 400;
-const settings = {numRuns: RUNS};
+const settings = {numRuns: RUNS, includeErrorInReport: true};
 
 // ---- the rules, written again plainly: the model the parsers are checked against
 

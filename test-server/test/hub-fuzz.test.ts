@@ -17,7 +17,8 @@ import type {HubEvents} from '../src/hub/hub.js';
 import {echoAgent, rawAgent, record, startCoordinator} from './support.js';
 
 const RUNS = Number(process.env.PEERLAB_FUZZ_RUNS) || 300;
-const REPLY_DEADLINE_MS = 3000;
+// A hang is a reply that never comes; the deadline only has to outlast a loaded machine.
+const REPLY_DEADLINE_MS = 10_000;
 
 const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -122,7 +123,7 @@ test.serial('random messages to a running hub get an error or a correct result; 
       if (!withAck && channel !== 'hello' && channel !== 'events' && errors.length === errorsBefore) throw new Error(`"${channel}" without an ack was not reported`);
       if (!fuzzer.connected) throw new Error('the fuzzer lost its connection');
     }),
-    {numRuns: RUNS},
+    {numRuns: RUNS, includeErrorInReport: true},
   );
   t.log(`${RUNS} random messages in ${(performance.now() - started).toFixed(0)} ms: ${accepted} accepted, ${errors.length} protocol errors reported`);
   t.true(fuzzer.connected && bystander.socket.connected);
@@ -171,7 +172,7 @@ test.serial('random bodies to the REST command route: JSON answers with fitting 
       if (![400, 413].includes(response.status)) throw new Error(`${response.status} for ${text}: ${JSON.stringify(reply)}`);
       if (!isObj(reply.error) || typeof reply.error.message !== 'string' || reply.error.code !== 'bad-request') throw new Error(`error without message: ${JSON.stringify(reply)}`);
     }),
-    {numRuns: RUNS},
+    {numRuns: RUNS, includeErrorInReport: true},
   );
   t.log(`${RUNS} random bodies in ${(performance.now() - started).toFixed(0)} ms`);
   t.is((await fetch(`${coordinator.url}/healthz`)).status, 200);
