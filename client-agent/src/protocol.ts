@@ -128,7 +128,13 @@ export class ProtocolError extends Error {
 
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    // A BigInt or a cycle, from a caller in process: describing the value must not replace the refusal.
+    text = Object.prototype.toString.call(value);
+  }
   return text.length > 60 ? text.slice(0, 57) + '...' : text;
 }
 
@@ -138,8 +144,47 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Keys that JSON.parse makes ordinary own properties but that anything copying
+ * by assignment (Object.assign, obj[key] = ...) turns into a prototype change,
+ * or that shadow one. No message needs them, so they are refused, not dropped.
+ */
+const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype'] as const;
+
+function prototypeKey(v: object): string | undefined {
+  for (const key of PROTOTYPE_KEYS) if (Object.hasOwn(v, key)) return key;
+  return undefined;
+}
+
+function refusePrototypeKey(v: object, field: string): void {
+  const key = prototypeKey(v);
+  if (key !== undefined) throw new ProtocolError(`${field}.${key}`, 'no such key (it names the object prototype)', (v as Record<string, unknown>)[key]);
+}
+
+/**
+ * The path to the first prototype key anywhere in a JSON value, or undefined.
+ * Iterative, so no nesting depth can overflow the stack.
+ */
+export function findPrototypeKey(value: unknown): Array<string | number> | undefined {
+  const stack: Array<{value: unknown; path: Array<string | number>}> = [{value, path: []}];
+  while (stack.length > 0) {
+    const {value: v, path} = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({value: v[i], path: [...path, i]});
+      continue;
+    }
+    const key = prototypeKey(v);
+    if (key !== undefined) return [...path, key];
+    const entries = Object.entries(v);
+    for (let i = entries.length - 1; i >= 0; i--) stack.push({value: entries[i]![1], path: [...path, entries[i]![0]]});
+  }
+  return undefined;
+}
+
 function object(v: unknown, field: string): Record<string, unknown> {
   if (!isObject(v)) throw new ProtocolError(field, 'an object', v);
+  refusePrototypeKey(v, field);
   return v;
 }
 
@@ -163,7 +208,8 @@ function argSpec(v: unknown, field: string): ArgSpec {
   const a = object(v, field);
   string(a.name, `${field}.name`, 64);
   if (typeof a.type !== 'string' || !argTypes.has(a.type)) throw new ProtocolError(`${field}.type`, [...argTypes].join('|'), a.type);
-  if (a.values !== undefined && (!Array.isArray(a.values) || !a.values.every((x) => typeof x === 'string'))) {
+  // Index loops rather than every()/forEach(), which skip the holes of a sparse array.
+  if (a.values !== undefined && (!Array.isArray(a.values) || !Array.from(a.values as unknown[]).every((x) => typeof x === 'string'))) {
     throw new ProtocolError(`${field}.values`, 'a list of strings', a.values);
   }
   return a as unknown as ArgSpec;
@@ -178,12 +224,12 @@ export function parseHello(v: unknown): Hello {
   string(h.address, 'hello.address', 300);
   if (h.instance !== undefined) string(h.instance, 'hello.instance', 100);
   if (!Array.isArray(h.commands)) throw new ProtocolError('hello.commands', 'a list', h.commands);
-  h.commands.forEach((c, i) => {
-    const command = object(c, `hello.commands[${i}]`);
+  for (let i = 0; i < h.commands.length; i++) {
+    const command = object(h.commands[i], `hello.commands[${i}]`);
     string(command.name, `hello.commands[${i}].name`, 64);
     if (!Array.isArray(command.args)) throw new ProtocolError(`hello.commands[${i}].args`, 'a list', command.args);
-    command.args.forEach((a, j) => argSpec(a, `hello.commands[${i}].args[${j}]`));
-  });
+    for (let j = 0; j < command.args.length; j++) argSpec(command.args[j], `hello.commands[${i}].args[${j}]`);
+  }
   return h as unknown as Hello;
 }
 
@@ -211,7 +257,14 @@ export function parseCommandRequest(v: unknown): CommandRequest {
   const c = object(v, 'command');
   string(c.id, 'command.id', 100);
   string(c.name, 'command.name', 64);
-  if (c.args !== undefined && !isObject(c.args)) throw new ProtocolError('command.args', 'an object', c.args);
+  if (c.args !== undefined) {
+    if (!isObject(c.args)) throw new ProtocolError('command.args', 'an object', c.args);
+    const path = findPrototypeKey(c.args);
+    if (path) {
+      const value = path.reduce<unknown>((at, key) => (at as Record<string | number, unknown>)[key], c.args);
+      throw new ProtocolError(`command.args${path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('')}`, 'no such key (it names the object prototype)', value);
+    }
+  }
   integer(c.timeoutMs, 'command.timeoutMs', 1);
   return c as unknown as CommandRequest;
 }
@@ -234,7 +287,7 @@ export function parseEventBatch(v: unknown): EventBatch {
   let previous: number | undefined;
   for (let i = 0; i < events.length; i++) {
     const event = events[i];
-    if (!isObject(event)) object(event, `events.events[${i}]`);
+    if (!isObject(event) || prototypeKey(event) !== undefined) object(event, `events.events[${i}]`);
     const {seq, time, type, data} = event as Record<string, unknown>;
     if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) integer(seq, `events.events[${i}].seq`, 1);
     // The hub keeps the batch's last seq as the high-water mark: out of order would skip or repeat events.
@@ -244,7 +297,8 @@ export function parseEventBatch(v: unknown): EventBatch {
     previous = seq as number;
     if (typeof time !== 'number' || !Number.isFinite(time)) throw new ProtocolError(`events.events[${i}].time`, 'epoch ms', time);
     if (typeof type !== 'string' || type.length === 0 || type.length > 64) string(type, `events.events[${i}].type`, 64);
-    if (!isObject(data)) object(data, `events.events[${i}].data`);
+    // One level deep only: data is the peer's own, and a deep walk per event would cost the stream its rate.
+    if (!isObject(data) || prototypeKey(data) !== undefined) object(data, `events.events[${i}].data`);
   }
   return b as unknown as EventBatch;
 }
@@ -258,14 +312,14 @@ export function parseSnapshotReply(v: unknown): SnapshotReply {
   const s = object(r.snapshot, 'snapshot');
   if (!isValidPeerName(s.peer)) throw new ProtocolError('snapshot.peer', 'a peer name', s.peer);
   if (!Array.isArray(s.members)) throw new ProtocolError('snapshot.members', 'a list', s.members);
-  s.members.forEach((m, i) => {
-    const member = object(m, `snapshot.members[${i}]`);
+  for (let i = 0; i < s.members.length; i++) {
+    const member = object(s.members[i], `snapshot.members[${i}]`);
     string(member.name, `snapshot.members[${i}].name`, 64);
     if (!['alive', 'suspect', 'dead', 'left'].includes(member.state as string)) {
       throw new ProtocolError(`snapshot.members[${i}].state`, 'alive|suspect|dead|left', member.state);
     }
     integer(member.incarnation, `snapshot.members[${i}].incarnation`);
-  });
+  }
   const messages = object(s.messages, 'snapshot.messages');
   integer(messages.count, 'snapshot.messages.count');
   if (!Array.isArray(messages.ids)) throw new ProtocolError('snapshot.messages.ids', 'a list', messages.ids);

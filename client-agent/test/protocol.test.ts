@@ -190,3 +190,52 @@ test('errors become wire values, keeping a code the error carries', (t) => {
   const protocolError = new ProtocolError('hello.pid', 'an integer >= 1', 'x');
   t.deepEqual(toWireError(protocolError, 'bad-message'), {message: 'hello.pid: expected an integer >= 1, got "x"', code: 'bad-message'});
 });
+
+// JSON.parse makes "__proto__" an ordinary own key; copied by assignment later, it would change a prototype.
+const fromWire = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
+const withKey = (object: object, key: string, value: unknown = {polluted: true}): unknown =>
+  JSON.parse(JSON.stringify(object).replace(/^\{(?=(\}?))/, (_, empty: string) => `{${JSON.stringify(key)}:${JSON.stringify(value)}${empty ? '' : ','}`));
+
+test('keys naming the object prototype are refused wherever a message has an object, naming the field', (t) => {
+  for (const key of ['__proto__', 'constructor', 'prototype']) {
+    const h = hello();
+    refuses(t, parseHello, withKey(h, key), `hello.${key}`);
+    const badCommand = fromWire(h) as ReturnType<typeof hello>;
+    (badCommand.commands as unknown[])[1] = withKey(h.commands[1]!, key);
+    refuses(t, parseHello, badCommand, `hello.commands[1].${key}`);
+    const badArg = fromWire(h) as ReturnType<typeof hello>;
+    (badArg.commands[0]!.args as unknown[])[0] = withKey(h.commands[0]!.args[0]!, key);
+    refuses(t, parseHello, badArg, `hello.commands[0].args[0].${key}`);
+
+    refuses(t, parseEventBatch, withKey({peer: 'alice', events: [event(1)]}, key), `events.${key}`);
+    refuses(t, parseEventBatch, {peer: 'alice', events: [event(1), withKey(event(2), key)]}, `events.events[1].${key}`);
+    refuses(t, parseEventBatch, {peer: 'alice', events: [{...event(1), data: withKey({name: 'bob'}, key)}]}, `events.events[0].data.${key}`);
+
+    const command = {id: 'c1', name: 'send', timeoutMs: 1000};
+    refuses(t, parseCommandRequest, withKey(command, key), `command.${key}`);
+    refuses(t, parseCommandRequest, {...command, args: withKey({text: 'hi'}, key)}, `command.args.${key}`);
+    refuses(t, parseCommandRequest, {...command, args: {text: 'hi', deep: [1, withKey({}, key)]}}, `command.args.deep[1].${key}`);
+    refuses(t, parseCommandReply, withKey({id: 'c1', ok: true, result: 1}, key), `command reply.${key}`);
+    refuses(t, parseSnapshotReply, withKey({ok: true, snapshot: snapshot()}, key), `snapshot reply.${key}`);
+  }
+  // As values, and spelled otherwise, they are just data.
+  t.truthy(parseEventBatch({peer: 'alice', events: [{...event(1), data: {name: '__proto__', proto: 'constructor', Constructor: 1}}]}));
+  t.truthy(parseCommandRequest({id: 'c1', name: 'send', timeoutMs: 1000, args: {text: '__proto__'}}));
+  t.is(({} as {polluted?: unknown}).polluted, undefined, 'nothing reached Object.prototype');
+});
+
+test('holes in a list are refused like the missing values they are', (t) => {
+  // Found by the fuzz tests: forEach() and every() skipped holes, so a sparse list passed.
+  const h = hello();
+  refuses(t, parseHello, {...h, commands: [h.commands[0], , h.commands[2]]}, 'hello.commands[1]', /got nothing/);
+  refuses(t, parseHello, {...h, commands: [{...h.commands[0]!, args: [, h.commands[0]!.args[0]]}]}, 'hello.commands[0].args[0]');
+  refuses(t, parseHello, {...h, commands: [{...h.commands[1]!, args: [{...h.commands[1]!.args[0]!, values: ['debug', , 'info']}]}]}, 'hello.commands[0].args[0].values');
+  refuses(t, parseSnapshotReply, {ok: true, snapshot: {...snapshot(), members: [, snapshot().members[0]]}}, 'snapshot.members[0]');
+});
+
+test('a value JSON cannot describe is still refused with a ProtocolError', (t) => {
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  refuses(t, parseHello, {...hello(), protocol: 1n}, 'hello.protocol', /got \[object BigInt\]/);
+  refuses(t, parseHello, {...hello(), pid: cyclic}, 'hello.pid', /got \[object Object\]/);
+});

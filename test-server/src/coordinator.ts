@@ -6,6 +6,8 @@
  */
 import {createServer} from 'node:http';
 import {listen} from './util/listen.js';
+import {allowedAuthorities, guardServer} from './util/host-guard.js';
+import {isLoopback} from './util/loopback.js';
 import {randomBytes} from 'node:crypto';
 import path from 'node:path';
 import express from 'express';
@@ -13,6 +15,7 @@ import {Server} from 'socket.io';
 import {BootstrapStore} from './bootstrap/store.js';
 import {createBootstrapRouter} from './bootstrap/router.js';
 import {Hub, HubError} from './hub/hub.js';
+import {PRE_AUTH_MAX_BYTES} from './hub/frame-limit.js';
 import {PeerViews} from './hub/peer-views.js';
 import {Fleet} from './fleet/fleet.js';
 import type {PeerHost} from './fleet/peer-host.js';
@@ -32,13 +35,13 @@ export interface CoordinatorOptions {
   registerTimeoutMs?: number;
   peerBin?: string;
   extraPeerArgs?: string[];
+  /** Names besides the listen address(es) that requests may carry in Host/Origin (a DNS name, a proxy's). */
+  allowedHosts?: readonly string[];
   /** Where protocol errors (malformed agent messages) are logged; default stderr. */
   log?: (line: string) => void;
 }
 
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
+export {isLoopback};
 
 export class Coordinator {
   readonly views = new PeerViews();
@@ -69,18 +72,23 @@ export class Coordinator {
   static async start(options: CoordinatorOptions = {}): Promise<Coordinator> {
     const host = options.host ?? '127.0.0.1';
     const runId = options.runId ?? `${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
+    // An empty token would switch the HTTP check off beyond loopback (and match an empty one from agents).
+    if (options.token !== undefined && options.token.trim() === '') throw new RangeError('token: expected a non-empty string');
     const token = options.token ?? randomBytes(16).toString('hex');
     const tokenForHttp = isLoopback(host) ? undefined : token;
 
     const app = express();
     app.disable('x-powered-by');
     const server = createServer(app);
-    const io = new Server(server, {serveClient: false, transports: ['websocket'], maxHttpBufferSize: 16 * 1024 * 1024});
+    let allowedHosts: ReadonlySet<string> = new Set();
+    guardServer(server, () => allowedHosts);
+    const io = new Server(server, {serveClient: false, transports: ['websocket'], maxHttpBufferSize: PRE_AUTH_MAX_BYTES});
     const hub = new Hub(io, {runId, token, settings: {commandTimeoutMs: options.commandTimeoutMs ?? 10_000}});
     const bootstrap = new BootstrapStore({maxpeers: 8});
     await bootstrap.load();
 
     const {url, port} = await listen(server, host, options.port ?? 0);
+    allowedHosts = allowedAuthorities(host, port, options.allowedHosts);
     // Peers reach the coordinator over loopback when it listens on every interface.
     const localUrl = host === '0.0.0.0' || host === '::' ? `http://127.0.0.1:${port}` : url;
     const fleet = new Fleet({

@@ -54,10 +54,11 @@ interface CallOptions {
   /** sent verbatim, for malformed bodies */
   raw?: string;
   contentType?: string;
+  headers?: Record<string, string>;
 }
 
 async function call(base: string, method: string, path: string, options: CallOptions = {}): Promise<Reply> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...options.headers };
   let body: string | undefined;
   if (options.json !== undefined) {
     body = JSON.stringify(options.json);
@@ -65,7 +66,10 @@ async function call(base: string, method: string, path: string, options: CallOpt
   }
   if (options.raw !== undefined) body = options.raw;
   if (options.contentType !== undefined) headers['content-type'] = options.contentType;
-  const response = await fetch(`${base}${path}`, { method, headers, body });
+  // fetch's own "fetch failed" hides why; the cause says it.
+  const response = await fetch(`${base}${path}`, { method, headers, body }).catch((error: Error) => {
+    throw new Error(`${method} ${base}${path}: ${String((error as { cause?: unknown }).cause ?? error)}`);
+  });
   const contentType = response.headers.get('content-type') ?? '';
   const text = await response.text();
   return { status: response.status, contentType, body: contentType.includes('application/json') ? JSON.parse(text) : text };
@@ -123,8 +127,8 @@ interface Spawned {
   closed: Promise<Exit>;
 }
 
-function spawnBin(t: ExecutionContext, args: string[]): Spawned {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnBin(t: ExecutionContext, args: string[], env: Record<string, string> = {}): Spawned {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   // Attached at once so a quick exit cannot be missed.
   const closed = new Promise<Exit>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
   t.teardown(() => {
@@ -542,7 +546,100 @@ test('changing a file-backed store before load() is refused rather than clobberi
   t.is(JSON.parse(await readFile(file, 'utf8')).config.maxpeers, 3);
 });
 
+// ---------------------------------------------------------------- authentication
+
+// Every route, including the ones that change or wipe the state.
+const ROUTES: Array<[method: string, path: string, body?: unknown]> = [
+  ['GET', '/ping'],
+  ['GET', '/config'],
+  ['PUT', '/config', { maxpeers: 1 }],
+  ['POST', '/join', { name: 'mallory', address: '127.0.0.1:6666' }],
+  ['POST', '/leave', { name: 'alice' }],
+  ['GET', '/list'],
+  ['POST', '/refill'],
+  ['POST', '/reset'],
+  ['GET', '/no-such-route'],
+];
+
+async function expectAllRefused(t: ExecutionContext, base: string, headers: Record<string, string> = {}): Promise<void> {
+  for (const [method, path, json] of ROUTES) {
+    const reply = await call(base, method, path, { json, headers });
+    t.is(reply.status, 401, `${method} ${path}: ${JSON.stringify(reply.body)}`);
+    t.regex(reply.contentType, /application\/json/);
+    t.regex((reply.body as ErrorReply).error.message, /^unauthorized: .*Authorization: Bearer/, `${method} ${path}`);
+  }
+}
+
+// "Beyond loopback" is decided by the listen address, as for the coordinator: these
+// servers listen on every interface, and the tests still only talk to 127.0.0.1.
+test('beyond loopback every route, /reset and /config included, wants the generated token', async (t) => {
+  const server = await serve(t, { host: '0.0.0.0' });
+  t.true(server.tokenGenerated);
+  t.regex(server.token ?? '', /^[0-9a-f]{32}$/);
+  const base = `http://127.0.0.1:${server.port}`;
+  await server.store.join({ name: 'alice', address: '127.0.0.1:4001' });
+
+  await expectAllRefused(t, base);
+  await expectAllRefused(t, base, { authorization: 'Bearer wrong' });
+  await expectAllRefused(t, base, { authorization: `Bearer ${server.token}x` });
+  await expectAllRefused(t, base, { authorization: server.token ?? '' });
+  t.deepEqual(names(server.store.list().contacts), ['alice'], 'nothing refused changed the state');
+  t.deepEqual(server.store.getConfig(), { maxpeers: 8 });
+
+  const headers = { authorization: `Bearer ${server.token}` };
+  t.deepEqual(names(ok<{ contacts: Contact[] }>(t, await call(base, 'POST', '/join', { json: { name: 'bob', address: '127.0.0.1:4002' }, headers })).contacts), ['alice']);
+  t.deepEqual(ok(t, await call(base, 'PUT', '/config', { json: { maxpeers: 3 }, headers })), { maxpeers: 3 });
+  t.deepEqual(ok(t, await call(base, 'POST', '/reset', { headers: { 'x-peerlab-token': server.token ?? '' } })), { ok: true });
+  t.deepEqual(server.store.list(), { contacts: [], candidates: [] });
+});
+
+test('a given token is the one required, beyond loopback and, when given, on loopback too', async (t) => {
+  const wide = await serve(t, { host: '0.0.0.0', token: 'secret-wide' });
+  t.false(wide.tokenGenerated);
+  const base = `http://127.0.0.1:${wide.port}`;
+  await expectAllRefused(t, base, { authorization: 'Bearer secret-narrow' });
+  ok(t, await call(base, 'GET', '/list', { headers: { authorization: 'Bearer secret-wide' } }));
+
+  const narrow = await serve(t, { token: 'secret-narrow' });
+  await expectAllRefused(t, narrow.url);
+  ok(t, await call(narrow.url, 'GET', '/list', { headers: { authorization: 'Bearer secret-narrow' } }));
+
+  const open = await serve(t);
+  t.is(open.token, undefined, 'on loopback without a token, as before, no token');
+  ok(t, await call(open.url, 'GET', '/list'));
+
+  await t.throwsAsync(startBootstrapServer({ port: 0, token: ' ' }), { message: /^token: / });
+});
+
 // ---------------------------------------------------------------- stand-alone binary
+
+// The binary tests below run serially (ava runs those first): a dozen node processes
+// starting at once on a shared machine can take most of a deadline.
+test.serial('stand-alone binary beyond loopback: prints a generated token, or takes one from the environment', async (t) => {
+  const wide = /^peerlab-bootstrap listening on http:\/\/0\.0\.0\.0:(\d+)$/;
+  const generated = spawnBin(t, ['--host', '0.0.0.0', '--port', '0']);
+  let printed = '';
+  generated.child.stdout?.on('data', (chunk: Buffer) => (printed += chunk.toString('utf8')));
+  // The token line comes second; by then the first is in `printed`.
+  const [, token = ''] = await waitForLine(generated, /^peerlab-bootstrap listening beyond loopback: every request needs "Authorization: Bearer ([0-9a-f]{32})"$/);
+  const [, port = ''] = wide.exec(printed.split('\n')[0] ?? '') ?? [];
+  const base = `http://127.0.0.1:${port}`;
+  await expectAllRefused(t, base);
+  t.deepEqual(ok(t, await call(base, 'POST', '/reset', { headers: { authorization: `Bearer ${token}` } })), { ok: true });
+  generated.child.kill('SIGTERM');
+  t.deepEqual(await waitForExit(generated), { code: 0, signal: null });
+
+  const given = spawnBin(t, ['--host', '0.0.0.0', '--port', '0'], { PEERLAB_BOOTSTRAP_TOKEN: 'from-env' });
+  let stdout = '';
+  given.child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  const [, port2 = ''] = await waitForLine(given, wide);
+  const base2 = `http://127.0.0.1:${port2}`;
+  await expectAllRefused(t, base2);
+  ok(t, await call(base2, 'GET', '/config', { headers: { authorization: 'Bearer from-env' } }));
+  given.child.kill('SIGTERM');
+  t.deepEqual(await waitForExit(given), { code: 0, signal: null });
+  t.false(stdout.includes('from-env'), 'a token the user gave is not echoed');
+});
 
 test('stand-alone binary: listens, serves, persists, and exits 0 on SIGTERM', async (t) => {
   const dir = await tempDir(t);
@@ -568,6 +665,54 @@ test('stand-alone binary: listens, serves, persists, and exits 0 on SIGTERM', as
   t.deepEqual(await waitForExit(again), { code: 0, signal: null });
 });
 
+/** The pid of a process that has exited: temp files named after it are a dead writer's. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  await new Promise((resolve) => child.once('exit', resolve));
+  return child.pid!;
+}
+
+test.serial('stand-alone binary: temp files a killed writer left are removed on start; a live writer\'s and other files\' stay', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'bootstrap.json');
+  const dead = await deadPid();
+  // Both the current name shape and the older counter-only one.
+  const stale = [`.bootstrap.json.${dead}.a1b2c3d4e5f6.tmp`, `.bootstrap.json.${dead}.7.tmp`];
+  const kept = [`.bootstrap.json.${process.pid}.0123456789ab.tmp`, `.other.json.${dead}.1.tmp`, `.bootstrap.json.notapid.tmp`, 'bootstrap.json.tmp'];
+  for (const name of [...stale, ...kept]) await writeFile(join(dir, name), '{"version": 1, "conf');
+
+  const child = spawnBin(t, ['--port', '0', '--file', file]);
+  const [, url = ''] = await waitForLine(child, LISTENING);
+  t.deepEqual((await readdir(dir)).sort(), [...kept].sort());
+  t.deepEqual(await joinPeer(t, url, 'alice'), []);
+  t.deepEqual((await readdir(dir)).sort(), [...kept, 'bootstrap.json'].sort(), 'its own write leaves no temp file');
+  child.child.kill('SIGTERM');
+  t.deepEqual(await waitForExit(child), { code: 0, signal: null });
+});
+
+test.serial('stand-alone binary: killed while writing, it restarts with a valid file and no temp files of its own', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'bootstrap.json');
+  const child = spawnBin(t, ['--port', '0', '--file', file]);
+  const [, url = ''] = await waitForLine(child, LISTENING);
+  // Writes in flight when the kill lands: whether one leaves a temp file is up to timing.
+  const joins = Array.from({ length: 200 }, (_, i) =>
+    call(url, 'POST', '/join', { json: { name: `p${i}`, address: `127.0.0.1:${5000 + i}` } }).catch(() => undefined),
+  );
+  await joins[20];
+  child.child.kill('SIGKILL');
+  await Promise.all(joins);
+  await waitForExit(child);
+  t.log(`left behind by the kill: ${JSON.stringify(await readdir(dir))}`);
+
+  const again = spawnBin(t, ['--port', '0', '--file', file]);
+  const [, url2 = ''] = await waitForLine(again, LISTENING);
+  t.deepEqual((await readdir(dir)).filter((name) => name.endsWith('.tmp')), []);
+  t.true((await list(t, url2)).contacts.length > 0);
+  again.child.kill('SIGTERM');
+  t.deepEqual(await waitForExit(again), { code: 0, signal: null });
+});
+
 test('stand-alone binary: bad flags exit 2 naming the flag', async (t) => {
   const cases: Array<[args: string[], flag: RegExp]> = [
     [['--port', 'abc'], /--port/],
@@ -579,8 +724,12 @@ test('stand-alone binary: bad flags exit 2 naming the flag', async (t) => {
     [['--host', ''], /--host/],
     [['--bogus'], /--bogus/],
     [['--file'], /--file/],
+    [['--token', ''], /--token/],
+    [['--allowed-host', ''], /--allowed-host/],
   ];
-  const results = await Promise.all(cases.map(([args]) => runBin(t, args)));
+  // A few at a time: a dozen node processes starting at once on a loaded machine can outlast the deadline.
+  const results: Array<Awaited<ReturnType<typeof runBin>>> = [];
+  for (let i = 0; i < cases.length; i += 4) results.push(...(await Promise.all(cases.slice(i, i + 4).map(([args]) => runBin(t, args)))));
   for (const [i, [args, flag]] of cases.entries()) {
     const result = results[i];
     if (!result) continue;

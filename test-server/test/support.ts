@@ -143,6 +143,19 @@ export async function rawAgent(t: ExecutionContext, url: string, token: string |
   return socket;
 }
 
+/** A registered raw agent that answers every command with its args, and records them. */
+export async function echoAgent(t: ExecutionContext, coordinator: Coordinator, name: string, instance?: string): Promise<{socket: Socket; received: unknown[]}> {
+  const socket = await rawAgent(t, coordinator.url, coordinator.token);
+  const received: unknown[] = [];
+  socket.on('command', (request: {id: string; args?: unknown}, ack: (reply: unknown) => void) => {
+    received.push(request);
+    ack({id: request.id, ok: true, result: {args: request.args ?? null}});
+  });
+  const ack = await socket.timeout(5000).emitWithAck('hello', {protocol: 1, peer: name, pid: process.pid, version: 'test', address: '127.0.0.1:1', commands: [], ...(instance ? {instance} : {})});
+  t.like(ack, {ok: true});
+  return {socket, received};
+}
+
 /**
  * Whether a pid is a live process. A zombie (exited, not yet reaped: orphans
  * are reaped by pid 1, which in a container may take its time) counts as gone.

@@ -3,12 +3,14 @@
  * every answer, errors included, is JSON with a status that fits. Beyond
  * loopback every request must carry the run token.
  */
-import {timingSafeEqual} from 'node:crypto';
 import express from 'express';
 import type {ErrorRequestHandler, NextFunction, Request, RequestHandler, Response, Router} from 'express';
 import {z} from 'zod';
 import type {Coordinator} from '../coordinator.js';
+import {findPrototypeKey} from '@peerlab/client-agent/protocol';
 import {FleetError, generateNames} from '../fleet/fleet.js';
+import {notJsonBody} from '../util/json-body.js';
+import {requireBearerToken} from '../util/require-token.js';
 
 class ApiError extends Error {
   constructor(
@@ -28,6 +30,12 @@ const spawnBody = z.union([z.strictObject({names: z.array(peerName).min(1).max(1
 });
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  // Before zod, which would drop a __proto__ key silently (its records assign keys).
+  const prototypeKey = findPrototypeKey(body);
+  if (prototypeKey) {
+    const field = prototypeKey.join('.');
+    throw new ApiError(400, `${field}: keys named __proto__, constructor or prototype are refused`, 'bad-request', field);
+  }
   const result = schema.safeParse(body);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
@@ -60,19 +68,19 @@ export function peerRow(coordinator: Coordinator, name: string) {
   };
 }
 
+const requireJson: RequestHandler = (req, _res, next) => {
+  const problem = notJsonBody(req);
+  next(problem === undefined ? undefined : new ApiError(415, problem, 'unsupported-media-type', 'content-type'));
+};
+
 /** Express 5 forwards rejected promises to the error handler; this keeps handlers short. */
 const route = (fn: (req: Request, res: Response) => Promise<void> | void): RequestHandler => (req, res, next: NextFunction) => {
   Promise.resolve(fn(req, res)).catch(next);
 };
 
+/** Beyond loopback every request must carry the run token. */
 export function requireToken(token: string): RequestHandler {
-  const expected = Buffer.from(token);
-  return (req, res, next) => {
-    const header = req.get('authorization') ?? '';
-    const given = Buffer.from(/^Bearer (.+)$/.exec(header)?.[1] ?? req.get('x-peerlab-token') ?? '');
-    if (given.length === expected.length && timingSafeEqual(given, expected)) return next();
-    res.status(401).json({error: {message: 'unauthorized: this coordinator listens beyond loopback; send "Authorization: Bearer <run token>"', code: 'unauthorized'}});
-  };
+  return requireBearerToken(token, 'this coordinator listens beyond loopback', 'run token');
 }
 
 export function createApiRouter(coordinator: Coordinator): Router {
@@ -88,7 +96,7 @@ export function createApiRouter(coordinator: Coordinator): Router {
     res.json({peers: coordinator.fleet.peers().map(({name}) => peerRow(coordinator, name))});
   });
 
-  router.post('/api/peers', route(async (req, res) => {
+  router.post('/api/peers', requireJson, route(async (req, res) => {
     const body = parse(spawnBody, req.body);
     const taken = new Set(coordinator.fleet.peers().filter(({host}) => host.alive).map(({name}) => name));
     const names = 'names' in body ? body.names : generateNames(body.count, new Set(coordinator.fleet.peers().map(({name}) => name)));
@@ -110,7 +118,7 @@ export function createApiRouter(coordinator: Coordinator): Router {
     res.json(reply.snapshot);
   }));
 
-  router.post('/api/peers/:name/commands', route(async (req, res) => {
+  router.post('/api/peers/:name/commands', requireJson, route(async (req, res) => {
     const name = nameParam(coordinator, req);
     const body = parse(commandBody, req.body);
     const reply = await coordinator.hub.command(name, body.name, body.args, body.timeoutMs);

@@ -1,7 +1,7 @@
 // Stand-alone entry point: `peerlab-bootstrap`. Importing this module runs the CLI,
 // so library users import server.ts / router.ts / store.ts instead.
 
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { startBootstrapServer } from './server.js';
 import type { BootstrapServer } from './server.js';
 import { BootstrapFileError, MAX_MAXPEERS, MIN_MAXPEERS } from './store.js';
@@ -15,6 +15,8 @@ interface CliOptions {
   port: number;
   file?: string;
   maxpeers?: number;
+  token?: string;
+  allowedHost: string[];
 }
 
 function integer(min: number, max: number): (value: string) => number {
@@ -33,6 +35,10 @@ function nonEmpty(value: string): string {
   return value;
 }
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, nonEmpty(value)];
+}
+
 function parseArgs(argv: string[]): CliOptions {
   const program = new Command()
     .name('peerlab-bootstrap')
@@ -42,6 +48,13 @@ function parseArgs(argv: string[]): CliOptions {
     .option('--file <path>', 'state file (created on first change); omitted = in memory', nonEmpty)
     // No commander default: an explicit value overrides the state file, the default must not.
     .option('--maxpeers <n>', `contacts handed out, ${MIN_MAXPEERS}-${MAX_MAXPEERS} (default 8 for a new state)`, integer(MIN_MAXPEERS, MAX_MAXPEERS))
+    // From the environment too: a flag's value is visible to anyone running ps.
+    .addOption(
+      new Option('--token <token>', 'bearer token every request must carry; required beyond loopback (default there: generated and printed)')
+        .env('PEERLAB_BOOTSTRAP_TOKEN')
+        .argParser(nonEmpty),
+    )
+    .option('--allowed-host <name>', 'a name clients reach this service by (Host header), besides its address; repeatable', collect, [])
     .exitOverride();
   try {
     program.parse(argv);
@@ -57,13 +70,14 @@ async function main(): Promise<void> {
   const options = parseArgs(process.argv);
   let server: BootstrapServer;
   try {
-    server = await startBootstrapServer(options);
+    server = await startBootstrapServer({ ...options, allowedHosts: options.allowedHost });
   } catch (error) {
     process.stderr.write(`peerlab-bootstrap: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(error instanceof BootstrapFileError ? EXIT_USAGE : EXIT_FAILURE);
   }
   // Scripts and tests wait for exactly this line; keep its shape stable.
   process.stdout.write(`peerlab-bootstrap listening on ${server.url}\n`);
+  if (server.tokenGenerated) process.stdout.write(`peerlab-bootstrap listening beyond loopback: every request needs "Authorization: Bearer ${server.token}"\n`);
 
   const { close } = server;
   const shutdown = (): void => {

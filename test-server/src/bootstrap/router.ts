@@ -5,6 +5,7 @@
 import express from 'express';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
+import { notJsonBody } from '../util/json-body.js';
 import { addressSchema, formatPath, maxpeersSchema, nameSchema } from './store.js';
 import type { BootstrapStore } from './store.js';
 
@@ -82,17 +83,9 @@ export function createBootstrapRouter(store: BootstrapStore): Router {
   return router;
 }
 
-// A body that express.json() skipped (e.g. text/plain, or JSON sent without a
-// Content-Type) would otherwise look like a missing body and earn a misleading
-// "expected a JSON object". An empty body without a type is left to validation.
 const requireJson: RequestHandler = (req, _res, next) => {
-  const type = req.get('content-type');
-  const hasContent = req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? 0) > 0;
-  if ((type !== undefined || hasContent) && req.is('application/json') === false) {
-    next(new HttpError(415, `body: expected Content-Type application/json, got ${type ?? 'none'}`));
-    return;
-  }
-  next();
+  const problem = notJsonBody(req);
+  next(problem === undefined ? undefined : new HttpError(415, problem));
 };
 
 function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {

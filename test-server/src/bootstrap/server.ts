@@ -1,9 +1,13 @@
 // Starts the bootstrap service on its own HTTP server. Used by the stand-alone CLI
 // and by tests; the coordinator may instead mount createBootstrapRouter itself.
 
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { listen } from '../util/listen.js';
 import express from 'express';
+import { allowedAuthorities, guardServer } from '../util/host-guard.js';
+import { isLoopback } from '../util/loopback.js';
+import { requireBearerToken } from '../util/require-token.js';
 import { createBootstrapRouter } from './router.js';
 import { BootstrapStore } from './store.js';
 
@@ -16,6 +20,13 @@ export interface BootstrapServerOptions {
   file?: string;
   /** overrides the file's value when given; default 8 for a new state */
   maxpeers?: number;
+  /**
+   * Bearer token every request must carry. Required beyond loopback (as the
+   * coordinator does; generated when absent); on loopback, only if given.
+   */
+  token?: string;
+  /** names besides the listen address(es) that requests may carry in Host/Origin */
+  allowedHosts?: readonly string[];
 }
 
 export interface BootstrapServer {
@@ -23,6 +34,10 @@ export interface BootstrapServer {
   url: string;
   port: number;
   store: BootstrapStore;
+  /** the token requests must carry, if any: show a generated one to the user */
+  token: string | undefined;
+  /** whether `token` was generated here rather than given */
+  tokenGenerated: boolean;
   /** Stops listening, ends connections and waits for pending state writes. Idempotent. */
   close(): Promise<void>;
 }
@@ -36,12 +51,23 @@ export async function startBootstrapServer(options: BootstrapServerOptions = {})
   // Load before listening: a corrupt file must fail the start, not the first request.
   await store.load();
 
+  if (options.token !== undefined && options.token.trim() === '') throw new RangeError('token: expected a non-empty string');
+  const tokenGenerated = options.token === undefined && !isLoopback(host);
+  const token = tokenGenerated ? randomBytes(16).toString('hex') : options.token;
+
   const app = express();
   app.disable('x-powered-by');
+  if (token !== undefined) {
+    const why = isLoopback(host) ? 'this bootstrap service requires a token' : 'this bootstrap service listens beyond loopback';
+    app.use(requireBearerToken(token, why, 'bootstrap token'));
+  }
   app.use(createBootstrapRouter(store));
 
   const server = createServer(app);
+  let allowedHosts: ReadonlySet<string> = new Set();
+  guardServer(server, () => allowedHosts);
   const {url, port} = await listen(server, host, options.port ?? 0);
+  allowedHosts = allowedAuthorities(host, port, options.allowedHosts);
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -62,5 +88,5 @@ export async function startBootstrapServer(options: BootstrapServerOptions = {})
     return closing;
   };
 
-  return { url, port, store, close };
+  return { url, port, store, token, tokenGenerated, close };
 }

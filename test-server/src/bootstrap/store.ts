@@ -2,7 +2,7 @@
 // out as contacts, and the file that keeps this across restarts. No HTTP here, so
 // the coordinator can drive the same store in-process.
 
-import { writeFileAtomic } from '../util/write-file-atomic.js';
+import { removeStaleTempFiles, writeFileAtomic } from '../util/write-file-atomic.js';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
@@ -160,6 +160,8 @@ export class BootstrapStore {
   /** Reads the state file if there is one. A missing file means "start empty". */
   async load(): Promise<void> {
     const file = this.file;
+    // Left by a process killed between writing and renaming; nobody will ever rename them.
+    if (file !== undefined) await removeStaleTempFiles(file);
     const state = file === undefined ? undefined : await readStateFile(file);
     // Set only after a successful read, so a corrupt file is never overwritten.
     this.loaded = true;

@@ -9,6 +9,8 @@ import {EventEmitter} from 'node:events';
 import type {Server, Socket} from 'socket.io';
 import type {AgentSettings, CommandReply, CommandSpec, HelloAck, PeerEvent, Snapshot, WireError} from '@peerlab/client-agent/protocol';
 import {Channel, ProtocolError, parseCommandReply, parseEventBatch, parseHello, parseSnapshotReply, toWireError} from '@peerlab/client-agent/protocol';
+import {tokenMatches} from '../util/require-token.js';
+import {AUTHENTICATED_MAX_BYTES, setFrameLimit} from './frame-limit.js';
 
 export interface AgentInfo {
   name: string;
@@ -36,6 +38,11 @@ export interface HubOptions {
   runId: string;
   token: string;
   settings?: Partial<AgentSettings>;
+  /**
+   * The largest message an agent may send once authenticated. The server's own
+   * maxHttpBufferSize is the limit before that (see frame-limit.ts).
+   */
+  maxMessageBytes?: number;
 }
 
 export class HubError extends Error {
@@ -67,7 +74,10 @@ export class Hub extends EventEmitter<HubEvents> {
     this.settings = {commandTimeoutMs: 10_000, flushIntervalMs: 50, ...options.settings};
     io.use((socket, next) => {
       const token = (socket.handshake.auth as {token?: unknown} | undefined)?.token;
-      if (token !== options.token) return next(new Error('unauthorized: a valid run token is required'));
+      if (!tokenMatches(token, options.token)) return next(new Error('unauthorized: a valid run token is required'));
+      if (!setFrameLimit(socket, options.maxMessageBytes ?? AUTHENTICATED_MAX_BYTES)) {
+        this.emit('protocol-error', {socket: socket.id, channel: 'connect', message: `cannot raise this connection's message limit above the pre-authentication one (transport ${socket.conn.transport.name})`});
+      }
       next();
     });
     io.on('connection', (socket) => this.#onConnection(socket));
@@ -198,11 +208,11 @@ export class Hub extends EventEmitter<HubEvents> {
 
   #onConnection(socket: Socket): void {
     let name: string | undefined;
-    socket.on(Channel.hello, (raw: unknown, ack: unknown) => {
-      const reply = typeof ack === 'function' ? (ack as (a: HelloAck) => void) : () => {};
+    socket.on(Channel.hello, (...args: unknown[]) => {
+      const {payload, reply} = splitAck<HelloAck>(args);
       let hello;
       try {
-        hello = parseHello(raw);
+        hello = parseHello(onePayload(Channel.hello, payload));
       } catch (error) {
         return reply({ok: false, error: this.#protocolError(socket, Channel.hello, error)});
       }
@@ -241,12 +251,12 @@ export class Hub extends EventEmitter<HubEvents> {
       this.emit('registered', info);
     });
 
-    socket.on(Channel.events, (raw: unknown, ack: unknown) => {
-      const reply = typeof ack === 'function' ? (ack as (a: unknown) => void) : () => {};
+    socket.on(Channel.events, (...args: unknown[]) => {
+      const {payload, reply} = splitAck<unknown>(args);
       if (!name) return reply({ok: false, error: this.#protocolError(socket, Channel.events, new Error('events before hello'))});
       let batch;
       try {
-        batch = parseEventBatch(raw);
+        batch = parseEventBatch(onePayload(Channel.events, payload));
         if (batch.peer !== name) throw new Error(`events.peer: expected ${name} (this connection's peer), got ${batch.peer}`);
       } catch (error) {
         return reply({ok: false, error: this.#protocolError(socket, Channel.events, error, name)});
@@ -276,9 +286,26 @@ export class Hub extends EventEmitter<HubEvents> {
     // Anything else an agent sends is not part of the protocol: say so, and carry on.
     socket.onAny((channel: string, ...args: unknown[]) => {
       if (channel === Channel.hello || channel === Channel.events) return;
-      const ack = args.at(-1);
       const error = this.#protocolError(socket, channel, new Error(`unknown message "${channel}"`), name);
-      if (typeof ack === 'function') (ack as (a: unknown) => void)({ok: false, error});
+      splitAck(args).reply({ok: false, error});
     });
   }
+}
+
+/**
+ * socket.io puts the ack, when the sender asked for one, after whatever
+ * arguments came: it is the last one, not the second. Taking it by position
+ * left a message without a payload (or with two) unanswered until the sender's
+ * deadline.
+ */
+function splitAck<A>(args: unknown[]): {payload: unknown[]; reply: (answer: A) => void} {
+  const last = args.at(-1);
+  if (typeof last !== 'function') return {payload: args, reply: () => {}};
+  return {payload: args.slice(0, -1), reply: last as (answer: A) => void};
+}
+
+/** Every agent message is one value; a missing or extra argument is a malformed message, said so. */
+function onePayload(channel: string, payload: unknown[]): unknown {
+  if (payload.length !== 1) throw new Error(`${channel}: expected one message, got ${payload.length} arguments`);
+  return payload[0];
 }

@@ -2,17 +2,25 @@
  * Writes a file so that readers (and a crash) only ever see the old content or
  * the new: the data goes to a temporary file in the same directory, then a
  * rename, which is atomic within one file system. Creates the directory.
+ *
+ * A crash between the two leaves the temporary file behind; whoever owns the
+ * file calls removeStaleTempFiles when it starts.
  */
-import {mkdir, open, rename, rm} from 'node:fs/promises';
+import {randomBytes} from 'node:crypto';
+import {mkdir, open, readdir, rename, rm} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
 
-let tmpCounter = 0;
+/** `.<name>.<pid>.<random>.tmp`: the pid says whose it is, the random part keeps two writes apart. */
+function tempName(file: string): string {
+  return join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
 
 export async function writeFileAtomic(file: string, data: string): Promise<void> {
   await mkdir(dirname(file), {recursive: true});
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${++tmpCounter}.tmp`);
+  const tmp = tempName(file);
   try {
-    const handle = await open(tmp, 'w');
+    // 'wx': a name that somehow exists already is never written through.
+    const handle = await open(tmp, 'wx');
     try {
       await handle.writeFile(data, 'utf8');
       await handle.sync();
@@ -24,4 +32,42 @@ export async function writeFileAtomic(file: string, data: string): Promise<void>
     await rm(tmp, {force: true}).catch(() => undefined);
     throw error;
   }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary files earlier writes of `file` left when their process
+ * died mid-write. Files of a running process (this one included) may be a
+ * write in progress and stay. Returns the names removed.
+ */
+export async function removeStaleTempFiles(file: string): Promise<string[]> {
+  const dir = dirname(file);
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const prefix = `.${basename(file)}.`;
+  const removed: string[] = [];
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix) || !entry.endsWith('.tmp')) continue;
+    // <pid>.<random or, from older versions, a counter>
+    const match = /^(\d+)\.[0-9a-z]+$/.exec(entry.slice(prefix.length, -'.tmp'.length));
+    if (!match) continue;
+    const pid = Number(match[1]);
+    if (pid === process.pid || isRunning(pid)) continue;
+    await rm(join(dir, entry), {force: true});
+    removed.push(entry);
+  }
+  return removed;
 }
