@@ -68,7 +68,7 @@ export function linkAgent(peer: Peer, options: AgentLinkOptions): {agent: Agent<
     onGiveUp: (reason) => options.exit(3, reason),
     log: (message) => peer.log.debug('agent', message),
   });
-  const kinds: MembershipEventName[] = ['joined', 'alive', 'suspect', 'dead', 'left', 'updated'];
+  const kinds: MembershipEventName[] = ['joined', 'alive', 'suspect', 'dead', 'left', 'updated', 'reaped'];
   for (const kind of kinds) {
     peer.membership.on(kind, (event: {address?: unknown; at: number} & Record<string, unknown>) => {
       const {at: _at, address, ...rest} = event;

@@ -125,12 +125,15 @@ test.serial('the member table stops at maxMembers and dead members are reaped af
   const log = new Logger('lim4', () => {});
   const peer = await Peer.start({name: 'lim4', host: '127.0.0.1', port: 0, profile: 'local', join: [], overrides: {maxMembers: 10, deadReapMs: 500}}, log);
   t.teardown(() => peer.close());
+  const reaped: string[] = [];
+  peer.membership.on('reaped', ({name, state}) => reaped.push(`${name}:${state}`));
   await pushPull(peer.address, ghosts(20, 'tt'));
   t.is(peer.membership.all().length, 10);
   t.is(peer.membership.refusals.tableFull, 11);
   // The ghosts answer no probe: suspected, declared dead, and then forgotten.
   await eventually('ghosts reaped', 60_000, async () => (peer.membership.all().length === 1 ? true : undefined), 100);
   t.is(peer.membership.refusals.reaped, 9);
+  t.deepEqual(reaped.sort(), Array.from({length: 9}, (_, i) => `tt${i}:dead`).sort(), 'each forgotten member is announced (the agent sends it as member.reaped)');
   // The names are free again: a newcomer under one of them is taken.
   await pushPull(peer.address, ghosts(1, 'tt'));
   t.is(peer.membership.all().find((m) => m.name === 'tt0')?.state, 'alive');

@@ -225,6 +225,15 @@ test('views: started flags and states folded from each peer\'s own events', (t) 
   t.is(v.get('charly')!.members.size, 0);
 });
 
+test('views: a reaped member leaves the view; its own reaping and unknown names change nothing', (t) => {
+  const b = h().group('alice', 'bob', 'charly').kill('charly').dead('alice', 'charly');
+  b.peer('alice', 'member.reaped', {name: 'charly', state: 'dead', incarnation: 0});
+  b.peer('alice', 'member.reaped', {name: 'alice', state: 'left', incarnation: 0});
+  b.peer('alice', 'member.reaped', {name: 'nobody', state: 'dead', incarnation: 0});
+  t.deepEqual(Object.fromEntries(views(b.events, b.now).get('alice')!.members), {alice: 'alive', bob: 'alive'});
+  t.is(stateSeen(b.events, win(b), {of: 'charly', is: 'dead', seenBy: ['alice']}).message, 'alice has not seen charly at all, not dead');
+});
+
 test('a restart (peer.started again) resets the view and the delivery counts', (t) => {
   const b = h().group('alice', 'bob', 'charly').send('alice', 1).deliverAll('alice:e1:1', 'alice', 'bob', 'charly');
   // bob restarts: exits, is spawned again; until it starts it is live with no known view.

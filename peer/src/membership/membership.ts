@@ -679,6 +679,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
       this.#members.delete(name);
       this.refusals.reaped++;
       this.#log.debug('swim', `forgot ${name} (${record.state} since ${new Date(record.since).toISOString()})`);
+      // Said out loud: a checker that saw it dead must know why it may come back at a lower incarnation.
+      this.emit('reaped', {name, state: record.state, incarnation: record.incarnation, at: Date.now()});
     }
   }
 

@@ -25,6 +25,8 @@ export interface MembershipEvents {
   left: [{name: string; incarnation: number; at: number}];
   /** This member's own join exchanged state with the first of the seeds it was given to answer. */
   contacted: [{via: string; seeds: number; at: number}];
+  /** A dead or left member was forgotten after deadReapMs: news of its name is taken afresh from now on. */
+  reaped: [{name: string; state: 'dead' | 'left'; incarnation: number; at: number}];
   /** An alive member's incarnation or address changed without a state change (also: this member refuted). */
   updated: [{name: string; address: Address; incarnation: number; reason: 'refute' | 'incarnation' | 'address'; at: number}];
 }

@@ -460,6 +460,17 @@ export class Model {
       if (member !== undefined && incarnation !== undefined) this.#view(self).incarnations.set(member, incarnation);
       return undefined;
     }
+    if (e.type === 'member.reaped') {
+      // The peer forgot a dead or left member: it is in no state in that view any more.
+      const member = str(d.name);
+      const v = this.#view(self);
+      if (member === undefined || member === self || !v.members.has(member)) return undefined;
+      const before = v.members.get(member);
+      v.members.delete(member);
+      v.incarnations.delete(member);
+      v.since.delete(member);
+      return {liveChanged: false, viewOf: self, member, before};
+    }
     const state = memberStates.get(e.type);
     if (state === undefined) return undefined;
     const member = str(d.name);

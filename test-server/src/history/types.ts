@@ -80,6 +80,7 @@ export type InvariantName = (typeof invariantNames)[number];
  *   member.dead      {name, incarnation, from}
  *   member.left      {name, incarnation}                 (name may be the peer itself: it left)
  *   member.updated   {name, address, incarnation, reason}
+ *   member.reaped    {name, state, incarnation}          a dead or left member forgotten: out of this view
  *   chat.sent        {id, sender, seq, text}
  *   chat.delivered   {id, sender, seq, sentAt}
  */
