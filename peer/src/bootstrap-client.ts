@@ -29,8 +29,8 @@ async function call(base: string, path: string, body: unknown, timeoutMs: number
       headers: {
         'content-type': 'application/json',
         'content-length': Buffer.byteLength(payload),
-        // A coordinator listening beyond loopback wants its run token on every request.
-        ...(process.env.PEERLAB_TOKEN ? {authorization: `Bearer ${process.env.PEERLAB_TOKEN}`} : {}),
+        // Beyond loopback the service wants a token: a stand-alone service its own, the coordinator's the run token.
+        ...(bootstrapToken() ? {authorization: `Bearer ${bootstrapToken()}`} : {}),
       },
     }, (response) => {
       let text = '';
@@ -64,4 +64,8 @@ export async function bootstrapJoin(base: string, name: string, address: string,
 
 export async function bootstrapLeave(base: string, name: string, timeoutMs = 2000): Promise<void> {
   await call(base, '/leave', {name}, timeoutMs);
+}
+
+function bootstrapToken(): string | undefined {
+  return process.env.PEERLAB_BOOTSTRAP_TOKEN || process.env.PEERLAB_TOKEN || undefined;
 }

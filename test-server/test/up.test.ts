@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {pidsAlive} from './support.js';
+import {rawRequest} from './raw-http.js';
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/peerlab.mjs');
 
@@ -130,6 +131,7 @@ test('bad flags exit 2 and name the flag', async (t) => {
     [['--port', '70000'], /--port.*expected an integer 0-65535/],
     [['--profile', 'warp'], /--profile.*Allowed choices are local, lan/],
     [['--frobnicate'], /unknown option '--frobnicate'/],
+    [['--allowed-host', 'a b'], /--allowed-host.*expected a host name/],
   ];
   for (const [args, expected] of cases) {
     const child = spawn(process.execPath, [bin, 'up', ...args], {stdio: 'pipe'});
@@ -169,4 +171,17 @@ test.serial('--serve runs without a prompt until SIGTERM, even with stdin closed
   up.child.kill('SIGTERM');
   t.is((await up.exited).code, 143);
   t.deepEqual(await pidsAlive(pids, 5000), []);
+});
+
+test.serial('--allowed-host adds a name the coordinator answers to; other names get 421', async (t) => {
+  const up = await start(t, ['--peers', '1', '--serve', '--allowed-host', 'peerlab.test']);
+  const [, url] = await up.waitFor(/^peerlab coordinator on (\S+) /);
+  await up.waitFor(/^serving until/);
+  const port = new URL(url!).port;
+  t.is((await rawRequest(`${url}/api/peers`, {headers: {host: `peerlab.test:${port}`}})).status, 200);
+  const other = await rawRequest(`${url}/api/peers`, {headers: {host: `evil.test:${port}`}});
+  t.is(other.status, 421);
+  t.is(other.body.error.field, 'host');
+  up.child.kill('SIGTERM');
+  t.is((await up.exited).code, 143);
 });

@@ -4,6 +4,7 @@
  */
 import {Command, InvalidArgumentError, Option} from 'commander';
 import {up} from './up.js';
+import {parseAuthority} from '../util/host-guard.js';
 import {filterMatcher, run} from './run.js';
 import {check} from './check.js';
 
@@ -49,6 +50,12 @@ function filter(value: string): string {
   return value;
 }
 
+/** A Host header value the coordinator should also answer to: a name with an optional port. */
+function allowedHost(value: string, previous: string[]): string[] {
+  if (parseAuthority(value, 0) === undefined) throw new InvalidArgumentError('expected a host name or address, optionally with :port');
+  return [...previous, value];
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('peerlab')
     .description('Multi-client test orchestration for peer-to-peer systems')
@@ -67,14 +74,15 @@ export async function main(argv: string[]): Promise<void> {
     .option('--logs <dir>', 'where per-peer logs go (default runs/<run-id>/logs)')
     .option('--grace <ms>', 'peers exit when the coordinator is unreachable this long', integer(100, 600_000), 3000)
     .option('--peers-per-process <k>', 'run K peers in each process (for scale)', integer(1, 1000), 1)
+    .option('--allowed-host <name>', 'a name clients reach the coordinator by (Host header), besides its address; repeatable', allowedHost, [])
     .option('--serve', 'no prompt: run until SIGINT or SIGTERM (drive the peers over REST)', false)
     .option('--no-prompt', 'the same as --serve')
-    .action(async (opts: {peers?: number; names?: string[]; host: string; port: number; token?: string; profile: 'local' | 'lan'; logs?: string; grace: number; peersPerProcess: number; serve: boolean; prompt: boolean}) => {
+    .action(async (opts: {peers?: number; names?: string[]; host: string; port: number; token?: string; profile: 'local' | 'lan'; logs?: string; grace: number; peersPerProcess: number; allowedHost: string[]; serve: boolean; prompt: boolean}) => {
       if (opts.peers !== undefined && opts.names) {
         process.stderr.write('peerlab up: give --peers or --names, not both\n');
         process.exit(2);
       }
-      process.exitCode = await up({...opts, serve: opts.serve || !opts.prompt});
+      process.exitCode = await up({...opts, allowedHosts: opts.allowedHost, serve: opts.serve || !opts.prompt});
     });
 
   program

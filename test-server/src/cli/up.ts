@@ -24,6 +24,8 @@ export interface UpOptions {
   grace: number;
   historyFile?: string;
   peersPerProcess: number;
+  /** Names the coordinator answers to besides its address (the Host header check). */
+  allowedHosts?: string[];
   /** No prompt: run until SIGINT or SIGTERM, for tools that drive the peers over REST. */
   serve?: boolean;
 }
@@ -36,6 +38,7 @@ export async function up(options: UpOptions): Promise<number> {
     host: options.host,
     port: options.port,
     ...(options.token ? {token: options.token} : {}),
+    ...(options.allowedHosts?.length ? {allowedHosts: options.allowedHosts} : {}),
     profile: options.profile,
     agentGraceMs: options.grace,
     ...(options.logs ? {logDir: options.logs} : {}),
