@@ -1,8 +1,10 @@
 /**
  * The client agent: connects a peer to the coordinator, registers its
  * commands, runs the commands it is sent (each under a deadline, errors as
- * values), streams the peer's events in sequence-numbered batches, answers
- * snapshots, and reconnects with backoff. If the coordinator stays
+ * values; a handler whose answer is no longer wanted hears so through its
+ * AbortSignal, and its end is reported as a `command.late` event), streams
+ * the peer's events in sequence-numbered batches, answers snapshots, and
+ * reconnects with backoff. If the coordinator stays
  * unreachable past the grace period, the agent gives up and the peer exits:
  * a peer never outlives the run that started it.
  */
@@ -45,6 +47,8 @@ export class Agent<Ctx> {
   #flushTimer: NodeJS.Timeout | undefined;
   #graceTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** One per command whose handler is still running, deadline passed or not. */
+  readonly #running = new Set<AbortController>();
   readonly #instance = randomUUID();
   runId: string | undefined;
 
@@ -65,6 +69,9 @@ export class Agent<Ctx> {
       this.#registered = false;
       this.#inFlight = false;
       this.#log(`disconnected: ${reason}`);
+      // A reply cannot reach a coordinator on a connection that is gone, and the hub has already
+      // answered "disconnected before answering" to whoever asked.
+      this.#abortRunning(`the connection to the coordinator dropped (${reason})`);
       this.#startGrace();
       // A server-side disconnect is not retried by socket.io on its own.
       if (reason === 'io server disconnect' && !this.#closed) this.#socket.connect();
@@ -123,6 +130,7 @@ export class Agent<Ctx> {
       await this.#socket.timeout(1000).emitWithAck(Channel.events, this.#batch()).catch(() => {});
     }
     this.#closed = true;
+    this.#abortRunning('the agent is closing');
     clearTimeout(this.#graceTimer);
     this.#socket.disconnect();
   }
@@ -215,13 +223,25 @@ export class Agent<Ctx> {
       return;
     }
     const {registry, context} = this.#options;
+    const args = request.args ?? {};
+    // The handler hears through this signal that its answer is no longer wanted, so a long
+    // script stops instead of running on unseen after the coordinator has moved on.
+    const controller = new AbortController();
+    this.#running.add(controller);
+    const started = Date.now();
+    const work = registry.execute(request.name, args, context, {signal: controller.signal});
+    void this.#reportIfLate(request, work, controller, started);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new CommandError(`${request.name} did not finish within ${request.timeoutMs} ms`, 'timeout')), request.timeoutMs);
+      timer = setTimeout(() => {
+        const error = new CommandError(`${request.name} did not finish within ${request.timeoutMs} ms`, 'timeout');
+        controller.abort(error);
+        reject(error);
+      }, request.timeoutMs);
     });
     try {
-      const result = await Promise.race([registry.execute(request.name, request.args ?? {}, context), deadline]);
-      const text = registry.format(request.name, result, request.args ?? {});
+      const result = await Promise.race([work, deadline]);
+      const text = registry.format(request.name, result, args);
       reply({id: request.id, ok: true, result: result ?? null, ...(text !== undefined ? {text} : {}), seq: this.#seq});
     } catch (error) {
       reply({id: request.id, ok: false, error: toWireError(error), seq: this.#seq});
@@ -230,6 +250,37 @@ export class Agent<Ctx> {
     }
     // The coordinator may wait for the events the command caused; send them now rather than at the next tick.
     this.#flush();
+  }
+
+  /**
+   * Once a command that was given up on (deadline passed, connection lost) has
+   * really ended, says so as a `command.late` event: the coordinator learns
+   * when the work stopped, not only when it stopped waiting for it.
+   */
+  async #reportIfLate(request: {id: string; name: string}, work: Promise<unknown>, controller: AbortController, started: number): Promise<void> {
+    let error: unknown;
+    let ok = true;
+    try {
+      await work;
+    } catch (caught) {
+      ok = false;
+      error = caught;
+    }
+    this.#running.delete(controller);
+    if (!controller.signal.aborted) return;
+    this.emit('command.late', {
+      id: request.id,
+      name: request.name,
+      ms: Date.now() - started,
+      ok,
+      ...(ok ? {} : {error: error instanceof Error ? error.message : String(error)}),
+    });
+  }
+
+  /** Tells every command still running that nobody will read its answer. */
+  #abortRunning(reason: string): void {
+    for (const controller of this.#running) controller.abort(new CommandError(reason, 'failed'));
+    this.#running.clear();
   }
 
   #onSnapshot(ack: unknown): void {
@@ -252,6 +303,7 @@ export class Agent<Ctx> {
   #giveUp(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#abortRunning(`the agent gave up: ${reason}`);
     clearTimeout(this.#graceTimer);
     clearTimeout(this.#flushTimer);
     this.#socket.disconnect();

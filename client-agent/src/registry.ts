@@ -35,8 +35,22 @@ export interface CommandSpec {
   readonly args: readonly ArgSpec[];
 }
 
+/** What whoever runs one command tells its handler, beside the arguments and the context. */
+export interface CommandCall {
+  /**
+   * Aborted once nobody waits for the result any more: the agent aborts it when
+   * the coordinator's deadline passes or the connection goes. A handler that
+   * runs long (a script) checks it and stops; a quick one may ignore it.
+   */
+  readonly signal: AbortSignal;
+}
+
+/** For callers with no way to give up on a command (a prompt, a test). */
+export const uncancelled: CommandCall = {signal: new AbortController().signal};
+
 export interface Command<Ctx> extends CommandSpec {
-  run(args: Args, ctx: Ctx): unknown | Promise<unknown>;
+  /** Handlers written as `(args, ctx)` still fit: the call is a third parameter, not part of Ctx. */
+  run(args: Args, ctx: Ctx, call: CommandCall): unknown | Promise<unknown>;
   /** Human-readable rendering of the result for the CLI; JSON is used otherwise. */
   format?(result: unknown, args: Args): string;
 }
@@ -80,11 +94,11 @@ export class Registry<Ctx> {
   }
 
   /** Validates structured arguments (from the agent) and runs the command. */
-  async execute(name: string, rawArgs: unknown, ctx: Ctx): Promise<unknown> {
+  async execute(name: string, rawArgs: unknown, ctx: Ctx, call: CommandCall = uncancelled): Promise<unknown> {
     const command = this.#commands.get(name);
     if (!command) throw new CommandError(unknownCommandMessage(name, this.list()), 'unknown-command');
     const args = validateArgs(command, rawArgs ?? {});
-    return command.run(args, ctx);
+    return command.run(args, ctx, call);
   }
 
   /** The command's own rendering of a result, if it has one; a `json` flag asks for the data instead. */

@@ -77,6 +77,20 @@ test('execute validates structured arguments as the agent sends them', async (t)
   await t.throwsAsync(r.execute('nosuch', {}, ctx), {message: /unknown command/});
 });
 
+test('execute hands the caller\'s signal to the handler, and a never-aborted one when none is given', async (t) => {
+  const r = new Registry<null>();
+  const seen: AbortSignal[] = [];
+  r.add({name: 'wait', group: 'g', summary: 's', args: [], run: (_args, _ctx, call) => void seen.push(call.signal)});
+  // A handler written before the signal existed still fits the type, and runs as before.
+  r.add({name: 'old', group: 'g', summary: 's', args: [], run: (args) => args});
+  const controller = new AbortController();
+  await r.execute('wait', {}, null, {signal: controller.signal});
+  await r.execute('wait', {}, null);
+  t.is(seen[0], controller.signal);
+  t.false(seen[1]!.aborted);
+  t.deepEqual(await r.execute('old', {}, null), {});
+});
+
 test('specs are plain JSON and usage reads like a man page', (t) => {
   const r = registry();
   const specs = r.specs();

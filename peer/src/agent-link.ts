@@ -49,7 +49,7 @@ export function linkAgent(peer: Peer, options: AgentLinkOptions): {agent: Agent<
     files,
     runLine: async (line, nested) => {
       const parsed = registry.parseLine(line);
-      if (parsed) await parsed.command.run(parsed.args, contextFor(nested));
+      if (parsed) await parsed.command.run(parsed.args, contextFor(nested), nested.call);
     },
     // Let the reply reach the coordinator before the process goes.
     exit: (code) => void setTimeout(() => options.exit(code, 'exit command'), 20),

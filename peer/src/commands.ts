@@ -4,7 +4,7 @@
  * for a person, `--json` (or the agent) gets the data itself.
  */
 import {readFile, writeFile, rename} from 'node:fs/promises';
-import type {Args} from '@peerlab/client-agent';
+import type {Args, CommandCall} from '@peerlab/client-agent';
 import {CommandError, Registry, usage} from '@peerlab/client-agent';
 import {isComponent, isLevel, components, levels, printable} from './log.js';
 import type {Component} from './log.js';
@@ -30,6 +30,8 @@ export interface ScriptNesting {
   depth: number;
   /** Shared by every script under one top-level `run`. */
   budget: {commands: number};
+  /** The top-level call's: once whoever asked for the `run` gives up, no script in the tree runs another line. */
+  call: CommandCall;
 }
 
 /** What a command may ask of whoever runs it (the CLI session or the agent). */
@@ -94,6 +96,11 @@ function parseSeeds(words: string[]): Address[] {
     if (!address) throw new CommandError(`join: "${word}" is not host:port`, 'bad-arguments');
     return address;
   });
+}
+
+function reasonOf(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason.message : 'the caller gave up';
 }
 
 export function savedConfigOf(peer: Peer): SavedConfig {
@@ -324,10 +331,11 @@ export function createRegistry(): Registry<CommandContext> {
     group: 'scripts',
     summary: 'run the commands in a file, one per line (# starts a comment)',
     args: [{name: 'file', type: 'string', required: true, description: 'script file'}],
-    async run(args, ctx) {
+    async run(args, ctx, ownCall) {
       const depth = (ctx.script?.depth ?? 0) + 1;
       if (depth > MAX_SCRIPT_DEPTH) throw new CommandError(`run: scripts nested more than ${MAX_SCRIPT_DEPTH} deep`, 'failed');
       const budget = ctx.script?.budget ?? {commands: MAX_SCRIPT_COMMANDS};
+      const call = ctx.script?.call ?? ownCall;
       const file = await fileToRead(ctx.files, 'run', args.file as string);
       let text: string;
       try {
@@ -339,9 +347,14 @@ export function createRegistry(): Registry<CommandContext> {
       for (const [i, raw] of text.split('\n').entries()) {
         const line = raw.trim();
         if (line === '' || line.startsWith('#')) continue;
+        // Between lines the peer's other work (its timers, the agent's deadline among them) gets
+        // its turn: a script of quick lines would otherwise hold the event loop to its end.
+        await new Promise((resolve) => setImmediate(resolve));
+        // Checked between lines, so a script stops at the next one after the caller gave up.
+        if (call.signal.aborted) throw new CommandError(`run: stopped before ${String(args.file)}:${i + 1}: ${reasonOf(call.signal)}`, 'failed');
         if (budget.commands-- <= 0) throw new CommandError(`run: scripts ran more than ${MAX_SCRIPT_COMMANDS} commands; stopped`, 'failed');
         try {
-          await ctx.runLine(line, {depth, budget});
+          await ctx.runLine(line, {depth, budget, call});
         } catch (error) {
           throw new CommandError(`${String(args.file)}:${i + 1}: ${(error as Error).message}`, 'failed');
         }

@@ -29,6 +29,12 @@ export interface CoordinatorOptions {
   runId?: string;
   /** Where per-peer logs go (default runs/<run-id>/logs). */
   logDir?: string;
+  /**
+   * Where each peer's own folder goes, `<dataDir>/<name>` (default runs/<run-id>/peers,
+   * beside the logs; with only a logDir given, <logDir>/peers, so the folders stay
+   * inside what the caller chose and cleans up).
+   */
+  dataDir?: string;
   profile?: 'local' | 'lan';
   agentGraceMs?: number;
   commandTimeoutMs?: number;
@@ -91,11 +97,13 @@ export class Coordinator {
     allowedHosts = allowedAuthorities(host, port, options.allowedHosts);
     // Peers reach the coordinator over loopback when it listens on every interface.
     const localUrl = host === '0.0.0.0' || host === '::' ? `http://127.0.0.1:${port}` : url;
+    const logDir = options.logDir ?? path.join('runs', runId, 'logs');
     const fleet = new Fleet({
       coordinatorUrl: localUrl,
       token,
       bootstrapUrl: `${localUrl}/bootstrap`,
-      logDir: options.logDir ?? path.join('runs', runId, 'logs'),
+      logDir,
+      dataDir: options.dataDir ?? (options.logDir ? path.join(options.logDir, 'peers') : path.join('runs', runId, 'peers')),
       profile: options.profile ?? 'local',
       agentGraceMs: options.agentGraceMs ?? 3000,
       ...(options.peerBin ? {peerBin: options.peerBin} : {}),

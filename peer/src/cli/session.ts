@@ -8,7 +8,7 @@ import readline from 'node:readline';
 import {mkdir, readFile, appendFile} from 'node:fs/promises';
 import path from 'node:path';
 import type {Registry} from '@peerlab/client-agent';
-import {CommandError} from '@peerlab/client-agent';
+import {CommandError, uncancelled} from '@peerlab/client-agent';
 import type {CommandContext, ScriptNesting} from '../commands.js';
 import {anyFile} from '../file-access.js';
 import {formatResult} from '../commands.js';
@@ -78,7 +78,8 @@ export class Session {
       },
       runLine: (inner, nested) => this.#execute(inner, nested),
     };
-    const result = await parsed.command.run(parsed.args, ctx);
+    // A person at the prompt waits for every command; nothing gives up on it.
+    const result = await parsed.command.run(parsed.args, ctx, script?.call ?? uncancelled);
     const text = formatResult(registry, parsed.command.name, result, parsed.args);
     if (text !== '') out.write(text + '\n');
   }

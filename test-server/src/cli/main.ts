@@ -72,12 +72,13 @@ export async function main(argv: string[]): Promise<void> {
     .option('--token <token>', `run token, at least ${MIN_TOKEN_LENGTH} characters (default: generated)`, token)
     .addOption(new Option('--profile <profile>', 'peer timing profile').choices(['local', 'lan']).default('local'))
     .option('--logs <dir>', 'where per-peer logs go (default runs/<run-id>/logs)')
+    .option('--data-dir <dir>', "where each peer's own folder goes, <dir>/<name>: the files run, load-config and save-config reach (default runs/<run-id>/peers, or <logs>/peers)")
     .option('--grace <ms>', 'peers exit when the coordinator is unreachable this long', integer(100, 600_000), 3000)
     .option('--peers-per-process <k>', 'run K peers in each process (for scale)', integer(1, 1000), 1)
     .option('--allowed-host <name>', 'a name clients reach the coordinator by (Host header), besides its address; repeatable', allowedHost, [])
     .option('--serve', 'no prompt: run until SIGINT or SIGTERM (drive the peers over REST)', false)
     .option('--no-prompt', 'the same as --serve')
-    .action(async (opts: {peers?: number; names?: string[]; host: string; port: number; token?: string; profile: 'local' | 'lan'; logs?: string; grace: number; peersPerProcess: number; allowedHost: string[]; serve: boolean; prompt: boolean}) => {
+    .action(async (opts: {peers?: number; names?: string[]; host: string; port: number; token?: string; profile: 'local' | 'lan'; logs?: string; dataDir?: string; grace: number; peersPerProcess: number; allowedHost: string[]; serve: boolean; prompt: boolean}) => {
       if (opts.peers !== undefined && opts.names) {
         process.stderr.write('peerlab up: give --peers or --names, not both\n');
         process.exit(2);

@@ -21,6 +21,7 @@ export interface UpOptions {
   token?: string;
   profile: 'local' | 'lan';
   logs?: string;
+  dataDir?: string;
   grace: number;
   historyFile?: string;
   peersPerProcess: number;
@@ -42,6 +43,7 @@ export async function up(options: UpOptions): Promise<number> {
     profile: options.profile,
     agentGraceMs: options.grace,
     ...(options.logs ? {logDir: options.logs} : {}),
+    ...(options.dataDir ? {dataDir: options.dataDir} : {}),
   });
   // Synchronous last resort: whatever ends this process, the peers go with it.
   process.on('exit', () => coordinator.fleet.killAllNow());
@@ -58,7 +60,7 @@ export async function up(options: UpOptions): Promise<number> {
   process.on('SIGTERM', () => void stop(143));
 
   out(`peerlab coordinator on ${coordinator.url} (run ${coordinator.runId})`);
-  out(`REST API: ${coordinator.url}/api/peers   logs: ${coordinator.fleet.logFile('NAME')}`);
+  out(`REST API: ${coordinator.url}/api/peers   logs: ${coordinator.fleet.logFile('NAME')}   files: ${coordinator.fleet.dataDir('NAME')}`);
   if (!isLoopback(options.host)) out(`listening beyond loopback: every request needs "Authorization: Bearer ${coordinator.token}"`);
 
   const tty = Boolean(process.stdout.isTTY);

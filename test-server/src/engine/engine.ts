@@ -84,6 +84,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     coordinator = await Coordinator.start({
       runId,
       logDir: path.join(runDir, 'logs'),
+      dataDir: path.join(runDir, 'peers'),
       profile: scenario.profile,
       // Hundreds of peers take longer to start on a small machine than a handful.
       registerTimeoutMs: Math.max(15_000, scenario.peers.length * 150),

@@ -17,6 +17,12 @@ export interface FleetOptions {
   token: string;
   bootstrapUrl?: string;
   logDir: string;
+  /**
+   * Where each peer's own folder goes (`<dataDir>/<name>`), passed as its
+   * `--data-dir`: the only files its run, load-config and save-config reach
+   * when a scenario or the prompt sends them.
+   */
+  dataDir: string;
   profile?: 'local' | 'lan';
   /** Seconds an agent waits for an unreachable coordinator before its peer exits. */
   agentGraceMs?: number;
@@ -97,6 +103,11 @@ export class Fleet extends EventEmitter<FleetEvents> {
     return path.join(this.#options.logDir, `${name}.log`);
   }
 
+  /** The peer's own folder; the peer creates it when it starts. */
+  dataDir(name: string): string {
+    return path.resolve(this.#options.dataDir, name);
+  }
+
   spawn(name: string, extraArgs: readonly string[] = []): PeerHost {
     return this.spawnGroup([name], extraArgs);
   }
@@ -117,6 +128,8 @@ export class Fleet extends EventEmitter<FleetEvents> {
       '--coordinator', o.coordinatorUrl,
       '--agent-grace', String(o.agentGraceMs ?? 3000),
       ...(o.bootstrapUrl ? ['--bootstrap', o.bootstrapUrl] : []),
+      // A peer host appends each peer's name to the folder itself.
+      '--data-dir', names.length === 1 ? this.dataDir(name) : path.resolve(o.dataDir),
       ...(o.extraArgs ?? []),
       ...extraArgs,
     ];
