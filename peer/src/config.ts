@@ -34,6 +34,12 @@ export interface SwimConfig {
   readonly leavePropagateMs: number;
   /** Chat anti-entropy: how often a member compares its message digest with a random member. */
   readonly chatSyncIntervalMs: number;
+  /**
+   * Anti-entropy leaves a message this young (delivered here this recently) to
+   * its broadcast, which is on its way: repairing it too would only race the
+   * broadcast and arrive twice.
+   */
+  readonly chatRepairGraceMs: number;
   /** Upper bound for one UDP datagram; piggybacked updates and chat batches are cut to fit. */
   readonly maxPacketBytes: number;
 
@@ -129,6 +135,7 @@ export const profiles: Readonly<Record<ProfileName, SwimConfig>> = {
     tcpTimeoutMs: 10_000,
     leavePropagateMs: 1000,
     chatSyncIntervalMs: 1000,
+    chatRepairGraceMs: 250,
     maxPacketBytes: 1400,
     ...limits(300_000),
   },
@@ -147,6 +154,7 @@ export const profiles: Readonly<Record<ProfileName, SwimConfig>> = {
     tcpTimeoutMs: 2000,
     leavePropagateMs: 300,
     chatSyncIntervalMs: 300,
+    chatRepairGraceMs: 100,
     maxPacketBytes: 16_000,
     ...limits(30_000),
   },

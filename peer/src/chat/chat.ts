@@ -179,9 +179,10 @@ export class Chat extends EventEmitter<ChatEvents> {
     if (!verified) this.refusals.unverifiedDigest++;
     const missing: ChatMessage[] = [];
     let theyAreAhead = false;
+    const settled = Date.now() - this.membership.config.chatRepairGraceMs;
     for (const [key, stream] of this.#streams) {
       const theirs = message.d[key] ?? 0;
-      if (theirs < stream.delivered) missing.push(...this.#range(key, theirs + 1, stream.delivered));
+      if (theirs < stream.delivered) missing.push(...this.#range(key, theirs + 1, stream.delivered, settled));
     }
     for (const [key, theirs] of Object.entries(message.d)) {
       if (theirs > (this.#streams.get(key)?.delivered ?? 0)) theyAreAhead = true;
@@ -190,10 +191,11 @@ export class Chat extends EventEmitter<ChatEvents> {
     if (verified && theyAreAhead && !message.reply) this.#sendDigest(replyTo, true);
   }
 
-  #range(key: string, from: number, to: number): ChatMessage[] {
+  /** The messages of a stream between two sequences that were delivered here by `settled`. */
+  #range(key: string, from: number, to: number, settled: number): ChatMessage[] {
     const out: ChatMessage[] = [];
     for (const m of this.#log) {
-      if (`${m.sender}:${m.epoch}` === key && m.seq >= from && m.seq <= to) {
+      if (`${m.sender}:${m.epoch}` === key && m.seq >= from && m.seq <= to && m.deliveredAt <= settled) {
         const {deliveredAt: _, ...message} = m;
         out.push(message);
       }
