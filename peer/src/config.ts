@@ -99,12 +99,14 @@ function limits(deadReapMs: number) {
 /**
  * How far above what a peer knows of a member the incarnation in news about
  * it may be (uint32 range: messages.ts). Honest groups move one per
- * refutation, so a step of 2^16 never refuses honest news, while one forged
- * packet can move a member at most 1/65,536 of the range: using it up takes
- * tens of thousands of packets, not one. A protocol constant, not a profile
- * knob: members must agree on it, or one refuses what another sent.
+ * refutation, and an observer lags only by the refutations it missed, so 256
+ * never refuses honest news in practice (and a lagging observer catches up
+ * from the member itself, whose word about itself is not held to the step).
+ * A forged packet moves a member at most 256 up: reaching the top of the range
+ * takes 2^24 of them, not one. A protocol constant, not a profile knob:
+ * members must agree on it, or one refuses what another sent.
  */
-export const MAX_INCARNATION_STEP = 2 ** 16;
+export const MAX_INCARNATION_STEP = 2 ** 8;
 
 /** A push-pull header (type, sender name and address, join flag) is well under this. */
 const PUSH_PULL_HEADER_BYTES = 1024;

@@ -103,3 +103,44 @@ test.serial('an accusation a peer cannot beat within uint32 is ignored and count
   t.is(after.incarnation, before.incarnation);
   t.is(after.state, 'alive');
 });
+
+test.serial('only the partner speaks for itself beyond the step: a reply about this peer outside its first join is held to it', async (t) => {
+  // "mal" is a member a forger introduced; it answers every push-pull with this peer at 2^32-2
+  // (which would leave it one refutation from the top) and with itself far above the step.
+  const far = MAX_INCARNATION_STEP * 4;
+  let pushPulls = 0;
+  const server = net.createServer({allowHalfOpen: true}, (socket) => {
+    socket.on('data', () => {});
+    socket.on('end', () => {
+      pushPulls++;
+      const members = [
+        {n: 'trust1', a: '127.0.0.1:1', s: 'alive', i: 2 ** 32 - 2},
+        {n: 'mal', a: mal, s: 'alive', i: far},
+      ];
+      socket.end(JSON.stringify({t: 'push-pull-reply', f: 'mal', members}));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => void server.close());
+  const mal = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  const peer = await PeerProcess.start({name: 'trust1'});
+  t.teardown(() => stopAll([peer]));
+  // Introduce mal with a push-pull request (not a reply to this peer: ordinary news).
+  await new Promise<void>((resolve, reject) => {
+    const [host, port] = peer.address.split(':') as [string, string];
+    const socket = net.connect({host, port: Number(port)}, () => socket.end(JSON.stringify({t: 'push-pull', f: 'mal', a: mal, join: false, members: [{n: 'mal', a: mal, s: 'alive', i: 0}]})));
+    socket.on('error', reject);
+    socket.on('close', () => resolve());
+    socket.resume();
+  });
+  // The peer push-pulls with mal on its own (periodically, or to reconnect once mal stops answering probes).
+  await eventually('the peer push-pulled with mal', 15_000, async () => (pushPulls > 0 ? true : undefined));
+  const {value: record} = await eventually('mal taken at its own word', 5000, async () => {
+    const m = (await peer.members(true)).members.find((x) => x.name === 'mal');
+    return m && m.incarnation === far ? m : undefined;
+  });
+  t.is(record.incarnation, far, 'the partner, at the address dialled, speaks for itself');
+  const status = await peer.json<Status>('status --json');
+  t.is(status.incarnation, 0, 'the claim about this peer was refused, not refuted');
+  t.true(status.refused.incarnationStep >= 1);
+});

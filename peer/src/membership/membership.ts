@@ -12,14 +12,17 @@
  * Incarnations are uint32 (0..2^32-1, as in memberlist); a packet carrying any
  * other value is malformed (messages.ts). They never wrap: a peer does not
  * refute past 2^32-1, and an accusation about itself it cannot beat is ignored
- * and counted. So that one forged packet cannot use up the range (and leave a
+ * and counted. So that forged packets cannot use up the range (and leave a
  * member unable to refute, hence dead everywhere), news about a known member,
  * itself included, is taken only up to MAX_INCARNATION_STEP above what this
  * peer knows; beyond it, it is refused and counted. Honest groups move one per
- * refutation. The one honest big jump is a restart: the new process starts at
- * 0 and learns its old incarnation k from the reply to its own push-pull (a
- * member it chose, over TCP), which is why news about itself in such a reply
- * is not held to the step; it then refutes at k+1, one step for the others.
+ * refutation. Two sources are trusted beyond the step (see Intake.trusted):
+ * a member speaking for itself in its answer to a push-pull this peer dialled
+ * (how a lagging view catches up), and the answer to a fresh process's join
+ * about that process (a restart starts at 0 and must learn its old
+ * incarnation k, then refutes at k+1, one step for the others). A flood of
+ * forged packets could still walk a member to the top, 2^24 of them; it is
+ * then declared dead, reaped everywhere, and a restart comes back fresh.
  * News about an unknown member is taken, within per-packet and table caps: a
  * forged name is probed, declared dead, and reaped after deadReapMs.
  */
@@ -56,8 +59,16 @@ interface Intake {
   from: string;
   /** Full state over TCP: remote `dead` is taken as `suspect` (see #apply). */
   pushPull: boolean;
-  /** The reply to a push-pull this peer started: the one source trusted about this peer itself. */
+  /** The reply to a push-pull this peer started: it may introduce as many members as the table holds. */
   solicited: boolean;
+  /**
+   * Members whose news this batch may bring beyond MAX_INCARNATION_STEP: the
+   * partner's word about itself, at the address this peer dialled, and this
+   * peer's own record in the answer to its first join (a restart learning its
+   * old incarnation). Nothing else, or one reply from a member a forger
+   * introduced could move this peer to the top of the range.
+   */
+  trusted?: ReadonlySet<string>;
   /** How many more unknown members this batch may introduce. */
   newMembers: number;
 }
@@ -98,6 +109,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
   readonly #log: Logger;
   readonly #bugs: Bugs;
   readonly #members = new Map<string, Record_>();
+  /** Dead members #reap forgot, by name, oldest first: still reconnect targets (at most maxMembers). */
+  readonly #reapedDead = new Map<string, Address>();
   readonly #broadcasts = new BroadcastQueue(() => this.#armGossip());
   readonly #ackHandlers = new Map<number, () => void>();
   readonly #extraHandlers = new Map<string, ExtraHandler>();
@@ -164,6 +177,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
   /** The member, dead or alive, last known at this address. */
   nameAt(address: Address): string | undefined {
     for (const r of this.#members.values()) if (r.address.port === address.port && r.address.host === address.host) return r.name;
+    // A forgotten dead member is still who a network fault names: a partition must hold past deadReapMs.
+    for (const [name, a] of this.#reapedDead) if (a.port === address.port && a.host === address.host) return name;
     return undefined;
   }
 
@@ -303,7 +318,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   #apply(update: Update, intake: Intake): void {
     const known = this.#members.get(update.n);
-    if (known && update.i - known.incarnation > MAX_INCARNATION_STEP && !(intake.solicited && update.n === this.name)) {
+    if (known && update.i - known.incarnation > MAX_INCARNATION_STEP && !intake.trusted?.has(update.n)) {
       this.refusals.incarnationStep++;
       this.#log.debug('swim', `refused ${update.k} ${update.n} at incarnation ${update.i} from ${intake.from}: more than ${MAX_INCARNATION_STEP} above ${known.incarnation}`);
       return;
@@ -346,6 +361,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     const current = this.#members.get(name);
     if (!current) {
       this.#members.set(name, {name, address, state: 'alive', incarnation, since: now});
+      this.#reapedDead.delete(name);
       this.#broadcasts.queue({k: 'alive', n: name, i: incarnation, a: formatAddress(address)});
       this.#log.info('swim', `${name} joined at ${formatAddress(address)}`);
       this.#viewChanged();
@@ -615,8 +631,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return [...this.#members.values()].map((r) => ({n: r.name, a: formatAddress(r.address), s: r.state, i: r.incarnation}));
   }
 
-  #mergeState(members: PushPullMember[], from: string, solicited: boolean): void {
-    const intake: Intake = {from, pushPull: true, solicited, newMembers: solicited ? Infinity : this.config.maxNewMembersPerPushPull};
+  #mergeState(members: PushPullMember[], from: string, solicited: boolean, trusted?: ReadonlySet<string>): void {
+    const intake: Intake = {from, pushPull: true, solicited, newMembers: solicited ? Infinity : this.config.maxNewMembersPerPushPull, ...(trusted ? {trusted} : {})};
     for (const m of members) {
       const update: Update =
         m.s === 'alive' ? {k: 'alive', n: m.n, i: m.i, a: m.a}
@@ -626,10 +642,15 @@ export class Membership extends EventEmitter<MembershipEvents> {
     }
   }
 
-  async #pushPull(to: Address, join: boolean): Promise<void> {
+  /** `partner`: the member this peer believes is at `to`, if any. */
+  async #pushPull(to: Address, join: boolean, partner?: string): Promise<void> {
     const request: PushPullRequest = {t: 'push-pull', f: this.name, a: formatAddress(this.transport.address), join, members: this.#localState()};
     const reply = decodePushPullReply(await this.transport.request(to, request, this.config.tcpTimeoutMs));
-    this.#mergeState(reply.members, reply.f, true);
+    const trusted = new Set<string>();
+    if (partner !== undefined && reply.f === partner) trusted.add(partner);
+    // Read when the answer arrives: once one seed's answer made this peer refute, the others are ordinary news.
+    if (join && this.#self().incarnation === 0) trusted.add(this.name);
+    this.#mergeState(reply.members, reply.f, true, trusted);
   }
 
   async #onRequest(raw: unknown, verdict: (announced: Address) => {action: string; ms?: number}): Promise<PushPullResponse | undefined> {
@@ -650,7 +671,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     const [target] = shuffle(this.others(ALIVE));
     if (!target) return;
     try {
-      await this.#pushPull(target.address, false);
+      await this.#pushPull(target.address, false, target.name);
     } catch (error) {
       this.#log.debug('swim', `push-pull with ${target.name} failed: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -658,10 +679,11 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   async #reconnect(): Promise<void> {
     if (this.#bugs.has('no-reconnect')) return;
-    const [target] = shuffle(this.others(DEAD));
+    const candidates: Array<{name: string; address: Address}> = [...this.others(DEAD), ...[...this.#reapedDead].map(([name, address]) => ({name, address}))];
+    const [target] = shuffle(candidates);
     if (!target) return;
     try {
-      await this.#pushPull(target.address, false);
+      await this.#pushPull(target.address, false, target.name);
       this.#log.debug('swim', `reconnected to ${target.name}`);
     } catch {
       // Expected for members that really are gone.
@@ -671,12 +693,20 @@ export class Membership extends EventEmitter<MembershipEvents> {
   /**
    * Forgets dead and left members after deadReapMs: the table stays bounded
    * under forged names and churn, and the name is free for a newcomer again.
+   * A dead member's address stays a reconnect target (#reapedDead), as Serf
+   * keeps failed members: the other side of a partition longer than
+   * deadReapMs is dead here, and only reconnecting heals it.
    */
   #reap(): void {
     const cutoff = Date.now() - this.config.deadReapMs;
     for (const [name, record] of this.#members) {
       if (name === this.name || (record.state !== 'dead' && record.state !== 'left') || record.since > cutoff) continue;
       this.#members.delete(name);
+      if (record.state === 'dead') {
+        this.#reapedDead.delete(name);
+        this.#reapedDead.set(name, record.address);
+        if (this.#reapedDead.size > this.config.maxMembers) this.#reapedDead.delete(this.#reapedDead.keys().next().value!);
+      }
       this.refusals.reaped++;
       this.#log.debug('swim', `forgot ${name} (${record.state} since ${new Date(record.since).toISOString()})`);
       // Said out loud: a checker that saw it dead must know why it may come back at a lower incarnation.
