@@ -800,6 +800,30 @@ test('rejoined: the restarted peer is alive in every view above its old incarnat
   t.regex(rejoined(b.events, win(b), 'bob').message, /^bob is not live \(exited\) since its restart at 12:00:02\.000$/);
 });
 
+test('rejoined: a view that forgot the dead peer (member.reaped) holds no record; one that still remembers does', (t) => {
+  const b = h().group('alice', 'bob', 'charly');
+  b.member('alice', 'updated', 'bob', 4).member('charly', 'updated', 'bob', 4);
+  b.at(1000).kill('bob').member('alice', 'dead', 'bob', 4).member('charly', 'dead', 'bob', 4);
+  b.at(40_000).peer('alice', 'member.reaped', {name: 'bob', state: 'dead', incarnation: 4});
+  b.at(40_100).spawn('bob').started('bob');
+  // charly still remembers incarnation 4: the group has a record to beat, for alice too
+  // (the restarted process will hear of it from charly and refute above it).
+  b.at(40_200).joined('alice', 'bob').member('charly', 'alive', 'bob', 0);
+  const remembered = rejoined(b.events, win(b), 'bob');
+  t.is(remembered.status, 'fail');
+  t.is(remembered.message, 'alice has bob alive at incarnation 0, not alive above incarnation 4 (bob restarted at 12:00:40.100) (and charly)');
+  // Had charly forgotten it too, the group had no record to beat: any incarnation is a rejoin.
+  const c = h().group('alice', 'bob', 'charly');
+  c.member('alice', 'updated', 'bob', 4).member('charly', 'updated', 'bob', 4);
+  c.at(1000).kill('bob').member('alice', 'dead', 'bob', 4).member('charly', 'dead', 'bob', 4);
+  c.at(40_000).peer('alice', 'member.reaped', {name: 'bob', state: 'dead', incarnation: 4}).peer('charly', 'member.reaped', {name: 'bob', state: 'dead', incarnation: 4});
+  c.at(40_100).spawn('bob').started('bob');
+  c.at(40_200).joined('alice', 'bob').joined('charly', 'bob');
+  const fresh = rejoined(c.events, win(c), 'bob');
+  t.is(fresh.status, 'pass', fresh.message);
+  t.is(fresh.message, 'bob rejoined: alive at any incarnation (no other view held one at the restart) to [alice, charly]');
+});
+
 test('rejoined: a restart nobody noticed leaves the old incarnation in the views', (t) => {
   const b = h().group('alice', 'bob').at(1000).kill('bob').spawn('bob').started('bob');
   const v = rejoined(b.events, win(b), 'bob');

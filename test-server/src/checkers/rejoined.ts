@@ -1,10 +1,13 @@
 /**
  * `rejoined`: the peer `of` was restarted (a `peer.spawn` after an earlier one
  * of the same name) and every other live peer on its side has it `alive` at an
- * incarnation strictly above the highest any view had recorded for it before
- * the (latest) restart. Incarnations come from `member.*` events about `of`
- * (joined, alive, updated, suspect, dead, left) and from its own
- * `peer.started`.
+ * incarnation strictly above the highest that any other peer's view still held
+ * for it at the (latest) restart. Incarnations come from other peers'
+ * `member.*` events about `of` (joined, alive, updated, suspect, dead, left).
+ * A view that forgot `of` (`member.reaped`) or started afresh holds nothing:
+ * when every view has forgotten it, the group has no record to beat, and a
+ * restarted process may honestly come back at any incarnation. `of`'s own old
+ * incarnation does not count: the others never had to hear of its last refutation.
  *
  * `unknown` while `of` was never restarted, is not live, or has not started
  * again, or when an observer's view is not known.
@@ -17,9 +20,9 @@ export function rejoined(history: readonly HistoryEvent[], window: Window, of: s
   const model = new Model();
   let spawns = 0;
   let restartAt: number | undefined;
-  /** Highest incarnation recorded for `of` by any view so far. */
-  let highest: number | undefined;
-  /** The same, frozen at the latest restart. */
+  /** Per other peer: the highest incarnation its current view has recorded for `of`. */
+  const remembered = new Map<string, number>();
+  /** The highest of those, frozen at the latest restart. */
   let before: number | undefined;
   /** Per observer: since when its view has had `of` alive above `before`. */
   const qualified = new Map<string, number>();
@@ -36,7 +39,7 @@ export function rejoined(history: readonly HistoryEvent[], window: Window, of: s
     if (e.src === 'coordinator') {
       if (e.type === 'peer.spawn' && e.data.peer === of && ++spawns >= 2) {
         restartAt = e.t;
-        before = highest;
+        before = remembered.size > 0 ? Math.max(...remembered.values()) : undefined;
         qualified.clear();
       }
       continue;
@@ -44,9 +47,14 @@ export function rejoined(history: readonly HistoryEvent[], window: Window, of: s
     const self = peerOf(e.src);
     if (self === undefined) continue;
     const about = e.type.startsWith('member.') ? e.data.name === of : e.type === 'peer.started' && self === of;
-    if (about) {
-      const incarnation = num(e.data.incarnation);
-      if (incarnation !== undefined && (highest === undefined || incarnation > highest)) highest = incarnation;
+    if (self !== of) {
+      if (e.type === 'peer.started' || (about && e.type === 'member.reaped')) {
+        remembered.delete(self);
+      } else if (about) {
+        const incarnation = num(e.data.incarnation);
+        const held = remembered.get(self);
+        if (incarnation !== undefined && (held === undefined || incarnation > held)) remembered.set(self, incarnation);
+      }
     }
     if (restartAt === undefined || self === of || !(about || e.type === 'peer.started')) continue;
     if (qualifies(self)) {
@@ -82,7 +90,7 @@ export function rejoined(history: readonly HistoryEvent[], window: Window, of: s
     return {status: 'unknown', message: `observer ${o} is live but ${why}, so its view is not known`, evidence: evidence(history, window.at, about(o))};
   }
 
-  const above = before === undefined ? 'at any incarnation (none was recorded before the restart)' : `above incarnation ${before}`;
+  const above = before === undefined ? 'at any incarnation (no other view held one at the restart)' : `above incarnation ${before}`;
   const wrong = observers.filter((o) => !qualifies(o));
   const first = wrong[0];
   if (first !== undefined) {
