@@ -229,3 +229,42 @@ steps:
   const restart = events.find((e) => e.type === 'step.begin' && e.data.kind === 'restart');
   t.deepEqual(restart?.data.peers, ['alice', 'bob', 'charly', 'dave']);
 });
+
+test.serial('what the nemesis left broken is undone when the scenario ends, and a step that finds its victim down passes', async (t) => {
+  const yaml = `- name: left broken until the end
+  peers: [alice, bob]
+  nemesis:
+    every: 100ms
+    for: 100ms
+    faults:
+      - kill: bob
+  steps:
+    - start: all
+    - sleep: 1s
+- name: a step finds the nemesis's victim down
+  peers: [alice, bob]
+  nemesis:
+    every: 100ms
+    for: 100ms
+    faults:
+      - kill: alice
+  steps:
+    - start: all
+    - sleep: 1s
+    - kill: alice
+`;
+  const {exitCode, all, results} = await runScenario(t, yaml);
+  t.is(exitCode, 0, all);
+  const historyOf = async (i: number) => (await readFile(results[i]!.historyPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as {type: string; data: Record<string, unknown>});
+  const first = await historyOf(0);
+  const lastStep = first.findLastIndex((e) => e.type === 'step.end');
+  const restart = first.findIndex((e) => e.type === 'fault' && e.data.kind === 'restart' && e.data.peer === 'bob' && e.data.nemesis === 1);
+  t.true(restart > lastStep, 'bob, killed for good by the nemesis, is restarted after the steps');
+  t.true(first.some((e) => e.type === 'nemesis' && e.data.recover === 'kill' && e.data.early === true));
+  const second = await historyOf(1);
+  const kill = second.find((e) => e.type === 'step.end' && e.data.kind === 'kill');
+  t.is(kill?.data.status, 'pass');
+  t.regex(String(kill?.data.message), /already down by the nemesis/);
+  // The step wants alice down: the nemesis's undo at the end leaves her so, and says so.
+  t.true(second.some((e) => e.type === 'fault' && e.data.kind === 'restart' && e.data.peer === 'alice' && e.data.skipped === 'a step has taken it down'));
+});
