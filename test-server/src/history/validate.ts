@@ -7,6 +7,7 @@
  * the envelope is checked here too; anything stricter would reject histories
  * a real run can write.
  */
+import {describeValue as show} from '@peerlab/client-agent/protocol';
 import type {HistoryEvent} from './types.js';
 
 export class HistoryReadError extends Error {
@@ -160,10 +161,4 @@ export function checkHistory(events: readonly HistoryEvent[], lines: readonly nu
   if (first.src !== 'coordinator' || first.type !== 'run.begin') {
     throw new HistoryReadError(file, lines[0] ?? 1, '', `expected the history to begin with the coordinator's run.begin, got ${first.src} ${first.type}: is it a history.jsonl, and complete?`);
   }
-}
-
-function show(value: Json): string {
-  if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
