@@ -183,8 +183,8 @@ function waitForLine({ child }: Spawned, pattern: RegExp, timeoutMs = DEADLINE_M
 }
 
 /** Runs the binary to completion, for the cases where it must refuse to start. */
-async function runBin(t: ExecutionContext, args: string[]): Promise<Exit & { stdout: string; stderr: string }> {
-  const spawned = spawnBin(t, args);
+async function runBin(t: ExecutionContext, args: string[], env: Record<string, string> = {}): Promise<Exit & { stdout: string; stderr: string }> {
+  const spawned = spawnBin(t, args, env);
   const { child } = spawned;
   let stdout = '';
   let stderr = '';
@@ -629,13 +629,13 @@ test.serial('stand-alone binary beyond loopback: prints a generated token, or ta
   generated.child.kill('SIGTERM');
   t.deepEqual(await waitForExit(generated), { code: 0, signal: null });
 
-  const given = spawnBin(t, ['--host', '0.0.0.0', '--port', '0'], { PEERLAB_BOOTSTRAP_TOKEN: 'from-env' });
+  const given = spawnBin(t, ['--host', '0.0.0.0', '--port', '0'], { PEERLAB_BOOTSTRAP_TOKEN: 'from-env-0123456789' });
   let stdout = '';
   given.child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   const [, port2 = ''] = await waitForLine(given, wide);
   const base2 = `http://127.0.0.1:${port2}`;
   await expectAllRefused(t, base2);
-  ok(t, await call(base2, 'GET', '/config', { headers: { authorization: 'Bearer from-env' } }));
+  ok(t, await call(base2, 'GET', '/config', { headers: { authorization: 'Bearer from-env-0123456789' } }));
   given.child.kill('SIGTERM');
   t.deepEqual(await waitForExit(given), { code: 0, signal: null });
   t.false(stdout.includes('from-env'), 'a token the user gave is not echoed');
@@ -725,6 +725,9 @@ test('stand-alone binary: bad flags exit 2 naming the flag', async (t) => {
     [['--bogus'], /--bogus/],
     [['--file'], /--file/],
     [['--token', ''], /--token/],
+    [['--token', 'x'], /--token.*at least 16 characters, got 1/],
+    [['--token', 'fifteen-chars!!'], /--token.*at least 16 characters, got 15/],
+    [['--token', 'sixteen chars ok'], /--token.*visible ASCII/],
     [['--allowed-host', ''], /--allowed-host/],
   ];
   // A few at a time: a dozen node processes starting at once on a loaded machine can outlast the deadline.
@@ -736,6 +739,17 @@ test('stand-alone binary: bad flags exit 2 naming the flag', async (t) => {
     t.is(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
     t.regex(result.stderr, flag);
     t.is(result.stdout, '');
+  }
+});
+
+test.serial('stand-alone binary: a short token from the environment is refused as the flag is, exit 2, before listening', async (t) => {
+  // The environment is the recommended way to pass it (argv shows in ps): it must not bypass the length check.
+  for (const [token, why] of [['x', /at least 16 characters, got 1/], ['short-token', /at least 16 characters, got 11/]] as const) {
+    const result = await runBin(t, ['--host', '0.0.0.0', '--port', '0'], { PEERLAB_BOOTSTRAP_TOKEN: token });
+    t.is(result.code, 2, result.stderr);
+    t.regex(result.stderr, /--token.*PEERLAB_BOOTSTRAP_TOKEN|PEERLAB_BOOTSTRAP_TOKEN.*--token/);
+    t.regex(result.stderr, why);
+    t.is(result.stdout, '', 'nothing listened');
   }
 });
 
