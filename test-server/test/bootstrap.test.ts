@@ -17,6 +17,7 @@ import { startBootstrapServer } from '../src/bootstrap/server.js';
 import type { BootstrapServer, BootstrapServerOptions } from '../src/bootstrap/server.js';
 import { BootstrapFileError, BootstrapStore } from '../src/bootstrap/store.js';
 import type { Contact, PeerList, StateFile } from '../src/bootstrap/store.js';
+import { removeStaleTempFiles, writeFileAtomic } from '../src/util/write-file-atomic.js';
 
 const BIN = fileURLToPath(new URL('../../bin/peerlab-bootstrap.mjs', import.meta.url));
 const LISTENING = /^peerlab-bootstrap listening on (http:\/\/127\.0\.0\.1:(\d+))$/;
@@ -688,6 +689,46 @@ test.serial('stand-alone binary: temp files a killed writer left are removed on 
   t.deepEqual((await readdir(dir)).sort(), [...kept, 'bootstrap.json'].sort(), 'its own write leaves no temp file');
   child.child.kill('SIGTERM');
   t.deepEqual(await waitForExit(child), { code: 0, signal: null });
+});
+
+test('temp files with this process\'s own pid that it is not writing are an earlier process\'s (a container\'s pid 1 restarted): removed when the store loads', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'bootstrap.json');
+  // Left by the previous run of a service that had the same pid, as pid 1 in a container always has.
+  const leftovers = [`.bootstrap.json.${process.pid}.a1b2c3d4e5f6.tmp`, `.bootstrap.json.${process.pid}.3.tmp`];
+  for (const name of leftovers) await writeFile(join(dir, name), '{"version": 1, "conf');
+  const store = new BootstrapStore({ file });
+  await store.load();
+  t.deepEqual(await readdir(dir), []);
+  await store.join({ name: 'alice', address: '127.0.0.1:4001' });
+  await store.flush();
+  t.deepEqual(await readdir(dir), ['bootstrap.json']);
+});
+
+test('this process\'s own write in progress is not taken for a leftover', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'state.json');
+  const data = 'x'.repeat(8 * 1024 * 1024);
+  let seen = 0;
+  // Whether the temp file shows up before the write ends is up to timing: a few tries, one sighting needed.
+  const deadline = Date.now() + 20_000;
+  for (let attempt = 0; attempt < 10 && seen === 0 && Date.now() < deadline; attempt++) {
+    let done = false;
+    const write = writeFileAtomic(file, data).finally(() => (done = true));
+    while (!done) {
+      const temps = (await readdir(dir)).filter((name) => name.endsWith('.tmp'));
+      if (temps.length > 0 && !done) {
+        seen++;
+        await removeStaleTempFiles(file);
+        break;
+      }
+    }
+    // Had the temp file been removed, the rename would have failed (ENOENT).
+    await t.notThrowsAsync(write);
+    t.is((await readFile(file, 'utf8')).length, data.length);
+  }
+  t.true(seen > 0, 'saw the temp file of a write in progress at least once');
+  t.deepEqual((await readdir(dir)).filter((name) => name.endsWith('.tmp')), []);
 });
 
 test.serial('stand-alone binary: killed while writing, it restarts with a valid file and no temp files of its own', async (t) => {
