@@ -121,21 +121,26 @@ export class ProtocolError extends Error {
     expected: string,
     readonly value: unknown,
   ) {
-    super(`${field}: expected ${expected}, got ${describe(value)}`);
+    super(`${field}: expected ${expected}, got ${describeValue(value)}`);
     this.name = 'ProtocolError';
   }
 }
 
-function describe(value: unknown): string {
+/**
+ * A value as a person reads it in an error message: its JSON, cut to `max`
+ * characters. Used wherever a refusal shows what it got (this protocol, the
+ * history reader, the coordinator's expect: matcher), so they read alike.
+ */
+export function describeValue(value: unknown, max = 60): string {
   if (value === undefined) return 'nothing';
   let text: string;
   try {
     text = JSON.stringify(value) ?? String(value);
   } catch {
-    // A BigInt or a cycle, from a caller in process: describing the value must not replace the refusal.
+    // A BigInt, a cycle or nesting deeper than the stack, from a caller in process: describing the value must not replace the refusal.
     text = Object.prototype.toString.call(value);
   }
-  return text.length > 60 ? text.slice(0, 57) + '...' : text;
+  return text.length > max ? text.slice(0, max - 3) + '...' : text;
 }
 
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;

@@ -17,6 +17,7 @@ import { startBootstrapServer } from '../src/bootstrap/server.js';
 import type { BootstrapServer, BootstrapServerOptions } from '../src/bootstrap/server.js';
 import { BootstrapFileError, BootstrapStore } from '../src/bootstrap/store.js';
 import type { Contact, PeerList, StateFile } from '../src/bootstrap/store.js';
+import { removeStaleTempFiles, writeFileAtomic } from '../src/util/write-file-atomic.js';
 
 const BIN = fileURLToPath(new URL('../../bin/peerlab-bootstrap.mjs', import.meta.url));
 const LISTENING = /^peerlab-bootstrap listening on (http:\/\/127\.0\.0\.1:(\d+))$/;
@@ -183,8 +184,8 @@ function waitForLine({ child }: Spawned, pattern: RegExp, timeoutMs = DEADLINE_M
 }
 
 /** Runs the binary to completion, for the cases where it must refuse to start. */
-async function runBin(t: ExecutionContext, args: string[]): Promise<Exit & { stdout: string; stderr: string }> {
-  const spawned = spawnBin(t, args);
+async function runBin(t: ExecutionContext, args: string[], env: Record<string, string> = {}): Promise<Exit & { stdout: string; stderr: string }> {
+  const spawned = spawnBin(t, args, env);
   const { child } = spawned;
   let stdout = '';
   let stderr = '';
@@ -629,13 +630,13 @@ test.serial('stand-alone binary beyond loopback: prints a generated token, or ta
   generated.child.kill('SIGTERM');
   t.deepEqual(await waitForExit(generated), { code: 0, signal: null });
 
-  const given = spawnBin(t, ['--host', '0.0.0.0', '--port', '0'], { PEERLAB_BOOTSTRAP_TOKEN: 'from-env' });
+  const given = spawnBin(t, ['--host', '0.0.0.0', '--port', '0'], { PEERLAB_BOOTSTRAP_TOKEN: 'from-env-0123456789' });
   let stdout = '';
   given.child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   const [, port2 = ''] = await waitForLine(given, wide);
   const base2 = `http://127.0.0.1:${port2}`;
   await expectAllRefused(t, base2);
-  ok(t, await call(base2, 'GET', '/config', { headers: { authorization: 'Bearer from-env' } }));
+  ok(t, await call(base2, 'GET', '/config', { headers: { authorization: 'Bearer from-env-0123456789' } }));
   given.child.kill('SIGTERM');
   t.deepEqual(await waitForExit(given), { code: 0, signal: null });
   t.false(stdout.includes('from-env'), 'a token the user gave is not echoed');
@@ -690,6 +691,46 @@ test.serial('stand-alone binary: temp files a killed writer left are removed on 
   t.deepEqual(await waitForExit(child), { code: 0, signal: null });
 });
 
+test('temp files with this process\'s own pid that it is not writing are an earlier process\'s (a container\'s pid 1 restarted): removed when the store loads', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'bootstrap.json');
+  // Left by the previous run of a service that had the same pid, as pid 1 in a container always has.
+  const leftovers = [`.bootstrap.json.${process.pid}.a1b2c3d4e5f6.tmp`, `.bootstrap.json.${process.pid}.3.tmp`];
+  for (const name of leftovers) await writeFile(join(dir, name), '{"version": 1, "conf');
+  const store = new BootstrapStore({ file });
+  await store.load();
+  t.deepEqual(await readdir(dir), []);
+  await store.join({ name: 'alice', address: '127.0.0.1:4001' });
+  await store.flush();
+  t.deepEqual(await readdir(dir), ['bootstrap.json']);
+});
+
+test('this process\'s own write in progress is not taken for a leftover', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'state.json');
+  const data = 'x'.repeat(8 * 1024 * 1024);
+  let seen = 0;
+  // Whether the temp file shows up before the write ends is up to timing: a few tries, one sighting needed.
+  const deadline = Date.now() + 20_000;
+  for (let attempt = 0; attempt < 10 && seen === 0 && Date.now() < deadline; attempt++) {
+    let done = false;
+    const write = writeFileAtomic(file, data).finally(() => (done = true));
+    while (!done) {
+      const temps = (await readdir(dir)).filter((name) => name.endsWith('.tmp'));
+      if (temps.length > 0 && !done) {
+        seen++;
+        await removeStaleTempFiles(file);
+        break;
+      }
+    }
+    // Had the temp file been removed, the rename would have failed (ENOENT).
+    await t.notThrowsAsync(write);
+    t.is((await readFile(file, 'utf8')).length, data.length);
+  }
+  t.true(seen > 0, 'saw the temp file of a write in progress at least once');
+  t.deepEqual((await readdir(dir)).filter((name) => name.endsWith('.tmp')), []);
+});
+
 test.serial('stand-alone binary: killed while writing, it restarts with a valid file and no temp files of its own', async (t) => {
   const dir = await tempDir(t);
   const file = join(dir, 'bootstrap.json');
@@ -725,6 +766,9 @@ test('stand-alone binary: bad flags exit 2 naming the flag', async (t) => {
     [['--bogus'], /--bogus/],
     [['--file'], /--file/],
     [['--token', ''], /--token/],
+    [['--token', 'x'], /--token.*at least 16 characters, got 1/],
+    [['--token', 'fifteen-chars!!'], /--token.*at least 16 characters, got 15/],
+    [['--token', 'sixteen chars ok'], /--token.*visible ASCII/],
     [['--allowed-host', ''], /--allowed-host/],
   ];
   // A few at a time: a dozen node processes starting at once on a loaded machine can outlast the deadline.
@@ -736,6 +780,17 @@ test('stand-alone binary: bad flags exit 2 naming the flag', async (t) => {
     t.is(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
     t.regex(result.stderr, flag);
     t.is(result.stdout, '');
+  }
+});
+
+test.serial('stand-alone binary: a short token from the environment is refused as the flag is, exit 2, before listening', async (t) => {
+  // The environment is the recommended way to pass it (argv shows in ps): it must not bypass the length check.
+  for (const [token, why] of [['x', /at least 16 characters, got 1/], ['short-token', /at least 16 characters, got 11/]] as const) {
+    const result = await runBin(t, ['--host', '0.0.0.0', '--port', '0'], { PEERLAB_BOOTSTRAP_TOKEN: token });
+    t.is(result.code, 2, result.stderr);
+    t.regex(result.stderr, /--token.*PEERLAB_BOOTSTRAP_TOKEN|PEERLAB_BOOTSTRAP_TOKEN.*--token/);
+    t.regex(result.stderr, why);
+    t.is(result.stdout, '', 'nothing listened');
   }
 });
 

@@ -102,6 +102,22 @@ test.serial('peerlab check: a wrongly typed field exits 2 with file:line and the
   t.notRegex(check.all, /TypeError/);
 });
 
+test.serial('peerlab check: a command result nested 200,000 levels deep exits 2 with file:line, not 1', async (t) => {
+  const dir = await tempDir(t, 'peerlab-cli-');
+  const lines = (await readFile(fixture, 'utf8')).trimEnd().split('\n');
+  const index = lines.findIndex((l) => l.includes('"type":"command.reply"') && l.includes('"ok":true'));
+  const event = JSON.parse(lines[index]!) as {data: {result: unknown}};
+  event.data.result = '@@';
+  // JSON.parse accepts this; JSON.stringify in the expect: matcher overflowed the stack on it.
+  lines[index] = JSON.stringify(event).replace('"@@"', '['.repeat(200_000) + ']'.repeat(200_000));
+  const file = path.join(dir, 'history.jsonl');
+  await writeFile(file, lines.join('\n') + '\n');
+  const check = await peerlab(['check', file]);
+  t.is(check.exitCode, 2, check.all.slice(0, 2000));
+  t.regex(check.all, new RegExp(`^peerlab check: .*history\\.jsonl:${index + 1}: data\\.result: nested more than 64 levels deep`, 'm'));
+  t.notRegex(check.all, /call stack|RangeError/);
+});
+
 test.serial('peerlab check: /dev/zero exits 2 at once', async (t) => {
   const check = await peerlab(['check', '/dev/zero']);
   t.is(check.exitCode, 2, check.all);

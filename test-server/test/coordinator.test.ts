@@ -354,6 +354,29 @@ test.serial('beyond loopback, no token means refused; peers still register with 
   t.is(reply.status, 200, JSON.stringify(reply.body));
 });
 
+test.serial('a stray PEERLAB_BOOTSTRAP_TOKEN in the environment does not reach the coordinator\'s bootstrap: peers the fleet starts still join through it', async (t) => {
+  // Left in the shell for a stand-alone bootstrap service; the peer prefers it to PEERLAB_TOKEN, and peers inherit the environment.
+  const before = process.env.PEERLAB_BOOTSTRAP_TOKEN;
+  process.env.PEERLAB_BOOTSTRAP_TOKEN = 'wrong-token-for-another-bootstrap-service';
+  t.teardown(() => {
+    if (before === undefined) delete process.env.PEERLAB_BOOTSTRAP_TOKEN;
+    else process.env.PEERLAB_BOOTSTRAP_TOKEN = before;
+  });
+  const coordinator = await startCoordinator(t, {host: '0.0.0.0'});
+  const base = `http://127.0.0.1:${new URL(coordinator.url).port}`;
+  const authorization = {authorization: `Bearer ${coordinator.token}`};
+  await coordinator.spawn(['alice', 'bob']);
+  // Both recorded by the coordinator's bootstrap service: their /join carried the run token, not the stray one.
+  const listed = await call(base, 'GET', '/bootstrap/list', {headers: authorization});
+  t.is(listed.status, 200, JSON.stringify(listed.body));
+  const {contacts = [], candidates = []} = listed.body as {contacts?: Array<{name: string}>; candidates?: Array<{name: string}>};
+  t.deepEqual([...contacts, ...candidates].map((p) => p.name).sort(), ['alice', 'bob']);
+  await until(async () => {
+    const reply = await coordinator.hub.command('alice', 'members');
+    return reply.ok && (reply.result as {count: number}).count === 2;
+  }, 10_000, 'alice sees bob, found through the bootstrap');
+});
+
 test.serial('on loopback, REST needs no token but agents still do', async (t) => {
   const coordinator = await startCoordinator(t, {host: '127.0.0.1'});
   t.regex(coordinator.url, /^http:\/\/127\.0\.0\.1:\d+$/);

@@ -18,7 +18,7 @@ import {durationLimits} from '../src/scenario/duration.js';
 import {parseScenarioText, ScenarioLoadError} from '../src/scenario/load.js';
 import {peerCommandSpecs} from '../src/scenario/peer-commands.js';
 import type {PlanStep, Scenario} from '../src/scenario/plan.js';
-import {applyEdits, edgeValue, edit, fuzzOptions} from './fuzz-support.js';
+import {applyEdits, cliRuns, cliTimeout, edgeValue, edit, fuzzOptions} from './fuzz-support.js';
 import {tempDir} from './support.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -156,17 +156,18 @@ test('the bundled scenarios themselves load (the fuzzers start from valid input)
 });
 
 test.serial('through the CLI: edited scenarios exit 2 with a location or load, and start nothing', async (t) => {
-  t.timeout(180_000);
+  const runs = cliRuns(3);
+  t.timeout(cliTimeout(runs.numRuns));
   const dir = await tempDir(t, 'peerlab-fuzz-');
   const bin = path.join(root, 'test-server', 'bin', 'peerlab.mjs');
-  const samples = fc.sample(fc.tuple(fc.nat(bundledDocs.length - 1), fc.array(edit, {minLength: 1, maxLength: 3})), {...fuzzOptions(3), numRuns: 3});
-  for (const [i, [which, edits]] of samples.slice(0, 3).entries()) {
+  const samples = fc.sample(fc.tuple(fc.nat(bundledDocs.length - 1), fc.array(edit, {minLength: 1, maxLength: 3})), runs);
+  for (const [i, [which, edits]] of samples.entries()) {
     const file = path.join(dir, `edited-${i}.yaml`);
     await writeFile(file, stringify(applyEdits(bundledDocs[which], edits)) ?? '');
     // A filter that matches nothing: a scenario that loads is not run, and that too exits 2.
     const run = await execa(process.execPath, [bin, 'run', file, '--filter', 'matches-no-scenario-at-all', '--out', path.join(dir, 'runs')], {reject: false, all: true, timeout: 60_000});
     t.is(run.exitCode, 2, run.all);
-    t.regex(run.all, /(edited-\d\.yaml:\d+:\d+: |matches no scenario)/, run.all);
+    t.regex(run.all, /(edited-\d+\.yaml:\d+:\d+: |matches no scenario)/, run.all);
     t.notRegex(run.all, /Error:|at .*\.js:\d+/);
   }
 });

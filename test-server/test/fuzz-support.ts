@@ -13,6 +13,22 @@ export function fuzzOptions(runs: number): {numRuns: number; seed?: number} {
   return {numRuns: Number.isSafeInteger(wanted) && wanted > 0 ? wanted : runs, ...(process.env.PEERLAB_FUZZ_SEED && Number.isSafeInteger(seed) ? {seed} : {})};
 }
 
+/**
+ * How many cases a property that starts a process per case runs: `runs` by
+ * default; with PEERLAB_FUZZ_RUNS set, one per 100 of those (a process start
+ * costs what a hundred in-process cases do), and never fewer than `runs`.
+ */
+export function cliRuns(runs: number): {numRuns: number; seed?: number} {
+  const options = fuzzOptions(runs);
+  const wanted = Number(process.env.PEERLAB_FUZZ_RUNS);
+  return {...options, numRuns: Number.isSafeInteger(wanted) && wanted > 0 ? Math.max(runs, Math.round(wanted / 100)) : runs};
+}
+
+/** A deadline for `runs` process starts, each allowed `perRunMs` on a busy machine. */
+export function cliTimeout(runs: number, perRunMs = 30_000): number {
+  return 60_000 + runs * perRunMs;
+}
+
 /** Values that break code assuming a type: wrong types, limits, names that live on Object.prototype. */
 export const edgeValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom<unknown>(

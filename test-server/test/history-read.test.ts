@@ -141,3 +141,47 @@ test('what a peer sends is only checked for its envelope, as the hub checks it, 
   // A time past what Date holds was a RangeError in describeEvent.
   t.regex(describeEvent(events.find((e) => e.t === 1e20)!), /^\?\?:\?\?:\?\?\.\?\?\? peer:alice member\.joined/);
 });
+
+/** The fixture with every successful command.reply's result replaced by `result` (raw JSON text); returns the first such line's number. */
+async function withResults(result: string): Promise<{text: string; line: number}> {
+  const lines = await fixtureLines();
+  let first = 0;
+  const edited = lines.map((l, i) => {
+    const event = JSON.parse(l) as {type: string; data: {ok?: unknown; result?: unknown}};
+    if (event.type !== 'command.reply' || event.data.ok !== true) return l;
+    first ||= i + 1;
+    event.data.result = '@@';
+    return JSON.stringify(event).replace('"@@"', result);
+  });
+  return {text: edited.join('\n') + '\n', line: first};
+}
+
+const nested = (levels: number, open = '[', close = ']') => open.repeat(levels) + close.repeat(levels);
+
+test('a result nested 200,000 levels deep is a located error, not a stack overflow further in', async (t) => {
+  // JSON.parse takes it; JSON.stringify in the expect: matcher overflowed the stack, and peerlab check exited 1.
+  const {text, line} = await withResults(nested(200_000));
+  const dir = await tempDir(t, 'peerlab-history-');
+  const file = path.join(dir, 'history.jsonl');
+  await writeFile(file, text);
+  for (const error of [await t.throwsAsync(readHistory(file), {instanceOf: HistoryReadError}), readError(t, text)]) {
+    t.is(error!.line, line);
+    t.is(error!.field, 'data.result');
+    t.regex(error!.message, new RegExp(`^(.*/)?h(istory)?\\.jsonl:${line}: data\\.result: nested more than 64 levels deep`));
+  }
+});
+
+test('nesting: 64 levels in a line read (and are judged), 65 do not; objects count as arrays do', async (t) => {
+  // The event is level 1, data 2, result 3: a result of 62 levels makes 64.
+  const ok = await withResults(nested(62));
+  t.true(['pass', 'fail', 'unknown'].includes(evaluate(parseHistoryText(ok.text, 'h.jsonl')).status));
+  const deepObject = '{"a":'.repeat(63) + '1' + '}'.repeat(63);
+  for (const text of [(await withResults(nested(63))).text, (await withResults(deepObject)).text]) {
+    t.regex(readError(t, text).message, /data\.result: nested more than 64 levels deep/);
+  }
+  // Deep in another field, or in the envelope.
+  const begin = '{"t":1,"src":"coordinator","type":"run.begin","data":{}}';
+  t.like(readError(t, `${begin}\n{"t":1,"src":"peer:a","type":"x","data":{},"extra":${nested(64)}}\n`), {line: 2, field: 'extra'});
+  t.like(readError(t, `${begin}\n{"t":1,"src":"peer:a","type":"x","data":{"a":1,"b":${nested(63)}}}\n`), {line: 2, field: 'data.b'});
+  t.is(parseHistoryText(`${begin}\n{"t":1,"src":"peer:a","type":"x","data":{"a":1,"b":${nested(62)}}}\n`, 'h.jsonl').length, 2);
+});

@@ -5,6 +5,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { startBootstrapServer } from './server.js';
 import type { BootstrapServer } from './server.js';
 import { BootstrapFileError, MAX_MAXPEERS, MIN_MAXPEERS } from './store.js';
+import { MIN_TOKEN_LENGTH, tokenArgument } from '../util/token.js';
 
 // Usage errors exit 2 (the shell convention), distinct from runtime failures (1).
 const EXIT_USAGE = 2;
@@ -50,9 +51,10 @@ function parseArgs(argv: string[]): CliOptions {
     .option('--maxpeers <n>', `contacts handed out, ${MIN_MAXPEERS}-${MAX_MAXPEERS} (default 8 for a new state)`, integer(MIN_MAXPEERS, MAX_MAXPEERS))
     // From the environment too: a flag's value is visible to anyone running ps.
     .addOption(
-      new Option('--token <token>', 'bearer token every request must carry; required beyond loopback (default there: generated and printed)')
+      new Option('--token <token>', `bearer token every request must carry, at least ${MIN_TOKEN_LENGTH} characters; required beyond loopback (default there: generated and printed)`)
         .env('PEERLAB_BOOTSTRAP_TOKEN')
-        .argParser(nonEmpty),
+        // Checked whether it comes from the flag or from the environment.
+        .argParser(tokenArgument),
     )
     .option('--allowed-host <name>', 'a name clients reach this service by (Host header), besides its address; repeatable', collect, [])
     .exitOverride();

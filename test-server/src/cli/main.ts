@@ -7,6 +7,7 @@ import {up} from './up.js';
 import {parseAuthority} from '../util/host-guard.js';
 import {filterMatcher, run} from './run.js';
 import {check} from './check.js';
+import {MIN_TOKEN_LENGTH, tokenArgument} from '../util/token.js';
 
 function integer(min: number, max: number) {
   return (value: string): number => {
@@ -22,22 +23,6 @@ function nameList(value: string): string[] {
   if (names.length === 0 || bad.length > 0) throw new InvalidArgumentError(`expected comma-separated names of A-Z a-z 0-9 . _ -${bad.length > 0 ? `; bad: ${bad.join(', ')}` : ''}`);
   if (new Set(names).size !== names.length) throw new InvalidArgumentError('names must be unique');
   return names;
-}
-
-/**
- * A token guards a coordinator that listens beyond loopback: whoever has it
- * can drive every peer. 16 characters of 94 possible are over 100 bits, out
- * of reach of guessing over the network; shorter ones are a password someone
- * typed. It travels in an HTTP header, so visible ASCII only.
- */
-export const MIN_TOKEN_LENGTH = 16;
-const MAX_TOKEN_LENGTH = 256;
-
-function token(value: string): string {
-  if (value.length < MIN_TOKEN_LENGTH) throw new InvalidArgumentError(`expected at least ${MIN_TOKEN_LENGTH} characters, got ${value.length}: a short token can be guessed (leave --token out to have one generated)`);
-  if (value.length > MAX_TOKEN_LENGTH) throw new InvalidArgumentError(`expected at most ${MAX_TOKEN_LENGTH} characters, got ${value.length}`);
-  if (!/^[\x21-\x7e]+$/.test(value)) throw new InvalidArgumentError('expected visible ASCII characters only (it is sent in an HTTP header)');
-  return value;
 }
 
 /** Checks --filter when the flag is read, so a bad /regex/ stops the command before it loads or starts anything. */
@@ -69,7 +54,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--names <a,b,...>', 'peer names instead of a count', nameList)
     .option('--host <host>', 'address to listen on; beyond loopback a token is required', '127.0.0.1')
     .option('--port <port>', 'HTTP port for the REST API and agents (0 picks one)', integer(0, 65535), 0)
-    .option('--token <token>', `run token, at least ${MIN_TOKEN_LENGTH} characters (default: generated)`, token)
+    .option('--token <token>', `run token, at least ${MIN_TOKEN_LENGTH} characters (default: generated)`, tokenArgument)
     .addOption(new Option('--profile <profile>', 'peer timing profile').choices(['local', 'lan']).default('local'))
     .option('--logs <dir>', 'where per-peer logs go (default runs/<run-id>/logs)')
     .option('--data-dir <dir>', "where each peer's own folder goes, <dir>/<name>: the files run, load-config and save-config reach (default runs/<run-id>/peers, or <logs>/peers)")

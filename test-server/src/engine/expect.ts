@@ -1,3 +1,5 @@
+import {describeValue as show} from '@peerlab/client-agent/protocol';
+
 /**
  * `expect:` on a command's result: every field given must match. Objects
  * match partially (fields not named are ignored), everything else exactly.
@@ -14,9 +16,4 @@ export function matchExpect(actual: unknown, expected: unknown, field = ''): str
     return undefined;
   }
   return JSON.stringify(actual) === JSON.stringify(expected) ? undefined : `${field || 'result'}: expected ${show(expected)}, got ${show(actual)}`;
-}
-
-function show(value: unknown): string {
-  const text = JSON.stringify(value) ?? 'nothing';
-  return text.length > 80 ? text.slice(0, 77) + '...' : text;
 }

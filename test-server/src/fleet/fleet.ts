@@ -136,8 +136,10 @@ export class Fleet extends EventEmitter<FleetEvents> {
     const host = new PeerHost(names, {
       command: process.execPath,
       args,
-      // The token goes by environment, not argv, which anyone can read with ps.
-      env: {PEERLAB_TOKEN: o.token, PEERLAB_PARENT_PID: String(process.pid)},
+      // The token goes by environment, not argv, which anyone can read with ps. The peer sends
+      // PEERLAB_BOOTSTRAP_TOKEN before PEERLAB_TOKEN to its bootstrap service: one left in the user's
+      // shell (for a stand-alone service) would reach the coordinator's, which wants the run token.
+      env: {PEERLAB_TOKEN: o.token, ...(o.bootstrapUrl ? {PEERLAB_BOOTSTRAP_TOKEN: o.token} : {}), PEERLAB_PARENT_PID: String(process.pid)},
       logFile: this.logFile(name),
     });
     for (const n of names) this.#hosts.set(n, host);

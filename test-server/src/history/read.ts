@@ -24,7 +24,9 @@ export const MAX_LINE_CHARS = 16 * 1024 * 1024;
  * a history can hold millions of lines. Line breaks count as readline counts
  * them (`\n`, `\r\n`, a lone `\r`), so a damaged line keeps its number.
  */
-export async function readHistory(file: string): Promise<HistoryEvent[]> {
+export async function readHistory(file: string, options: {chunkBytes?: number} = {}): Promise<HistoryEvent[]> {
+  // Tests read in small chunks, so lines, \r\n pairs and UTF-8 characters split across chunks as they do in big files.
+  const highWaterMark = options.chunkBytes ?? 1 << 20;
   const info = await stat(file);
   // A device (/dev/zero) or a fifo would be read forever.
   if (!info.isFile()) throw new HistoryReadError(file, 1, '', 'not a regular file: a history is a history.jsonl file');
@@ -38,7 +40,7 @@ export async function readHistory(file: string): Promise<HistoryEvent[]> {
       throw await invalidUtf8Error(file);
     }
   };
-  for await (const chunk of createReadStream(file, {highWaterMark: 1 << 20})) {
+  for await (const chunk of createReadStream(file, {highWaterMark})) {
     const text = await decodeOrLocate(() => decoder.decode(chunk as Buffer, {stream: true}));
     pending = takeLines(pending + text, false, lines.take);
     if (pending.length > MAX_LINE_CHARS) lines.tooLong();
@@ -48,7 +50,10 @@ export async function readHistory(file: string): Promise<HistoryEvent[]> {
   return lines.done();
 }
 
-/** The same checks on a history held in memory: what `readHistory` does after reading. */
+/**
+ * The same checks on a history held in memory: what `readHistory` does after
+ * reading. Only tests call it; `peerlab check` reads through `readHistory`.
+ */
 export function parseHistoryText(text: string, file: string): HistoryEvent[] {
   const lines = new Lines(file);
   takeLines(text, true, lines.take);

@@ -7,6 +7,7 @@
  * the envelope is checked here too; anything stricter would reject histories
  * a real run can write.
  */
+import {describeValue as show} from '@peerlab/client-agent/protocol';
 import type {HistoryEvent} from './types.js';
 
 export class HistoryReadError extends Error {
@@ -53,16 +54,58 @@ function isCondition(v: Json): boolean {
   }
 }
 
-/** Nested at most `max` levels: the expectation matcher recurses into what it is given. */
-function shallow(v: Json, max: number): boolean {
-  let level: Json[] = [v];
-  for (let depth = 0; level.length > 0; depth++) {
-    if (depth > max) return false;
-    const next: Json[] = [];
-    for (const x of level) if (typeof x === 'object' && x !== null) for (const y of Object.values(x)) next.push(y);
-    level = next;
+/**
+ * How deep a line may nest, the event itself counting as the first level
+ * (so `data` is the second). JSON.parse takes any depth, but what reads the
+ * history afterwards recurses (JSON.stringify in the expect: matcher and in
+ * error messages, the checkers, the reporters): a line nested 200,000
+ * levels overflowed the stack there, a crash instead of a located error.
+ * No event peerlab writes comes near this; a peer's command result nested
+ * deeper than 60 levels would be refused on reading back.
+ */
+export const MAX_LINE_DEPTH = 64;
+
+/**
+ * Whether `v` nests more than `max` levels (a scalar is 0 levels, `{}` and
+ * `[]` are 1). Iterative, so no depth overflows the stack; stops at the
+ * first level too many.
+ */
+export function nestsDeeperThan(v: Json, max: number): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  const values: object[] = [v];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const value = values.pop()!;
+    const depth = depths.pop()!;
+    if (depth > max) return true;
+    // Index loops over arrays: Object.values on a long list allocates a copy.
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const x: Json = value[i];
+        if (typeof x === 'object' && x !== null) values.push(x), depths.push(depth + 1);
+      }
+    } else {
+      for (const key in value) {
+        const x = (value as Record<string, Json>)[key];
+        if (typeof x === 'object' && x !== null) values.push(x), depths.push(depth + 1);
+      }
+    }
   }
-  return true;
+  return false;
+}
+
+/**
+ * A line nesting deeper than MAX_LINE_DEPTH: the field it is deep in
+ * (`data.<key>` for data, the field itself otherwise), for the error.
+ */
+function tooDeepField(value: Record<string, Json>): string | undefined {
+  for (const [key, v] of Object.entries(value)) {
+    if (!nestsDeeperThan(v, MAX_LINE_DEPTH - 1)) continue;
+    if (key !== 'data' || !isObject(v)) return key;
+    for (const [name, x] of Object.entries(v)) if (nestsDeeperThan(x, MAX_LINE_DEPTH - 2)) return `data.${name}`;
+    return key;
+  }
+  return undefined;
 }
 
 const rule = (check: (v: Json) => boolean, expected: string): FieldRule => ({check, expected});
@@ -93,7 +136,8 @@ const coordinatorRules = new Map<string, Record<string, FieldRule>>([
     title: string,
     line: rule((v) => Number.isSafeInteger(v) && (v as number) >= 0, 'a line number'),
     peers: optional(rule(isStringList, 'a list of peer names')),
-    expect: optional(rule((v) => isObject(v) && shallow(v, 64), 'an object, nested at most 64 levels')),
+    // Its depth is bounded with the line's (MAX_LINE_DEPTH).
+    expect: optional(rule(isObject, 'an object')),
   }],
   ['step.end', {path: stepPath, status: rule(isStatus, 'pass, fail or unknown'), message: optional(string), error: optional(string)}],
   ['await.begin', {
@@ -129,6 +173,11 @@ export function parseEventLine(line: string, file: string, n: number, last = fal
     throw new HistoryReadError(file, n, '', `not a JSON line${cut}: ${(error as Error).message}`);
   }
   if (!isObject(value)) throw new HistoryReadError(file, n, '', 'expected an event {t, src, type, data}');
+  // Fewer characters than two brackets per level cannot nest too deep: most lines skip the walk.
+  if (line.length > 2 * MAX_LINE_DEPTH) {
+    const deep = tooDeepField(value);
+    if (deep !== undefined) throw new HistoryReadError(file, n, deep, `nested more than ${MAX_LINE_DEPTH} levels deep (counting the event itself): peerlab reads no deeper values`);
+  }
   const {t, src, type, data, seq} = value;
   const fail = (field: string, expected: string, got: Json): never => {
     throw new HistoryReadError(file, n, field, `expected ${expected}, got ${show(got)}`);
@@ -160,10 +209,4 @@ export function checkHistory(events: readonly HistoryEvent[], lines: readonly nu
   if (first.src !== 'coordinator' || first.type !== 'run.begin') {
     throw new HistoryReadError(file, lines[0] ?? 1, '', `expected the history to begin with the coordinator's run.begin, got ${first.src} ${first.type}: is it a history.jsonl, and complete?`);
   }
-}
-
-function show(value: Json): string {
-  if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -38,11 +38,6 @@ export interface HubOptions {
   runId: string;
   token: string;
   settings?: Partial<AgentSettings>;
-  /**
-   * The largest message an agent may send once authenticated. The server's own
-   * maxHttpBufferSize is the limit before that (see frame-limit.ts).
-   */
-  maxMessageBytes?: number;
 }
 
 export class HubError extends Error {
@@ -75,7 +70,7 @@ export class Hub extends EventEmitter<HubEvents> {
     io.use((socket, next) => {
       const token = (socket.handshake.auth as {token?: unknown} | undefined)?.token;
       if (!tokenMatches(token, options.token)) return next(new Error('unauthorized: a valid run token is required'));
-      if (!setFrameLimit(socket, options.maxMessageBytes ?? AUTHENTICATED_MAX_BYTES)) {
+      if (!setFrameLimit(socket, AUTHENTICATED_MAX_BYTES)) {
         this.emit('protocol-error', {socket: socket.id, channel: 'connect', message: `cannot raise this connection's message limit above the pre-authentication one (transport ${socket.conn.transport.name})`});
       }
       next();

@@ -8,16 +8,25 @@
  */
 import {randomBytes} from 'node:crypto';
 import {mkdir, open, readdir, rename, rm} from 'node:fs/promises';
-import {basename, dirname, join} from 'node:path';
+import {basename, dirname, join, resolve} from 'node:path';
 
 /** `.<name>.<pid>.<random>.tmp`: the pid says whose it is, the random part keeps two writes apart. */
 function tempName(file: string): string {
-  return join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  // Absolute, so removeStaleTempFiles recognises this process's writes in progress whatever form of the name it is given.
+  return join(dirname(resolve(file)), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
+
+/**
+ * The temporary files this process is writing now. A file named with this
+ * process's pid but not in here is a leftover of an earlier process that had
+ * the same pid: in a container a restarted service is pid 1 every time.
+ */
+const writing = new Set<string>();
 
 export async function writeFileAtomic(file: string, data: string): Promise<void> {
   await mkdir(dirname(file), {recursive: true});
   const tmp = tempName(file);
+  writing.add(tmp);
   try {
     // 'wx': a name that somehow exists already is never written through.
     const handle = await open(tmp, 'wx');
@@ -31,6 +40,8 @@ export async function writeFileAtomic(file: string, data: string): Promise<void>
   } catch (error) {
     await rm(tmp, {force: true}).catch(() => undefined);
     throw error;
+  } finally {
+    writing.delete(tmp);
   }
 }
 
@@ -45,11 +56,13 @@ function isRunning(pid: number): boolean {
 
 /**
  * Removes the temporary files earlier writes of `file` left when their process
- * died mid-write. Files of a running process (this one included) may be a
- * write in progress and stay. Returns the names removed.
+ * died mid-write. Files of another running process may be a write in progress
+ * and stay; so do this process's own writes in progress, but not other files
+ * with its pid, which an earlier process of the same pid left (a container's
+ * pid 1 restarted). Returns the names removed.
  */
 export async function removeStaleTempFiles(file: string): Promise<string[]> {
-  const dir = dirname(file);
+  const dir = dirname(resolve(file));
   let entries: string[];
   try {
     entries = await readdir(dir);
@@ -65,8 +78,9 @@ export async function removeStaleTempFiles(file: string): Promise<string[]> {
     const match = /^(\d+)\.[0-9a-z]+$/.exec(entry.slice(prefix.length, -'.tmp'.length));
     if (!match) continue;
     const pid = Number(match[1]);
-    if (pid === process.pid || isRunning(pid)) continue;
-    await rm(join(dir, entry), {force: true});
+    const path = join(dir, entry);
+    if (pid === process.pid ? writing.has(path) : isRunning(pid)) continue;
+    await rm(path, {force: true});
     removed.push(entry);
   }
   return removed;
