@@ -277,7 +277,10 @@ export function parseCommandRequest(v: unknown): CommandRequest {
 export function parseCommandReply(v: unknown): CommandReply {
   const r = object(v, 'command reply');
   string(r.id, 'command reply.id', 100);
-  if (r.ok === true) return r as unknown as CommandReply;
+  if (r.ok === true) {
+    if (nestsDeeperThan(r.result, MAX_VALUE_DEPTH)) throw new ProtocolError('command reply.result', `a value nested at most ${MAX_VALUE_DEPTH} levels deep`, '(deeper)');
+    return r as unknown as CommandReply;
+  }
   if (r.ok !== false) throw new ProtocolError('command reply.ok', 'true or false', r.ok);
   parseWireError(r.error, 'command reply.error');
   return r as unknown as CommandReply;
@@ -302,10 +305,50 @@ export function parseEventBatch(v: unknown): EventBatch {
     previous = seq as number;
     if (typeof time !== 'number' || !Number.isFinite(time)) throw new ProtocolError(`events.events[${i}].time`, 'epoch ms', time);
     if (typeof type !== 'string' || type.length === 0 || type.length > 64) string(type, `events.events[${i}].type`, 64);
-    // One level deep only: data is the peer's own, and a deep walk per event would cost the stream its rate.
+    // Prototype keys one level deep only: data is the peer's own, and a path per event would cost the stream its rate.
     if (!isObject(data) || prototypeKey(data) !== undefined) object(data, `events.events[${i}].data`);
+    // The depth walk pushes only nested objects: flat data, nearly every event, costs one pass over its keys.
+    if (nestsDeeperThan(data, MAX_VALUE_DEPTH)) throw new ProtocolError(`events.events[${i}].data`, `an object nested at most ${MAX_VALUE_DEPTH} levels deep`, '(deeper)');
   }
   return b as unknown as EventBatch;
+}
+
+/**
+ * How deep a peer's event data or command result may nest. The coordinator
+ * writes them into the history a level or two down, and what reads the
+ * history recurses (JSON.stringify, the checkers): a value 200,000 levels
+ * deep, which JSON takes, overflowed the stack there. 32 is far beyond any
+ * honest value and well inside the 64 levels the history reader accepts.
+ */
+export const MAX_VALUE_DEPTH = 32;
+
+/**
+ * Whether `v` nests more than `max` levels (a scalar is 0 levels, `{}` and
+ * `[]` are 1). Iterative, so no depth overflows the stack; stops at the
+ * first level too many.
+ */
+export function nestsDeeperThan(v: unknown, max: number): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  const values: object[] = [v];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const value = values.pop()!;
+    const depth = depths.pop()!;
+    if (depth > max) return true;
+    // Index loops over arrays: Object.values on a long list allocates a copy.
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const x: unknown = value[i];
+        if (typeof x === 'object' && x !== null) values.push(x), depths.push(depth + 1);
+      }
+    } else {
+      for (const key in value) {
+        const x = (value as Record<string, unknown>)[key];
+        if (typeof x === 'object' && x !== null) values.push(x), depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
 }
 
 export function parseSnapshotReply(v: unknown): SnapshotReply {

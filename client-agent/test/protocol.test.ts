@@ -6,6 +6,7 @@
 import test from 'ava';
 import type {ExecutionContext} from 'ava';
 import {
+  MAX_VALUE_DEPTH,
   PROTOCOL_VERSION,
   ProtocolError,
   isValidPeerName,
@@ -128,6 +129,20 @@ test('command replies: ok with any result, or an error with message and code', (
   refuses(t, parseCommandReply, {id: 'c1', result: 1}, 'command reply.ok');
   refuses(t, parseCommandReply, {id: 'c1', ok: false}, 'command reply.error');
   refuses(t, parseCommandReply, {id: 'c1', ok: false, error: {message: 'm'}}, 'command reply.error.code');
+});
+
+test('a result or event data nested deeper than MAX_VALUE_DEPTH is refused, so every line a run writes can be read back', (t) => {
+  const nest = (levels: number): unknown => {
+    let v: unknown = 1;
+    for (let i = 0; i < levels; i++) v = {v};
+    return v;
+  };
+  t.notThrows(() => parseCommandReply({id: 'c1', ok: true, result: nest(MAX_VALUE_DEPTH)}));
+  refuses(t, parseCommandReply, {id: 'c1', ok: true, result: nest(MAX_VALUE_DEPTH + 1)}, 'command reply.result', /nested at most 32 levels/);
+  // As deep as JSON.parse takes and JSON.stringify does not: refused without overflowing the stack here.
+  refuses(t, parseCommandReply, {id: 'c1', ok: true, result: nest(200_000)}, 'command reply.result');
+  t.notThrows(() => parseEventBatch({peer: 'alice', events: [{seq: 1, time: 1, type: 'x', data: nest(MAX_VALUE_DEPTH) as object}]}));
+  refuses(t, parseEventBatch, {peer: 'alice', events: [{seq: 1, time: 1, type: 'x', data: nest(MAX_VALUE_DEPTH + 1)}]}, 'events.events[0].data');
 });
 
 test('event batches: events in order, each well-formed', (t) => {

@@ -7,7 +7,7 @@
  * the envelope is checked here too; anything stricter would reject histories
  * a real run can write.
  */
-import {describeValue as show} from '@peerlab/client-agent/protocol';
+import {describeValue as show, nestsDeeperThan} from '@peerlab/client-agent/protocol';
 import type {HistoryEvent} from './types.js';
 
 export class HistoryReadError extends Error {
@@ -60,39 +60,11 @@ function isCondition(v: Json): boolean {
  * history afterwards recurses (JSON.stringify in the expect: matcher and in
  * error messages, the checkers, the reporters): a line nested 200,000
  * levels overflowed the stack there, a crash instead of a located error.
- * No event peerlab writes comes near this; a peer's command result nested
- * deeper than 60 levels would be refused on reading back.
+ * No event peerlab writes comes near this: the hub refuses a peer's event
+ * data or command result nested deeper than MAX_VALUE_DEPTH (32), so every
+ * line a run writes can be read back.
  */
 export const MAX_LINE_DEPTH = 64;
-
-/**
- * Whether `v` nests more than `max` levels (a scalar is 0 levels, `{}` and
- * `[]` are 1). Iterative, so no depth overflows the stack; stops at the
- * first level too many.
- */
-export function nestsDeeperThan(v: Json, max: number): boolean {
-  if (typeof v !== 'object' || v === null) return false;
-  const values: object[] = [v];
-  const depths: number[] = [1];
-  while (values.length > 0) {
-    const value = values.pop()!;
-    const depth = depths.pop()!;
-    if (depth > max) return true;
-    // Index loops over arrays: Object.values on a long list allocates a copy.
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) {
-        const x: Json = value[i];
-        if (typeof x === 'object' && x !== null) values.push(x), depths.push(depth + 1);
-      }
-    } else {
-      for (const key in value) {
-        const x = (value as Record<string, Json>)[key];
-        if (typeof x === 'object' && x !== null) values.push(x), depths.push(depth + 1);
-      }
-    }
-  }
-  return false;
-}
 
 /**
  * A line nesting deeper than MAX_LINE_DEPTH: the field it is deep in
