@@ -30,7 +30,7 @@ export const MAX_TEXT_LENGTH = 4000;
 export interface ChatRefusals {
   /** Messages ahead of a gap not held because maxHeldMessages were already waiting. */
   heldDropped: number;
-  /** Digests from an address that is not their sender's: answered with one datagram at most. */
+  /** Digests from an address that is not their sender's: not answered. */
   unverifiedDigest: number;
 }
 
@@ -170,13 +170,17 @@ export class Chat extends EventEmitter<ChatEvents> {
   /**
    * Answers the packet's source, never the address written in the digest: that
    * let an 84-byte forgery send a peer's whole history (86 KB) to any host.
-   * A source that is not the sender's known address gets one datagram at most
-   * and no digest back: a newcomer not yet known gets the rest on later rounds.
+   * A source that is not the sender's known address gets nothing: one datagram
+   * (up to maxPacketBytes) for a spoofable ~80-byte request was still a 200x
+   * amplifier. A newcomer becomes known through membership within a probe or
+   * two, and its digests are answered from then on.
    */
   #onDigest(message: Extract<UdpMessage, {t: 'chat-digest'}>, from: Address): void {
     const replyTo = from;
-    const verified = this.membership.isAt(message.f, from);
-    if (!verified) this.refusals.unverifiedDigest++;
+    if (!this.membership.isAt(message.f, from)) {
+      this.refusals.unverifiedDigest++;
+      return;
+    }
     const missing: ChatMessage[] = [];
     let theyAreAhead = false;
     const settled = Date.now() - this.membership.config.chatRepairGraceMs;
@@ -187,8 +191,8 @@ export class Chat extends EventEmitter<ChatEvents> {
     for (const [key, theirs] of Object.entries(message.d)) {
       if (theirs > (this.#streams.get(key)?.delivered ?? 0)) theyAreAhead = true;
     }
-    this.#sendBatches(replyTo, missing, verified ? Infinity : 1);
-    if (verified && theyAreAhead && !message.reply) this.#sendDigest(replyTo, true);
+    this.#sendBatches(replyTo, missing);
+    if (theyAreAhead && !message.reply) this.#sendDigest(replyTo, true);
   }
 
   /** The messages of a stream between two sequences that were delivered here by `settled`. */
@@ -204,16 +208,14 @@ export class Chat extends EventEmitter<ChatEvents> {
   }
 
   /** Splits messages into datagrams that stay under the packet budget. */
-  #sendBatches(to: Address, messages: ChatMessage[], maxDatagrams: number): void {
+  #sendBatches(to: Address, messages: ChatMessage[]): void {
     const budget = this.membership.config.maxPacketBytes - 100;
     let batch: ChatMessage[] = [];
     let size = 0;
-    let sent = 0;
     for (const message of messages) {
       const bytes = Buffer.byteLength(JSON.stringify(message)) + 1;
       if (batch.length > 0 && size + bytes > budget) {
         this.membership.transport.sendUdp(to, {t: 'chat', m: batch});
-        if (++sent >= maxDatagrams) return;
         batch = [];
         size = 0;
       }
