@@ -28,7 +28,10 @@ export const MAX_TEXT_LENGTH = 4000;
 
 /** What the chat refused to hold or send: shown by `status`. */
 export interface ChatRefusals {
-  /** Messages ahead of a gap not held because maxHeldMessages were already waiting. */
+  /**
+   * Messages ahead of a gap not held: more than maxHeldMessages ahead of their
+   * stream's delivered sequence, or maxHeldMessages were already waiting.
+   */
   heldDropped: number;
   /** Digests from an address that is not their sender's: not answered. */
   unverifiedDigest: number;
@@ -108,9 +111,12 @@ export class Chat extends EventEmitter<ChatEvents> {
       return;
     }
     const delivered = stream?.delivered ?? 0;
-    // A message that must wait for a gap is dropped when the buffer is full: once the gap
-    // fills, anti-entropy brings it again. In-order messages never wait, so they always pass.
-    if (message.seq !== delivered + 1 && this.#held >= this.membership.config.maxHeldMessages) {
+    const maxHeld = this.membership.config.maxHeldMessages;
+    // A message that must wait for a gap is dropped when the buffer is full, or when it is further
+    // ahead of its stream than the buffer could ever hold (a forged far-future seq would otherwise
+    // keep its slot for ever): once the gap fills, anti-entropy brings it again. In-order messages
+    // never wait, so they always pass.
+    if (message.seq !== delivered + 1 && (message.seq > delivered + maxHeld || this.#held >= maxHeld)) {
       this.refusals.heldDropped++;
       return;
     }
