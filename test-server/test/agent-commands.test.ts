@@ -1,7 +1,8 @@
 /**
  * Commands that reach a real peer through its agent, sent by the real
  * coordinator (its hub, and its tokenless loopback REST API): a script that
- * runs itself stops with a clear error; a script the coordinator gave up on
+ * runs itself stops at the depth limit and a tree of scripts at the command
+ * budget, each with a clear error; a script the coordinator gave up on
  * (deadline passed, connection cut) stops running; and the file commands
  * reach only the folder the fleet gives each peer, or nothing for a peer
  * started without one. (The prompt's full file access is tested in peer/.)
@@ -84,21 +85,43 @@ async function peerWithoutFolder(t: ExecutionContext, coordinator: Coordinator, 
   return {pid: child.pid!};
 }
 
-test.serial('a script that runs itself stops at the depth limit or the command budget, and the peer stays healthy', async (t) => {
+/**
+ * Eight distinct scripts `<prefix>1.peer` .. `<prefix>8.peer`, each running the next `fanout`
+ * times and the last `fanout` echoes: fanout + fanout^2 + ... + fanout^8 lines in all, and the
+ * deepest at depth 8, inside the nesting limit. (A script that runs itself cannot get there: its
+ * first line already nests to depth 9, which fails the whole tree.)
+ */
+async function chainOfScripts(dir: string, prefix: string, fanout: number): Promise<number> {
+  for (let level = 1; level <= 8; level++) {
+    const line = level < 8 ? `run ${prefix}${level + 1}.peer\n` : 'echo leaf\n';
+    await writeFile(path.join(dir, `${prefix}${level}.peer`), line.repeat(fanout));
+  }
+  let total = 0;
+  for (let level = 1; level <= 8; level++) total += fanout ** level;
+  return total;
+}
+
+test.serial('a script that runs itself stops at the depth limit, a tree of scripts at the command budget, and the peer stays healthy', async (t) => {
   const coordinator = await startCoordinator(t);
   const [host] = await coordinator.spawn(['agent1']);
   const dir = coordinator.fleet.dataDir('agent1');
   await writeFile(path.join(dir, 'loop.peer'), 'run loop.peer\n');
-  // Ten lines that each run the file: depth alone would allow 10^8 runs; the command budget stops it.
-  await writeFile(path.join(dir, 'fan.peer'), 'run fan.peer\n'.repeat(10));
 
   // Through REST, as a tool outside the coordinator would send it: a failed command is a 422.
   const loop = await call(coordinator.url, 'POST', '/api/peers/agent1/commands', {json: {name: 'run', args: {file: 'loop.peer'}}});
   t.is(loop.status, 422, JSON.stringify(loop.body));
   t.regex(loop.body.error.message, /scripts nested more than 8 deep/);
-  const fan = await coordinator.hub.command('agent1', 'run', {file: 'fan.peer'}, 20_000);
-  t.false(fan.ok);
-  t.regex(errorOf(fan), /scripts nested more than 8 deep|ran more than 10000 commands/);
+
+  // 3 + 9 + ... + 3^8 = 9,840 lines fit the budget of 10,000 and run to the end ...
+  t.is(await chainOfScripts(dir, 'fits', 3), 9840);
+  const fits = await coordinator.hub.command('agent1', 'run', {file: 'fits1.peer'}, 60_000);
+  t.true(fits.ok, errorOf(fits));
+  // ... 4 + 16 + ... + 4^8 = 87,380 do not: the budget stops them, not the depth limit.
+  t.is(await chainOfScripts(dir, 'over', 4), 87_380);
+  const over = await coordinator.hub.command('agent1', 'run', {file: 'over1.peer'}, 60_000);
+  t.false(over.ok);
+  t.regex(errorOf(over), /over1\.peer:1: over2\.peer:\d+: .*run: scripts ran more than 10000 commands; stopped$/);
+  t.notRegex(errorOf(over), /nested/);
 
   // Healthy: it answers, and it is not still spinning on the script after the reply.
   t.true((await coordinator.hub.command('agent1', 'status')).ok);
