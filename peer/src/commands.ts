@@ -21,7 +21,9 @@ import {fileToRead, fileToWrite} from './file-access.js';
 export const MAX_SCRIPT_DEPTH = 8;
 /**
  * Commands one top-level `run` may execute over its whole tree of scripts:
- * depth alone still lets a script with n lines that run itself do n^8.
+ * depth alone still lets eight distinct scripts, each running the next n
+ * times, do n + n^2 + ... + n^8. (A script that runs itself is stopped by the
+ * depth limit instead: its first line nests to depth 9, failing the tree.)
  */
 export const MAX_SCRIPT_COMMANDS = 10_000;
 

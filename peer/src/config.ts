@@ -66,16 +66,17 @@ export interface SwimConfig {
   /** Inbound TCP connections served at once; more are closed on arrival. */
   readonly maxInboundConnections: number;
   /**
-   * How long a dead or left member is kept (and reconnected to) before it is
-   * forgotten: memberlist's GossipToTheDeadTime, after which its resetNodes
-   * drops the member. Longer than memberlist's 30 s on lan because the
-   * reconnect loop heals partitions by reaching for dead members; a partition
-   * that outlasts it heals only by a new join. Forgetting frees the name.
+   * How long a dead or left member is kept before it is forgotten:
+   * memberlist's GossipToTheDeadTime, after which its resetNodes drops the
+   * member. Forgetting frees the name; a dead member's address stays a
+   * reconnect target (Serf's failed members), so a partition that outlasts
+   * it still heals.
    */
   readonly deadReapMs: number;
   /**
-   * Chat messages held back waiting for a gap to fill, over all senders. What
-   * is dropped beyond it comes back through anti-entropy once the gap fills.
+   * Chat messages held back waiting for a gap to fill, over all senders, and
+   * how far ahead of its stream's delivered sequence a message may be held.
+   * What is dropped comes back through anti-entropy once the gap fills.
    */
   readonly maxHeldMessages: number;
 }

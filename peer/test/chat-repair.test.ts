@@ -5,54 +5,12 @@
  * broadcast and arrive twice (a duplicate the bundled chat scenario saw).
  */
 import test from 'ava';
-import dgram from 'node:dgram';
 import net from 'node:net';
 import {Peer} from '../src/peer.js';
 import {Logger} from '../src/log.js';
 import {eventually} from './helpers/peer-process.js';
-
-interface Datagram {
-  t: string;
-  s?: number;
-  m?: {id: string}[];
-}
-
-/** A member "zed" played by a bare UDP socket: it records every datagram the peer sends it, in order. */
-async function zed(t: {teardown(fn: () => void): void}) {
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  t.teardown(() => socket.close());
-  const received: Datagram[] = [];
-  let wake: (() => void) | undefined;
-  socket.on('message', (b) => {
-    received.push(JSON.parse(b.toString()) as Datagram);
-    wake?.();
-  });
-  return {
-    address: `127.0.0.1:${socket.address().port}`,
-    received,
-    send(to: string, message: unknown) {
-      const [host, port] = to.split(':') as [string, string];
-      socket.send(JSON.stringify(message), Number(port), host);
-    },
-    /** Resolves once a datagram matching `match` has arrived (deadline `ms`). */
-    async until(match: (d: Datagram) => boolean, ms: number): Promise<number> {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const i = received.findIndex(match);
-        if (i >= 0) return i;
-        if (Date.now() > deadline) throw new Error(`no matching datagram within ${ms} ms; got ${received.map((d) => d.t).join(', ')}`);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 50);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-    },
-  };
-}
+import {UdpMember} from './helpers/udp-member.js';
+import type {Datagram} from './helpers/udp-member.js';
 
 /** Tells the peer, by push-pull, that zed is an alive member at its socket's address. */
 function introduce(peer: string, member: string): Promise<void> {
@@ -72,9 +30,10 @@ test('a digest does not bring back a message younger than the repair grace; an o
   // A long grace makes "younger" certain however slow the machine is; the rule is the same at 100 ms.
   const peer = await Peer.start({name: 'rep1', host: '127.0.0.1', port: 0, profile: 'local', join: [], overrides: {chatRepairGraceMs: 1500}}, log);
   t.teardown(() => peer.close());
-  const member = await zed(t);
+  // A member "zed" played by a bare UDP socket: it records every datagram the peer sends it, in order.
+  const member = await UdpMember.bind(t);
   await introduce(peer.address, member.address);
-  await eventually('zed known', 5000, async () => (peer.membership.isAt('zed', {host: '127.0.0.1', port: Number(member.address.split(':')[1])}) ? true : undefined));
+  await eventually('zed known', 5000, async () => (peer.membership.isAt('zed', {host: '127.0.0.1', port: member.port}) ? true : undefined));
 
   const sent = peer.chat.send('fresh');
   const isChat = (d: Datagram) => d.t === 'chat' && (d.m ?? []).some((m) => m.id === sent.id);
@@ -83,14 +42,13 @@ test('a digest does not bring back a message younger than the repair grace; an o
 
   // A digest that lacks the message, then a ping: the peer answers datagrams in order, so the
   // ack arrives after whatever the digest made it send.
-  member.send(peer.address, {t: 'chat-digest', f: 'zed', a: member.address, d: {}, reply: true});
-  member.send(peer.address, {t: 'ping', s: 4242, f: 'zed', to: 'rep1', a: member.address});
-  const ack = await member.until((d) => d.t === 'ack' && d.s === 4242, 5000);
+  await member.send(peer.address, {t: 'chat-digest', f: 'zed', a: member.address, d: {}, reply: true});
+  const ack = await member.pingBarrier(peer.address, 'rep1', 5000, 'zed');
   t.false(member.received.slice(broadcast + 1, ack).some(isChat), 'not repaired while the broadcast may still be on its way');
 
   // Once the grace has passed, the same digest repairs it.
   await eventually('repaired after the grace', 10_000, async () => {
-    member.send(peer.address, {t: 'chat-digest', f: 'zed', a: member.address, d: {}, reply: true});
+    await member.send(peer.address, {t: 'chat-digest', f: 'zed', a: member.address, d: {}, reply: true});
     return member.received.slice(ack + 1).some(isChat) ? true : undefined;
   }, 250);
   t.true(Date.now() - sent.sentAt >= 1500);

@@ -4,22 +4,16 @@
  * incarnation it names, and a restarted member must still get back in.
  */
 import test from 'ava';
-import dgram from 'node:dgram';
 import net from 'node:net';
 import {MAX_INCARNATION_STEP, failureDetectionBoundMs, profiles} from '../src/config.js';
 import {PeerProcess, converged, eventually, startGroup, stopAll} from './helpers/peer-process.js';
+import {UdpMember} from './helpers/udp-member.js';
 
 interface Status {
   incarnation: number;
   malformed: number;
   state: string;
   refused: {incarnationStep: number; unbeatable: number};
-}
-
-function sendUdp(address: string, payload: string): Promise<void> {
-  const [host, port] = address.split(':') as [string, string];
-  const socket = dgram.createSocket('udp4');
-  return new Promise<void>((resolve, reject) => socket.send(payload, Number(port), host, (e) => (e ? reject(e) : resolve()))).finally(() => socket.close());
 }
 
 /** A forged `dead` for `name`, as any host that can reach the port could send it. */
@@ -39,18 +33,19 @@ test.serial('forged dead at 2^53-1, 2^32-1 and just inside the step leave the me
   t.teardown(() => stopAll(peers));
   await converged(peers, names, 5000);
   const bob = peers[1]!;
+  const mallory = await UdpMember.bind(t);
   const start = (await bob.json<Status>('status --json')).incarnation;
 
   // 2^53-1 is outside the uint32 range: malformed, counted, dropped.
   const malformedBefore = await Promise.all(peers.map((p) => p.json<Status>('status --json')));
-  for (const peer of peers) await sendUdp(peer.address, forgedDead('inc2', 2 ** 53 - 1));
+  for (const peer of peers) await mallory.send(peer.address, forgedDead('inc2', 2 ** 53 - 1));
   await eventually('2^53-1 counted as malformed everywhere', 3000, async () => {
     const now = await Promise.all(peers.map((p) => p.json<Status>('status --json')));
     return now.every((s, i) => s.malformed === malformedBefore[i]!.malformed + 1) ? true : undefined;
   });
 
   // 2^32-1 is in range but far beyond the step: refused everywhere, bob included.
-  for (const peer of peers) await sendUdp(peer.address, forgedDead('inc2', 2 ** 32 - 1));
+  for (const peer of peers) await mallory.send(peer.address, forgedDead('inc2', 2 ** 32 - 1));
   await eventually('2^32-1 refused everywhere', 3000, async () => {
     const now = await Promise.all(peers.map((p) => p.json<Status>('status --json')));
     return now.every((s) => s.refused.incarnationStep >= 1) ? true : undefined;
@@ -60,7 +55,7 @@ test.serial('forged dead at 2^53-1, 2^32-1 and just inside the step leave the me
 
   // Just inside the step: taken, and bob refutes one above it.
   const inside = start + MAX_INCARNATION_STEP - 1;
-  for (const peer of [peers[0]!, peers[2]!]) await sendUdp(peer.address, forgedDead('inc2', inside));
+  for (const peer of [peers[0]!, peers[2]!]) await mallory.send(peer.address, forgedDead('inc2', inside));
   const {value: refuted} = await eventually('bob refutes above the forged incarnation everywhere', 5000, async () => {
     const views = await Promise.all(peers.map((p) => p.members(true)));
     const records = views.map((v) => v.members.find((m) => m.name === 'inc2')!);

@@ -2,77 +2,55 @@
  * A peer answers the source of a datagram, never an address written inside
  * it: a forger on 127.0.0.1 must not be able to aim a peer's answers (its
  * chat history, acks with piggybacked state, indirect pings) at a victim.
+ * And a source that is not its sender's known address gets nothing bigger
+ * than what it sent: a bare ack to a ping, nothing at all to a digest.
  */
 import test from 'ava';
-import dgram from 'node:dgram';
 import {PeerProcess, eventually, stopAll} from './helpers/peer-process.js';
+import {UdpMember} from './helpers/udp-member.js';
 
-interface Listener {
-  socket: dgram.Socket;
-  address: string;
-  received: Buffer[];
-  /** Resolves with the next datagram, or undefined after timeoutMs. */
-  next(timeoutMs: number): Promise<Buffer | undefined>;
-}
-
-async function listener(t: {teardown(fn: () => void): void}): Promise<Listener> {
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  t.teardown(() => socket.close());
-  const received: Buffer[] = [];
-  const waiters: Array<(b: Buffer) => void> = [];
-  socket.on('message', (b) => {
-    received.push(b);
-    for (const w of waiters.splice(0)) w(b);
-  });
-  return {
-    socket,
-    address: `127.0.0.1:${socket.address().port}`,
-    received,
-    next: (timeoutMs) =>
-      new Promise((resolve) => {
-        const timer = setTimeout(() => resolve(undefined), timeoutMs);
-        waiters.push((b) => {
-          clearTimeout(timer);
-          resolve(b);
-        });
-      }),
-  };
-}
-
-function send(from: Listener, to: string, message: unknown): void {
-  const [host, port] = to.split(':') as [string, string];
-  from.socket.send(JSON.stringify(message), Number(port), host);
-}
-
-test.serial('chat-digest, ping and ping-req answer the source, not the address inside, and unverified sources get little', async (t) => {
+test.serial('chat-digest, ping and ping-req answer the source, not the address inside, and unverified sources get a bare ack at most', async (t) => {
   const peer = await PeerProcess.start({name: 'refl1'});
   const other = await PeerProcess.start({name: 'refl2', join: [peer.address]});
-  t.teardown(() => stopAll([peer, other]));
+  const peers = [peer, other];
+  t.teardown(() => stopAll(peers));
   // A history worth stealing: 60 messages of 1,000 characters.
   for (let i = 0; i < 60; i++) await peer.command(`send ${String(i).padStart(1000, 'x')}`);
-  const victim = await listener(t);
-  const forger = await listener(t);
+  const victim = await UdpMember.bind(t);
+  const forger = await UdpMember.bind(t);
+  const before = (await peer.json<{refused: Refused}>('status --json')).refused;
 
-  send(forger, peer.address, {t: 'chat-digest', f: 'refl2', a: victim.address, d: {}, reply: false});
-  const reply = await forger.next(3000);
-  t.truthy(reply, 'the forger (the source) gets the answer');
-  t.true(reply!.length <= 16_000, `one datagram of ${reply!.length} bytes`);
+  // After each forgery, a ping from the same socket: the peer answers datagrams in order, so
+  // whatever the forgery made it send the forger arrives before the ack.
+  await forger.send(peer.address, {t: 'chat-digest', f: 'refl2', a: victim.address, d: {}, reply: false});
+  const afterDigest = await forger.pingBarrier(peer.address, 'refl1');
+  t.deepEqual(forger.received.slice(0, afterDigest), [], 'an unverified digest is not answered, not even with one datagram');
 
-  send(forger, peer.address, {t: 'ping', s: 7, f: 'refl2', to: 'refl1', a: victim.address, u: []});
-  const ack = JSON.parse(String(await forger.next(3000)));
-  t.like(ack, {t: 'ack', s: 7, f: 'refl1'});
-  t.is(ack.u, undefined, 'an ack to an unverified source carries no piggybacked state');
+  await forger.send(peer.address, {t: 'ping', s: 7, f: 'refl2', to: 'refl1', a: victim.address, u: []});
+  const ack = await forger.until((d) => d.t === 'ack' && d.s === 7, 3000, afterDigest + 1);
+  t.is(ack, afterDigest + 1, 'nothing before the ack');
+  t.like(forger.received[ack], {t: 'ack', s: 7, f: 'refl1'});
+  t.is(forger.received[ack]!.u, undefined, 'an ack to an unverified source carries no piggybacked state');
 
-  send(forger, peer.address, {t: 'ping-req', s: 8, f: 'refl2', a: victim.address, to: 'nobody', ta: victim.address});
-  // stdin and UDP are separate sources: wait for the counters rather than trust one round trip.
-  type Refused = {unverifiedDigest: number; unverifiedPing: number; pingReqUnknown: number};
-  const {value: refused} = await eventually('refusals counted', 3000, async () => {
-    const r = (await peer.json<{refused: Refused}>('status --json')).refused;
-    return r.unverifiedDigest >= 1 && r.unverifiedPing >= 1 && r.pingReqUnknown >= 1 ? r : undefined;
-  });
-  t.truthy(refused);
-  await new Promise((r) => setTimeout(r, 300));
-  t.is(forger.received.length, 2, 'no more than the one batch and the bare ack');
-  t.deepEqual(victim.received, [], 'the address written inside the packets got nothing');
+  await forger.send(peer.address, {t: 'ping-req', s: 8, f: 'refl2', a: victim.address, to: 'nobody', ta: victim.address});
+  const afterPingReq = await forger.pingBarrier(peer.address, 'refl1');
+  t.deepEqual(forger.received.slice(ack + 1, afterPingReq), [], 'a ping-req for an unknown member gets nothing');
+
+  // Everything the peer sent the victim before this reaches it before the ack to its own ping.
+  const victimAck = await victim.pingBarrier(peer.address, 'refl1');
+  t.deepEqual(victim.received.slice(0, victimAck), [], 'the address written inside the packets got nothing');
+
+  // The forgeries were read (the barriers prove it), so their counts are in.
+  const refused = (await peer.json<{refused: Refused}>('status --json')).refused;
+  t.is(refused.unverifiedDigest, before.unverifiedDigest + 1);
+  t.is(refused.pingReqUnknown, before.pingReqUnknown + 1);
+  t.true(refused.unverifiedPing > before.unverifiedPing);
+
+  // Control: a newcomer is known through membership and gets the history by anti-entropy.
+  const late = await PeerProcess.start({name: 'refl3', join: [other.address]});
+  peers.push(late);
+  await eventually('the newcomer has the history', 10_000, async () => ((await late.json<{count: number}>('messages --json')).count === 60 ? true : undefined), 100);
+  t.pass();
 });
+
+type Refused = {unverifiedDigest: number; unverifiedPing: number; pingReqUnknown: number};

@@ -1,7 +1,8 @@
 /**
  * Commands that reach a real peer through its agent, sent by the real
  * coordinator (its hub, and its tokenless loopback REST API): a script that
- * runs itself stops with a clear error; a script the coordinator gave up on
+ * runs itself stops at the depth limit and a tree of scripts at the command
+ * budget, each with a clear error; a script the coordinator gave up on
  * (deadline passed, connection cut) stops running; and the file commands
  * reach only the folder the fleet gives each peer, or nothing for a peer
  * started without one. (The prompt's full file access is tested in peer/.)
@@ -66,7 +67,20 @@ async function stoppedAfterLate(t: ExecutionContext, coordinator: Coordinator, e
   t.deepEqual(sent.filter((e) => e.seq > late.seq), [], 'no line ran after the script ended');
   // The peer's own count agrees with its event stream: nothing ran unseen.
   t.is((status.result as {messages: number}).messages, sent.length);
-  return {late: late.data as {id: string; name: string; ms: number; ok: boolean; error?: string}, sent: sent.length};
+  return {late: late.data as {id: string; name: string; ms: number; ok: boolean; error?: string}, lateEvent: late, sent: sent.length};
+}
+
+/**
+ * How many messages a script sent after the agent's deadline, by the peer's own clock: the
+ * command started `ms` (the late event's) before the late event, and its deadline was
+ * `timeoutMs` after that start. Counted in lines, not milliseconds: a loaded machine slows the
+ * script and its stop alike, so the count stays small there too, while a script that ran on
+ * regardless would add thousands. (The clocks are read a moment apart: this can miss a message
+ * sent within a millisecond of the deadline, never count one too many.)
+ */
+function sentAfterDeadline(events: PeerEvent[], late: PeerEvent, timeoutMs: number): number {
+  const deadline = late.time - (late.data.ms as number) + timeoutMs;
+  return events.filter((e) => e.type === 'chat.sent' && e.seq < late.seq && e.time > deadline).length;
 }
 
 /** A peer started by hand, without --data-dir, that registers with the coordinator as any agent would. */
@@ -84,21 +98,43 @@ async function peerWithoutFolder(t: ExecutionContext, coordinator: Coordinator, 
   return {pid: child.pid!};
 }
 
-test.serial('a script that runs itself stops at the depth limit or the command budget, and the peer stays healthy', async (t) => {
+/**
+ * Eight distinct scripts `<prefix>1.peer` .. `<prefix>8.peer`, each running the next `fanout`
+ * times and the last `fanout` echoes: fanout + fanout^2 + ... + fanout^8 lines in all, and the
+ * deepest at depth 8, inside the nesting limit. (A script that runs itself cannot get there: its
+ * first line already nests to depth 9, which fails the whole tree.)
+ */
+async function chainOfScripts(dir: string, prefix: string, fanout: number): Promise<number> {
+  for (let level = 1; level <= 8; level++) {
+    const line = level < 8 ? `run ${prefix}${level + 1}.peer\n` : 'echo leaf\n';
+    await writeFile(path.join(dir, `${prefix}${level}.peer`), line.repeat(fanout));
+  }
+  let total = 0;
+  for (let level = 1; level <= 8; level++) total += fanout ** level;
+  return total;
+}
+
+test.serial('a script that runs itself stops at the depth limit, a tree of scripts at the command budget, and the peer stays healthy', async (t) => {
   const coordinator = await startCoordinator(t);
   const [host] = await coordinator.spawn(['agent1']);
   const dir = coordinator.fleet.dataDir('agent1');
   await writeFile(path.join(dir, 'loop.peer'), 'run loop.peer\n');
-  // Ten lines that each run the file: depth alone would allow 10^8 runs; the command budget stops it.
-  await writeFile(path.join(dir, 'fan.peer'), 'run fan.peer\n'.repeat(10));
 
   // Through REST, as a tool outside the coordinator would send it: a failed command is a 422.
   const loop = await call(coordinator.url, 'POST', '/api/peers/agent1/commands', {json: {name: 'run', args: {file: 'loop.peer'}}});
   t.is(loop.status, 422, JSON.stringify(loop.body));
   t.regex(loop.body.error.message, /scripts nested more than 8 deep/);
-  const fan = await coordinator.hub.command('agent1', 'run', {file: 'fan.peer'}, 20_000);
-  t.false(fan.ok);
-  t.regex(errorOf(fan), /scripts nested more than 8 deep|ran more than 10000 commands/);
+
+  // 3 + 9 + ... + 3^8 = 9,840 lines fit the budget of 10,000 and run to the end ...
+  t.is(await chainOfScripts(dir, 'fits', 3), 9840);
+  const fits = await coordinator.hub.command('agent1', 'run', {file: 'fits1.peer'}, 60_000);
+  t.true(fits.ok, errorOf(fits));
+  // ... 4 + 16 + ... + 4^8 = 87,380 do not: the budget stops them, not the depth limit.
+  t.is(await chainOfScripts(dir, 'over', 4), 87_380);
+  const over = await coordinator.hub.command('agent1', 'run', {file: 'over1.peer'}, 60_000);
+  t.false(over.ok);
+  t.regex(errorOf(over), /over1\.peer:1: over2\.peer:\d+: .*run: scripts ran more than 10000 commands; stopped$/);
+  t.notRegex(errorOf(over), /nested/);
 
   // Healthy: it answers, and it is not still spinning on the script after the reply.
   t.true((await coordinator.hub.command('agent1', 'status')).ok);
@@ -120,12 +156,18 @@ test.serial('a long script the coordinator gave up on stops soon after the timeo
   const reply = await coordinator.hub.command('agent2', 'run', {file: 'long.peer'}, timeoutMs);
   t.false(reply.ok);
   t.is(reply.ok ? undefined : reply.error.code, 'timeout', errorOf(reply));
-  const {late, sent} = await stoppedAfterLate(t, coordinator, events, 'agent2', reply.id);
-  t.log(`stopped after ${late.ms} ms and ${sent} of ${pairs} messages`);
+  const {late, lateEvent, sent} = await stoppedAfterLate(t, coordinator, events, 'agent2', reply.id);
+  const afterDeadline = sentAfterDeadline(events.get('agent2')!, lateEvent, timeoutMs);
+  t.log(`stopped after ${late.ms} ms and ${sent} of ${pairs} messages, ${afterDeadline} of them after the deadline`);
   t.like(late, {name: 'run', ok: false});
   t.regex(late.error ?? '', /run: stopped before long\.peer:\d+: run did not finish within 300 ms/);
   t.true(sent > 0 && sent < pairs, `${sent} of ${pairs} messages sent`);
-  t.true(late.ms < timeoutMs + 2000, `the script ran on for ${late.ms - timeoutMs} ms after the deadline`);
+  // It stops at the next line: the line under way when the deadline fires may still send, a few at
+  // most (a script that ran on would send thousands more).
+  t.true(afterDeadline <= 3, `${afterDeadline} messages sent after the deadline`);
+  // And soon: the line under way cannot hold it for long. Generous, for a loaded machine; the
+  // line count above is the precise check (the whole script takes several seconds here).
+  t.true(late.ms < timeoutMs + 5000, `the script ran on for ${late.ms - timeoutMs} ms after the deadline`);
   await goesQuiet(host!.pid!);
 
   // The same through REST, for a script that runs itself and, at each level, first the long one:
@@ -136,7 +178,9 @@ test.serial('a long script the coordinator gave up on stops soon after the timeo
   t.is(viaRest.status, 504, JSON.stringify(viaRest.body));
   const lateDeep = await until(() => events.get('agent2')?.slice(before).find((e) => e.type === 'command.late' && e.data.name === 'run'), 10_000, 'the self-running script ends');
   t.regex(String(lateDeep.data.error), /^deep\.peer:1: run: stopped before long\.peer:\d+: run did not finish within 300 ms$/);
-  t.true((lateDeep.data.ms as number) < timeoutMs + 2000, `the script ran on for ${(lateDeep.data.ms as number) - timeoutMs} ms after the deadline`);
+  const deepAfterDeadline = sentAfterDeadline(events.get('agent2')!.slice(before), lateDeep, timeoutMs);
+  t.true(deepAfterDeadline <= 3, `${deepAfterDeadline} messages sent after the deadline`);
+  t.true((lateDeep.data.ms as number) < timeoutMs + 5000, `the script ran on for ${(lateDeep.data.ms as number) - timeoutMs} ms after the deadline`);
   await goesQuiet(host!.pid!);
   t.true((await coordinator.hub.command('agent2', 'status')).ok);
   t.true(host!.alive);

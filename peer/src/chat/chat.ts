@@ -28,9 +28,12 @@ export const MAX_TEXT_LENGTH = 4000;
 
 /** What the chat refused to hold or send: shown by `status`. */
 export interface ChatRefusals {
-  /** Messages ahead of a gap not held because maxHeldMessages were already waiting. */
+  /**
+   * Messages ahead of a gap not held: more than maxHeldMessages ahead of their
+   * stream's delivered sequence, or maxHeldMessages were already waiting.
+   */
   heldDropped: number;
-  /** Digests from an address that is not their sender's: answered with one datagram at most. */
+  /** Digests from an address that is not their sender's: not answered. */
   unverifiedDigest: number;
 }
 
@@ -108,9 +111,12 @@ export class Chat extends EventEmitter<ChatEvents> {
       return;
     }
     const delivered = stream?.delivered ?? 0;
-    // A message that must wait for a gap is dropped when the buffer is full: once the gap
-    // fills, anti-entropy brings it again. In-order messages never wait, so they always pass.
-    if (message.seq !== delivered + 1 && this.#held >= this.membership.config.maxHeldMessages) {
+    const maxHeld = this.membership.config.maxHeldMessages;
+    // A message that must wait for a gap is dropped when the buffer is full, or when it is further
+    // ahead of its stream than the buffer could ever hold (a forged far-future seq would otherwise
+    // keep its slot for ever): once the gap fills, anti-entropy brings it again. In-order messages
+    // never wait, so they always pass.
+    if (message.seq !== delivered + 1 && (message.seq > delivered + maxHeld || this.#held >= maxHeld)) {
       this.refusals.heldDropped++;
       return;
     }
@@ -170,13 +176,17 @@ export class Chat extends EventEmitter<ChatEvents> {
   /**
    * Answers the packet's source, never the address written in the digest: that
    * let an 84-byte forgery send a peer's whole history (86 KB) to any host.
-   * A source that is not the sender's known address gets one datagram at most
-   * and no digest back: a newcomer not yet known gets the rest on later rounds.
+   * A source that is not the sender's known address gets nothing: one datagram
+   * (up to maxPacketBytes) for a spoofable ~80-byte request was still a 200x
+   * amplifier. A newcomer becomes known through membership within a probe or
+   * two, and its digests are answered from then on.
    */
   #onDigest(message: Extract<UdpMessage, {t: 'chat-digest'}>, from: Address): void {
     const replyTo = from;
-    const verified = this.membership.isAt(message.f, from);
-    if (!verified) this.refusals.unverifiedDigest++;
+    if (!this.membership.isAt(message.f, from)) {
+      this.refusals.unverifiedDigest++;
+      return;
+    }
     const missing: ChatMessage[] = [];
     let theyAreAhead = false;
     const settled = Date.now() - this.membership.config.chatRepairGraceMs;
@@ -187,8 +197,8 @@ export class Chat extends EventEmitter<ChatEvents> {
     for (const [key, theirs] of Object.entries(message.d)) {
       if (theirs > (this.#streams.get(key)?.delivered ?? 0)) theyAreAhead = true;
     }
-    this.#sendBatches(replyTo, missing, verified ? Infinity : 1);
-    if (verified && theyAreAhead && !message.reply) this.#sendDigest(replyTo, true);
+    this.#sendBatches(replyTo, missing);
+    if (theyAreAhead && !message.reply) this.#sendDigest(replyTo, true);
   }
 
   /** The messages of a stream between two sequences that were delivered here by `settled`. */
@@ -204,16 +214,14 @@ export class Chat extends EventEmitter<ChatEvents> {
   }
 
   /** Splits messages into datagrams that stay under the packet budget. */
-  #sendBatches(to: Address, messages: ChatMessage[], maxDatagrams: number): void {
+  #sendBatches(to: Address, messages: ChatMessage[]): void {
     const budget = this.membership.config.maxPacketBytes - 100;
     let batch: ChatMessage[] = [];
     let size = 0;
-    let sent = 0;
     for (const message of messages) {
       const bytes = Buffer.byteLength(JSON.stringify(message)) + 1;
       if (batch.length > 0 && size + bytes > budget) {
         this.membership.transport.sendUdp(to, {t: 'chat', m: batch});
-        if (++sent >= maxDatagrams) return;
         batch = [];
         size = 0;
       }

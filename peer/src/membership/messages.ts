@@ -79,12 +79,19 @@ export const MAX_INCARNATION = 2 ** 32 - 1;
 export const isIncarnation = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_INCARNATION;
 const isInc = isIncarnation;
 const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isAddr = (v: unknown): v is string => typeof v === 'string' && v.length <= MAX_ADDRESS && /^[\x21-\x7e]+:\d{1,5}$/.test(v);
+/**
+ * host:port, in the characters a host name, an IPv4 or IPv6 literal (brackets,
+ * a %zone) and a port can have. None of them is one JSON escapes (`"`, `\`,
+ * control characters), so an address's length is its size on the wire.
+ */
+const ADDRESS = /^[A-Za-z0-9._:[\]%-]+:\d{1,5}$/;
+const isAddr = (v: unknown): v is string => typeof v === 'string' && v.length <= MAX_ADDRESS && ADDRESS.test(v);
 
 /**
  * The longest push-pull member entry the decoder accepts, plus its separator:
  * the unit the TCP byte cap is derived from (config.ts). Names and addresses
- * are printable ASCII, so JSON never escapes them and length is size.
+ * are limited to characters JSON never escapes, and the state and incarnation
+ * are at their longest, so no accepted entry serialises to more than this.
  */
 export const MAX_MEMBER_ENTRY_BYTES =
   JSON.stringify({n: 'x'.repeat(MAX_NAME), a: 'x'.repeat(MAX_ADDRESS), s: 'suspect', i: MAX_INCARNATION}).length + 1;
