@@ -12,17 +12,8 @@ import {loadScenarios, parseScenarioText, ScenarioLoadError} from '../src/scenar
 import type {ScenarioProblem} from '../src/scenario/load.js';
 import {peerCommandSpecs} from '../src/scenario/peer-commands.js';
 import {MAX_SCENARIO_BYTES} from '../src/scenario/read-file.js';
-import {tempDir} from './support.js';
+import {tempDir, scenarioProblems as problems} from './support.js';
 
-async function problems(yaml: string): Promise<ScenarioProblem[]> {
-  try {
-    parseScenarioText(yaml, 'test.yaml', await peerCommandSpecs());
-  } catch (error) {
-    if (error instanceof ScenarioLoadError) return error.problems;
-    throw error;
-  }
-  return [];
-}
 
 async function loadProblems(paths: string[]): Promise<ScenarioProblem[]> {
   try {

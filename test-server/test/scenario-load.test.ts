@@ -9,21 +9,12 @@ import {fileURLToPath} from 'node:url';
 import {Ajv} from 'ajv';
 import {parse as parseYaml} from 'yaml';
 import {loadScenarios, parseScenarioText, ScenarioLoadError} from '../src/scenario/load.js';
-import type {ScenarioProblem} from '../src/scenario/load.js';
 import {peerCommandSpecs} from '../src/scenario/peer-commands.js';
 import {schemaFile, schemaText} from '../src/scenario/write-schema.js';
+import {scenarioProblems as problems} from './support.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
-async function problems(yaml: string): Promise<ScenarioProblem[]> {
-  try {
-    parseScenarioText(yaml, 'test.yaml', await peerCommandSpecs());
-  } catch (error) {
-    if (error instanceof ScenarioLoadError) return error.problems;
-    throw error;
-  }
-  return [];
-}
 
 const header = 'name: t\npeers: [alice, bob]\nsteps:\n';
 

@@ -13,6 +13,9 @@ import {io} from 'socket.io-client';
 import type {Socket} from 'socket.io-client';
 import {Coordinator} from '../src/coordinator.js';
 import type {CoordinatorOptions} from '../src/coordinator.js';
+import {parseScenarioText, ScenarioLoadError} from '../src/scenario/load.js';
+import type {ScenarioProblem} from '../src/scenario/load.js';
+import {peerCommandSpecs} from '../src/scenario/peer-commands.js';
 
 type Listener = (...args: any[]) => void;
 interface Emitter {
@@ -184,4 +187,15 @@ export async function pidsAlive(pids: readonly number[], timeoutMs: number): Pro
     if (left.length === 0 || Date.now() > deadline) return left;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** The problems the loader finds in a scenario text (none if it loads), as `test.yaml`. */
+export async function scenarioProblems(yaml: string): Promise<ScenarioProblem[]> {
+  try {
+    parseScenarioText(yaml, 'test.yaml', await peerCommandSpecs());
+  } catch (error) {
+    if (error instanceof ScenarioLoadError) return error.problems;
+    throw error;
+  }
+  return [];
 }
