@@ -515,17 +515,8 @@ class ScenarioRun {
     });
   }
 
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#abort.signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(this.#abort.signal.reason);
-      };
-      this.#abort.signal.addEventListener('abort', onAbort, {once: true});
-    });
+  /** Waits `ms`; rejects with the abort's reason if the scenario is aborted first. */
+  async #sleep(ms: number): Promise<void> {
+    if (await waitOrStop(ms, this.#abort.signal)) throw this.#abort.signal.reason;
   }
 }
