@@ -6,6 +6,11 @@
  * other languages.
  */
 import type {ArgSpec, CommandSpec} from './registry.js';
+import {MAX_VALUE_DEPTH, describeValue, findPrototypeKey, nestsDeeperThan, prototypeKey} from '@peerlab/events/values';
+import {PEER_NAME_RULE, isValidPeerName} from '@peerlab/events/names';
+
+export {MAX_VALUE_DEPTH, describeValue, findPrototypeKey, nestsDeeperThan} from '@peerlab/events/values';
+export {isValidPeerName} from '@peerlab/events/names';
 
 export type {ArgSpec, CommandSpec};
 
@@ -126,66 +131,18 @@ export class ProtocolError extends Error {
   }
 }
 
-/**
- * A value as a person reads it in an error message: its JSON, cut to `max`
- * characters. Used wherever a refusal shows what it got (this protocol, the
- * history reader, the coordinator's expect: matcher), so they read alike.
- */
-export function describeValue(value: unknown, max = 60): string {
-  if (value === undefined) return 'nothing';
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    // A BigInt, a cycle or nesting deeper than the stack, from a caller in process: describing the value must not replace the refusal.
-    text = Object.prototype.toString.call(value);
-  }
-  return text.length > max ? text.slice(0, max - 3) + '...' : text;
-}
 
-const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/**
- * Keys that JSON.parse makes ordinary own properties but that anything copying
- * by assignment (Object.assign, obj[key] = ...) turns into a prototype change,
- * or that shadow one. No message needs them, so they are refused, not dropped.
- */
-const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype'] as const;
-
-function prototypeKey(v: object): string | undefined {
-  for (const key of PROTOTYPE_KEYS) if (Object.hasOwn(v, key)) return key;
-  return undefined;
-}
 
 function refusePrototypeKey(v: object, field: string): void {
   const key = prototypeKey(v);
   if (key !== undefined) throw new ProtocolError(`${field}.${key}`, 'no such key (it names the object prototype)', (v as Record<string, unknown>)[key]);
 }
 
-/**
- * The path to the first prototype key anywhere in a JSON value, or undefined.
- * Iterative, so no nesting depth can overflow the stack.
- */
-export function findPrototypeKey(value: unknown): Array<string | number> | undefined {
-  const stack: Array<{value: unknown; path: Array<string | number>}> = [{value, path: []}];
-  while (stack.length > 0) {
-    const {value: v, path} = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push({value: v[i], path: [...path, i]});
-      continue;
-    }
-    const key = prototypeKey(v);
-    if (key !== undefined) return [...path, key];
-    const entries = Object.entries(v);
-    for (let i = entries.length - 1; i >= 0; i--) stack.push({value: entries[i]![1], path: [...path, entries[i]![0]]});
-  }
-  return undefined;
-}
 
 function object(v: unknown, field: string): Record<string, unknown> {
   if (!isObject(v)) throw new ProtocolError(field, 'an object', v);
@@ -203,9 +160,6 @@ function integer(v: unknown, field: string, min = 0): number {
   return v;
 }
 
-export function isValidPeerName(name: unknown): name is string {
-  return typeof name === 'string' && NAME.test(name);
-}
 
 const argTypes = new Set(['string', 'integer', 'number', 'boolean', 'enum']);
 
@@ -223,7 +177,7 @@ function argSpec(v: unknown, field: string): ArgSpec {
 export function parseHello(v: unknown): Hello {
   const h = object(v, 'hello');
   if (h.protocol !== PROTOCOL_VERSION) throw new ProtocolError('hello.protocol', String(PROTOCOL_VERSION), h.protocol);
-  if (!isValidPeerName(h.peer)) throw new ProtocolError('hello.peer', 'a name of 1-64 characters A-Z a-z 0-9 . _ -', h.peer);
+  if (!isValidPeerName(h.peer)) throw new ProtocolError('hello.peer', `a name of ${PEER_NAME_RULE}`, h.peer);
   integer(h.pid, 'hello.pid', 1);
   string(h.version, 'hello.version', 100);
   string(h.address, 'hello.address', 300);
@@ -313,43 +267,7 @@ export function parseEventBatch(v: unknown): EventBatch {
   return b as unknown as EventBatch;
 }
 
-/**
- * How deep a peer's event data or command result may nest. The coordinator
- * writes them into the history a level or two down, and what reads the
- * history recurses (JSON.stringify, the checkers): a value 200,000 levels
- * deep, which JSON takes, overflowed the stack there. 32 is far beyond any
- * honest value and well inside the 64 levels the history reader accepts.
- */
-export const MAX_VALUE_DEPTH = 32;
 
-/**
- * Whether `v` nests more than `max` levels (a scalar is 0 levels, `{}` and
- * `[]` are 1). Iterative, so no depth overflows the stack; stops at the
- * first level too many.
- */
-export function nestsDeeperThan(v: unknown, max: number): boolean {
-  if (typeof v !== 'object' || v === null) return false;
-  const values: object[] = [v];
-  const depths: number[] = [1];
-  while (values.length > 0) {
-    const value = values.pop()!;
-    const depth = depths.pop()!;
-    if (depth > max) return true;
-    // Index loops over arrays: Object.values on a long list allocates a copy.
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) {
-        const x: unknown = value[i];
-        if (typeof x === 'object' && x !== null) values.push(x), depths.push(depth + 1);
-      }
-    } else {
-      for (const key in value) {
-        const x = (value as Record<string, unknown>)[key];
-        if (typeof x === 'object' && x !== null) values.push(x), depths.push(depth + 1);
-      }
-    }
-  }
-  return false;
-}
 
 export function parseSnapshotReply(v: unknown): SnapshotReply {
   const r = object(v, 'snapshot reply');

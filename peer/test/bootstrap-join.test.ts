@@ -9,7 +9,7 @@ import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {PeerProcess, converged, eventually, stopAll} from './helpers/peer-process.js';
 
-const bootstrapBin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../test-server/bin/peerlab-bootstrap.mjs');
+const bootstrapBin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bootstrap/bin/peerlab-bootstrap.mjs');
 
 async function startBootstrap(t: {teardown(fn: () => void): void}): Promise<string> {
   const child = spawn(process.execPath, [bootstrapBin, '--port', '0', '--maxpeers', '2'], {stdio: ['ignore', 'pipe', 'inherit']});

@@ -5,15 +5,15 @@
  * ways of ending that skip it.
  */
 import {createServer} from 'node:http';
-import {listen} from './util/listen.js';
-import {allowedAuthorities, guardServer} from './util/host-guard.js';
-import {isLoopback} from './util/loopback.js';
+import {listen} from '@peerlab/node-kit/listen';
+import {allowedAuthorities, guardServer} from '@peerlab/node-kit/host-guard';
+import {isLoopback} from '@peerlab/node-kit/loopback';
 import {randomBytes} from 'node:crypto';
 import path from 'node:path';
 import express from 'express';
 import {Server} from 'socket.io';
-import {BootstrapStore} from './bootstrap/store.js';
-import {createBootstrapRouter} from './bootstrap/router.js';
+import {BootstrapStore} from '@peerlab/bootstrap/store';
+import {createBootstrapRouter} from '@peerlab/bootstrap/router';
 import {Hub, HubError} from './hub/hub.js';
 import {PRE_AUTH_MAX_BYTES} from './hub/frame-limit.js';
 import {PeerViews} from './hub/peer-views.js';

@@ -1,5 +1,5 @@
-export {startBootstrapServer} from './bootstrap/server.js';
-export type {BootstrapServer, BootstrapServerOptions} from './bootstrap/server.js';
-export {createBootstrapRouter} from './bootstrap/router.js';
-export {BootstrapStore} from './bootstrap/store.js';
-export type {Contact} from './bootstrap/store.js';
+/** What other packages (the bench) use of the harness: one coordinator, its fleet's names, and the history writer. */
+export {Coordinator} from './coordinator.js';
+export type {CoordinatorOptions} from './coordinator.js';
+export {generateNames, killAllPeersNow} from './fleet/fleet.js';
+export {HistoryWriter} from './history/writer.js';

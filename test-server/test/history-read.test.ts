@@ -7,9 +7,9 @@ import test from 'ava';
 import {readFile, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {describeEvent} from '../src/checkers/index.js';
-import {evaluate} from '../src/engine/evaluate.js';
-import {HistoryReadError, MAX_LINE_CHARS, parseHistoryText, readHistory} from '../src/history/read.js';
+import {describeEvent} from '@peerlab/checkers/check';
+import {evaluate} from '@peerlab/checkers/evaluate';
+import {HistoryReadError, MAX_LINE_CHARS, parseHistoryText, readHistory} from '@peerlab/checkers/history/read';
 import {tempDir} from './support.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

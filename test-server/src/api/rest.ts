@@ -9,8 +9,8 @@ import {z} from 'zod';
 import type {Coordinator} from '../coordinator.js';
 import {findPrototypeKey} from '@peerlab/client-agent/protocol';
 import {FleetError, generateNames} from '../fleet/fleet.js';
-import {notJsonBody} from '../util/json-body.js';
-import {requireBearerToken} from '../util/require-token.js';
+import {notJsonBody} from '@peerlab/node-kit/json-body';
+import {requireBearerToken} from '@peerlab/node-kit/require-token';
 
 class ApiError extends Error {
   constructor(

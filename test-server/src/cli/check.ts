@@ -5,10 +5,10 @@
  */
 import {readFile} from 'node:fs/promises';
 import path from 'node:path';
-import {evaluate} from '../engine/evaluate.js';
+import {evaluate} from '@peerlab/checkers/evaluate';
 import {exitCodes} from '../engine/results.js';
 import type {ScenarioResult} from '../engine/results.js';
-import {HistoryReadError, readHistory} from '../history/read.js';
+import {HistoryReadError, readHistory} from '@peerlab/checkers/history/read';
 import {ListReporter} from '../reporters/index.js';
 
 export async function check(file: string): Promise<number> {

@@ -10,7 +10,7 @@ import {CommandError, parseWords, splitWords} from '@peerlab/client-agent';
 import type {Coordinator} from '../coordinator.js';
 import {peerRow} from '../api/rest.js';
 import {FleetError} from '../fleet/fleet.js';
-import {renderTable} from './table.js';
+import {renderTable} from '@peerlab/node-kit/table';
 import {FaultInjector, linksBetween, shapeLinks} from '../engine/faults.js';
 import {Random, randomSeed} from '../engine/random.js';
 import {partitionShapes} from '../scenario/schema.js';

@@ -4,10 +4,10 @@
  */
 import {Command, InvalidArgumentError, Option} from 'commander';
 import {up} from './up.js';
-import {parseAuthority} from '../util/host-guard.js';
+import {parseAuthority} from '@peerlab/node-kit/host-guard';
 import {filterMatcher, run} from './run.js';
 import {check} from './check.js';
-import {MIN_TOKEN_LENGTH, tokenArgument} from '../util/token.js';
+import {MIN_TOKEN_LENGTH, tokenArgument} from '@peerlab/node-kit/token';
 
 function integer(min: number, max: number) {
   return (value: string): number => {

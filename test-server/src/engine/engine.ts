@@ -5,16 +5,16 @@
  * judge the run, and the final verdict is computed from the history alone.
  */
 import {mkdir, writeFile} from 'node:fs/promises';
-import {writeFileAtomic} from '../util/write-file-atomic.js';
+import {writeFileAtomic} from '@peerlab/node-kit/write-file-atomic';
 import path from 'node:path';
 import {Coordinator} from '../coordinator.js';
 import {HistoryWriter} from '../history/writer.js';
-import type {Condition, Status, Verdict} from '../history/types.js';
+import type {Condition, Status, Verdict} from '@peerlab/checkers/history/types';
 import type {PlanStep, Scenario, Target} from '../scenario/plan.js';
 import type {ScenarioInfo} from '../reporters/reporter.js';
 import type {ScenarioResult, StepResult} from './results.js';
 import {overallStatus} from './results.js';
-import {awaitVerdict, evaluate, runVerdict} from './evaluate.js';
+import {awaitVerdict, evaluate, runVerdict} from '@peerlab/checkers/evaluate';
 import {Random} from './random.js';
 import {FaultInjector, linksBetween, shapeLinks} from './faults.js';
 

@@ -1,18 +1,9 @@
 /** What a run produced, as reporters and `result.json` see it. */
-import type {Status, Verdict} from '../history/types.js';
+import type {Status, Verdict} from '@peerlab/checkers/history/types';
+import type {StepResult} from '@peerlab/checkers/results';
 
-export interface StepResult {
-  /** Position in the scenario: "3", or "5.2" inside a block. */
-  path: string;
-  kind: string;
-  /** The step as a person would say it, e.g. "await converged within 5s". */
-  title: string;
-  line: number;
-  status: Status;
-  message?: string;
-  figures?: Record<string, number>;
-  durationMs: number;
-}
+export type {StepResult} from '@peerlab/checkers/results';
+export {overallStatus} from '@peerlab/checkers/results';
 
 export interface ScenarioResult {
   name: string;
@@ -46,9 +37,3 @@ export interface RunResult {
 
 /** Exit codes: CI tells a broken product (1) from a broken environment (3) and bad input (2). */
 export const exitCodes = {pass: 0, fail: 1, usage: 2, unknown: 3} as const;
-
-export function overallStatus(statuses: readonly Status[]): Status {
-  if (statuses.includes('fail')) return 'fail';
-  if (statuses.includes('unknown')) return 'unknown';
-  return 'pass';
-}

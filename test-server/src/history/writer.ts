@@ -7,7 +7,7 @@
 import {createWriteStream} from 'node:fs';
 import type {WriteStream} from 'node:fs';
 import {EventEmitter} from 'node:events';
-import type {HistoryEvent, Source} from './types.js';
+import type {HistoryEvent, Source} from '@peerlab/checkers/history/types';
 
 export class HistoryWriter extends EventEmitter<{event: [HistoryEvent]}> {
   readonly events: HistoryEvent[] = [];

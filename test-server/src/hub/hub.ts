@@ -9,7 +9,7 @@ import {EventEmitter} from 'node:events';
 import type {Server, Socket} from 'socket.io';
 import type {AgentSettings, CommandReply, CommandSpec, HelloAck, PeerEvent, Snapshot, WireError} from '@peerlab/client-agent/protocol';
 import {Channel, ProtocolError, parseCommandReply, parseEventBatch, parseHello, parseSnapshotReply, toWireError} from '@peerlab/client-agent/protocol';
-import {tokenMatches} from '../util/require-token.js';
+import {tokenMatches} from '@peerlab/node-kit/require-token';
 import {AUTHENTICATED_MAX_BYTES, setFrameLimit} from './frame-limit.js';
 
 export interface AgentInfo {

@@ -4,7 +4,7 @@
  * a file (and a crash leaves the previous one, not a truncated one).
  */
 import {join} from 'node:path';
-import {writeFileAtomic} from '../util/write-file-atomic.js';
+import {writeFileAtomic} from '@peerlab/node-kit/write-file-atomic';
 import type {RunResult} from '../engine/results.js';
 import type {Reporter} from './reporter.js';
 

@@ -15,7 +15,7 @@ import {createRequire} from 'node:module';
 import {join} from 'node:path';
 import type {Builder} from 'junit-report-builder';
 import type {RunResult, ScenarioResult} from '../engine/results.js';
-import type {Status} from '../history/types.js';
+import type {Status} from '@peerlab/checkers/history/types';
 import {writeFileAtomic} from './json.js';
 import type {FileReporterOptions} from './json.js';
 import {formatDuration, formatFigures, scenarioLabel, statusMarks} from './list.js';

@@ -6,9 +6,9 @@
  * Colours only on a terminal (and never with NO_COLOR); the text is the same
  * either way, so logs and terminals read alike.
  */
-import {renderTable} from '../cli/table.js';
+import {renderTable} from '@peerlab/node-kit/table';
 import type {RunResult, ScenarioResult, StepResult} from '../engine/results.js';
-import type {Status} from '../history/types.js';
+import type {Status} from '@peerlab/checkers/history/types';
 import type {Reporter, RunInfo, ScenarioInfo} from './reporter.js';
 
 /** What the reporter needs of a stream: process.stdout, a file stream, a test's collector. */

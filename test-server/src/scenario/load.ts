@@ -12,7 +12,7 @@ import type {z} from 'zod';
 import type {Args, CommandSpec} from '@peerlab/client-agent';
 import {CommandError, parseWords, splitWords} from '@peerlab/client-agent';
 import {generateNames} from '../fleet/fleet.js';
-import type {Condition} from '../history/types.js';
+import type {Condition} from '@peerlab/checkers/history/types';
 import {formatDuration, parseDuration} from './duration.js';
 import type {PlanStep, Scenario, Target} from './plan.js';
 import type {ScenarioProblem} from './problems.js';

@@ -1,6 +1,6 @@
 /** A scenario after loading: validated, names resolved, run lines parsed. The engine runs only this. */
 import type {Args} from '@peerlab/client-agent';
-import type {Condition} from '../history/types.js';
+import type {Condition} from '@peerlab/checkers/history/types';
 
 export type Target = {kind: 'all'} | {kind: 'random'} | {kind: 'names'; names: string[]};
 

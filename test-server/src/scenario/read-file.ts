@@ -6,7 +6,7 @@
  */
 import {constants} from 'node:fs';
 import {open} from 'node:fs/promises';
-import {bytePosition, decodeUtf8, invalidUtf8At} from '../util/utf8.js';
+import {bytePosition, decodeUtf8, invalidUtf8At} from '@peerlab/checkers/utf8';
 import {fileProblem, ScenarioLoadError} from './problems.js';
 
 /** The biggest scenarios (a thousand peers, long step lists) are tens of KiB; 4 MiB leaves room and bounds the parse. */

@@ -1,0 +1,457 @@
+/**
+ * `npm run bench`: peerlab measured against the floor Node and socket.io set
+ * on this machine, each figure beside a baseline taken in the same run, so
+ * the ratio means something on a noisy shared box. Prints one JSON line per
+ * figure and writes bench/results.json. `--quick` runs everything small, for
+ * the CI smoke test.
+ */
+import {createServer} from 'node:http';
+import type {AddressInfo} from 'node:net';
+import {mkdtemp, rm, writeFile, mkdir} from 'node:fs/promises';
+import {createReadStream, readFileSync} from 'node:fs';
+import {createInterface} from 'node:readline';
+import os from 'node:os';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {execa} from 'execa';
+import type {ResultPromise} from 'execa';
+import {Server} from 'socket.io';
+import {failureDetectionBoundMs, profiles, suspicionMinMs} from '@peerlab/peer';
+import {Coordinator, HistoryWriter, generateNames, killAllPeersNow} from '@peerlab/test-server';
+import {readHistory} from '@peerlab/checkers/history/read';
+import type {HistoryEvent} from '@peerlab/checkers/history/types';
+import {checkCondition, invariants} from '@peerlab/checkers/check';
+import {median, percentile, round} from '@peerlab/checkers/stats';
+
+interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+  baseline: number;
+  ratio: number;
+  target: string;
+  met: boolean;
+  note?: string;
+}
+
+const quick = process.argv.includes('--quick');
+/** `--only spawn,commands` runs some phases (spawn, commands, ingestion, detection, checkers, scale); results then go to results-partial.json. */
+const only = process.argv.find((a, i) => process.argv[i - 1] === '--only')?.split(',');
+const phase = (name: string) => !only || only.includes(name);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../../..');
+const benchAgent = path.resolve(here, '../bench-agent.mjs');
+const local = profiles.local;
+const figures: Figure[] = [];
+const tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'peerlab-bench-'));
+process.on('exit', killAllPeersNow);
+
+function report(figure: Omit<Figure, 'ratio' | 'met'> & {ratio?: number}, met: (ratio: number, value: number) => boolean): void {
+  const ratio = figure.ratio ?? (figure.baseline === 0 ? (figure.value === 0 ? 1 : Infinity) : figure.value / figure.baseline);
+  const full: Figure = {...figure, value: round(figure.value), baseline: round(figure.baseline), ratio: round(ratio), met: met(ratio, figure.value)};
+  figures.push(full);
+  process.stdout.write(JSON.stringify(full) + '\n');
+}
+
+function log(message: string): void {
+  process.stderr.write(`# ${message}\n`);
+}
+
+/** A raw socket.io server and N bare clients: what any socket.io harness pays at the least. */
+class Baseline {
+  readonly io: Server;
+  readonly sockets = new Map<string, import('socket.io').Socket>();
+  readonly children: ResultPromise[] = [];
+  #hello: (() => void) | undefined;
+  url = '';
+
+  private constructor() {
+    const server = createServer();
+    this.io = new Server(server, {transports: ['websocket'], maxHttpBufferSize: 64 * 1024 * 1024});
+    this.io.on('connection', (socket) => {
+      socket.on('hello', (hello: {peer: string}) => {
+        this.sockets.set(hello.peer, socket);
+        this.#hello?.();
+      });
+    });
+  }
+
+  static async start(): Promise<Baseline> {
+    const baseline = new Baseline();
+    const server = (baseline.io as unknown as {httpServer: import('node:http').Server}).httpServer;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseline.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return baseline;
+  }
+
+  /** Spawns n bare clients at once and resolves when all said hello; returns the elapsed ms. */
+  async spawn(n: number, prefix = 'b'): Promise<number> {
+    const started = performance.now();
+    const target = this.sockets.size + n;
+    const done = new Promise<void>((resolve) => {
+      this.#hello = () => {
+        if (this.sockets.size >= target) resolve();
+      };
+    });
+    for (let i = 0; i < n; i++) {
+      this.children.push(execa(process.execPath, [benchAgent], {env: {MODE: 'baseline', URL: this.url, NAME: `${prefix}${i}`}, reject: false, stdio: 'ignore'}));
+    }
+    await done;
+    return performance.now() - started;
+  }
+
+  async close(): Promise<void> {
+    for (const child of this.children) child.kill('SIGKILL');
+    await Promise.all(this.children);
+    await new Promise<void>((resolve) => void this.io.close(() => resolve()));
+  }
+}
+
+async function coordinator(name: string, profile: 'local' | 'lan' = 'local'): Promise<Coordinator> {
+  return Coordinator.start({logDir: path.join(tmpRoot, name), registerTimeoutMs: 120_000, profile});
+}
+
+/**
+ * The profile for N peers on this machine: 200 processes probing every 150 ms
+ * and gossiping every 50 ms (local) keep two cores saturated (load average
+ * above 170), so at that size the bench uses lan, memberlist's timing.
+ */
+function profileFor(n: number): 'local' | 'lan' {
+  return n >= 200 ? 'lan' : 'local';
+}
+
+/** Resolves when every spawned peer sees all N, from the events the peers stream. */
+async function waitConverged(c: Coordinator, names: readonly string[], timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (names.every((n) => c.views.liveCount(n) === names.length)) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}
+
+/** A coordinator with N local peers that all see each other. */
+async function convergedGroup(name: string, n: number, timeoutMs: number): Promise<{c: Coordinator; names: string[]}> {
+  const c = await coordinator(name);
+  const names = generateNames(n);
+  await c.spawn(names);
+  await waitConverged(c, names, timeoutMs);
+  return {c, names};
+}
+
+/**
+ * Times convergence by the peers' own clocks, from the moment the last peer
+ * joined (its join exchanged state with a member: `peer.joined`) to the
+ * moment the last view became complete. That is what the epidemic model
+ * describes: news spreading through a group. The time from a process's start
+ * to its join is start-up, which spawn-to-registered measures; it is reported
+ * beside, from the last `peer.started`. (Timing from the coordinator's side
+ * would measure registration, which is slower than the gossip it is meant to time.)
+ */
+function convergenceClock(c: Coordinator, n: number): () => {fromJoin: number; fromStart: number} {
+  let lastStart = 0;
+  let lastJoin = 0;
+  const complete = new Map<string, number>();
+  const views = new Map<string, Set<string>>();
+  c.hub.on('events', (name, events) => {
+    for (const e of events) {
+      if (e.type === 'peer.started') {
+        lastStart = Math.max(lastStart, e.time);
+        views.set(name, new Set([name]));
+      } else if (e.type === 'peer.joined') {
+        lastJoin = Math.max(lastJoin, e.time);
+      } else if (e.type === 'member.joined' || e.type === 'member.alive') {
+        const view = views.get(name) ?? new Set([name]);
+        view.add(e.data.name as string);
+        views.set(name, view);
+        if (view.size === n && !complete.has(name)) complete.set(name, e.time);
+      }
+    }
+  });
+  return () => {
+    if (complete.size !== n) return {fromJoin: NaN, fromStart: NaN};
+    const done = Math.max(...complete.values());
+    return {fromJoin: Math.max(0, done - lastJoin), fromStart: done - lastStart};
+  };
+}
+
+/** Serf's convergence model: rounds until 99.99% of N know, at this fan-out. */
+function modelConvergeMs(n: number, fanout: number, intervalMs: number): number {
+  const rounds = Math.ceil(Math.log((n + 1) / (1 / 0.9999 - 1)) / (0.5 * fanout));
+  return rounds * intervalMs;
+}
+
+/** Resident memory of a process, in MB, from /proc. */
+function rssOf(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+// --- spawn-to-registered and convergence ----------------------------------------
+
+async function spawnAndConverge(sizes: number[]): Promise<void> {
+  for (const n of sizes) {
+    const baseline = await Baseline.start();
+    const floor = await baseline.spawn(n);
+    await baseline.close();
+
+    const profile = profileFor(n);
+    const c = await coordinator(`spawn-${n}`, profile);
+    const clock = convergenceClock(c, n);
+    const names = generateNames(n);
+    const started = performance.now();
+    await c.spawn(names);
+    const registered = performance.now() - started;
+    report({name: `spawn-to-registered, N=${n} (${profile})`, value: registered, unit: 'ms', baseline: floor, target: '<= 1.3x bare socket.io hello'}, (r) => r <= 1.3);
+
+    await waitConverged(c, names, 60_000);
+    const converge = clock();
+    const config = profiles[profile];
+    const model = modelConvergeMs(n, config.gossipNodes, config.gossipIntervalMs);
+    report(
+      {
+        name: `converge after all joined, N=${n} (${profile})`,
+        value: converge.fromJoin,
+        unit: 'ms',
+        baseline: model,
+        target: '<= 1.5x the epidemic model',
+        note: `model: ${config.gossipNodes} fan-out, ${config.gossipIntervalMs} ms rounds; ${round(converge.fromStart)} ms from the last peer's start`,
+      },
+      (r) => r <= 1.5,
+    );
+    if (n === Math.max(...sizes)) {
+      const rss = process.memoryUsage().rss / 1024 / 1024;
+      report({name: `coordinator RSS at ${n} peers`, value: rss, unit: 'MB', baseline: 300, target: '<= 300 MB'}, (_r, v) => v <= 300);
+    }
+    await c.close();
+  }
+}
+
+// --- commands -------------------------------------------------------------------
+
+/**
+ * Commands against a raw emit-with-ack between the same two processes, under
+ * the same load: the agent answers a bare `ping` at once, so the baseline and
+ * peerlab's command are measured on the same connection, interleaved.
+ */
+async function commands(n: number, rounds: number): Promise<void> {
+  const {c, names} = await convergedGroup('commands', n, 30_000);
+  const ours: number[] = [];
+  const raw: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    let t = performance.now();
+    if (!(await c.hub.ping(names[0]!))) throw new Error('ping failed');
+    raw.push(performance.now() - t);
+    t = performance.now();
+    const reply = await c.hub.command(names[0]!, 'echo', {text: 'ping'}, 5000);
+    if (!reply.ok) throw new Error(reply.error.message);
+    ours.push(performance.now() - t);
+  }
+  const fan: number[] = [];
+  const rawFan: number[] = [];
+  for (let i = 0; i < Math.max(5, rounds / 10); i++) {
+    let t = performance.now();
+    await Promise.all(names.map((name) => c.hub.ping(name)));
+    rawFan.push(performance.now() - t);
+    t = performance.now();
+    await Promise.all(names.map((name) => c.hub.command(name, 'echo', {text: 'ping'}, 5000)));
+    fan.push(performance.now() - t);
+  }
+  const peerRss = median(c.fleet.hosts().slice(0, 5).map((h) => rssOf(h.pid!)));
+  await c.close();
+
+  report({name: `command round trip p50, ${n} peers up`, value: percentile(ours, 50), unit: 'ms', baseline: percentile(raw, 50), target: '<= 1.5x raw emit-with-ack'}, (r) => r <= 1.5);
+  report({name: `command round trip p99, ${n} peers up`, value: percentile(ours, 99), unit: 'ms', baseline: percentile(raw, 99), target: '<= 1.5x raw emit-with-ack'}, (r) => r <= 1.5);
+  report({name: `command fan-out to ${n} peers p50`, value: percentile(fan, 50), unit: 'ms', baseline: percentile(rawFan, 50), target: '<= 1.5x raw fan-out'}, (r) => r <= 1.5);
+
+  const bare = await bareNodeRss();
+  report({name: 'peer RSS', value: peerRss, unit: 'MB', baseline: bare, target: '<= 1.5x a bare node process'}, (r) => r <= 1.5);
+}
+
+async function bareNodeRss(): Promise<number> {
+  const children = [0, 1, 2].map(() => execa(process.execPath, ['-e', 'setInterval(() => {}, 1e9)'], {reject: false}));
+  await new Promise((r) => setTimeout(r, 500));
+  const rss = median(children.map((c) => rssOf(c.pid!)));
+  for (const c of children) c.kill('SIGKILL');
+  await Promise.all(children);
+  return rss;
+}
+
+// --- event ingestion ----------------------------------------------------------------
+
+async function ingestion(count: number): Promise<void> {
+  const baseline = await Baseline.start();
+  await baseline.spawn(1, 'flood');
+  let received = 0;
+  const socket = baseline.sockets.get('flood0')!;
+  socket.on('events', (batch: {events: unknown[]}, ack: (a: unknown) => void) => {
+    received += batch.events.length;
+    ack({ok: true});
+  });
+  let t = performance.now();
+  await socket.timeout(120_000).emitWithAck('flood', {count, batch: 5000});
+  const rawRate = received / ((performance.now() - t) / 1000);
+  await baseline.close();
+
+  const c = await coordinator('ingestion');
+  const history = new HistoryWriter(path.join(tmpRoot, 'ingestion-history.jsonl'));
+  c.hub.on('events', (name, events) => {
+    const src = `peer:${name}` as const;
+    for (const e of events) history.append(e.type, e.data, {src, t: e.time, seq: e.seq});
+  });
+  const child = execa(process.execPath, [benchAgent], {env: {MODE: 'agent', URL: c.url, TOKEN: c.token, NAME: 'flooder'}, reject: false, stdio: 'ignore'});
+  await c.hub.waitForRegistered(['flooder'], 10_000);
+  t = performance.now();
+  const reply = await c.hub.command('flooder', 'flood', {count}, 120_000);
+  if (!reply.ok) throw new Error(reply.error.message);
+  while (history.events.length < count) await new Promise((r) => setTimeout(r, 5));
+  await history.close();
+  const rate = count / ((performance.now() - t) / 1000);
+  child.kill('SIGKILL');
+  await child;
+  await c.close();
+  report(
+    {name: 'event ingestion into the history (on disk)', value: rate, unit: 'events/s', baseline: rawRate, target: '>= 0.5x raw socket.io events/s, and >= 100,000 events/s'},
+    (r, v) => r >= 0.5 && v >= 100_000,
+  );
+}
+
+// --- failure detection and false positives -----------------------------------------------
+
+async function detection(n: number, chatSeconds: number): Promise<void> {
+  const {c, names} = await convergedGroup('detection', n, 60_000);
+  const dead: HistoryEvent[] = [];
+  let suspicions = 0;
+  c.hub.on('events', (name, events) => {
+    for (const e of events) {
+      if (e.type === 'member.dead') dead.push({t: e.time, src: `peer:${name}`, type: e.type, data: e.data});
+      if (e.type === 'member.suspect') suspicions++;
+    }
+  });
+
+  // False positives first: a long run with chat and no fault at all.
+  const chatUntil = Date.now() + chatSeconds * 1000;
+  let sent = 0;
+  while (Date.now() < chatUntil) {
+    await c.hub.command(names[sent % n]!, 'send', {text: `bench message ${sent}`}, 5000);
+    sent++;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  report({name: `false dead declarations, ${n} peers, ${chatSeconds} s with chat`, value: dead.length, unit: 'count', baseline: 0, ratio: dead.length === 0 ? 1 : Infinity, target: '0', note: `${sent} messages, ${suspicions} suspicions`}, (_r, v) => v === 0);
+
+  const victim = names[Math.floor(n / 2)]!;
+  const killedAt = Date.now();
+  c.fleet.kill(victim);
+  const bound = failureDetectionBoundMs(local, n);
+  const seenBy = new Map<string, number>();
+  const deadline = Date.now() + bound + 5000;
+  while (seenBy.size < n - 1 && Date.now() < deadline) {
+    for (const e of dead) if (e.data.name === victim && !seenBy.has(e.src)) seenBy.set(e.src, e.t - killedAt);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const times = [...seenBy.values()];
+  const expected = (Math.E / (Math.E - 1)) * local.probeIntervalMs + suspicionMinMs(local, n);
+  report({name: `failure detection after SIGKILL, N=${n}, median`, value: median(times), unit: 'ms', baseline: expected, target: '<= 1.5x e/(e-1) probe periods + suspicion timeout', note: `${times.length} of ${n - 1} detected`}, (r) => r <= 1.5 && times.length === n - 1);
+  report({name: `failure detection after SIGKILL, N=${n}, max`, value: Math.max(...times), unit: 'ms', baseline: bound, target: 'within the configured bound'}, (_r, v) => v <= bound);
+  await c.close();
+}
+
+// --- checkers over a large history ---------------------------------------------------------
+
+async function checkers(events: number): Promise<void> {
+  const file = path.join(tmpRoot, 'big-history.jsonl');
+  const peers = generateNames(50);
+  const lines: string[] = [];
+  let t = Date.now();
+  lines.push(JSON.stringify({t, src: 'coordinator', type: 'run.begin', data: {peers, invariants: []}}));
+  for (const p of peers) lines.push(JSON.stringify({t, src: 'coordinator', type: 'peer.spawn', data: {peer: p, pid: 1}}), JSON.stringify({t, src: `peer:${p}`, type: 'peer.started', data: {}}));
+  for (const p of peers) for (const q of peers) if (p !== q) lines.push(JSON.stringify({t, src: `peer:${p}`, type: 'member.joined', data: {name: q, incarnation: 0, address: '127.0.0.1:1'}}));
+  let seq = 0;
+  while (lines.length < events) {
+    const sender = peers[seq % peers.length]!;
+    seq++;
+    const id = `${sender}:e:${Math.floor(seq / peers.length) + 1}`;
+    t++;
+    lines.push(JSON.stringify({t, src: `peer:${sender}`, type: 'chat.sent', data: {id, sender, seq: Math.floor(seq / peers.length) + 1}}));
+    for (const p of peers) {
+      if (lines.length >= events) break;
+      lines.push(JSON.stringify({t: t + 1, src: `peer:${p}`, type: 'chat.delivered', data: {id, sender, seq: Math.floor(seq / peers.length) + 1, sentAt: t}}));
+    }
+  }
+  await writeFile(file, lines.join('\n') + '\n');
+  lines.length = 0;
+
+  let started = performance.now();
+  let parsed = 0;
+  for await (const line of createInterface({input: createReadStream(file, 'utf8'), crlfDelay: Infinity})) {
+    if (line) {
+      JSON.parse(line);
+      parsed++;
+    }
+  }
+  const readOnly = performance.now() - started;
+
+  started = performance.now();
+  const history = await readHistory(file);
+  const at = history.at(-1)!.t + 1;
+  const window = {from: history[0]!.t, at};
+  checkCondition({kind: 'converged'}, history, window);
+  checkCondition({kind: 'delivered'}, history, window);
+  for (const check of Object.values(invariants)) check(history);
+  const withCheckers = performance.now() - started;
+  report({name: `checkers over a ${Math.round(parsed / 1000)}k-event history`, value: withCheckers, unit: 'ms', baseline: readOnly, target: '<= 3x reading and parsing the file'}, (r) => r <= 3);
+}
+
+// --- scale scenarios ---------------------------------------------------------------------------
+
+/**
+ * The scenarios in scenarios/scale (200 processes, 100 peers chatting, 1,000
+ * peers in peer hosts), run as a user runs them: through `peerlab run`. Not
+ * part of CI; a figure each, met when the scenario passes.
+ */
+async function scale(): Promise<void> {
+  const out = path.join(tmpRoot, 'scale');
+  const bin = path.join(root, 'test-server/bin/peerlab.mjs');
+  const run = await execa(process.execPath, [bin, 'run', path.join(root, 'scenarios/scale'), '--reporter', 'json', '--out', out], {reject: false, stdio: ['ignore', 'ignore', 'inherit']});
+  let result: {scenarios: Array<{name: string; status: string; durationMs: number; message?: string; figures?: Record<string, number>}>};
+  try {
+    result = JSON.parse(readFileSync(path.join(out, 'results.json'), 'utf8')) as typeof result;
+  } catch (error) {
+    throw new Error(`peerlab run scenarios/scale exited ${run.exitCode} without results.json: ${String(error)}`);
+  }
+  for (const s of result.scenarios) {
+    const detail = Object.entries(s.figures ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
+    report(
+      {name: `scale scenario: ${s.name}`, value: s.durationMs / 1000, unit: 's', baseline: 0, ratio: s.status === 'pass' ? 1 : Infinity, target: 'passes', note: s.status === 'pass' ? detail : `${s.status}: ${(s.message ?? '').slice(0, 300)}`},
+      (r) => r === 1,
+    );
+  }
+}
+
+// --- run ---------------------------------------------------------------------------------------
+
+const started = Date.now();
+try {
+  await mkdir(path.join(root, 'bench'), {recursive: true});
+  log(`peerlab bench${quick ? ' (quick)' : ''} on ${os.cpus().length} cores, node ${process.version}`);
+  if (phase('spawn')) await spawnAndConverge(quick ? [5, 10] : [10, 50, 100, 200]);
+  if (phase('commands')) await commands(quick ? 5 : 100, quick ? 50 : 500);
+  if (phase('ingestion')) await ingestion(quick ? 20_000 : 200_000);
+  if (phase('detection')) await detection(quick ? 5 : 50, quick ? 3 : 300);
+  if (phase('checkers')) await checkers(quick ? 20_000 : 1_000_000);
+  // The scale scenarios take minutes: the full run and `--only scale` run them, --quick does not.
+  if (!quick && phase('scale')) await scale();
+} finally {
+  await rm(tmpRoot, {recursive: true, force: true});
+}
+const summary = {date: new Date().toISOString(), quick, node: process.version, cores: os.cpus().length, durationS: Math.round((Date.now() - started) / 1000), command: `npm run bench${quick ? ' -- --quick' : ''}`, figures};
+const out = path.join(root, 'bench', quick ? 'results-quick.json' : only ? 'results-partial.json' : 'results.json');
+await writeFile(out, JSON.stringify(summary, null, 2) + '\n');
+log(`wrote ${out} (${summary.durationS} s)`);
+// The table docs/PERFORMANCE.md holds, ready to paste.
+const rows = figures.map((f) => `| ${f.name} | ${f.value} ${f.unit} | ${f.baseline} | ${f.ratio}x | ${f.target} | ${f.met ? 'met' : 'missed'} |`);
+process.stderr.write(['', '| figure | value | baseline | ratio | target | |', '| --- | --- | --- | --- | --- | --- |', ...rows, ''].join('\n'));
+process.exit(0);

@@ -1,0 +1,358 @@
+// The bootstrap service's state: which peers are known, which of them are handed
+// out as contacts, and the file that keeps this across restarts. No HTTP here, so
+// the coordinator can drive the same store in-process.
+
+import { removeStaleTempFiles, writeFileAtomic } from '@peerlab/node-kit/write-file-atomic';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+
+export interface Contact {
+  name: string;
+  /** "host:port" */
+  address: string;
+  /** epoch ms of the peer's latest join */
+  since: number;
+}
+
+export interface BootstrapConfig {
+  maxpeers: number;
+}
+
+export interface PeerList {
+  contacts: Contact[];
+  candidates: Contact[];
+}
+
+export interface RefillResult {
+  contacts: Contact[];
+  /** names promoted from candidate to contact, oldest first */
+  added: string[];
+}
+
+export interface LeaveResult {
+  removed: Contact;
+  wasContact: boolean;
+  /** candidates promoted to fill the gap the leaver left */
+  promoted: string[];
+}
+
+export interface BootstrapStoreOptions {
+  /** state file; without it the store lives in memory only */
+  file?: string;
+  /** overrides the value stored in the file when given */
+  maxpeers?: number;
+  /** clock for `since`; injectable so tests can control ages */
+  now?: () => number;
+}
+
+export const DEFAULT_MAXPEERS = 8;
+export const MIN_MAXPEERS = 1;
+export const MAX_MAXPEERS = 1000;
+
+// Field rules live here rather than in the router because the state file must obey
+// the same rules as requests: a hand-edited file is just another untrusted input.
+
+export const nameSchema = z
+  .string({ error: (issue) => (issue.input === undefined ? 'is required' : `expected a string, got ${typeName(issue.input)}`) })
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'expected 1-64 characters of [A-Za-z0-9._-]' });
+
+const ADDRESS_MESSAGE = 'expected "host:port" with a port 1-65535';
+
+// Host is a bare name/IPv4 (no colon, no whitespace) or a bracketed IPv6 literal,
+// so that the last colon unambiguously starts the port.
+const ADDRESS_PATTERN = /^(?:[^\s:[\]]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/;
+
+export const addressSchema = z
+  .string({ error: (issue) => (issue.input === undefined ? 'is required' : `${ADDRESS_MESSAGE}, got ${typeName(issue.input)}`) })
+  .refine(
+    (value) => {
+      const port = ADDRESS_PATTERN.exec(value)?.[1];
+      return port !== undefined && Number(port) >= 1 && Number(port) <= 65535;
+    },
+    { error: ADDRESS_MESSAGE },
+  );
+
+const MAXPEERS_MESSAGE = `expected an integer ${MIN_MAXPEERS}-${MAX_MAXPEERS}`;
+
+export const maxpeersSchema = z
+  .int({ error: (issue) => (issue.input === undefined ? 'is required' : `${MAXPEERS_MESSAGE}, got ${typeName(issue.input)}`) })
+  .min(MIN_MAXPEERS, { error: MAXPEERS_MESSAGE })
+  .max(MAX_MAXPEERS, { error: MAXPEERS_MESSAGE });
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number' && !Number.isInteger(value)) return String(value);
+  return typeof value;
+}
+
+/** Turns a zod issue path into `peers[2].address` (or `body` for the root). */
+export function formatPath(path: readonly PropertyKey[], root = 'body'): string {
+  let out = '';
+  for (const key of path) {
+    out += typeof key === 'number' ? `[${key}]` : out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out === '' ? root : out.startsWith('[') ? `${root}${out}` : out;
+}
+
+const stateFileSchema = z.object(
+  {
+    version: z.literal(1, { error: 'expected 1 (the only supported format)' }),
+    config: z.object({ maxpeers: maxpeersSchema }, { error: 'expected an object {maxpeers}' }),
+    peers: z.array(
+      z.object(
+        {
+          name: nameSchema,
+          address: addressSchema,
+          since: z.number({ error: 'expected epoch ms' }).int({ error: 'expected epoch ms' }).nonnegative({ error: 'expected epoch ms' }),
+          contact: z.boolean({ error: 'expected a boolean' }),
+        },
+        { error: 'expected an object {name, address, since, contact}' },
+      ),
+      { error: 'expected an array' },
+    ),
+  },
+  { error: 'expected an object {version, config, peers}' },
+);
+
+export type StateFile = z.infer<typeof stateFileSchema>;
+
+/** The state file exists but cannot be used; the message names the file and the problem. */
+export class BootstrapFileError extends Error {
+  constructor(
+    readonly file: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`bootstrap state file ${file}: ${problem}`, options);
+    this.name = 'BootstrapFileError';
+  }
+}
+
+interface PeerRecord extends Contact {
+  contact: boolean;
+  // Breaks ties between equal `since` values (several joins in one millisecond) so
+  // "oldest" stays the order in which peers actually (re)joined.
+  seq: number;
+}
+
+export class BootstrapStore {
+  readonly file: string | undefined;
+  private maxpeers: number;
+  private readonly maxpeersOverride: number | undefined;
+  private readonly now: () => number;
+  private readonly peers = new Map<string, PeerRecord>();
+  private seq = 0;
+  private loaded = false;
+  private writeChain: Promise<void> = Promise.resolve();
+  private queuedWrite: Promise<void> | undefined;
+  private dirReady = false;
+
+  constructor(options: BootstrapStoreOptions = {}) {
+    if (options.maxpeers !== undefined) assertMaxpeers(options.maxpeers);
+    this.file = options.file;
+    this.maxpeersOverride = options.maxpeers;
+    this.maxpeers = options.maxpeers ?? DEFAULT_MAXPEERS;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Reads the state file if there is one. A missing file means "start empty". */
+  async load(): Promise<void> {
+    const file = this.file;
+    // Left by a process killed between writing and renaming; nobody will ever rename them.
+    if (file !== undefined) await removeStaleTempFiles(file);
+    const state = file === undefined ? undefined : await readStateFile(file);
+    // Set only after a successful read, so a corrupt file is never overwritten.
+    this.loaded = true;
+    if (file === undefined || state === undefined) return;
+
+    // Stable sort: peers with equal `since` keep their file order, which is the
+    // order they were written in, hence their join order.
+    const sorted = [...state.peers].sort((a, b) => a.since - b.since);
+    const records = new Map<string, PeerRecord>();
+    for (const [index, peer] of sorted.entries()) {
+      if (records.has(peer.name)) {
+        throw new BootstrapFileError(file, `peers[${state.peers.indexOf(peer)}].name: duplicate name "${peer.name}"`);
+      }
+      records.set(peer.name, { ...peer, seq: index });
+    }
+    // Only replace the state once the whole file proved valid.
+    this.peers.clear();
+    for (const [name, record] of records) this.peers.set(name, record);
+    this.seq = sorted.length;
+    this.maxpeers = state.config.maxpeers;
+    // A hand-edited file may list more contacts than allowed; apply the same rule
+    // as shrinking maxpeers rather than refusing to start.
+    this.demoteExcess();
+
+    if (this.maxpeersOverride !== undefined && this.maxpeersOverride !== this.maxpeers) {
+      await this.setConfig({ maxpeers: this.maxpeersOverride });
+    }
+  }
+
+  getConfig(): BootstrapConfig {
+    return { maxpeers: this.maxpeers };
+  }
+
+  /** Shrinking demotes the youngest contacts; growing leaves room for `refill`. */
+  async setConfig(config: BootstrapConfig): Promise<BootstrapConfig> {
+    assertMaxpeers(config.maxpeers);
+    this.maxpeers = config.maxpeers;
+    this.demoteExcess();
+    await this.persist();
+    return this.getConfig();
+  }
+
+  /**
+   * Registers (or re-registers, after a restart) a peer and returns the contacts it
+   * should dial: those known before this join, never the joiner itself.
+   */
+  async join(peer: { name: string; address: string }): Promise<Contact[]> {
+    const contacts = this.sorted(true)
+      .filter((record) => record.name !== peer.name)
+      .map(toContact);
+    const since = this.now();
+    const existing = this.peers.get(peer.name);
+    if (existing) {
+      // A restarted peer keeps its role so that rejoining cannot jump the queue
+      // of candidates, but it is now young again.
+      existing.address = peer.address;
+      existing.since = since;
+      existing.seq = this.seq++;
+    } else {
+      const contact = this.countContacts() < this.maxpeers;
+      this.peers.set(peer.name, { name: peer.name, address: peer.address, since, contact, seq: this.seq++ });
+    }
+    await this.persist();
+    return contacts;
+  }
+
+  /** Removes a peer; `undefined` if it is unknown. A departed contact is replaced at once. */
+  async leave(name: string): Promise<LeaveResult | undefined> {
+    const record = this.peers.get(name);
+    if (!record) return undefined;
+    this.peers.delete(name);
+    const promoted = record.contact ? this.promoteOldest() : [];
+    await this.persist();
+    return { removed: toContact(record), wasContact: record.contact, promoted };
+  }
+
+  list(): PeerList {
+    return { contacts: this.sorted(true).map(toContact), candidates: this.sorted(false).map(toContact) };
+  }
+
+  /** Promotes the oldest candidates until there are maxpeers contacts. */
+  async refill(): Promise<RefillResult> {
+    const added = this.promoteOldest();
+    if (added.length > 0) await this.persist();
+    return { contacts: this.sorted(true).map(toContact), added };
+  }
+
+  /** Forgets every peer; the configuration stays. */
+  async reset(): Promise<void> {
+    this.peers.clear();
+    await this.persist();
+  }
+
+  /** Resolves once every change made so far is on disk (or its write has failed). */
+  async flush(): Promise<void> {
+    await this.writeChain;
+  }
+
+  /** The state as stored in the file. */
+  snapshot(): StateFile {
+    const peers = [...this.peers.values()]
+      .sort(byAge)
+      .map(({ name, address, since, contact }) => ({ name, address, since, contact }));
+    return { version: 1, config: this.getConfig(), peers };
+  }
+
+  private sorted(contact: boolean): PeerRecord[] {
+    return [...this.peers.values()].filter((record) => record.contact === contact).sort(byAge);
+  }
+
+  private countContacts(): number {
+    let count = 0;
+    for (const record of this.peers.values()) if (record.contact) count++;
+    return count;
+  }
+
+  private promoteOldest(): string[] {
+    const room = this.maxpeers - this.countContacts();
+    if (room <= 0) return [];
+    const chosen = this.sorted(false).slice(0, room);
+    for (const record of chosen) record.contact = true;
+    return chosen.map((record) => record.name);
+  }
+
+  private demoteExcess(): void {
+    const contacts = this.sorted(true);
+    for (const record of contacts.slice(this.maxpeers)) record.contact = false;
+  }
+
+  /**
+   * Queues a write of the whole state. Writes run one at a time; a write that has
+   * not started yet serializes the state when it starts, so later changes join it
+   * instead of queueing another write each (many concurrent joins cost few writes).
+   */
+  private persist(): Promise<void> {
+    const file = this.file;
+    if (file === undefined) return Promise.resolve();
+    // Writing before load() would silently replace whatever the file holds.
+    if (!this.loaded) return Promise.reject(new Error(`BootstrapStore: call load() before changing ${file}`));
+    if (this.queuedWrite) return this.queuedWrite;
+    const write = this.writeChain.then(async () => {
+      this.queuedWrite = undefined;
+      const data = `${JSON.stringify(this.snapshot(), null, 2)}\n`;
+      if (!this.dirReady) {
+        await mkdir(dirname(file), { recursive: true });
+        this.dirReady = true;
+      }
+      await writeFileAtomic(file, data);
+    });
+    this.queuedWrite = write;
+    // The chain must survive a failed write; the failure itself reaches the callers
+    // of this write through `write`.
+    this.writeChain = write.catch(() => undefined);
+    return write;
+  }
+}
+
+function byAge(a: PeerRecord, b: PeerRecord): number {
+  return a.since - b.since || a.seq - b.seq;
+}
+
+function toContact({ name, address, since }: Contact): Contact {
+  return { name, address, since };
+}
+
+function assertMaxpeers(value: number): void {
+  if (!maxpeersSchema.safeParse(value).success) {
+    throw new RangeError(`maxpeers: ${MAXPEERS_MESSAGE}, got ${value}`);
+  }
+}
+
+async function readStateFile(file: string): Promise<StateFile | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new BootstrapFileError(file, `cannot read: ${(error as Error).message}`, { cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new BootstrapFileError(file, `invalid JSON: ${(error as Error).message}`, { cause: error });
+  }
+  const parsed = stateFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const problem = issue ? `${formatPath(issue.path, 'state')}: ${issue.message}` : 'invalid state';
+    throw new BootstrapFileError(file, problem);
+  }
+  return parsed.data;
+}
+

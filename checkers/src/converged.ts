@@ -1,0 +1,165 @@
+/**
+ * `converged`: every live peer's live view (its alive and suspect members)
+ * is exactly its side: the live peers it can reach, transitively, through
+ * links open both ways. Without network faults its side is the live set;
+ * during a partition each side converges to itself (SWIM lets each side
+ * declare the other dead). One pass that replays the history and keeps, per
+ * peer, how many members its view gets wrong, so each event costs O(1) except
+ * the rare ones that change the live set or the network.
+ */
+import type {HistoryEvent, Verdict} from './history/types.js';
+import type {Window} from './model.js';
+import {Model, concerns, evidence, heldSince, isLiveState, list, liveMembers, whyNotLive} from './model.js';
+
+class ConvergenceTracker {
+  readonly model = new Model();
+  /** Per peer with a view: members on which its live view and the live set disagree. */
+  readonly #diff = new Map<string, number>();
+  /** Live peers that have not started, or whose view differs. */
+  readonly #bad = new Set<string>();
+
+  /** Whether `member` belongs in `peer`'s live view: on its side (for a peer that is not live, in the live set; it is not judged). */
+  #expects(peer: string, member: string): boolean {
+    return this.model.isLive(peer) ? this.model.sameComponent(peer, member) : this.model.isLive(member);
+  }
+
+  #recount(peer: string): void {
+    const view = this.model.view(peer);
+    const side = expectedView(this.model, peer);
+    if (!view) return void this.#diff.set(peer, side.length);
+    let diff = 0;
+    for (const [member, state] of view.members) if (isLiveState(state) !== this.#expects(peer, member)) diff++;
+    for (const member of side) if (!view.members.has(member)) diff++;
+    this.#diff.set(peer, diff);
+  }
+
+  #judge(peer: string): void {
+    const view = this.model.view(peer);
+    const bad = this.model.isLive(peer) && (!view || !view.current || (this.#diff.get(peer) ?? 1) !== 0);
+    if (bad) this.#bad.add(peer);
+    else this.#bad.delete(peer);
+  }
+
+  apply(e: HistoryEvent): void {
+    const effect = this.model.apply(e);
+    if (!effect) return;
+    if (effect.liveChanged || effect.reachChanged) {
+      for (const peer of this.model.peers()) {
+        this.#recount(peer);
+        this.#judge(peer);
+      }
+      return;
+    }
+    const peer = effect.viewOf;
+    if (peer === undefined) return;
+    if (effect.member === undefined) {
+      this.#recount(peer);
+    } else {
+      const inSet = this.#expects(peer, effect.member);
+      const was = isLiveState(effect.before) !== inSet ? 1 : 0;
+      const is = isLiveState(effect.after) !== inSet ? 1 : 0;
+      const diff = this.#diff.get(peer);
+      if (diff === undefined) this.#recount(peer);
+      else this.#diff.set(peer, diff + is - was);
+    }
+    this.#judge(peer);
+  }
+
+  get holds(): boolean {
+    return this.#bad.size === 0;
+  }
+}
+
+/** What a peer's live view should be: its side if it is live, else the live set. */
+export function expectedView(model: Model, peer: string): readonly string[] {
+  return model.component(peer) ?? model.live();
+}
+
+/** The sides of a partition for messages: `[alice, bob] | [charly]`. */
+export function sidesText(model: Model): string {
+  return model.components().map(list).join(' | ');
+}
+
+function describeMember(model: Model, viewer: string, member: string, extra: boolean): string {
+  const state = model.view(viewer)?.members.get(member);
+  if (extra) {
+    const why = model.isLive(member) ? `is live but not on ${viewer}'s side` : whyNotLive(model, member);
+    return `${member} (${viewer} has it ${state ?? '?'}; ${member} ${why})`;
+  }
+  return state === undefined ? `${member} (${viewer} has not seen it)` : `${member} (${viewer} has it ${state})`;
+}
+
+/** What is wrong with one peer's view, in words; undefined if nothing. */
+export function viewProblem(model: Model, peer: string): string | undefined {
+  const expected = expectedView(model, peer);
+  const sees = liveMembers(model.view(peer));
+  const expectedSet = new Set(expected);
+  const seen = new Set(sees);
+  const extra = sees.filter((m) => !expectedSet.has(m));
+  const lacks = expected.filter((m) => !seen.has(m));
+  if (extra.length === 0 && lacks.length === 0) return undefined;
+  const parts: string[] = [];
+  if (lacks.length > 0) parts.push(`lacks ${lacks.map((m) => describeMember(model, peer, m, false)).join(', ')}`);
+  if (extra.length > 0) parts.push(`extra ${extra.map((m) => describeMember(model, peer, m, true)).join(', ')}`);
+  const should =
+    model.components().length > 1 && model.isLive(peer)
+      ? `its side of the partition is ${list(expected)} (sides ${sidesText(model)})`
+      : `the live set is ${list(expected)}`;
+  return `${peer} sees ${list(sees)} but ${should}: ${parts.join('; ')}`;
+}
+
+export function converged(history: readonly HistoryEvent[], window: Window): Verdict {
+  // Before any event nothing is live, so the condition holds vacuously.
+  const tracker = new ConvergenceTracker();
+  const since = heldSince(history, window.at, tracker);
+  const model = tracker.model;
+  const live = model.live();
+  const notStarted = live.filter((p) => !model.view(p)?.current);
+  if (notStarted.length > 0) {
+    const who = notStarted[0]!;
+    const view = model.view(who);
+    const why = view?.started ? 'has not started again since it was respawned (no new peer.started)' : 'never started (no peer.started from it)';
+    const others = notStarted.length > 1 ? ` (and ${notStarted.slice(1).join(', ')})` : '';
+    return {
+      status: 'unknown',
+      message: `${who} is live but ${why}${others}, so its view is not known`,
+      evidence: evidence(history, window.at, (e) => concerns(e, who) && (e.src === 'coordinator' || e.src === `peer:${who}`)),
+    };
+  }
+  if (tracker.holds) {
+    const split = model.components().length > 1;
+    return {
+      status: 'pass',
+      message:
+        live.length === 0
+          ? 'no live peers'
+          : split
+            ? `${live.length} live peers, each sees its side of the partition: ${sidesText(model)}`
+            : `${live.length} live ${live.length === 1 ? 'peer sees' : 'peers see'} ${list(live)}`,
+      figures: {converge_ms: Math.max(0, since - window.from)},
+    };
+  }
+  const wrong = live.filter((p) => viewProblem(model, p) !== undefined);
+  const first = wrong[0];
+  const problem = first === undefined ? undefined : viewProblem(model, first);
+  if (first === undefined || problem === undefined) {
+    // Cannot happen: the tracker and the direct comparison agree. Say so rather than guess.
+    return {status: 'unknown', message: `the views of ${list(live)} look converged, but the replay disagrees (a checker bug)`};
+  }
+  const more = wrong.length > 1 ? ` (${wrong.length - 1} more ${wrong.length === 2 ? 'peer differs' : 'peers differ'}: ${wrong.slice(1).join(', ')})` : '';
+  const side = new Set(expectedView(model, first));
+  const sees = new Set(liveMembers(model.view(first)));
+  const disputed = new Set([...side, ...sees].filter((m) => side.has(m) !== sees.has(m)));
+  return {
+    status: 'fail',
+    message: `${problem}${more}`,
+    evidence: evidence(history, window.at, (e) => {
+      if (e.src === `peer:${first}`) return e.type.startsWith('member.') || e.type === 'peer.started';
+      if (e.src === 'coordinator') {
+        if (e.type === 'fault') return true;
+        return typeof e.data.peer === 'string' && (e.data.peer === first || disputed.has(e.data.peer));
+      }
+      return false;
+    }),
+  };
+}

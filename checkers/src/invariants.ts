@@ -1,0 +1,231 @@
+/**
+ * Invariants over the whole history, checked once at the end of a run.
+ * Deliveries are counted per process: a restarted peer (a new `peer.started`)
+ * may deliver a message again, once.
+ */
+import type {HistoryEvent, InvariantName, Verdict} from './history/types.js';
+import {Model, SplitTracker, chatAt, evidence, formatTime, parseChatId, peerOf, str} from './model.js';
+
+function more(count: number, noun: string): string {
+  return count > 1 ? ` (${count} ${noun} in all)` : '';
+}
+
+/** Events from `peer` on the stream of `id` and its process starts, plus the send of `id`. */
+function streamEvidence(history: readonly HistoryEvent[], peer: string, id: string): string[] {
+  const stream = `${parseChatId(id).stream}:`;
+  return evidence(history, Infinity, (e) => {
+    if (e.type === 'chat.sent' && e.data.id === id) return true;
+    if (e.src !== `peer:${peer}`) return false;
+    if (e.type === 'peer.started') return true;
+    return e.type === 'chat.delivered' && typeof e.data.id === 'string' && e.data.id.startsWith(stream);
+  });
+}
+
+/** No process of any peer delivered the same message id twice. */
+export function noDuplicateDelivery(history: readonly HistoryEvent[]): Verdict {
+  const chat = chatAt(history);
+  const figures = {duplicates: chat.extraDeliveries, deliveries: chat.deliveries};
+  const d = chat.duplicates[0];
+  if (!d) return {status: 'pass', message: `${chat.deliveries} deliveries, none twice in one process`, figures};
+  const count = chat.deliveryOf(d.process, d.id)?.count ?? 2;
+  return {
+    status: 'fail',
+    message: `${d.peer} delivered ${d.id} ${count === 2 ? 'twice' : `${count} times`}${more(chat.duplicates.length, 'messages delivered more than once')}`,
+    figures,
+    evidence: evidence(history, Infinity, (e) => (e.src === `peer:${d.peer}` && (e.type === 'peer.started' || e.data.id === d.id)) || (e.type === 'chat.sent' && e.data.id === d.id)),
+  };
+}
+
+/** Each peer delivered each sender's stream (`sender:epoch`) in increasing seq order. */
+export function perSenderOrder(history: readonly HistoryEvent[]): Verdict {
+  const chat = chatAt(history);
+  const figures = {out_of_order: chat.outOfOrder.length, deliveries: chat.deliveries};
+  const o = chat.outOfOrder[0];
+  if (!o) return {status: 'pass', message: `${chat.deliveries} deliveries, every stream in order`, figures};
+  return {
+    status: 'fail',
+    message: `${o.peer}: ${o.id} out of order: got seq ${o.seq} after ${o.after}${more(chat.outOfOrder.length, 'deliveries out of order')}`,
+    figures,
+    evidence: streamEvidence(history, o.peer, o.id),
+  };
+}
+
+/** Nothing was delivered that no peer reported sending. */
+export function noUnsentDelivery(history: readonly HistoryEvent[]): Verdict {
+  const chat = chatAt(history);
+  const unsent = chat.unsent();
+  const figures = {unsent: unsent.length, messages: chat.sent.size};
+  const u = unsent[0];
+  if (!u) return {status: 'pass', message: `every delivered message among ${chat.sent.size} was sent`, figures};
+  return {
+    status: 'fail',
+    message: `${u.peer} delivered ${u.id} at ${formatTime(u.t)}, which was never sent${more(unsent.length, 'unsent deliveries')}`,
+    figures,
+    evidence: evidence(history, Infinity, (e) => e.data.id === u.id || (e.src === `peer:${u.peer}` && e.type === 'peer.started')),
+  };
+}
+
+/**
+ * No live, reachable peer was declared dead. A `member.dead` from observer O
+ * about victim V (V ≠ O) is false when, as the history stands at that event:
+ *  - V is healthy: live (running, not paused, not left), its current process
+ *    started (`peer.started` or `peer.registered` since its last spawn), and
+ *    reachable both ways from every other peer of its side (no one-way cut or
+ *    bridge between it and a side-mate);
+ *  - O is on V's side (a peer partitioned away from the observer is fair game),
+ *    and so is the declarer D (the event's `from`, O itself when it timed out
+ *    its own suspicion; a D that is down now is not held to this);
+ *  - and D's view had fresh news of V during V's present healthy spell: D's
+ *    last `member.joined`/`alive`/`suspect` about V came after V became healthy
+ *    and after D and V were last reunited by a heal. This excuses the lag of a
+ *    detection that began while V was down or cut off (killed and restarted,
+ *    paused and resumed, a partition healed) and ends just after it recovered.
+ *    When D's own events are not in the history, O's news stands in for them.
+ * Every such declaration counts (one false death relayed by three observers is
+ * three). Suspicions of a healthy peer under the same rule are counted, not
+ * failed.
+ */
+export function noFalseDead(history: readonly HistoryEvent[]): Verdict {
+  const model = new Model();
+  const splits = new SplitTracker();
+  /** Per peer: the spawn (generation) it registered in. */
+  const registered = new Map<string, number>();
+  /** Per healthy peer: since when. */
+  const healthySince = new Map<string, number>();
+  /** Per observer, per member: time of its last joined/alive/suspect event (its view's fresh news of life). */
+  const lastNews = new Map<string, Map<string, number>>();
+  let falseDead = 0;
+  let falseSuspicions = 0;
+  let declarations = 0;
+  let first: {observer: string; declarer: string; victim: string; t: number; since: number} | undefined;
+
+  const healthy = (peer: string): boolean =>
+    model.wellConnected(peer) && (model.view(peer)?.current === true || registered.get(peer) === model.generation(peer));
+  const recheck = (peer: string, t: number) => {
+    if (!healthy(peer)) healthySince.delete(peer);
+    else if (!healthySince.has(peer)) healthySince.set(peer, t);
+  };
+  /** Whether `observer`'s declaration about `victim`, originated by `declarer`, is unfounded at this point. */
+  const unfounded = (observer: string, declarer: string, victim: string): boolean => {
+    const since = healthySince.get(victim);
+    if (since === undefined || !model.sameComponent(observer, victim)) return false;
+    if (declarer === victim) return false;
+    if (model.isLive(declarer) && !model.sameComponent(declarer, victim)) return false;
+    // The declarer's own news when it reports to us, else the observer's.
+    const by = model.view(declarer)?.started ? declarer : observer;
+    const news = lastNews.get(by)?.get(victim);
+    return news !== undefined && news >= Math.max(since, splits.mergedAt(by, victim));
+  };
+
+  for (const e of history) {
+    const effect = model.apply(e);
+    if (effect && (effect.liveChanged || effect.reachChanged)) {
+      splits.update(model, e.t);
+      for (const peer of [...healthySince.keys()]) recheck(peer, e.t);
+      for (const peer of model.liveNames()) recheck(peer, e.t);
+    }
+    if (e.src === 'coordinator') {
+      const peer = str(e.data.peer);
+      if (peer === undefined) continue;
+      if (e.type === 'peer.registered') registered.set(peer, model.generation(peer));
+      recheck(peer, e.t);
+      continue;
+    }
+    const observer = peerOf(e.src);
+    if (observer === undefined) continue;
+    if (e.type === 'peer.started') {
+      lastNews.delete(observer);
+      recheck(observer, e.t);
+      continue;
+    }
+    const victim = str(e.data.name);
+    if (victim === undefined || victim === observer) continue;
+    const declarer = str(e.data.from) ?? observer;
+    switch (e.type) {
+      case 'member.dead':
+        declarations++;
+        if (unfounded(observer, declarer, victim)) {
+          falseDead++;
+          first ??= {observer, declarer, victim, t: e.t, since: healthySince.get(victim)!};
+        }
+        continue;
+      case 'member.suspect':
+        if (unfounded(observer, declarer, victim)) falseSuspicions++;
+        break;
+      case 'member.joined':
+      case 'member.alive':
+        break;
+      default:
+        continue;
+    }
+    let news = lastNews.get(observer);
+    if (!news) {
+      news = new Map();
+      lastNews.set(observer, news);
+    }
+    news.set(victim, e.t);
+  }
+
+  const figures = {false_dead: falseDead, false_suspicions: falseSuspicions, dead_declarations: declarations};
+  if (!first) {
+    const suspicions = falseSuspicions === 0 ? 'no suspicion of a live reachable peer' : `${falseSuspicions} ${falseSuspicions === 1 ? 'suspicion' : 'suspicions'} of a live reachable peer (refuted or not, not a failure)`;
+    return {status: 'pass', message: `${declarations} dead ${declarations === 1 ? 'declaration' : 'declarations'}, none of a live reachable peer; ${suspicions}`, figures};
+  }
+  const {observer, declarer, victim, t, since} = first;
+  const by = declarer === observer ? '' : ` (declared by ${declarer})`;
+  return {
+    status: 'fail',
+    message: `${observer} declared ${victim} dead at ${formatTime(t)}${by} while ${victim} was live and reachable (since ${formatTime(since)})${falseDead > 1 ? ` (${falseDead} false dead declarations in all)` : ''}`,
+    figures,
+    evidence: evidence(history, t, (e) => {
+      if (e.src === 'coordinator') return e.type === 'fault' || (e.data.peer === victim && e.type.startsWith('peer.'));
+      if (e.type.startsWith('member.')) return e.data.name === victim;
+      return e.src === `peer:${victim}` && e.type === 'peer.started';
+    }),
+  };
+}
+
+/**
+ * Nobody was declared dead at all: no `member.dead` from any peer about
+ * another (for faults meant to be survived, such as a pause shorter than the
+ * suspicion timeout). Suspicions are counted, not failed.
+ */
+export function noDead(history: readonly HistoryEvent[]): Verdict {
+  let dead = 0;
+  let suspicions = 0;
+  let first: HistoryEvent | undefined;
+  for (const e of history) {
+    if (e.type !== 'member.dead' && e.type !== 'member.suspect') continue;
+    const observer = peerOf(e.src);
+    const victim = str(e.data.name);
+    if (observer === undefined || victim === undefined || victim === observer) continue;
+    if (e.type === 'member.suspect') {
+      suspicions++;
+      continue;
+    }
+    dead++;
+    first ??= e;
+  }
+  const figures = {dead_declarations: dead, suspicions};
+  if (!first) return {status: 'pass', message: `no peer was declared dead (${suspicions} ${suspicions === 1 ? 'suspicion' : 'suspicions'})`, figures};
+  const victim = String(first.data.name);
+  const from = str(first.data.from);
+  const by = from !== undefined && `peer:${from}` !== first.src ? ` (declared by ${from})` : '';
+  return {
+    status: 'fail',
+    message: `${peerOf(first.src)!} declared ${victim} dead at ${formatTime(first.t)}${by}${dead > 1 ? ` (${dead} dead declarations in all)` : ''}`,
+    figures,
+    evidence: evidence(history, first.t, (e) => {
+      if (e.src === 'coordinator') return e.type === 'fault' || (e.data.peer === victim && e.type.startsWith('peer.'));
+      return e.type.startsWith('member.') && e.data.name === victim;
+    }),
+  };
+}
+
+export const invariants: Record<InvariantName, (history: readonly HistoryEvent[]) => Verdict> = {
+  'no-duplicate-delivery': noDuplicateDelivery,
+  'per-sender-order': perSenderOrder,
+  'no-unsent-delivery': noUnsentDelivery,
+  'no-false-dead': noFalseDead,
+  'no-dead': noDead,
+};
