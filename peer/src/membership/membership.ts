@@ -36,6 +36,7 @@ import {BroadcastQueue} from './broadcast-queue.js';
 import type {PushPullMember, PushPullRequest, PushPullResponse, UdpMessage, Update} from './messages.js';
 import {MAX_INCARNATION, MalformedMessage, decodePushPull, decodePushPullReply, decodeUdp} from './messages.js';
 import {Suspicion} from './suspicion.js';
+import {systemClock} from './clock.js';
 import type {Transport} from './transport.js';
 import type {Address, Member, MemberState, MembershipEvents} from './types.js';
 import {formatAddress, parseAddress, sameAddress} from './types.js';
@@ -417,7 +418,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
         this.#log.info('swim', `suspicion of ${name} timed out; declaring it dead`);
         this.#onDead(name, incarnation, this.name, false);
       }
-    });
+    }, systemClock);
     this.#broadcasts.queue({k: 'suspect', n: name, i: incarnation, f: from});
     this.#log.info('swim', `suspect ${name} at incarnation ${incarnation} (reported by ${from})`);
     this.emit('suspect', {name, incarnation, from, at: now});
