@@ -31,7 +31,8 @@ import {createHash} from 'node:crypto';
 import type {SwimConfig} from '../config.js';
 import {MAX_INCARNATION_STEP, pushPullIntervalMs, retransmitLimit, suspicionMaxMs, suspicionMinMs} from '../config.js';
 import type {Logger} from '../log.js';
-import type {Bugs} from '../bugs.js';
+import type {Policy} from '../policy.js';
+import {correctPolicy} from '../policy.js';
 import {BroadcastQueue} from './broadcast-queue.js';
 import type {PushPullMember, PushPullRequest, PushPullResponse, UdpMessage, Update} from './messages.js';
 import {MAX_INCARNATION, MalformedMessage, decodePushPull, decodePushPullReply, decodeUdp} from './messages.js';
@@ -100,7 +101,8 @@ export interface MembershipOptions {
   config: SwimConfig;
   transport: Transport;
   log: Logger;
-  bugs?: Bugs;
+  /** The protocol's hooks that deliberate defects override (policy.ts). */
+  policy?: Policy;
 }
 
 export class Membership extends EventEmitter<MembershipEvents> {
@@ -108,7 +110,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   readonly config: SwimConfig;
   readonly transport: Transport;
   readonly #log: Logger;
-  readonly #bugs: Bugs;
+  readonly #policy: Policy;
   readonly #members = new Map<string, Record_>();
   /** Dead members #reap forgot, by name, oldest first: still reconnect targets (at most maxMembers). */
   readonly #reapedDead = new Map<string, Address>();
@@ -139,7 +141,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.config = options.config;
     this.transport = options.transport;
     this.#log = options.log;
-    this.#bugs = options.bugs ?? new Set();
+    this.#policy = options.policy ?? correctPolicy;
     this.#members.set(this.name, {
       name: this.name,
       address: this.transport.address,
@@ -257,7 +259,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     self.state = 'left';
     self.since = Date.now();
     this.#broadcasts.clear();
-    if (!this.#bugs.has('silent-leave')) {
+    if (this.#policy.announcesLeave) {
       this.#broadcasts.queue(update);
       for (const member of recipients) this.transport.sendUdp(member.address, {t: 'gossip', f: this.name, u: [update]});
     }
@@ -302,7 +304,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   /** Raises our incarnation above whatever others claim about us, and says so. */
   #refute(claimed: number): void {
-    if (this.#bugs.has('no-refute')) return;
+    if (!this.#policy.refutes) return;
     const self = this.#self();
     const next = Math.max(self.incarnation, claimed) + 1;
     if (next > MAX_INCARNATION) {
@@ -411,7 +413,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     current.incarnation = incarnation;
     current.state = 'suspect';
     current.since = now;
-    const [minMs, maxMs] = this.#bugs.has('hair-trigger') ? [0, 0] : [suspicionMinMs(this.config, n), suspicionMaxMs(this.config, n)];
+    const [minMs, maxMs] = this.#policy.suspicionBounds(suspicionMinMs(this.config, n), suspicionMaxMs(this.config, n));
     current.suspicion = new Suspicion(from, expected, minMs, maxMs, () => {
       const record = this.#members.get(name);
       if (record?.state === 'suspect' && record.incarnation === incarnation) {
@@ -455,7 +457,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   // --- UDP protocol --------------------------------------------------------
 
   #piggyback(): Update[] | undefined {
-    const updates = this.#broadcasts.take(this.config.maxPacketBytes - 200, retransmitLimit(this.config, this.liveCount()));
+    const updates = this.#broadcasts.take(this.config.maxPacketBytes - 200, this.#policy.retransmitLimit(retransmitLimit(this.config, this.liveCount())));
     return updates.length > 0 ? updates : undefined;
   }
 
@@ -588,7 +590,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     clearTimeout(timer);
     if (acked || !this.#running || this.#leaving) return;
     const current = this.#members.get(target.name);
-    if (this.#bugs.has('never-suspect')) return;
+    if (!this.#policy.suspectsOnMissedAck) return;
     if (current && current.incarnation === incarnation && current.state !== 'dead' && current.state !== 'left') {
       this.#log.debug('swim', `no ack from ${target.name}, direct or indirect`);
       this.#onSuspect(target.name, incarnation, this.name);
@@ -679,7 +681,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   async #reconnect(): Promise<void> {
-    if (this.#bugs.has('no-reconnect')) return;
+    if (!this.#policy.reconnectsToDead) return;
     const candidates: Array<{name: string; address: Address}> = [...this.others(DEAD), ...[...this.#reapedDead].map(([name, address]) => ({name, address}))];
     const [target] = shuffle(candidates);
     if (!target) return;
