@@ -13,7 +13,8 @@ import {EVERYONE, NetworkFaults} from './membership/network-faults.js';
 import type {Address} from './membership/types.js';
 import {formatAddress} from './membership/types.js';
 import {bootstrapJoin, bootstrapLeave} from './bootstrap-client.js';
-import type {Bugs} from './bugs.js';
+import type {Bugs} from './policy.js';
+import {policyFor} from './policy.js';
 
 export interface PeerSettings {
   name: string;
@@ -24,7 +25,7 @@ export interface PeerSettings {
   bootstrap?: string | undefined;
   /** Overrides of single timing knobs, e.g. for tests that need a broken peer. */
   overrides?: Partial<SwimConfig> | undefined;
-  /** Deliberate defects, for testing the harness (see bugs.ts). */
+  /** Deliberate defects, for testing the harness (see policy.ts). */
   bugs?: Bugs | undefined;
 }
 
@@ -63,12 +64,12 @@ export class Peer {
       maxInbound: config.maxInboundConnections,
       readDeadlineMs: config.tcpTimeoutMs,
     });
-    const bugs = settings.bugs ?? new Set();
-    const membership = new Membership({name: settings.name, config, transport, log, bugs});
+    const policy = policyFor(settings.bugs ?? []);
+    const membership = new Membership({name: settings.name, config, transport, log, policy});
     const faults = new NetworkFaults((address) => membership.nameAt(address));
     transport.setFilter(faults.filter);
-    if (bugs.has('deaf')) faults.cut([EVERYONE], 'both');
-    const chat = new Chat(membership, log, bugs);
+    if (policy.dropsAllPackets) faults.cut([EVERYONE], 'both');
+    const chat = new Chat(membership, log, policy);
     const peer = new Peer(settings, transport, membership, chat, faults, log);
     membership.start();
     chat.start();

@@ -9,7 +9,8 @@
  */
 import {EventEmitter} from 'node:events';
 import type {Logger} from '../log.js';
-import type {Bugs} from '../bugs.js';
+import type {Policy} from '../policy.js';
+import {correctPolicy} from '../policy.js';
 import type {ChatMessage, UdpMessage} from '../membership/messages.js';
 import type {Membership} from '../membership/membership.js';
 import type {Address} from '../membership/types.js';
@@ -55,13 +56,11 @@ export class Chat extends EventEmitter<ChatEvents> {
   duplicates = 0;
   readonly refusals: ChatRefusals = {heldDropped: 0, unverifiedDigest: 0};
 
-  /** An odd-numbered message held back by the `reorder` bug, per stream. */
-  readonly #reorderHeld = new Map<string, ChatMessage>();
-
   constructor(
     private readonly membership: Membership,
     private readonly log: Logger,
-    private readonly bugs: Bugs = new Set(),
+    /** Where delivery goes: to the log, or astray by a deliberate defect. */
+    private readonly policy: Policy = correctPolicy,
   ) {
     super();
     // The epoch makes ids unique across restarts of a peer under the same name.
@@ -136,21 +135,8 @@ export class Chat extends EventEmitter<ChatEvents> {
   }
 
   #deliver(message: ChatMessage, key: string): void {
-    const fromOther = message.sender !== this.membership.name;
-    if (fromOther && this.bugs.size > 0) {
-      if (this.bugs.has('drop-delivery')) return;
-      if (this.bugs.has('reorder')) {
-        if (message.seq % 2 === 1) return void this.#reorderHeld.set(key, message);
-        this.#record(message);
-        const held = this.#reorderHeld.get(key);
-        this.#reorderHeld.delete(key);
-        if (held) this.#record(held);
-        return;
-      }
-      if (this.bugs.has('phantom-delivery')) this.#record({...message, id: `${message.id}-phantom`, seq: message.seq + 1_000_000});
-      if (this.bugs.has('duplicate-delivery')) this.#record(message);
-    }
-    this.#record(message);
+    if (message.sender === this.membership.name) return this.#record(message);
+    this.policy.deliver(message, key, (m) => this.#record(m));
   }
 
   #record(message: ChatMessage): void {

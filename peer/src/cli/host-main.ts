@@ -6,7 +6,7 @@
  */
 import type {ProfileName} from '../config.js';
 import type {Address} from '../membership/types.js';
-import type {Bugs} from '../bugs.js';
+import type {Bugs} from '../policy.js';
 import {Logger, isLevel} from '../log.js';
 import {Peer} from '../peer.js';
 import {linkAgent} from '../agent-link.js';

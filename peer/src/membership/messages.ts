@@ -72,7 +72,7 @@ function need(cond: boolean, what: string): asserts cond {
 const isName = (v: unknown): v is string => typeof v === 'string' && NAME.test(v);
 /**
  * Incarnations are uint32, as in memberlist: a defined range, so a peer can
- * tell an accusation it cannot beat (see membership.ts) from a malformed one.
+ * tell an accusation it cannot beat (see member-table.ts) from a malformed one.
  */
 export const MAX_INCARNATION = 2 ** 32 - 1;
 

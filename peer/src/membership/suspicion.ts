@@ -3,10 +3,12 @@
  * as independent members confirm the suspicion, so a member many agree is
  * gone is declared dead sooner, while a lone slow prober cannot kill it fast.
  */
+import type {Clock, TimerHandle} from './clock.js';
+
 export class Suspicion {
   readonly #confirmations = new Set<string>();
-  readonly #start = performance.now();
-  #timer: NodeJS.Timeout;
+  readonly #start: number;
+  #timer: TimerHandle;
 
   constructor(
     from: string,
@@ -14,18 +16,20 @@ export class Suspicion {
     private readonly minMs: number,
     private readonly maxMs: number,
     private readonly onTimeout: () => void,
+    private readonly clock: Clock,
   ) {
     this.#confirmations.add(from);
-    this.#timer = setTimeout(onTimeout, this.#timeoutMs());
+    this.#start = clock.now();
+    this.#timer = clock.setTimeout(onTimeout, this.#timeoutMs());
   }
 
   /** Records a confirmation from another member; returns true if it was new. */
   confirm(from: string): boolean {
     if (this.#confirmations.has(from)) return false;
     this.#confirmations.add(from);
-    clearTimeout(this.#timer);
-    const remaining = this.#timeoutMs() - (performance.now() - this.#start);
-    this.#timer = setTimeout(this.onTimeout, Math.max(0, remaining));
+    this.clock.clearTimeout(this.#timer);
+    const remaining = this.#timeoutMs() - (this.clock.now() - this.#start);
+    this.#timer = this.clock.setTimeout(this.onTimeout, Math.max(0, remaining));
     return true;
   }
 
@@ -34,7 +38,7 @@ export class Suspicion {
   }
 
   cancel(): void {
-    clearTimeout(this.#timer);
+    this.clock.clearTimeout(this.#timer);
   }
 
   #timeoutMs(): number {

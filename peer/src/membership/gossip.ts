@@ -1,0 +1,80 @@
+/**
+ * Dissemination: updates the member table queues wait in memberlist's
+ * transmit-limited queue, ride along on every probe packet (piggyback) and,
+ * while there is news, go to a few random members every gossip interval.
+ */
+import type {SwimConfig} from '../config.js';
+import {retransmitLimit} from '../config.js';
+import type {Policy} from '../policy.js';
+import {BroadcastQueue} from './broadcast-queue.js';
+import type {Update} from './messages.js';
+import type {MemberTable} from './member-table.js';
+import type {RunState} from './run-state.js';
+import {shuffle} from './shuffle.js';
+import type {Transport} from './transport.js';
+
+export class Gossip {
+  readonly #queue = new BroadcastQueue(() => this.arm());
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly name: string,
+    private readonly config: SwimConfig,
+    private readonly policy: Policy,
+    private readonly transport: Transport,
+    private readonly table: MemberTable,
+    private readonly run: RunState,
+  ) {}
+
+  queue(update: Update): void {
+    this.#queue.queue(update);
+  }
+
+  /** Drops all queued news: a leaving member has only its `left` left to say. */
+  clear(): void {
+    this.#queue.clear();
+  }
+
+  /** The queued updates that fit in one datagram, each counted as sent once; undefined when there are none. */
+  piggyback(): Update[] | undefined {
+    const limit = this.policy.retransmitLimit(retransmitLimit(this.config, this.table.liveCount()));
+    const updates = this.#queue.take(this.config.maxPacketBytes - 200, limit);
+    return updates.length > 0 ? updates : undefined;
+  }
+
+  /**
+   * Gossip ticks only while there is news: a group at rest would otherwise wake
+   * every member 1000/gossipInterval times a second for nothing, and on one
+   * machine carrying hundreds of members those wake-ups are most of the load.
+   */
+  arm(): void {
+    if (this.#timer || !this.run.active()) return;
+    // Alone, there is nobody to tell: the next member we learn of queues news and re-arms the timer.
+    const newsToTell = () => this.run.active() && this.#queue.size > 0 && this.table.liveCount() > 1;
+    this.#timer = setInterval(() => {
+      if (newsToTell()) return this.#gossip();
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }, this.config.gossipIntervalMs);
+    // First news after a quiet spell goes out at once (once the current packet is applied), not a
+    // whole interval later: a ticking timer would have fired half an interval later on average.
+    setImmediate(() => {
+      if (this.#timer && newsToTell()) this.#gossip();
+    });
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #gossip(): void {
+    if (this.#queue.size === 0) return;
+    const targets = shuffle(this.table.others()).slice(0, this.config.gossipNodes);
+    for (const target of targets) {
+      const updates = this.piggyback();
+      if (!updates) return;
+      this.transport.sendUdp(target.address, {t: 'gossip', f: this.name, u: updates});
+    }
+  }
+}

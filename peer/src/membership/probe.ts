@@ -1,0 +1,177 @@
+/**
+ * Failure detection: SWIM's probe loop (ping, then ping-req through k
+ * members, then the member table's verdict on a missed ack), and the answers
+ * to others' probes: ack to a ping, a ping on behalf of a ping-req.
+ */
+import type {SwimConfig} from '../config.js';
+import type {Logger} from '../log.js';
+import type {Gossip} from './gossip.js';
+import type {Member} from './types.js';
+import type {MemberTable} from './member-table.js';
+import type {UdpMessage} from './messages.js';
+import type {RunState} from './run-state.js';
+import {shuffle} from './shuffle.js';
+import type {Transport} from './transport.js';
+import type {Address} from './types.js';
+import {formatAddress} from './types.js';
+
+const ALIVE = ['alive'] as const;
+
+type Ping = Extract<UdpMessage, {t: 'ping'}>;
+type Ack = Extract<UdpMessage, {t: 'ack'}>;
+type PingReq = Extract<UdpMessage, {t: 'ping-req'}>;
+
+export class Prober {
+  readonly #ackHandlers = new Map<number, () => void>();
+  #seq = 0;
+  #probeOrder: string[] = [];
+  #probeIndex = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #probing: Promise<void> | undefined;
+
+  constructor(
+    private readonly name: string,
+    private readonly config: SwimConfig,
+    private readonly transport: Transport,
+    private readonly table: MemberTable,
+    private readonly gossip: Gossip,
+    private readonly log: Logger,
+    private readonly run: RunState,
+  ) {}
+
+  /** Probes one member per probe interval, back to back, never overlapping itself. */
+  start(): void {
+    const ms = this.config.probeIntervalMs;
+    const generation = this.run.generation();
+    const tick = async () => {
+      if (!this.run.active()) return;
+      const started = performance.now();
+      this.#probing = this.#probe().catch((error) => this.log.warn('swim', `probe failed: ${String(error)}`));
+      await this.#probing;
+      // A leave and a join while the probe ran started a new loop: this one ends.
+      if (!this.run.active() || generation !== this.run.generation()) return;
+      this.#timer = setTimeout(tick, Math.max(0, ms - (performance.now() - started)));
+    };
+    // A random phase keeps peers started together from probing in lock step.
+    this.#timer = setTimeout(tick, Math.floor(Math.random() * ms));
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+
+  /** Settles once the probe under way, if any, has finished. */
+  async settled(): Promise<void> {
+    await this.#probing;
+  }
+
+  onPing(message: Ping, from: Address): void {
+    // The address may now belong to a newer process under another name: only the named target answers.
+    if (message.to !== this.name) return;
+    // The ack goes where the ping came from, never to the address written inside it: that would
+    // let one forged datagram aim our answers at any host. A source that is not its sender's
+    // known address (a spoofed one, or a newcomer not yet heard of) gets a bare ack, no bigger than the ping.
+    if (this.table.isAt(message.f, from)) this.#send(from, {t: 'ack', s: message.s, f: this.name, u: this.gossip.piggyback()});
+    else {
+      this.table.refusals.unverifiedPing++;
+      this.#send(from, {t: 'ack', s: message.s, f: this.name});
+    }
+  }
+
+  onAck(message: Ack): void {
+    const handler = this.#ackHandlers.get(message.s);
+    handler?.();
+  }
+
+  onPingReq(message: PingReq, from: Address): void {
+    // Probe only a member we know as live, at the address we know: a ping-req must not
+    // make us send pings to an address of the sender's choosing. The ack goes to the source.
+    const known = this.table.get(message.to);
+    if (!known || message.to === this.name || (known.state !== 'alive' && known.state !== 'suspect')) {
+      this.table.refusals.pingReqUnknown++;
+      return;
+    }
+    const target = known.address;
+    const requester = from;
+    const seq = this.#nextSeq();
+    const timer = setTimeout(() => this.#ackHandlers.delete(seq), this.config.probeIntervalMs);
+    this.#ackHandlers.set(seq, () => {
+      clearTimeout(timer);
+      this.#ackHandlers.delete(seq);
+      this.#send(requester, {t: 'ack', s: message.s, f: this.name});
+    });
+    this.#send(target, {t: 'ping', s: seq, f: this.name, to: message.to, a: formatAddress(this.transport.address), u: this.gossip.piggyback()});
+  }
+
+  #send(to: Address, message: UdpMessage): void {
+    this.transport.sendUdp(to, message);
+  }
+
+  #nextSeq(): number {
+    this.#seq = (this.#seq + 1) % Number.MAX_SAFE_INTEGER;
+    return this.#seq;
+  }
+
+  #nextProbeTarget(): Member | undefined {
+    for (let tries = 0; tries < 2; tries++) {
+      while (this.#probeIndex < this.#probeOrder.length) {
+        const record = this.table.get(this.#probeOrder[this.#probeIndex++]!);
+        if (record && record.name !== this.name && (record.state === 'alive' || record.state === 'suspect')) return record;
+      }
+      // Randomised round-robin (SWIM §4.3): every member is probed once per round, in a fresh order.
+      this.#probeOrder = shuffle(this.table.others().map((m) => m.name));
+      this.#probeIndex = 0;
+    }
+    return undefined;
+  }
+
+  #waitAck(seq: number, ms: number): {promise: Promise<boolean>; cancel(): void} {
+    let timer: NodeJS.Timeout | undefined;
+    let settle: (v: boolean) => void = () => {};
+    const promise = new Promise<boolean>((resolve) => {
+      settle = resolve;
+      timer = setTimeout(() => resolve(false), ms);
+      this.#ackHandlers.set(seq, () => resolve(true));
+    });
+    return {
+      promise: promise.finally(() => {
+        clearTimeout(timer);
+        this.#ackHandlers.delete(seq);
+      }),
+      cancel: () => settle(false),
+    };
+  }
+
+  async #probe(): Promise<void> {
+    const target = this.#nextProbeTarget();
+    if (!target) return;
+    const started = performance.now();
+    const incarnation = target.incarnation;
+    const seq = this.#nextSeq();
+    const self = formatAddress(this.transport.address);
+    const ack = this.#waitAck(seq, this.config.probeIntervalMs);
+    this.#send(target.address, {t: 'ping', s: seq, f: this.name, to: target.name, a: self, u: this.gossip.piggyback()});
+    const timeout = cancellableDelay(this.config.probeTimeoutMs);
+    const direct = await Promise.race([ack.promise, timeout.promise.then(() => undefined)]);
+    timeout.cancel();
+    if (direct) return;
+    if (!this.run.active()) return ack.cancel();
+    const helpers = shuffle(this.table.others(ALIVE).filter((m) => m.name !== target.name)).slice(0, this.config.indirectChecks);
+    for (const helper of helpers) {
+      this.#send(helper.address, {t: 'ping-req', s: seq, f: this.name, a: self, to: target.name, ta: formatAddress(target.address), u: this.gossip.piggyback()});
+    }
+    const remaining = Math.max(0, this.config.probeIntervalMs - (performance.now() - started));
+    const timer = setTimeout(() => ack.cancel(), remaining);
+    const acked = await ack.promise;
+    clearTimeout(timer);
+    if (acked || !this.run.active()) return;
+    this.table.missedAck(target.name, incarnation);
+  }
+}
+
+/** A delay whose timer can be cleared: a probe acked in time should not leave a wake-up behind. */
+function cancellableDelay(ms: number): {promise: Promise<void>; cancel(): void} {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return {promise, cancel: () => clearTimeout(timer)};
+}

@@ -1,0 +1,141 @@
+/**
+ * Full-state exchange over TCP: the join through seeds, the periodic
+ * push-pull with a random member, the answer to others' push-pulls, and the
+ * reconnect attempts to dead members so the two sides of a healed partition
+ * merge again. What the state says is the member table's business (mergeState).
+ */
+import type {SwimConfig} from '../config.js';
+import {pushPullIntervalMs} from '../config.js';
+import type {Logger} from '../log.js';
+import type {Policy} from '../policy.js';
+import type {MemberTable} from './member-table.js';
+import type {PushPullRequest, PushPullResponse} from './messages.js';
+import {decodePushPull, decodePushPullReply} from './messages.js';
+import type {RunState} from './run-state.js';
+import {shuffle} from './shuffle.js';
+import type {Transport} from './transport.js';
+import type {Address} from './types.js';
+import {formatAddress, parseAddress} from './types.js';
+
+export class PushPull {
+  #timer: NodeJS.Timeout | undefined;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #dueAt = Infinity;
+  #pullSoon: () => void = () => {};
+  #viewChangedAt = 0;
+  #lastPushPullAt = 0;
+
+  constructor(
+    private readonly name: string,
+    private readonly config: SwimConfig,
+    private readonly policy: Policy,
+    private readonly transport: Transport,
+    private readonly table: MemberTable,
+    private readonly log: Logger,
+    private readonly run: RunState,
+  ) {}
+
+  start(): void {
+    this.#schedule();
+    this.#reconnectTimer = setInterval(() => {
+      if (this.run.active()) void this.#reconnect();
+    }, this.config.reconnectIntervalMs);
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#dueAt = Infinity;
+    clearInterval(this.#reconnectTimer);
+  }
+
+  /** A member came, went or came back: the view is changing (see #schedule). */
+  viewChanged(): void {
+    this.#viewChangedAt = Date.now();
+    this.#pullSoon();
+  }
+
+  /** `partner`: the member this peer believes is at `to`, if any. */
+  async exchange(to: Address, join: boolean, partner?: string): Promise<void> {
+    const request: PushPullRequest = {t: 'push-pull', f: this.name, a: formatAddress(this.transport.address), join, members: this.table.localState()};
+    const reply = decodePushPullReply(await this.transport.request(to, request, this.config.tcpTimeoutMs));
+    const trusted = new Set<string>();
+    if (partner !== undefined && reply.f === partner) trusted.add(partner);
+    // Read when the answer arrives: once one seed's answer made this peer refute, the others are ordinary news.
+    if (join && this.table.self.incarnation === 0) trusted.add(this.name);
+    this.table.mergeState(reply.members, reply.f, true, trusted);
+  }
+
+  async onRequest(raw: unknown, verdict: (announced: Address) => {action: string; ms?: number}): Promise<PushPullResponse | undefined> {
+    const request = decodePushPull(raw);
+    const announced = parseAddress(request.a);
+    if (announced) {
+      const v = verdict(announced);
+      if (v.action === 'drop') return undefined;
+      if (v.action === 'delay') await delay(v.ms ?? 0);
+    }
+    if (!this.run.active()) return undefined;
+    const reply: PushPullResponse = {t: 'push-pull-reply', f: this.name, members: this.table.localState()};
+    this.table.mergeState(request.members, request.f, false);
+    return reply;
+  }
+
+  async #periodic(): Promise<void> {
+    const [target] = shuffle(this.table.others(['alive']));
+    if (!target) return;
+    try {
+      await this.exchange(target.address, false, target.name);
+    } catch (error) {
+      this.log.debug('swim', `push-pull with ${target.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  async #reconnect(): Promise<void> {
+    if (!this.policy.reconnectsToDead) return;
+    const candidates: Array<{name: string; address: Address}> = [...this.table.others(['dead']), ...this.table.reapedDead()];
+    const [target] = shuffle(candidates);
+    if (!target) return;
+    try {
+      await this.exchange(target.address, false, target.name);
+      this.log.debug('swim', `reconnected to ${target.name}`);
+    } catch {
+      // Expected for members that really are gone.
+    }
+  }
+
+  /**
+   * Periodic push-pull. At rest it slows with the group's size (pushPullScale);
+   * while the view is changing it runs at the base interval, and once more
+   * after the last change: a group that formed or churned all at once leaves
+   * a few members short of an update or two (an epidemic always misses a
+   * few), and the scaled interval (3 min for 1,000 lan members) would leave
+   * them so for minutes. memberlist has only the scaled interval.
+   */
+  #schedule(): void {
+    const generation = this.run.generation();
+    const current = () => this.run.active() && generation === this.run.generation();
+    const tick = async () => {
+      if (!current()) return;
+      this.#dueAt = Infinity;
+      const started = Date.now();
+      await this.#periodic();
+      if (!current()) return;
+      const changed = this.#viewChangedAt >= this.#lastPushPullAt;
+      this.#lastPushPullAt = started;
+      arm(changed ? this.config.pushPullIntervalMs : pushPullIntervalMs(this.config, this.table.liveCount()));
+    };
+    const arm = (ms: number) => {
+      clearTimeout(this.#timer);
+      this.#dueAt = Date.now() + ms;
+      this.#timer = setTimeout(tick, ms);
+    };
+    this.#pullSoon = () => {
+      if (!current()) return;
+      if (this.#dueAt !== Infinity && this.#dueAt - Date.now() > this.config.pushPullIntervalMs) arm(this.config.pushPullIntervalMs);
+    };
+    arm(this.config.pushPullIntervalMs);
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

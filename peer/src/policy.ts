@@ -1,0 +1,132 @@
+/**
+ * Deliberate defects a peer can be started with (`--bug NAME`), so that
+ * peerlab's own tests can show each checker failing on a real run. A harness
+ * that cannot fail is worthless; these make it fail on purpose.
+ *
+ * The peer asks one Policy object at each point where a defect could bend
+ * the protocol; the correct policy is the default, and each defect overrides
+ * one hook. The state machine, the probe, the chat and the peer carry no
+ * branches on defect names: a new defect is one more override here.
+ */
+import type {ChatMessage} from './membership/messages.js';
+
+export interface Policy {
+  /** Whether the peer drops every packet in and out (`deaf`). */
+  readonly dropsAllPackets: boolean;
+  /** Whether a leave is told to the others (`left` sent and gossiped), or the peer just goes quiet. */
+  readonly announcesLeave: boolean;
+  /** Whether a probe with no ack, direct or indirect, makes the target suspect. */
+  readonly suspectsOnMissedAck: boolean;
+  /** Whether the peer refutes a claim about itself with a higher incarnation. */
+  readonly refutes: boolean;
+  /** Whether the peer keeps trying push-pull with dead members, so a healed partition merges. */
+  readonly reconnectsToDead: boolean;
+  /** The suspicion timeout bounds used, given Lifeguard's (config.ts). */
+  suspicionBounds(minMs: number, maxMs: number): readonly [number, number];
+  /** How many times one update is piggybacked, given the λ·log N limit (config.ts). */
+  retransmitLimit(limit: number): number;
+  /**
+   * Hands a message from another member, its turn come in per-sender order,
+   * to `record` (the delivery itself). `stream` names its sender stream.
+   * One instance per peer: an override may keep state across calls.
+   */
+  deliver(message: ChatMessage, stream: string, record: (message: ChatMessage) => void): void;
+}
+
+export const correctPolicy: Policy = Object.freeze({
+  dropsAllPackets: false,
+  announcesLeave: true,
+  suspectsOnMissedAck: true,
+  refutes: true,
+  reconnectsToDead: true,
+  suspicionBounds: (minMs: number, maxMs: number) => [minMs, maxMs] as const,
+  retransmitLimit: (limit: number) => limit,
+  deliver: (message: ChatMessage, _stream: string, record: (message: ChatMessage) => void) => record(message),
+});
+
+/**
+ * Each defect: what it does, and the one hook it overrides on the policy it
+ * is given. Overrides apply in this order, so that defects combine as they
+ * always have: `drop-delivery` beats everything in delivery, then `reorder`,
+ * and `phantom-delivery`'s extra message comes before `duplicate-delivery`'s.
+ */
+const defects = {
+  /** Drops every packet in and out: the peer never meets anyone. */
+  deaf: (base: Policy): Policy => ({...base, dropsAllPackets: true}),
+  /** Delivers every message from others twice. */
+  'duplicate-delivery': (base: Policy): Policy => ({
+    ...base,
+    deliver: (message, stream, record) => {
+      record(message);
+      base.deliver(message, stream, record);
+    },
+  }),
+  /** Also delivers a message nobody sent, for each one it receives. */
+  'phantom-delivery': (base: Policy): Policy => ({
+    ...base,
+    deliver: (message, stream, record) => {
+      record({...message, id: `${message.id}-phantom`, seq: message.seq + 1_000_000});
+      base.deliver(message, stream, record);
+    },
+  }),
+  /** Delivers each odd-numbered message from others only after the one that follows it. */
+  reorder: (base: Policy): Policy => {
+    /** An odd-numbered message held back, per stream. */
+    const held = new Map<string, ChatMessage>();
+    return {
+      ...base,
+      deliver: (message, stream, record) => {
+        if (message.seq % 2 === 1) return void held.set(stream, message);
+        record(message);
+        const odd = held.get(stream);
+        held.delete(stream);
+        if (odd) record(odd);
+      },
+    };
+  },
+  /** Never delivers messages from others. */
+  'drop-delivery': (base: Policy): Policy => ({...base, deliver: () => {}}),
+  /** Leaves without telling anyone, so others see it dead instead of left. */
+  'silent-leave': (base: Policy): Policy => ({...base, announcesLeave: false}),
+  /** Never suspects anyone, so crashed peers are never declared dead. */
+  'never-suspect': (base: Policy): Policy => ({...base, suspectsOnMissedAck: false}),
+  /** Declares a suspect dead at once: no time to refute, so slow links kill live peers. */
+  'hair-trigger': (base: Policy): Policy => ({...base, suspicionBounds: () => [0, 0] as const}),
+  /** Never refutes a claim about itself, so a restarted peer is never accepted back. */
+  'no-refute': (base: Policy): Policy => ({...base, refutes: false}),
+  /** Never tries to reach dead members again, so the sides of a healed partition stay apart. */
+  'no-reconnect': (base: Policy): Policy => ({...base, reconnectsToDead: false}),
+} satisfies Record<string, (base: Policy) => Policy>;
+
+export type BugName = keyof typeof defects;
+
+/** The `--bug` names, in the order the CLI lists them. */
+export const bugNames: readonly BugName[] = [
+  'deaf',
+  'duplicate-delivery',
+  'drop-delivery',
+  'reorder',
+  'phantom-delivery',
+  'silent-leave',
+  'never-suspect',
+  'hair-trigger',
+  'no-refute',
+  'no-reconnect',
+];
+
+/** The defects a peer was started with. */
+export type Bugs = ReadonlySet<BugName>;
+
+export function isBugName(value: string): value is BugName {
+  return Object.hasOwn(defects, value);
+}
+
+/** The correct policy with the given defects applied; a fresh object, since a defect may keep state. */
+export function policyFor(bugs: Iterable<BugName>): Policy {
+  const wanted = new Set(bugs);
+  let policy = correctPolicy;
+  for (const [name, override] of Object.entries(defects) as Array<[BugName, (base: Policy) => Policy]>) {
+    if (wanted.has(name)) policy = override(policy);
+  }
+  return policy;
+}
