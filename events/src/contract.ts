@@ -256,35 +256,57 @@ export type HistoryEventOf<K extends EventType> = K extends CoordinatorEventType
 
 // ---------------------------------------------------------------- checking
 
-/** Where a value broke the contract: the field's path (`data.incarnation`) and why. */
+/** Where a value broke the contract: the field's path (`data.incarnation`), what was expected there and the value found. */
 export interface ContractProblem {
   field: string;
-  message: string;
+  expected: string;
+  value: unknown;
 }
 
-function firstProblem(error: z.ZodError, prefix: string): ContractProblem {
+function expectation(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.expected === 'int' ? 'an integer' : `${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
+    case 'invalid_value':
+      return issue.values.map((v) => JSON.stringify(v)).join(' or ');
+    case 'invalid_union':
+      return 'one of the shapes the contract allows';
+    case 'too_small':
+    case 'too_big': {
+      const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+      const sign = issue.code === 'too_small' ? (issue.inclusive ? '>=' : '>') : issue.inclusive ? '<=' : '<';
+      return issue.origin === 'string' || issue.origin === 'array' ? `a length ${sign} ${String(bound)}` : `a ${issue.origin} ${sign} ${String(bound)}`;
+    }
+    default:
+      return issue.message.replace(/^Invalid [a-z]+: /, '');
+  }
+}
+
+function firstProblem(error: z.ZodError, data: unknown): ContractProblem {
   const issue = error.issues[0]!;
+  let value: unknown = data;
+  for (const key of issue.path) value = typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
   const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
-  return {field: `${prefix}${path}`.replace(/^\./, ''), message: issue.message};
+  return {field: `data${path}`, expected: expectation(issue), value};
 }
 
 /**
- * Checks a peer event's data against its type; undefined when it conforms or
- * the type is an extension. One dispatch on the type, one parse; the data is
+ * Checks a peer event's data against its type: the first problem, or
+ * undefined when it conforms or the type is an extension. One dispatch on the type, one parse; the data is
  * not copied into the history (what was checked is what is stored).
  */
 export function checkPeerEvent(type: string, data: unknown): ContractProblem | undefined {
   const schema = (peerEventData as Record<string, z.ZodType>)[type];
   if (schema === undefined || !Object.hasOwn(peerEventData, type)) return undefined;
   const result = schema.safeParse(data);
-  return result.success ? undefined : firstProblem(result.error, 'data');
+  return result.success ? undefined : firstProblem(result.error, data);
 }
 
 /** Checks a coordinator event's data; an unlisted type is a problem of its own. */
 export function checkCoordinatorEvent(type: string, data: unknown): ContractProblem | undefined {
-  if (!coordinatorEventTypes.has(type)) return {field: 'type', message: `not a coordinator event type (one of ${[...coordinatorEventTypes].join(', ')})`};
+  if (!coordinatorEventTypes.has(type)) return {field: 'type', expected: 'a coordinator event type', value: type};
   const result = (coordinatorEventData as Record<string, z.ZodType>)[type]!.safeParse(data);
-  return result.success ? undefined : firstProblem(result.error, 'data');
+  return result.success ? undefined : firstProblem(result.error, data);
 }
 
 // ---------------------------------------------------------------- JSON Schema
