@@ -251,8 +251,16 @@ export interface ExtensionHistoryEvent {
  */
 export type HistoryEvent = CoordinatorHistoryEvent | PeerHistoryEvent | ExtensionHistoryEvent;
 
-/** The history event of a type the contract lists. */
-export type HistoryEventOf<K extends EventType> = K extends CoordinatorEventType ? CoordinatorHistoryEvent<K> : K extends PeerEventType ? PeerHistoryEvent<K> : never;
+/**
+ * The history event of a type the contract lists, its data exactly as the
+ * contract has it (no open fields): what `isEvent` narrows to, so a field
+ * renamed in the contract fails the build where it is read.
+ */
+export type HistoryEventOf<K extends EventType> = K extends CoordinatorEventType
+  ? {t: number; src: 'coordinator'; type: K; data: CoordinatorEventData<K>; seq?: undefined}
+  : K extends PeerEventType
+    ? {t: number; src: PeerSource; type: K; data: PeerEventData<K>; seq?: number}
+    : never;
 
 // ---------------------------------------------------------------- checking
 
