@@ -142,7 +142,7 @@ export function noFalseDead(history: readonly HistoryEvent[]): Verdict {
     if (!isEvent(e, 'member.dead') && !isEvent(e, 'member.suspect') && !isEvent(e, 'member.alive') && !isEvent(e, 'member.joined')) continue;
     const victim = e.data.name;
     if (victim === observer) continue;
-    const declarer = 'from' in e.data ? e.data.from : observer;
+    const declarer = e.type === 'member.dead' || e.type === 'member.suspect' ? e.data.from : observer;
     switch (e.type) {
       case 'member.dead':
         declarations++;
