@@ -7,11 +7,13 @@
  */
 import {io} from 'socket.io-client';
 import {Agent, Registry} from '@peerlab/client-agent';
+import type {PeerEventData} from '@peerlab/client-agent';
 
 const {MODE = 'baseline', URL = '', TOKEN = '', NAME = 'bench'} = process.env;
 
-function floodData(i: number): Record<string, unknown> {
-  return {name: `member-${i % 50}`, incarnation: i, address: '127.0.0.1:40000'};
+/** A member.alive as the event contract has it (the hub checks every one; `previous` was missing). */
+function floodData(i: number): PeerEventData<'member.alive'> {
+  return {name: `member-${i % 50}`, incarnation: i, address: '127.0.0.1:40000', previous: 'suspect'};
 }
 
 if (MODE === 'baseline') {

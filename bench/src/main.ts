@@ -300,7 +300,7 @@ async function ingestion(count: number): Promise<void> {
   const history = new HistoryWriter(path.join(tmpRoot, 'ingestion-history.jsonl'));
   c.hub.on('events', (name, events) => {
     const src = `peer:${name}` as const;
-    for (const e of events) history.append(e.type, e.data, {src, t: e.time, seq: e.seq});
+    for (const e of events) history.appendPeer(src, e);
   });
   const child = execa(process.execPath, [benchAgent], {env: {MODE: 'agent', URL: c.url, TOKEN: c.token, NAME: 'flooder'}, reject: false, stdio: 'ignore'});
   await c.hub.waitForRegistered(['flooder'], 10_000);

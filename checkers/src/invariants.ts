@@ -4,6 +4,7 @@
  * may deliver a message again, once.
  */
 import type {HistoryEvent, InvariantName, Verdict} from './history/types.js';
+import {isEvent} from './history/types.js';
 import {Model, SplitTracker, chatAt, evidence, formatTime, parseChatId, peerOf, str} from './model.js';
 
 function more(count: number, noun: string): string {
@@ -138,9 +139,10 @@ export function noFalseDead(history: readonly HistoryEvent[]): Verdict {
       recheck(observer, e.t);
       continue;
     }
-    const victim = str(e.data.name);
-    if (victim === undefined || victim === observer) continue;
-    const declarer = str(e.data.from) ?? observer;
+    if (!isEvent(e, 'member.dead') && !isEvent(e, 'member.suspect') && !isEvent(e, 'member.alive') && !isEvent(e, 'member.joined')) continue;
+    const victim = e.data.name;
+    if (victim === observer) continue;
+    const declarer = e.type === 'member.dead' || e.type === 'member.suspect' ? e.data.from : observer;
     switch (e.type) {
       case 'member.dead':
         declarations++;
@@ -195,10 +197,10 @@ export function noDead(history: readonly HistoryEvent[]): Verdict {
   let suspicions = 0;
   let first: HistoryEvent | undefined;
   for (const e of history) {
-    if (e.type !== 'member.dead' && e.type !== 'member.suspect') continue;
+    if (!isEvent(e, 'member.dead') && !isEvent(e, 'member.suspect')) continue;
     const observer = peerOf(e.src);
-    const victim = str(e.data.name);
-    if (observer === undefined || victim === undefined || victim === observer) continue;
+    const victim = e.data.name;
+    if (observer === undefined || victim === observer) continue;
     if (e.type === 'member.suspect') {
       suspicions++;
       continue;

@@ -217,6 +217,9 @@ function details(e: HistoryEvent): string {
       return faultText(d);
     case 'peer.gap':
       return `${String(d.peer)} expected ${String(d.expected)} got ${String(d.got)}`;
+    case 'event.rejected':
+      // The peer's event that broke the contract: the checkers never saw it.
+      return `${String(d.peer)} #${String(d.seq)} ${String(d.type)} refused: ${String(d.field)} (${clip(String(d.message), 100)})`;
     case 'step.begin':
       return `${String(d.path)} ${String(d.kind)}${d.title ? `: ${String(d.title)}` : ''}`;
     case 'step.end':

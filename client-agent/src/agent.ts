@@ -15,6 +15,11 @@ import type {Registry} from './registry.js';
 import {CommandError} from './registry.js';
 import type {AgentSettings, CommandReply, EventBatch, EventBatchAck, Hello, HelloAck, PeerEvent, Snapshot, SnapshotReply} from './protocol.js';
 import {Channel, PROTOCOL_VERSION, parseCommandRequest, parseHelloAck, toWireError} from './protocol.js';
+// Types only: the contract's zod schemas stay out of every peer that embeds the agent.
+import type {PeerEventData, PeerEventType} from '@peerlab/events/contract';
+
+/** The data an event of type T carries: the contract's for a type it lists, any object for an extension type. */
+export type EventDataFor<T extends string> = T extends PeerEventType ? PeerEventData<T> : Record<string, unknown>;
 
 export interface AgentOptions<Ctx> {
   url: string;
@@ -103,8 +108,13 @@ export class Agent<Ctx> {
 
   #onFirstAck: ((ack: HelloAck) => void) | undefined;
 
-  /** Records one event; it is sent with the next flush. */
-  emit(type: string, data: Record<string, unknown>): void {
+  /**
+   * Records one event; it is sent with the next flush. A type the event
+   * contract lists must carry the data the contract gives it (checked at
+   * build time here, and by the hub on arrival); any other type is an
+   * extension, sent as it is.
+   */
+  emit<T extends string>(type: T, data: EventDataFor<T>): void {
     if (this.#closed) return;
     // The hub refuses a whole batch for one bad event, and the batch would be resent forever.
     if (typeof type !== 'string' || type.length === 0 || type.length > 64 || typeof data !== 'object' || data === null || Array.isArray(data)) {

@@ -98,7 +98,12 @@ export interface EventBatch {
   events: PeerEvent[];
 }
 
-export type EventBatchAck = {ok: true; lastSeq: number} | {ok: false; error: WireError};
+/**
+ * `rejected` lists the events of the batch whose data broke the event
+ * contract for their type (@peerlab/events/contract): counted, recorded in
+ * the history as `event.rejected`, not as the peer's. Absent when none was.
+ */
+export type EventBatchAck = {ok: true; lastSeq: number; rejected?: Array<{seq: number; field: string; message: string}>} | {ok: false; error: WireError};
 
 export interface SnapshotMember {
   name: string;

@@ -8,7 +8,6 @@ import type {HelloAck, Snapshot} from '@peerlab/client-agent';
 import type {CommandContext, ScriptNesting} from './commands.js';
 import {agentFileAccess} from './file-access.js';
 import {createRegistry} from './commands.js';
-import type {MembershipEventName} from './membership/types.js';
 import {formatAddress} from './membership/types.js';
 import type {Peer} from './peer.js';
 
@@ -68,17 +67,19 @@ export function linkAgent(peer: Peer, options: AgentLinkOptions): {agent: Agent<
     onGiveUp: (reason) => options.exit(3, reason),
     log: (message) => peer.log.debug('agent', message),
   });
-  const kinds: MembershipEventName[] = ['joined', 'alive', 'suspect', 'dead', 'left', 'updated', 'reaped'];
-  for (const kind of kinds) {
-    peer.membership.on(kind, (event: {address?: unknown; at: number} & Record<string, unknown>) => {
-      const {at: _at, address, ...rest} = event;
-      agent.emit(`member.${kind}`, address ? {...rest, address: formatAddress(address as never)} : rest);
-    });
-  }
+  // Each event as the contract (@peerlab/events/contract) has it: a renamed field fails the build here.
+  const {membership} = peer;
+  membership.on('joined', (e) => agent.emit('member.joined', {name: e.name, address: formatAddress(e.address), incarnation: e.incarnation}));
+  membership.on('alive', (e) => agent.emit('member.alive', {name: e.name, address: formatAddress(e.address), incarnation: e.incarnation, previous: e.previous}));
+  membership.on('suspect', (e) => agent.emit('member.suspect', {name: e.name, incarnation: e.incarnation, from: e.from}));
+  membership.on('dead', (e) => agent.emit('member.dead', {name: e.name, incarnation: e.incarnation, from: e.from}));
+  membership.on('left', (e) => agent.emit('member.left', {name: e.name, incarnation: e.incarnation}));
+  membership.on('updated', (e) => agent.emit('member.updated', {name: e.name, address: formatAddress(e.address), incarnation: e.incarnation, reason: e.reason}));
+  membership.on('reaped', (e) => agent.emit('member.reaped', {name: e.name, state: e.state, incarnation: e.incarnation}));
   // When this peer became part of the group: the instant convergence is timed from.
-  peer.membership.on('contacted', ({via, seeds}) => agent.emit('peer.joined', {via, seeds}));
+  membership.on('contacted', ({via, seeds}) => agent.emit('peer.joined', {via, seeds}));
   peer.chat.on('sent', (m) => agent.emit('chat.sent', {id: m.id, sender: m.sender, seq: m.seq, text: m.text}));
   peer.chat.on('delivered', (m) => agent.emit('chat.delivered', {id: m.id, sender: m.sender, seq: m.seq, sentAt: m.sentAt}));
-  agent.emit('peer.started', {address: peer.address, incarnation: peer.membership.self.incarnation, profile: peer.config.profile});
+  agent.emit('peer.started', {address: peer.address, incarnation: membership.self.incarnation, profile: peer.config.profile});
   return {agent, registered: agent.start()};
 }

@@ -1,13 +1,14 @@
 /**
  * What a history line must be before the checkers see it. The history is
- * read back from a file anyone can edit, so its envelope and the fields the
- * verdict reads are checked here, at the edge, and the checkers can trust
- * what they get. Peer events carry what the peer sent, which the hub checked
- * only for its envelope: the checkers read their data defensively, so only
- * the envelope is checked here too; anything stricter would reject histories
- * a real run can write.
+ * read back from a file anyone can edit, so each line is checked here, at
+ * the edge, against the event contract (@peerlab/events/contract): its
+ * envelope, and the data of every type the contract lists, coordinator and
+ * peer events alike (the hub refuses a peer event that breaks it, so a run
+ * writes none). The checkers then read typed data. A peer event of a type the
+ * contract does not list is an extension: stored as it came, and ignored.
  */
-import {describeValue as show, nestsDeeperThan} from '@peerlab/client-agent/protocol';
+import {describeValue as show, nestsDeeperThan} from '@peerlab/events/values';
+import {checkCoordinatorEvent, checkPeerEvent} from '@peerlab/events/contract';
 import type {HistoryEvent} from './types.js';
 
 export class HistoryReadError extends Error {
@@ -25,34 +26,7 @@ export class HistoryReadError extends Error {
 /** The JSON a line holds, as JSON.parse gives it. */
 type Json = unknown;
 
-interface FieldRule {
-  check: (value: Json) => boolean;
-  expected: string;
-}
-
-const isString = (v: Json): boolean => typeof v === 'string';
-const isBoolean = (v: Json): boolean => typeof v === 'boolean';
-const isStringList = (v: Json): boolean => Array.isArray(v) && v.every(isString);
 const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isStatus = (v: Json): boolean => v === 'pass' || v === 'fail' || v === 'unknown';
-const isMemberState = (v: Json): boolean => v === 'alive' || v === 'suspect' || v === 'dead' || v === 'left';
-
-/** A condition as the engine writes it in await.begin (see Condition in types.ts). */
-function isCondition(v: Json): boolean {
-  if (!isObject(v)) return false;
-  switch (v.kind) {
-    case 'converged':
-    case 'delivered':
-    case 'detected':
-      return true;
-    case 'rejoined':
-      return isString(v.of);
-    case 'state':
-      return isString(v.of) && isMemberState(v.is) && (v.seenBy === 'all' || isStringList(v.seenBy));
-    default:
-      return false;
-  }
-}
 
 /**
  * How deep a line may nest, the event itself counting as the first level
@@ -79,58 +53,6 @@ function tooDeepField(value: Record<string, Json>): string | undefined {
   }
   return undefined;
 }
-
-const rule = (check: (v: Json) => boolean, expected: string): FieldRule => ({check, expected});
-const optional = (r: FieldRule): FieldRule => ({check: (v) => v === undefined || r.check(v), expected: r.expected});
-
-const string = rule(isString, 'a string');
-const peer = string;
-const stepPath = rule((v) => typeof v === 'string' && /^\d+(\.\d+)*$/.test(v), 'a step path like "3" or "5.2.1"');
-
-/**
- * The fields of coordinator events that evaluate() and the checkers read,
- * by event type (the shapes are listed in types.ts). Other fields, and types
- * not listed, pass as they are: only describeEvent reads them, as text.
- */
-const coordinatorRules = new Map<string, Record<string, FieldRule>>([
-  // evaluate() has a default for each of these (a synthetic history may leave them out), not for a wrong type.
-  ['run.begin', {
-    scenario: optional(string),
-    file: optional(string),
-    runId: optional(string),
-    seed: optional(rule((v) => Number.isSafeInteger(v) && (v as number) >= 0, 'a whole number, 0 or more')),
-    invariants: optional(rule(isStringList, 'a list of invariant names')),
-  }],
-  ['run.end', {error: optional(string)}],
-  ['step.begin', {
-    path: stepPath,
-    kind: string,
-    title: string,
-    line: rule((v) => Number.isSafeInteger(v) && (v as number) >= 0, 'a line number'),
-    peers: optional(rule(isStringList, 'a list of peer names')),
-    // Its depth is bounded with the line's (MAX_LINE_DEPTH).
-    expect: optional(rule(isObject, 'an object')),
-  }],
-  ['step.end', {path: stepPath, status: rule(isStatus, 'pass, fail or unknown'), message: optional(string), error: optional(string)}],
-  ['await.begin', {
-    step: stepPath,
-    condition: rule(isCondition, 'a condition: {kind: converged | delivered | detected | state | rejoined, ...}'),
-    withinMs: rule((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0, 'a duration in ms'),
-  }],
-  ['await.end', {step: stepPath}],
-  ['command.send', {step: string, peer}],
-  ['command.reply', {
-    step: string,
-    peer,
-    ok: rule(isBoolean, 'true or false'),
-    error: optional(rule((v) => isObject(v) && isString(v.message) && isString(v.code), 'an error {message, code}')),
-  }],
-  ['peer.spawn', {peer}],
-  ['peer.registered', {peer}],
-  ['peer.exit', {peer}],
-  ['peer.kill', {peer, signal: string}],
-  ['fault', {kind: string}],
-]);
 
 /** As the hub accepts them (client-agent's protocol): a peer name after `peer:`. */
 const peerSource = /^peer:[A-Za-z0-9._-]{1,64}$/;
@@ -160,15 +82,9 @@ export function parseEventLine(line: string, file: string, n: number, last = fal
   if (data !== undefined && !isObject(data)) fail('data', 'an object', data);
   if (seq !== undefined && !(Number.isSafeInteger(seq) && (seq as number) >= 1)) fail('seq', 'a sequence number, 1 or more', seq);
   const fields = (data ?? {}) as Record<string, Json>;
-  if (src === 'coordinator') {
-    const rules = coordinatorRules.get(type as string);
-    if (rules) {
-      for (const [name, r] of Object.entries(rules)) {
-        const v = Object.hasOwn(fields, name) ? fields[name] : undefined;
-        if (!r.check(v)) fail(`data.${name}`, `${r.expected} in a ${type as string} event`, v);
-      }
-    }
-  }
+  // The contract, for every type it lists: the hub let no other data through, the engine writes no other.
+  const problem = src === 'coordinator' ? checkCoordinatorEvent(type as string, fields) : checkPeerEvent(type as string, fields);
+  if (problem) fail(problem.field, problem.field === 'type' ? `${problem.expected} (the coordinator writes no other)` : `${problem.expected} in a ${type as string} event`, problem.value);
   const event = {t, src, type, data: fields} as HistoryEvent;
   if (seq !== undefined) event.seq = seq as number;
   return event;

@@ -19,7 +19,7 @@ export interface MembershipEvents {
   /** A member was seen for the first time. */
   joined: [{name: string; address: Address; incarnation: number; at: number}];
   /** A member became alive again: it refuted a suspicion, or came back after dead or left. */
-  alive: [{name: string; address: Address; incarnation: number; previous: MemberState; at: number}];
+  alive: [{name: string; address: Address; incarnation: number; previous: Exclude<MemberState, 'alive'>; at: number}];
   suspect: [{name: string; incarnation: number; from: string; at: number}];
   dead: [{name: string; incarnation: number; from: string; at: number}];
   left: [{name: string; incarnation: number; at: number}];

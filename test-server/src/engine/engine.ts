@@ -17,6 +17,7 @@ import {overallStatus} from './results.js';
 import {awaitVerdict, evaluate, runVerdict} from '@peerlab/checkers/evaluate';
 import {Random} from './random.js';
 import {FaultInjector, linksBetween, shapeLinks} from './faults.js';
+import type {FaultTag} from './faults.js';
 
 export interface RunScenarioOptions {
   outDir: string;
@@ -141,11 +142,12 @@ class ScenarioRun {
     const {hub, fleet} = coordinator;
     hub.on('events', (name, events) => {
       const src = `peer:${name}` as const;
-      for (const e of events) history.append(e.type, e.data, {src, t: e.time, seq: e.seq});
+      for (const e of events) history.appendPeer(src, e);
     });
     hub.on('registered', (agent) => history.append('peer.registered', {peer: agent.name, pid: agent.pid, registrations: agent.registrations}));
     hub.on('gap', (name, expected, got) => history.append('peer.gap', {peer: name, expected, got}));
     hub.on('protocol-error', (detail) => history.append('protocol.error', {...detail}));
+    hub.on('rejected', (detail) => history.append('event.rejected', detail));
     fleet.on('spawned', (host) => {
       for (const peer of host.names) history.append('peer.spawn', {peer, pid: host.pid ?? null});
     });
@@ -165,7 +167,7 @@ class ScenarioRun {
   }
 
   /** Turns a fault step into what to record at its start and a function that injects it. */
-  #planFault(step: PlanStep, random: Random, pool: () => string[], tag: Record<string, unknown> = {}): {describe: Record<string, unknown>; summary: string; apply(): Promise<string[]>} {
+  #planFault(step: PlanStep, random: Random, pool: () => string[], tag: FaultTag = {}): {describe: Record<string, unknown>; summary: string; apply(): Promise<string[]>} {
     const live = pool;
     const pick = (target: Target, pool: string[]) => (target.kind === 'names' ? target.names : target.kind === 'all' ? pool : [random.pick(pool)].filter((x): x is string => x !== undefined));
     switch (step.kind) {
@@ -337,7 +339,7 @@ class ScenarioRun {
 
   async #step(step: PlanStep, stepPath: string): Promise<Status> {
     const begin = Date.now();
-    const beginData: Record<string, unknown> = {path: stepPath, kind: step.kind, title: step.title, line: step.line};
+    const beginData = {path: stepPath, kind: step.kind, title: step.title, line: step.line};
     let verdict: Verdict;
     let error: string | undefined;
     try {

@@ -7,9 +7,15 @@
  */
 import type {Coordinator} from '../coordinator.js';
 import type {Random} from './random.js';
+import type {CoordinatorEventData} from '@peerlab/events/contract';
 
 /** Where faults are recorded: the run's history, or nowhere (an interactive `peerlab up`). */
-export type RecordFault = (type: 'fault' | 'peer.kill', data: Record<string, unknown>) => void;
+export type RecordFault = <K extends 'fault' | 'peer.kill'>(type: K, data: CoordinatorEventData<K>) => void;
+
+/** How a fault is described in the history beside what it did (see `fault` in the event contract). */
+export type FaultDescription = CoordinatorEventData<'fault'>;
+/** Only what tags a fault: the nemesis round that made it. */
+export type FaultTag = Pick<FaultDescription, 'nemesis'>;
 
 export type Link = [from: string, to: string];
 
@@ -117,11 +123,11 @@ export class FaultInjector {
   }
 
   /** Cuts directed links (added to those already cut) and records them; returns problems, if any. */
-  async cut(links: readonly Link[], description: Record<string, unknown>): Promise<string[]> {
+  async cut(links: readonly Link[], description: FaultDescription): Promise<string[]> {
     for (const [from, to] of links) this.#cut.add(`${from}\u0000${to}`);
     const live = new Set(this.#reachablePeers());
     const problems = await this.#commandAll(this.#cutCommands(links, live));
-    this.record('fault', {...description, blocked: links});
+    this.record('fault', {...description, blocked: [...links]});
     return problems;
   }
 
@@ -138,14 +144,14 @@ export class FaultInjector {
     ];
   }
 
-  async loss(percent: number, links: Link[] | 'all', description: Record<string, unknown>): Promise<string[]> {
+  async loss(percent: number, links: Link[] | 'all', description: FaultDescription): Promise<string[]> {
     this.#loss.push({percent, links});
     const problems = await this.#commandAll(this.#rateCommands('net-loss', {percent}, links, new Set(this.#reachablePeers())));
     this.record('fault', {...description, rate: percent / 100, links});
     return problems;
   }
 
-  async delay(ms: number, jitter: number, links: Link[] | 'all', description: Record<string, unknown>): Promise<string[]> {
+  async delay(ms: number, jitter: number, links: Link[] | 'all', description: FaultDescription): Promise<string[]> {
     this.#delay.push({ms, jitter, links});
     const problems = await this.#commandAll(this.#rateCommands('net-delay', {ms, jitter}, links, new Set(this.#reachablePeers())));
     this.record('fault', {...description, ms, jitter, links});
@@ -159,7 +165,7 @@ export class FaultInjector {
     return [...byPeer].map(([peer, peers]) => [peer, command, {...args, peers}]);
   }
 
-  async heal(description: Record<string, unknown> = {}): Promise<string[]> {
+  async heal(description: FaultTag = {}): Promise<string[]> {
     this.#cut.clear();
     this.#loss = [];
     this.#delay = [];
@@ -179,7 +185,7 @@ export class FaultInjector {
   }
 
   /** Process faults. Each is recorded as a `fault` once done; the fleet records the exit itself. */
-  async process(kind: 'kill' | 'terminate' | 'pause' | 'resume' | 'restart', peer: string, description: Record<string, unknown> = {}): Promise<string | undefined> {
+  async process(kind: 'kill' | 'terminate' | 'pause' | 'resume' | 'restart', peer: string, description: FaultTag = {}): Promise<string | undefined> {
     const {fleet, hub} = this.coordinator;
     const host = fleet.get(peer);
     if (!host) return `${peer} was never started`;

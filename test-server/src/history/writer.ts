@@ -7,7 +7,7 @@
 import {createWriteStream} from 'node:fs';
 import type {WriteStream} from 'node:fs';
 import {EventEmitter} from 'node:events';
-import type {HistoryEvent, Source} from '@peerlab/checkers/history/types';
+import type {CoordinatorEventData, CoordinatorEventType, CoordinatorHistoryEvent, HistoryEvent, PeerSource} from '@peerlab/events/contract';
 
 export class HistoryWriter extends EventEmitter<{event: [HistoryEvent]}> {
   readonly events: HistoryEvent[] = [];
@@ -21,12 +21,22 @@ export class HistoryWriter extends EventEmitter<{event: [HistoryEvent]}> {
     this.#stream = createWriteStream(file, {flags: 'a'});
   }
 
-  append(type: string, data: Record<string, unknown>, options: {src?: Source; t?: number; seq?: number} = {}): HistoryEvent {
-    const t = options.t ?? Date.now();
-    const src = options.src ?? 'coordinator';
-    // Two literal shapes, not a spread: events come by the hundred thousand per second, and
+  /**
+   * Appends a coordinator event. Its data is typed by the event contract
+   * (@peerlab/events/contract): a missing or misspelt field fails the build.
+   */
+  append<K extends CoordinatorEventType>(type: K, data: CoordinatorEventData<K>, options: {t?: number} = {}): CoordinatorHistoryEvent<K> {
+    return this.#append({t: options.t ?? Date.now(), src: 'coordinator', type, data} as CoordinatorHistoryEvent<K>) as CoordinatorHistoryEvent<K>;
+  }
+
+  /** Appends a peer's event as the hub passed it on (checked against the contract there). */
+  appendPeer(src: PeerSource, event: {seq: number; time: number; type: string; data: Record<string, unknown>}): HistoryEvent {
+    return this.#append({t: event.time, src, type: event.type, data: event.data, seq: event.seq});
+  }
+
+  #append(event: HistoryEvent): HistoryEvent {
+    // Two literal shapes at the call sites, not a spread: events come by the hundred thousand per second, and
     // JSON.stringify takes its fast path on objects V8 sees with the same shape again and again.
-    const event: HistoryEvent = options.seq !== undefined ? {t, src, type, data, seq: options.seq} : {t, src, type, data};
     if (this.#closed) return event;
     this.events.push(event);
     if (this.#buffer.push(JSON.stringify(event)) === 1) setImmediate(() => this.#drain());

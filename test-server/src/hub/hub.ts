@@ -9,6 +9,9 @@ import {EventEmitter} from 'node:events';
 import type {Server, Socket} from 'socket.io';
 import type {AgentSettings, CommandReply, CommandSpec, HelloAck, PeerEvent, Snapshot, WireError} from '@peerlab/client-agent/protocol';
 import {Channel, ProtocolError, parseCommandReply, parseEventBatch, parseHello, parseSnapshotReply, toWireError} from '@peerlab/client-agent/protocol';
+import {checkPeerEvent} from '@peerlab/events/contract';
+import type {CoordinatorEventData} from '@peerlab/events/contract';
+import {describeValue} from '@peerlab/events/values';
 import {tokenMatches} from '@peerlab/node-kit/require-token';
 import {AUTHENTICATED_MAX_BYTES, setFrameLimit} from './frame-limit.js';
 
@@ -31,7 +34,12 @@ export interface HubEvents {
   events: [name: string, events: PeerEvent[]];
   /** A sequence gap: events lost between lastSeq and the batch's first seq. */
   gap: [name: string, expected: number, got: number];
-  'protocol-error': [detail: {socket: string; peer?: string; channel: string; message: string}];
+  'protocol-error': [detail: CoordinatorEventData<'protocol.error'>];
+  /**
+   * An event of a type the contract lists whose data breaks it: not passed on
+   * as the peer's, but said so. Its seq counts all the same (it is no gap).
+   */
+  rejected: [detail: CoordinatorEventData<'event.rejected'>];
 }
 
 export interface HubOptions {
@@ -157,17 +165,20 @@ export class Hub extends EventEmitter<HubEvents> {
       const done = (value: boolean) => {
         clearTimeout(timer);
         this.off('events', onEvents);
+        this.off('rejected', onRejected);
         this.off('disconnected', onGone);
         resolve(value);
       };
       const onEvents = (peer: string) => {
         if (peer === name && (this.#lastSeq.get(name) ?? 0) >= seq) done(true);
       };
+      const onRejected = (detail: {peer: string}) => onEvents(detail.peer);
       const onGone = (peer: string) => {
         if (peer === name) done(false);
       };
       const timer = setTimeout(() => done(false), timeoutMs);
       this.on('events', onEvents);
+      this.on('rejected', onRejected);
       this.on('disconnected', onGone);
     });
   }
@@ -257,14 +268,34 @@ export class Hub extends EventEmitter<HubEvents> {
         return reply({ok: false, error: this.#protocolError(socket, Channel.events, error, name)});
       }
       const last = this.#lastSeq.get(name) ?? 0;
-      const fresh = batch.events.filter((e) => e.seq > last);
+      let fresh = batch.events.filter((e) => e.seq > last);
+      const rejected: CoordinatorEventData<'event.rejected'>[] = [];
       if (fresh.length > 0) {
         if (fresh[0]!.seq !== last + 1) this.emit('gap', name, last + 1, fresh[0]!.seq);
         const newLast = fresh.at(-1)!.seq;
         this.#lastSeq.set(name, newLast);
         const agent = this.#agents.get(name);
         if (agent) agent.info.lastSeq = newLast;
-        this.emit('events', name, fresh);
+        // The contract, event by event: one dispatch on the type and one parse, nothing copied.
+        // Events before and after a rejected one are passed on in order, around its rejection.
+        let from = 0;
+        for (let i = 0; i < fresh.length; i++) {
+          const e = fresh[i]!;
+          const problem = checkPeerEvent(e.type, e.data);
+          if (!problem) continue;
+          if (i > from) this.emit('events', name, fresh.slice(from, i));
+          from = i + 1;
+          const index = e.seq - batch.events[0]!.seq;
+          const message = `events.events[${index}].${problem.field}: expected ${problem.expected} in a ${e.type} event, got ${describeValue(problem.value)}`;
+          const detail = {peer: name, seq: e.seq, time: e.time, type: e.type, field: problem.field, message};
+          rejected.push(detail);
+          this.emit('rejected', detail);
+        }
+        fresh = from === 0 ? fresh : fresh.slice(from);
+        if (fresh.length > 0) this.emit('events', name, fresh);
+      }
+      if (rejected.length > 0) {
+        return reply({ok: true, lastSeq: this.#lastSeq.get(name) ?? 0, rejected: rejected.map(({seq, field, message}) => ({seq, field, message}))});
       }
       reply({ok: true, lastSeq: this.#lastSeq.get(name) ?? 0});
     });
