@@ -7,7 +7,7 @@
  * the envelope is checked here too; anything stricter would reject histories
  * a real run can write.
  */
-import {describeValue as show, nestsDeeperThan} from '@peerlab/client-agent/protocol';
+import {describeValue as show, nestsDeeperThan} from '@peerlab/events/values';
 import type {HistoryEvent} from './types.js';
 
 export class HistoryReadError extends Error {
