@@ -8,7 +8,8 @@ import type {ErrorRequestHandler, NextFunction, Request, RequestHandler, Respons
 import {z} from 'zod';
 import type {Coordinator} from '../coordinator.js';
 import {findPrototypeKey} from '@peerlab/client-agent/protocol';
-import {FleetError, generateNames} from '../fleet/fleet.js';
+import {FleetError} from '../fleet/fleet.js';
+import {PEER_NAME, PEER_NAME_RULE, generateNames} from '@peerlab/events/names';
 import {notJsonBody} from '@peerlab/node-kit/json-body';
 import {requireBearerToken} from '@peerlab/node-kit/require-token';
 
@@ -23,7 +24,7 @@ class ApiError extends Error {
   }
 }
 
-const peerName = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 characters of A-Z a-z 0-9 . _ -');
+const peerName = z.string().regex(PEER_NAME, `expected ${PEER_NAME_RULE}`);
 const commandBody = z.strictObject({name: z.string().min(1).max(64), args: z.record(z.string(), z.unknown()).optional(), timeoutMs: z.int().min(1).max(600_000).optional()});
 const spawnBody = z.union([z.strictObject({names: z.array(peerName).min(1).max(1000)}), z.strictObject({count: z.int().min(1).max(1000)})], {
   error: 'expected {"names": [...]} or {"count": N}',
