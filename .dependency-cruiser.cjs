@@ -1,12 +1,13 @@
 /**
- * Which way the imports go, checked by dependency-cruiser over the built JS
- * (each package's dist/src, what actually loads at run time), by the test
- * test-server/test/import-rules.test.ts (part of `npm test`) and by
- * `npm run lint:imports`. Paths are relative to the repository root; every
- * workspace package is the folder of the same name.
- *
- * The built JS has no `import type` lines (TypeScript erases them), so a rule
- * here is about what a module loads; a type-only dependency is not seen.
+ * Which way the imports go, checked by dependency-cruiser in the test
+ * test-server/test/import-rules.test.ts (part of `npm test`) twice: over the
+ * built JS (each package's dist/src, what actually loads at run time) and
+ * over the sources transpiled with every import kept, `import type` included
+ * (the built JS has none: a dependency on another module's types is still a
+ * dependency, and a cycle of types is still a cycle). `npm run lint:imports`
+ * runs that test alone. Paths are relative to the repository
+ * root as built (<package>/dist/src/...); each workspace package is the folder
+ * of the same name.
  *
  * Every rule has a case in the test's fixture that must break it, so a rule
  * that can no longer fire (a renamed folder, a mistyped path) fails the test.
@@ -121,6 +122,15 @@ module.exports = {
       severity: 'error',
       from: {path: '^test-server/dist/src/api/'},
       to: {path: '^test-server/dist/src/(coordinator\\.js$|cli/|engine/)'},
+    },
+    {
+      name: 'cli-does-not-import-api',
+      comment:
+        'The console (cli/) and the REST API (api/) are two front ends of one coordinator: what both show ' +
+        '(a peer\'s row) lives beside the coordinator (peer-row.ts), so neither imports the other.',
+      severity: 'error',
+      from: {path: '^test-server/dist/src/cli/'},
+      to: {path: '^test-server/dist/src/api/'},
     },
     {
       name: 'bench-uses-public-packages',

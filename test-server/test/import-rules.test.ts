@@ -1,16 +1,19 @@
 /**
- * The import rules of .dependency-cruiser.cjs, enforced: the built packages
- * must break none of them, and a small tree with one deliberate violation of
- * each rule must be reported rule by rule, so a rule that can no longer fire
- * (a moved folder, a mistyped pattern) fails here instead of passing quietly.
+ * The import rules of .dependency-cruiser.cjs, enforced: the built packages,
+ * and the sources with their type-only imports, must break none of them; a
+ * small tree with one deliberate violation of each rule must be reported rule
+ * by rule, so a rule that can no longer fire (a moved folder, a mistyped
+ * pattern) fails here instead of passing quietly; and a type-only import must
+ * be seen.
  */
 import test from 'ava';
 import {access, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile} from 'node:fs/promises';
-import {createRequire} from 'node:module';
+import {createRequire, isBuiltin} from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {cruise} from 'dependency-cruiser';
+import {transform} from 'esbuild';
 import type {ICruiseResult, IFlattenedRuleSet, IViolation} from 'dependency-cruiser';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -62,6 +65,65 @@ test('the built packages break no import rule', async (t) => {
   t.deepEqual(violations, [], `imports that break .dependency-cruiser.cjs:\n${describe(violations)}`);
 });
 
+/**
+ * The sources as JS that keeps every import, `import type` included, laid out
+ * like the built packages (<package>/dist/src/<module>.js) so the same rules
+ * apply: the built JS has no type-only imports (TypeScript erases them), and a
+ * module that imports another only for its types still depends on it (a
+ * cycle of types is still a cycle). TypeScript 7 has no compiler API that
+ * dependency-cruiser can parse with, so esbuild transpiles each file, told to
+ * keep every import (verbatimModuleSyntax) after `import type` lost its
+ * `type`. npm packages become empty stand-ins under node_modules/, enough
+ * for the rules that name them.
+ */
+async function typeAwareTree(from: string, dir: string): Promise<string[]> {
+  const {workspaces} = JSON.parse(await readFile(path.join(from, 'package.json'), 'utf8')) as {workspaces: string[]};
+  const files: string[] = [];
+  const bare = new Set<string>();
+  await writeFile(path.join(dir, 'package.json'), '{"type": "module"}');
+  for (const w of workspaces) {
+    const manifest = await readFile(path.join(from, w, 'package.json'), 'utf8');
+    await mkdir(path.join(dir, w), {recursive: true});
+    await writeFile(path.join(dir, w, 'package.json'), manifest);
+    await mkdir(path.join(dir, 'node_modules/@peerlab'), {recursive: true});
+    await symlink(path.join(dir, w), path.join(dir, 'node_modules', (JSON.parse(manifest) as {name: string}).name), 'dir');
+    for (const entry of await readdir(path.join(from, w, 'src'), {recursive: true})) {
+      if (!entry.endsWith('.ts') || entry.endsWith('.d.ts')) continue;
+      const source = (await readFile(path.join(from, w, 'src', entry), 'utf8'))
+        .replace(/^(\s*)import\s+type\s+/gm, '$1import ')
+        .replace(/^(\s*)export\s+type\s+(?=[{*])/gm, '$1export ');
+      const {code} = await transform(source, {loader: 'ts', format: 'esm', tsconfigRaw: {compilerOptions: {verbatimModuleSyntax: true}}});
+      for (const [, specifier] of code.matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)) {
+        if (!specifier!.startsWith('.') && !specifier!.startsWith('@peerlab/') && !isBuiltin(specifier!)) bare.add(packageName(specifier!));
+      }
+      const file = path.join(w, 'dist/src', entry.replace(/\.ts$/, '.js'));
+      await mkdir(path.join(dir, path.dirname(file)), {recursive: true});
+      await writeFile(path.join(dir, file), code);
+      files.push(file);
+    }
+  }
+  for (const name of bare) {
+    await mkdir(path.join(dir, 'node_modules', name), {recursive: true});
+    await writeFile(path.join(dir, 'node_modules', name, 'package.json'), JSON.stringify({name, exports: {'.': './index.js', './*': './index.js'}}));
+    await writeFile(path.join(dir, 'node_modules', name, 'index.js'), 'export {};\n');
+  }
+  return files;
+}
+
+function packageName(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+}
+
+test('the sources, type-only imports included, break no import rule', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-import-types-'));
+  t.teardown(() => rm(dir, {recursive: true, force: true}));
+  const files = await typeAwareTree(root, dir);
+  t.true(files.length > 50, `found only ${files.length} source modules`);
+  const violations = await check(dir, files);
+  t.deepEqual(violations, [], `imports (type-only ones included) that break .dependency-cruiser.cjs:\n${describe(violations)}`);
+});
+
 /** One file per module: its path and the specifiers it imports. */
 const fixture: Record<string, string[]> = {
   'package.json': [],
@@ -82,6 +144,7 @@ const fixture: Record<string, string[]> = {
   'test-server/dist/src/engine/engine.js': ['node:child_process'],
   'test-server/dist/src/coordinator.js': ['./api/rest.js'],
   'test-server/dist/src/api/rest.js': ['../coordinator.js'],
+  'test-server/dist/src/cli/console-commands.js': ['../api/rest.js', '../coordinator.js'],
   'bench/dist/src/main.js': ['@peerlab/peer'],
   'peer/dist/src/index.js': [],
 };
@@ -102,6 +165,7 @@ const expected: Array<[string, string, string]> = [
   ['engine-reaches-peers-through-coordinator', 'test-server/dist/src/engine/engine.js', 'child_process'],
   ['api-does-not-import-coordinator', 'test-server/dist/src/api/rest.js', 'test-server/dist/src/coordinator.js'],
   ['no-circular', 'test-server/dist/src/api/rest.js', 'test-server/dist/src/coordinator.js'],
+  ['cli-does-not-import-api', 'test-server/dist/src/cli/console-commands.js', 'test-server/dist/src/api/rest.js'],
   ['bench-uses-public-packages', 'bench/dist/src/main.js', 'peer/dist/src/index.js'],
 ];
 
@@ -131,4 +195,31 @@ test('each rule reports its deliberate violation in a fixture, and allowed impor
   t.deepEqual(got.map(key).sort(), expected.map(key).sort(), `reported:\n${describe(violations)}`);
   // And every rule in the config has a case here.
   t.deepEqual([...new Set(expected.map(([rule]) => rule))].sort(), [...ruleNames].sort(), 'a rule without a fixture case cannot be shown to fire');
+});
+
+test('a type-only import is seen: the REST router importing the coordinator for its type is a violation and a cycle', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-import-types-fixture-'));
+  t.teardown(() => rm(dir, {recursive: true, force: true}));
+  const sources: Record<string, string> = {
+    'package.json': '{"workspaces": ["test-server"]}',
+    'test-server/package.json': '{"name": "@peerlab/test-server", "type": "module"}',
+    'test-server/src/coordinator.ts': "import {createApiRouter} from './api/rest.js';\nexport class Coordinator {\n  router = createApiRouter(this);\n}\n",
+    'test-server/src/api/rest.ts': "import type {Coordinator} from '../coordinator.js';\nexport function createApiRouter(coordinator: Coordinator): string {\n  return String(coordinator);\n}\n",
+  };
+  const from = path.join(dir, 'from');
+  for (const [file, text] of Object.entries(sources)) {
+    await mkdir(path.join(from, path.dirname(file)), {recursive: true});
+    await writeFile(path.join(from, file), text);
+  }
+  const to = path.join(dir, 'to');
+  await mkdir(to);
+  const violations = await check(to, await typeAwareTree(from, to));
+  t.deepEqual(
+    violations.map((v) => `${v.rule.name} | ${v.from} | ${v.to}`).sort(),
+    [
+      'api-does-not-import-coordinator | test-server/dist/src/api/rest.js | test-server/dist/src/coordinator.js',
+      'no-circular | test-server/dist/src/api/rest.js | test-server/dist/src/coordinator.js',
+    ],
+    describe(violations),
+  );
 });
