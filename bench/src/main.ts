@@ -16,12 +16,13 @@ import {fileURLToPath} from 'node:url';
 import {execa} from 'execa';
 import type {ResultPromise} from 'execa';
 import {Server} from 'socket.io';
-import {failureDetectionBoundMs, profiles, suspicionMinMs} from '@peerlab/peer';
-import {Coordinator, HistoryWriter, generateNames, killAllPeersNow} from '@peerlab/test-server';
+import {Coordinator, HistoryWriter, defaultPeerBin, generateNames, killAllPeersNow} from '@peerlab/test-server';
 import {readHistory} from '@peerlab/checkers/history/read';
 import type {HistoryEvent} from '@peerlab/checkers/history/types';
 import {checkCondition, invariants} from '@peerlab/checkers/check';
 import {median, percentile, round} from '@peerlab/checkers/stats';
+import {expectedDetectionMs, failureDetectionBoundMs, parseSwimTiming} from '@peerlab/checkers/swim-model';
+import type {SwimTiming} from '@peerlab/checkers/swim-model';
 
 interface Figure {
   name: string;
@@ -41,6 +42,12 @@ const phase = (name: string) => !only || only.includes(name);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../../..');
 const benchAgent = path.resolve(here, '../bench-agent.mjs');
+/** A profile's timing, asked of the peer binary (the bench imports no peer code: it measures the binary as a user runs it). */
+async function peerProfile(name: 'local' | 'lan'): Promise<SwimTiming> {
+  const {stdout} = await execa(process.execPath, [defaultPeerBin(), '--print-profile', name], {timeout: 10_000});
+  return parseSwimTiming(JSON.parse(stdout), `peerlab-peer --print-profile ${name}`);
+}
+const profiles = {local: await peerProfile('local'), lan: await peerProfile('lan')};
 const local = profiles.local;
 const figures: Figure[] = [];
 const tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'peerlab-bench-'));
@@ -353,7 +360,7 @@ async function detection(n: number, chatSeconds: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
   const times = [...seenBy.values()];
-  const expected = (Math.E / (Math.E - 1)) * local.probeIntervalMs + suspicionMinMs(local, n);
+  const expected = expectedDetectionMs(local, n);
   report({name: `failure detection after SIGKILL, N=${n}, median`, value: median(times), unit: 'ms', baseline: expected, target: '<= 1.5x e/(e-1) probe periods + suspicion timeout', note: `${times.length} of ${n - 1} detected`}, (r) => r <= 1.5 && times.length === n - 1);
   report({name: `failure detection after SIGKILL, N=${n}, max`, value: Math.max(...times), unit: 'ms', baseline: bound, target: 'within the configured bound'}, (_r, v) => v <= bound);
   await c.close();

@@ -6,6 +6,7 @@ import { removeStaleTempFiles, writeFileAtomic } from '@peerlab/node-kit/write-f
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import { PEER_NAME } from '@peerlab/events/names';
 
 export interface Contact {
   name: string;
@@ -55,7 +56,7 @@ export const MAX_MAXPEERS = 1000;
 
 export const nameSchema = z
   .string({ error: (issue) => (issue.input === undefined ? 'is required' : `expected a string, got ${typeName(issue.input)}`) })
-  .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'expected 1-64 characters of [A-Za-z0-9._-]' });
+  .regex(PEER_NAME, { error: 'expected 1-64 characters of [A-Za-z0-9._-]' });
 
 const ADDRESS_MESSAGE = 'expected "host:port" with a port 1-65535';
 

@@ -31,7 +31,8 @@ export function checkCondition(condition: Condition, history: readonly HistoryEv
 }
 
 export {converged, expectedView, sidesText, viewProblem} from './converged.js';
-export {delivered, latencyFigures, percentile} from './delivered.js';
+export {delivered, latencyFigures} from './delivered.js';
+export {percentile} from './stats.js';
 export {DownTracker, detected} from './detected.js';
 export {rejoined} from './rejoined.js';
 export {stateSeen} from './state.js';

@@ -8,13 +8,7 @@
 import type {HistoryEvent, Verdict} from './history/types.js';
 import type {ChatFold, ChatMessage, ChatProcess, SentMessage, Window} from './model.js';
 import {Model, chatAt, evidence, formatTime, list, parseChatId} from './model.js';
-
-/** Nearest-rank percentile of sorted values. */
-export function percentile(sorted: ArrayLike<number>, p: number): number {
-  if (sorted.length === 0) return 0;
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(sorted.length, rank) - 1]!;
-}
+import {percentileOfSorted} from './stats.js';
 
 /** Delivery latencies (delivery t − sent t) over every first delivery, per process, to a peer other than the sender. */
 export function latencyFigures(chat: ChatFold): Record<string, number> {
@@ -29,8 +23,8 @@ export function latencyFigures(chat: ChatFold): Record<string, number> {
   const figures: Record<string, number> = {messages: chat.sent.size};
   if (n === 0) return figures;
   const sorted = latencies.subarray(0, n).sort();
-  figures.latency_p50_ms = percentile(sorted, 50);
-  figures.latency_p99_ms = percentile(sorted, 99);
+  figures.latency_p50_ms = percentileOfSorted(sorted, 50);
+  figures.latency_p99_ms = percentileOfSorted(sorted, 99);
   figures.latency_max_ms = sorted[n - 1]!;
   return figures;
 }

@@ -20,7 +20,7 @@
 import type {HistoryEvent, Verdict} from './history/types.js';
 import type {Window} from './model.js';
 import {Model, SplitTracker, evidence, formatTime, list, str} from './model.js';
-import {percentile} from './delivered.js';
+import {percentileOfSorted} from './stats.js';
 
 /** Signals and fault kinds that are meant to bring a peer down. */
 const downSignals = new Set(['SIGKILL', 'SIGTERM', 'SIGSTOP']);
@@ -162,7 +162,7 @@ export function detected(history: readonly HistoryEvent[], window: Window): Verd
   const figures: Record<string, number> = {failed: failedNames.length};
   if (detections.length > 0) {
     figures.detect_min_ms = detections[0]!;
-    figures.detect_median_ms = percentile(detections, 50);
+    figures.detect_median_ms = percentileOfSorted(detections, 50);
     figures.detect_max_ms = detections[detections.length - 1]!;
   }
 

@@ -1,4 +1,4 @@
-import {describeValue as show} from '@peerlab/client-agent/protocol';
+import {describeValue as show} from '@peerlab/events/values';
 
 /**
  * `expect:` on a command's result: every field given must match. Objects

@@ -440,7 +440,9 @@ test('percentile is nearest-rank', (t) => {
   t.is(percentile(values, 50), 50);
   t.is(percentile(values, 99), 99);
   t.is(percentile([7], 99), 7);
-  t.is(percentile([], 50), 0);
+  t.is(percentile([3, 1, 2], 50), 2, 'any order: it sorts a copy');
+  // No values, no percentile: NaN, not a 0 that reads as a perfect figure.
+  t.true(Number.isNaN(percentile([], 50)));
 });
 
 // ---------------------------------------------------------------- state

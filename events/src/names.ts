@@ -12,3 +12,19 @@ export const PEER_NAME_RULE = '1-64 characters of A-Z a-z 0-9 . _ -';
 export function isValidPeerName(name: unknown): name is string {
   return typeof name === 'string' && PEER_NAME.test(name);
 }
+
+const cast = ['alice', 'bob', 'charly', 'dave', 'eve', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'ken', 'laura', 'mallory', 'niaj', 'olivia', 'peggy', 'quentin', 'rupert', 'sybil', 'trent', 'ursula', 'victor', 'walter', 'xena', 'yves', 'zoe'];
+
+/**
+ * N names that obey the rule, none of them in `taken`: the familiar cast
+ * first, then numbered peers. Pure, so the scenario loader, the fleet, the CLI,
+ * the REST API and the bench share it without loading process code.
+ */
+export function generateNames(count: number, taken: ReadonlySet<string> = new Set()): string[] {
+  const names: string[] = [];
+  for (let i = 0; names.length < count; i++) {
+    const name = i < cast.length ? cast[i]! : `peer-${String(i + 1).padStart(3, '0')}`;
+    if (!taken.has(name)) names.push(name);
+  }
+  return names;
+}

@@ -3,7 +3,9 @@
  * coordinator's agent execute. Handlers return plain data; `format` renders it
  * for a person, `--json` (or the agent) gets the data itself.
  */
-import {readFile, writeFile, rename} from 'node:fs/promises';
+import {readFile} from 'node:fs/promises';
+import {renderTable} from '@peerlab/node-kit/table';
+import {writeFileAtomic} from '@peerlab/node-kit/write-file-atomic';
 import type {Args, CommandCall} from '@peerlab/client-agent';
 import {CommandError, Registry, usage} from '@peerlab/client-agent';
 import {isComponent, isLevel, components, levels, printable} from './log.js';
@@ -85,11 +87,6 @@ function membersView(peer: Peer, all: boolean) {
     count: peer.membership.live().length,
     members: members.map((m: Member) => ({name: m.name, address: formatAddress(m.address), state: m.state, incarnation: m.incarnation})),
   };
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
 function parseSeeds(words: string[]): Address[] {
@@ -225,8 +222,8 @@ export function createRegistry(): Registry<CommandContext> {
     },
     format(result) {
       const r = result as ReturnType<typeof membersView>;
-      const rows = [['NAME', 'ADDRESS', 'STATE', 'INCARNATION'], ...r.members.map((m) => [m.name + (m.name === r.self ? ' (me)' : ''), m.address, m.state, String(m.incarnation)])];
-      return `${table(rows)}\n${r.count} live, checksum ${r.checksum}`;
+      const rows = r.members.map((m) => [m.name + (m.name === r.self ? ' (me)' : ''), m.address, m.state, String(m.incarnation)]);
+      return `${renderTable(['NAME', 'ADDRESS', 'STATE', 'INCARNATION'], rows)}\n${r.count} live, checksum ${r.checksum}`;
     },
   });
 
@@ -374,10 +371,8 @@ export function createRegistry(): Registry<CommandContext> {
     args: [{name: 'file', type: 'string', required: true, description: 'where to write'}],
     async run(args, {peer, files}) {
       const file = await fileToWrite(files, 'save-config', args.file as string);
-      const tmp = `${file}.${process.pid}.tmp`;
-      // 'wx': never write through whatever already sits at the temporary name.
-      await writeFile(tmp, JSON.stringify(savedConfigOf(peer), null, 2) + '\n', {flag: 'wx'});
-      await rename(tmp, file);
+      // The shared atomic write: a reader (or a crash) sees the old file or the new, never half of one.
+      await writeFileAtomic(file, JSON.stringify(savedConfigOf(peer), null, 2) + '\n');
       return {file};
     },
     format: (result) => `saved to ${(result as {file: string}).file}`,

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {createRegistry} from '../src/commands.js';
 import {completer} from '../src/cli/session.js';
+import {profiles} from '../src/config.js';
 import {PeerProcess, peerBin, stopAll} from './helpers/peer-process.js';
 
 async function tempDir(t: {teardown(fn: () => Promise<void>): void}): Promise<string> {
@@ -91,11 +92,20 @@ test('bad flags exit 2 with a message naming the flag', async (t) => {
     [['--name', 'x', '--join', 'nowhere'], /--join.*expected host:port/],
     [['--name', 'x', '--profile', 'fast'], /--profile.*Allowed choices are local, lan/],
     [['--port', '0'], /--name is required/],
+    [['--print-profile', 'fast'], /--print-profile.*Allowed choices are local, lan/],
   ];
   for (const [args, expected] of cases) {
     const result = await runScript(args, '');
     t.is(result.code, 2, args.join(' '));
     t.regex(result.stderr, expected, args.join(' '));
+  }
+});
+
+test('--print-profile prints a timing profile as JSON, as the harness reads it', async (t) => {
+  for (const name of ['local', 'lan'] as const) {
+    const result = await runScript(['--print-profile', name], '');
+    t.is(result.code, 0, result.stderr);
+    t.deepEqual(JSON.parse(result.stdout), profiles[name]);
   }
 });
 

@@ -10,7 +10,7 @@ import type {ExecutionContext} from 'ava';
 import {io} from 'socket.io-client';
 import type {PeerEvent} from '@peerlab/client-agent/protocol';
 import type {Coordinator} from '../src/coordinator.js';
-import {generateNames} from '../src/fleet/fleet.js';
+import {generateNames} from '@peerlab/events/names';
 import type {PeerHost, PeerExit} from '../src/fleet/peer-host.js';
 import type {AgentInfo, HubEvents} from '../src/hub/hub.js';
 import {call, isAlive, isError, rawAgent, record, startCoordinator, until, waitForEvent} from './support.js';

@@ -12,6 +12,7 @@ import {randomUUID} from 'node:crypto';
 import test from 'ava';
 import type {ExecutionContext} from 'ava';
 import fc from 'fast-check';
+import {PEER_NAME} from '@peerlab/events/names';
 import type {Coordinator} from '../src/coordinator.js';
 import type {HubEvents} from '../src/hub/hub.js';
 import {echoAgent, rawAgent, record, startCoordinator} from './support.js';
@@ -25,7 +26,7 @@ const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' &&
 /** Names socket.io-client will not emit; everything else is fair game, 'error' included. */
 const RESERVED = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']);
 
-const peerName = fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/);
+const peerName = fc.stringMatching(PEER_NAME);
 const json = fc.jsonValue({maxDepth: 3});
 const odd = fc.oneof(
   json,

@@ -11,7 +11,7 @@ import {readFile} from 'node:fs/promises';
 import path from 'node:path';
 import {createInterface} from 'node:readline';
 import {fileURLToPath} from 'node:url';
-import {generateNames} from '../src/fleet/fleet.js';
+import {generateNames} from '@peerlab/events/names';
 import {isAlive, pidsAlive, tempDir} from './support.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/coordinator-process.js', import.meta.url));

@@ -13,7 +13,7 @@ import {fileURLToPath} from 'node:url';
 import {XMLParser, XMLValidator} from 'fast-xml-parser';
 import type {RunResult, ScenarioResult} from '../src/engine/results.js';
 import {loadScenarios} from '../src/scenario/load.js';
-import {peerCommandSpecs} from '../src/scenario/peer-commands.js';
+import {peerCommandSpecs} from '../src/fleet/peer-commands.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = path.join(root, 'test-server', 'bin', 'peerlab.mjs');

@@ -10,6 +10,7 @@
 import {describeValue as show, nestsDeeperThan} from '@peerlab/events/values';
 import {checkCoordinatorEvent, checkPeerEvent} from '@peerlab/events/contract';
 import type {HistoryEvent} from './types.js';
+import {isValidPeerName} from '@peerlab/events/names';
 
 export class HistoryReadError extends Error {
   constructor(
@@ -54,8 +55,6 @@ function tooDeepField(value: Record<string, Json>): string | undefined {
   return undefined;
 }
 
-/** As the hub accepts them (client-agent's protocol): a peer name after `peer:`. */
-const peerSource = /^peer:[A-Za-z0-9._-]{1,64}$/;
 
 /** Parses and checks one line; `last` says it is the file's last line and had no line break (it may be cut short). */
 export function parseEventLine(line: string, file: string, n: number, last = false): HistoryEvent {
@@ -77,7 +76,7 @@ export function parseEventLine(line: string, file: string, n: number, last = fal
     throw new HistoryReadError(file, n, field, `expected ${expected}, got ${show(got)}`);
   };
   if (typeof t !== 'number' || !Number.isFinite(t)) fail('t', 'a time in epoch ms', t);
-  if (src !== 'coordinator' && !(typeof src === 'string' && peerSource.test(src))) fail('src', '"coordinator" or "peer:<name>"', src);
+  if (src !== 'coordinator' && !(typeof src === 'string' && src.startsWith('peer:') && isValidPeerName(src.slice(5)))) fail('src', '"coordinator" or "peer:<name>"', src);
   if (typeof type !== 'string' || type.length === 0 || type.length > 64) fail('type', 'an event type, 1-64 characters', type);
   if (data !== undefined && !isObject(data)) fail('data', 'an object', data);
   if (seq !== undefined && !(Number.isSafeInteger(seq) && (seq as number) >= 1)) fail('seq', 'a sequence number, 1 or more', seq);

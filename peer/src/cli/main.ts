@@ -6,7 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import {Command, InvalidArgumentError, Option} from 'commander';
-import {isProfileName} from '../config.js';
+import {isProfileName, profiles} from '../config.js';
 import type {ProfileName} from '../config.js';
 import {createRegistry, readSavedConfig} from '../commands.js';
 import type {SavedConfig} from '../commands.js';
@@ -53,6 +53,7 @@ interface Flags {
   daemon?: boolean;
   coordinator?: string;
   describeCommands?: boolean;
+  printProfile?: ProfileName;
   bug?: BugName[];
   token?: string;
   agentGrace?: number;
@@ -121,6 +122,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--daemon', 'no prompt and no script: run until SIGINT or SIGTERM')
     .option('--bug <name>', `start with a deliberate defect, to test the harness (repeatable): ${bugNames.join(', ')}`, parseBug)
     .option('--describe-commands', 'print the command specs as JSON (as sent in the agent\'s hello) and exit')
+    .addOption(new Option('--print-profile <profile>', 'print a timing profile\'s knobs as JSON and exit (the harness\'s SWIM model reads them)').choices(['local', 'lan']))
     .option('--coordinator <url>', 'connect to a peerlab coordinator (implies --daemon)', parseUrl)
     .option('--token <token>', 'run token for the coordinator (default: $PEERLAB_TOKEN)')
     .option('--agent-grace <ms>', 'exit when the coordinator is unreachable this long (default 5000)', parseMs)
@@ -132,6 +134,10 @@ export async function main(argv: string[]): Promise<void> {
 
   if (flags.describeCommands) {
     process.stdout.write(JSON.stringify(createRegistry().specs()) + '\n');
+    return;
+  }
+  if (flags.printProfile) {
+    process.stdout.write(JSON.stringify(profiles[flags.printProfile]) + '\n');
     return;
   }
   if (flags.names) {

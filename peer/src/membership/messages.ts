@@ -4,6 +4,7 @@
  * malformed or hostile datagram is counted and dropped, never trusted.
  */
 import type {MemberState} from './types.js';
+import {PEER_NAME as NAME} from '@peerlab/events/names';
 
 /** A membership update as gossiped: the SWIM paper's alive/suspect/confirm(dead) plus left. */
 export type Update =
@@ -58,7 +59,6 @@ export class MalformedMessage extends Error {}
 
 const MAX_NAME = 64;
 const MAX_ADDRESS = 300;
-const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const states = new Set(['alive', 'suspect', 'dead', 'left']);
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -6,10 +6,12 @@
 import express from 'express';
 import type {ErrorRequestHandler, NextFunction, Request, RequestHandler, Response, Router} from 'express';
 import {z} from 'zod';
-import type {Coordinator} from '../coordinator.js';
 import {findPrototypeKey} from '@peerlab/client-agent/protocol';
-import {FleetError, generateNames} from '../fleet/fleet.js';
+import {FleetError} from '../fleet/fleet.js';
+import {PEER_NAME, PEER_NAME_RULE, generateNames} from '@peerlab/events/names';
 import {notJsonBody} from '@peerlab/node-kit/json-body';
+import {peerRow} from '../peer-row.js';
+import type {PeerSources} from '../peer-row.js';
 import {requireBearerToken} from '@peerlab/node-kit/require-token';
 
 class ApiError extends Error {
@@ -23,7 +25,7 @@ class ApiError extends Error {
   }
 }
 
-const peerName = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 characters of A-Z a-z 0-9 . _ -');
+const peerName = z.string().regex(PEER_NAME, `expected ${PEER_NAME_RULE}`);
 const commandBody = z.strictObject({name: z.string().min(1).max(64), args: z.record(z.string(), z.unknown()).optional(), timeoutMs: z.int().min(1).max(600_000).optional()});
 const spawnBody = z.union([z.strictObject({names: z.array(peerName).min(1).max(1000)}), z.strictObject({count: z.int().min(1).max(1000)})], {
   error: 'expected {"names": [...]} or {"count": N}',
@@ -52,22 +54,6 @@ const statusOf: Record<string, number> = {
   failed: 422,
 };
 
-export function peerRow(coordinator: Coordinator, name: string) {
-  const host = coordinator.fleet.get(name)!;
-  const agent = coordinator.hub.get(name);
-  const view = coordinator.views.get(name);
-  return {
-    name,
-    pid: host.pid ?? null,
-    state: host.state,
-    registered: agent !== undefined,
-    address: agent?.address ?? null,
-    membersSeen: coordinator.views.liveCount(name),
-    messages: view?.delivered ?? 0,
-    exit: host.exit ?? null,
-  };
-}
-
 const requireJson: RequestHandler = (req, _res, next) => {
   const problem = notJsonBody(req);
   next(problem === undefined ? undefined : new ApiError(415, problem, 'unsupported-media-type', 'content-type'));
@@ -83,7 +69,18 @@ export function requireToken(token: string): RequestHandler {
   return requireBearerToken(token, 'this coordinator listens beyond loopback', 'run token');
 }
 
-export function createApiRouter(coordinator: Coordinator): Router {
+/**
+ * What the API needs of the run it serves. The coordinator satisfies it and
+ * imports this router; defined here, so the router imports no coordinator and
+ * the two are no cycle.
+ */
+export interface ApiRun extends PeerSources {
+  readonly runId: string;
+  /** Starts the named peers and resolves once every one has registered. */
+  spawn(names: readonly string[]): Promise<unknown>;
+}
+
+export function createApiRouter(coordinator: ApiRun): Router {
   const router = express.Router();
   router.use(express.json({limit: '1mb'}));
 
@@ -159,7 +156,7 @@ export function createApiRouter(coordinator: Coordinator): Router {
   return router;
 }
 
-function nameParam(coordinator: Coordinator, req: Request): string {
+function nameParam(coordinator: ApiRun, req: Request): string {
   const name = String(req.params.name);
   if (!coordinator.fleet.get(name) && !coordinator.hub.get(name)) throw new ApiError(404, `no peer named ${name}`, 'unknown-peer');
   return name;

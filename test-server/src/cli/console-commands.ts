@@ -8,7 +8,7 @@
 import type {CommandSpec} from '@peerlab/client-agent';
 import {CommandError, parseWords, splitWords} from '@peerlab/client-agent';
 import type {Coordinator} from '../coordinator.js';
-import {peerRow} from '../api/rest.js';
+import {peerRow} from '../peer-row.js';
 import {FleetError} from '../fleet/fleet.js';
 import {renderTable} from '@peerlab/node-kit/table';
 import {FaultInjector, linksBetween, shapeLinks} from '../engine/faults.js';

@@ -8,6 +8,7 @@ import {parseAuthority} from '@peerlab/node-kit/host-guard';
 import {filterMatcher, run} from './run.js';
 import {check} from './check.js';
 import {MIN_TOKEN_LENGTH, tokenArgument} from '@peerlab/node-kit/token';
+import {isValidPeerName} from '@peerlab/events/names';
 
 function integer(min: number, max: number) {
   return (value: string): number => {
@@ -19,7 +20,7 @@ function integer(min: number, max: number) {
 
 function nameList(value: string): string[] {
   const names = value.split(',').map((n) => n.trim()).filter(Boolean);
-  const bad = names.filter((n) => !/^[A-Za-z0-9._-]{1,64}$/.test(n));
+  const bad = names.filter((n) => !isValidPeerName(n));
   if (names.length === 0 || bad.length > 0) throw new InvalidArgumentError(`expected comma-separated names of A-Z a-z 0-9 . _ -${bad.length > 0 ? `; bad: ${bad.join(', ')}` : ''}`);
   if (new Set(names).size !== names.length) throw new InvalidArgumentError('names must be unique');
   return names;

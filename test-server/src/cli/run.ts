@@ -9,7 +9,7 @@ import {runSuite} from '../engine/runner.js';
 import {exitCodes} from '../engine/results.js';
 import {createReporters, ReporterMux} from '../reporters/index.js';
 import {loadScenarios, ScenarioLoadError} from '../scenario/load.js';
-import {peerCommandSpecs} from '../scenario/peer-commands.js';
+import {peerCommandSpecs} from '../fleet/peer-commands.js';
 
 export interface RunOptions {
   reporter: string[];

@@ -10,7 +10,7 @@ import path from 'node:path';
 import {appendFile, mkdir, readFile} from 'node:fs/promises';
 import logUpdate from 'log-update';
 import {Coordinator, isLoopback} from '../coordinator.js';
-import {generateNames} from '../fleet/fleet.js';
+import {generateNames} from '@peerlab/events/names';
 import {completeLine, peersTable, runLine} from './console-commands.js';
 
 export interface UpOptions {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import {createRequire} from 'node:module';
 import type {PeerExit} from './peer-host.js';
 import {PeerHost} from './peer-host.js';
+import {PEER_NAME_RULE, isValidPeerName} from '@peerlab/events/names';
 
 export interface FleetOptions {
   coordinatorUrl: string;
@@ -44,19 +45,6 @@ export class FleetError extends Error {
     super(message);
     this.name = 'FleetError';
   }
-}
-
-const NAME = /^[A-Za-z0-9._-]{1,64}$/;
-const friendly = ['alice', 'bob', 'charly', 'dave', 'eve', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'ken', 'laura', 'mallory', 'niaj', 'olivia', 'peggy', 'quentin', 'rupert', 'sybil', 'trent', 'ursula', 'victor', 'walter', 'xena', 'yves', 'zoe'];
-
-/** N names: the familiar cast first, then numbered peers. */
-export function generateNames(count: number, taken: ReadonlySet<string> = new Set()): string[] {
-  const names: string[] = [];
-  for (let i = 0; names.length < count; i++) {
-    const name = i < friendly.length ? friendly[i]! : `peer-${String(i + 1).padStart(3, '0')}`;
-    if (!taken.has(name)) names.push(name);
-  }
-  return names;
 }
 
 export function defaultPeerBin(): string {
@@ -115,7 +103,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
   /** One process for these peers: one name is a plain peer, several a peer host (`--names`). */
   spawnGroup(names: readonly string[], extraArgs: readonly string[] = []): PeerHost {
     for (const name of names) {
-      if (!NAME.test(name)) throw new FleetError(`"${name}" is not a valid peer name (1-64 characters of A-Z a-z 0-9 . _ -)`, 'bad-name');
+      if (!isValidPeerName(name)) throw new FleetError(`"${name}" is not a valid peer name (${PEER_NAME_RULE})`, 'bad-name');
       if (this.#hosts.get(name)?.alive) throw new FleetError(`${name} is already running`, 'already-running');
     }
     const name = names[0]!;

@@ -11,7 +11,7 @@ import type {Document, Node as YamlNode} from 'yaml';
 import type {z} from 'zod';
 import type {Args, CommandSpec} from '@peerlab/client-agent';
 import {CommandError, parseWords, splitWords} from '@peerlab/client-agent';
-import {generateNames} from '../fleet/fleet.js';
+import {generateNames} from '@peerlab/events/names';
 import type {Condition} from '@peerlab/checkers/history/types';
 import {formatDuration, parseDuration} from './duration.js';
 import type {PlanStep, Scenario, Target} from './plan.js';

@@ -5,10 +5,11 @@
  * kill, stop, sleep, parallel, repeat) plus that action's options.
  */
 import {z} from 'zod';
+import {PEER_NAME, PEER_NAME_RULE} from '@peerlab/events/names';
 import type {DurationField} from './duration.js';
 import {DURATION, durationProblem, limitText} from './duration.js';
 
-const name = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected a peer name: 1-64 characters of A-Z a-z 0-9 . _ -');
+const name = z.string().regex(PEER_NAME, `expected a peer name: ${PEER_NAME_RULE}`);
 /** A duration within its field's limits (see durationLimits); the range is in the description, as JSON Schema cannot check it. */
 function duration(field: DurationField, what: string) {
   return z

@@ -1,11 +1,12 @@
 /**
  * The commands a peer offers, asked of the peer binary itself, so scenario
  * run lines are checked before any peer starts without the coordinator
- * importing peer code.
+ * importing peer code. It runs a process, so it lives with the fleet, not in
+ * scenario/: the loader stays pure and takes the specs as an argument.
  */
 import {execa} from 'execa';
 import type {CommandSpec} from '@peerlab/client-agent';
-import {defaultPeerBin} from '../fleet/fleet.js';
+import {defaultPeerBin} from './fleet.js';
 
 const cache = new Map<string, Promise<CommandSpec[]>>();
 
