@@ -223,3 +223,32 @@ test('a type-only import is seen: the REST router importing the coordinator for 
     describe(violations),
   );
 });
+
+/** The npm packages a workspace package pulls in when installed: its dependencies, and theirs, from package-lock.json. */
+async function installedWith(workspace: string): Promise<Set<string>> {
+  const lock = JSON.parse(await readFile(path.join(root, 'package-lock.json'), 'utf8')) as {packages: Record<string, {dependencies?: Record<string, string>}>};
+  const seen = new Set<string>();
+  const queue = [workspace];
+  while (queue.length > 0) {
+    const key = queue.pop()!;
+    for (const name of Object.keys(lock.packages[key]?.dependencies ?? {})) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      // A workspace package is linked from node_modules to its folder; the lock lists it under the folder.
+      const folder = Object.entries(lock.packages).find(([k, v]) => k === `node_modules/${name}` && (v as {link?: boolean}).link) ? (lock.packages[`node_modules/${name}`] as {resolved?: string}).resolved : undefined;
+      queue.push(folder ?? `node_modules/${name}`);
+    }
+  }
+  return seen;
+}
+
+test('the checkers install without a server, sockets or processes: no express, socket.io or execa among their dependencies', async (t) => {
+  const installed = await installedWith('checkers');
+  t.true(installed.has('@peerlab/events'), 'the walk follows workspace links');
+  for (const forbidden of ['express', 'socket.io', 'socket.io-client', 'execa', '@peerlab/client-agent', '@peerlab/test-server']) {
+    t.false(installed.has(forbidden), `@peerlab/checkers pulls in ${forbidden}: ${[...installed].join(', ')}`);
+  }
+  // The walk can see a server: the harness pulls in all three.
+  const harness = await installedWith('test-server');
+  for (const name of ['express', 'socket.io', 'execa']) t.true(harness.has(name), `test-server's walk misses ${name}`);
+});
