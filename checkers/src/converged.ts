@@ -9,7 +9,7 @@
  */
 import type {HistoryEvent, Verdict} from './history/types.js';
 import type {Window} from './model.js';
-import {Model, concerns, evidence, heldSince, isLiveState, list, liveMembers, whyNotLive} from './model.js';
+import {Model, concerns, coordinatorPeer, evidence, heldSince, isLiveState, list, liveMembers, whyNotLive} from './model.js';
 
 class ConvergenceTracker {
   readonly model = new Model();
@@ -157,7 +157,8 @@ export function converged(history: readonly HistoryEvent[], window: Window): Ver
       if (e.src === `peer:${first}`) return e.type.startsWith('member.') || e.type === 'peer.started';
       if (e.src === 'coordinator') {
         if (e.type === 'fault') return true;
-        return typeof e.data.peer === 'string' && (e.data.peer === first || disputed.has(e.data.peer));
+        const peer = coordinatorPeer(e);
+        return peer !== undefined && (peer === first || disputed.has(peer));
       }
       return false;
     }),

@@ -17,14 +17,15 @@
  *
  * One pass over the prefix; the verdict is read from the state at its end.
  */
-import type {HistoryEvent, Verdict} from './history/types.js';
+import type {FaultKind, HistoryEvent, Verdict} from './history/types.js';
+import {isEvent} from './history/types.js';
 import type {Window} from './model.js';
-import {Model, SplitTracker, evidence, formatTime, list, str} from './model.js';
+import {Model, SplitTracker, coordinatorPeer, evidence, formatTime, isMemberEvent, list} from './model.js';
 import {percentileOfSorted} from './stats.js';
 
 /** Signals and fault kinds that are meant to bring a peer down. */
 const downSignals = new Set(['SIGKILL', 'SIGTERM', 'SIGSTOP']);
-const downFaults = new Set(['kill', 'terminate', 'pause', 'restart']);
+const downFaults = new Set<FaultKind>(['kill', 'terminate', 'pause', 'restart']);
 
 /** Follows, per peer, when its present failure (down: exited or paused) began. */
 export class DownTracker {
@@ -34,18 +35,19 @@ export class DownTracker {
 
   /** Call with every event, right after `model.apply(e)`. */
   apply(model: Model, e: HistoryEvent): void {
-    if (e.src !== 'coordinator') return;
-    const peer = str(e.data.peer);
+    const peer = coordinatorPeer(e);
     if (peer === undefined) return;
-    if (e.type === 'fault') {
-      if (typeof e.data.kind === 'string' && downFaults.has(e.data.kind)) {
+    if (isEvent(e, 'fault')) {
+      const kind: FaultKind = e.data.kind;
+      if (downFaults.has(kind)) {
         if (!this.#pending.has(peer)) this.#pending.set(peer, e.t);
-      } else if (e.data.kind === 'resume') {
+      } else if (kind === 'resume') {
         this.#pending.delete(peer);
       }
       return;
     }
-    if (e.type === 'peer.kill' && typeof e.data.signal === 'string' && downSignals.has(e.data.signal) && !this.#pending.has(peer)) {
+    const signal = isEvent(e, 'peer.kill') ? e.data.signal : undefined;
+    if (signal !== undefined && downSignals.has(signal) && !this.#pending.has(peer)) {
       this.#pending.set(peer, e.t);
     }
     const liveness = model.liveness(peer);
@@ -54,7 +56,7 @@ export class DownTracker {
       this.#pending.delete(peer);
     } else {
       this.#since.delete(peer);
-      if (e.type === 'peer.spawn' || (e.type === 'peer.kill' && e.data.signal === 'SIGCONT')) this.#pending.delete(peer);
+      if (e.type === 'peer.spawn' || signal === 'SIGCONT') this.#pending.delete(peer);
     }
   }
 
@@ -122,8 +124,11 @@ export function detected(history: readonly HistoryEvent[], window: Window): Verd
   if (failedNames.length === 0) return {status: 'pass', message: 'no failed peers', figures: {failed: 0}};
 
   const relevantTo = (peers: readonly string[]) => (e: HistoryEvent) => {
-    if (e.src === 'coordinator') return e.type === 'fault' || (typeof e.data.peer === 'string' && peers.includes(e.data.peer) && e.type.startsWith('peer.'));
-    return (e.type === 'member.dead' || e.type === 'member.suspect') && typeof e.data.name === 'string' && peers.includes(e.data.name);
+    if (e.src === 'coordinator') {
+      const peer = coordinatorPeer(e);
+      return e.type === 'fault' || (peer !== undefined && peers.includes(peer) && e.type.startsWith('peer.'));
+    }
+    return (isEvent(e, 'member.dead') || isEvent(e, 'member.suspect')) && peers.includes(e.data.name);
   };
   if (observers.length === 0) {
     return {
@@ -139,7 +144,7 @@ export function detected(history: readonly HistoryEvent[], window: Window): Verd
     return {
       status: 'unknown',
       message: `observer ${o} is live but ${why}, so its view is not known`,
-      evidence: evidence(history, window.at, (e) => (e.src === `peer:${o}` ? e.type === 'peer.started' : e.src === 'coordinator' && e.data.peer === o)),
+      evidence: evidence(history, window.at, (e) => (e.src === `peer:${o}` ? e.type === 'peer.started' : coordinatorPeer(e) === o)),
     };
   }
 
@@ -177,8 +182,9 @@ export function detected(history: readonly HistoryEvent[], window: Window): Verd
       message: `${first.text}, not dead (${failure.peer} ${failure.how} at ${formatTime(failure.t)})${more}`,
       figures,
       evidence: evidence(history, window.at, (e) => {
-        if (e.src === `peer:${observer}`) return e.type === 'peer.started' || (e.type.startsWith('member.') && e.data.name === failure.peer);
-        return e.src === 'coordinator' && (e.type === 'fault' || (e.type.startsWith('peer.') && (e.data.peer === failure.peer || e.data.peer === observer)));
+        if (e.src === `peer:${observer}`) return e.type === 'peer.started' || (isMemberEvent(e) && e.data.name === failure.peer);
+        const peer = coordinatorPeer(e);
+        return e.src === 'coordinator' && (e.type === 'fault' || (e.type.startsWith('peer.') && (peer === failure.peer || peer === observer)));
       }),
     };
   }

@@ -3,9 +3,14 @@
  * Deliveries are counted per process: a restarted peer (a new `peer.started`)
  * may deliver a message again, once.
  */
-import type {HistoryEvent, InvariantName, Verdict} from './history/types.js';
+import type {HistoryEvent, HistoryEventOf, InvariantName, Verdict} from './history/types.js';
 import {isEvent} from './history/types.js';
-import {Model, SplitTracker, chatAt, evidence, formatTime, parseChatId, peerOf, str} from './model.js';
+import {Model, SplitTracker, chatAt, coordinatorPeer, evidence, formatTime, isMemberEvent, parseChatId, peerOf} from './model.js';
+
+/** The message id of a chat event (sent or delivered); undefined for any other. */
+function chatId(e: HistoryEvent): string | undefined {
+  return isEvent(e, 'chat.sent') || isEvent(e, 'chat.delivered') ? e.data.id : undefined;
+}
 
 function more(count: number, noun: string): string {
   return count > 1 ? ` (${count} ${noun} in all)` : '';
@@ -15,10 +20,10 @@ function more(count: number, noun: string): string {
 function streamEvidence(history: readonly HistoryEvent[], peer: string, id: string): string[] {
   const stream = `${parseChatId(id).stream}:`;
   return evidence(history, Infinity, (e) => {
-    if (e.type === 'chat.sent' && e.data.id === id) return true;
+    if (isEvent(e, 'chat.sent') && e.data.id === id) return true;
     if (e.src !== `peer:${peer}`) return false;
     if (e.type === 'peer.started') return true;
-    return e.type === 'chat.delivered' && typeof e.data.id === 'string' && e.data.id.startsWith(stream);
+    return isEvent(e, 'chat.delivered') && e.data.id.startsWith(stream);
   });
 }
 
@@ -33,7 +38,7 @@ export function noDuplicateDelivery(history: readonly HistoryEvent[]): Verdict {
     status: 'fail',
     message: `${d.peer} delivered ${d.id} ${count === 2 ? 'twice' : `${count} times`}${more(chat.duplicates.length, 'messages delivered more than once')}`,
     figures,
-    evidence: evidence(history, Infinity, (e) => (e.src === `peer:${d.peer}` && (e.type === 'peer.started' || e.data.id === d.id)) || (e.type === 'chat.sent' && e.data.id === d.id)),
+    evidence: evidence(history, Infinity, (e) => (e.src === `peer:${d.peer}` && (e.type === 'peer.started' || chatId(e) === d.id)) || (isEvent(e, 'chat.sent') && e.data.id === d.id)),
   };
 }
 
@@ -62,7 +67,7 @@ export function noUnsentDelivery(history: readonly HistoryEvent[]): Verdict {
     status: 'fail',
     message: `${u.peer} delivered ${u.id} at ${formatTime(u.t)}, which was never sent${more(unsent.length, 'unsent deliveries')}`,
     figures,
-    evidence: evidence(history, Infinity, (e) => e.data.id === u.id || (e.src === `peer:${u.peer}` && e.type === 'peer.started')),
+    evidence: evidence(history, Infinity, (e) => chatId(e) === u.id || (e.src === `peer:${u.peer}` && e.type === 'peer.started')),
   };
 }
 
@@ -126,7 +131,7 @@ export function noFalseDead(history: readonly HistoryEvent[]): Verdict {
       for (const peer of model.liveNames()) recheck(peer, e.t);
     }
     if (e.src === 'coordinator') {
-      const peer = str(e.data.peer);
+      const peer = coordinatorPeer(e);
       if (peer === undefined) continue;
       if (e.type === 'peer.registered') registered.set(peer, model.generation(peer));
       recheck(peer, e.t);
@@ -180,8 +185,8 @@ export function noFalseDead(history: readonly HistoryEvent[]): Verdict {
     message: `${observer} declared ${victim} dead at ${formatTime(t)}${by} while ${victim} was live and reachable (since ${formatTime(since)})${falseDead > 1 ? ` (${falseDead} false dead declarations in all)` : ''}`,
     figures,
     evidence: evidence(history, t, (e) => {
-      if (e.src === 'coordinator') return e.type === 'fault' || (e.data.peer === victim && e.type.startsWith('peer.'));
-      if (e.type.startsWith('member.')) return e.data.name === victim;
+      if (e.src === 'coordinator') return e.type === 'fault' || (coordinatorPeer(e) === victim && e.type.startsWith('peer.'));
+      if (isMemberEvent(e)) return e.data.name === victim;
       return e.src === `peer:${victim}` && e.type === 'peer.started';
     }),
   };
@@ -195,7 +200,7 @@ export function noFalseDead(history: readonly HistoryEvent[]): Verdict {
 export function noDead(history: readonly HistoryEvent[]): Verdict {
   let dead = 0;
   let suspicions = 0;
-  let first: HistoryEvent | undefined;
+  let first: HistoryEventOf<'member.dead'> | undefined;
   for (const e of history) {
     if (!isEvent(e, 'member.dead') && !isEvent(e, 'member.suspect')) continue;
     const observer = peerOf(e.src);
@@ -210,16 +215,16 @@ export function noDead(history: readonly HistoryEvent[]): Verdict {
   }
   const figures = {dead_declarations: dead, suspicions};
   if (!first) return {status: 'pass', message: `no peer was declared dead (${suspicions} ${suspicions === 1 ? 'suspicion' : 'suspicions'})`, figures};
-  const victim = String(first.data.name);
-  const from = str(first.data.from);
-  const by = from !== undefined && `peer:${from}` !== first.src ? ` (declared by ${from})` : '';
+  const victim = first.data.name;
+  const from = first.data.from;
+  const by = `peer:${from}` !== first.src ? ` (declared by ${from})` : '';
   return {
     status: 'fail',
     message: `${peerOf(first.src)!} declared ${victim} dead at ${formatTime(first.t)}${by}${dead > 1 ? ` (${dead} dead declarations in all)` : ''}`,
     figures,
     evidence: evidence(history, first.t, (e) => {
-      if (e.src === 'coordinator') return e.type === 'fault' || (e.data.peer === victim && e.type.startsWith('peer.'));
-      return e.type.startsWith('member.') && e.data.name === victim;
+      if (e.src === 'coordinator') return e.type === 'fault' || (coordinatorPeer(e) === victim && e.type.startsWith('peer.'));
+      return isMemberEvent(e) && e.data.name === victim;
     }),
   };
 }

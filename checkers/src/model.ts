@@ -21,7 +21,8 @@
  * connected component) is a set of live peers joined by reachable pairs,
  * transitively. Without network faults every live peer is on one side.
  */
-import type {HistoryEvent, Source} from './history/types.js';
+import type {Condition, ContractHistoryEvent, Declared, EventData, FaultKind, HistoryEvent, HistoryEventOf, PeerEventType, Source} from './history/types.js';
+import {isContractEvent, isEvent} from './history/types.js';
 
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
 
@@ -62,12 +63,36 @@ export function peerOf(src: Source | string): string | undefined {
   return src.startsWith('peer:') ? src.slice('peer:'.length) : undefined;
 }
 
-export function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
+/** The types of a peer's news of a member: each names it (`name`) and its incarnation. */
+export type MemberEventType = Extract<PeerEventType, `member.${string}`>;
+
+/** A peer's `member.*` event of a type the contract lists. */
+export function isMemberEvent(e: HistoryEvent): e is HistoryEventOf<MemberEventType> {
+  return e.src !== 'coordinator' && e.type.startsWith('member.') && isContractEvent(e);
 }
 
-export function num(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+/**
+ * The peer a coordinator event is about: `peer` of every coordinator type
+ * the contract gives one (optional in a fault and a protocol error);
+ * undefined for any other event.
+ */
+export function coordinatorPeer(e: HistoryEvent): string | undefined {
+  if (e.src !== 'coordinator' || !isContractEvent(e)) return undefined;
+  switch (e.type) {
+    case 'peer.spawn':
+    case 'peer.registered':
+    case 'peer.exit':
+    case 'peer.kill':
+    case 'fault':
+    case 'command.send':
+    case 'command.reply':
+    case 'peer.gap':
+    case 'protocol.error':
+    case 'event.rejected':
+      return e.data.peer;
+    default:
+      return undefined;
+  }
 }
 
 /** Alive and suspect members are live in a view; dead and left ones are not. */
@@ -110,7 +135,7 @@ export function evidence(history: readonly HistoryEvent[], at: number, relevant:
 /** Events about a peer: its own, the coordinator's about it, and other peers' member events naming it. */
 export function concerns(e: HistoryEvent, name: string): boolean {
   if (e.src === `peer:${name}`) return true;
-  return e.data.peer === name || (e.type.startsWith('member.') && e.data.name === name);
+  return coordinatorPeer(e) === name || (isMemberEvent(e) && e.data.name === name);
 }
 
 // ---------------------------------------------------------------- describeEvent
@@ -135,39 +160,37 @@ function json(value: unknown, max = 80): string {
   return clip(text, max);
 }
 
-function conditionText(value: unknown): string {
-  if (typeof value !== 'object' || value === null) return json(value);
-  const c = value as Record<string, unknown>;
-  if (c.kind === 'state') {
-    const seenBy = Array.isArray(c.seenBy) ? list(c.seenBy.map(String)) : String(c.seenBy);
-    return `state ${String(c.of)} is ${String(c.is)} seen by ${seenBy}`;
+function conditionText(c: Condition): string {
+  switch (c.kind) {
+    case 'state':
+      return `state ${c.of} is ${c.is} seen by ${Array.isArray(c.seenBy) ? list(c.seenBy) : c.seenBy}`;
+    case 'rejoined':
+      return `rejoined ${c.of}`;
+    default:
+      return c.kind;
   }
-  if (c.kind === 'rejoined') return `rejoined ${String(c.of)}`;
-  return typeof c.kind === 'string' ? c.kind : json(value);
 }
 
-function linksText(value: unknown): string {
+type FaultData = Declared<EventData<'fault'>>;
+
+function linksText(value: FaultData['blocked'] | FaultData['links']): string {
   if (value === 'all') return 'all links';
   const links = faultLinks(value);
   return links.length === 0 ? 'no links' : clip(links.map(([from, to]) => `${from}→${to}`).join(' '), 100);
 }
 
-function names(value: unknown): string[] | undefined {
-  return Array.isArray(value) && value.every((x) => typeof x === 'string') ? (value as string[]) : undefined;
-}
-
 /** `kill bob`, `partition [alice, bob] | [charly]`, `isolate eve`, `cut alice→bob`, `loss 0.2 on all links`, `heal`. */
-function faultText(d: Record<string, unknown>): string {
-  const kind = String(d.kind);
-  if (typeof d.peer === 'string') return `${kind} ${d.peer}`;
+function faultText(d: FaultData): string {
+  const kind: FaultKind = d.kind;
+  if (d.peer !== undefined) return `${kind} ${d.peer}`;
   switch (kind) {
     case 'partition': {
-      const groups = Array.isArray(d.groups) ? d.groups.map(names) : [];
-      if (groups.length > 0 && groups.every((g) => g !== undefined)) return clip(`partition ${groups.map((g) => list(g!)).join(' | ')}`, 120);
+      const groups = d.groups ?? [];
+      if (groups.length > 0) return clip(`partition ${groups.map((g) => list(g)).join(' | ')}`, 120);
       return `partition ${linksText(d.blocked)}`;
     }
     case 'isolate': {
-      const targets = names(d.targets);
+      const targets = d.targets;
       return targets && targets.length > 0 ? `isolate ${targets.join(', ')}` : `isolate ${linksText(d.blocked)}`;
     }
     case 'cut':
@@ -184,65 +207,73 @@ function faultText(d: Record<string, unknown>): string {
 }
 
 function details(e: HistoryEvent): string {
-  const d = e.data;
-  const name = str(d.name) ?? '?';
+  // Fields outside the contract (an older run.end's status and message) read as they came.
+  const open: Readonly<Record<string, unknown>> = e.data;
+  if (!isContractEvent(e)) {
+    // An extension: the contract says nothing of its data.
+    if (e.type === 'expect.result') return `${String(open.peer)} ${String(open.status)}${open.message ? `: ${clip(String(open.message), 100)}` : ''}`;
+    return Object.keys(open).length > 0 ? json(open) : '';
+  }
+  return contractDetails(e, open);
+}
+
+function contractDetails(e: ContractHistoryEvent, open: Readonly<Record<string, unknown>>): string {
   switch (e.type) {
     case 'member.joined':
-      return d.address !== undefined ? `${name} at ${String(d.address)}` : name;
+      return `${e.data.name} at ${e.data.address}`;
     case 'member.alive':
-      return str(d.previous) ? `${name} (was ${String(d.previous)})` : name;
+      return `${e.data.name} (was ${e.data.previous})`;
     case 'member.suspect':
     case 'member.dead':
-      return str(d.from) ? `${name} (from ${String(d.from)})` : name;
+      return `${e.data.name} (from ${e.data.from})`;
     case 'member.left':
-      return name;
+      return e.data.name;
     case 'member.updated':
-      return str(d.reason) ? `${name} (${String(d.reason)})` : name;
+      return `${e.data.name} (${e.data.reason})`;
     case 'peer.started':
-      return d.address !== undefined ? String(d.address) : '';
+      return e.data.address;
     case 'chat.sent':
-      return typeof d.text === 'string' ? `${String(d.id)} ${json(clip(d.text, 40))}` : String(d.id);
+      return `${e.data.id} ${json(clip(e.data.text, 40))}`;
     case 'chat.delivered':
-      return String(d.id);
+      return e.data.id;
     case 'peer.spawn':
     case 'peer.registered':
-      return d.pid !== undefined && d.pid !== null ? `${String(d.peer)} (pid ${String(d.pid)})` : String(d.peer);
+      return e.data.pid !== null ? `${e.data.peer} (pid ${e.data.pid})` : e.data.peer;
     case 'peer.exit': {
-      const how = d.signal ? `signal ${String(d.signal)}` : `code ${String(d.code)}`;
-      return `${String(d.peer)} (${how}${d.unexpectedly ? ', unexpectedly' : ''})`;
+      const d = e.data;
+      const how = d.signal ? `signal ${d.signal}` : `code ${String(d.code)}`;
+      return `${d.peer} (${how}${d.unexpectedly ? ', unexpectedly' : ''})`;
     }
     case 'peer.kill':
-      return `${String(d.peer)} ${String(d.signal)}`;
+      return `${e.data.peer} ${e.data.signal}`;
     case 'fault':
-      return faultText(d);
+      return faultText(e.data);
     case 'peer.gap':
-      return `${String(d.peer)} expected ${String(d.expected)} got ${String(d.got)}`;
-    case 'event.rejected':
+      return `${e.data.peer} expected ${e.data.expected} got ${e.data.got}`;
+    case 'event.rejected': {
       // The peer's event that broke the contract: the checkers never saw it.
-      return `${String(d.peer)} #${String(d.seq)} ${String(d.type)} refused: ${String(d.field)} (${clip(String(d.message), 100)})`;
-    case 'step.begin':
-      return `${String(d.path)} ${String(d.kind)}${d.title ? `: ${String(d.title)}` : ''}`;
-    case 'step.end':
-      return `${String(d.path)} ${String(d.status)}${d.message ? `: ${clip(String(d.message), 100)}` : ''}`;
-    case 'command.send':
-      return `${String(d.peer)} ${String(d.name)}${d.args && Object.keys(d.args as object).length > 0 ? ` ${json(d.args, 60)}` : ''}`;
-    case 'command.reply': {
-      if (d.ok) return `${String(d.peer)} ok`;
-      const error = d.error as {message?: unknown} | undefined;
-      return `${String(d.peer)} failed: ${clip(String(error?.message ?? 'no reply'), 80)}`;
+      const d = e.data;
+      return `${d.peer} #${d.seq} ${d.type} refused: ${d.field} (${clip(d.message, 100)})`;
     }
+    case 'step.begin':
+      return `${e.data.path} ${e.data.kind}${e.data.title ? `: ${e.data.title}` : ''}`;
+    case 'step.end':
+      return `${e.data.path} ${e.data.status}${e.data.message ? `: ${clip(e.data.message, 100)}` : ''}`;
+    case 'command.send':
+      return `${e.data.peer} ${e.data.name}${Object.keys(e.data.args).length > 0 ? ` ${json(e.data.args, 60)}` : ''}`;
+    case 'command.reply':
+      if (e.data.ok) return `${e.data.peer} ok`;
+      return `${e.data.peer} failed: ${clip(e.data.error?.message ?? 'no reply', 80)}`;
     case 'await.begin':
-      return `${conditionText(d.condition)} within ${String(d.withinMs)} ms`;
+      return `${conditionText(e.data.condition)} within ${e.data.withinMs} ms`;
     case 'await.end':
-      return `${conditionText(d.condition)} ${String(d.status)}${d.message ? `: ${clip(String(d.message), 100)}` : ''}`;
-    case 'expect.result':
-      return `${String(d.peer)} ${String(d.status)}${d.message ? `: ${clip(String(d.message), 100)}` : ''}`;
+      return `${conditionText(e.data.condition)} ${e.data.status}${e.data.message ? `: ${clip(e.data.message, 100)}` : ''}`;
     case 'run.begin':
-      return String(d.scenario ?? '');
+      return e.data.scenario ?? '';
     case 'run.end':
-      return `${String(d.status ?? '')}${d.message ? `: ${clip(String(d.message), 100)}` : ''}${d.error ? ` (${clip(String(d.error), 100)})` : ''}`;
+      return `${String(open.status ?? '')}${open.message ? `: ${clip(String(open.message), 100)}` : ''}${e.data.error ? ` (${clip(e.data.error, 100)})` : ''}`;
     default:
-      return Object.keys(d).length > 0 ? json(d) : '';
+      return Object.keys(open).length > 0 ? json(open) : '';
   }
 }
 
@@ -273,7 +304,8 @@ interface Process {
   /** Left the group in its current process. */
   left: boolean;
   spawned: boolean;
-  pid: unknown;
+  /** Of its last `peer.spawn` (null: it could not start). */
+  pid: number | null | undefined;
   /** Incremented by every `peer.spawn`. */
   generation: number;
   /** When it last entered the live set. */
@@ -285,13 +317,14 @@ function linkKey(a: string, b: string): string {
   return `${a}\u0000${b}`;
 }
 
-/** The directed links a `fault` event lists: `[from, to]` pairs of distinct names; anything else is skipped. */
-export function faultLinks(value: unknown): Array<[string, string]> {
+/** The directed links a `fault` event lists (`blocked`, or `links` other than 'all'): `[from, to]` pairs of distinct names; anything else is skipped. */
+export function faultLinks(value: FaultData['blocked'] | FaultData['links']): Array<[string, string]> {
   if (!Array.isArray(value)) return [];
   const out: Array<[string, string]> = [];
   for (const link of value) {
+    // The history reader holds every link to the contract, but a hand-made event may break it: such a link is skipped.
     if (!Array.isArray(link) || link.length !== 2) continue;
-    const [from, to] = link as unknown[];
+    const [from, to]: readonly unknown[] = link;
     if (typeof from === 'string' && typeof to === 'string' && from !== to) out.push([from, to]);
   }
   return out;
@@ -307,14 +340,14 @@ interface Network {
   poorlyConnected: Set<string>;
 }
 
-// A Map: an event type is whatever a peer sent, and "constructor" must not find Object's.
-const memberStates = new Map<string, MemberState>([
-  ['member.joined', 'alive'],
-  ['member.alive', 'alive'],
-  ['member.suspect', 'suspect'],
-  ['member.dead', 'dead'],
-  ['member.left', 'left'],
-]);
+/** The state each member event puts its member in. */
+const memberStates = {
+  'member.joined': 'alive',
+  'member.alive': 'alive',
+  'member.suspect': 'suspect',
+  'member.dead': 'dead',
+  'member.left': 'left',
+} as const satisfies Record<string, MemberState>;
 
 /**
  * The coordinator's live set and every peer's view, folded one event at a
@@ -364,8 +397,9 @@ export class Model {
   }
 
   /** A `fault` event: blocks or heals links; other kinds change nothing here. */
-  #fault(d: Record<string, unknown>): Effect | undefined {
-    switch (d.kind) {
+  #fault(d: FaultData): Effect | undefined {
+    const kind: FaultKind = d.kind;
+    switch (kind) {
       case 'partition':
       case 'isolate':
       case 'cut': {
@@ -398,19 +432,20 @@ export class Model {
   }
 
   apply(e: HistoryEvent): Effect | undefined {
-    const d = e.data;
+    // An extension changes nothing here.
+    if (!isContractEvent(e)) return undefined;
     if (e.src === 'coordinator') {
-      if (e.type === 'fault') return this.#fault(d);
-      const name = str(d.peer);
-      if (name === undefined) return undefined;
       switch (e.type) {
+        case 'fault':
+          return this.#fault(e.data);
         case 'peer.spawn': {
+          const name = e.data.peer;
           const p = this.#process(name);
           p.running = true;
           p.paused = false;
           p.left = false;
           p.spawned = true;
-          p.pid = d.pid;
+          p.pid = e.data.pid;
           p.generation++;
           this.#view(name).current = false;
           // A respawn is a new process even if the peer never looked dead: it re-enters the live set now.
@@ -419,19 +454,21 @@ export class Model {
           return {liveChanged: changed};
         }
         case 'peer.exit': {
+          const name = e.data.peer;
           const p = this.#processes.get(name);
           if (!p) return undefined;
           // An exit of an older process (its pid is not the one last spawned) ends nothing now.
-          if (typeof d.pid === 'number' && typeof p.pid === 'number' && d.pid !== p.pid) return undefined;
+          if (typeof e.data.pid === 'number' && typeof p.pid === 'number' && e.data.pid !== p.pid) return undefined;
           p.running = false;
           p.paused = false;
           return {liveChanged: this.#relive(name, p, e.t)};
         }
         case 'peer.kill': {
+          const name = e.data.peer;
           const p = this.#processes.get(name);
           if (!p) return undefined;
-          if (d.signal === 'SIGSTOP') p.paused = true;
-          else if (d.signal === 'SIGCONT') p.paused = false;
+          if (e.data.signal === 'SIGSTOP') p.paused = true;
+          else if (e.data.signal === 'SIGCONT') p.paused = false;
           else return undefined;
           return {liveChanged: this.#relive(name, p, e.t)};
         }
@@ -441,55 +478,64 @@ export class Model {
     }
     const self = peerOf(e.src);
     if (self === undefined) return undefined;
-    if (e.type === 'peer.started') {
-      const v = this.#view(self);
-      v.started = true;
-      v.current = true;
-      v.starts++;
-      v.startedAt = e.t;
-      v.members = new Map([[self, 'alive']]);
-      v.incarnations = new Map();
-      v.since = new Map([[self, e.t]]);
-      const incarnation = num(d.incarnation);
-      if (incarnation !== undefined) v.incarnations.set(self, incarnation);
-      const p = this.#process(self);
-      p.left = false;
-      return {liveChanged: this.#relive(self, p, e.t), viewOf: self};
+    switch (e.type) {
+      case 'peer.started':
+        return this.#started(self, e.t, e.data.incarnation);
+      case 'member.updated':
+        // Same state, news of its incarnation (or address).
+        this.#view(self).incarnations.set(e.data.name, e.data.incarnation);
+        return undefined;
+      case 'member.reaped':
+        return this.#reaped(self, e.data.name);
+      case 'member.joined':
+      case 'member.alive':
+      case 'member.suspect':
+      case 'member.dead':
+      case 'member.left':
+        return this.#member(self, e.t, memberStates[e.type], e.data.name, e.data.incarnation);
+      default:
+        return undefined;
     }
-    if (e.type === 'member.updated') {
-      // Same state, news of its incarnation (or address).
-      const member = str(d.name);
-      const incarnation = num(d.incarnation);
-      if (member !== undefined && incarnation !== undefined) this.#view(self).incarnations.set(member, incarnation);
-      return undefined;
-    }
-    if (e.type === 'member.reaped') {
-      // The peer forgot a dead or left member: it is in no state in that view any more.
-      const member = str(d.name);
-      const v = this.#view(self);
-      if (member === undefined || member === self || !v.members.has(member)) return undefined;
-      const before = v.members.get(member);
-      v.members.delete(member);
-      v.incarnations.delete(member);
-      v.since.delete(member);
-      return {liveChanged: false, viewOf: self, member, before};
-    }
-    const state = memberStates.get(e.type);
-    if (state === undefined) return undefined;
-    const member = str(d.name);
-    if (member === undefined) return undefined;
+  }
+
+  /** Its `peer.started`: a new process, whose view starts from itself. */
+  #started(self: string, t: number, incarnation: number): Effect {
+    const v = this.#view(self);
+    v.started = true;
+    v.current = true;
+    v.starts++;
+    v.startedAt = t;
+    v.members = new Map([[self, 'alive']]);
+    v.incarnations = new Map([[self, incarnation]]);
+    v.since = new Map([[self, t]]);
+    const p = this.#process(self);
+    p.left = false;
+    return {liveChanged: this.#relive(self, p, t), viewOf: self};
+  }
+
+  /** The peer forgot a dead or left member: it is in no state in that view any more. */
+  #reaped(self: string, member: string): Effect | undefined {
+    const v = this.#view(self);
+    if (member === self || !v.members.has(member)) return undefined;
+    const before = v.members.get(member);
+    v.members.delete(member);
+    v.incarnations.delete(member);
+    v.since.delete(member);
+    return {liveChanged: false, viewOf: self, member, before};
+  }
+
+  /** A member event: `member` is in `state` at `incarnation` in the view of `self`. */
+  #member(self: string, t: number, state: MemberState, member: string, incarnation: number): Effect | undefined {
     const v = this.#view(self);
     const before = v.members.get(member);
     v.members.set(member, state);
-    if (before !== state) v.since.set(member, e.t);
-    const incarnation = num(d.incarnation);
-    if (incarnation !== undefined) v.incarnations.set(member, incarnation);
-    else v.incarnations.delete(member);
+    if (before !== state) v.since.set(member, t);
+    v.incarnations.set(member, incarnation);
     let liveChanged = false;
     if (member === self) {
       const p = this.#process(self);
       p.left = state === 'left' ? true : state === 'alive' ? false : p.left;
-      liveChanged = this.#relive(self, p, e.t);
+      liveChanged = this.#relive(self, p, t);
     }
     if (before === state && !liveChanged) return undefined;
     return {liveChanged, viewOf: self, member, before, after: state};
@@ -725,7 +771,7 @@ export function whyNotLive(model: Model, name: string): string {
 // ---------------------------------------------------------------- chat deliveries
 
 /** What a chat id says: `sender:epoch:seq` → stream `sender:epoch`, seq. */
-export function parseChatId(id: string, seqField?: unknown): {stream: string; seq: number | undefined} {
+export function parseChatId(id: string, seqField?: number): {stream: string; seq: number | undefined} {
   return {stream: chatStream(id), seq: chatSeq(id, seqField)};
 }
 
@@ -736,8 +782,8 @@ function chatStream(id: string): string {
 }
 
 /** A message's seq: the event's integer `seq` field, else the id's tail (parsed only then: most events carry the field). */
-function chatSeq(id: string, seqField: unknown): number | undefined {
-  if (typeof seqField === 'number' && Number.isInteger(seqField)) return seqField;
+function chatSeq(id: string, seqField: number | undefined): number | undefined {
+  if (seqField !== undefined && Number.isInteger(seqField)) return seqField;
   const cut = id.lastIndexOf(':');
   const tail = cut >= 0 ? Number(id.slice(cut + 1)) : NaN;
   return Number.isInteger(tail) ? tail : undefined;
@@ -853,21 +899,13 @@ export class ChatFold {
 
   /** Returns the sent message when `e` is a `chat.sent`, for callers that track who should get it. */
   apply(e: HistoryEvent): SentMessage | undefined {
-    switch (e.type) {
-      case 'chat.delivered':
-        this.#delivered(e);
-        return undefined;
-      case 'chat.sent':
-        return this.#sent(e);
-      case 'peer.started':
-        this.#started(e);
-        return undefined;
-      default:
-        return undefined;
-    }
+    if (isEvent(e, 'chat.delivered')) this.#delivered(e);
+    else if (isEvent(e, 'chat.sent')) return this.#sent(e);
+    else if (isEvent(e, 'peer.started')) this.#started(e);
+    return undefined;
   }
 
-  #started(e: HistoryEvent): void {
+  #started(e: HistoryEventOf<'peer.started'>): void {
     const peer = peerOf(e.src);
     if (peer === undefined) return;
     const previous = this.current.get(peer);
@@ -877,19 +915,18 @@ export class ChatFold {
     this.processes.push(p);
   }
 
-  #sent(e: HistoryEvent): SentMessage | undefined {
+  #sent(e: HistoryEventOf<'chat.sent'>): SentMessage | undefined {
     const peer = peerOf(e.src);
-    const id = str(e.data.id);
-    if (peer === undefined || id === undefined || this.sent.has(id)) return undefined;
-    const message: SentMessage = {id, sender: str(e.data.sender) ?? peer, t: e.t, index: this.sent.size, event: e};
+    const id = e.data.id;
+    if (peer === undefined || this.sent.has(id)) return undefined;
+    const message: SentMessage = {id, sender: e.data.sender, t: e.t, index: this.sent.size, event: e};
     this.sent.set(id, message);
     this.#message(id).sent = message;
     return message;
   }
 
-  #delivered(e: HistoryEvent): void {
-    const id = str(e.data.id);
-    if (id === undefined) return;
+  #delivered(e: HistoryEventOf<'chat.delivered'>): void {
+    const id = e.data.id;
     const p = this.#processOf(e.src);
     if (!p) return;
     this.deliveries++;

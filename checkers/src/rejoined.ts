@@ -13,8 +13,9 @@
  * again, or when an observer's view is not known.
  */
 import type {HistoryEvent, Verdict} from './history/types.js';
+import {isEvent} from './history/types.js';
 import type {Window} from './model.js';
-import {Model, evidence, formatTime, list, num, peerOf, whyNotLive} from './model.js';
+import {Model, coordinatorPeer, evidence, formatTime, isMemberEvent, list, peerOf, whyNotLive} from './model.js';
 
 export function rejoined(history: readonly HistoryEvent[], window: Window, of: string): Verdict {
   const model = new Model();
@@ -37,7 +38,7 @@ export function rejoined(history: readonly HistoryEvent[], window: Window, of: s
     if (e.t > window.at) continue;
     model.apply(e);
     if (e.src === 'coordinator') {
-      if (e.type === 'peer.spawn' && e.data.peer === of && ++spawns >= 2) {
+      if (isEvent(e, 'peer.spawn') && e.data.peer === of && ++spawns >= 2) {
         restartAt = e.t;
         before = remembered.size > 0 ? Math.max(...remembered.values()) : undefined;
         qualified.clear();
@@ -46,14 +47,14 @@ export function rejoined(history: readonly HistoryEvent[], window: Window, of: s
     }
     const self = peerOf(e.src);
     if (self === undefined) continue;
-    const about = e.type.startsWith('member.') ? e.data.name === of : e.type === 'peer.started' && self === of;
+    const member = isMemberEvent(e) ? e.data : undefined;
+    const about = member ? member.name === of : e.type === 'peer.started' && self === of;
     if (self !== of) {
       if (e.type === 'peer.started' || (about && e.type === 'member.reaped')) {
         remembered.delete(self);
-      } else if (about) {
-        const incarnation = num(e.data.incarnation);
+      } else if (about && member) {
         const held = remembered.get(self);
-        if (incarnation !== undefined && (held === undefined || incarnation > held)) remembered.set(self, incarnation);
+        if (held === undefined || member.incarnation > held) remembered.set(self, member.incarnation);
       }
     }
     if (restartAt === undefined || self === of || !(about || e.type === 'peer.started')) continue;
@@ -65,9 +66,10 @@ export function rejoined(history: readonly HistoryEvent[], window: Window, of: s
   }
 
   const about = (observer: string) => (e: HistoryEvent) => {
-    if (e.src === `peer:${observer}`) return e.type === 'peer.started' || (e.type.startsWith('member.') && e.data.name === of);
+    if (e.src === `peer:${observer}`) return e.type === 'peer.started' || (isMemberEvent(e) && e.data.name === of);
     if (e.src === `peer:${of}`) return e.type === 'peer.started';
-    return e.src === 'coordinator' && (e.data.peer === of || e.data.peer === observer || e.type === 'fault') && (e.type.startsWith('peer.') || e.type === 'fault');
+    const peer = coordinatorPeer(e);
+    return e.src === 'coordinator' && (peer === of || peer === observer || e.type === 'fault') && (e.type.startsWith('peer.') || e.type === 'fault');
   };
   const ofEvents = about(of);
   if (spawns === 0) return {status: 'unknown', message: `${of} was never spawned`};

@@ -5,7 +5,7 @@
  */
 import type {HistoryEvent, Verdict} from './history/types.js';
 import type {MemberState, Window} from './model.js';
-import {Model, evidence, heldSince, list, whyNotLive} from './model.js';
+import {Model, coordinatorPeer, evidence, heldSince, isMemberEvent, list, whyNotLive} from './model.js';
 
 export interface StateParams {
   of: string;
@@ -73,8 +73,9 @@ export function stateSeen(history: readonly HistoryEvent[], window: Window, para
   const model = tracker.model;
   const observers = tracker.observers();
   const about = (observer: string) => (e: HistoryEvent) => {
-    if (e.src === `peer:${observer}`) return e.type === 'peer.started' || (e.type.startsWith('member.') && e.data.name === of);
-    return e.src === 'coordinator' && (e.data.peer === observer || e.data.peer === of) && e.type.startsWith('peer.');
+    if (e.src === `peer:${observer}`) return e.type === 'peer.started' || (isMemberEvent(e) && e.data.name === of);
+    const peer = coordinatorPeer(e);
+    return e.src === 'coordinator' && (peer === observer || peer === of) && e.type.startsWith('peer.');
   };
   if (observers.length === 0) {
     return {

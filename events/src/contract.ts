@@ -257,10 +257,17 @@ export type HistoryEvent = CoordinatorHistoryEvent | PeerHistoryEvent | Extensio
  * renamed in the contract fails the build where it is read.
  */
 export type HistoryEventOf<K extends EventType> = K extends CoordinatorEventType
-  ? {t: number; src: 'coordinator'; type: K; data: CoordinatorEventData<K>; seq?: undefined}
+  ? {t: number; src: 'coordinator'; type: K; data: Declared<CoordinatorEventData<K>>; seq?: undefined}
   : K extends PeerEventType
-    ? {t: number; src: PeerSource; type: K; data: PeerEventData<K>; seq?: number}
+    ? {t: number; src: PeerSource; type: K; data: Declared<PeerEventData<K>>; seq?: number}
     : never;
+
+/**
+ * The fields a schema declares, without the open rest a loose object
+ * (`fault`, `step.begin`, `step.end`, `nemesis`) adds: there, a field renamed
+ * in the contract would otherwise still read, as unknown, where it is read.
+ */
+export type Declared<T> = {[F in keyof T as string extends F ? never : number extends F ? never : F]: T[F]};
 
 // ---------------------------------------------------------------- checking
 

@@ -20,6 +20,8 @@ export type {
   Condition,
   Status,
   MemberState,
+  Declared,
+  FaultKind,
 } from '@peerlab/events/contract';
 import type {EventType, HistoryEvent, HistoryEventOf, Status} from '@peerlab/events/contract';
 import {coordinatorEventTypes, peerEventTypes} from '@peerlab/events/contract';
@@ -31,6 +33,18 @@ import {coordinatorEventTypes, peerEventTypes} from '@peerlab/events/contract';
  */
 export function isEvent<K extends EventType>(e: HistoryEvent, type: K): e is HistoryEventOf<K> {
   return e.type === type && (e.src === 'coordinator' ? coordinatorEventTypes.has(type) : peerEventTypes.has(type));
+}
+
+/** An event of any type the contract lists, narrowed by a `switch` on its type to that type's data. */
+export type ContractHistoryEvent = HistoryEventOf<EventType>;
+
+/**
+ * The event is of a type the contract lists for its source (a peer event
+ * from a peer, a coordinator event from the coordinator): not an extension.
+ * Then `switch (e.type)` narrows its data, as `isEvent` does for one type.
+ */
+export function isContractEvent(e: HistoryEvent): e is ContractHistoryEvent {
+  return e.src === 'coordinator' ? coordinatorEventTypes.has(e.type) : peerEventTypes.has(e.type);
 }
 
 /** What an awaited condition or invariant concluded. */
