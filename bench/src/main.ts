@@ -374,7 +374,7 @@ async function checkers(events: number): Promise<void> {
   const lines: string[] = [];
   let t = Date.now();
   lines.push(JSON.stringify({t, src: 'coordinator', type: 'run.begin', data: {peers, invariants: []}}));
-  for (const p of peers) lines.push(JSON.stringify({t, src: 'coordinator', type: 'peer.spawn', data: {peer: p, pid: 1}}), JSON.stringify({t, src: `peer:${p}`, type: 'peer.started', data: {}}));
+  for (const p of peers) lines.push(JSON.stringify({t, src: 'coordinator', type: 'peer.spawn', data: {peer: p, pid: 1}}), JSON.stringify({t, src: `peer:${p}`, type: 'peer.started', data: {address: '127.0.0.1:1', incarnation: 0, profile: 'local'}}));
   for (const p of peers) for (const q of peers) if (p !== q) lines.push(JSON.stringify({t, src: `peer:${p}`, type: 'member.joined', data: {name: q, incarnation: 0, address: '127.0.0.1:1'}}));
   let seq = 0;
   while (lines.length < events) {
@@ -382,7 +382,7 @@ async function checkers(events: number): Promise<void> {
     seq++;
     const id = `${sender}:e:${Math.floor(seq / peers.length) + 1}`;
     t++;
-    lines.push(JSON.stringify({t, src: `peer:${sender}`, type: 'chat.sent', data: {id, sender, seq: Math.floor(seq / peers.length) + 1}}));
+    lines.push(JSON.stringify({t, src: `peer:${sender}`, type: 'chat.sent', data: {id, sender, seq: Math.floor(seq / peers.length) + 1, text: 'x'}}));
     for (const p of peers) {
       if (lines.length >= events) break;
       lines.push(JSON.stringify({t: t + 1, src: `peer:${p}`, type: 'chat.delivered', data: {id, sender, seq: Math.floor(seq / peers.length) + 1, sentAt: t}}));
