@@ -5,7 +5,7 @@
  */
 import {readFile} from 'node:fs/promises';
 import path from 'node:path';
-import {evaluate} from '@peerlab/checkers/evaluate';
+import {evaluate} from '@peerlab/checkers/verdict';
 import {exitCodes} from '../engine/results.js';
 import type {ScenarioResult} from '../engine/results.js';
 import {HistoryReadError, readHistory} from '@peerlab/checkers/history/read';
