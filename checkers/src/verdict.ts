@@ -129,7 +129,8 @@ function stepVerdict(history: readonly HistoryEvent[], begin: number, end: numbe
   switch (kind) {
     case 'await': {
       const awaitBegin = inStep('await.begin')[0];
-      const awaitEndIndex = history.findIndex((x, i) => i > begin && i < end && x.type === 'await.end' && x.data.step === path);
+      let awaitEndIndex = -1;
+      for (let i = begin + 1; i < end && awaitEndIndex < 0; i++) if (history[i]!.type === 'await.end' && history[i]!.data.step === path) awaitEndIndex = i;
       if (!awaitBegin || awaitEndIndex < 0) return {status: 'unknown', message: 'the await did not conclude'};
       const awaitEnd = history[awaitEndIndex]!;
       return awaitVerdict(awaitBegin.data.condition as Condition, history.slice(0, awaitEndIndex), awaitBegin.t, awaitEnd.t, awaitBegin.data.withinMs as number);
