@@ -82,7 +82,9 @@ const faultKind = z.enum(['kill', 'terminate', 'pause', 'resume', 'restart', 'pa
  * A fault, recorded once it has taken effect. Process faults name `peer`
  * (with `skipped` when it could not be done); partition, isolate and cut add
  * `blocked` links (added to those already cut); loss has `rate` (0..1) and
- * `links`; delay `ms`, `jitter` and `links`; heal clears every network fault.
+ * `links`; delay `ms`, `jitter` and `links`; heal clears the network faults
+ * of whoever healed (the steps, or the nemesis round that made them): links
+ * still cut after it are recorded right after as a cut with `kept`.
  * `groups`, `shape`, `targets`, `from`, `to`, `between` say how the scenario
  * described it, for people; `nemesis` is the nemesis round that made it.
  */
@@ -101,6 +103,7 @@ const faultData = z.looseObject({
   from: z.array(peerName).optional(),
   to: z.array(peerName).optional(),
   between: z.array(z.array(peerName)).optional(),
+  kept: z.string().optional(),
   nemesis: count.optional(),
 });
 

@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {describeEvent} from '@peerlab/checkers/check';
-import {evaluate} from '@peerlab/checkers/evaluate';
+import {evaluate} from '@peerlab/checkers/verdict';
 import type {HistoryEvent} from '@peerlab/checkers/history/types';
 import {HistoryReadError, parseHistoryText, readHistory} from '@peerlab/checkers/history/read';
 import {applyEdits, cliRuns, cliTimeout, edit, fuzzOptions} from './fuzz-support.js';

@@ -8,7 +8,7 @@ import {readFile, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {describeEvent} from '@peerlab/checkers/check';
-import {evaluate} from '@peerlab/checkers/evaluate';
+import {evaluate} from '@peerlab/checkers/verdict';
 import {HistoryReadError, MAX_LINE_CHARS, parseHistoryText, readHistory} from '@peerlab/checkers/history/read';
 import {tempDir} from './support.js';
 

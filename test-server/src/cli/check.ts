@@ -5,7 +5,7 @@
  */
 import {readFile} from 'node:fs/promises';
 import path from 'node:path';
-import {evaluate} from '@peerlab/checkers/evaluate';
+import {evaluate} from '@peerlab/checkers/verdict';
 import {exitCodes} from '../engine/results.js';
 import type {ScenarioResult} from '../engine/results.js';
 import {HistoryReadError, readHistory} from '@peerlab/checkers/history/read';
@@ -46,8 +46,9 @@ async function compareWithRecorded(file: string, result: ScenarioResult): Promis
   } catch {
     return '(result.json next to the history is not JSON: nothing to compare with)';
   }
-  const steps = Array.isArray(recorded?.steps) ? (recorded.steps as Array<{status?: unknown} | null>) : undefined;
+  const steps = Array.isArray(recorded?.steps) ? (recorded.steps as Array<{status?: unknown; message?: unknown} | null>) : undefined;
   if (typeof recorded?.status !== 'string' || !steps) return '(result.json next to the history is not a scenario result: nothing to compare with)';
-  const same = recorded.status === result.status && steps.length === result.steps.length && steps.every((s, i) => s?.status === result.steps[i]!.status);
+  // One function judged both (judgeStep), so every step's status and message must match, word for word.
+  const same = recorded.status === result.status && steps.length === result.steps.length && steps.every((s, i) => s?.status === result.steps[i]!.status && s?.message === result.steps[i]!.message);
   return same ? `same verdict as recorded in result.json: ${recorded.status}` : `DIFFERS from result.json: recorded ${recorded.status}, re-checked ${result.status}`;
 }

@@ -11,8 +11,11 @@ import type {Coordinator} from '../coordinator.js';
 import {peerRow} from '../peer-row.js';
 import {FleetError} from '../fleet/fleet.js';
 import {renderTable} from '@peerlab/node-kit/table';
-import {FaultInjector, linksBetween, shapeLinks} from '../engine/faults.js';
+import {FaultInjector} from '../engine/faults.js';
+import {initialFaultState, planFault} from '../engine/fault-plan.js';
+import type {FaultState, StepFault} from '../engine/fault-plan.js';
 import {Random, randomSeed} from '../engine/random.js';
+import type {Target} from '../scenario/plan.js';
 import {partitionShapes} from '../scenario/schema.js';
 
 export const consoleCommands: Record<string, {usage: string; summary: string}> = {
@@ -87,55 +90,78 @@ export function completeLine(coordinator: Coordinator, line: string): [string[],
   return [flags.filter((f) => f.startsWith(current)), current];
 }
 
-const injectors = new WeakMap<Coordinator, FaultInjector>();
-
-function injectorFor(coordinator: Coordinator): FaultInjector {
-  let injector = injectors.get(coordinator);
-  if (!injector) {
-    injector = new FaultInjector(coordinator, () => {}, (peer, name, args) => coordinator.hub.command(peer, name, args));
-    injectors.set(coordinator, injector);
-  }
-  return injector;
+/**
+ * The console's faults: its own FaultState (it acts as the steps do) and an
+ * injector that keeps its network rules in force, per coordinator.
+ */
+interface ConsoleFaults {
+  state: FaultState;
+  injector: FaultInjector;
+  random: Random;
 }
 
-function registeredNames(coordinator: Coordinator): string[] {
-  return coordinator.hub.agents().map((a) => a.name);
+const consoles = new WeakMap<Coordinator, ConsoleFaults>();
+
+function faultsFor(coordinator: Coordinator): ConsoleFaults {
+  let faults = consoles.get(coordinator);
+  if (!faults) {
+    const created: ConsoleFaults = {
+      state: initialFaultState([]),
+      injector: new FaultInjector(coordinator, () => {}, (peer, name, args) => coordinator.hub.command(peer, name, args), () => created.state.net),
+      random: new Random(randomSeed()),
+    };
+    faults = created;
+    consoles.set(coordinator, faults);
+  }
+  // Peers come and go outside the console too (the REST API spawns): every peer the fleet knows counts as started.
+  const names = coordinator.fleet.peers().map(({name}) => name);
+  faults.state = {...faults.state, peers: names, started: names};
+  return faults;
+}
+
+/** A console word as a step's target: `all`, `random`, or names (checked). */
+function targetOf(coordinator: Coordinator, word: string): Target {
+  if (word === 'all' || word === 'random') return {kind: word};
+  return {kind: 'names', names: resolveTargets(coordinator, word)};
+}
+
+/** Plans a fault as a step would (fault-plan.ts) and carries it out; returns the problems and the plan's summary. */
+async function consoleFault(coordinator: Coordinator, fault: StepFault): Promise<{problems: string[]; summary: string; peers: string[]}> {
+  const faults = faultsFor(coordinator);
+  const plan = planFault(faults.state, fault, faults.random);
+  faults.state = plan.next;
+  const problems = await faults.injector.apply(plan.actions);
+  return {problems, summary: plan.summary, peers: (plan.describe.peers as string[] | undefined) ?? []};
 }
 
 async function networkFault(coordinator: Coordinator, name: string, args: string[]): Promise<ConsoleResult> {
-  const injector = injectorFor(coordinator);
   const usageError = () => new CommandError(`usage: ${consoleCommands[name]!.usage}`, 'bad-arguments');
   const groupsOf = (words: string[]) => words.map((w) => resolveTargets(coordinator, w));
-  let problems: string[];
-  let done: string;
+  let fault: StepFault;
+  let done: string | undefined;
   switch (name) {
     case 'partition': {
       if (args.length === 0) throw usageError();
       const shape = args.length === 1 && partitionShapes.includes(args[0] as never) ? args[0]! : undefined;
       if (!shape && args.length < 2) throw usageError();
-      const {links, groups} = shape ? shapeLinks(shape, registeredNames(coordinator), new Random(randomSeed())) : {links: linksBetween(groupsOf(args)), groups: groupsOf(args)};
-      problems = await injector.cut(links, {kind: 'partition'});
-      done = `partitioned ${groups.map((g) => `[${g.join(', ')}]`).join(' ')}`;
+      fault = shape ? {kind: 'partition', shape} : {kind: 'partition', groups: groupsOf(args)};
       break;
     }
     case 'isolate': {
       if (args.length !== 1) throw usageError();
-      const [target] = groupsOf(args);
-      problems = await injector.cut(linksBetween([target!, registeredNames(coordinator).filter((n) => !target!.includes(n))]), {kind: 'isolate'});
-      done = `isolated ${target!.join(', ')}`;
+      fault = {kind: 'isolate', target: targetOf(coordinator, args[0]!)};
       break;
     }
     case 'cut': {
       if (args.length !== 2) throw usageError();
-      const [from, to] = groupsOf(args);
-      problems = await injector.cut(from!.flatMap((f) => to!.map((t): [string, string] => [f, t])), {kind: 'cut'});
+      fault = {kind: 'cut', from: targetOf(coordinator, args[0]!), to: targetOf(coordinator, args[1]!)};
       done = `cut ${args[0]} -> ${args[1]}`;
       break;
     }
     case 'loss': {
       const percent = Number(args[0]);
       if (!(percent >= 0 && percent <= 100) || (args.length !== 1 && args.length !== 3)) throw usageError();
-      problems = await injector.loss(percent, args.length === 3 ? linksBetween(groupsOf(args.slice(1))) : 'all', {kind: 'loss'});
+      fault = {kind: 'loss', rate: percent / 100, ...(args.length === 3 ? {between: groupsOf(args.slice(1))} : {})};
       done = `${percent}% loss ${args.length === 3 ? `between ${args[1]} and ${args[2]}` : 'on every link'}`;
       break;
     }
@@ -143,19 +169,44 @@ async function networkFault(coordinator: Coordinator, name: string, args: string
       const ms = Number(args[0]);
       const jitter = args[1] === undefined ? 0 : Number(args[1]);
       if (!Number.isInteger(ms) || !Number.isInteger(jitter) || ms < 0 || jitter < 0 || args.length > 2) throw usageError();
-      problems = await injector.delay(ms, jitter, 'all', {kind: 'delay'});
+      fault = {kind: 'delay', ms, jitter};
       done = `${ms} ms delay (±${jitter}) on every link`;
       break;
     }
     default:
-      problems = await injector.heal();
+      fault = {kind: 'heal'};
       done = 'healed every network fault';
   }
-  return problems.length > 0 ? {ok: false, output: `error: ${problems.join('; ')}`} : {ok: true, output: done};
+  const {problems, summary} = await consoleFault(coordinator, fault);
+  return problems.length > 0 ? {ok: false, output: `error: ${problems.join('; ')}`} : {ok: true, output: done ?? summary};
+}
+
+/** kill, terminate, restart, pause, resume: planned as a step's, said as a person would. */
+async function processFault(coordinator: Coordinator, name: 'kill' | 'terminate' | 'restart' | 'pause' | 'resume', word: string): Promise<ConsoleResult> {
+  const started = Date.now();
+  const {problems, peers} = await consoleFault(coordinator, {kind: name, target: targetOf(coordinator, word)});
+  if (problems.length > 0) return {ok: false, output: `error: ${problems.join('; ')}`};
+  const lines = await Promise.all(
+    peers.map(async (peer) => {
+      const exit = name === 'kill' || name === 'terminate' ? await coordinator.fleet.get(peer)?.exited : undefined;
+      switch (name) {
+        case 'kill':
+          return `${peer} killed (${exit?.signal ?? 'SIGKILL'})`;
+        case 'terminate':
+          return `${peer} exited with ${exit ? (exit.signal ?? `code ${exit.code}`) : 'no exit seen'}`;
+        case 'restart':
+          return `${peer} restarted and registered in ${Date.now() - started} ms`;
+        case 'pause':
+          return `${peer} paused`;
+        default:
+          return `${peer} resumed`;
+      }
+    }),
+  );
+  return {ok: true, output: lines.join('\n') || 'nobody to do that to'};
 }
 
 async function runConsoleCommand(coordinator: Coordinator, name: string, args: string[]): Promise<ConsoleResult> {
-  const fleet = coordinator.fleet;
   const one = () => {
     if (args.length !== 1) throw new CommandError(`usage: ${consoleCommands[name]!.usage}`, 'bad-arguments');
     return args[0]!;
@@ -174,28 +225,12 @@ async function runConsoleCommand(coordinator: Coordinator, name: string, args: s
       await coordinator.spawn(args);
       return {ok: true, output: `registered ${args.join(', ')} in ${Date.now() - started} ms`};
     }
-    case 'kill': {
-      const host = fleet.kill(one());
-      const exit = await host.exited;
-      return {ok: true, output: `${host.name} killed (${exit.signal})`};
-    }
-    case 'terminate': {
-      const exit = await fleet.terminate(one());
-      return {ok: true, output: `${args[0]} exited with ${exit.signal ?? `code ${exit.code}`}`};
-    }
-    case 'restart': {
-      const target = one();
-      const started = Date.now();
-      await fleet.restart(target);
-      await coordinator.hub.waitForRegistered([target], coordinator.registerTimeoutMs);
-      return {ok: true, output: `${target} restarted and registered in ${Date.now() - started} ms`};
-    }
+    case 'kill':
+    case 'terminate':
+    case 'restart':
     case 'pause':
-      fleet.pause(one());
-      return {ok: true, output: `${args[0]} paused`};
     case 'resume':
-      fleet.resume(one());
-      return {ok: true, output: `${args[0]} resumed`};
+      return processFault(coordinator, name, one());
     case 'partition':
     case 'isolate':
     case 'cut':

@@ -4,6 +4,7 @@
  * it decides when an await is satisfied with the same checkers that later
  * judge the run, and the final verdict is computed from the history alone.
  */
+import type {CoordinatorEventData} from '@peerlab/events/contract';
 import {mkdir, writeFile} from 'node:fs/promises';
 import {writeFileAtomic} from '@peerlab/node-kit/write-file-atomic';
 import path from 'node:path';
@@ -13,11 +14,12 @@ import type {Condition, Status, Verdict} from '@peerlab/checkers/history/types';
 import type {PlanStep, Scenario, Target} from '../scenario/plan.js';
 import type {ScenarioInfo} from '../reporters/reporter.js';
 import type {ScenarioResult, StepResult} from './results.js';
-import {overallStatus} from './results.js';
-import {awaitVerdict, evaluate, runVerdict} from '@peerlab/checkers/evaluate';
-import {Random} from './random.js';
-import {FaultInjector, linksBetween, shapeLinks} from './faults.js';
-import type {FaultTag} from './faults.js';
+import {awaitVerdict, evaluate, judgeStep} from '@peerlab/checkers/verdict';
+import type {StepEnding} from '@peerlab/checkers/verdict';
+import {Random, nemesisRandom} from './random.js';
+import {FaultInjector} from './faults.js';
+import {initialFaultState, nemesisBegins, planFault, withStarted} from './fault-plan.js';
+import type {FaultState, StepFault} from './fault-plan.js';
 
 export interface RunScenarioOptions {
   outDir: string;
@@ -121,13 +123,17 @@ class ScenarioRun {
   readonly #abort = new AbortController();
   /** Aborted when the scenario ends (its steps are done, failed, or timed out): the nemesis ends with it. */
   readonly #nemesisStop = new AbortController();
-  /** Peers the nemesis has down now: it picks among the others, and a step that finds one of them down is not at fault. */
-  readonly #nemesisHurt = new Set<string>();
-  /** Faults the nemesis made without `recover_after`: they stay until the scenario ends. */
-  readonly #nemesisLeftBroken: Array<{kind: PlanStep['kind']; victims: string[]; round: number}> = [];
-  readonly #started = new Set<string>();
+  /** Rounds the nemesis made without `recover_after`: they stay until the scenario ends. */
+  readonly #nemesisLeftBroken: number[] = [];
+  /** What is down and cut, and who did it: every fault is planned from it (fault-plan.ts). */
+  #faultState: FaultState;
+  /** Peers a nemesis recovery is bringing back now: a step that finds one of them not running yet is not at fault. */
+  readonly #recovering = new Set<string>();
+  /** The steps judged so far, in the order they ended: a block's verdict folds its steps'. */
+  readonly #judged: StepResult[] = [];
   readonly #faults: FaultInjector;
-  readonly #downBySteps = new Set<string>();
+  /** The nemesis's own stream, split from the run's seed: its choices never shift the steps' (or the reverse). */
+  readonly #nemesisRandom: Random;
   #nemesisDone: Promise<void> | undefined;
   #commandIds = 0;
 
@@ -154,87 +160,41 @@ class ScenarioRun {
     fleet.on('exit', (host, exit) => {
       for (const peer of host.names) history.append('peer.exit', {peer, pid: host.pid ?? null, code: exit.code, signal: exit.signal, unexpectedly: exit.unexpectedly});
     });
-    this.#faults = new FaultInjector(coordinator, (type, data) => history.append(type, data), (peer, name, args) => this.#command(peer, name, args, 5000, 'fault'));
+    this.#faultState = initialFaultState(scenario.peers);
+    this.#nemesisRandom = nemesisRandom(random.seed);
+    this.#faults = new FaultInjector(
+      coordinator,
+      (type, data) => history.append(type, data),
+      (peer, name, args) => this.#command(peer, name, args, 5000, 'fault'),
+      () => this.#faultState.net,
+    );
   }
 
   #argsFor(name: string): string[] {
     return [...(this.scenario.peerArgs.all ?? []), ...(this.scenario.peerArgs[name] ?? [])];
   }
 
-  /** Peers that are paused now. */
-  #paused(): string[] {
-    return this.coordinator.fleet.peers().filter(({host}) => host.state === 'paused').map(({name}) => name).sort();
-  }
-
-  /** Turns a fault step into what to record at its start and a function that injects it. */
-  #planFault(step: PlanStep, random: Random, pool: () => string[], tag: FaultTag = {}): {describe: Record<string, unknown>; summary: string; apply(): Promise<string[]>} {
-    const live = pool;
-    const pick = (target: Target, pool: string[]) => (target.kind === 'names' ? target.names : target.kind === 'all' ? pool : [random.pick(pool)].filter((x): x is string => x !== undefined));
-    switch (step.kind) {
-      case 'kill':
-      case 'stop':
-      case 'terminate':
-      case 'restart':
-      case 'pause':
-      case 'resume': {
-        const kind = step.kind === 'stop' ? 'terminate' : step.kind;
-        const names = pick(step.target, kind === 'resume' ? this.#paused() : live());
-        return {
-          describe: {peers: names},
-          summary: `${names.join(', ') || 'nobody'}: ${kind}`,
-          // One peer after another: the history then shows the same faults in the same order for the same seed.
-          apply: async () => {
-            const problems: string[] = [];
-            for (const name of names) {
-              const problem = await this.#faults.process(kind, name, tag);
-              if (problem) problems.push(problem);
-            }
-            return problems;
-          },
-        };
-      }
-      case 'partition': {
-        const {links, groups} = step.groups ? {links: linksBetween(step.groups), groups: step.groups} : shapeLinks(step.shape!, live(), random);
-        return {describe: {groups}, summary: `partitioned ${groups.map((g) => `[${g.join(', ')}]`).join(' ')}`, apply: () => this.#faults.cut(links, {kind: 'partition', groups, ...(step.shape ? {shape: step.shape} : {}), ...tag})};
-      }
-      case 'isolate': {
-        const names = pick(step.target, live());
-        const others = this.scenario.peers.filter((p) => !names.includes(p));
-        const links = linksBetween([names, others]);
-        return {describe: {peers: names}, summary: `isolated ${names.join(', ')}`, apply: () => this.#faults.cut(links, {kind: 'isolate', targets: names, ...tag})};
-      }
-      case 'cut': {
-        const from = pick(step.from, live());
-        const to = pick(step.to, live());
-        const links = from.flatMap((f) => to.filter((t) => t !== f).map((t): [string, string] => [f, t]));
-        return {describe: {from, to}, summary: `cut ${from.join(', ')} -> ${to.join(', ')}`, apply: () => this.#faults.cut(links, {kind: 'cut', from, to, ...tag})};
-      }
-      case 'heal':
-        return {describe: {}, summary: 'healed', apply: () => this.#faults.heal(tag)};
-      case 'loss': {
-        const links = step.between ? linksBetween(step.between) : 'all';
-        const percent = step.rate * 100;
-        return {describe: {rate: step.rate}, summary: `loss ${percent}%`, apply: () => this.#faults.loss(percent, links, {kind: 'loss', ...(step.between ? {between: step.between} : {}), ...tag})};
-      }
-      case 'delay': {
-        const links = step.between ? linksBetween(step.between) : 'all';
-        return {describe: {ms: step.ms, jitter: step.jitter}, summary: `delay ${step.ms}ms`, apply: () => this.#faults.delay(step.ms, step.jitter, links, {kind: 'delay', ...(step.between ? {between: step.between} : {}), ...tag})};
-      }
-      default:
-        throw new Error(`${step.kind} is not a fault`);
-    }
+  /** Plans a fault step from the fault state and the steps' stream, records its begin, and carries it out. */
+  async #stepFault(step: PlanStep, begin: (describe: Record<string, unknown>) => void): Promise<{summary: string; problems: string[]}> {
+    const plan = planFault(this.#faultState, step as StepFault, this.random);
+    this.#faultState = plan.next;
+    begin(plan.describe);
+    const problems = await this.#faults.apply(plan.actions);
+    // A victim the nemesis is bringing back is not running yet: when that happens depends on timing, not on the product.
+    return {summary: plan.summary, problems: problems.filter((p) => ![...this.#recovering].some((v) => p.startsWith(`${v} is not `)))};
   }
 
   /**
    * The nemesis: every `everyMs`, one fault drawn from its own seeded stream,
-   * undone after `recoverAfterMs`. It picks victims among the peers it has
-   * not hurt itself, so its choices depend on the seed alone, not on timing.
-   * It ends with its scenario: `#stopNemesis` stops the rounds and undoes at
-   * once what is still broken, so nothing it does outlives the run's history.
+   * undone after `recoverAfterMs`. planFault draws its victims from the peers
+   * started when it began, less those its rounds keep down on their logical
+   * schedule, so its choices depend on the seed alone: not on timing, not on
+   * the steps. It ends with its scenario: `#stopNemesis` stops the rounds and
+   * undoes at once what is still broken, so nothing it does outlives the
+   * run's history.
    */
   async #runNemesis(plan: NonNullable<Scenario['nemesis']>): Promise<void> {
-    const random = new Random((this.random.seed ^ 0x9e3779b9) >>> 0);
-    const hurt = this.#nemesisHurt;
+    this.#faultState = nemesisBegins(this.#faultState);
     const recoveries: Promise<unknown>[] = [];
     const rounds = Math.floor(plan.forMs / plan.everyMs);
     const stop = this.#nemesisStop.signal;
@@ -243,48 +203,41 @@ class ScenarioRun {
       await waitOrStop(plan.everyMs, stop);
       if (stop.aborted) break;
       round++;
-      const choice = plan.faults[Math.floor(random.next() * plan.faults.length)]!;
-      const pool = this.scenario.peers.filter((p) => this.#started.has(p) && !hurt.has(p));
-      const step = choice.step;
-      const target = 'target' in step && step.target.kind !== 'names' ? {kind: 'names' as const, names: step.target.kind === 'all' ? pool : [random.pick(pool)].filter((x): x is string => x !== undefined)} : undefined;
-      const concrete = (target ? {...step, target} : step) as PlanStep;
-      const fault = this.#planFault(concrete, random, () => pool, {nemesis: round});
-      const victims = (fault.describe.peers as string[] | undefined) ?? [];
-      victims.forEach((v) => hurt.add(v));
-      this.history.append('nemesis', {round, fault: step.title, ...fault.describe});
-      const problems = await fault.apply();
+      const fault = planFault(this.#faultState, {nemesis: 'round', round, everyMs: plan.everyMs, faults: plan.faults}, this.#nemesisRandom);
+      this.#faultState = fault.next;
+      const chosen = fault.chosen!;
+      this.history.append('nemesis', {round, fault: chosen.title, ...fault.describe});
+      const problems = await this.#faults.apply(fault.actions);
       if (problems.length > 0) this.history.append('nemesis', {round, problems});
       const thisRound = round;
       // Left broken for the rest of the scenario, as asked; undone when it ends (#stopNemesis).
-      if (choice.recoverAfterMs === undefined) {
-        this.#nemesisLeftBroken.push({kind: step.kind, victims, round: thisRound});
+      if (chosen.recoverAfterMs === undefined) {
+        this.#nemesisLeftBroken.push(thisRound);
         continue;
       }
       recoveries.push(
-        waitOrStop(choice.recoverAfterMs, stop)
-          .then((early) => this.#recover(step.kind, victims, thisRound, early))
-          .catch((error: unknown) => this.history.append('nemesis', {round: thisRound, problems: [`recovery failed: ${(error as Error).message}`]}))
-          .finally(() => victims.forEach((v) => hurt.delete(v))),
+        waitOrStop(chosen.recoverAfterMs, stop)
+          .then((early) => this.#recover(thisRound, early))
+          .catch((error: unknown) => this.history.append('nemesis', {round: thisRound, problems: [`recovery failed: ${(error as Error).message}`]})),
       );
     }
     await Promise.all(recoveries);
     this.history.append('nemesis', {done: true, rounds: round, ...(stop.aborted && round < rounds ? {stopped: 'the scenario ended'} : {})});
   }
 
-  async #recover(kind: PlanStep['kind'], victims: string[], round: number, early: boolean): Promise<void> {
-    if (early) this.history.append('nemesis', {round, recover: kind, peers: victims, early: true});
-    const description = {nemesis: round};
-    if (kind === 'kill' || kind === 'pause') {
-      // Steps come first: a victim a step has taken down since stays down, and one a step restarted
-      // is running again (restarting it would kill a healthy peer).
-      const skipped = victims.filter((v) => this.#downBySteps.has(v) || (kind === 'kill' && this.coordinator.fleet.get(v)?.alive));
-      const undo = kind === 'kill' ? 'restart' : 'resume';
-      // Recorded as the fault it would have been, as faults.process records one it cannot do: the
-      // nemesis's sequence of faults stays the same for the same seed, whatever the timing.
-      for (const v of skipped) this.history.append('fault', {kind: undo, peer: v, skipped: this.#downBySteps.has(v) ? 'a step has taken it down' : 'it is running again', ...description});
-      await Promise.all(victims.filter((v) => !skipped.includes(v)).map((v) => this.#faults.process(undo, v, description)));
+  /** Undoes what round `round` did, and only that (planFault says what). */
+  async #recover(round: number, early: boolean): Promise<void> {
+    const did = this.#faultState.nemesis.rounds[round];
+    if (early && did) this.history.append('nemesis', {round, recover: did.kind, peers: did.victims, early: true});
+    const plan = planFault(this.#faultState, {nemesis: 'recover', round}, this.#nemesisRandom);
+    this.#faultState = plan.next;
+    const back = plan.actions.flatMap((a) => ('peer' in a && a.skipped === undefined ? [a.peer] : []));
+    back.forEach((v) => this.#recovering.add(v));
+    try {
+      await this.#faults.apply(plan.actions);
+    } finally {
+      back.forEach((v) => this.#recovering.delete(v));
     }
-    else await this.#faults.heal(description);
   }
 
   /**
@@ -298,8 +251,8 @@ class ScenarioRun {
     this.#nemesisStop.abort();
     const recoverAll = async () => {
       await this.#nemesisDone;
-      for (const {kind, victims, round} of this.#nemesisLeftBroken.splice(0)) {
-        await this.#recover(kind, victims, round, true).catch((error: unknown) => this.history.append('nemesis', {round, problems: [`recovery failed: ${(error as Error).message}`]}));
+      for (const round of this.#nemesisLeftBroken.splice(0)) {
+        await this.#recover(round, true).catch((error: unknown) => this.history.append('nemesis', {round, problems: [`recovery failed: ${(error as Error).message}`]}));
       }
     };
     let timer: NodeJS.Timeout | undefined;
@@ -331,50 +284,56 @@ class ScenarioRun {
 
   #resolve(target: Target, forStart = false): string[] {
     if (target.kind === 'names') return target.names;
-    if (target.kind === 'all') return forStart ? this.scenario.peers.filter((p) => !this.#started.has(p)) : this.#live();
-    const pool = forStart ? this.scenario.peers.filter((p) => !this.#started.has(p)) : this.#live();
+    const pool = forStart ? this.scenario.peers.filter((p) => !this.#faultState.started.includes(p)) : this.#live();
+    if (target.kind === 'all') return pool;
     const pick = this.random.pick(pool);
     return pick ? [pick] : [];
   }
 
+  /**
+   * Runs one step and judges it. The verdict is `judgeStep`'s, the function `peerlab check` uses
+   * on the history file: it is computed from the history so far and how the step ended, just
+   * before the step.end is appended, so the history, the reporters and the re-check all agree.
+   */
   async #step(step: PlanStep, stepPath: string): Promise<Status> {
-    const begin = Date.now();
-    const beginData = {path: stepPath, kind: step.kind, title: step.title, line: step.line};
-    let verdict: Verdict;
-    let error: string | undefined;
+    const beginData: CoordinatorEventData<'step.begin'> = {path: stepPath, kind: step.kind, title: step.title, line: step.line};
+    let beginIndex = -1;
+    const begin = (data: CoordinatorEventData<'step.begin'> = beginData) => {
+      this.history.append('step.begin', data);
+      beginIndex = this.history.events.length - 1;
+    };
+    /** What only the engine knows of how the step ended; the rest of its verdict is in the history. */
+    let ending: Omit<StepEnding, 'at'> = {};
     try {
       this.#abort.signal.throwIfAborted();
       switch (step.kind) {
         case 'start': {
           const names = this.#resolve(step.target, true);
-          this.history.append('step.begin', {...beginData, peers: names});
-          names.forEach((n) => this.#started.add(n));
+          begin({...beginData, peers: names});
+          this.#faultState = withStarted(this.#faultState, names);
           try {
             await this.coordinator.spawn(names, {signal: this.#abort.signal, argsFor: (n) => this.#argsFor(n), perProcess: this.scenario.peersPerProcess});
-            verdict = {status: 'pass', message: `${names.length} registered`};
             // The nemesis starts once there are peers to hurt: after the first start step.
             if (this.scenario.nemesis && !this.#nemesisDone) this.#nemesisDone = this.#runNemesis(this.scenario.nemesis);
           } catch (e) {
+            // Which peers registered, and why the others did not, is in the history: the verdict reads it there.
             if (this.#abort.signal.aborted) throw e;
-            verdict = {status: 'unknown', message: (e as Error).message};
           }
           break;
         }
         case 'await': {
-          this.history.append('step.begin', beginData);
-          verdict = await this.#await(step.condition, step.withinMs, stepPath);
+          begin();
+          await this.#await(step.condition, step.withinMs, stepPath);
           break;
         }
         case 'run': {
           const names = this.#resolve(step.target);
-          this.history.append('step.begin', {...beginData, peers: names, command: step.command, args: step.args, ...(step.expect ? {expect: step.expect} : {})});
+          begin({...beginData, peers: names, command: step.command, args: step.args, ...(step.expect ? {expect: step.expect} : {})});
           if (names.length === 0) {
-            error = 'no live peer to run the command on';
-            verdict = {status: 'fail', message: error};
+            ending = {status: 'fail', error: 'no live peer to run the command on'};
             break;
           }
-          const replies = await Promise.all(names.map((peer) => this.#command(peer, step.command, step.args, step.timeoutMs, stepPath)));
-          verdict = runVerdict(replies, step.expect, names.length);
+          await Promise.all(names.map((peer) => this.#command(peer, step.command, step.args, step.timeoutMs, stepPath)));
           break;
         }
         case 'kill':
@@ -389,79 +348,58 @@ class ScenarioRun {
         case 'heal':
         case 'loss':
         case 'delay': {
-          // Random victims come from what the steps know, not from timing: the same seed, the same victims.
-          const fault = this.#planFault(step, this.random, () => this.scenario.peers.filter((p) => this.#started.has(p) && !this.#downBySteps.has(p)));
-          // What the steps themselves took down: the pool random fault steps draw from. Only steps change it;
-          // were the nemesis's victims in it, the same seed could pick different peers depending on timing.
-          const victims = (fault.describe.peers as string[] | undefined) ?? [];
-          if (step.kind === 'kill' || step.kind === 'stop' || step.kind === 'terminate' || step.kind === 'pause') victims.forEach((n) => this.#downBySteps.add(n));
-          else if (step.kind === 'restart' || step.kind === 'resume') victims.forEach((n) => this.#downBySteps.delete(n));
-          this.history.append('step.begin', {...beginData, ...fault.describe});
-          // A victim the nemesis has down already is down as the step asked: when that happens
-          // depends on timing, so it must not decide the verdict. (faults.process says so as "X is not ...".)
-          const downByNemesis = victims.filter((v) => this.#nemesisHurt.has(v));
-          const problems = (await fault.apply()).filter((p) => !downByNemesis.some((v) => p.startsWith(`${v} is not `)));
-          if (problems.length > 0) error = problems.join('; ');
-          const note = downByNemesis.length > 0 ? ` (${downByNemesis.join(', ')} already down by the nemesis)` : '';
-          verdict = error ? {status: 'fail', message: error} : {status: 'pass', message: fault.summary + note};
+          const {summary, problems} = await this.#stepFault(step, (describe) => begin({...beginData, ...describe}));
+          ending = problems.length > 0 ? {status: 'fail', error: problems.join('; ')} : {status: 'pass', message: summary};
           break;
         }
         case 'wait-nemesis':
-          this.history.append('step.begin', beginData);
+          begin();
           await Promise.race([this.#nemesisDone ?? Promise.resolve(), new Promise((_, reject) => this.#abort.signal.addEventListener('abort', () => reject(this.#abort.signal.reason), {once: true}))]);
-          verdict = {status: 'pass', message: this.#nemesisDone ? 'the nemesis has finished' : 'no nemesis was running'};
+          ending = {status: 'pass', message: this.#nemesisDone ? 'the nemesis has finished' : 'no nemesis was running'};
           break;
         case 'sleep':
-          this.history.append('step.begin', beginData);
+          begin();
           await this.#sleep(step.ms);
-          verdict = {status: 'pass', message: ''};
+          ending = {status: 'pass', message: ''};
           break;
         case 'parallel': {
-          this.history.append('step.begin', beginData);
-          const statuses = await Promise.all(step.steps.map((child, i) => this.#step(child, `${stepPath}.${i + 1}`)));
-          const status = overallStatus(statuses);
-          verdict = {status, message: status === 'pass' ? `${statuses.length} steps passed` : 'a step in the block did not pass'};
+          begin();
+          await Promise.all(step.steps.map((child, i) => this.#step(child, `${stepPath}.${i + 1}`)));
           break;
         }
         case 'repeat': {
-          this.history.append('step.begin', beginData);
-          let status: Status = 'pass';
+          begin();
           outer: for (let k = 1; k <= step.times; k++) {
             for (const [i, child] of step.steps.entries()) {
-              status = await this.#step(child, `${stepPath}.${k}.${i + 1}`);
-              if (status !== 'pass') break outer;
+              if ((await this.#step(child, `${stepPath}.${k}.${i + 1}`)) !== 'pass') break outer;
             }
           }
-          verdict = {status, message: status === 'pass' ? `${step.times} rounds passed` : 'a step in the block did not pass'};
           break;
         }
       }
     } catch (e) {
-      if (!this.history.events.some((x) => x.type === 'step.begin' && x.data.path === stepPath)) this.history.append('step.begin', beginData);
-      const message = this.#abort.signal.aborted ? String((this.#abort.signal.reason as Error)?.message ?? 'aborted') : (e as Error).message;
-      error = message;
-      verdict = {status: this.#abort.signal.aborted ? 'fail' : 'unknown', message};
+      if (beginIndex < 0) begin();
+      const aborted = this.#abort.signal.aborted;
+      ending = {status: aborted ? 'fail' : 'unknown', error: aborted ? String((this.#abort.signal.reason as Error)?.message ?? 'aborted') : (e as Error).message};
     }
-    const end = this.history.append('step.end', {
-      ...beginData,
-      status: verdict.status,
-      message: verdict.message,
-      ...(verdict.figures ? {figures: verdict.figures} : {}),
-      ...(error ? {error} : {}),
-      durationMs: Date.now() - begin,
-    });
-    const result: StepResult = {
-      path: stepPath,
-      kind: step.kind,
-      title: step.title,
-      line: step.line,
-      status: verdict.status,
-      message: verdict.message,
-      ...(verdict.figures ? {figures: verdict.figures} : {}),
-      durationMs: end.t - begin,
-    };
+    // Judged and recorded in one synchronous stretch: the prefix judged is exactly the history before this step.end.
+    const at = Date.now();
+    const {step: result} = judgeStep(this.history.events, beginIndex, this.history.events.length, {at, ...ending}, this.#judged);
+    this.#judged.push(result);
+    this.history.append(
+      'step.end',
+      {
+        ...beginData,
+        status: result.status,
+        message: result.message ?? '',
+        ...(result.figures ? {figures: result.figures} : {}),
+        ...(ending.error !== undefined ? {error: ending.error} : {}),
+        durationMs: result.durationMs,
+      },
+      {t: at},
+    );
     await this.options.onStepEnd?.(this.info, result);
-    return verdict.status;
+    return result.status;
   }
 
   async #command(peer: string, name: string, args: Record<string, unknown>, timeoutMs: number, step: string): Promise<{id: string; step: string; peer: string; ok: boolean; result?: unknown; error?: {message: string; code: string}}> {

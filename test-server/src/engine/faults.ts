@@ -6,108 +6,59 @@
  * every fault and heal in the history once it has taken effect.
  */
 import type {Coordinator} from '../coordinator.js';
-import type {Random} from './random.js';
 import type {CoordinatorEventData} from '@peerlab/events/contract';
+import type {FaultRecord, Link, NetRule, PlannedAction} from './fault-plan.js';
+
+export type {Link} from './fault-plan.js';
+export {linksBetween, shapeLinks} from './fault-plan.js';
 
 /** Where faults are recorded: the run's history, or nowhere (an interactive `peerlab up`). */
 export type RecordFault = <K extends 'fault' | 'peer.kill'>(type: K, data: CoordinatorEventData<K>) => void;
 
 /** How a fault is described in the history beside what it did (see `fault` in the event contract). */
 export type FaultDescription = CoordinatorEventData<'fault'>;
-/** Only what tags a fault: the nemesis round that made it. */
-export type FaultTag = Pick<FaultDescription, 'nemesis'>;
-
-export type Link = [from: string, to: string];
 
 export type SendCommand = (peer: string, name: string, args: Record<string, unknown>) => Promise<{ok: boolean; error?: {message: string}}>;
 
-interface RateRule {
-  percent: number;
-  links: Link[] | 'all';
-}
-
-interface DelayRule {
-  ms: number;
-  jitter: number;
-  links: Link[] | 'all';
-}
-
-/** Every link between members of different groups, both ways. */
-export function linksBetween(groups: readonly (readonly string[])[]): Link[] {
-  const links: Link[] = [];
-  groups.forEach((a, i) =>
-    groups.forEach((b, j) => {
-      if (i === j) return;
-      for (const from of a) for (const to of b) links.push([from, to]);
-    }),
-  );
-  return links;
-}
-
-function shuffled<T>(items: readonly T[], random: Random): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random.next() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
-
-/**
- * Jepsen's partition shapes over the given peers, members drawn from the seed.
- * Returns the links to cut and the groups as a person would describe them.
- */
-export function shapeLinks(shape: string, peers: readonly string[], random: Random): {links: Link[]; groups: string[][]} {
-  const ring = shuffled([...peers].sort(), random);
-  const n = ring.length;
-  switch (shape) {
-    case 'halves': {
-      const groups = [ring.slice(0, Math.floor(n / 2)), ring.slice(Math.floor(n / 2))];
-      return {links: linksBetween(groups), groups};
-    }
-    case 'random-node': {
-      const groups = [ring.slice(0, 1), ring.slice(1)];
-      return {links: linksBetween(groups), groups};
-    }
-    case 'bridge': {
-      // The first peer sees both halves; the halves do not see each other.
-      const [bridge, ...rest] = ring;
-      const halves = [rest.slice(0, Math.floor(rest.length / 2)), rest.slice(Math.floor(rest.length / 2))];
-      return {links: linksBetween(halves), groups: [...halves.map((h) => [...h]), [bridge!]]};
-    }
-    case 'majorities-ring': {
-      // Each peer sees the r nearest on each side of a ring: a majority, and no two the same one.
-      const majority = Math.floor(n / 2) + 1;
-      const r = Math.ceil((majority - 1) / 2);
-      const links: Link[] = [];
-      const groups: string[][] = [];
-      ring.forEach((from, i) => {
-        const sees = [from];
-        ring.forEach((to, j) => {
-          const distance = Math.min(Math.abs(i - j), n - Math.abs(i - j));
-          if (i === j) return;
-          if (distance > r) links.push([from, to]);
-          else sees.push(to);
-        });
-        groups.push(sees);
-      });
-      return {links, groups};
-    }
-    default:
-      throw new Error(`unknown partition shape ${shape}`);
-  }
-}
-
 export class FaultInjector {
-  readonly #cut = new Set<string>();
-  #loss: RateRule[] = [];
-  #delay: DelayRule[] = [];
-
   constructor(
     private readonly coordinator: Coordinator,
     private readonly record: RecordFault,
     private readonly send: SendCommand,
+    /** The network rules in force now (the owner's FaultState): what a restarted, resumed or healed peer gets. */
+    private readonly rules: () => readonly NetRule[],
   ) {}
+
+  /** Carries out planned actions one after another (the history then shows them in the plan's order); returns the problems. */
+  async apply(actions: readonly PlannedAction[]): Promise<string[]> {
+    const problems: string[] = [];
+    for (const action of actions) {
+      switch (action.kind) {
+        case 'cut':
+          problems.push(...(await this.cut(action.links, action.record)));
+          break;
+        case 'loss':
+          problems.push(...(await this.loss(action.percent, action.links, action.record)));
+          break;
+        case 'delay':
+          problems.push(...(await this.delay(action.ms, action.jitter, action.links, action.record)));
+          break;
+        case 'heal':
+          problems.push(...(await this.heal(action.record)));
+          break;
+        default: {
+          if (action.skipped !== undefined) {
+            // Recorded all the same: the history shows every fault planned, in order.
+            this.record('fault', {kind: action.kind, peer: action.peer, skipped: action.skipped, ...action.record});
+            break;
+          }
+          const problem = await this.process(action.kind, action.peer, action.record);
+          if (problem) problems.push(problem);
+        }
+      }
+    }
+    return problems;
+  }
 
   /** Peers the coordinator can send commands to now. */
   #reachablePeers(): string[] {
@@ -123,11 +74,10 @@ export class FaultInjector {
   }
 
   /** Cuts directed links (added to those already cut) and records them; returns problems, if any. */
-  async cut(links: readonly Link[], description: FaultDescription): Promise<string[]> {
-    for (const [from, to] of links) this.#cut.add(`${from}\u0000${to}`);
+  async cut(links: readonly Link[], description: FaultRecord): Promise<string[]> {
     const live = new Set(this.#reachablePeers());
     const problems = await this.#commandAll(this.#cutCommands(links, live));
-    this.record('fault', {...description, blocked: [...links]});
+    this.record('fault', {kind: 'cut', ...description, blocked: [...links]});
     return problems;
   }
 
@@ -144,17 +94,15 @@ export class FaultInjector {
     ];
   }
 
-  async loss(percent: number, links: Link[] | 'all', description: FaultDescription): Promise<string[]> {
-    this.#loss.push({percent, links});
+  async loss(percent: number, links: Link[] | 'all', description: FaultRecord): Promise<string[]> {
     const problems = await this.#commandAll(this.#rateCommands('net-loss', {percent}, links, new Set(this.#reachablePeers())));
-    this.record('fault', {...description, rate: percent / 100, links});
+    this.record('fault', {kind: 'loss', ...description, rate: percent / 100, links});
     return problems;
   }
 
-  async delay(ms: number, jitter: number, links: Link[] | 'all', description: FaultDescription): Promise<string[]> {
-    this.#delay.push({ms, jitter, links});
+  async delay(ms: number, jitter: number, links: Link[] | 'all', description: FaultRecord): Promise<string[]> {
     const problems = await this.#commandAll(this.#rateCommands('net-delay', {ms, jitter}, links, new Set(this.#reachablePeers())));
-    this.record('fault', {...description, ms, jitter, links});
+    this.record('fault', {kind: 'delay', ...description, ms, jitter, links});
     return problems;
   }
 
@@ -165,27 +113,56 @@ export class FaultInjector {
     return [...byPeer].map(([peer, peers]) => [peer, command, {...args, peers}]);
   }
 
-  async heal(description: FaultTag = {}): Promise<string[]> {
-    this.#cut.clear();
-    this.#loss = [];
-    this.#delay = [];
-    const problems = await this.#commandAll(this.#reachablePeers().map((peer) => [peer, 'net-heal', {}]));
+  /**
+   * Every reachable peer's network rules back to those in force: net-heal, then the rules again
+   * (read after the heal's reply, so a rule added meanwhile is not lost). Recorded as a heal and,
+   * when links stay cut, a cut of those links, so the history's reachability stays right.
+   */
+  async heal(description: FaultRecord = {}): Promise<string[]> {
+    const peers = this.#reachablePeers();
+    const problems = (
+      await Promise.all(
+        peers.map(async (peer) => {
+          const reply = await this.send(peer, 'net-heal', {});
+          return reply.ok ? this.reapply(peer) : [`${peer}: ${reply.error?.message ?? 'failed'}`];
+        }),
+      )
+    ).flat();
     this.record('fault', {kind: 'heal', ...description});
+    const kept = this.#cutLinks();
+    if (kept.length > 0) this.record('fault', {kind: 'cut', blocked: kept, kept: 'still in force after the heal', ...description});
     return problems;
   }
 
-  /** Gives a peer back the network rules in force, after it restarted or resumed. */
+  #cutLinks(): Link[] {
+    const seen = new Set<string>();
+    const links: Link[] = [];
+    for (const rule of this.rules()) {
+      if (rule.kind !== 'cut') continue;
+      for (const link of rule.links) {
+        const key = `${link[0]}\u0000${link[1]}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        links.push(link);
+      }
+    }
+    return links;
+  }
+
+  /** Gives a peer back the network rules in force, after it restarted, resumed or healed. */
   async reapply(peer: string): Promise<string[]> {
     const live = new Set([peer]);
-    const links = [...this.#cut].map((key) => key.split('\u0000') as Link).filter(([from, to]) => from === peer || to === peer);
+    const links = this.#cutLinks().filter(([from, to]) => from === peer || to === peer);
     const commands = this.#cutCommands(links, live);
-    for (const rule of this.#loss) commands.push(...this.#rateCommands('net-loss', {percent: rule.percent}, rule.links, live));
-    for (const rule of this.#delay) commands.push(...this.#rateCommands('net-delay', {ms: rule.ms, jitter: rule.jitter}, rule.links, live));
+    for (const rule of this.rules()) {
+      if (rule.kind === 'loss') commands.push(...this.#rateCommands('net-loss', {percent: rule.percent}, rule.links, live));
+      if (rule.kind === 'delay') commands.push(...this.#rateCommands('net-delay', {ms: rule.ms, jitter: rule.jitter}, rule.links, live));
+    }
     return this.#commandAll(commands);
   }
 
   /** Process faults. Each is recorded as a `fault` once done; the fleet records the exit itself. */
-  async process(kind: 'kill' | 'terminate' | 'pause' | 'resume' | 'restart', peer: string, description: FaultTag = {}): Promise<string | undefined> {
+  async process(kind: 'kill' | 'terminate' | 'pause' | 'resume' | 'restart', peer: string, description: FaultRecord = {}): Promise<string | undefined> {
     const {fleet, hub} = this.coordinator;
     const host = fleet.get(peer);
     if (!host) return `${peer} was never started`;

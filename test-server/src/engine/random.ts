@@ -22,3 +22,11 @@ export class Random {
 export function randomSeed(): number {
   return Math.floor(Math.random() * 2 ** 31);
 }
+
+/**
+ * The nemesis's stream, split from the run's seed: the steps use `new Random(seed)`,
+ * the nemesis this one, so neither's draws shift the other's.
+ */
+export function nemesisRandom(seed: number): Random {
+  return new Random((seed ^ 0x9e3779b9) >>> 0);
+}

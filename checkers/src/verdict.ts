@@ -1,8 +1,11 @@
 /**
- * The verdict of a scenario, derived from its history alone. The engine calls
- * it when a run ends and `peerlab check` calls it on a history file, so both
- * give the same answer by construction. Awaited conditions are re-checked on
- * the exact prefix of the history the engine saw when it decided.
+ * Verdicts, from a history alone, in one place. `judgeStep` judges one step
+ * from the history before its step.end and how it ended: the engine calls it
+ * live for every step (the list reporter prints that result and the step.end
+ * records it), and `evaluate` calls it again for each step of a history file
+ * (result.json, JUnit, `peerlab check`), on the same prefix, so every report
+ * gives the same verdict in the same words. Awaited conditions are re-checked
+ * on the exact prefix of the history the engine saw when it decided.
  */
 import {checkCondition, describeEvent, invariants} from './check.js';
 import type {Condition, HistoryEvent, InvariantName, Status, Verdict} from './history/types.js';
@@ -58,18 +61,76 @@ export function awaitVerdict(condition: Condition, prefix: readonly HistoryEvent
   return {...verdict, message: `not within ${withinMs} ms: ${verdict.message}`};
 }
 
-function verdictOfStep(history: readonly HistoryEvent[], begin: number, end: number): Verdict {
+/**
+ * How a step ended, as the engine records it in the step's `step.end`: the
+ * facts only the engine knows. Everything else the verdict reads from the
+ * history before that event.
+ */
+export interface StepEnding {
+  /** When the step ended: its step.end's time. */
+  at: number;
+  /** Why the step could not be carried out (the harness, or the scenario's timeout); `status` says what that makes it. */
+  error?: string;
+  /** For a step that acts rather than checks (a fault, sleep, wait: nemesis): what the action came to. */
+  status?: Status;
+  message?: string;
+}
+
+/** A step's verdict, and the events that explain it when it did not pass. */
+export interface JudgedStep {
+  step: StepResult;
+  evidence?: string[];
+}
+
+const isBlock = (kind: string) => kind === 'parallel' || kind === 'repeat';
+
+/**
+ * The verdict of the step whose step.begin is `history[begin]`, judged on the
+ * history before index `end` (where its step.end is, or is about to be
+ * appended) and its `ending` (undefined: the step never ended). `earlier` are
+ * the steps judged before it, in the order they began; a block folds its
+ * steps' verdicts from them. The engine calls this live, just before it
+ * appends the step.end (nothing is appended in between: the call is
+ * synchronous); `evaluate` calls it on the history file: the same prefix, the
+ * same answer, word for word.
+ */
+export function judgeStep(history: readonly HistoryEvent[], begin: number, end: number, ending: StepEnding | undefined, earlier: readonly StepResult[]): JudgedStep {
   const b = history[begin]!;
-  const e = end >= 0 ? history[end]! : undefined;
   const path = b.data.path as string;
   const kind = b.data.kind as string;
-  if (!e) return {status: 'unknown', message: 'the step did not finish (the run ended early)'};
-  if (typeof e.data.error === 'string') return {status: (e.data.status as Status) ?? 'unknown', message: e.data.error};
+  const verdict = stepVerdict(history, begin, end, ending, earlier);
+  const step: StepResult = {
+    path,
+    kind,
+    title: b.data.title as string,
+    line: b.data.line as number,
+    status: verdict.status,
+    message: verdict.message,
+    ...(verdict.figures ? {figures: verdict.figures} : {}),
+    durationMs: ending ? ending.at - b.t : 0,
+  };
+  return {step, ...(verdict.evidence ? {evidence: verdict.evidence} : {})};
+}
+
+function stepVerdict(history: readonly HistoryEvent[], begin: number, end: number, ending: StepEnding | undefined, earlier: readonly StepResult[]): Verdict {
+  const b = history[begin]!;
+  const path = b.data.path as string;
+  const kind = b.data.kind as string;
+  if (!ending) return {status: 'unknown', message: 'the step did not finish (the run ended early)'};
+  if (typeof ending.error === 'string') return {status: ending.status ?? 'unknown', message: ending.error};
+  if (isBlock(kind)) {
+    // Children end before their block; the first of its leaf steps that did not pass explains it.
+    const children = earlier.filter((s) => s.path.startsWith(`${path}.`));
+    const status = overallStatus(children.map((c) => c.status));
+    const bad = children.find((c) => c.status === status && status !== 'pass' && !isBlock(c.kind));
+    return {status, message: bad ? `step ${bad.path}: ${bad.message ?? ''}` : `${children.filter((c) => !isBlock(c.kind)).length} steps passed`};
+  }
   const inStep = (type: string) => history.slice(begin, end).filter((x) => x.src === 'coordinator' && x.type === type && x.data.step === path);
   switch (kind) {
     case 'await': {
       const awaitBegin = inStep('await.begin')[0];
-      const awaitEndIndex = history.findIndex((x, i) => i > begin && i < end && x.type === 'await.end' && x.data.step === path);
+      let awaitEndIndex = -1;
+      for (let i = begin + 1; i < end && awaitEndIndex < 0; i++) if (history[i]!.type === 'await.end' && history[i]!.data.step === path) awaitEndIndex = i;
       if (!awaitBegin || awaitEndIndex < 0) return {status: 'unknown', message: 'the await did not conclude'};
       const awaitEnd = history[awaitEndIndex]!;
       return awaitVerdict(awaitBegin.data.condition as Condition, history.slice(0, awaitEndIndex), awaitBegin.t, awaitEnd.t, awaitBegin.data.withinMs as number);
@@ -96,7 +157,8 @@ function verdictOfStep(history: readonly HistoryEvent[], begin: number, end: num
       return {status: 'unknown', message: reasons.join('; ')};
     }
     default:
-      return {status: (e.data.status as Status) ?? 'pass', message: (e.data.message as string) ?? ''};
+      // A step that acts (a fault, sleep, wait: nemesis): the engine recorded what the action came to.
+      return {status: ending.status ?? 'pass', message: ending.message ?? ''};
   }
 }
 
@@ -104,39 +166,39 @@ export function evaluate(history: readonly HistoryEvent[]): Evaluation {
   const begin = history.find((e) => e.src === 'coordinator' && e.type === 'run.begin');
   const runEnd = history.findLast((e) => e.src === 'coordinator' && e.type === 'run.end');
   const info = (begin?.data ?? {}) as {scenario?: string; file?: string; runId?: string; seed?: number; invariants?: string[]};
-  const steps: StepResult[] = [];
-  const byPath = new Map<string, StepResult>();
   const evidenceOf = new Map<string, string[] | undefined>();
-  // Children end before their block, so a block's verdict can be folded from theirs.
+  // A step's path is unique in a run. Steps are judged in the order they ended, as the engine judged
+  // them, so a block finds its steps judged; they are reported in the order they began.
+  const begins: number[] = [];
+  const ends = new Map<string, number>();
   for (let i = 0; i < history.length; i++) {
     const e = history[i]!;
-    if (e.src !== 'coordinator' || e.type !== 'step.begin') continue;
-    const path = e.data.path as string;
-    const end = history.findIndex((x, j) => j > i && x.src === 'coordinator' && x.type === 'step.end' && x.data.path === path);
-    const kind = e.data.kind as string;
-    let verdict: Verdict;
-    if (kind === 'parallel' || kind === 'repeat') {
-      const children = [...byPath.values()].filter((s) => s.path.startsWith(`${path}.`));
-      const status = end < 0 ? 'unknown' : overallStatus(children.map((c) => c.status));
-      const bad = children.find((c) => c.status === status && status !== 'pass');
-      verdict = {status, message: bad ? `step ${bad.path}: ${bad.message ?? ''}` : `${children.length} steps passed`};
-    } else {
-      verdict = verdictOfStep(history, i, end);
-    }
-    const result: StepResult = {
-      path,
-      kind,
-      title: e.data.title as string,
-      line: e.data.line as number,
-      status: verdict.status,
-      message: verdict.message,
-      ...(verdict.figures ? {figures: verdict.figures} : {}),
-      durationMs: end >= 0 ? history[end]!.t - e.t : 0,
-    };
-    evidenceOf.set(path, verdict.evidence);
-    byPath.set(path, result);
-    steps.push(result);
+    if (e.src !== 'coordinator') continue;
+    if (e.type === 'step.begin') begins.push(i);
+    else if (e.type === 'step.end' && !ends.has(e.data.path as string)) ends.set(e.data.path as string, i);
   }
+  const endOf = (i: number) => {
+    const end = ends.get(history[i]!.data.path as string);
+    return end !== undefined && end > i ? end : -1;
+  };
+  const order = [...begins].sort((x, y) => (endOf(x) < 0 ? Infinity : endOf(x)) - (endOf(y) < 0 ? Infinity : endOf(y)) || x - y);
+  const judged: StepResult[] = [];
+  const byBegin = new Map<number, StepResult>();
+  for (const i of order) {
+    const end = endOf(i);
+    const d = end >= 0 ? history[end]!.data : undefined;
+    const ending: StepEnding | undefined = d && {
+      at: history[end]!.t,
+      ...(typeof d.error === 'string' ? {error: d.error} : {}),
+      ...(typeof d.status === 'string' ? {status: d.status as Status} : {}),
+      ...(typeof d.message === 'string' ? {message: d.message} : {}),
+    };
+    const one = judgeStep(history, i, end >= 0 ? end : history.length, ending, judged);
+    evidenceOf.set(one.step.path, one.evidence);
+    judged.push(one.step);
+    byBegin.set(i, one.step);
+  }
+  const steps = begins.map((i) => byBegin.get(i)!);
   const checked = (info.invariants ?? []).map((name) => {
     const check = (invariantNames as readonly string[]).includes(name) ? invariants[name as InvariantName] : undefined;
     const verdict: Verdict = check ? check(history) : {status: 'unknown', message: `unknown invariant ${name}`};
@@ -152,7 +214,7 @@ export function evaluate(history: readonly HistoryEvent[]): Evaluation {
   const status = overallStatus(statuses);
   let message: string | undefined;
   let evidence: string[] | undefined;
-  const leaf = steps.find((s) => s.status === status && status !== 'pass' && s.kind !== 'parallel' && s.kind !== 'repeat');
+  const leaf = steps.find((s) => s.status === status && status !== 'pass' && !isBlock(s.kind));
   const invariant = checked.find((c) => c.status === status && status !== 'pass');
   if (leaf) {
     message = `step ${leaf.path} (line ${leaf.line}) ${leaf.title}: ${leaf.message ?? ''}`;

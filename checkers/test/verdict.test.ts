@@ -1,0 +1,83 @@
+/**
+ * judgeStep, the one function that judges a step: live on a prefix (as the
+ * engine calls it, before the step.end) and offline through evaluate() on the
+ * whole history give the same result; blocks fold their steps' verdicts.
+ */
+import test from 'ava';
+import type {HistoryEvent} from '../src/history/types.js';
+import type {StepResult} from '../src/results.js';
+import {evaluate, judgeStep} from '../src/verdict.js';
+import type {StepEnding} from '../src/verdict.js';
+
+/** Plays a run the way the engine records it: each step judged on the history so far, then its step.end appended. */
+function record(): {history: HistoryEvent[]; live: StepResult[]; begin(path: string, kind: string, title: string, data?: Record<string, unknown>): number; end(begin: number, ending: Omit<StepEnding, 'at'>): StepResult; add(type: string, data: Record<string, unknown>): void} {
+  const history: HistoryEvent[] = [];
+  const live: StepResult[] = [];
+  let t = 1000;
+  const add = (type: string, data: Record<string, unknown>) => void history.push({t: (t += 10), src: 'coordinator', type, data});
+  return {
+    history,
+    live,
+    add,
+    begin(path, kind, title, data = {}) {
+      add('step.begin', {path, kind, title, line: 1, ...data});
+      return history.length - 1;
+    },
+    end(begin, ending) {
+      const at = (t += 10);
+      const {step} = judgeStep(history, begin, history.length, {at, ...ending}, live);
+      live.push(step);
+      const b = history[begin]!.data;
+      history.push({t: at, src: 'coordinator', type: 'step.end', data: {...b, status: step.status, message: step.message, ...(ending.error ? {error: ending.error} : {}), durationMs: step.durationMs}});
+      return step;
+    },
+  };
+}
+
+test('a block fails with the message of its first step that did not pass, live and offline alike', (t) => {
+  const run = record();
+  run.add('run.begin', {scenario: 's', file: 'f', runId: 'r', seed: 1, invariants: []});
+  const start = run.begin('1', 'start', 'start all', {peers: ['alice']});
+  run.add('peer.registered', {peer: 'alice'});
+  run.end(start, {});
+  const block = run.begin('2', 'repeat', 'repeat 2 times');
+  const sleep = run.begin('2.1.1', 'sleep', 'sleep 1s');
+  run.end(sleep, {status: 'pass', message: ''});
+  const send = run.begin('2.1.2', 'run', 'alice: send hi', {peers: ['alice']});
+  run.add('command.send', {id: 'cmd1', step: '2.1.2', peer: 'alice', name: 'send', args: {}});
+  run.add('command.reply', {id: 'cmd1', step: '2.1.2', peer: 'alice', ok: false, error: {message: 'no such room', code: 'failed'}});
+  const failed = run.end(send, {});
+  const folded = run.end(block, {});
+  run.add('run.end', {});
+  t.is(failed.message, 'alice: no such room');
+  t.is(folded.status, 'fail');
+  t.is(folded.message, 'step 2.1.2: alice: no such room');
+  const offline = evaluate(run.history);
+  t.deepEqual(offline.steps.map((s) => s.path), ['1', '2', '2.1.1', '2.1.2'], 'reported in the order the steps began');
+  for (const step of offline.steps) t.deepEqual(step, run.live.find((s) => s.path === step.path), `step ${step.path}`);
+  t.is(offline.message, 'step 2.1.2 (line 1) alice: send hi: alice: no such room');
+});
+
+test('a start step is judged from the registrations and exits in its window, live and offline alike', (t) => {
+  const run = record();
+  run.add('run.begin', {scenario: 's', file: 'f', runId: 'r', seed: 1, invariants: []});
+  const start = run.begin('1', 'start', 'start all', {peers: ['alice', 'bob']});
+  run.add('peer.registered', {peer: 'alice'});
+  run.add('peer.exit', {peer: 'bob', code: 2, signal: null});
+  const live = run.end(start, {});
+  run.add('run.end', {});
+  t.is(live.status, 'unknown');
+  t.is(live.message, 'bob exited (code 2) before it registered; see logs/bob.log');
+  t.deepEqual(evaluate(run.history).steps, [live]);
+});
+
+test('a step that never ended is undecided; an error decides with the status recorded', (t) => {
+  const run = record();
+  run.add('run.begin', {scenario: 's', file: 'f', runId: 'r', seed: 1, invariants: []});
+  const sleep = run.begin('1', 'sleep', 'sleep 5s');
+  const timedOut = run.end(sleep, {status: 'fail', error: "the scenario's timeout of 1000 ms ran out"});
+  run.begin('2', 'sleep', 'sleep 5s');
+  const offline = evaluate(run.history);
+  t.deepEqual(offline.steps[0], timedOut);
+  t.like(offline.steps[1], {status: 'unknown', message: 'the step did not finish (the run ended early)'});
+});
