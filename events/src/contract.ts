@@ -153,7 +153,7 @@ export const coordinatorEventData = {
   /** `step` is the step's path, or `fault` for a fault's own command. */
   'command.send': z.object({id: z.string(), step: z.string(), peer: peerName, name: z.string(), args: anyObject}),
   'command.reply': z.object({id: z.string(), step: z.string(), peer: peerName, ok: z.boolean(), result: z.unknown().optional(), error: wireError.optional()}),
-  'await.begin': z.object({step: stepPath, condition, withinMs: z.number().min(0)}),
+  'await.begin': z.object({step: stepPath, condition, withinMs: z.number({error: 'a duration in ms'}).min(0, {error: 'a duration in ms'})}),
   'await.end': z.object({step: stepPath, condition, status, message: z.string(), figures: figures.optional()}),
   /** Events lost between two batches of a peer: `expected` .. `got - 1`. */
   'peer.gap': z.object({peer: peerName, expected: z.int().min(1), got: z.int().min(1)}),
@@ -275,6 +275,11 @@ export type Declared<T> = {[F in keyof T as string extends F ? never : number ex
 // ---------------------------------------------------------------- checking
 
 /** Where a value broke the contract: the field's path (`data.incarnation`), what was expected there and the value found. */
+/** `a member.dead event`, `an await.begin event`: how a problem names the event it was found in. */
+export function eventPhrase(type: string): string {
+  return `${/^[aeiou]/i.test(type) ? 'an' : 'a'} ${type} event`;
+}
+
 export interface ContractProblem {
   field: string;
   expected: string;
@@ -282,6 +287,8 @@ export interface ContractProblem {
 }
 
 function expectation(issue: z.core.$ZodIssue): string {
+  // A schema that says in words what it expects (a duration, a step path) keeps its words.
+  if (!/^(Invalid|Too (small|big)|Unrecognized)/.test(issue.message)) return issue.message;
   switch (issue.code) {
     case 'invalid_type':
       return issue.expected === 'int' ? 'an integer' : `${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;

@@ -98,7 +98,7 @@ test.serial('peerlab check: a wrongly typed field exits 2 with file:line and the
   await writeFile(file, lines.join('\n') + '\n');
   const check = await peerlab(['check', file]);
   t.is(check.exitCode, 2, check.all);
-  t.regex(check.all, new RegExp(`^peerlab check: .*history\\.jsonl:${index + 1}: data\\.withinMs: expected a duration in ms in a await\\.begin event, got "soon"$`, 'm'));
+  t.regex(check.all, new RegExp(`^peerlab check: .*history\\.jsonl:${index + 1}: data\\.withinMs: expected a duration in ms in an await\\.begin event, got "soon"$`, 'm'));
   t.notRegex(check.all, /TypeError/);
 });
 

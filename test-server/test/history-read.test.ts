@@ -42,7 +42,7 @@ const wrongTypes: Array<{type: string; field: string; value: unknown; message: R
   {type: 'step.begin', field: 'peers', value: {alice: true}, message: /data\.peers: expected an array in a step\.begin event/},
   {type: 'step.end', field: 'status', value: 'green', message: /data\.status: expected "pass" or "fail" or "unknown" in a step\.end event, got "green"/},
   {type: 'await.begin', field: 'condition', value: {kind: 'state', of: 'bob', is: 'dead', seenBy: 5}, message: /data\.condition\.seenBy: expected one of the shapes the contract allows in an? await\.begin event, got 5/},
-  {type: 'await.begin', field: 'condition', value: null, message: /data\.condition: expected an object in a await\.begin event, got null/},
+  {type: 'await.begin', field: 'condition', value: null, message: /data\.condition: expected an object in an await\.begin event, got null/},
   {type: 'run.begin', field: 'invariants', value: -1, message: /data\.invariants: expected an array in a run\.begin event, got -1/},
   {type: 'command.reply', field: 'ok', value: 'yes', message: /data\.ok: expected a boolean in a command\.reply event, got "yes"/},
   {type: 'peer.spawn', field: 'peer', value: null, message: /data\.peer: expected a string in a peer\.spawn event, got null/},

@@ -8,7 +8,7 @@
  * contract does not list is an extension: stored as it came, and ignored.
  */
 import {describeValue as show, nestsDeeperThan} from '@peerlab/events/values';
-import {checkCoordinatorEvent, checkPeerEvent} from '@peerlab/events/contract';
+import {checkCoordinatorEvent, checkPeerEvent, eventPhrase} from '@peerlab/events/contract';
 import type {HistoryEvent} from './types.js';
 import {isValidPeerName} from '@peerlab/events/names';
 
@@ -83,7 +83,7 @@ export function parseEventLine(line: string, file: string, n: number, last = fal
   const fields = (data ?? {}) as Record<string, Json>;
   // The contract, for every type it lists: the hub let no other data through, the engine writes no other.
   const problem = src === 'coordinator' ? checkCoordinatorEvent(type as string, fields) : checkPeerEvent(type as string, fields);
-  if (problem) fail(problem.field, problem.field === 'type' ? `${problem.expected} (the coordinator writes no other)` : `${problem.expected} in a ${type as string} event`, problem.value);
+  if (problem) fail(problem.field, problem.field === 'type' ? `${problem.expected} (the coordinator writes no other)` : `${problem.expected} in ${eventPhrase(type as string)}`, problem.value);
   const event = {t, src, type, data: fields} as HistoryEvent;
   if (seq !== undefined) event.seq = seq as number;
   return event;

@@ -9,7 +9,7 @@ import {EventEmitter} from 'node:events';
 import type {Server, Socket} from 'socket.io';
 import type {AgentSettings, CommandReply, CommandSpec, HelloAck, PeerEvent, Snapshot, WireError} from '@peerlab/client-agent/protocol';
 import {Channel, ProtocolError, parseCommandReply, parseEventBatch, parseHello, parseSnapshotReply, toWireError} from '@peerlab/client-agent/protocol';
-import {checkPeerEvent} from '@peerlab/events/contract';
+import {checkPeerEvent, eventPhrase} from '@peerlab/events/contract';
 import type {CoordinatorEventData} from '@peerlab/events/contract';
 import {describeValue} from '@peerlab/events/values';
 import {tokenMatches} from '@peerlab/node-kit/require-token';
@@ -286,7 +286,7 @@ export class Hub extends EventEmitter<HubEvents> {
           if (i > from) this.emit('events', name, fresh.slice(from, i));
           from = i + 1;
           const index = e.seq - batch.events[0]!.seq;
-          const message = `events.events[${index}].${problem.field}: expected ${problem.expected} in a ${e.type} event, got ${describeValue(problem.value)}`;
+          const message = `events.events[${index}].${problem.field}: expected ${problem.expected} in ${eventPhrase(e.type)}, got ${describeValue(problem.value)}`;
           const detail = {peer: name, seq: e.seq, time: e.time, type: e.type, field: problem.field, message};
           rejected.push(detail);
           this.emit('rejected', detail);
