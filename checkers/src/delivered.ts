@@ -6,8 +6,9 @@
  * since the peer's last `peer.started`.
  */
 import type {HistoryEvent, Verdict} from './history/types.js';
+import {isEvent} from './history/types.js';
 import type {ChatFold, ChatMessage, ChatProcess, SentMessage, Window} from './model.js';
-import {Model, chatAt, evidence, formatTime, list, parseChatId} from './model.js';
+import {Model, chatAt, coordinatorPeer, evidence, formatTime, list, parseChatId} from './model.js';
 import {percentileOfSorted} from './stats.js';
 
 /** Delivery latencies (delivery t − sent t) over every first delivery, per process, to a peer other than the sender. */
@@ -44,13 +45,14 @@ function chatEvidence(history: readonly HistoryEvent[], at: number, peer: string
   const stream = `${streamOf(id)}:`;
   const sender = senderOf(id);
   return evidence(history, at, (e) => {
-    if (e.type === 'chat.sent' || e.type === 'chat.delivered') {
+    if (isEvent(e, 'chat.sent') || isEvent(e, 'chat.delivered')) {
       const other = e.data.id;
       if (other === id) return true;
-      return e.src === `peer:${peer}` && typeof other === 'string' && other.startsWith(stream);
+      return e.src === `peer:${peer}` && other.startsWith(stream);
     }
     if (e.src === `peer:${peer}`) return e.type === 'peer.started';
-    return e.src === 'coordinator' && (e.data.peer === peer || e.data.peer === sender) && e.type.startsWith('peer.');
+    const about = coordinatorPeer(e);
+    return (about === peer || about === sender) && e.type.startsWith('peer.');
   });
 }
 
@@ -174,7 +176,7 @@ export function delivered(history: readonly HistoryEvent[], window: Window): Ver
       status: 'unknown',
       message: `${who} is live but ${why}, so what it delivered is not known`,
       figures,
-      evidence: evidence(history, at, (e) => e.src === `peer:${who}` ? e.type === 'peer.started' : e.src === 'coordinator' && e.data.peer === who),
+      evidence: evidence(history, at, (e) => (e.src === `peer:${who}` ? e.type === 'peer.started' : coordinatorPeer(e) === who)),
     };
   }
   if (firstMissing) return {status: 'fail', message: summary(firstMissing, missingPeers), figures, ...(firstEvidence ? {evidence: firstEvidence} : {})};

@@ -8,8 +8,8 @@
  * on the exact prefix of the history the engine saw when it decided.
  */
 import {checkCondition, describeEvent, invariants} from './check.js';
-import type {Condition, HistoryEvent, InvariantName, Status, Verdict} from './history/types.js';
-import {invariantNames} from './history/types.js';
+import type {Condition, EventType, HistoryEvent, HistoryEventOf, InvariantName, Status, Verdict} from './history/types.js';
+import {invariantNames, isEvent} from './history/types.js';
 import type {StepResult} from './results.js';
 import {overallStatus} from './results.js';
 import {matchExpect} from './expect.js';
@@ -95,15 +95,14 @@ const isBlock = (kind: string) => kind === 'parallel' || kind === 'repeat';
  * same answer, word for word.
  */
 export function judgeStep(history: readonly HistoryEvent[], begin: number, end: number, ending: StepEnding | undefined, earlier: readonly StepResult[]): JudgedStep {
-  const b = history[begin]!;
-  const path = b.data.path as string;
-  const kind = b.data.kind as string;
+  const b = stepBegin(history, begin);
+  const {path, kind} = b.data;
   const verdict = stepVerdict(history, begin, end, ending, earlier);
   const step: StepResult = {
     path,
     kind,
-    title: b.data.title as string,
-    line: b.data.line as number,
+    title: b.data.title,
+    line: b.data.line,
     status: verdict.status,
     message: verdict.message,
     ...(verdict.figures ? {figures: verdict.figures} : {}),
@@ -112,10 +111,16 @@ export function judgeStep(history: readonly HistoryEvent[], begin: number, end: 
   return {step, ...(verdict.evidence ? {evidence: verdict.evidence} : {})};
 }
 
+/** The step.begin at `begin`: callers find it by its type, so anything else is a bug of theirs. */
+function stepBegin(history: readonly HistoryEvent[], begin: number): HistoryEventOf<'step.begin'> {
+  const b = history[begin];
+  if (!b || b.src !== 'coordinator' || !isEvent(b, 'step.begin')) throw new Error(`history[${begin}] is not a step.begin`);
+  return b;
+}
+
 function stepVerdict(history: readonly HistoryEvent[], begin: number, end: number, ending: StepEnding | undefined, earlier: readonly StepResult[]): Verdict {
-  const b = history[begin]!;
-  const path = b.data.path as string;
-  const kind = b.data.kind as string;
+  const b = stepBegin(history, begin);
+  const {path, kind} = b.data;
   if (!ending) return {status: 'unknown', message: 'the step did not finish (the run ended early)'};
   if (typeof ending.error === 'string') return {status: ending.status ?? 'unknown', message: ending.error};
   if (isBlock(kind)) {
@@ -125,32 +130,37 @@ function stepVerdict(history: readonly HistoryEvent[], begin: number, end: numbe
     const bad = children.find((c) => c.status === status && status !== 'pass' && !isBlock(c.kind));
     return {status, message: bad ? `step ${bad.path}: ${bad.message ?? ''}` : `${children.filter((c) => !isBlock(c.kind)).length} steps passed`};
   }
-  const inStep = (type: string) => history.slice(begin, end).filter((x) => x.src === 'coordinator' && x.type === type && x.data.step === path);
+  const inStep = <K extends 'await.begin' | 'command.send' | 'command.reply'>(type: K): Array<HistoryEventOf<K>> =>
+    history.slice(begin, end).filter((x): x is HistoryEventOf<K> => x.src === 'coordinator' && isEvent(x, type) && x.data.step === path);
+  const coordinator = <K extends EventType>(x: HistoryEvent, type: K): x is HistoryEventOf<K> => x.src === 'coordinator' && isEvent(x, type);
   switch (kind) {
     case 'await': {
       const awaitBegin = inStep('await.begin')[0];
       let awaitEndIndex = -1;
-      for (let i = begin + 1; i < end && awaitEndIndex < 0; i++) if (history[i]!.type === 'await.end' && history[i]!.data.step === path) awaitEndIndex = i;
+      for (let i = begin + 1; i < end && awaitEndIndex < 0; i++) {
+        const x = history[i]!;
+        if (coordinator(x, 'await.end') && x.data.step === path) awaitEndIndex = i;
+      }
       if (!awaitBegin || awaitEndIndex < 0) return {status: 'unknown', message: 'the await did not conclude'};
       const awaitEnd = history[awaitEndIndex]!;
-      return awaitVerdict(awaitBegin.data.condition as Condition, history.slice(0, awaitEndIndex), awaitBegin.t, awaitEnd.t, awaitBegin.data.withinMs as number);
+      return awaitVerdict(awaitBegin.data.condition, history.slice(0, awaitEndIndex), awaitBegin.t, awaitEnd.t, awaitBegin.data.withinMs);
     }
     case 'run': {
-      const replies = inStep('command.reply').map((x) => x.data as unknown as CommandReplyData);
+      const replies: CommandReplyData[] = inStep('command.reply').map((x) => x.data);
       const sent = inStep('command.send').length;
-      return runVerdict(replies, b.data.expect as Record<string, unknown> | undefined, sent);
+      return runVerdict(replies, b.data.expect, sent);
     }
     case 'start': {
-      const peers = (b.data.peers as string[] | undefined) ?? [];
+      const peers = b.data.peers ?? [];
       const window = history.slice(begin, end);
-      const registered = new Set(window.filter((x) => x.type === 'peer.registered').map((x) => x.data.peer as string));
+      const registered = new Set(window.filter((x) => coordinator(x, 'peer.registered')).map((x) => (x as HistoryEventOf<'peer.registered'>).data.peer));
       const missing = peers.filter((p) => !registered.has(p));
       if (missing.length === 0) return {status: 'pass', message: `${peers.length} registered`};
       const exited = missing.flatMap((peer) => {
-        const exit = window.find((x) => x.type === 'peer.exit' && x.data.peer === peer);
-        return exit ? [`${peer} exited (${(exit.data.signal as string | null) ?? `code ${String(exit.data.code)}`}) before it registered; see logs/${peer}.log`] : [];
+        const exit = window.find((x): x is HistoryEventOf<'peer.exit'> => coordinator(x, 'peer.exit') && x.data.peer === peer);
+        return exit ? [`${peer} exited (${exit.data.signal ?? `code ${String(exit.data.code)}`}) before it registered; see logs/${peer}.log`] : [];
       });
-      const waiting = missing.filter((peer) => !window.some((x) => x.type === 'peer.exit' && x.data.peer === peer));
+      const waiting = missing.filter((peer) => !window.some((x) => coordinator(x, 'peer.exit') && x.data.peer === peer));
       const list = (names: string[]) => (names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`);
       const reasons = [...exited.slice(0, 5), ...(exited.length > 5 ? [`${exited.length - 5} more exited`] : [])];
       if (waiting.length > 0) reasons.push(`${list(waiting)} had not registered when the step ended`);
@@ -163,9 +173,9 @@ function stepVerdict(history: readonly HistoryEvent[], begin: number, end: numbe
 }
 
 export function evaluate(history: readonly HistoryEvent[]): Evaluation {
-  const begin = history.find((e) => e.src === 'coordinator' && e.type === 'run.begin');
-  const runEnd = history.findLast((e) => e.src === 'coordinator' && e.type === 'run.end');
-  const info = (begin?.data ?? {}) as {scenario?: string; file?: string; runId?: string; seed?: number; invariants?: string[]};
+  const begin = history.find((e): e is HistoryEventOf<'run.begin'> => e.src === 'coordinator' && isEvent(e, 'run.begin'));
+  const runEnd = history.findLast((e): e is HistoryEventOf<'run.end'> => e.src === 'coordinator' && isEvent(e, 'run.end'));
+  const info = begin?.data ?? {};
   const evidenceOf = new Map<string, string[] | undefined>();
   // A step's path is unique in a run. Steps are judged in the order they ended, as the engine judged
   // them, so a block finds its steps judged; they are reported in the order they began.
@@ -174,11 +184,11 @@ export function evaluate(history: readonly HistoryEvent[]): Evaluation {
   for (let i = 0; i < history.length; i++) {
     const e = history[i]!;
     if (e.src !== 'coordinator') continue;
-    if (e.type === 'step.begin') begins.push(i);
-    else if (e.type === 'step.end' && !ends.has(e.data.path as string)) ends.set(e.data.path as string, i);
+    if (isEvent(e, 'step.begin')) begins.push(i);
+    else if (isEvent(e, 'step.end') && !ends.has(e.data.path)) ends.set(e.data.path, i);
   }
   const endOf = (i: number) => {
-    const end = ends.get(history[i]!.data.path as string);
+    const end = ends.get(stepBegin(history, i).data.path);
     return end !== undefined && end > i ? end : -1;
   };
   const order = [...begins].sort((x, y) => (endOf(x) < 0 ? Infinity : endOf(x)) - (endOf(y) < 0 ? Infinity : endOf(y)) || x - y);
@@ -186,12 +196,13 @@ export function evaluate(history: readonly HistoryEvent[]): Evaluation {
   const byBegin = new Map<number, StepResult>();
   for (const i of order) {
     const end = endOf(i);
-    const d = end >= 0 ? history[end]!.data : undefined;
-    const ending: StepEnding | undefined = d && {
-      at: history[end]!.t,
-      ...(typeof d.error === 'string' ? {error: d.error} : {}),
-      ...(typeof d.status === 'string' ? {status: d.status as Status} : {}),
-      ...(typeof d.message === 'string' ? {message: d.message} : {}),
+    const stepEnd = end >= 0 ? (history[end] as HistoryEventOf<'step.end'>) : undefined;
+    const d = stepEnd?.data;
+    const ending: StepEnding | undefined = stepEnd && d && {
+      at: stepEnd.t,
+      ...(d.error !== undefined ? {error: d.error} : {}),
+      status: d.status,
+      message: d.message,
     };
     const one = judgeStep(history, i, end >= 0 ? end : history.length, ending, judged);
     evidenceOf.set(one.step.path, one.evidence);
@@ -225,7 +236,7 @@ export function evaluate(history: readonly HistoryEvent[]): Evaluation {
   } else if (status !== 'pass') {
     message = !begin ? 'the history has no run.begin event' : !runEnd ? 'the run did not finish: no run.end event' : 'undecided';
   }
-  if (runEnd && typeof runEnd.data.error === 'string' && status !== 'pass') message = `${message ?? ''} (${runEnd.data.error})`;
+  if (runEnd?.data.error !== undefined && status !== 'pass') message = `${message ?? ''} (${runEnd.data.error})`;
   const tail = history.slice(-8).map(describeEvent);
   return {
     name: info.scenario ?? '(unknown scenario)',
