@@ -22,13 +22,13 @@ export const consoleCommands: Record<string, {usage: string; summary: string}> =
   help: {usage: 'help', summary: 'this list'},
   peers: {usage: 'peers', summary: 'table of peers: pid, state, members seen, messages'},
   spawn: {usage: 'spawn <name>...', summary: 'start more peers'},
-  kill: {usage: 'kill <name>', summary: 'SIGKILL a peer (no goodbye)'},
-  terminate: {usage: 'terminate <name>', summary: 'SIGTERM a peer (it leaves gracefully)'},
-  restart: {usage: 'restart <name>', summary: 'kill a peer and start it again under the same name'},
-  pause: {usage: 'pause <name>', summary: 'SIGSTOP a peer'},
-  resume: {usage: 'resume <name>', summary: 'SIGCONT a paused peer'},
+  kill: {usage: 'kill <peers>', summary: 'SIGKILL a peer (no goodbye)'},
+  terminate: {usage: 'terminate <peers>', summary: 'SIGTERM a peer (it leaves gracefully)'},
+  restart: {usage: 'restart <peers>', summary: 'kill a peer and start it again under the same name'},
+  pause: {usage: 'pause <peers>', summary: 'SIGSTOP a peer'},
+  resume: {usage: 'resume <peers>', summary: 'SIGCONT a paused peer'},
   partition: {usage: 'partition <a,b> <c,d>... | halves | random-node | bridge | majorities-ring', summary: 'cut the links between groups'},
-  isolate: {usage: 'isolate <name>', summary: 'cut a peer off from every other peer'},
+  isolate: {usage: 'isolate <peers>', summary: 'cut a peer off from every other peer'},
   cut: {usage: 'cut <from> <to>', summary: 'one-way cut: packets from -> to are dropped'},
   loss: {usage: 'loss <percent> [<a,b> <c,d>]', summary: 'drop packets on every link, or between two groups'},
   delay: {usage: 'delay <ms> [<jitter>]', summary: 'hold back packets on every link'},
@@ -55,7 +55,7 @@ function helpText(coordinator: Coordinator): string {
   const lines = Object.values(consoleCommands).map((c) => `  ${c.usage.padEnd(18)} ${c.summary}`);
   const specs = coordinator.hub.agents()[0]?.commands ?? [];
   return [
-    'coordinator commands:',
+    'coordinator commands (<peers>: a name, a list a,b, all, or random, drawn from the seed):',
     ...lines,
     '',
     'peer commands: <peer>|<a,b,...>|all <command> [args]   e.g. "alice send hi", "all members"',
