@@ -38,6 +38,8 @@ export class DownTracker {
     const peer = coordinatorPeer(e);
     if (peer === undefined) return;
     if (isEvent(e, 'fault')) {
+      // A fault that was not carried out (its peer already down, or up again) takes nobody down.
+      if (e.data.skipped !== undefined) return;
       const kind: FaultKind = e.data.kind;
       if (downFaults.has(kind)) {
         if (!this.#pending.has(peer)) this.#pending.set(peer, e.t);

@@ -16,7 +16,8 @@
  *
  * The network, as the coordinator's `fault` events describe it: `partition`,
  * `isolate` and `cut` add directed blocked links (packets from→to dropped),
- * `heal` clears them all; `loss` and `delay` leave every link usable. Two peers
+ * `heal` clears them all but its `kept` links (those another side's faults
+ * still cut), in one step; `loss` and `delay` leave every link usable. Two peers
  * are *reachable* when neither direction between them is blocked; a *side* (a
  * connected component) is a set of live peers joined by reachable pairs,
  * transitively. Without network faults every live peer is on one side.
@@ -200,7 +201,7 @@ function faultText(d: FaultData): string {
     case 'delay':
       return `delay ${String(d.ms)} ms ± ${String(d.jitter ?? 0)} on ${linksText(d.links)}`;
     case 'heal':
-      return 'heal';
+      return d.kept && d.kept.length > 0 ? `heal, keeping ${linksText(d.kept)}` : 'heal';
     default:
       return json(d);
   }
@@ -359,7 +360,7 @@ export class Model {
   readonly #live = new Set<string>();
   #sorted: string[] | undefined = [];
   /** Blocked directed links: from → the peers its packets do not reach. */
-  readonly #blocked = new Map<string, Set<string>>();
+  #blocked = new Map<string, Set<string>>();
   #blockedCount = 0;
   #network: Network | undefined;
 
@@ -420,9 +421,18 @@ export class Model {
         return {liveChanged: false, reachChanged: true};
       }
       case 'heal': {
-        if (this.#blockedCount === 0) return undefined;
-        this.#blocked.clear();
-        this.#blockedCount = 0;
+        // What stays blocked is `kept`, taken in the same step: a heal of one side's faults is no reunion of the other's.
+        const kept = new Map<string, Set<string>>();
+        let count = 0;
+        for (const [from, to] of faultLinks(d.kept)) {
+          let tos = kept.get(from);
+          if (!tos) kept.set(from, (tos = new Set()));
+          if (!tos.has(to)) tos.add(to), count++;
+        }
+        const same = count === this.#blockedCount && [...kept].every(([from, tos]) => [...tos].every((to) => this.#blocked.get(from)?.has(to)));
+        if (same) return undefined;
+        this.#blocked = kept;
+        this.#blockedCount = count;
         this.#network = undefined;
         return {liveChanged: false, reachChanged: true};
       }

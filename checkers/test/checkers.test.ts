@@ -7,6 +7,7 @@ import test from 'ava';
 import {invariantNames} from '../src/history/types.js';
 import {
   Model,
+  SplitTracker,
   checkCondition,
   converged,
   delivered,
@@ -818,4 +819,43 @@ test('the fault-aware checkers stay linear with links blocked and the live set c
   const elapsed = performance.now() - started;
   t.true(elapsed < 5000, `took ${elapsed.toFixed(0)} ms`);
   t.log(`${b.events.length} events with a partition, ${changes} live-set changes: converged, detected, no-false-dead in ${elapsed.toFixed(0)} ms`);
+});
+
+test('model: a heal that keeps the other side\'s cuts is no reunion: the split it keeps has one start and no end', (t) => {
+  const b = h().group('alice', 'bob', 'charly', 'dave');
+  const tracker = new SplitTracker();
+  const fold = () => {
+    const m = new Model();
+    const split = new SplitTracker();
+    for (const e of b.events) if (m.apply(e)?.reachChanged) split.update(m, e.t);
+    return {m, split};
+  };
+  b.at(1000).partition(['alice', 'bob'], ['charly', 'dave']);
+  const kept = fold().m.blockedLinks();
+  // Another side's loss is healed; the partition's links stay cut, in the same event.
+  b.at(2000).fault('loss', {rate: 0.5, links: 'all', nemesis: 1}).at(3000).fault('heal', {nemesis: 1, kept});
+  const {m, split} = fold();
+  t.true(m.hasBlockedLinks());
+  t.deepEqual(m.components(), [['alice', 'bob'], ['charly', 'dave']]);
+  t.is(split.splitSince('alice', 'charly'), T0 + 1000);
+  t.is(split.mergedAt('alice', 'charly'), -Infinity);
+  t.regex(describeEvent(b.events.at(-1)!), /fault heal, keeping alice→charly/);
+  // A heal with nothing kept clears every link: the split ends then.
+  b.at(4000).heal();
+  const after = fold();
+  t.false(after.m.hasBlockedLinks());
+  t.is(after.split.mergedAt('alice', 'charly'), T0 + 4000);
+  t.is(tracker.splitSince('alice', 'charly'), undefined);
+});
+
+test('detected: a fault recorded as skipped takes nobody down, so it does not start the detection clock', (t) => {
+  // A nemesis recovery found bob running again (a step restarted it): skipped. The real kill comes later.
+  const b = h().group('alice', 'bob', 'charly');
+  b.at(1000).fault('restart', {peer: 'bob', skipped: 'it is running again', nemesis: 1});
+  b.at(5000).kill('bob').fault('kill', {peer: 'bob'}).at(5400).dead('alice', 'bob').dead('charly', 'bob');
+  const v = detected(b.events, win(b, 5000));
+  t.is(v.status, 'pass');
+  // Timed from the kill at 5000, not from the skipped restart at 1000.
+  t.is(v.figures?.detect_min_ms, 400);
+  t.true(v.figures!.detect_max_ms! < 1000, `detect_max_ms ${v.figures?.detect_max_ms}`);
 });

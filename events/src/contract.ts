@@ -83,8 +83,10 @@ const faultKind = z.enum(['kill', 'terminate', 'pause', 'resume', 'restart', 'pa
  * (with `skipped` when it could not be done); partition, isolate and cut add
  * `blocked` links (added to those already cut); loss has `rate` (0..1) and
  * `links`; delay `ms`, `jitter` and `links`; heal clears the network faults
- * of whoever healed (the steps, or the nemesis round that made them): links
- * still cut after it are recorded right after as a cut with `kept`.
+ * of whoever healed (the steps, or the nemesis round that made them), and
+ * `kept` lists the links still cut after it (the other side's): the blocked
+ * links after a heal are exactly those, in one event, so no reader sees a
+ * moment where every link was open.
  * `groups`, `shape`, `targets`, `from`, `to`, `between` say how the scenario
  * described it, for people; `nemesis` is the nemesis round that made it.
  */
@@ -103,7 +105,7 @@ const faultData = z.looseObject({
   from: z.array(peerName).optional(),
   to: z.array(peerName).optional(),
   between: z.array(z.array(peerName)).optional(),
-  kept: z.string().optional(),
+  kept: z.array(link).optional(),
   nemesis: count.optional(),
 });
 

@@ -33,8 +33,7 @@ async function faultsOf(result: ScenarioResult): Promise<string[]> {
   const lines = (await readFile(result.historyPath, 'utf8')).trim().split('\n');
   return lines
     .map((l) => JSON.parse(l) as {src: string; type: string; data: Record<string, unknown>})
-    // A `kept` cut restates, after a heal, links still cut by the other side (steps or nemesis): not a fault of its own.
-    .filter((e) => e.src === 'coordinator' && e.type === 'fault' && e.data.kept === undefined)
+    .filter((e) => e.src === 'coordinator' && e.type === 'fault')
     .map((e) => JSON.stringify({kind: e.data.kind, peer: e.data.peer, groups: e.data.groups, blocked: e.data.blocked, nemesis: e.data.nemesis}));
 }
 

@@ -128,9 +128,8 @@ export class FaultInjector {
         }),
       )
     ).flat();
-    this.record('fault', {kind: 'heal', ...description});
     const kept = this.#cutLinks();
-    if (kept.length > 0) this.record('fault', {kind: 'cut', blocked: kept, kept: 'still in force after the heal', ...description});
+    this.record('fault', {kind: 'heal', ...description, ...(kept.length > 0 ? {kept} : {})});
     return problems;
   }
 
