@@ -225,7 +225,9 @@ export function evaluate(history: readonly HistoryEvent[]): Evaluation {
   const status = overallStatus(statuses);
   let message: string | undefined;
   let evidence: string[] | undefined;
-  const leaf = steps.find((s) => s.status === status && status !== 'pass' && !isBlock(s.kind));
+  // The first step to end with the run's status explains it, as a block's first such step explains the block: in a
+  // parallel block the two orders differ, and the explanation must name the same step as the block's message.
+  const leaf = judged.find((s) => s.status === status && status !== 'pass' && !isBlock(s.kind));
   const invariant = checked.find((c) => c.status === status && status !== 'pass');
   if (leaf) {
     message = `step ${leaf.path} (line ${leaf.line}) ${leaf.title}: ${leaf.message ?? ''}`;

@@ -81,3 +81,23 @@ test('a step that never ended is undecided; an error decides with the status rec
   t.deepEqual(offline.steps[0], timedOut);
   t.like(offline.steps[1], {status: 'unknown', message: 'the step did not finish (the run ended early)'});
 });
+
+test('in a parallel block where two steps fail, the block and the run are explained by the same step: the first to fail', (t) => {
+  const run = record();
+  run.add('run.begin', {scenario: 's', file: 'f', runId: 'r', seed: 1, invariants: []});
+  const block = run.begin('1', 'parallel', 'parallel');
+  const slow = run.begin('1.1', 'run', 'alice: send a', {peers: ['alice']});
+  const fast = run.begin('1.2', 'run', 'bob: send b', {peers: ['bob']});
+  run.add('command.send', {id: 'c2', step: '1.2', peer: 'bob', name: 'send', args: {}});
+  run.add('command.reply', {id: 'c2', step: '1.2', peer: 'bob', ok: false, error: {message: 'bob failed first', code: 'failed'}});
+  run.end(fast, {});
+  run.add('command.send', {id: 'c1', step: '1.1', peer: 'alice', name: 'send', args: {}});
+  run.add('command.reply', {id: 'c1', step: '1.1', peer: 'alice', ok: false, error: {message: 'alice failed later', code: 'failed'}});
+  run.end(slow, {});
+  const folded = run.end(block, {});
+  run.add('run.end', {});
+  t.is(folded.message, 'step 1.2: bob: bob failed first');
+  const offline = evaluate(run.history);
+  t.is(offline.steps.find((s) => s.path === '1')?.message, folded.message);
+  t.is(offline.message, 'step 1.2 (line 1) bob: send b: bob: bob failed first');
+});

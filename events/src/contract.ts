@@ -344,13 +344,15 @@ export function checkCoordinatorEvent(type: string, data: unknown): ContractProb
  */
 export function eventsJsonSchema(): Record<string, unknown> {
   const envelope = (src: z.ZodType, union: z.ZodType, extra: Record<string, z.ZodType>) => z.intersection(z.object({t: time, src, ...extra}), union);
+  // A peer event of a type the contract does not list is an extension, stored as it came: its data is any object.
+  const extensionPeerEvent = z.object({type: z.string().min(1).max(64).meta({not: {enum: [...peerEventTypes]}}), data: anyObject});
   const line = z.union([
     envelope(z.literal('coordinator'), coordinatorEvent, {}),
-    envelope(z.string().regex(/^peer:[A-Za-z0-9._-]{1,64}$/), peerEvent, {seq: z.int().min(1)}),
+    envelope(z.string().regex(new RegExp(`^peer:${PEER_NAME.source.slice(1, -1)}$`)), z.union([peerEvent, extensionPeerEvent]), {seq: z.int().min(1)}),
   ]);
   const wire = z.object({seq: z.int().min(1), time, type: z.string().min(1).max(64), data: anyObject});
   const schema = z.toJSONSchema(
-    z.object({peerEvent, coordinatorEvent, historyLine: line, wireEvent: wire}),
+    z.object({peerEvent, extensionPeerEvent, coordinatorEvent, historyLine: line, wireEvent: wire}),
     {target: 'draft-2020-12', io: 'input', unrepresentable: 'any'},
   ) as Record<string, unknown>;
   return {
