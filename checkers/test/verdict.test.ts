@@ -4,17 +4,21 @@
  * whole history give the same result; blocks fold their steps' verdicts.
  */
 import test from 'ava';
-import type {HistoryEvent} from '../src/history/types.js';
+import type {CoordinatorEventType, HistoryEvent} from '../src/history/types.js';
+import {coord} from './history-builder.js';
+import type {DataOf} from './history-builder.js';
 import type {StepResult} from '../src/results.js';
 import {evaluate, judgeStep} from '../src/verdict.js';
 import type {StepEnding} from '../src/verdict.js';
 
 /** Plays a run the way the engine records it: each step judged on the history so far, then its step.end appended. */
-function record(): {history: HistoryEvent[]; live: StepResult[]; begin(path: string, kind: string, title: string, data?: Record<string, unknown>): number; end(begin: number, ending: Omit<StepEnding, 'at'>): StepResult; add(type: string, data: Record<string, unknown>): void} {
+type BeginDetails = Omit<DataOf<'step.begin'>, 'path' | 'kind' | 'title' | 'line'>;
+
+function record(): {history: HistoryEvent[]; live: StepResult[]; begin(path: string, kind: string, title: string, data?: BeginDetails): number; end(begin: number, ending: Omit<StepEnding, 'at'>): StepResult; add<K extends CoordinatorEventType>(type: K, data: DataOf<K>): void} {
   const history: HistoryEvent[] = [];
   const live: StepResult[] = [];
   let t = 1000;
-  const add = (type: string, data: Record<string, unknown>) => void history.push({t: (t += 10), src: 'coordinator', type, data});
+  const add = <K extends CoordinatorEventType>(type: K, data: DataOf<K>) => void history.push(coord((t += 10), type, data));
   return {
     history,
     live,
@@ -38,7 +42,7 @@ test('a block fails with the message of its first step that did not pass, live a
   const run = record();
   run.add('run.begin', {scenario: 's', file: 'f', runId: 'r', seed: 1, invariants: []});
   const start = run.begin('1', 'start', 'start all', {peers: ['alice']});
-  run.add('peer.registered', {peer: 'alice'});
+  run.add('peer.registered', {peer: 'alice', pid: 101, registrations: 1});
   run.end(start, {});
   const block = run.begin('2', 'repeat', 'repeat 2 times');
   const sleep = run.begin('2.1.1', 'sleep', 'sleep 1s');
@@ -62,8 +66,8 @@ test('a start step is judged from the registrations and exits in its window, liv
   const run = record();
   run.add('run.begin', {scenario: 's', file: 'f', runId: 'r', seed: 1, invariants: []});
   const start = run.begin('1', 'start', 'start all', {peers: ['alice', 'bob']});
-  run.add('peer.registered', {peer: 'alice'});
-  run.add('peer.exit', {peer: 'bob', code: 2, signal: null});
+  run.add('peer.registered', {peer: 'alice', pid: 101, registrations: 1});
+  run.add('peer.exit', {peer: 'bob', pid: 102, code: 2, signal: null, unexpectedly: true});
   const live = run.end(start, {});
   run.add('run.end', {});
   t.is(live.status, 'unknown');
