@@ -3,28 +3,17 @@
  * transmit-limited queue, ride along on every probe packet (piggyback) and,
  * while there is news, go to a few random members every gossip interval.
  */
-import type {SwimConfig} from '../config.js';
 import {retransmitLimit} from '../config.js';
-import type {Policy} from '../policy.js';
 import {BroadcastQueue} from './broadcast-queue.js';
 import type {Update} from './messages.js';
-import type {MemberTable} from './member-table.js';
-import type {RunState} from './run-state.js';
+import type {ProtocolContext} from './run-state.js';
 import {shuffle} from './shuffle.js';
-import type {Transport} from './transport.js';
 
 export class Gossip {
   readonly #queue = new BroadcastQueue(() => this.arm());
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly name: string,
-    private readonly config: SwimConfig,
-    private readonly policy: Policy,
-    private readonly transport: Transport,
-    private readonly table: MemberTable,
-    private readonly run: RunState,
-  ) {}
+  constructor(private readonly context: ProtocolContext) {}
 
   queue(update: Update): void {
     this.#queue.queue(update);
@@ -37,8 +26,8 @@ export class Gossip {
 
   /** The queued updates that fit in one datagram, each counted as sent once; undefined when there are none. */
   piggyback(): Update[] | undefined {
-    const limit = this.policy.retransmitLimit(retransmitLimit(this.config, this.table.liveCount()));
-    const updates = this.#queue.take(this.config.maxPacketBytes - 200, limit);
+    const limit = this.context.policy.retransmitLimit(retransmitLimit(this.context.config, this.context.table.liveCount()));
+    const updates = this.#queue.take(this.context.config.maxPacketBytes - 200, limit);
     return updates.length > 0 ? updates : undefined;
   }
 
@@ -48,14 +37,14 @@ export class Gossip {
    * machine carrying hundreds of members those wake-ups are most of the load.
    */
   arm(): void {
-    if (this.#timer || !this.run.active()) return;
+    if (this.#timer || !this.context.run.active()) return;
     // Alone, there is nobody to tell: the next member we learn of queues news and re-arms the timer.
-    const newsToTell = () => this.run.active() && this.#queue.size > 0 && this.table.liveCount() > 1;
+    const newsToTell = () => this.context.run.active() && this.#queue.size > 0 && this.context.table.liveCount() > 1;
     this.#timer = setInterval(() => {
       if (newsToTell()) return this.#gossip();
       clearInterval(this.#timer);
       this.#timer = undefined;
-    }, this.config.gossipIntervalMs);
+    }, this.context.config.gossipIntervalMs);
     // First news after a quiet spell goes out at once (once the current packet is applied), not a
     // whole interval later: a ticking timer would have fired half an interval later on average.
     setImmediate(() => {
@@ -70,11 +59,11 @@ export class Gossip {
 
   #gossip(): void {
     if (this.#queue.size === 0) return;
-    const targets = shuffle(this.table.others()).slice(0, this.config.gossipNodes);
+    const targets = shuffle(this.context.table.others()).slice(0, this.context.config.gossipNodes);
     for (const target of targets) {
       const updates = this.piggyback();
       if (!updates) return;
-      this.transport.sendUdp(target.address, {t: 'gossip', f: this.name, u: updates});
+      this.context.transport.sendUdp(target.address, {t: 'gossip', f: this.context.name, u: updates});
     }
   }
 }

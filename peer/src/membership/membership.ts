@@ -26,7 +26,7 @@ import type {UdpMessage} from './messages.js';
 import {MalformedMessage, decodeUdp} from './messages.js';
 import {Prober} from './probe.js';
 import {PushPull} from './push-pull.js';
-import type {RunState} from './run-state.js';
+import type {ProtocolContext, RunState} from './run-state.js';
 import type {Transport} from './transport.js';
 import type {Address, Member, MemberState, MembershipEvents} from './types.js';
 import {formatAddress, sameAddress} from './types.js';
@@ -84,9 +84,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
       viewChanged: () => this.#pushPull.viewChanged(),
     });
     this.refusals = this.#table.refusals;
-    this.#gossip = new Gossip(this.name, this.config, this.#policy, this.transport, this.#table, run);
-    this.#prober = new Prober(this.name, this.config, this.transport, this.#table, this.#gossip, this.#log, run);
-    this.#pushPull = new PushPull(this.name, this.config, this.#policy, this.transport, this.#table, this.#log, run);
+    const context: ProtocolContext = {name: this.name, config: this.config, policy: this.#policy, transport: this.transport, table: this.#table, log: this.#log, run};
+    this.#gossip = new Gossip(context);
+    this.#prober = new Prober(context, this.#gossip);
+    this.#pushPull = new PushPull(context);
     this.transport.on('datagram', (buf, from) => this.#onDatagram(buf, from));
     this.transport.onRequest((request, verdict) => this.#pushPull.onRequest(request, verdict));
   }

@@ -3,15 +3,11 @@
  * members, then the member table's verdict on a missed ack), and the answers
  * to others' probes: ack to a ping, a ping on behalf of a ping-req.
  */
-import type {SwimConfig} from '../config.js';
-import type {Logger} from '../log.js';
 import type {Gossip} from './gossip.js';
 import type {Member} from './types.js';
-import type {MemberTable} from './member-table.js';
 import type {UdpMessage} from './messages.js';
-import type {RunState} from './run-state.js';
+import type {ProtocolContext} from './run-state.js';
 import {shuffle} from './shuffle.js';
-import type {Transport} from './transport.js';
 import type {Address} from './types.js';
 import {formatAddress} from './types.js';
 
@@ -30,26 +26,21 @@ export class Prober {
   #probing: Promise<void> | undefined;
 
   constructor(
-    private readonly name: string,
-    private readonly config: SwimConfig,
-    private readonly transport: Transport,
-    private readonly table: MemberTable,
+    private readonly context: ProtocolContext,
     private readonly gossip: Gossip,
-    private readonly log: Logger,
-    private readonly run: RunState,
   ) {}
 
   /** Probes one member per probe interval, back to back, never overlapping itself. */
   start(): void {
-    const ms = this.config.probeIntervalMs;
-    const generation = this.run.generation();
+    const ms = this.context.config.probeIntervalMs;
+    const generation = this.context.run.generation();
     const tick = async () => {
-      if (!this.run.active()) return;
+      if (!this.context.run.active()) return;
       const started = performance.now();
-      this.#probing = this.#probe().catch((error) => this.log.warn('swim', `probe failed: ${String(error)}`));
+      this.#probing = this.#probe().catch((error) => this.context.log.warn('swim', `probe failed: ${String(error)}`));
       await this.#probing;
       // A leave and a join while the probe ran started a new loop: this one ends.
-      if (!this.run.active() || generation !== this.run.generation()) return;
+      if (!this.context.run.active() || generation !== this.context.run.generation()) return;
       this.#timer = setTimeout(tick, Math.max(0, ms - (performance.now() - started)));
     };
     // A random phase keeps peers started together from probing in lock step.
@@ -67,14 +58,14 @@ export class Prober {
 
   onPing(message: Ping, from: Address): void {
     // The address may now belong to a newer process under another name: only the named target answers.
-    if (message.to !== this.name) return;
+    if (message.to !== this.context.name) return;
     // The ack goes where the ping came from, never to the address written inside it: that would
     // let one forged datagram aim our answers at any host. A source that is not its sender's
     // known address (a spoofed one, or a newcomer not yet heard of) gets a bare ack, no bigger than the ping.
-    if (this.table.isAt(message.f, from)) this.#send(from, {t: 'ack', s: message.s, f: this.name, u: this.gossip.piggyback()});
+    if (this.context.table.isAt(message.f, from)) this.#send(from, {t: 'ack', s: message.s, f: this.context.name, u: this.gossip.piggyback()});
     else {
-      this.table.refusals.unverifiedPing++;
-      this.#send(from, {t: 'ack', s: message.s, f: this.name});
+      this.context.table.refusals.unverifiedPing++;
+      this.#send(from, {t: 'ack', s: message.s, f: this.context.name});
     }
   }
 
@@ -86,25 +77,25 @@ export class Prober {
   onPingReq(message: PingReq, from: Address): void {
     // Probe only a member we know as live, at the address we know: a ping-req must not
     // make us send pings to an address of the sender's choosing. The ack goes to the source.
-    const known = this.table.get(message.to);
-    if (!known || message.to === this.name || (known.state !== 'alive' && known.state !== 'suspect')) {
-      this.table.refusals.pingReqUnknown++;
+    const known = this.context.table.get(message.to);
+    if (!known || message.to === this.context.name || (known.state !== 'alive' && known.state !== 'suspect')) {
+      this.context.table.refusals.pingReqUnknown++;
       return;
     }
     const target = known.address;
     const requester = from;
     const seq = this.#nextSeq();
-    const timer = setTimeout(() => this.#ackHandlers.delete(seq), this.config.probeIntervalMs);
+    const timer = setTimeout(() => this.#ackHandlers.delete(seq), this.context.config.probeIntervalMs);
     this.#ackHandlers.set(seq, () => {
       clearTimeout(timer);
       this.#ackHandlers.delete(seq);
-      this.#send(requester, {t: 'ack', s: message.s, f: this.name});
+      this.#send(requester, {t: 'ack', s: message.s, f: this.context.name});
     });
-    this.#send(target, {t: 'ping', s: seq, f: this.name, to: message.to, a: formatAddress(this.transport.address), u: this.gossip.piggyback()});
+    this.#send(target, {t: 'ping', s: seq, f: this.context.name, to: message.to, a: formatAddress(this.context.transport.address), u: this.gossip.piggyback()});
   }
 
   #send(to: Address, message: UdpMessage): void {
-    this.transport.sendUdp(to, message);
+    this.context.transport.sendUdp(to, message);
   }
 
   #nextSeq(): number {
@@ -115,11 +106,11 @@ export class Prober {
   #nextProbeTarget(): Member | undefined {
     for (let tries = 0; tries < 2; tries++) {
       while (this.#probeIndex < this.#probeOrder.length) {
-        const record = this.table.get(this.#probeOrder[this.#probeIndex++]!);
-        if (record && record.name !== this.name && (record.state === 'alive' || record.state === 'suspect')) return record;
+        const record = this.context.table.get(this.#probeOrder[this.#probeIndex++]!);
+        if (record && record.name !== this.context.name && (record.state === 'alive' || record.state === 'suspect')) return record;
       }
       // Randomised round-robin (SWIM §4.3): every member is probed once per round, in a fresh order.
-      this.#probeOrder = shuffle(this.table.others().map((m) => m.name));
+      this.#probeOrder = shuffle(this.context.table.others().map((m) => m.name));
       this.#probeIndex = 0;
     }
     return undefined;
@@ -148,24 +139,24 @@ export class Prober {
     const started = performance.now();
     const incarnation = target.incarnation;
     const seq = this.#nextSeq();
-    const self = formatAddress(this.transport.address);
-    const ack = this.#waitAck(seq, this.config.probeIntervalMs);
-    this.#send(target.address, {t: 'ping', s: seq, f: this.name, to: target.name, a: self, u: this.gossip.piggyback()});
-    const timeout = cancellableDelay(this.config.probeTimeoutMs);
+    const self = formatAddress(this.context.transport.address);
+    const ack = this.#waitAck(seq, this.context.config.probeIntervalMs);
+    this.#send(target.address, {t: 'ping', s: seq, f: this.context.name, to: target.name, a: self, u: this.gossip.piggyback()});
+    const timeout = cancellableDelay(this.context.config.probeTimeoutMs);
     const direct = await Promise.race([ack.promise, timeout.promise.then(() => undefined)]);
     timeout.cancel();
     if (direct) return;
-    if (!this.run.active()) return ack.cancel();
-    const helpers = shuffle(this.table.others(ALIVE).filter((m) => m.name !== target.name)).slice(0, this.config.indirectChecks);
+    if (!this.context.run.active()) return ack.cancel();
+    const helpers = shuffle(this.context.table.others(ALIVE).filter((m) => m.name !== target.name)).slice(0, this.context.config.indirectChecks);
     for (const helper of helpers) {
-      this.#send(helper.address, {t: 'ping-req', s: seq, f: this.name, a: self, to: target.name, ta: formatAddress(target.address), u: this.gossip.piggyback()});
+      this.#send(helper.address, {t: 'ping-req', s: seq, f: this.context.name, a: self, to: target.name, ta: formatAddress(target.address), u: this.gossip.piggyback()});
     }
-    const remaining = Math.max(0, this.config.probeIntervalMs - (performance.now() - started));
+    const remaining = Math.max(0, this.context.config.probeIntervalMs - (performance.now() - started));
     const timer = setTimeout(() => ack.cancel(), remaining);
     const acked = await ack.promise;
     clearTimeout(timer);
-    if (acked || !this.run.active()) return;
-    this.table.missedAck(target.name, incarnation);
+    if (acked || !this.context.run.active()) return;
+    this.context.table.missedAck(target.name, incarnation);
   }
 }
 

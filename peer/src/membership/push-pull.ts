@@ -4,16 +4,11 @@
  * reconnect attempts to dead members so the two sides of a healed partition
  * merge again. What the state says is the member table's business (mergeState).
  */
-import type {SwimConfig} from '../config.js';
 import {pushPullIntervalMs} from '../config.js';
-import type {Logger} from '../log.js';
-import type {Policy} from '../policy.js';
-import type {MemberTable} from './member-table.js';
 import type {PushPullRequest, PushPullResponse} from './messages.js';
 import {decodePushPull, decodePushPullReply} from './messages.js';
-import type {RunState} from './run-state.js';
+import type {ProtocolContext} from './run-state.js';
 import {shuffle} from './shuffle.js';
-import type {Transport} from './transport.js';
 import type {Address} from './types.js';
 import {formatAddress, parseAddress} from './types.js';
 
@@ -25,21 +20,13 @@ export class PushPull {
   #viewChangedAt = 0;
   #lastPushPullAt = 0;
 
-  constructor(
-    private readonly name: string,
-    private readonly config: SwimConfig,
-    private readonly policy: Policy,
-    private readonly transport: Transport,
-    private readonly table: MemberTable,
-    private readonly log: Logger,
-    private readonly run: RunState,
-  ) {}
+  constructor(private readonly context: ProtocolContext) {}
 
   start(): void {
     this.#schedule();
     this.#reconnectTimer = setInterval(() => {
-      if (this.run.active()) void this.#reconnect();
-    }, this.config.reconnectIntervalMs);
+      if (this.context.run.active()) void this.#reconnect();
+    }, this.context.config.reconnectIntervalMs);
   }
 
   stop(): void {
@@ -56,13 +43,13 @@ export class PushPull {
 
   /** `partner`: the member this peer believes is at `to`, if any. */
   async exchange(to: Address, join: boolean, partner?: string): Promise<void> {
-    const request: PushPullRequest = {t: 'push-pull', f: this.name, a: formatAddress(this.transport.address), join, members: this.table.localState()};
-    const reply = decodePushPullReply(await this.transport.request(to, request, this.config.tcpTimeoutMs));
+    const request: PushPullRequest = {t: 'push-pull', f: this.context.name, a: formatAddress(this.context.transport.address), join, members: this.context.table.localState()};
+    const reply = decodePushPullReply(await this.context.transport.request(to, request, this.context.config.tcpTimeoutMs));
     const trusted = new Set<string>();
     if (partner !== undefined && reply.f === partner) trusted.add(partner);
     // Read when the answer arrives: once one seed's answer made this peer refute, the others are ordinary news.
-    if (join && this.table.self.incarnation === 0) trusted.add(this.name);
-    this.table.mergeState(reply.members, reply.f, true, trusted);
+    if (join && this.context.table.self.incarnation === 0) trusted.add(this.context.name);
+    this.context.table.mergeState(reply.members, reply.f, true, trusted);
   }
 
   async onRequest(raw: unknown, verdict: (announced: Address) => {action: string; ms?: number}): Promise<PushPullResponse | undefined> {
@@ -73,30 +60,30 @@ export class PushPull {
       if (v.action === 'drop') return undefined;
       if (v.action === 'delay') await delay(v.ms ?? 0);
     }
-    if (!this.run.active()) return undefined;
-    const reply: PushPullResponse = {t: 'push-pull-reply', f: this.name, members: this.table.localState()};
-    this.table.mergeState(request.members, request.f, false);
+    if (!this.context.run.active()) return undefined;
+    const reply: PushPullResponse = {t: 'push-pull-reply', f: this.context.name, members: this.context.table.localState()};
+    this.context.table.mergeState(request.members, request.f, false);
     return reply;
   }
 
   async #periodic(): Promise<void> {
-    const [target] = shuffle(this.table.others(['alive']));
+    const [target] = shuffle(this.context.table.others(['alive']));
     if (!target) return;
     try {
       await this.exchange(target.address, false, target.name);
     } catch (error) {
-      this.log.debug('swim', `push-pull with ${target.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.context.log.debug('swim', `push-pull with ${target.name} failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
   async #reconnect(): Promise<void> {
-    if (!this.policy.reconnectsToDead) return;
-    const candidates: Array<{name: string; address: Address}> = [...this.table.others(['dead']), ...this.table.reapedDead()];
+    if (!this.context.policy.reconnectsToDead) return;
+    const candidates: Array<{name: string; address: Address}> = [...this.context.table.others(['dead']), ...this.context.table.reapedDead()];
     const [target] = shuffle(candidates);
     if (!target) return;
     try {
       await this.exchange(target.address, false, target.name);
-      this.log.debug('swim', `reconnected to ${target.name}`);
+      this.context.log.debug('swim', `reconnected to ${target.name}`);
     } catch {
       // Expected for members that really are gone.
     }
@@ -111,8 +98,8 @@ export class PushPull {
    * them so for minutes. memberlist has only the scaled interval.
    */
   #schedule(): void {
-    const generation = this.run.generation();
-    const current = () => this.run.active() && generation === this.run.generation();
+    const generation = this.context.run.generation();
+    const current = () => this.context.run.active() && generation === this.context.run.generation();
     const tick = async () => {
       if (!current()) return;
       this.#dueAt = Infinity;
@@ -121,7 +108,7 @@ export class PushPull {
       if (!current()) return;
       const changed = this.#viewChangedAt >= this.#lastPushPullAt;
       this.#lastPushPullAt = started;
-      arm(changed ? this.config.pushPullIntervalMs : pushPullIntervalMs(this.config, this.table.liveCount()));
+      arm(changed ? this.context.config.pushPullIntervalMs : pushPullIntervalMs(this.context.config, this.context.table.liveCount()));
     };
     const arm = (ms: number) => {
       clearTimeout(this.#timer);
@@ -130,9 +117,9 @@ export class PushPull {
     };
     this.#pullSoon = () => {
       if (!current()) return;
-      if (this.#dueAt !== Infinity && this.#dueAt - Date.now() > this.config.pushPullIntervalMs) arm(this.config.pushPullIntervalMs);
+      if (this.#dueAt !== Infinity && this.#dueAt - Date.now() > this.context.config.pushPullIntervalMs) arm(this.context.config.pushPullIntervalMs);
     };
-    arm(this.config.pushPullIntervalMs);
+    arm(this.context.config.pushPullIntervalMs);
   }
 }
 

@@ -1,3 +1,9 @@
+import type {SwimConfig} from '../config.js';
+import type {Logger} from '../log.js';
+import type {Policy} from '../policy.js';
+import type {MemberTable} from './member-table.js';
+import type {Transport} from './transport.js';
+
 /**
  * What the protocol's loops ask before each round: whether the membership is
  * running and not leaving, and which run this is. A leave and a join bump
@@ -9,4 +15,15 @@ export interface RunState {
   active(): boolean;
   /** Bumped when the timers stop. */
   generation(): number;
+}
+
+/** What each of the protocol's parts (probe, gossip, push-pull) is built on: the one member table and what it runs with, as memberlist's parts share one *Memberlist. */
+export interface ProtocolContext {
+  name: string;
+  config: SwimConfig;
+  policy: Policy;
+  transport: Transport;
+  table: MemberTable;
+  log: Logger;
+  run: RunState;
 }
