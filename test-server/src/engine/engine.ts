@@ -127,8 +127,6 @@ class ScenarioRun {
   readonly #nemesisLeftBroken: number[] = [];
   /** What is down and cut, and who did it: every fault is planned from it (fault-plan.ts). */
   #faultState: FaultState;
-  /** Peers a nemesis recovery is bringing back now: a step that finds one of them not running yet is not at fault. */
-  readonly #recovering = new Set<string>();
   /** The steps judged so far, in the order they ended: a block's verdict folds its steps'. */
   readonly #judged: StepResult[] = [];
   readonly #faults: FaultInjector;
@@ -179,9 +177,8 @@ class ScenarioRun {
     const plan = planFault(this.#faultState, step as StepFault, this.random);
     this.#faultState = plan.next;
     begin(plan.describe);
-    const problems = await this.#faults.apply(plan.actions);
-    // A victim the nemesis is bringing back is not running yet: when that happens depends on timing, not on the product.
-    return {summary: plan.summary, problems: problems.filter((p) => ![...this.#recovering].some((v) => p.startsWith(`${v} is not `)))};
+    // The injector carries out each peer's actions in the order planned: a victim the nemesis is bringing back is back first.
+    return {summary: plan.summary, problems: await this.#faults.apply(plan.actions)};
   }
 
   /**
@@ -231,13 +228,8 @@ class ScenarioRun {
     if (early && did) this.history.append('nemesis', {round, recover: did.kind, peers: did.victims, early: true});
     const plan = planFault(this.#faultState, {nemesis: 'recover', round}, this.#nemesisRandom);
     this.#faultState = plan.next;
-    const back = plan.actions.flatMap((a) => ('peer' in a && a.skipped === undefined ? [a.peer] : []));
-    back.forEach((v) => this.#recovering.add(v));
-    try {
-      await this.#faults.apply(plan.actions);
-    } finally {
-      back.forEach((v) => this.#recovering.delete(v));
-    }
+    const problems = await this.#faults.apply(plan.actions);
+    if (problems.length > 0) this.history.append('nemesis', {round, problems});
   }
 
   /**
