@@ -6,6 +6,7 @@
 import test from 'ava';
 import type {Coordinator} from '../src/coordinator.js';
 import {FaultInjector} from '../src/engine/faults.js';
+import type {NetRule} from '../src/engine/fault-plan.js';
 
 type State = 'running' | 'paused' | 'exited';
 
@@ -102,4 +103,17 @@ test('actions on different peers do not wait for each other', async (t) => {
   t.is(fleet.hosts.get('alice')!.state, 'paused');
   gate.resolve();
   t.deepEqual(await restart, []);
+});
+
+test('a resumed peer drops the network rules healed while it was paused, then gets those in force', async (t) => {
+  const fleet = fakeFleet(['alice', 'bob', 'charly']);
+  const sent: string[] = [];
+  let rules: NetRule[] = [{by: 'step', kind: 'cut', links: [['alice', 'charly'], ['charly', 'alice'], ['bob', 'charly'], ['charly', 'bob']]}];
+  const injector = new FaultInjector(fleet.coordinator, () => {}, async (peer, name, args) => (sent.push(`${peer} ${name} ${JSON.stringify(args)}`), {ok: true}), () => rules);
+  t.deepEqual(await injector.apply([{kind: 'pause', peer: 'charly', record: {}}]), []);
+  // The step's partition healed, a nemesis isolation of bob in force: charly, paused, heard neither.
+  rules = [{by: 'nemesis', round: 1, kind: 'cut', links: [['bob', 'alice'], ['alice', 'bob'], ['bob', 'charly'], ['charly', 'bob']]}];
+  sent.length = 0;
+  t.deepEqual(await injector.apply([{kind: 'resume', peer: 'charly', record: {}}]), []);
+  t.deepEqual(sent, ['charly net-heal {}', 'charly net-cut {"peers":["bob"],"direction":"out"}', 'charly net-cut {"peers":["bob"],"direction":"in"}']);
 });

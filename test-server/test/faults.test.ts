@@ -269,3 +269,23 @@ test.serial('what the nemesis left broken is undone when the scenario ends, and 
   // The step wants alice down: the nemesis's undo at the end leaves her so, and says so.
   t.true(second.some((e) => e.type === 'fault' && e.data.kind === 'restart' && e.data.peer === 'alice' && e.data.skipped === 'a step has taken it down'));
 });
+
+test.serial('a peer resumed after a heal it slept through holds no rule the heal cleared', async (t) => {
+  const yaml = `name: a resumed peer is healed too
+peers: [alice, bob, charly]
+steps:
+  - start: all
+  - partition: [[alice, bob], [charly]]
+  - pause: charly
+  - heal: all
+  - resume: charly
+  - on: charly
+    run: net-status
+    expect: {cutIn: [], cutOut: []}
+  - on: alice
+    run: net-status
+    expect: {cutIn: [], cutOut: []}
+`;
+  const {results, all} = await runScenario(t, yaml);
+  t.is(results[0]?.status, 'pass', all);
+});

@@ -170,7 +170,7 @@ export class FaultInjector {
     return links;
   }
 
-  /** Gives a peer back the network rules in force, after it restarted, resumed or healed. */
+  /** Gives a peer back the network rules in force, after it restarted, resumed (and was healed) or healed. */
   async reapply(peer: string): Promise<string[]> {
     const live = new Set([peer]);
     const links = this.#cutLinks().filter(([from, to]) => from === peer || to === peer);
@@ -207,11 +207,15 @@ export class FaultInjector {
       case 'pause':
         host.pause();
         break;
-      case 'resume':
+      case 'resume': {
         host.resume();
         this.record('fault', {kind, peer, ...description});
-        await this.reapply(peer);
-        return undefined;
+        // A heal while it was paused did not reach it: clear what it holds, then the rules in force now.
+        // (A restarted process starts clean and needs only the reapply.)
+        const problems = await this.#commandAll(host.names.map((name): [string, string, Record<string, unknown>] => [name, 'net-heal', {}]));
+        for (const name of host.names) problems.push(...(await this.reapply(name)));
+        return problems.length > 0 ? problems.join('; ') : undefined;
+      }
       case 'restart': {
         this.record('fault', {kind, peer, ...description});
         // The fleet restarts the whole process: with peer hosts, every peer it carries.
