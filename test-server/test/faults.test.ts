@@ -289,3 +289,21 @@ steps:
   const {results, all} = await runScenario(t, yaml);
   t.is(results[0]?.status, 'pass', all);
 });
+
+test.serial('a peer that never registered is not in the steps\' pool: `kill: all` beside its start leaves it out', async (t) => {
+  const yaml = `name: a failed start is no victim
+peers: [alice, bob, charly]
+peer_args: {charly: [--no-such-flag]}
+steps:
+  - start: [alice, bob]
+  - parallel:
+      - start: charly
+      - kill: all
+`;
+  const {results, all} = await runScenario(t, yaml);
+  const events = (await readFile(results[0]!.historyPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as {type: string; data: Record<string, unknown>});
+  const kill = events.filter((e) => (e.type === 'step.begin' || e.type === 'step.end') && e.data.kind === 'kill');
+  t.deepEqual(kill[0]?.data.peers, ['alice', 'bob'], all);
+  t.is(kill[1]?.data.status, 'pass', all);
+  t.true(events.some((e) => e.type === 'step.end' && e.data.kind === 'start' && e.data.status !== 'pass'), 'charly did not start');
+});

@@ -127,6 +127,8 @@ class ScenarioRun {
   readonly #nemesisLeftBroken: number[] = [];
   /** What is down and cut, and who did it: every fault is planned from it (fault-plan.ts). */
   #faultState: FaultState;
+  /** Peers that have registered at least once: only they count as started (fault-plan's pools). */
+  readonly #registered = new Set<string>();
   /** The steps judged so far, in the order they ended: a block's verdict folds its steps'. */
   readonly #judged: StepResult[] = [];
   readonly #faults: FaultInjector;
@@ -148,7 +150,10 @@ class ScenarioRun {
       const src = `peer:${name}` as const;
       for (const e of events) history.appendPeer(src, e);
     });
-    hub.on('registered', (agent) => history.append('peer.registered', {peer: agent.name, pid: agent.pid, registrations: agent.registrations}));
+    hub.on('registered', (agent) => {
+      this.#registered.add(agent.name);
+      history.append('peer.registered', {peer: agent.name, pid: agent.pid, registrations: agent.registrations});
+    });
     hub.on('gap', (name, expected, got) => history.append('peer.gap', {peer: name, expected, got}));
     hub.on('protocol-error', (detail) => history.append('protocol.error', {...detail}));
     hub.on('rejected', (detail) => history.append('event.rejected', detail));
@@ -302,12 +307,16 @@ class ScenarioRun {
         case 'start': {
           const names = this.#resolve(step.target, true);
           begin({...beginData, peers: names});
-          this.#faultState = withStarted(this.#faultState, names);
+          // Started, for the fault pools, once registered: a peer that never registered is no victim for
+          // a later `kill: random` (nor one still starting, for a fault step beside this one).
+          const registered = () => (this.#faultState = withStarted(this.#faultState, names.filter((n) => this.#registered.has(n))));
           try {
             await this.coordinator.spawn(names, {signal: this.#abort.signal, argsFor: (n) => this.#argsFor(n), perProcess: this.scenario.peersPerProcess});
+            registered();
             // The nemesis starts once there are peers to hurt: after the first start step.
             if (this.scenario.nemesis && !this.#nemesisDone) this.#nemesisDone = this.#runNemesis(this.scenario.nemesis);
           } catch (e) {
+            registered();
             // Which peers registered, and why the others did not, is in the history: the verdict reads it there.
             if (this.#abort.signal.aborted) throw e;
           }
