@@ -116,3 +116,78 @@ test('a step that finds its victim down by the nemesis passes and says so', (t) 
   t.is(plan.summary, 'alice: kill (alice already down by the nemesis)');
   t.deepEqual(stepPool(plan.next), ['bob', 'charly', 'dave', 'eve']);
 });
+
+/**
+ * What a process really is after the planned actions, carried out as FaultInjector.process does
+ * (a kill or a pause needs it alive, a resume paused; a restart starts it whatever it was).
+ */
+type Real = 'running' | 'paused' | 'dead';
+function carryOut(real: Real, actions: ReturnType<typeof planFault>['actions']): {real: Real; problems: string[]} {
+  const problems: string[] = [];
+  for (const a of actions) {
+    if (!('peer' in a) || a.skipped !== undefined) continue;
+    if (a.kind === 'restart') real = 'running';
+    else if (a.kind === 'resume') real === 'paused' ? (real = 'running') : problems.push(`${a.peer} is not paused`);
+    else if (real === 'dead') problems.push(`${a.peer} is not running`);
+    else if (a.kind === 'pause') real = 'paused';
+    else real = 'dead';
+  }
+  return {real, problems};
+}
+
+/** What the planner's state says the process is: dead under any kill, paused under any pause, else running. */
+function planned(state: FaultState, peer: string): Real {
+  const d = state.down[peer] ?? {};
+  const holds = [d.step, d.nemesis?.how].filter((h) => h !== undefined);
+  return holds.some((h) => h !== 'pause') ? 'dead' : holds.includes('pause') ? 'paused' : 'running';
+}
+
+test('after any mix of step and nemesis faults on one peer, the planner\'s state is what the process really is', (t) => {
+  const bob = (kind: 'kill' | 'pause' | 'resume' | 'restart' | 'terminate'): StepFault => ({...base, title: `${kind} bob`, kind, target: {kind: 'names', names: ['bob']}});
+  const moves = ['step kill', 'step terminate', 'step pause', 'step resume', 'step restart', 'nemesis kill', 'nemesis pause', 'nemesis restart', 'recover'] as const;
+  let checked = 0;
+  const walk = (state: FaultState, real: Real, open: number[], rounds: number, trail: string[]) => {
+    if (trail.length === 5) return;
+    for (const move of moves) {
+      let action: StepFault | NemesisAction;
+      let nextOpen = open;
+      let nextRounds = rounds;
+      if (move === 'recover') {
+        if (open.length === 0) continue;
+        action = {nemesis: 'recover', round: open[0]!};
+        nextOpen = open.slice(1);
+      } else if (move.startsWith('nemesis ')) {
+        nextRounds = rounds + 1;
+        action = round(nextRounds, [{step: bob(move.slice(8) as 'kill') as PlanStep, recoverAfterMs: 100}]);
+        nextOpen = [...open, nextRounds];
+      } else action = bob(move.slice(5) as 'kill');
+      const plan = planFault(state, action, new Random(1));
+      const done = carryOut(real, plan.actions);
+      const path = [...trail, move].join(' > ');
+      t.is(planned(plan.next, 'bob'), done.real, path);
+      // The nemesis never fails; a step fails only when the steps' own hold says it must (resuming what is not paused, killing what a step killed).
+      const stepHold = state.down.bob?.step;
+      const stepMayFail = move === 'step resume' ? stepHold !== 'pause' && planned(state, 'bob') !== 'paused' : move.startsWith('step ') && move !== 'step restart' && stepHold !== undefined && stepHold !== 'pause';
+      if (!stepMayFail) t.deepEqual(done.problems, [], path);
+      checked++;
+      walk(plan.next, done.real, nextOpen, nextRounds, [...trail, move]);
+    }
+  };
+  walk(nemesisBegins(started()), 'running', [], 0, []);
+  t.true(checked > 10_000);
+});
+
+test('a nemesis kill of a peer a step paused comes back paused, and a later resume step finds it paused', (t) => {
+  let state = nemesisBegins(started());
+  const apply = (move: StepFault | NemesisAction) => {
+    const plan = planFault(state, move, new Random(1));
+    state = plan.next;
+    return plan.actions.map((a) => ('peer' in a ? `${a.kind} ${a.peer}${a.skipped ? ` (${a.skipped})` : ''}` : a.kind));
+  };
+  apply({...base, title: 'pause bob', kind: 'pause', target: {kind: 'names', names: ['bob']}});
+  t.deepEqual(apply(round(1, [{step: {...base, title: 'kill bob', kind: 'kill', target: {kind: 'names', names: ['bob']}}, recoverAfterMs: 100}])), ['kill bob']);
+  t.deepEqual(apply({nemesis: 'recover', round: 1}), ['restart bob', 'pause bob']);
+  t.deepEqual(state.down, {bob: {step: 'pause'}});
+  t.deepEqual(apply({...base, title: 'resume bob', kind: 'resume', target: {kind: 'names', names: ['bob']}}), ['resume bob']);
+  t.deepEqual(state.down, {});
+});

@@ -268,3 +268,41 @@ test.serial('what the nemesis left broken is undone when the scenario ends, and 
   // The step wants alice down: the nemesis's undo at the end leaves her so, and says so.
   t.true(second.some((e) => e.type === 'fault' && e.data.kind === 'restart' && e.data.peer === 'alice' && e.data.skipped === 'a step has taken it down'));
 });
+
+test.serial('a peer resumed after a heal it slept through holds no rule the heal cleared', async (t) => {
+  const yaml = `name: a resumed peer is healed too
+peers: [alice, bob, charly]
+steps:
+  - start: all
+  - partition: [[alice, bob], [charly]]
+  - pause: charly
+  - heal: all
+  - resume: charly
+  - on: charly
+    run: net-status
+    expect: {cutIn: [], cutOut: []}
+  - on: alice
+    run: net-status
+    expect: {cutIn: [], cutOut: []}
+`;
+  const {results, all} = await runScenario(t, yaml);
+  t.is(results[0]?.status, 'pass', all);
+});
+
+test.serial('a peer that never registered is not in the steps\' pool: `kill: all` beside its start leaves it out', async (t) => {
+  const yaml = `name: a failed start is no victim
+peers: [alice, bob, charly]
+peer_args: {charly: [--no-such-flag]}
+steps:
+  - start: [alice, bob]
+  - parallel:
+      - start: charly
+      - kill: all
+`;
+  const {results, all} = await runScenario(t, yaml);
+  const events = (await readFile(results[0]!.historyPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as {type: string; data: Record<string, unknown>});
+  const kill = events.filter((e) => (e.type === 'step.begin' || e.type === 'step.end') && e.data.kind === 'kill');
+  t.deepEqual(kill[0]?.data.peers, ['alice', 'bob'], all);
+  t.is(kill[1]?.data.status, 'pass', all);
+  t.true(events.some((e) => e.type === 'step.end' && e.data.kind === 'start' && e.data.status !== 'pass'), 'charly did not start');
+});

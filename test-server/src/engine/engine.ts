@@ -127,8 +127,8 @@ class ScenarioRun {
   readonly #nemesisLeftBroken: number[] = [];
   /** What is down and cut, and who did it: every fault is planned from it (fault-plan.ts). */
   #faultState: FaultState;
-  /** Peers a nemesis recovery is bringing back now: a step that finds one of them not running yet is not at fault. */
-  readonly #recovering = new Set<string>();
+  /** Peers that have registered at least once: only they count as started (fault-plan's pools). */
+  readonly #registered = new Set<string>();
   /** The steps judged so far, in the order they ended: a block's verdict folds its steps'. */
   readonly #judged: StepResult[] = [];
   readonly #faults: FaultInjector;
@@ -150,7 +150,10 @@ class ScenarioRun {
       const src = `peer:${name}` as const;
       for (const e of events) history.appendPeer(src, e);
     });
-    hub.on('registered', (agent) => history.append('peer.registered', {peer: agent.name, pid: agent.pid, registrations: agent.registrations}));
+    hub.on('registered', (agent) => {
+      this.#registered.add(agent.name);
+      history.append('peer.registered', {peer: agent.name, pid: agent.pid, registrations: agent.registrations});
+    });
     hub.on('gap', (name, expected, got) => history.append('peer.gap', {peer: name, expected, got}));
     hub.on('protocol-error', (detail) => history.append('protocol.error', {...detail}));
     hub.on('rejected', (detail) => history.append('event.rejected', detail));
@@ -179,9 +182,8 @@ class ScenarioRun {
     const plan = planFault(this.#faultState, step as StepFault, this.random);
     this.#faultState = plan.next;
     begin(plan.describe);
-    const problems = await this.#faults.apply(plan.actions);
-    // A victim the nemesis is bringing back is not running yet: when that happens depends on timing, not on the product.
-    return {summary: plan.summary, problems: problems.filter((p) => ![...this.#recovering].some((v) => p.startsWith(`${v} is not `)))};
+    // The injector carries out each peer's actions in the order planned: a victim the nemesis is bringing back is back first.
+    return {summary: plan.summary, problems: await this.#faults.apply(plan.actions)};
   }
 
   /**
@@ -231,13 +233,8 @@ class ScenarioRun {
     if (early && did) this.history.append('nemesis', {round, recover: did.kind, peers: did.victims, early: true});
     const plan = planFault(this.#faultState, {nemesis: 'recover', round}, this.#nemesisRandom);
     this.#faultState = plan.next;
-    const back = plan.actions.flatMap((a) => ('peer' in a && a.skipped === undefined ? [a.peer] : []));
-    back.forEach((v) => this.#recovering.add(v));
-    try {
-      await this.#faults.apply(plan.actions);
-    } finally {
-      back.forEach((v) => this.#recovering.delete(v));
-    }
+    const problems = await this.#faults.apply(plan.actions);
+    if (problems.length > 0) this.history.append('nemesis', {round, problems});
   }
 
   /**
@@ -310,12 +307,16 @@ class ScenarioRun {
         case 'start': {
           const names = this.#resolve(step.target, true);
           begin({...beginData, peers: names});
-          this.#faultState = withStarted(this.#faultState, names);
+          // Started, for the fault pools, once registered: a peer that never registered is no victim for
+          // a later `kill: random` (nor one still starting, for a fault step beside this one).
+          const registered = () => (this.#faultState = withStarted(this.#faultState, names.filter((n) => this.#registered.has(n))));
           try {
             await this.coordinator.spawn(names, {signal: this.#abort.signal, argsFor: (n) => this.#argsFor(n), perProcess: this.scenario.peersPerProcess});
+            registered();
             // The nemesis starts once there are peers to hurt: after the first start step.
             if (this.scenario.nemesis && !this.#nemesisDone) this.#nemesisDone = this.#runNemesis(this.scenario.nemesis);
           } catch (e) {
+            registered();
             // Which peers registered, and why the others did not, is in the history: the verdict reads it there.
             if (this.#abort.signal.aborted) throw e;
           }

@@ -222,11 +222,20 @@ function planOne(state: FaultState, fault: StepFault, cause: Cause, pool: readon
     const alreadyDown: string[] = [];
     for (const peer of names) {
       const was = down[peer] ?? {};
-      if (kind === 'restart') {
+      if (cause.by === 'nemesis' && was.step && (kind === 'restart' || kind === 'resume')) {
+        // The nemesis does not undo a step's hold: the steps' pool stays the steps' own, and the
+        // process stays as the step and earlier rounds left it: their holds stand, their recoveries undo them.
+        actions.push({kind, peer, skipped: 'a step has taken it down', record: tag});
+      } else if (kind === 'restart') {
         actions.push({kind, peer, record: tag});
         down = setDown(down, peer, {});
       } else if (kind === 'resume') {
-        actions.push({kind, peer, record: tag});
+        // Killed by the nemesis: nothing to resume; its recovery restarts it, and the step's pause hold goes now.
+        const dead = was.nemesis && was.nemesis.how !== 'pause';
+        if (dead && cause.by === 'step') {
+          alreadyDown.push(peer);
+          actions.push({kind, peer, skipped: 'already down by the nemesis', record: tag});
+        } else actions.push({kind, peer, record: tag});
         down = setDown(down, peer, {...(was.step && was.step !== 'pause' ? {step: was.step} : {}), ...(was.nemesis && was.nemesis.how !== 'pause' ? {nemesis: was.nemesis} : {})});
       } else if (cause.by === 'step') {
         // Down already by the nemesis (killed, or paused when a pause is asked): down as the step asks.
@@ -235,12 +244,15 @@ function planOne(state: FaultState, fault: StepFault, cause: Cause, pool: readon
           alreadyDown.push(peer);
           actions.push({kind, peer, skipped: 'already down by the nemesis', record: tag});
         } else actions.push({kind, peer, record: tag});
-        down = setDown(down, peer, {...was, step: kind});
+        // A step's own kill stands: a second kill, or a pause, of a dead process fails and changes nothing.
+        if (!(was.step && was.step !== 'pause')) down = setDown(down, peer, {...was, step: kind});
       } else {
         const round = (cause as {round: number}).round;
         const skipped = was.nemesis && (was.nemesis.how !== 'pause' || kind === 'pause') ? `down already since round ${was.nemesis.round}` : was.step && (was.step !== 'pause' || kind === 'pause') ? 'a step has taken it down' : undefined;
         actions.push({kind, peer, ...(skipped ? {skipped} : {}), record: tag});
-        down = setDown(down, peer, {...was, nemesis: {how: kind, round}});
+        // Down already by an earlier round: that round's hold stands (its recovery brings it back), this one's is a no-op.
+        const earlier = was.nemesis && (was.nemesis.how !== 'pause' || kind === 'pause');
+        if (!earlier) down = setDown(down, peer, {...was, nemesis: {how: kind, round}});
       }
     }
     const note = alreadyDown.length > 0 ? ` (${alreadyDown.join(', ')} already down by the nemesis)` : '';
@@ -333,7 +345,10 @@ function planRound(state: FaultState, action: Extract<NemesisAction, {nemesis: '
   return {...plan, next, chosen: {...round, round: action.round}};
 }
 
-/** Undoes what round `n` did, and only that: its victims come back unless a step has them down; its network rules go. */
+/**
+ * Undoes what round `n` did, and only that: its victims come back unless a step has them down (a
+ * victim killed while a step holds it paused comes back paused); its network rules go.
+ */
 function planRecovery(state: FaultState, n: number): FaultPlan {
   const round = state.nemesis.rounds[n];
   const tag = {nemesis: n};
@@ -349,7 +364,12 @@ function planRecovery(state: FaultState, n: number): FaultPlan {
         actions.push({kind: undo, peer, skipped: was.nemesis ? `round ${was.nemesis.round} has it down` : 'it is running again', record: tag});
         continue;
       }
-      if (was.step) actions.push({kind: undo, peer, skipped: 'a step has taken it down', record: tag});
+      if (round.kind === 'kill' && was.step === 'pause') {
+        // Killed by this round while a step holds it paused: restarted, then paused again, so the
+        // step's hold is true again (a later resume step finds it paused, whatever the timing).
+        actions.push({kind: 'restart', peer, record: tag});
+        actions.push({kind: 'pause', peer, record: tag});
+      } else if (was.step) actions.push({kind: undo, peer, skipped: 'a step has taken it down', record: tag});
       else actions.push({kind: undo, peer, record: tag});
       down = setDown(down, peer, was.step ? {step: was.step} : {});
     }

@@ -29,35 +29,56 @@ export class FaultInjector {
     private readonly rules: () => readonly NetRule[],
   ) {}
 
-  /** Carries out planned actions one after another (the history then shows them in the plan's order); returns the problems. */
+  /** Per process (a peer host's name): the last action queued on it, settled. */
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  /**
+   * Carries out planned actions one after another (the history then shows them in the plan's order);
+   * returns the problems. A process action also waits for every action queued earlier on the same
+   * process, by any caller (the steps, the nemesis, its recoveries): queued at once, in the order
+   * planned, so the actions on a peer happen in the order the planner's state assumes. A step's kill
+   * that lands while a recovery restarts the peer then kills the restarted process, not nothing.
+   */
   async apply(actions: readonly PlannedAction[]): Promise<string[]> {
-    const problems: string[] = [];
+    let previous: Promise<unknown> = Promise.resolve();
+    const results: Promise<string[]>[] = [];
     for (const action of actions) {
-      switch (action.kind) {
-        case 'cut':
-          problems.push(...(await this.cut(action.links, action.record)));
-          break;
-        case 'loss':
-          problems.push(...(await this.loss(action.percent, action.links, action.record)));
-          break;
-        case 'delay':
-          problems.push(...(await this.delay(action.ms, action.jitter, action.links, action.record)));
-          break;
-        case 'heal':
-          problems.push(...(await this.heal(action.record)));
-          break;
-        default: {
-          if (action.skipped !== undefined) {
-            // Recorded all the same: the history shows every fault planned, in order.
-            this.record('fault', {kind: action.kind, peer: action.peer, skipped: action.skipped, ...action.record});
-            break;
-          }
-          const problem = await this.process(action.kind, action.peer, action.record);
-          if (problem) problems.push(problem);
+      const key = 'peer' in action ? (this.coordinator.fleet.get(action.peer)?.name ?? action.peer) : undefined;
+      const after = key === undefined ? previous : Promise.all([previous, this.#tails.get(key)]);
+      const result = after.then(() => this.#one(action));
+      const settled = result.catch(() => undefined);
+      if (key !== undefined) {
+        this.#tails.set(key, settled);
+        void settled.then(() => {
+          if (this.#tails.get(key) === settled) this.#tails.delete(key);
+        });
+      }
+      previous = settled;
+      results.push(result);
+    }
+    return (await Promise.all(results)).flat();
+  }
+
+  async #one(action: PlannedAction): Promise<string[]> {
+    switch (action.kind) {
+      case 'cut':
+        return this.cut(action.links, action.record);
+      case 'loss':
+        return this.loss(action.percent, action.links, action.record);
+      case 'delay':
+        return this.delay(action.ms, action.jitter, action.links, action.record);
+      case 'heal':
+        return this.heal(action.record);
+      default: {
+        if (action.skipped !== undefined) {
+          // Recorded all the same: the history shows every fault planned, in order.
+          this.record('fault', {kind: action.kind, peer: action.peer, skipped: action.skipped, ...action.record});
+          return [];
         }
+        const problem = await this.process(action.kind, action.peer, action.record);
+        return problem ? [problem] : [];
       }
     }
-    return problems;
   }
 
   /** Peers the coordinator can send commands to now. */
@@ -148,7 +169,7 @@ export class FaultInjector {
     return links;
   }
 
-  /** Gives a peer back the network rules in force, after it restarted, resumed or healed. */
+  /** Gives a peer back the network rules in force, after it restarted, resumed (and was healed) or healed. */
   async reapply(peer: string): Promise<string[]> {
     const live = new Set([peer]);
     const links = this.#cutLinks().filter(([from, to]) => from === peer || to === peer);
@@ -185,11 +206,15 @@ export class FaultInjector {
       case 'pause':
         host.pause();
         break;
-      case 'resume':
+      case 'resume': {
         host.resume();
         this.record('fault', {kind, peer, ...description});
-        await this.reapply(peer);
-        return undefined;
+        // A heal while it was paused did not reach it: clear what it holds, then the rules in force now.
+        // (A restarted process starts clean and needs only the reapply.)
+        const problems = await this.#commandAll(host.names.map((name): [string, string, Record<string, unknown>] => [name, 'net-heal', {}]));
+        for (const name of host.names) problems.push(...(await this.reapply(name)));
+        return problems.length > 0 ? problems.join('; ') : undefined;
+      }
       case 'restart': {
         this.record('fault', {kind, peer, ...description});
         // The fleet restarts the whole process: with peer hosts, every peer it carries.
