@@ -1,7 +1,9 @@
 import test from 'ava';
 import {readFile} from 'node:fs/promises';
 import {Ajv2020} from 'ajv/dist/2020.js';
-import {checkPeerEvent, peerEventData} from '../src/contract.js';
+import fc from 'fast-check';
+import {checkCoordinatorEvent, checkPeerEvent, coordinatorEventData, peerEventData} from '../src/contract.js';
+import type {z} from 'zod';
 import {schemaFile, schemaText} from '../src/write-schema.js';
 
 test('docs/events.schema.json is what the contract generates (run `npm run schema` after changing it)', async (t) => {
@@ -35,4 +37,40 @@ test('an extension type passes unchecked; a prototype name is no listed type', (
   t.is(checkPeerEvent('x.mine', {anything: 1}), undefined);
   t.is(checkPeerEvent('toString', {}), undefined);
   t.is(checkPeerEvent('constructor', {}), undefined);
+});
+
+/**
+ * The fast path (ajv, on the schema generated from the contract) must never
+ * accept what the contract (zod) refuses, or a bad event would slip through
+ * unchecked: for every type, data made of good values, edge values and junk
+ * gets the same answer from the checks as from zod alone.
+ */
+test('the fast check and the contract agree on every type, for good, edge and junk data', (t) => {
+  const seed = process.env.PEERLAB_FUZZ_SEED ? Number(process.env.PEERLAB_FUZZ_SEED) : undefined;
+  const runs = Number(process.env.PEERLAB_FUZZ_RUNS ?? 300);
+  const value = fc.oneof(
+    fc.constantFrom('alice', 'bob', '', 'a b', '127.0.0.1:7000', 'x'.repeat(301), 'peer:alice', 'halves', 'SIGKILL', 'pass', 'fail', 'alive', 'dead', '3', 'all'),
+    fc.constantFrom(0, 1, -1, 2 ** 32, 1.5, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 2, 1_700_000_000_000),
+    fc.constantFrom(true, false, null),
+    fc.constantFrom([['alice', 'bob']], [['alice']], [], ['alice'], [[1, 2]], {kind: 'converged'}, {kind: 'state', of: 'bob', is: 'dead', seenBy: 'all'}, {}),
+    fc.anything({maxDepth: 2}),
+  );
+  const all: Array<[string, z.ZodType, (type: string, data: unknown) => unknown]> = [
+    ...Object.entries(peerEventData).map(([type, schema]): [string, z.ZodType, typeof checkPeerEvent] => [type, schema as z.ZodType, checkPeerEvent]),
+    ...Object.entries(coordinatorEventData).map(([type, schema]): [string, z.ZodType, typeof checkCoordinatorEvent] => [type, schema as z.ZodType, checkCoordinatorEvent]),
+  ];
+  const fields = (schema: z.ZodType): string[] => Object.keys((schema as unknown as {shape?: Record<string, unknown>}).shape ?? {});
+  let accepted = 0;
+  for (const [type, schema, checkEvent] of all) {
+    fc.assert(
+      fc.property(fc.oneof(fc.dictionary(fc.constantFrom(...fields(schema), 'extra'), value, {maxKeys: 12}), fc.record(Object.fromEntries(fields(schema).map((f) => [f, value])) as Record<string, fc.Arbitrary<unknown>>)), (data) => {
+        const zodSays = schema.safeParse(data).success;
+        if (zodSays) accepted++;
+        return (checkEvent(type, data) === undefined) === zodSays;
+      }),
+      {numRuns: runs, ...(seed !== undefined ? {seed} : {})},
+    );
+  }
+  t.log(`${all.length} types, ${accepted} accepted cases`);
+  t.pass();
 });
