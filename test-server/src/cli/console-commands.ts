@@ -55,7 +55,7 @@ function helpText(coordinator: Coordinator): string {
   const lines = Object.values(consoleCommands).map((c) => `  ${c.usage.padEnd(18)} ${c.summary}`);
   const specs = coordinator.hub.agents()[0]?.commands ?? [];
   return [
-    'coordinator commands (<peers>: a name, a list a,b, all, or random, drawn from the seed):',
+    'coordinator commands (<peers>: a name, a list a,b, all, or random):',
     ...lines,
     '',
     'peer commands: <peer>|<a,b,...>|all <command> [args]   e.g. "alice send hi", "all members"',
