@@ -38,6 +38,7 @@ export {rejoined} from './rejoined.js';
 export {stateSeen} from './state.js';
 export type {StateParams} from './state.js';
 export {invariants, noDead, noDuplicateDelivery, noFalseDead, noUnsentDelivery, perSenderOrder} from './invariants.js';
+export {illegality, membershipLegality} from './legality.js';
 export {
   ChatFold,
   Model,

@@ -5,6 +5,7 @@
  */
 import type {HistoryEvent, HistoryEventOf, InvariantName, Verdict} from './history/types.js';
 import {isEvent} from './history/types.js';
+import {membershipLegality} from './legality.js';
 import {Model, SplitTracker, chatAt, coordinatorPeer, evidence, formatTime, isMemberEvent, parseChatId, peerOf} from './model.js';
 
 /** The message id of a chat event (sent or delivered); undefined for any other. */
@@ -235,4 +236,5 @@ export const invariants: Record<InvariantName, (history: readonly HistoryEvent[]
   'no-unsent-delivery': noUnsentDelivery,
   'no-false-dead': noFalseDead,
   'no-dead': noDead,
+  'membership-legality': membershipLegality,
 };

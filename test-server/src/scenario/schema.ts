@@ -148,7 +148,7 @@ export const stepKinds = {
   repeat: repeatStep,
 } as const;
 
-export const invariant = z.enum(['no-duplicate-delivery', 'per-sender-order', 'no-unsent-delivery', 'no-false-dead', 'no-dead']);
+export const invariant = z.enum(['no-duplicate-delivery', 'per-sender-order', 'no-unsent-delivery', 'no-false-dead', 'no-dead', 'membership-legality']);
 
 const recoverAfter = duration('recover', 'when to undo the fault (restart, resume or heal); without it the fault stays').optional();
 
