@@ -9,6 +9,7 @@
  * branches on defect names: a new defect is one more override here.
  */
 import type {ChatMessage} from './membership/messages.js';
+import type {MemberState} from './membership/types.js';
 
 export interface Policy {
   /** Whether the peer drops every packet in and out (`deaf`). */
@@ -21,6 +22,11 @@ export interface Policy {
   readonly refutes: boolean;
   /** Whether the peer keeps trying push-pull with dead members, so a healed partition merges. */
   readonly reconnectsToDead: boolean;
+  /**
+   * Whether an `alive` at `incoming` replaces what this peer holds about another
+   * member: `held` at incarnation `heldIncarnation`. SWIM: only a higher incarnation does.
+   */
+  aliveOverrides(incoming: number, heldIncarnation: number, held: MemberState): boolean;
   /** The suspicion timeout bounds used, given Lifeguard's (config.ts). */
   suspicionBounds(minMs: number, maxMs: number): readonly [number, number];
   /** How many times one update is piggybacked, given the λ·log N limit (config.ts). */
@@ -39,6 +45,7 @@ export const correctPolicy: Policy = Object.freeze({
   suspectsOnMissedAck: true,
   refutes: true,
   reconnectsToDead: true,
+  aliveOverrides: (incoming: number, heldIncarnation: number) => incoming > heldIncarnation,
   suspicionBounds: (minMs: number, maxMs: number) => [minMs, maxMs] as const,
   retransmitLimit: (limit: number) => limit,
   deliver: (message: ChatMessage, _stream: string, record: (message: ChatMessage) => void) => record(message),
@@ -96,6 +103,11 @@ const defects = {
   'no-refute': (base: Policy): Policy => ({...base, refutes: false}),
   /** Never tries to reach dead members again, so the sides of a healed partition stay apart. */
   'no-reconnect': (base: Policy): Policy => ({...base, reconnectsToDead: false}),
+  /** Takes an `alive` at the same incarnation for a member it holds dead, which SWIM forbids: stale news resurrects the dead. */
+  resurrect: (base: Policy): Policy => ({
+    ...base,
+    aliveOverrides: (incoming, heldIncarnation, held) => (held === 'dead' && incoming === heldIncarnation) || base.aliveOverrides(incoming, heldIncarnation, held),
+  }),
 } satisfies Record<string, (base: Policy) => Policy>;
 
 export type BugName = keyof typeof defects;
@@ -112,6 +124,7 @@ export const bugNames: readonly BugName[] = [
   'hair-trigger',
   'no-refute',
   'no-reconnect',
+  'resurrect',
 ];
 
 /** The defects a peer was started with. */

@@ -23,6 +23,8 @@ const hooks = (p: Policy) => ({
   reconnectsToDead: p.reconnectsToDead,
   suspicionBounds: p.suspicionBounds(600, 2400),
   retransmitLimit: p.retransmitLimit(8),
+  /** alive over dead, suspect and alive at the incarnation held, one below and one above. */
+  aliveOverrides: (['dead', 'suspect', 'alive'] as const).map((held) => [4, 5, 6].map((i) => p.aliveOverrides(i, 5, held))),
   delivered: deliverAll(p, [1, 2]),
 });
 
@@ -36,6 +38,11 @@ test('no defects is the correct policy', (t) => {
     reconnectsToDead: true,
     suspicionBounds: [600, 2400],
     retransmitLimit: 8,
+    aliveOverrides: [
+      [false, false, true],
+      [false, false, true],
+      [false, false, true],
+    ],
     delivered: ['bob:e:1', 'bob:e:2'],
   });
 });
@@ -52,6 +59,13 @@ test('each defect bends exactly one hook', (t) => {
     'hair-trigger': {suspicionBounds: [0, 0]},
     'no-refute': {refutes: false},
     'no-reconnect': {reconnectsToDead: false},
+    resurrect: {
+      aliveOverrides: [
+        [false, true, true],
+        [false, false, true],
+        [false, false, true],
+      ],
+    },
   };
   t.deepEqual([...bugNames].sort(), Object.keys(expected).sort());
   for (const name of bugNames) {

@@ -330,7 +330,7 @@ export class MemberTable {
     switch (update.k) {
       case 'alive': {
         // Most alive updates a member hears are old news; the incarnation says so before the address is parsed.
-        if (known && (update.i < known.incarnation || (update.i === known.incarnation && update.a === formatAddress(known.address)))) return;
+        if (known && !this.#policy.aliveOverrides(update.i, known.incarnation, known.state) && (update.i < known.incarnation || update.a === formatAddress(known.address))) return;
         const address = parseAddress(update.a);
         if (address) this.#onAlive(update.n, update.i, address);
         return;
@@ -366,7 +366,7 @@ export class MemberTable {
       return;
     }
     // A stale alive never resurrects or overrides: the incarnation must be strictly higher.
-    if (incarnation <= current.incarnation) {
+    if (!this.#policy.aliveOverrides(incarnation, current.incarnation, current.state)) {
       if (incarnation === current.incarnation && !sameAddress(address, current.address) && current.state !== 'dead' && current.state !== 'left') {
         this.#log.warn('swim', `conflicting address for ${name}: ${formatAddress(address)} vs ${formatAddress(current.address)}`);
       }
