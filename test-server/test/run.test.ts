@@ -138,6 +138,51 @@ for (const c of broken) {
   });
 }
 
+test.serial('membership-legality fails when a peer takes a stale alive over a dead member (--bug resurrect) and passes on the correct peer', async (t) => {
+  // After the heal, push-pull brings each side the other side's alive at the incarnation it holds dead.
+  const scenario = (bug: boolean) =>
+    [
+      `name: ${bug ? 'resurrect' : 'correct'}`,
+      'peers: [alice, bob, charly, dave]',
+      bug ? 'peer_args: {all: [--bug, resurrect]}' : '',
+      'invariants: [membership-legality]',
+      'steps:',
+      '  - start: all',
+      '  - await: converged',
+      '    within: 8s',
+      '  - partition: [[alice, bob], [charly, dave]]',
+      '  - await: converged',
+      '    within: 15s',
+      '  - heal: all',
+      '  - await: converged',
+      '    within: 20s',
+      '',
+    ].join('\n');
+  const dir = await workDir(t);
+
+  const badOut = path.join(dir, 'bad');
+  const bad = await peerlab(['run', await scenarioFile(dir, 'resurrect.yaml', scenario(true)), '--out', badOut]);
+  t.is(bad.exitCode, 1, bad.all);
+  const broken = await onlyResult(badOut);
+  t.is(broken.status, 'fail');
+  t.regex(broken.message ?? '', /invariant membership-legality: (\w+)'s view of (\w+) went from dead@(\d+) \(member\.dead at [\d:.]+\) to alive@\3 \(member\.alive at [\d:.]+\): a dead member comes back only alive at a higher incarnation/);
+  const verdict = broken.invariants.find((i) => i.name === 'membership-legality')!;
+  t.true((verdict.figures?.illegal_transitions ?? 0) > 0);
+  t.regex((broken.evidence ?? []).join('\n'), /member\.dead[\s\S]*member\.alive .*\(was dead\)/);
+  const check = await peerlab(['check', broken.historyPath]);
+  t.is(check.exitCode, 1, check.all);
+
+  const okOut = path.join(dir, 'ok');
+  const ok = await peerlab(['run', await scenarioFile(dir, 'correct.yaml', scenario(false)), '--out', okOut]);
+  t.is(ok.exitCode, 0, ok.all);
+  const correct = await onlyResult(okOut);
+  t.is(correct.status, 'pass', correct.message);
+  const legal = correct.invariants.find((i) => i.name === 'membership-legality')!;
+  t.is(legal.status, 'pass');
+  t.is(legal.figures?.illegal_transitions, 0);
+  t.true((legal.figures?.transitions ?? 0) > 0, 'the views did change: suspicions, deaths and returns were judged');
+});
+
 test.serial('a killed peer that is never declared dead fails the state await', async (t) => {
   const dir = await workDir(t);
   const out = path.join(dir, 'runs');
