@@ -771,10 +771,12 @@ test('the checkers are linear: 300 000 events in well under a few seconds', (t) 
     b.send(sender, Math.ceil(i / peers.length));
     const id = `${sender}:e1:${Math.ceil(i / peers.length)}`;
     for (const p of peers) b.deliver(p, id);
-    // Membership chatter: a suspicion and its refutation.
+    // Membership chatter: a suspicion and its refutation, one incarnation up each time (as SWIM has it).
     const viewer = peers[(i + 1) % peers.length]!;
     const member = peers[(i + 2) % peers.length]!;
-    b.suspect(viewer, member).alive(viewer, member);
+    const incarnation = Math.floor(i / peers.length);
+    b.peer(viewer, 'member.suspect', {name: member, incarnation, from: viewer});
+    b.peer(viewer, 'member.alive', {name: member, address: '127.0.0.1:7000', incarnation: incarnation + 1, previous: 'suspect'});
     if (b.events.length >= 300_000) break;
   }
   t.true(b.events.length >= 300_000);
