@@ -148,7 +148,8 @@ export function membershipLegality(history: readonly HistoryEvent[]): Verdict {
           boot: boot.started,
         });
       }
-      boot.self = {incarnation: Math.max(incarnation, self?.incarnation ?? 0), event: e};
+      // After a decrease the higher incarnation stands, and so does the event that said it.
+      if (!self || incarnation >= self.incarnation) boot.self = {incarnation, event: e};
       continue;
     }
     const before = boot.view.get(subject);

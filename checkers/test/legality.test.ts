@@ -173,3 +173,13 @@ test('illegality on its own', (t) => {
   t.truthy(illegality({state: 'dead', incarnation: 1, address: A}, {state: 'alive', incarnation: 1, address: A}));
   t.truthy(illegality({state: 'dead', incarnation: 1, address: undefined}, {state: 'alive', incarnation: 0, address: B}), 'no address known: no reclaim');
 });
+
+test('after a decrease of its own incarnation the higher one still stands; without peer.started the first event sets it', (t) => {
+  const refute = (i: number) => ['alice', 'member.updated', {name: 'alice', address: B, incarnation: i, reason: 'refute'}] as const;
+  const v = verdict(base().peer(...refute(3)).peer(...refute(2)).peer(...refute(2)));
+  t.is(v.figures?.illegal_transitions, 2);
+  t.regex(v.message, /went from 3 .* to 2 .*\(2 illegal transitions in all\)$/);
+  const noStart = new History().peer(...refute(5)).peer(...refute(4));
+  t.is(verdict(noStart).status, 'fail');
+  t.is(verdict(new History().peer(...refute(5)).peer(...refute(6))).status, 'pass');
+});

@@ -327,6 +327,19 @@ test('no-refute: claims about itself stand', (t) => {
   t.deepEqual(s.broadcasts, []);
 });
 
+test('resurrect: an alive at the same incarnation brings a dead member back (SWIM forbids it); a suspect or left one stays', (t) => {
+  const s = groupOfFive({policy: policyFor(['resurrect'])});
+  s.hear('x', s.dead('bob', 2), s.left('carol', 4), s.suspect('dave', 1));
+  s.drain();
+  s.hear('x', s.alive('bob', 1), s.alive('carol', 4), s.alive('dave', 1));
+  t.is(s.state('bob'), 'dead@2', 'a lower incarnation still does not');
+  t.is(s.state('carol'), 'left@4');
+  t.is(s.state('dave'), 'suspect@1');
+  s.hear('x', s.alive('bob', 2));
+  t.is(s.state('bob'), 'alive@2');
+  t.deepEqual(s.drain(), ['alive bob@2']);
+});
+
 // --- leave and rejoin ------------------------------------------------------
 
 test('leave: the peer is left, says so, takes no news and refutes nothing until it rejoins one incarnation up', (t) => {
