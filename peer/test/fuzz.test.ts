@@ -67,7 +67,8 @@ test('datagram decoding: malformed or a valid message, never another error', (t)
       });
       return ok;
     }),
-    {numRuns: runs * 10},
+    // Found by this property in CI: a type that is an object whose toString is not a function made String() throw.
+    {numRuns: runs * 10, examples: [[Buffer.from('{"t":{"toString":0},"f":"a","a":"127.0.0.1:9","d":{},"reply":false}')], [Buffer.from('{"t":"ping","f":"a","a":"127.0.0.1:9","u":[{"k":{"toString":0},"n":"b","i":0}]}')]]},
   );
   t.pass();
 });

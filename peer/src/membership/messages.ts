@@ -5,6 +5,7 @@
  */
 import type {MemberState} from './types.js';
 import {PEER_NAME as NAME} from '@peerlab/events/names';
+import {describeValue} from '@peerlab/events/values';
 
 /** A membership update as gossiped: the SWIM paper's alive/suspect/confirm(dead) plus left. */
 export type Update =
@@ -114,7 +115,7 @@ function checkUpdate(u: unknown): Update {
     case 'left':
       break;
     default:
-      throw new MalformedMessage(`unknown update kind ${String(u.k)}`);
+      throw new MalformedMessage(`unknown update kind ${describeValue(u.k)}`);
   }
   return u as Update;
 }
@@ -167,7 +168,7 @@ export function decodeUdp(buf: Buffer): UdpMessage {
       for (const v of Object.values(msg.d)) need(isSeq(v), 'bad chat digest entry');
       break;
     default:
-      throw new MalformedMessage(`unknown message type ${String(msg.t)}`);
+      throw new MalformedMessage(`unknown message type ${describeValue(msg.t)}`);
   }
   return msg as UdpMessage;
 }
