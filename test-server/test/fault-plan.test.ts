@@ -18,6 +18,20 @@ const pauseRandom: PlanStep = {...base, title: 'pause random', kind: 'pause', ta
 const halves: PlanStep = {...base, title: 'partition halves', kind: 'partition', shape: 'halves'};
 const round = (n: number, faults: Array<{step: PlanStep; recoverAfterMs?: number}>): NemesisAction => ({nemesis: 'round', round: n, everyMs: 100, faults});
 
+/** Plans moves one after another, as the engine does: each from the state the previous plan left. */
+class Planner {
+  constructor(
+    public state: FaultState,
+    private readonly random: Random,
+  ) {}
+
+  apply(move: StepFault | NemesisAction): ReturnType<typeof planFault> {
+    const plan = planFault(this.state, move, this.random);
+    this.state = plan.next;
+    return plan;
+  }
+}
+
 /** Runs steps and nemesis actions in the order given; returns the victims each drew. */
 function play(seed: number, moves: Array<StepFault | NemesisAction>, state = nemesisBegins(started())): {steps: string[][]; nemesis: string[][]; state: FaultState} {
   const stepRandom = new Random(seed);
@@ -65,47 +79,37 @@ test('a step\'s random pool ignores the nemesis; the nemesis\'s pool ignores the
 });
 
 test('a nemesis recovery undoes only what its round did', (t) => {
-  let state = nemesisBegins(started());
-  const random = new Random(1);
-  const apply = (move: StepFault | NemesisAction) => {
-    const plan = planFault(state, move, random);
-    state = plan.next;
-    return plan;
-  };
+  const run = new Planner(nemesisBegins(started()), new Random(1));
+  const apply = (move: StepFault | NemesisAction) => run.apply(move);
   apply({...base, title: 'kill bob', kind: 'kill', target: {kind: 'names', names: ['bob']}});
   apply(round(1, [{step: {...base, title: 'kill', kind: 'kill', target: {kind: 'names', names: ['bob', 'charly']}}, recoverAfterMs: 100}]));
-  t.deepEqual(state.down, {bob: {step: 'kill', nemesis: {how: 'kill', round: 1}}, charly: {nemesis: {how: 'kill', round: 1}}});
+  t.deepEqual(run.state.down, {bob: {step: 'kill', nemesis: {how: 'kill', round: 1}}, charly: {nemesis: {how: 'kill', round: 1}}});
   const recovery = apply({nemesis: 'recover', round: 1});
   t.deepEqual(
     recovery.actions.map((a) => ('peer' in a ? [a.kind, a.peer, a.skipped ?? ''] : [a.kind])),
     [['restart', 'bob', 'a step has taken it down'], ['restart', 'charly', '']],
   );
-  t.deepEqual(state.down, {bob: {step: 'kill'}}, 'bob stays down: a step took him down');
+  t.deepEqual(run.state.down, {bob: {step: 'kill'}}, 'bob stays down: a step took him down');
   // A step restarted a nemesis victim: the recovery leaves it running.
   apply(round(2, [{step: {...base, title: 'pause', kind: 'pause', target: {kind: 'names', names: ['dave']}}, recoverAfterMs: 100}]));
   apply({...base, title: 'restart dave', kind: 'restart', target: {kind: 'names', names: ['dave']}});
-  t.deepEqual(planFault(state, {nemesis: 'recover', round: 2}, random).actions.map((a) => ('peer' in a ? a.skipped : undefined)), ['it is running again']);
+  t.deepEqual(apply({nemesis: 'recover', round: 2}).actions.map((a) => ('peer' in a ? a.skipped : undefined)), ['it is running again']);
 });
 
 test('a nemesis heal leaves the steps\' partitions, and a step heal leaves the nemesis\'s', (t) => {
-  let state = nemesisBegins(started());
-  const random = new Random(3);
-  const apply = (move: StepFault | NemesisAction) => {
-    const plan = planFault(state, move, random);
-    state = plan.next;
-    return plan;
-  };
+  const run = new Planner(nemesisBegins(started()), new Random(3));
+  const apply = (move: StepFault | NemesisAction) => run.apply(move);
   apply({...base, title: 'partition', kind: 'partition', groups: [['alice', 'bob'], ['charly', 'dave', 'eve']]});
   apply(round(1, [{step: {...base, title: 'loss', kind: 'loss', rate: 0.2}, recoverAfterMs: 100}]));
   apply(round(2, [{step: {...base, title: 'isolate eve', kind: 'isolate', target: {kind: 'names', names: ['eve']}}, recoverAfterMs: 100}]));
-  t.deepEqual(state.net.map((r) => [r.kind, r.by === 'nemesis' ? r.round : 'step']), [['cut', 'step'], ['loss', 1], ['cut', 2]]);
+  t.deepEqual(run.state.net.map((r) => [r.kind, r.by === 'nemesis' ? r.round : 'step']), [['cut', 'step'], ['loss', 1], ['cut', 2]]);
   const heal1 = apply({nemesis: 'recover', round: 1});
   t.deepEqual(heal1.actions, [{kind: 'heal', record: {nemesis: 1}}]);
-  t.deepEqual(state.net.map((r) => [r.kind, r.by === 'nemesis' ? r.round : 'step']), [['cut', 'step'], ['cut', 2]], 'round 1 takes away its loss only');
+  t.deepEqual(run.state.net.map((r) => [r.kind, r.by === 'nemesis' ? r.round : 'step']), [['cut', 'step'], ['cut', 2]], 'round 1 takes away its loss only');
   apply({...base, title: 'heal', kind: 'heal'});
-  t.deepEqual(state.net.map((r) => [r.kind, r.by === 'nemesis' ? r.round : 'step']), [['cut', 2]], 'a step heal leaves the nemesis\'s isolation to its recovery');
+  t.deepEqual(run.state.net.map((r) => [r.kind, r.by === 'nemesis' ? r.round : 'step']), [['cut', 2]], 'a step heal leaves the nemesis\'s isolation to its recovery');
   apply({nemesis: 'recover', round: 2});
-  t.deepEqual(state.net, []);
+  t.deepEqual(run.state.net, []);
 });
 
 test('a step that finds its victim down by the nemesis passes and says so', (t) => {
