@@ -399,6 +399,10 @@ class ScenarioRun {
       },
       {t: at},
     );
+    // The step that ends the scenario ends the nemesis's rounds in the same synchronous stretch:
+    // a reporter awaited below must not leave room for a round after the last step.end.
+    const topLevel = !stepPath.includes('.');
+    if (topLevel && (result.status !== 'pass' || stepPath === String(this.scenario.steps.length))) this.#nemesisStop.abort();
     await this.options.onStepEnd?.(this.info, result);
     return result.status;
   }
