@@ -145,7 +145,7 @@ test.serial('membership-legality fails when a peer takes a stale alive over a de
       `name: ${bug ? 'resurrect' : 'correct'}`,
       'peers: [alice, bob, charly, dave]',
       bug ? 'peer_args: {all: [--bug, resurrect]}' : '',
-      'invariants: [membership-legality]',
+      // No `invariants:`: membership-legality is on by default.
       'steps:',
       '  - start: all',
       '  - await: converged',

@@ -31,6 +31,7 @@ const cases: Array<{title: string; yaml: string; line: number; column: number; f
   {title: 'bad state', yaml: `${header}  - await: {state: {of: bob, is: gone}}\n    within: 1s\n`, line: 4, column: 34, field: 'steps[0].await.state.is', message: /expected one of "alive"\|"suspect"\|"dead"\|"left"/},
   {title: 'unknown variable', yaml: `${header}  - on: alice\n    run: send \${nope}\n`, line: 5, column: 10, field: 'steps[0].run', message: /unknown variable \$\{nope\}/},
   {title: 'bad step inside a block', yaml: `${header}  - repeat: 2\n    steps:\n      - sleep: forever\n`, line: 6, column: 16, field: 'steps[0].steps[0].sleep', message: /expected a duration/},
+  {title: 'opting out of an invariant that is not a default', yaml: `name: t\npeers: 2\ninvariants: [-no-dead]\nsteps:\n  - start: all\n`, line: 3, column: 14, field: 'invariants[0]', message: /-membership-legality/},
   {title: 'YAML syntax', yaml: `name: t\npeers: [alice\nsteps: []\n`, line: 3, column: 1, field: '', message: /^YAML: /},
 ];
 
@@ -53,6 +54,15 @@ test('every problem in a file is reported at once, formatted file:line:col: fiel
   t.regex(lines[0]!, /^x\.yaml:3:10: profile: /);
   t.regex(lines[1]!, /^x\.yaml:5:11: steps\[0\]\.kill: unknown peer "bob"/);
   t.regex(lines[2]!, /^x\.yaml:6:12: steps\[1\]\.sleep: expected a duration/);
+});
+
+test('membership-legality is checked by default; `-membership-legality` opts out; the listed ones come first, each once', (t) => {
+  const plan = (list: string) => parseScenarioText(`name: t\npeers: 2\n${list}steps:\n  - start: all\n`, 't.yaml', [])[0]!.invariants;
+  t.deepEqual(plan(''), ['membership-legality']);
+  t.deepEqual(plan('invariants: [no-false-dead]\n'), ['no-false-dead', 'membership-legality']);
+  t.deepEqual(plan('invariants: [membership-legality, no-dead, no-dead]\n'), ['membership-legality', 'no-dead']);
+  t.deepEqual(plan('invariants: [-membership-legality]\n'), []);
+  t.deepEqual(plan('invariants: [no-dead, -membership-legality]\n'), ['no-dead']);
 });
 
 test('a file may hold a list of scenarios; a folder is a suite', async (t) => {

@@ -62,6 +62,22 @@ export interface Verdict {
 export const invariantNames = ['no-duplicate-delivery', 'per-sender-order', 'no-unsent-delivery', 'no-false-dead', 'no-dead', 'membership-legality'] as const;
 export type InvariantName = (typeof invariantNames)[number];
 
+/**
+ * Invariants every scenario checks unless it opts out (`-name` in its list):
+ * what no correct peer can break, whatever the scenario does to it.
+ */
+export const defaultInvariants = ['membership-legality'] as const satisfies readonly InvariantName[];
+
+/**
+ * The invariants a scenario checks: the defaults, less those it opts out of
+ * with `-name`, then those it lists, each once, in the order listed.
+ */
+export function effectiveInvariants(listed: readonly string[]): InvariantName[] {
+  const dropped = new Set(listed.filter((n) => n.startsWith('-')).map((n) => n.slice(1)));
+  const named = listed.filter((n): n is InvariantName => (invariantNames as readonly string[]).includes(n));
+  return [...new Set([...named, ...defaultInvariants.filter((n) => !dropped.has(n))])];
+}
+
 /*
  * The event vocabulary (every type and its data) is the contract in
  * events/src/contract.ts; docs/events.schema.json is generated from it.

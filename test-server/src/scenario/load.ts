@@ -13,6 +13,7 @@ import type {Args, CommandSpec} from '@peerlab/client-agent';
 import {CommandError, parseWords, splitWords} from '@peerlab/client-agent';
 import {generateNames} from '@peerlab/events/names';
 import type {Condition} from '@peerlab/checkers/history/types';
+import {effectiveInvariants} from '@peerlab/checkers/history/types';
 import {formatDuration, parseDuration} from './duration.js';
 import type {PlanStep, Scenario, Target} from './plan.js';
 import type {ScenarioProblem} from './problems.js';
@@ -270,7 +271,7 @@ function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: num
     timeoutMs,
     ...(shell.seed !== undefined ? {seed: shell.seed} : {}),
     peerArgs,
-    invariants: shell.invariants ?? [],
+    invariants: effectiveInvariants(shell.invariants ?? []),
     peersPerProcess: shell.peers_per_process ?? 1,
     ...(nemesis ? {nemesis} : {}),
     steps,

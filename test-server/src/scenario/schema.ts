@@ -6,6 +6,7 @@
  */
 import {z} from 'zod';
 import {PEER_NAME, PEER_NAME_RULE} from '@peerlab/events/names';
+import {defaultInvariants, invariantNames} from '@peerlab/checkers/history/types';
 import type {DurationField} from './duration.js';
 import {DURATION, durationProblem, limitText} from './duration.js';
 
@@ -148,7 +149,9 @@ export const stepKinds = {
   repeat: repeatStep,
 } as const;
 
-export const invariant = z.enum(['no-duplicate-delivery', 'per-sender-order', 'no-unsent-delivery', 'no-false-dead', 'no-dead', 'membership-legality']);
+export const invariant = z.enum(invariantNames);
+/** A default invariant (membership-legality) is checked unless the list opts out with `-name`. */
+const invariantEntry = z.enum([...invariantNames, ...defaultInvariants.map((n) => `-${n}` as const)]);
 
 const recoverAfter = duration('recover', 'when to undo the fault (restart, resume or heal); without it the fault stays').optional();
 
@@ -181,7 +184,7 @@ export const scenario = z.strictObject({
   vars: z.record(z.string().regex(/^\w+$/), z.union([z.string(), z.number()])).optional().describe('values for ${name} in run lines and expectations'),
   peers_per_process: z.int().min(1).max(1000).optional().describe('run this many peers in each process (for scale; process faults then hit them all)'),
   peer_args: z.record(z.string(), z.array(z.string())).optional().describe('extra peerlab-peer flags per peer name (or "all")'),
-  invariants: z.array(invariant).optional().describe('properties checked over the whole run'),
+  invariants: z.array(invariantEntry).optional().describe('properties checked over the whole run; membership-legality is checked unless listed as -membership-legality'),
   nemesis: nemesis.optional().describe('faults injected on a schedule in the background while the steps go on'),
   steps: z.array(step).min(1),
 });
