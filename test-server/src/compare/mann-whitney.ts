@@ -75,7 +75,8 @@ function rankSumCounts(doubledRanks: readonly number[], n: number): number[] {
   return ways[n]!;
 }
 
-export function mannWhitneyU(a: readonly number[], b: readonly number[]): MannWhitney {
+/** `method`: 'auto' counts the exact distribution up to EXACT_MAX_TOTAL values in all, else approximates. */
+export function mannWhitneyU(a: readonly number[], b: readonly number[], method: 'auto' | MannWhitney['method'] = 'auto'): MannWhitney {
   const n = a.length;
   const m = b.length;
   if (n === 0 || m === 0) throw new RangeError('Mann–Whitney needs at least one value on each side');
@@ -84,7 +85,8 @@ export function mannWhitneyU(a: readonly number[], b: readonly number[]): MannWh
   const rankSumA = ranks.slice(0, n).reduce((x, y) => x + y, 0);
   const u = rankSumA - (n * (n + 1)) / 2;
   const N = n + m;
-  if (N <= EXACT_MAX_TOTAL) {
+  if (method === 'exact' && N > EXACT_MAX_TOTAL) throw new RangeError(`the exact distribution is counted for at most ${EXACT_MAX_TOTAL} values, not ${N}`);
+  if (method === 'exact' || (method === 'auto' && N <= EXACT_MAX_TOTAL)) {
     const counts = rankSumCounts(ranks.map((r) => Math.round(r * 2)), n);
     const observed = Math.round(rankSumA * 2);
     let all = 0;
