@@ -1,7 +1,9 @@
 /**
  * `peerlab run [paths]`: loads every scenario first (any mistake stops the
  * run before a peer starts), runs each on fresh peers, reports, and exits
- * 0 only if all passed (1 failed, 3 undecided, 2 bad input).
+ * 0 only if all passed (1 failed, 3 undecided, 2 bad input). `--save-figures`
+ * keeps every repeat's figures; `--baseline` compares them with an earlier
+ * run's, and a run that passed then exits as the comparison does.
  */
 import {access, constants, mkdir} from 'node:fs/promises';
 import {killAllPeersNow} from '../fleet/fleet.js';
