@@ -9,7 +9,10 @@ import {mannWhitneyU, median, midRanks, samplesNeeded, smallestP} from '../src/c
 import {figureDirection} from '../src/compare/direction.js';
 import {compareFigures, comparisonExitCode, relativeChange} from '../src/compare/compare.js';
 import type {FiguresFile} from '../src/compare/figures-file.js';
-import {collectFigures, FiguresFileError, parseFigures} from '../src/compare/figures-file.js';
+import {collectFigures, FiguresFileError, parseFigures, readFigures, writeFigures} from '../src/compare/figures-file.js';
+import {mkdtemp, readFile, rm} from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import {alphaArgument, thresholdArgument} from '../src/cli/compare.js';
 import {renderComparison} from '../src/compare/render.js';
 
@@ -197,7 +200,19 @@ test('collectFigures: one sample per repeat, step figures keyed by path and titl
       other: {runs: 1, figures: {}, steps: {}},
     },
   });
-  t.deepEqual(parseFigures(JSON.stringify(file), 'f.json'), file, 'what is written reads back the same');
+  t.deepEqual(parseFigures(JSON.stringify(file), 'f.json'), file);
+});
+
+test('writeFigures: one line per figure, step titles untouched, and it reads back the same', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-figures-'));
+  t.teardown(() => rm(dir, {recursive: true, force: true}));
+  const file = path.join(dir, 'sub', 'base.json');
+  const figures: FiguresFile = {format: 'peerlab-figures', version: 1, createdAt: 'now', scenarios: {s: {runs: 2, figures: {converge_ms: [10, -2.5e-7]}, steps: {'3 sleep [1,\n2]': {x_ms: [1, 2]}}}}};
+  await writeFigures(file, figures);
+  const text = await readFile(file, 'utf8');
+  t.regex(text, /^ {8}"converge_ms": \[10, -2\.5e-7\]$/m);
+  t.deepEqual(await readFigures(file), figures);
+  t.deepEqual(await readFigures(dir).catch((error: Error) => error.message), `${path.join(dir, 'results.json')}: no results.json in this folder (was the run made with --reporter json?)`);
 });
 
 test('parseFigures: a results.json and a result.json read as figures too', (t) => {

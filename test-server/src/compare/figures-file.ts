@@ -61,7 +61,10 @@ export function collectFigures(results: readonly Pick<ScenarioResult, 'name' | '
 }
 
 export async function writeFigures(file: string, figures: FiguresFile): Promise<void> {
-  await writeFileAtomic(file, `${JSON.stringify(figures, null, 2)}\n`);
+  // One line per figure, so a baseline stays short enough to read and to diff. Only a pretty-printed array of
+  // numbers has raw newlines between its items: a string's newlines are escaped, so no step title is touched.
+  const text = JSON.stringify(figures, null, 2).replace(/\[\n\s*([-+\d.eE]+(?:,\n\s*[-+\d.eE]+)*)\n\s*\]/g, (_, items: string) => `[${items.split(/,\n\s*/).join(', ')}]`);
+  await writeFileAtomic(file, `${text}\n`);
 }
 
 type Json = unknown;
