@@ -7,6 +7,7 @@ import {up} from './up.js';
 import {parseAuthority} from '@peerlab/node-kit/host-guard';
 import {filterMatcher, run} from './run.js';
 import {check} from './check.js';
+import {alphaArgument, compare, DEFAULT_ALPHA, DEFAULT_THRESHOLD, thresholdArgument} from './compare.js';
 import {MIN_TOKEN_LENGTH, tokenArgument} from '@peerlab/node-kit/token';
 import {isValidPeerName} from '@peerlab/events/names';
 
@@ -83,8 +84,24 @@ export async function main(argv: string[]): Promise<void> {
     .option('--bail', 'stop at the first scenario that does not pass', false)
     .option('--repeat <k>', 'run everything K times (to hunt flakes)', integer(1, 10_000), 1)
     .option('--peers-per-process <k>', 'run K peers in each process, overriding the scenarios (for scale)', integer(1, 1000))
-    .action(async (paths: string[], opts: {reporter: string[]; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number}) => {
+    .option('--save-figures <file>', "write every repeat's figures to FILE, a baseline for peerlab compare or --baseline")
+    .option('--baseline <file>', 'compare the figures with a baseline (a --save-figures file or a results.json) and exit 1 on a significant regression')
+    .option('--alpha <p>', 'with --baseline: significance level over all figures', alphaArgument, DEFAULT_ALPHA)
+    .option('--threshold <percent>', 'with --baseline: smallest change of a median that counts', thresholdArgument, DEFAULT_THRESHOLD)
+    .action(async (paths: string[], opts: {reporter: string[]; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number; saveFigures?: string; baseline?: string; alpha: number; threshold: number}) => {
       process.exitCode = await run(paths, opts);
+    });
+
+  program
+    .command('compare')
+    .description("compare two runs' figures, repeat by repeat, and exit 1 on a significant regression")
+    .argument('<baseline>', 'a peerlab run --save-figures file, a results.json, or the run folder holding it')
+    .argument('<new>', 'the same, for the run to judge')
+    .option('--alpha <p>', 'significance level over all figures (Bonferroni)', alphaArgument, DEFAULT_ALPHA)
+    .option('--threshold <percent>', 'smallest change of a median that counts', thresholdArgument, DEFAULT_THRESHOLD)
+    .option('--json', 'print the comparison as JSON instead of a table', false)
+    .action(async (baseline: string, next: string, opts: {alpha: number; threshold: number; json: boolean}) => {
+      process.exitCode = await compare(baseline, next, opts);
     });
 
   program

@@ -1,7 +1,9 @@
 /**
  * `peerlab run [paths]`: loads every scenario first (any mistake stops the
  * run before a peer starts), runs each on fresh peers, reports, and exits
- * 0 only if all passed (1 failed, 3 undecided, 2 bad input).
+ * 0 only if all passed (1 failed, 3 undecided, 2 bad input). `--save-figures`
+ * keeps every repeat's figures; `--baseline` compares them with an earlier
+ * run's, and a run that passed then exits as the comparison does.
  */
 import {access, constants, mkdir} from 'node:fs/promises';
 import {killAllPeersNow} from '../fleet/fleet.js';
@@ -10,6 +12,10 @@ import {exitCodes} from '../engine/results.js';
 import {createReporters, ReporterMux} from '../reporters/index.js';
 import {loadScenarios, ScenarioLoadError} from '../scenario/load.js';
 import {peerCommandSpecs} from '../fleet/peer-commands.js';
+import {collectFigures, writeFigures} from '../compare/figures-file.js';
+import type {FiguresFile} from '../compare/figures-file.js';
+import {currentCommit} from '../compare/commit.js';
+import {loadFigures, printComparison} from './compare.js';
 
 export interface RunOptions {
   reporter: string[];
@@ -19,6 +25,12 @@ export interface RunOptions {
   bail: boolean;
   repeat: number;
   peersPerProcess?: number;
+  /** Where to write every repeat's figures. */
+  saveFigures?: string;
+  /** Figures to compare this run's with, after it. */
+  baseline?: string;
+  alpha?: number;
+  threshold?: number;
 }
 
 /** `--filter`: a substring (case-insensitive), or a /regex/flags. */
@@ -86,6 +98,12 @@ export async function run(paths: string[], options: RunOptions): Promise<number>
     process.stderr.write(`peerlab run: --out ${options.out}: ${problem}; nothing was run.\n`);
     return exitCodes.usage;
   }
+  let baseline: FiguresFile | undefined;
+  if (options.baseline) {
+    // Read first: a bad baseline stops the command before a peer starts, not after minutes of runs.
+    baseline = await loadFigures('peerlab run: --baseline', options.baseline);
+    if (!baseline) return exitCodes.usage;
+  }
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     // Peers first, synchronously: whatever happens next, none outlives this command.
@@ -104,5 +122,22 @@ export async function run(paths: string[], options: RunOptions): Promise<number>
     reporter: new ReporterMux(reporters),
     signal: abort.signal,
   });
-  return exitCodes[result.status];
+  const runCode = exitCodes[result.status];
+  if (!options.saveFigures && !baseline) return runCode;
+  const commit = await currentCommit();
+  const figures = collectFigures(result.scenarios, {createdAt: new Date().toISOString(), ...(commit ? {commit} : {})});
+  if (options.saveFigures) {
+    try {
+      await writeFigures(options.saveFigures, figures);
+    } catch (error) {
+      process.stderr.write(`peerlab run: --save-figures ${options.saveFigures}: ${(error as Error).message}\n`);
+      return runCode !== exitCodes.pass ? runCode : exitCodes.usage;
+    }
+    process.stdout.write(`figures of ${result.scenarios.length} ${result.scenarios.length === 1 ? 'run' : 'runs'} saved to ${options.saveFigures}\n`);
+  }
+  if (!baseline) return runCode;
+  process.stdout.write(`\ncompared with ${options.baseline}:\n`);
+  const compareCode = printComparison(baseline, figures, {alpha: options.alpha ?? 0.05, threshold: options.threshold ?? 0.25, json: false});
+  // The run's own failure comes first: a comparison of a broken run's figures does not make it pass.
+  return runCode !== exitCodes.pass ? runCode : compareCode;
 }
