@@ -108,6 +108,8 @@ const defects = {
     ...base,
     aliveOverrides: (incoming, heldIncarnation, held) => (held === 'dead' && incoming === heldIncarnation) || base.aliveOverrides(incoming, heldIncarnation, held),
   }),
+  /** Gossips each membership update once instead of λ·log N times: news spreads slowly, and only push-pull catches the rest up. */
+  'gossip-once': (base: Policy): Policy => ({...base, retransmitLimit: () => 1}),
 } satisfies Record<string, (base: Policy) => Policy>;
 
 export type BugName = keyof typeof defects;
@@ -125,6 +127,7 @@ export const bugNames: readonly BugName[] = [
   'no-refute',
   'no-reconnect',
   'resurrect',
+  'gossip-once',
 ];
 
 /** The defects a peer was started with. */
