@@ -183,6 +183,54 @@ test.serial('membership-legality fails when a peer takes a stale alive over a de
   t.true((legal.figures?.transitions ?? 0) > 0, 'the views did change: suspicions, deaths and returns were judged');
 });
 
+test.serial('a peer that gossips each update once (--bug gossip-once) fails a model-bounded await that the correct peer passes; peerlab check agrees', async (t) => {
+  // One transmission per update turns the epidemic into a chain that dies out at the first member who knew:
+  // the rest hear of a rejoin only at a push-pull, seconds later. Three restarts leave luck no room.
+  const scenario = (bug: boolean) =>
+    [
+      `name: ${bug ? 'gossip-once' : 'correct'}`,
+      'peers: 6',
+      bug ? 'peer_args: {all: [--bug, gossip-once]}' : '',
+      'steps:',
+      '  - start: all',
+      '  - await: converged',
+      '    within: 3x model',
+      '  - repeat: 3',
+      '    steps:',
+      '      - restart: bob',
+      '      - await: {rejoined: bob}',
+      '        within: 2x model',
+      '',
+    ].join('\n');
+  const dir = await workDir(t);
+
+  const badOut = path.join(dir, 'bad');
+  const bad = await peerlab(['run', await scenarioFile(dir, 'gossip-once.yaml', scenario(true)), '--out', badOut]);
+  t.is(bad.exitCode, 1, bad.all);
+  const slow = await onlyResult(badOut);
+  t.is(slow.status, 'fail');
+  t.regex(slow.message ?? '', /within (3|2)x model: not within \d+ ms \((3|2)x the model's \d+ ms at N=6\): /);
+  const failed = slow.steps.find((s) => s.status === 'fail' && s.kind === 'await')!;
+  t.true((failed.figures?.model_ms ?? 0) > 0, JSON.stringify(failed));
+  const check = await peerlab(['check', slow.historyPath]);
+  t.is(check.exitCode, 1, check.all);
+  t.regex(check.all, /same verdict as recorded in result\.json: fail/);
+
+  const okOut = path.join(dir, 'ok');
+  const ok = await peerlab(['run', await scenarioFile(dir, 'correct.yaml', scenario(false)), '--out', okOut]);
+  t.is(ok.exitCode, 0, ok.all);
+  const correct = await onlyResult(okOut);
+  t.is(correct.status, 'pass', correct.message);
+  const rejoins = correct.steps.filter((s) => s.title.includes('rejoined'));
+  t.is(rejoins.length, 3);
+  for (const r of rejoins) {
+    t.true((r.figures?.model_ms ?? 0) > 0 && r.figures?.model_ratio !== undefined, JSON.stringify(r));
+  }
+  const recheck = await peerlab(['check', correct.historyPath]);
+  t.is(recheck.exitCode, 0, recheck.all);
+  t.regex(recheck.all, /same verdict as recorded in result\.json: pass/);
+});
+
 test.serial('a killed peer that is never declared dead fails the state await', async (t) => {
   const dir = await workDir(t);
   const out = path.join(dir, 'runs');
