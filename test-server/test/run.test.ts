@@ -184,6 +184,8 @@ test.serial('membership-legality fails when a peer takes a stale alive over a de
 });
 
 test.serial('a peer that gossips each update once (--bug gossip-once) fails a model-bounded await that the correct peer passes; peerlab check agrees', async (t) => {
+  // Two runs of ten peers with three restarts each: well past the default timeout on a busy machine.
+  t.timeout(240_000);
   // One transmission per update turns the epidemic into a chain that dies out at the first member who knew:
   // the rest hear of a rejoin only at a push-pull, seconds later. Three restarts leave luck no room. Ten peers,
   // because from N=10 the correct peer gossips each update 8 times, not 4: no member is left for push-pull to
