@@ -14,6 +14,9 @@ import {XMLParser, XMLValidator} from 'fast-xml-parser';
 import type {RunResult, ScenarioResult} from '../src/engine/results.js';
 import {loadScenarios} from '../src/scenario/load.js';
 import {peerCommandSpecs} from '../src/fleet/peer-commands.js';
+import {readHistory} from '@peerlab/checkers/history/read';
+import {swimTimingFields} from '@peerlab/checkers/swim-model';
+import {profiles} from '@peerlab/peer';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = path.join(root, 'test-server', 'bin', 'peerlab.mjs');
@@ -230,6 +233,11 @@ test.serial('a peer that gossips each update once (--bug gossip-once) fails a mo
   for (const r of rejoins) {
     t.true((r.figures?.model_ms ?? 0) > 0 && r.figures?.model_ratio !== undefined, JSON.stringify(r));
   }
+  // The timing came from the peers themselves: each peer.started says the profile's knobs.
+  const started = (await readHistory(correct.historyPath)).filter((e) => e.type === 'peer.started');
+  t.true(started.length >= 13, 'ten starts and three restarts');
+  const local = profiles.local;
+  for (const e of started) t.deepEqual(e.data.timing, Object.fromEntries(swimTimingFields.map((f) => [f, local[f]])));
   const recheck = await peerlab(['check', correct.historyPath]);
   t.is(recheck.exitCode, 0, recheck.all);
   t.regex(recheck.all, /same verdict as recorded in result\.json: pass/);
