@@ -21,7 +21,7 @@ import {readHistory} from '@peerlab/checkers/history/read';
 import type {HistoryEvent} from '@peerlab/checkers/history/types';
 import {checkCondition, invariants} from '@peerlab/checkers/check';
 import {median, percentile, round} from '@peerlab/checkers/stats';
-import {expectedDetectionMs, failureDetectionBoundMs, parseSwimTiming} from '@peerlab/checkers/swim-model';
+import {epidemicSpreadMs, expectedDetectionMs, failureDetectionBoundMs, parseSwimTiming} from '@peerlab/checkers/swim-model';
 import type {SwimTiming} from '@peerlab/checkers/swim-model';
 
 interface Figure {
@@ -182,12 +182,6 @@ function convergenceClock(c: Coordinator, n: number): () => {fromJoin: number; f
   };
 }
 
-/** Serf's convergence model: rounds until 99.99% of N know, at this fan-out. */
-function modelConvergeMs(n: number, fanout: number, intervalMs: number): number {
-  const rounds = Math.ceil(Math.log((n + 1) / (1 / 0.9999 - 1)) / (0.5 * fanout));
-  return rounds * intervalMs;
-}
-
 /** Resident memory of a process, in MB, from /proc. */
 function rssOf(pid: number): number {
   try {
@@ -217,7 +211,7 @@ async function spawnAndConverge(sizes: number[]): Promise<void> {
     await waitConverged(c, names, 60_000);
     const converge = clock();
     const config = profiles[profile];
-    const model = modelConvergeMs(n, config.gossipNodes, config.gossipIntervalMs);
+    const model = epidemicSpreadMs(n, config.gossipNodes, config.gossipIntervalMs);
     report(
       {
         name: `converge after all joined, N=${n} (${profile})`,

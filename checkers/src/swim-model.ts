@@ -22,9 +22,26 @@ export interface SwimTiming {
   readonly gossipIntervalMs: number;
   /** ...and to how many random members. */
   readonly gossipNodes: number;
+  /** Each update is gossiped retransmitMult · ceil(log10(N + 1)) times (SWIM's λ·log N). */
+  readonly retransmitMult: number;
+  /** How often a member exchanges its full state with one random member (the slow path that catches up what gossip missed). */
+  readonly pushPullIntervalMs: number;
+  /** How often a member compares its chat digest with one random member (anti-entropy for messages a direct send lost). */
+  readonly chatSyncIntervalMs: number;
 }
 
-const fields = ['probeIntervalMs', 'suspicionMult', 'suspicionMaxTimeoutMult', 'gossipIntervalMs', 'gossipNodes'] as const;
+/** The knobs, in the order a peer reports them (the `timing` of its peer.started). */
+export const swimTimingFields = [
+  'probeIntervalMs',
+  'suspicionMult',
+  'suspicionMaxTimeoutMult',
+  'gossipIntervalMs',
+  'gossipNodes',
+  'retransmitMult',
+  'pushPullIntervalMs',
+  'chatSyncIntervalMs',
+] as const satisfies ReadonlyArray<keyof SwimTiming>;
+const fields = swimTimingFields;
 
 /** Checks a timing record that came from outside (a peer's JSON): each knob a positive finite number. */
 export function parseSwimTiming(value: unknown, source = 'timing'): SwimTiming {
@@ -64,4 +81,55 @@ export function failureDetectionBoundMs(timing: SwimTiming, n: number): number {
  */
 export function expectedDetectionMs(timing: SwimTiming, n: number): number {
   return (Math.E / (Math.E - 1)) * timing.probeIntervalMs + suspicionMinMs(timing, n);
+}
+
+/**
+ * Serf's convergence model of epidemic dissemination: the gossip rounds until
+ * 99.99% of N members have heard a piece of news, when every member that has
+ * heard it tells `fanout` random members each round. Each round multiplies
+ * the informed fraction by about e^(fanout/2) while few know, so the count of
+ * rounds grows with log N and shrinks with the fan-out.
+ */
+export function epidemicRounds(n: number, fanout: number): number {
+  return Math.ceil(Math.log((n + 1) / (1 / 0.9999 - 1)) / (0.5 * fanout));
+}
+
+/** The epidemic model in time: its rounds at one gossip interval each. */
+export function epidemicSpreadMs(n: number, fanout: number, intervalMs: number): number {
+  return epidemicRounds(n, fanout) * intervalMs;
+}
+
+/**
+ * How long after the last peer of a group registers until every member sees
+ * every other: one probe interval for the joiner's push-pull with its seed and
+ * the first gossip tick that carries its `alive` (news waits for a tick or a
+ * probe to ride on), then the epidemic's rounds to spread it to all N.
+ * Concurrent joins spread in parallel, so the last join's news is what counts.
+ */
+export function convergeModelMs(timing: SwimTiming, n: number): number {
+  return timing.probeIntervalMs + epidemicSpreadMs(n, timing.gossipNodes, timing.gossipIntervalMs);
+}
+
+/**
+ * How long after a restart until every member has the peer alive again at a
+ * higher incarnation: the restarted process joins with a push-pull (one probe
+ * interval, as for any join), learns from its seed's state that the group
+ * holds it dead or suspect and refutes at once with a higher incarnation, and
+ * that `alive` spreads by gossip like any other news. A peer that forgot it
+ * (reaped) takes the same `alive` as a new member.
+ */
+export function rejoinModelMs(timing: SwimTiming, n: number): number {
+  return timing.probeIntervalMs + epidemicSpreadMs(n, timing.gossipNodes, timing.gossipIntervalMs);
+}
+
+/**
+ * How long a chat message takes to reach every member: the sender sends it
+ * straight to each member it knows, one hop, so no gossip rounds; a datagram
+ * lost on the way is repaired by anti-entropy, where every member compares
+ * digests with one random member each interval, so a member that missed it
+ * meets one that has it within about two intervals (it pulls, or is pushed
+ * to). N does not appear: the direct send does not grow with the group.
+ */
+export function deliveryModelMs(timing: SwimTiming, _n: number): number {
+  return 2 * timing.chatSyncIntervalMs;
 }

@@ -13,6 +13,7 @@ import {invariantNames, isEvent} from './history/types.js';
 import type {StepResult} from './results.js';
 import {overallStatus} from './results.js';
 import {matchExpect} from './expect.js';
+import {modelFigures} from './bound.js';
 
 export interface Evaluation {
   name: string;
@@ -55,10 +56,20 @@ export function runVerdict(replies: readonly CommandReplyData[], expect: Record<
  * An await's verdict on the prefix of the history it was decided on. The
  * engine and `peerlab check` both call this, with the same prefix and time.
  */
-export function awaitVerdict(condition: Condition, prefix: readonly HistoryEvent[], from: number, at: number, withinMs: number): Verdict {
-  const verdict = checkCondition(condition, prefix, {from, at});
+export function awaitVerdict(condition: Condition, prefix: readonly HistoryEvent[], from: number, at: number, withinMs: number, model?: AwaitModel): Verdict {
+  const checked = checkCondition(condition, prefix, {from, at});
+  // The model's figures go beside the condition's own, for a wall-clock bound too: how far from the model a run is shows either way.
+  const verdict = model ? {...checked, figures: {...checked.figures, ...modelFigures(condition.kind, checked.figures, model.ms)}} : checked;
   if (verdict.status === 'pass' || at < from + withinMs) return verdict;
-  return {...verdict, message: `not within ${withinMs} ms: ${verdict.message}`};
+  const bound = model?.multiple !== undefined ? `${withinMs} ms (${model.multiple}x the model's ${model.ms} ms at N=${model.n})` : `${withinMs} ms`;
+  return {...verdict, message: `not within ${bound}: ${verdict.message}`};
+}
+
+/** The model's figure for an await, as its await.begin recorded it; `multiple` when the bound is model-relative. */
+export interface AwaitModel {
+  ms: number;
+  n: number;
+  multiple?: number;
 }
 
 /**
@@ -143,7 +154,8 @@ function stepVerdict(history: readonly HistoryEvent[], begin: number, end: numbe
       }
       if (!awaitBegin || awaitEndIndex < 0) return {status: 'unknown', message: 'the await did not conclude'};
       const awaitEnd = history[awaitEndIndex]!;
-      return awaitVerdict(awaitBegin.data.condition, history.slice(0, awaitEndIndex), awaitBegin.t, awaitEnd.t, awaitBegin.data.withinMs);
+      const {condition, withinMs, model} = awaitBegin.data;
+      return awaitVerdict(condition, history.slice(0, awaitEndIndex), awaitBegin.t, awaitEnd.t, withinMs, model);
     }
     case 'run': {
       const replies: CommandReplyData[] = inStep('command.reply').map((x) => x.data);

@@ -40,13 +40,31 @@ const links = z.union([z.literal('all'), z.array(link)]);
 const figures = z.record(z.string(), z.number());
 const wireError = z.object({message: z.string(), code: z.string()});
 const anyObject = z.record(z.string(), z.unknown());
+const positive = z.number().positive();
+/**
+ * The timing knobs a peer runs with, memberlist's names: the harness's SWIM
+ * and epidemic model reads them (@peerlab/checkers/swim-model) to turn
+ * `within: 3x model` into milliseconds.
+ */
+const timing = z.object({
+  probeIntervalMs: positive,
+  suspicionMult: positive,
+  suspicionMaxTimeoutMult: positive,
+  gossipIntervalMs: positive,
+  gossipNodes: positive,
+  retransmitMult: positive,
+  pushPullIntervalMs: positive,
+  chatSyncIntervalMs: positive,
+});
+/** A model-relative bound as the engine resolved it: the model's figure for this condition at N members, and the multiple the scenario allows (absent for a wall-clock bound). */
+const modelBound = z.object({ms: z.number().min(0), n: count, multiple: positive.optional()});
 
 // ---------------------------------------------------------------- peer events
 
 /** `data` of every event a peer's agent reports, by type (src `peer:<name>`). */
 export const peerEventData = {
   /** Once per process, as its first event: its view starts from nothing but itself. */
-  'peer.started': z.object({address, incarnation, profile: z.string()}),
+  'peer.started': z.object({address, incarnation, profile: z.string(), timing: timing.optional()}),
   /** Its join exchanged state with a seed: from here on it is part of the group. */
   'peer.joined': z.object({via: address, seeds: count}),
   'member.joined': z.object({name: peerName, address, incarnation}),
@@ -157,7 +175,8 @@ export const coordinatorEventData = {
   /** `step` is the step's path, or `fault` for a fault's own command. */
   'command.send': z.object({id: z.string(), step: z.string(), peer: peerName, name: z.string(), args: anyObject}),
   'command.reply': z.object({id: z.string(), step: z.string(), peer: peerName, ok: z.boolean(), result: z.unknown().optional(), error: wireError.optional()}),
-  'await.begin': z.object({step: stepPath, condition, withinMs: z.number({error: 'a duration in ms'}).min(0, {error: 'a duration in ms'})}),
+  /** `withinMs` is the deadline in ms, resolved from the model for `within: model` (so a re-check uses the same number); `model` whenever a peer reported its timing. */
+  'await.begin': z.object({step: stepPath, condition, withinMs: z.number({error: 'a duration in ms'}).min(0, {error: 'a duration in ms'}), model: modelBound.optional()}),
   'await.end': z.object({step: stepPath, condition, status, message: z.string(), figures: figures.optional()}),
   /** Events lost between two batches of a peer: `expected` .. `got - 1`. */
   'peer.gap': z.object({peer: peerName, expected: z.int().min(1), got: z.int().min(1)}),

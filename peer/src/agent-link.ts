@@ -80,6 +80,18 @@ export function linkAgent(peer: Peer, options: AgentLinkOptions): {agent: Agent<
   membership.on('contacted', ({via, seeds}) => agent.emit('peer.joined', {via, seeds}));
   peer.chat.on('sent', (m) => agent.emit('chat.sent', {id: m.id, sender: m.sender, seq: m.seq, text: m.text}));
   peer.chat.on('delivered', (m) => agent.emit('chat.delivered', {id: m.id, sender: m.sender, seq: m.seq, sentAt: m.sentAt}));
-  agent.emit('peer.started', {address: peer.address, incarnation: membership.self.incarnation, profile: peer.config.profile});
+  const c = peer.config;
+  // The knobs the harness's timing model reads: it learns them from the peer, so a peer in any language is judged by its own settings.
+  const timing = {
+    probeIntervalMs: c.probeIntervalMs,
+    suspicionMult: c.suspicionMult,
+    suspicionMaxTimeoutMult: c.suspicionMaxTimeoutMult,
+    gossipIntervalMs: c.gossipIntervalMs,
+    gossipNodes: c.gossipNodes,
+    retransmitMult: c.retransmitMult,
+    pushPullIntervalMs: c.pushPullIntervalMs,
+    chatSyncIntervalMs: c.chatSyncIntervalMs,
+  };
+  agent.emit('peer.started', {address: peer.address, incarnation: membership.self.incarnation, profile: c.profile, timing});
   return {agent, registered: agent.start()};
 }

@@ -13,6 +13,7 @@ import type {HubEvents} from '../src/hub/hub.js';
 import {runScenario} from '../src/engine/engine.js';
 import {parseScenarioText} from '../src/scenario/load.js';
 import {readHistory} from '@peerlab/checkers/history/read';
+import {evaluate} from '@peerlab/checkers/verdict';
 import {rawAgent, record, startCoordinator, tempDir} from './support.js';
 
 const batch = (base: number) => [
@@ -120,4 +121,25 @@ steps:
   const line = (await readFile(result.historyPath, 'utf8')).split('\n').find((l) => l.includes('"event.rejected"') && l.includes('"alice"'));
   t.log(line);
   t.truthy(line);
+});
+
+test('a model-bounded await is unknown, naming the step, when no peer reported its timing', async (t) => {
+  const dir = await tempDir(t, 'peerlab-contract-');
+  const peerBin = await writeRawPeer(dir);
+  const [scenario] = parseScenarioText(
+    `name: no timing
+peers: [alice, bob]
+steps:
+  - start: all
+  - await: converged
+    within: 3x model
+`,
+    path.join(dir, 'scenario.yaml'),
+    [],
+  );
+  const result = await runScenario(scenario!, {outDir: path.join(dir, 'runs'), seed: 1, attempt: 1, peerBin});
+  t.is(result.status, 'unknown', JSON.stringify(result.steps));
+  t.like(result.steps[1], {status: 'unknown', message: 'step 2 (await converged within 3x model): no peer reported its timing in its peer.started, so the model bound cannot be worked out'});
+  const evaluation = evaluate(await readHistory(result.historyPath));
+  t.is(evaluation.steps[1]?.message, result.steps[1]?.message, 'peerlab check says the same');
 });

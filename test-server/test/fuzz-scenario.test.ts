@@ -47,7 +47,7 @@ function checkPlan(s: Scenario): void {
   for (const name of Object.keys(s.peerArgs)) if (!Array.isArray(s.peerArgs[name])) fail(`peer args of ${name}`);
   const walk = (steps: readonly PlanStep[]): void => {
     for (const step of steps) {
-      if (step.kind === 'await' && !inRange(step.withinMs, 'within')) fail(`within ${step.withinMs}`);
+      if (step.kind === 'await' && step.within.kind === 'ms' && !inRange(step.within.ms, 'within')) fail(`within ${step.within.ms}`);
       if (step.kind === 'sleep' && !inRange(step.ms, 'sleep')) fail(`sleep ${step.ms}`);
       if (step.kind === 'run' && !inRange(step.timeoutMs, 'command')) fail(`command timeout ${step.timeoutMs}`);
       if (step.kind === 'repeat' && !(Number.isInteger(step.times) && step.times >= 1)) fail(`repeat ${step.times}`);

@@ -14,6 +14,9 @@ import {XMLParser, XMLValidator} from 'fast-xml-parser';
 import type {RunResult, ScenarioResult} from '../src/engine/results.js';
 import {loadScenarios} from '../src/scenario/load.js';
 import {peerCommandSpecs} from '../src/fleet/peer-commands.js';
+import {readHistory} from '@peerlab/checkers/history/read';
+import {swimTimingFields} from '@peerlab/checkers/swim-model';
+import {profiles} from '@peerlab/peer';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = path.join(root, 'test-server', 'bin', 'peerlab.mjs');
@@ -181,6 +184,63 @@ test.serial('membership-legality fails when a peer takes a stale alive over a de
   t.is(legal.status, 'pass');
   t.is(legal.figures?.illegal_transitions, 0);
   t.true((legal.figures?.transitions ?? 0) > 0, 'the views did change: suspicions, deaths and returns were judged');
+});
+
+test.serial('a peer that gossips each update once (--bug gossip-once) fails a model-bounded await that the correct peer passes; peerlab check agrees', async (t) => {
+  // Two runs of ten peers with three restarts each: well past the default timeout on a busy machine.
+  t.timeout(240_000);
+  // One transmission per update turns the epidemic into a chain that dies out at the first member who knew:
+  // the rest hear of a rejoin only at a push-pull, seconds later. Three restarts leave luck no room. Ten peers,
+  // because from N=10 the correct peer gossips each update 8 times, not 4: no member is left for push-pull to
+  // reach, and 2x the model holds for it with room to spare.
+  const scenario = (bug: boolean) =>
+    [
+      `name: ${bug ? 'gossip-once' : 'correct'}`,
+      'peers: 10',
+      bug ? 'peer_args: {all: [--bug, gossip-once]}' : '',
+      'steps:',
+      '  - start: all',
+      '  - await: converged',
+      '    within: 5x model',
+      '  - repeat: 3',
+      '    steps:',
+      '      - restart: bob',
+      '      - await: {rejoined: bob}',
+      '        within: 2x model',
+      '',
+    ].join('\n');
+  const dir = await workDir(t);
+
+  const badOut = path.join(dir, 'bad');
+  const bad = await peerlab(['run', await scenarioFile(dir, 'gossip-once.yaml', scenario(true)), '--out', badOut]);
+  t.is(bad.exitCode, 1, bad.all);
+  const slow = await onlyResult(badOut);
+  t.is(slow.status, 'fail');
+  t.regex(slow.message ?? '', /within (5|2)x model: not within \d+ ms \((5|2)x the model's \d+ ms at N=10\): /);
+  const failed = slow.steps.find((s) => s.status === 'fail' && s.kind === 'await')!;
+  t.true((failed.figures?.model_ms ?? 0) > 0, JSON.stringify(failed));
+  const check = await peerlab(['check', slow.historyPath]);
+  t.is(check.exitCode, 1, check.all);
+  t.regex(check.all, /same verdict as recorded in result\.json: fail/);
+
+  const okOut = path.join(dir, 'ok');
+  const ok = await peerlab(['run', await scenarioFile(dir, 'correct.yaml', scenario(false)), '--out', okOut]);
+  t.is(ok.exitCode, 0, ok.all);
+  const correct = await onlyResult(okOut);
+  t.is(correct.status, 'pass', correct.message);
+  const rejoins = correct.steps.filter((s) => s.title.includes('rejoined'));
+  t.is(rejoins.length, 3);
+  for (const r of rejoins) {
+    t.true((r.figures?.model_ms ?? 0) > 0 && r.figures?.model_ratio !== undefined, JSON.stringify(r));
+  }
+  // The timing came from the peers themselves: each peer.started says the profile's knobs.
+  const started = (await readHistory(correct.historyPath)).filter((e) => e.type === 'peer.started');
+  t.true(started.length >= 13, 'ten starts and three restarts');
+  const local = profiles.local;
+  for (const e of started) t.deepEqual(e.data.timing, Object.fromEntries(swimTimingFields.map((f) => [f, local[f]])));
+  const recheck = await peerlab(['check', correct.historyPath]);
+  t.is(recheck.exitCode, 0, recheck.all);
+  t.regex(recheck.all, /same verdict as recorded in result\.json: pass/);
 });
 
 test.serial('a killed peer that is never declared dead fails the state await', async (t) => {

@@ -32,6 +32,9 @@ const cases: Array<{title: string; yaml: string; line: number; column: number; f
   {title: 'unknown variable', yaml: `${header}  - on: alice\n    run: send \${nope}\n`, line: 5, column: 10, field: 'steps[0].run', message: /unknown variable \$\{nope\}/},
   {title: 'bad step inside a block', yaml: `${header}  - repeat: 2\n    steps:\n      - sleep: forever\n`, line: 6, column: 16, field: 'steps[0].steps[0].sleep', message: /expected a duration/},
   {title: 'opting out of an invariant that is not a default', yaml: `name: t\npeers: 2\ninvariants: [-no-dead]\nsteps:\n  - start: all\n`, line: 3, column: 14, field: 'invariants[0]', message: /-membership-legality/},
+  {title: 'a within neither a duration nor a model bound', yaml: `${header}  - await: converged\n    within: 3 x model\n`, line: 5, column: 13, field: 'steps[0].within', message: /expected a duration like 500ms, 5s or 2m, or model, or a multiple of the model like 3x model/},
+  {title: 'a model bound on a state condition', yaml: `${header}  - await: {state: {of: bob, is: alive}}\n    within: 2x model\n`, line: 5, column: 13, field: 'steps[0].within', message: /2x model: the timing model has no figure for a state condition/},
+  {title: 'a zero multiple of the model', yaml: `${header}  - await: detected\n    within: 0x model\n`, line: 5, column: 13, field: 'steps[0].within', message: /expected a multiple of the model from 0.1x to 1000x, got 0x model/},
   {title: 'YAML syntax', yaml: `name: t\npeers: [alice\nsteps: []\n`, line: 3, column: 1, field: '', message: /^YAML: /},
 ];
 
@@ -86,4 +89,16 @@ test('scenarios/schema.json is the published form of the schema, and every bundl
     t.true(ok, `${file}: ${JSON.stringify(validate.errors)}`);
   }
   t.false(validate(parseYaml('name: x\npeers: 2\nsteps:\n  - start: all\n    bogus: 1\n')), 'the schema rejects unknown fields too');
+});
+
+test('within takes a duration, model, or a multiple of the model; the plan keeps which', (t) => {
+  const yaml = `${header}  - await: converged\n    within: model\n  - await: detected\n    within: 1.5x model\n  - await: {rejoined: bob}\n    within: 3x model\n  - await: delivered\n    within: 2s\n`;
+  const [s] = parseScenarioText(yaml, 'x.yaml', []);
+  const awaits = s!.steps.map((step) => (step.kind === 'await' ? [step.title, step.within] : undefined));
+  t.deepEqual(awaits, [
+    ['await converged within model', {kind: 'model', multiple: 1}],
+    ['await detected within 1.5x model', {kind: 'model', multiple: 1.5}],
+    ['await bob rejoined within 3x model', {kind: 'model', multiple: 3}],
+    ['await delivered within 2s', {kind: 'ms', ms: 2000}],
+  ]);
 });

@@ -11,11 +11,12 @@ import path from 'node:path';
 import {Coordinator} from '../coordinator.js';
 import {HistoryWriter} from '../history/writer.js';
 import type {Condition, Status, Verdict} from '@peerlab/checkers/history/types';
-import type {PlanStep, Scenario, Target} from '../scenario/plan.js';
+import type {PlanStep, Scenario, Target, Within} from '../scenario/plan.js';
 import type {ScenarioInfo} from '../reporters/reporter.js';
 import type {ScenarioResult, StepResult} from './results.js';
 import {awaitVerdict, evaluate, judgeStep} from '@peerlab/checkers/verdict';
 import type {StepEnding} from '@peerlab/checkers/verdict';
+import {modelBoundAt} from '@peerlab/checkers/bound';
 import {Random, nemesisRandom} from './random.js';
 import {FaultInjector} from './faults.js';
 import {initialFaultState, nemesisBegins, planFault, withStarted} from './fault-plan.js';
@@ -324,7 +325,7 @@ class ScenarioRun {
         }
         case 'await': {
           begin();
-          await this.#await(step.condition, step.withinMs, stepPath);
+          await this.#await(step.condition, step.within, stepPath, step.title);
           break;
         }
         case 'run': {
@@ -419,8 +420,16 @@ class ScenarioRun {
   }
 
   /** Re-checks the condition whenever the history grows, until it holds or the bound passes. */
-  async #await(condition: Condition, withinMs: number, step: string): Promise<Verdict> {
-    const begin = this.history.append('await.begin', {step, condition, withinMs});
+  async #await(condition: Condition, within: Within, step: string, title: string): Promise<Verdict> {
+    // The model's figure from the history as it stands (the peers' reported timing, N live), recorded with the
+    // bound, so the re-check of `peerlab check` uses this very number.
+    const model = modelBoundAt(condition, this.history.events, Infinity);
+    if (within.kind === 'model' && !model) {
+      throw new Error(`step ${step} (${title}): no peer reported its timing in its peer.started, so the model bound cannot be worked out`);
+    }
+    const withinMs = within.kind === 'ms' ? within.ms : Math.round(within.multiple * model!.ms);
+    const modelData = model ? {model: {...model, ...(within.kind === 'model' ? {multiple: within.multiple} : {})}} : {};
+    const begin = this.history.append('await.begin', {step, condition, withinMs, ...modelData});
     const deadline = begin.t + withinMs;
     const signal = this.#abort.signal;
     for (;;) {
@@ -428,7 +437,7 @@ class ScenarioRun {
       // No event can be appended while the check runs: it is synchronous.
       const prefix = this.history.events;
       const checkStarted = performance.now();
-      const verdict = awaitVerdict(condition, prefix, begin.t, now, withinMs);
+      const verdict = awaitVerdict(condition, prefix, begin.t, now, withinMs, begin.data.model);
       const checkMs = performance.now() - checkStarted;
       if (verdict.status === 'pass' || now >= deadline || signal.aborted) {
         // Stamped with the time of the check, right after the prefix it saw, so `peerlab check` re-derives this verdict.

@@ -1,6 +1,28 @@
 /** Durations as scenario authors write them: 500ms, 5s, 1.5s, 2m. */
 export const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m)$/;
 
+/** A model-relative bound: `model`, or a positive multiple of it like `3x model` or `1.5x model`. */
+export const MODEL_WITHIN = /^(?:(\d+(?:\.\d+)?)x )?model$/;
+/** What `within:` accepts: a duration or a model-relative bound (JSON Schema publishes it as the pattern). */
+export const WITHIN = /^(?:\d+(?:\.\d+)?(?:ms|s|m)|(?:\d+(?:\.\d+)?x )?model)$/;
+
+/** The multiple of `model` or `3x model`; undefined when the text is not a model bound. */
+export function parseModelMultiple(text: string): number | undefined {
+  const match = MODEL_WITHIN.exec(text.trim());
+  if (!match) return undefined;
+  return match[1] === undefined ? 1 : Number(match[1]);
+}
+
+/** Multiples a bound may take: below 0.1 the model would be judged by timer granularity; above 1000 it is no bound at all. */
+export const multipleLimits = {min: 0.1, max: 1000} as const;
+
+/** Why a model multiple is out of range, or undefined when it is fine (or not a model bound). */
+export function multipleProblem(text: string): string | undefined {
+  const multiple = parseModelMultiple(text);
+  if (multiple === undefined || (multiple >= multipleLimits.min && multiple <= multipleLimits.max)) return undefined;
+  return `expected a multiple of the model from ${multipleLimits.min}x to ${multipleLimits.max}x, got ${text.trim().slice(0, 20)}`;
+}
+
 export function parseDuration(text: string): number | undefined {
   const match = DURATION.exec(text.trim());
   if (!match) return undefined;

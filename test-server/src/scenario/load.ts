@@ -14,8 +14,9 @@ import {CommandError, parseWords, splitWords} from '@peerlab/client-agent';
 import {generateNames} from '@peerlab/events/names';
 import type {Condition} from '@peerlab/checkers/history/types';
 import {effectiveInvariants} from '@peerlab/checkers/history/types';
-import {formatDuration, parseDuration} from './duration.js';
-import type {PlanStep, Scenario, Target} from './plan.js';
+import {hasModel} from '@peerlab/checkers/bound';
+import {formatDuration, parseDuration, parseModelMultiple} from './duration.js';
+import type {PlanStep, Scenario, Target, Within} from './plan.js';
 import type {ScenarioProblem} from './problems.js';
 import {fileProblem, ScenarioLoadError} from './problems.js';
 import {readScenarioFile} from './read-file.js';
@@ -427,8 +428,16 @@ class StepBuilder {
   }
 
   awaitStep(step: Record<string, unknown>, at: PathKey[], base: {path: string; line: number}): PlanStep | undefined {
-    const withinMs = parseDuration(step.within as string)!;
-    this.withinTimeout(withinMs, step.within as string, [...at, 'within']);
+    const withinText = (step.within as string).trim();
+    const multiple = parseModelMultiple(withinText);
+    let within: Within;
+    if (multiple === undefined) {
+      const ms = parseDuration(withinText)!;
+      this.withinTimeout(ms, withinText, [...at, 'within']);
+      within = {kind: 'ms', ms};
+    } else {
+      within = {kind: 'model', multiple};
+    }
     const value = step.await;
     let condition: Condition;
     let text: string;
@@ -452,7 +461,11 @@ class StepBuilder {
       condition = {kind: 'state', of: s.of, is: s.is, seenBy};
       text = `${s.of} ${s.is} seen by ${seenBy === 'all' ? 'all' : seenBy.join(', ')}`;
     }
-    return {...base, kind: 'await', title: `await ${text} within ${formatDuration(withinMs)}`, condition, withinMs};
+    if (within.kind === 'model' && !hasModel(condition.kind)) {
+      this.ctx.problem([...at, 'within'], `${withinText}: the timing model has no figure for a state condition; use a duration, or await converged, detected, rejoined or delivered`);
+    }
+    const bound = within.kind === 'ms' ? formatDuration(within.ms) : within.multiple === 1 ? 'model' : `${within.multiple}x model`;
+    return {...base, kind: 'await', title: `await ${text} within ${bound}`, condition, within};
   }
 
   runStep(step: Record<string, unknown>, at: PathKey[], base: {path: string; line: number}): PlanStep | undefined {

@@ -2,6 +2,9 @@
 import type {Args} from '@peerlab/client-agent';
 import type {Condition} from '@peerlab/checkers/history/types';
 
+/** An await's bound: milliseconds, or a multiple of the timing model's figure, which the engine resolves when the await begins. */
+export type Within = {kind: 'ms'; ms: number} | {kind: 'model'; multiple: number};
+
 export type Target = {kind: 'all'} | {kind: 'random'} | {kind: 'names'; names: string[]};
 
 interface StepBase {
@@ -14,7 +17,7 @@ interface StepBase {
 export type PlanStep = StepBase &
   (
     | {kind: 'start'; target: Target}
-    | {kind: 'await'; condition: Condition; withinMs: number}
+    | {kind: 'await'; condition: Condition; within: Within}
     | {kind: 'run'; target: Target; command: string; args: Args; text: string; expect?: Record<string, unknown>; timeoutMs: number}
     | {kind: 'kill'; target: Target}
     | {kind: 'stop'; target: Target}

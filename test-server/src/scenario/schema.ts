@@ -8,7 +8,23 @@ import {z} from 'zod';
 import {PEER_NAME, PEER_NAME_RULE} from '@peerlab/events/names';
 import {defaultInvariants, invariantNames} from '@peerlab/checkers/history/types';
 import type {DurationField} from './duration.js';
-import {DURATION, durationProblem, limitText} from './duration.js';
+import {DURATION, MODEL_WITHIN, WITHIN, durationProblem, limitText, multipleProblem} from './duration.js';
+
+/**
+ * An await's bound: a duration, or a multiple of what the SWIM and epidemic
+ * model predicts for the condition at the run's N and the peers' timing.
+ */
+function within() {
+  const what = 'how long the condition may take before the step fails';
+  return z
+    .string()
+    .regex(WITHIN, 'expected a duration like 500ms, 5s or 2m, or model, or a multiple of the model like 3x model')
+    .superRefine((text, ctx) => {
+      const problem = MODEL_WITHIN.test(text.trim()) ? multipleProblem(text) : durationProblem(text, 'within');
+      if (problem) ctx.addIssue({code: 'custom', message: problem});
+    })
+    .describe(`${what}: a duration like 500ms, 5s, 1.5s or 2m, from ${limitText('within')}; or "model" or "<n>x model" (e.g. 3x model, 1.5x model), a multiple of the timing model's figure for the condition (converged, detected, rejoined, delivered only)`);
+}
 
 const name = z.string().regex(PEER_NAME, `expected a peer name: ${PEER_NAME_RULE}`);
 /** A duration within its field's limits (see durationLimits); the range is in the description, as JSON Schema cannot check it. */
@@ -45,7 +61,7 @@ export const awaitStep = z.strictObject({
       z.strictObject({rejoined: name}).describe('a restarted peer is alive everywhere with a higher incarnation'),
     ], {error: 'expected converged, delivered, detected, {state: {of, is, seen_by}} or {rejoined: name}'})
     .describe('a condition to wait for'),
-  within: duration('within', 'how long the condition may take before the step fails'),
+  within: within(),
 });
 export const runStep = z.strictObject({
   on: target.describe('which peers run the command'),

@@ -1,0 +1,93 @@
+/**
+ * Model-relative bounds: what `within: 3x model` comes to in milliseconds for
+ * one awaited condition, from the history alone. The timing is what the
+ * peers said in their peer.started (the harness never imports a peer's
+ * settings), N is the group the condition is about at the await's start. The
+ * engine resolves a bound once, when the await begins, and records it in the
+ * await.begin, so `peerlab check` judges with the very same number.
+ */
+import type {Condition, HistoryEvent} from './history/types.js';
+import {isEvent} from './history/types.js';
+import {Model} from './model.js';
+import type {SwimTiming} from './swim-model.js';
+import {convergeModelMs, deliveryModelMs, failureDetectionBoundMs, rejoinModelMs} from './swim-model.js';
+
+/** The conditions a model speaks about; `state` has no model (a member may be awaited in any state, for any reason). */
+export const modelConditions = ['converged', 'detected', 'rejoined', 'delivered'] as const;
+export type ModelCondition = (typeof modelConditions)[number];
+
+export function hasModel(kind: Condition['kind']): kind is ModelCondition {
+  return (modelConditions as readonly string[]).includes(kind);
+}
+
+/** The model's figure for a condition at N members, in ms. */
+export function conditionModelMs(kind: ModelCondition, timing: SwimTiming, n: number): number {
+  switch (kind) {
+    case 'converged':
+      return convergeModelMs(timing, n);
+    case 'detected':
+      return failureDetectionBoundMs(timing, n);
+    case 'rejoined':
+      return rejoinModelMs(timing, n);
+    case 'delivered':
+      return deliveryModelMs(timing, n);
+  }
+}
+
+/** The condition's own figure that the model predicts: what `model_ratio` divides. */
+export const modelFigure: Readonly<Record<ModelCondition, string>> = {
+  converged: 'converge_ms',
+  detected: 'detect_max_ms',
+  rejoined: 'rejoin_ms',
+  delivered: 'latency_max_ms',
+};
+
+/** The timing of the latest peer.started that reported one, at or before `at`. */
+export function timingAt(history: readonly HistoryEvent[], at = Infinity): SwimTiming | undefined {
+  for (let i = history.length - 1; i >= 0; i--) {
+    const e = history[i]!;
+    if (e.t > at || e.src === 'coordinator' || !isEvent(e, 'peer.started')) continue;
+    if (e.data.timing) return e.data.timing;
+  }
+  return undefined;
+}
+
+/**
+ * N for a condition: the live peers; for `detected` also the peers that are
+ * down but have not left (killed, paused), since the bound is about the group
+ * the failure happened in, and a larger N only loosens it.
+ */
+export function groupSize(kind: ModelCondition, model: Model): number {
+  const live = model.live().length;
+  if (kind !== 'detected') return live;
+  const down = model.peers().filter((p) => {
+    const l = model.liveness(p);
+    return l === 'exited' || l === 'paused';
+  }).length;
+  return live + down;
+}
+
+export interface ModelBound {
+  /** The model's figure (1x). */
+  ms: number;
+  n: number;
+}
+
+/** The model's figure for `condition` on the history up to `at`; undefined when no peer has reported its timing. */
+export function modelBoundAt(condition: Condition, history: readonly HistoryEvent[], at: number): ModelBound | undefined {
+  if (!hasModel(condition.kind)) return undefined;
+  const timing = timingAt(history, at);
+  if (!timing) return undefined;
+  const model = new Model();
+  for (const e of history) if (e.t <= at) model.apply(e);
+  const n = groupSize(condition.kind, model);
+  return {ms: Math.round(conditionModelMs(condition.kind, timing, Math.max(1, n))), n};
+}
+
+/** `model_ms` and `model_ratio` for a verdict's figures: the model's figure and the condition's figure over it. */
+export function modelFigures(kind: Condition['kind'], figures: Readonly<Record<string, number>> | undefined, modelMs: number): Record<string, number> {
+  const out: Record<string, number> = {model_ms: modelMs};
+  const figure = hasModel(kind) ? figures?.[modelFigure[kind]] : undefined;
+  if (figure !== undefined && modelMs > 0) out.model_ratio = Math.round((figure / modelMs) * 100) / 100;
+  return out;
+}

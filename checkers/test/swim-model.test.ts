@@ -1,0 +1,134 @@
+/**
+ * The timing model's pure functions, the model-relative bound worked out from
+ * a history, and the figures an await's verdict carries beside its own.
+ */
+import test from 'ava';
+import type {HistoryEvent} from '../src/history/types.js';
+import {conditionModelMs, groupSize, modelBoundAt, modelFigures, timingAt} from '../src/bound.js';
+import {Model} from '../src/model.js';
+import type {SwimTiming} from '../src/swim-model.js';
+import {convergeModelMs, deliveryModelMs, epidemicRounds, epidemicSpreadMs, failureDetectionBoundMs, rejoinModelMs} from '../src/swim-model.js';
+import {awaitVerdict, evaluate} from '../src/verdict.js';
+import {History, T0} from './history-builder.js';
+
+/** The reference peer's `local` profile, as `peerlab-peer --print-profile local` prints it. */
+const local: SwimTiming = {
+  probeIntervalMs: 150,
+  suspicionMult: 4,
+  suspicionMaxTimeoutMult: 4,
+  gossipIntervalMs: 50,
+  gossipNodes: 3,
+  retransmitMult: 4,
+  pushPullIntervalMs: 2000,
+  chatSyncIntervalMs: 300,
+};
+
+test('the epidemic model: rounds grow with log N and shrink with the fan-out, at one gossip interval each', (t) => {
+  // Serf's figures: ln((N+1)/(1/0.9999-1)) / (fanout/2), rounded up.
+  t.is(epidemicRounds(3, 3), 8);
+  t.is(epidemicRounds(10, 3), 8);
+  t.is(epidemicRounds(100, 3), 10);
+  t.is(epidemicRounds(1000, 3), 11);
+  t.is(epidemicRounds(10, 1), 24, 'fan-out 1 needs three times the rounds of fan-out 3');
+  t.is(epidemicSpreadMs(100, 3, 50), 500);
+  for (const n of [1, 2, 5, 20, 200]) t.true(epidemicRounds(2 * n, 3) >= epidemicRounds(n, 3), `monotone at ${n}`);
+});
+
+test('the converge, rejoin, delivery and detection models of the local profile', (t) => {
+  t.is(convergeModelMs(local, 3), 150 + 8 * 50, 'a probe interval for the join, then the epidemic');
+  t.is(convergeModelMs(local, 100), 150 + 10 * 50);
+  t.is(rejoinModelMs(local, 5), convergeModelMs(local, 5), 'a rejoin is a join whose alive must beat the old incarnation');
+  t.is(deliveryModelMs(local, 3), 600, 'two anti-entropy intervals');
+  t.is(deliveryModelMs(local, 300), 600, 'a direct send does not grow with N');
+  t.is(failureDetectionBoundMs(local, 5), 6 * 150 + 4 * 4 * 150 + 10 * 50 + 150);
+  t.is(conditionModelMs('detected', local, 5), failureDetectionBoundMs(local, 5));
+  t.is(conditionModelMs('converged', local, 5), convergeModelMs(local, 5));
+  t.is(conditionModelMs('rejoined', local, 5), rejoinModelMs(local, 5));
+  t.is(conditionModelMs('delivered', local, 5), deliveryModelMs(local, 5));
+});
+
+/** A group whose peers report the local profile's timing in their peer.started. */
+function timedGroup(names: string[], timing: SwimTiming | null = local): History {
+  const h = new History();
+  h.spawn(...names);
+  for (const name of names) h.peer(name, 'peer.started', {address: `127.0.0.1:${7000 + name.length}`, incarnation: 0, profile: 'local', ...(timing ? {timing} : {})});
+  for (const viewer of names) h.joined(viewer, ...names.filter((n) => n !== viewer));
+  return h;
+}
+
+test('the bound is worked out from the timing the peers reported and the live N; detected counts the failed peers too', (t) => {
+  const h = timedGroup(['alice', 'bob', 'charly', 'dave']).kill('dave');
+  t.deepEqual(timingAt(h.events), local);
+  t.deepEqual(modelBoundAt({kind: 'converged'}, h.events, Infinity), {ms: convergeModelMs(local, 3), n: 3});
+  t.deepEqual(modelBoundAt({kind: 'detected'}, h.events, Infinity), {ms: failureDetectionBoundMs(local, 4), n: 4});
+  t.deepEqual(modelBoundAt({kind: 'delivered'}, h.events, Infinity), {ms: 600, n: 3});
+  t.is(modelBoundAt({kind: 'state', of: 'bob', is: 'alive', seenBy: 'all'}, h.events, Infinity), undefined, 'the model says nothing of a state');
+  const model = new Model();
+  for (const e of h.events) model.apply(e);
+  t.is(groupSize('rejoined', model), 3);
+});
+
+test('the latest timing reported counts; without one there is no bound', (t) => {
+  const slow = {...local, gossipIntervalMs: 500};
+  const h = timedGroup(['alice', 'bob']);
+  h.peer('bob', 'peer.started', {address: '127.0.0.1:7003', incarnation: 1, profile: 'local', timing: slow});
+  t.deepEqual(timingAt(h.events), slow);
+  t.is(timingAt(h.events, T0 + 1), undefined, 'nothing reported by then (two spawns, no peer.started yet)');
+  t.is(modelBoundAt({kind: 'converged'}, timedGroup(['alice', 'bob'], null).events, Infinity), undefined);
+});
+
+test('model_ms and model_ratio: the model figure, and the condition figure over it', (t) => {
+  t.deepEqual(modelFigures('converged', {converge_ms: 1100}, 550), {model_ms: 550, model_ratio: 2});
+  t.deepEqual(modelFigures('detected', {failed: 1, detect_max_ms: 760}, 4400), {model_ms: 4400, model_ratio: 0.17});
+  t.deepEqual(modelFigures('rejoined', {rejoin_ms: 259}, 550), {model_ms: 550, model_ratio: 0.47});
+  t.deepEqual(modelFigures('delivered', {latency_max_ms: 6}, 600), {model_ms: 600, model_ratio: 0.01});
+  t.deepEqual(modelFigures('delivered', {messages: 0}, 600), {model_ms: 600}, 'no figure, no ratio');
+});
+
+/** alice and bob up; charly starts later and is seen by both at `seenAt` ms after the await began at 100 ms. */
+function lateJoin(seenAt: number): {events: HistoryEvent[]; from: number} {
+  const h = timedGroup(['alice', 'bob']);
+  h.at(100);
+  const from = h.now;
+  h.spawn('charly').peer('charly', 'peer.started', {address: '127.0.0.1:7006', incarnation: 0, profile: 'local', timing: local}).joined('charly', 'alice', 'bob');
+  h.at(100 + seenAt).joined('alice', 'charly').joined('bob', 'charly');
+  return {events: h.events, from};
+}
+
+test('an await carries the model figures whether its bound is a duration or a multiple of the model', (t) => {
+  const {events, from} = lateJoin(1100);
+  const model = {ms: 550, n: 3};
+  const wallClock = awaitVerdict({kind: 'converged'}, events, from, from + 1200, 5000, model);
+  t.is(wallClock.status, 'pass');
+  t.is(wallClock.figures?.model_ms, 550);
+  t.is(wallClock.figures?.model_ratio, 2);
+  t.is(awaitVerdict({kind: 'converged'}, events, from, from + 1200, 5000).figures?.model_ms, undefined, 'no timing known, no model figures');
+});
+
+test('a peer ten times slower than the model fails a model bound that a wall-clock bound lets pass', (t) => {
+  const {events, from} = lateJoin(5500);
+  const model = {ms: 550, n: 3, multiple: 3};
+  const failed = awaitVerdict({kind: 'converged'}, events.filter((e) => e.t <= from + 1650), from, from + 1650, 1650, model);
+  t.is(failed.status, 'fail');
+  t.regex(failed.message ?? '', /^not within 1650 ms \(3x the model's 550 ms at N=3\): alice sees/);
+  t.is(failed.figures?.model_ms, 550);
+  t.is(awaitVerdict({kind: 'converged'}, events, from, from + 5600, 8000).status, 'pass', 'within 8s it converged');
+});
+
+test('peerlab check judges a model-bounded await with the bound its await.begin recorded', (t) => {
+  const {events, from} = lateJoin(2000);
+  const h: HistoryEvent[] = [{t: T0, src: 'coordinator', type: 'run.begin', data: {runId: 'r', scenario: 's', file: 'f', seed: 1, invariants: []}}, ...events.filter((e) => e.t < from)];
+  const add = (e: HistoryEvent) => h.push(e);
+  add({t: from, src: 'coordinator', type: 'step.begin', data: {path: '1', kind: 'await', title: 'await converged within 3x model', line: 1}});
+  add({t: from, src: 'coordinator', type: 'await.begin', data: {step: '1', condition: {kind: 'converged'}, withinMs: 1650, model: {ms: 550, n: 3, multiple: 3}}});
+  for (const e of events.filter((x) => x.t >= from && x.t <= from + 1650)) add(e);
+  const verdict = awaitVerdict({kind: 'converged'}, h, from, from + 1650, 1650, {ms: 550, n: 3, multiple: 3});
+  add({t: from + 1650, src: 'coordinator', type: 'await.end', data: {step: '1', condition: {kind: 'converged'}, status: verdict.status, message: verdict.message ?? ''}});
+  add({t: from + 1651, src: 'coordinator', type: 'step.end', data: {path: '1', kind: 'await', title: 'await converged within 3x model', line: 1, status: verdict.status, message: verdict.message ?? '', durationMs: 1651}});
+  add({t: from + 1652, src: 'coordinator', type: 'run.end', data: {}});
+  const evaluation = evaluate(h);
+  t.is(evaluation.status, 'fail');
+  t.is(evaluation.steps[0]?.message, verdict.message);
+  t.regex(evaluation.steps[0]?.message ?? '', /3x the model's 550 ms/);
+  t.is(evaluation.steps[0]?.figures?.model_ms, 550);
+});
