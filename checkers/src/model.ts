@@ -139,6 +139,13 @@ export function concerns(e: HistoryEvent, name: string): boolean {
   return coordinatorPeer(e) === name || (isMemberEvent(e) && e.data.name === name);
 }
 
+const sideFaultKinds: ReadonlySet<string> = new Set<FaultKind>(['partition', 'isolate', 'cut', 'heal']);
+
+/** A coordinator's `fault` that blocks or heals links, so decides the sides: evidence of where a peer was. */
+export function isSideFault(e: HistoryEvent): boolean {
+  return e.src === 'coordinator' && isEvent(e, 'fault') && sideFaultKinds.has(e.data.kind);
+}
+
 // ---------------------------------------------------------------- describeEvent
 
 /** `HH:MM:SS.mmm` (UTC, as the peers' logs print it). */
