@@ -161,12 +161,11 @@ export function delivered(history: readonly HistoryEvent[], window: Window): Ver
   for (const e of history) {
     if (e.t > window.at) continue;
     const effect = model.apply(e);
-    if (reach.open) {
-      if (effect && (effect.liveChanged || effect.reachChanged)) reach.changed(model, e.t);
-      else if (isEvent(e, 'chat.delivered')) {
-        const peer = peerOf(e.src);
-        if (peer !== undefined) reach.delivered(model, peer, e.data.id, e.t);
-      }
+    // A respawn is a new process even when the live set stays the same: what the old one held is gone.
+    if (effect && (effect.liveChanged || effect.reachChanged || e.type === 'peer.spawn')) reach.changed(model, e.t);
+    else if (reach.open && isEvent(e, 'chat.delivered')) {
+      const peer = peerOf(e.src);
+      if (peer !== undefined) reach.delivered(model, peer, e.data.id, e.t);
     }
     if (e !== sends[next]?.event) continue;
     requireOfLive(model, required, sends[next]!);
