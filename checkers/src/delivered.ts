@@ -13,7 +13,7 @@
 import type {HistoryEvent, Verdict} from './history/types.js';
 import {isEvent} from './history/types.js';
 import type {ChatFold, ChatMessage, ChatProcess, SentMessage, Window} from './model.js';
-import {Model, chatAt, coordinatorPeer, evidence, formatTime, isSideFault, list, parseChatId, peerOf} from './model.js';
+import {Model, chatAt, coordinatorPeer, evidence, formatTime, isSideFault, list, parseChatId, peerOf, sidesText} from './model.js';
 import {MessageReach} from './reach.js';
 import {percentileOfSorted} from './stats.js';
 
@@ -144,7 +144,7 @@ function partitionNote(model: Model, reach: MessageReach, peer: string, id: stri
 /** Deliveries not expected (yet): sent on another side of a partition, and no holder has shared a side with the peers since. */
 function apartNote(model: Model, apart: number, peers: readonly string[]): string {
   if (apart === 0) return '';
-  const sides = model.components().length > 1 ? ` (sides ${model.components().map((side) => list(side)).join(' | ')})` : '';
+  const sides = model.components().length > 1 ? ` (sides ${sidesText(model)})` : '';
   return `; ${apart} more not expected at ${list(peers)}: sent on another side of a partition, and none of their holders has shared a side with ${peers.length === 1 ? 'it' : 'them'} since${sides}`;
 }
 

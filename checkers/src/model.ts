@@ -759,6 +759,11 @@ export function modelAt(history: readonly HistoryEvent[], at: number): Model {
   return model;
 }
 
+/** The sides of the network in words: `[alice, bob] | [charly]`. */
+export function sidesText(model: Model): string {
+  return model.components().map((side) => list(side)).join(' | ');
+}
+
 /** The peers the coordinator considers live at `at`, sorted. */
 export function liveSet(history: readonly HistoryEvent[], at: number): string[] {
   return [...modelAt(history, at).live()];

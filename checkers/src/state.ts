@@ -10,7 +10,7 @@
 import type {HistoryEvent, Verdict} from './history/types.js';
 import {isEvent} from './history/types.js';
 import type {MemberState, Window} from './model.js';
-import {Model, coordinatorPeer, evidence, heldSince, isMemberEvent, isSideFault, list, whyNotLive} from './model.js';
+import {Model, coordinatorPeer, evidence, heldSince, isMemberEvent, isSideFault, list, sidesText, whyNotLive} from './model.js';
 
 export interface StateParams {
   of: string;
@@ -31,11 +31,6 @@ function defaultObservers(model: Model, of: string, is: MemberState): readonly s
   if (is === 'alive') return others.filter((p) => model.sameComponent(p, of));
   const apart = others.filter((p) => !model.sameComponent(p, of));
   return apart.length > 0 ? apart : others;
-}
-
-/** The sides of the network in words, when there is more than one. */
-export function sidesText(model: Model): string {
-  return model.components().map((side) => list(side)).join(' | ');
 }
 
 class StateTracker {
