@@ -218,7 +218,7 @@ test.serial('delivered across a partition: due on the sender\'s side during it, 
       '    within: 20s',
       // Only anti-entropy carries the messages across now.
       '  - await: delivered',
-      '    within: 3s',
+      '    within: 5s',
       '',
     ].join('\n');
   const dir = await workDir(t);
@@ -226,7 +226,7 @@ test.serial('delivered across a partition: due on the sender\'s side during it, 
   t.is(broken.status, 'fail');
   t.regex(
     broken.message ?? '',
-    /^step 9 \(line \d+\) await delivered within 3s: not within 3000 ms: (alice|bob|charly|dave): (alice|charly):\w+:1 missing \(sent by \2 at [\d:.]+ on its side of a partition \[(alice, bob|charly, dave)\]; \1 has shared a side with a holder of it since [\d:.]+/,
+    /^step 9 \(line \d+\) await delivered within 5s: not within 5000 ms: (alice|bob|charly|dave): (alice|charly):\w+:1 missing \(sent by \2 at [\d:.]+ on its side of a partition \[(alice, bob|charly, dave)\]; \1 has shared a side with a holder of it since [\d:.]+/,
   );
   t.regex((broken.evidence ?? []).join('\n'), /coordinator fault partition \[alice, bob\] \| \[charly, dave\][\s\S]*coordinator fault heal/);
   const during = broken.steps.find((s) => s.path === '6')!;
