@@ -30,7 +30,7 @@ export function checkCondition(condition: Condition, history: readonly HistoryEv
   }
 }
 
-export {converged, expectedView, sidesText, viewProblem} from './converged.js';
+export {converged, expectedView, viewProblem} from './converged.js';
 export {delivered, latencyFigures} from './delivered.js';
 export {percentile} from './stats.js';
 export {DownTracker, detected} from './detected.js';
@@ -56,6 +56,7 @@ export {
   modelAt,
   parseChatId,
   peerOf,
+  sidesText,
   views,
   whyNotLive,
 } from './model.js';

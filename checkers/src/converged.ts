@@ -9,7 +9,7 @@
  */
 import type {HistoryEvent, Verdict} from './history/types.js';
 import type {Window} from './model.js';
-import {Model, concerns, coordinatorPeer, evidence, heldSince, isLiveState, list, liveMembers, whyNotLive} from './model.js';
+import {Model, concerns, coordinatorPeer, evidence, heldSince, isLiveState, list, liveMembers, sidesText, whyNotLive} from './model.js';
 
 class ConvergenceTracker {
   readonly model = new Model();
@@ -73,11 +73,6 @@ class ConvergenceTracker {
 /** What a peer's live view should be: its side if it is live, else the live set. */
 export function expectedView(model: Model, peer: string): readonly string[] {
   return model.component(peer) ?? model.live();
-}
-
-/** The sides of a partition for messages: `[alice, bob] | [charly]`. */
-export function sidesText(model: Model): string {
-  return model.components().map(list).join(' | ');
 }
 
 function describeMember(model: Model, viewer: string, member: string, extra: boolean): string {

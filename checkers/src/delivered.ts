@@ -4,11 +4,17 @@
  * message was sent; nothing was delivered that was never sent; each sender's
  * stream reached each peer in order. Deliveries are counted per process:
  * since the peer's last `peer.started`.
+ *
+ * Partitions: a message is only expected where it can be. While links are
+ * blocked it is expected on its sender's side, and on every side that has
+ * since shared a side with a peer holding it (reach.ts): the other sides of
+ * a partition are not expected to have it until a heal brings them together.
  */
 import type {HistoryEvent, Verdict} from './history/types.js';
 import {isEvent} from './history/types.js';
 import type {ChatFold, ChatMessage, ChatProcess, SentMessage, Window} from './model.js';
-import {Model, chatAt, coordinatorPeer, evidence, formatTime, list, parseChatId} from './model.js';
+import {Model, chatAt, coordinatorPeer, evidence, formatTime, isSideFault, list, parseChatId, peerOf, sidesText} from './model.js';
+import {MessageReach} from './reach.js';
 import {percentileOfSorted} from './stats.js';
 
 /** Delivery latencies (delivery t − sent t) over every first delivery, per process, to a peer other than the sender. */
@@ -40,11 +46,12 @@ function senderOf(id: string): string {
   return cut >= 0 ? id.slice(0, cut) : id;
 }
 
-/** The events that explain a delivery problem of `peer` with `id`: its process starts, its chat events on the stream, the send. */
+/** The events that explain a delivery problem of `peer` with `id`: its process starts, its chat events on the stream, the send, the partitions. */
 function chatEvidence(history: readonly HistoryEvent[], at: number, peer: string, id: string): string[] {
   const stream = `${streamOf(id)}:`;
   const sender = senderOf(id);
   return evidence(history, at, (e) => {
+    if (isEvent(e, 'fault')) return isSideFault(e);
     if (isEvent(e, 'chat.sent') || isEvent(e, 'chat.delivered')) {
       const other = e.data.id;
       if (other === id) return true;
@@ -76,21 +83,39 @@ function addSend(runs: number[], index: number): void {
   else runs.push(index, index + 1);
 }
 
-/** Of the required sends, how many are due and how many the process did not deliver, and the first of those in order of sending. */
-function deliveriesDue(messages: readonly ChatMessage[], runs: readonly number[], process: ChatProcess | undefined): {due: number; missing: number; first: string | undefined} {
+/**
+ * Of the required sends, how many are due and how many the process did not
+ * deliver, and the first of those in order of sending; with `expects`, a send
+ * it says no to is not due yet (it has not reached the peer's side), and is
+ * counted as `apart`.
+ */
+function deliveriesDue(
+  messages: readonly ChatMessage[],
+  runs: readonly number[],
+  process: ChatProcess | undefined,
+  expects: ((id: string) => boolean) | undefined,
+): {due: number; missing: number; first: string | undefined; apart: number} {
   let due = 0;
   let missing = 0;
+  let apart = 0;
   let first: string | undefined;
   for (let i = 0; i < runs.length; i += 2) {
     for (let k = runs[i]!; k < runs[i + 1]!; k++) {
-      due++;
       const m = messages[k]!;
-      if (process && m.deliveries.has(process)) continue;
+      if (process && m.deliveries.has(process)) {
+        due++;
+        continue;
+      }
+      if (expects && !expects(m.id)) {
+        apart++;
+        continue;
+      }
+      due++;
       missing++;
       first ??= m.id;
     }
   }
-  return {due, missing, first};
+  return {due, missing, first, apart};
 }
 
 /** At a send: every live peer that was already live when it was sent must deliver it. */
@@ -108,6 +133,21 @@ function requireOfLive(model: Model, required: Map<string, Required>, sent: Sent
   }
 }
 
+/** Where a message sent during a partition was sent, and since when `peer` shares a side with a holder of it. */
+function partitionNote(model: Model, reach: MessageReach, peer: string, id: string): string {
+  const about = reach.about(model, peer, id);
+  if (!about) return '';
+  const since = about.since !== undefined ? `; ${peer} has shared a side with a holder of it since ${formatTime(about.since)}` : '';
+  return ` on its side of a partition ${list(about.side)}${since}`;
+}
+
+/** Deliveries not expected (yet): sent on another side of a partition, and no holder has shared a side with the peers since. */
+function apartNote(model: Model, apart: number, peers: readonly string[]): string {
+  if (apart === 0) return '';
+  const sides = model.components().length > 1 ? ` (sides ${sidesText(model)})` : '';
+  return `; ${apart} more not expected at ${list(peers)}: sent on another side of a partition, and none of their holders has shared a side with ${peers.length === 1 ? 'it' : 'them'} since${sides}`;
+}
+
 export function delivered(history: readonly HistoryEvent[], window: Window): Verdict {
   // The chat fold is shared with the invariants; this pass only replays the live set, to know who was live at each send.
   const chat = chatAt(history, window.at);
@@ -115,12 +155,21 @@ export function delivered(history: readonly HistoryEvent[], window: Window): Ver
   const model = new Model();
   /** Per peer: the messages its current process (by spawn) must deliver. */
   const required = new Map<string, Required>();
+  /** Of the messages sent during a partition, who can have them. */
+  const reach = new MessageReach();
   let next = 0;
   for (const e of history) {
     if (e.t > window.at) continue;
-    model.apply(e);
+    const effect = model.apply(e);
+    // A respawn is a new process even when the live set stays the same: what the old one held is gone.
+    if (effect && (effect.liveChanged || effect.reachChanged || e.type === 'peer.spawn')) reach.changed(model, e.t);
+    else if (reach.open && isEvent(e, 'chat.delivered')) {
+      const peer = peerOf(e.src);
+      if (peer !== undefined) reach.delivered(model, peer, e.data.id, e.t);
+    }
     if (e !== sends[next]?.event) continue;
     requireOfLive(model, required, sends[next]!);
+    reach.sent(model, sends[next]!);
     next++;
   }
   const at = window.at;
@@ -147,22 +196,31 @@ export function delivered(history: readonly HistoryEvent[], window: Window): Ver
   let expected = 0;
   let firstMissing: string | undefined;
   let missingPeers = 0;
+  let apart = 0;
+  const apartPeers: string[] = [];
   for (const peer of live) {
     if (notStarted.includes(peer)) continue;
     const r = required.get(peer);
     if (!r || r.generation !== model.generation(peer)) continue;
-    const {due, missing: missingHere, first} = deliveriesDue(messages, r.runs, chat.current.get(peer));
-    expected += due;
+    const expects = reach.everTracked ? (id: string) => reach.expects(model, peer, id) : undefined;
+    const due = deliveriesDue(messages, r.runs, chat.current.get(peer), expects);
+    const {missing: missingHere, first} = due;
+    expected += due.due;
+    if (due.apart > 0) {
+      apart += due.apart;
+      apartPeers.push(peer);
+    }
     if (first !== undefined) {
       missing += missingHere;
       missingPeers++;
       const sent = chat.sent.get(first);
-      const message = `${peer}: ${first} missing (sent by ${sent?.sender ?? senderOf(first)} at ${sent ? formatTime(sent.t) : '?'}${missingHere > 1 ? `; ${missingHere} messages missing at ${peer}` : ''})`;
+      const message = `${peer}: ${first} missing (sent by ${sent?.sender ?? senderOf(first)} at ${sent ? formatTime(sent.t) : '?'}${partitionNote(model, reach, peer, first)}${missingHere > 1 ? `; ${missingHere} messages missing at ${peer}` : ''})`;
       firstMissing ??= message;
       if (problems.length === 0) firstEvidence ??= chatEvidence(history, at, peer, first);
     }
   }
   figures.missing = missing;
+  if (reach.everTracked) figures.not_yet_across_partition = apart;
 
   const summary = (first: string, count: number) => (count > 1 ? `${first} (and ${count - 1} more ${count === 2 ? 'problem' : 'problems'})` : first);
   if (problems.length > 0) {
@@ -183,7 +241,7 @@ export function delivered(history: readonly HistoryEvent[], window: Window): Ver
   const n = chat.sent.size;
   return {
     status: 'pass',
-    message: `${n} ${n === 1 ? 'message' : 'messages'}, ${expected} expected ${expected === 1 ? 'delivery' : 'deliveries'} to ${list(live)}, each exactly once and in order`,
+    message: `${n} ${n === 1 ? 'message' : 'messages'}, ${expected} expected ${expected === 1 ? 'delivery' : 'deliveries'} to ${list(live)}, each exactly once and in order${apartNote(model, apart, apartPeers)}`,
     figures,
   };
 }

@@ -139,6 +139,13 @@ export function concerns(e: HistoryEvent, name: string): boolean {
   return coordinatorPeer(e) === name || (isMemberEvent(e) && e.data.name === name);
 }
 
+const sideFaultKinds: ReadonlySet<string> = new Set<FaultKind>(['partition', 'isolate', 'cut', 'heal']);
+
+/** A coordinator's `fault` that blocks or heals links, so decides the sides: evidence of where a peer was. */
+export function isSideFault(e: HistoryEvent): boolean {
+  return e.src === 'coordinator' && isEvent(e, 'fault') && sideFaultKinds.has(e.data.kind);
+}
+
 // ---------------------------------------------------------------- describeEvent
 
 /** `HH:MM:SS.mmm` (UTC, as the peers' logs print it). */
@@ -750,6 +757,11 @@ export function modelAt(history: readonly HistoryEvent[], at: number): Model {
   const model = new Model();
   for (const e of history) if (e.t <= at) model.apply(e);
   return model;
+}
+
+/** The sides of the network in words: `[alice, bob] | [charly]`. */
+export function sidesText(model: Model): string {
+  return model.components().map((side) => list(side)).join(' | ');
 }
 
 /** The peers the coordinator considers live at `at`, sorted. */

@@ -2,10 +2,15 @@
  * `state`: every observer has peer `of` in state `is` in its view. The
  * observers are the ones named, or with 'all' every live peer except `of`.
  * Named observers must be live and started to count as observing.
+ *
+ * Partitions: with 'all', while links keep some live peers from a live `of`,
+ * `alive` is asked of its side only and suspect, dead or left of the other
+ * sides only; after the heal, of everyone again (defaultObservers).
  */
 import type {HistoryEvent, Verdict} from './history/types.js';
+import {isEvent} from './history/types.js';
 import type {MemberState, Window} from './model.js';
-import {Model, coordinatorPeer, evidence, heldSince, isMemberEvent, list, whyNotLive} from './model.js';
+import {Model, coordinatorPeer, evidence, heldSince, isMemberEvent, isSideFault, list, sidesText, whyNotLive} from './model.js';
 
 export interface StateParams {
   of: string;
@@ -13,17 +18,34 @@ export interface StateParams {
   seenBy: readonly string[] | 'all';
 }
 
+/**
+ * The observers `seenBy: all` means: every live peer but `of`, except while a
+ * partition keeps some of them from `of` (which is live): then `alive` is
+ * asked of the peers on its side, and suspect, dead or left of the peers on
+ * the other sides (its own side rightly still has it alive). If no live peer
+ * is on another side, every live peer but `of` is asked, as without faults.
+ */
+function defaultObservers(model: Model, of: string, is: MemberState): readonly string[] {
+  const others = model.live().filter((p) => p !== of);
+  if (!model.hasBlockedLinks() || !model.isLive(of)) return others;
+  if (is === 'alive') return others.filter((p) => model.sameComponent(p, of));
+  const apart = others.filter((p) => !model.sameComponent(p, of));
+  return apart.length > 0 ? apart : others;
+}
+
 class StateTracker {
   readonly model = new Model();
   readonly #bad = new Set<string>();
+  /** The observers now, recomputed when the live set or the sides change. */
+  #observers: readonly string[] = [];
+  #observing = new Set<string>();
 
   constructor(readonly params: StateParams) {
     this.#judgeAll();
   }
 
   observers(): readonly string[] {
-    const {of, seenBy} = this.params;
-    return seenBy === 'all' ? this.model.live().filter((p) => p !== of) : seenBy;
+    return this.#observers;
   }
 
   /** True when the observer has `of` in the expected state, live and started. */
@@ -38,31 +60,24 @@ class StateTracker {
   }
 
   #judgeAll(): void {
+    const {of, is, seenBy} = this.params;
+    this.#observers = seenBy === 'all' ? defaultObservers(this.model, of, is) : seenBy;
+    this.#observing = new Set(this.#observers);
     this.#bad.clear();
-    for (const o of this.observers()) this.#judge(o);
-  }
-
-  #isObserver(peer: string): boolean {
-    const {of, seenBy} = this.params;
-    return seenBy === 'all' ? peer !== of && this.model.isLive(peer) : seenBy.includes(peer);
+    for (const o of this.#observers) this.#judge(o);
   }
 
   apply(e: HistoryEvent): void {
     const effect = this.model.apply(e);
     if (!effect) return;
-    if (effect.liveChanged) return this.#judgeAll();
+    if (effect.liveChanged || (effect.reachChanged && this.params.seenBy === 'all')) return this.#judgeAll();
     const peer = effect.viewOf;
-    if (peer === undefined || !this.#isObserver(peer)) return;
+    if (peer === undefined || !this.#observing.has(peer)) return;
     if (effect.member === undefined || effect.member === this.params.of) this.#judge(peer);
   }
 
-  #observerCount(): number {
-    const {of, seenBy} = this.params;
-    return seenBy === 'all' ? this.model.liveNames().size - (this.model.isLive(of) ? 1 : 0) : seenBy.length;
-  }
-
   get holds(): boolean {
-    return this.#bad.size === 0 && this.#observerCount() > 0;
+    return this.#bad.size === 0 && this.#observers.length > 0;
   }
 }
 
@@ -72,11 +87,21 @@ export function stateSeen(history: readonly HistoryEvent[], window: Window, para
   const since = heldSince(history, window.at, tracker);
   const model = tracker.model;
   const observers = tracker.observers();
+  const split = model.hasBlockedLinks() && model.isLive(of) && model.components().length > 1;
+  const sides = split ? ` (sides ${sidesText(model)})` : '';
   const about = (observer: string) => (e: HistoryEvent) => {
+    if (isEvent(e, 'fault')) return isSideFault(e);
     if (e.src === `peer:${observer}`) return e.type === 'peer.started' || (isMemberEvent(e) && e.data.name === of);
     const peer = coordinatorPeer(e);
     return e.src === 'coordinator' && (peer === observer || peer === of) && e.type.startsWith('peer.');
   };
+  if (observers.length === 0 && split) {
+    return {
+      status: 'unknown',
+      message: `no live peer other than ${of} on its side of the partition to observe it${sides}`,
+      evidence: evidence(history, window.at, isSideFault),
+    };
+  }
   if (observers.length === 0) {
     return {
       status: 'unknown',
@@ -100,7 +125,8 @@ export function stateSeen(history: readonly HistoryEvent[], window: Window, para
     return {status: 'unknown', message: `observer ${o} is live but ${why}, so its view is not known`, evidence: evidence(history, window.at, about(o))};
   }
   if (tracker.holds) {
-    return {status: 'pass', message: `${of} is ${is} to ${list(observers)}`, figures: {seen_ms: Math.max(0, since - window.from)}};
+    const where = params.seenBy === 'all' && split ? `, ${is === 'alive' ? 'its side' : 'the other sides'} of the partition${sides}` : '';
+    return {status: 'pass', message: `${of} is ${is} to ${list(observers)}${where}`, figures: {seen_ms: Math.max(0, since - window.from)}};
   }
   const wrong = observers.filter((o) => !tracker.sees(o));
   const o = wrong[0];
@@ -108,5 +134,6 @@ export function stateSeen(history: readonly HistoryEvent[], window: Window, para
   const state = model.view(o)?.members.get(of);
   const instead = state === undefined ? `has not seen ${of} at all` : `has ${of} ${state}`;
   const more = wrong.length > 1 ? ` (and ${wrong.slice(1).join(', ')})` : '';
-  return {status: 'fail', message: `${o} ${instead}, not ${is}${more}`, evidence: evidence(history, window.at, about(o))};
+  const side = split ? `; ${o} is ${model.sameComponent(o, of) ? 'on' : 'not on'} ${of}'s side of the partition${sides}` : '';
+  return {status: 'fail', message: `${o} ${instead}, not ${is}${more}${side}`, evidence: evidence(history, window.at, about(o))};
 }

@@ -283,6 +283,87 @@ test('delivered: unknown when a live peer never started; definite violations sti
   t.is(delivered(b.events, win(b)).status, 'fail');
 });
 
+test('delivered during a partition: a message is expected on its sender\'s side only; after the heal, everywhere', (t) => {
+  const b = h().group('alice', 'bob', 'charly', 'dave').at(1000).partition(['alice', 'bob'], ['charly', 'dave']);
+  b.send('alice', 1).deliverAll('alice:e1:1', 'alice', 'bob').send('charly', 1).deliverAll('charly:e1:1', 'charly', 'dave');
+  const during = delivered(b.events, win(b));
+  t.is(during.status, 'pass');
+  t.is(
+    during.message,
+    '2 messages, 4 expected deliveries to [alice, bob, charly, dave], each exactly once and in order; 4 more not expected at [alice, bob, charly, dave]: sent on another side of a partition, and none of their holders has shared a side with them since (sides [alice, bob] | [charly, dave])',
+  );
+  t.like(during.figures, {missing: 0, not_yet_across_partition: 4});
+
+  // On the sender's own side it is due at once.
+  const own = h().group('alice', 'bob', 'charly', 'dave').at(1000).partition(['alice', 'bob'], ['charly', 'dave']).send('alice', 1).deliver('alice', 'alice:e1:1');
+  const v = delivered(own.events, win(own));
+  t.is(v.status, 'fail');
+  t.is(v.message, 'bob: alice:e1:1 missing (sent by alice at 12:00:01.001 on its side of a partition [alice, bob]; bob has shared a side with a holder of it since 12:00:01.001)');
+  t.true(v.evidence!.some((line) => / coordinator fault partition \[alice, bob\] \| \[charly, dave\]$/.test(line)));
+
+  // The heal brings the sides together: every message is due everywhere.
+  b.at(5000).heal();
+  const after = delivered(b.events, win(b));
+  t.is(after.status, 'fail');
+  t.is(after.message, 'alice: charly:e1:1 missing (sent by charly at 12:00:01.004 on its side of a partition [charly, dave]; alice has shared a side with a holder of it since 12:00:05.000) (and 3 more problems)');
+  t.is(after.figures!.missing, 4);
+  t.true(after.evidence!.some((line) => / coordinator fault heal$/.test(line)));
+  b.deliverAll('charly:e1:1', 'alice', 'bob').deliverAll('alice:e1:1', 'charly', 'dave');
+  const healed = delivered(b.events, win(b));
+  t.is(healed.message, '2 messages, 8 expected deliveries to [alice, bob, charly, dave], each exactly once and in order');
+  t.like(healed.figures, {missing: 0, not_yet_across_partition: 0});
+  // Judged before the heal, the same history still passes.
+  t.is(delivered(b.events, {from: T0, at: T0 + 4999}).status, 'pass');
+});
+
+test('delivered with one-way cuts, nested partitions and a message that crossed: the sides decide, and a delivery is evidence', (t) => {
+  // A one-way cut between two peers splits them: each one's messages are due on its own side only.
+  const two = h().group('alice', 'bob').cut('alice', 'bob').send('alice', 1).deliver('alice', 'alice:e1:1');
+  t.is(delivered(two.events, win(two)).status, 'pass');
+  // A third peer joins them into one side: the message can go round, so it is due everywhere.
+  const three = h().group('alice', 'bob', 'charly').cut('alice', 'bob').send('alice', 1).deliverAll('alice:e1:1', 'alice', 'charly');
+  t.regex(delivered(three.events, win(three)).message, /^bob: alice:e1:1 missing \(sent by alice at [\d:.]+\)$/);
+
+  // Nested: alice isolated inside the left half; a heal that keeps the halves apart brings bob in, not the right half.
+  const nested = h().group('alice', 'bob', 'charly', 'dave').partition(['alice', 'bob'], ['charly', 'dave']).isolate('alice', 'bob');
+  nested.send('alice', 1).deliver('alice', 'alice:e1:1');
+  t.is(delivered(nested.events, win(nested)).status, 'pass');
+  const halves: Array<[string, string]> = [];
+  for (const a of ['alice', 'bob']) for (const c of ['charly', 'dave']) halves.push([a, c], [c, a]);
+  nested.fault('heal', {kept: halves});
+  t.regex(delivered(nested.events, win(nested)).message, /^bob: alice:e1:1 missing \(sent by alice at [\d:.]+ on its side of a partition \[alice\]; bob has shared a side with a holder of it since/);
+  nested.deliver('bob', 'alice:e1:1');
+  t.regex(delivered(nested.events, win(nested)).message, /; 2 more not expected at \[charly, dave\]/);
+
+  // A peer on the other side delivered it anyway (over a link the sides do not count): its side is due it too.
+  const crossed = h().group('alice', 'bob', 'charly', 'dave').partition(['alice', 'bob'], ['charly', 'dave']);
+  crossed.send('alice', 1).deliverAll('alice:e1:1', 'alice', 'bob', 'charly');
+  t.regex(delivered(crossed.events, win(crossed)).message, /^dave: alice:e1:1 missing \(sent by alice at [\d:.]+ on its side of a partition \[alice, bob\]; dave has shared a side with a holder of it since/);
+});
+
+test('delivered across a partition: holders restarted or gone take the message with them; loss and delay are no partition', (t) => {
+  const b = h().group('alice', 'bob', 'charly', 'dave').partition(['alice', 'bob'], ['charly', 'dave']);
+  b.send('alice', 1).deliverAll('alice:e1:1', 'alice', 'bob').kill('alice').up('bob');
+  b.heal();
+  // Nobody live holds it any more: charly and dave are not due it; bob's new process neither (live since after the send).
+  const v = delivered(b.events, win(b));
+  t.is(v.status, 'pass');
+  t.regex(v.message, /; 2 more not expected at \[charly, dave\]: sent on another side of a partition, and none of their holders has shared a side with them since$/);
+  // A paused holder keeps what it had: resumed after the heal, it brings the message over.
+  const paused = h().group('alice', 'bob', 'charly').partition(['alice', 'bob'], ['charly']);
+  paused.send('alice', 1).deliverAll('alice:e1:1', 'alice', 'bob').pause('alice').pause('bob').heal();
+  t.is(delivered(paused.events, win(paused)).status, 'pass');
+  paused.resume('bob');
+  t.regex(delivered(paused.events, win(paused)).message, /^charly: alice:e1:1 missing/);
+
+  for (const kind of ['loss', 'delay'] as const) {
+    const lossy = h().group('alice', 'bob').fault(kind, kind === 'loss' ? {rate: 0.5, links: 'all'} : {ms: 50, links: 'all'}).send('alice', 1).deliver('alice', 'alice:e1:1');
+    const w = delivered(lossy.events, win(lossy));
+    t.is(w.message, 'bob: alice:e1:1 missing (sent by alice at 12:00:00.007)', kind);
+    t.false('not_yet_across_partition' in w.figures!);
+  }
+});
+
 test('percentile is nearest-rank', (t) => {
   const values = Array.from({length: 100}, (_, i) => i + 1);
   t.is(percentile(values, 50), 50);
@@ -340,6 +421,46 @@ test('state: unknown when an observer never started, is not live, or there is no
   const a = stateSeen(alone.events, win(alone), {of: 'bob', is: 'dead', seenBy: 'all'});
   t.is(a.status, 'unknown');
   t.is(a.message, 'no live peer other than bob to observe it (bob exited)');
+});
+
+test('state during a partition: alive is asked of its side, dead of the other sides; everyone after the heal', (t) => {
+  const b = h().group('alice', 'bob', 'charly', 'dave').at(1000).partition(['alice', 'bob'], ['charly', 'dave']);
+  b.deadAll(['charly', 'dave'], ['alice', 'bob']).deadAll(['alice', 'bob'], ['charly', 'dave']);
+  const alive = stateSeen(b.events, win(b), {of: 'alice', is: 'alive', seenBy: 'all'});
+  t.is(alive.status, 'pass');
+  t.is(alive.message, 'alice is alive to [bob], its side of the partition (sides [alice, bob] | [charly, dave])');
+  const dead = stateSeen(b.events, win(b), {of: 'alice', is: 'dead', seenBy: 'all'});
+  t.is(dead.message, 'alice is dead to [charly, dave], the other sides of the partition (sides [alice, bob] | [charly, dave])');
+  // Named observers are asked as named, with where they are.
+  const named = stateSeen(b.events, win(b), {of: 'alice', is: 'alive', seenBy: ['bob', 'charly']});
+  t.is(named.status, 'fail');
+  t.is(named.message, "charly has alice dead, not alive; charly is not on alice's side of the partition (sides [alice, bob] | [charly, dave])");
+  t.true(named.evidence!.some((line) => / coordinator fault partition /.test(line)));
+
+  b.at(5000).heal();
+  const after = stateSeen(b.events, win(b), {of: 'alice', is: 'alive', seenBy: 'all'});
+  t.is(after.status, 'fail');
+  t.is(after.message, 'charly has alice dead, not alive (and dave)');
+  b.alive('charly', 'alice').alive('dave', 'alice');
+  const healed = stateSeen(b.events, win(b, 5000), {of: 'alice', is: 'alive', seenBy: 'all'});
+  t.is(healed.message, 'alice is alive to [bob, charly, dave]');
+  t.deepEqual(healed.figures, {seen_ms: 2});
+});
+
+test('state with an isolated peer and a one-way cut bridged by a third peer', (t) => {
+  const iso = h().group('alice', 'bob', 'charly').isolate('alice', 'bob', 'charly');
+  const v = stateSeen(iso.events, win(iso), {of: 'alice', is: 'alive', seenBy: 'all'});
+  t.is(v.status, 'unknown');
+  t.is(v.message, 'no live peer other than alice on its side of the partition to observe it (sides [bob, charly] | [alice])');
+  iso.suspect('bob', 'alice');
+  t.is(stateSeen(iso.events, win(iso), {of: 'alice', is: 'dead', seenBy: 'all'}).message, "bob has alice suspect, not dead (and charly); bob is not on alice's side of the partition (sides [bob, charly] | [alice])");
+  // bob and charly see each other alive on their side.
+  t.is(stateSeen(iso.events, win(iso), {of: 'bob', is: 'alive', seenBy: 'all'}).message, 'bob is alive to [charly], its side of the partition (sides [bob, charly] | [alice])');
+
+  // alice→bob is cut, but charly joins them into one side: everyone but alice is asked, as without faults.
+  const bridged = h().group('alice', 'bob', 'charly').cut('alice', 'bob').suspect('bob', 'alice');
+  t.is(stateSeen(bridged.events, win(bridged), {of: 'alice', is: 'alive', seenBy: 'all'}).message, 'bob has alice suspect, not alive');
+  t.is(stateSeen(bridged.events, win(bridged), {of: 'alice', is: 'suspect', seenBy: 'all'}).message, 'charly has alice alive, not suspect');
 });
 
 // ---------------------------------------------------------------- invariants
@@ -821,6 +942,32 @@ test('the fault-aware checkers stay linear with links blocked and the live set c
   const elapsed = performance.now() - started;
   t.true(elapsed < 5000, `took ${elapsed.toFixed(0)} ms`);
   t.log(`${b.events.length} events with a partition, ${changes} live-set changes: converged, detected, no-false-dead in ${elapsed.toFixed(0)} ms`);
+});
+
+test('delivered stays linear with chat on both sides of a partition while the live set churns', (t) => {
+  const left = ['alice', 'bob', 'charly'];
+  const right = ['dave', 'erin', 'frank', 'grace'];
+  const b = h().group(...left, ...right).partition(left, right);
+  let sent = 0;
+  for (let i = 1; b.events.length < 150_000; i++) {
+    const side = i % 2 === 1 ? left : right;
+    const sender = side[i % side.length]!;
+    b.send(sender, i).deliverAll(`${sender}:e1:${i}`, ...side);
+    sent++;
+    // Now and then a message crosses anyway: its spread forks, and the other side is due it too.
+    if (i % 50 === 0) b.deliverAll(`${sender}:e1:${i}`, ...(side === left ? right : left));
+    if (i % 100 === 0) {
+      const p = right[(i / 100) % right.length]!;
+      b.pause(p).resume(p);
+    }
+  }
+  const started = performance.now();
+  const v = delivered(b.events, win(b));
+  const elapsed = performance.now() - started;
+  t.is(v.status, 'pass', v.message);
+  t.true(v.figures!.not_yet_across_partition! > sent, 'most messages are not due on the other side');
+  t.true(elapsed < 5000, `took ${elapsed.toFixed(0)} ms`);
+  t.log(`${b.events.length} events, ${sent} messages during a partition: delivered in ${elapsed.toFixed(0)} ms`);
 });
 
 test('model: a heal that keeps the other side\'s cuts is no reunion: the split it keeps has one start and no end', (t) => {

@@ -22,6 +22,8 @@ export interface Policy {
   readonly refutes: boolean;
   /** Whether the peer keeps trying push-pull with dead members, so a healed partition merges. */
   readonly reconnectsToDead: boolean;
+  /** Whether the peer runs chat anti-entropy, which repairs what pushes missed: a partition, a loss. */
+  readonly syncsChat: boolean;
   /**
    * Whether an `alive` at `incoming` replaces what this peer holds about another
    * member: `held` at incarnation `heldIncarnation`. SWIM: only a higher incarnation does.
@@ -45,6 +47,7 @@ export const correctPolicy: Policy = Object.freeze({
   suspectsOnMissedAck: true,
   refutes: true,
   reconnectsToDead: true,
+  syncsChat: true,
   aliveOverrides: (incoming: number, heldIncarnation: number) => incoming > heldIncarnation,
   suspicionBounds: (minMs: number, maxMs: number) => [minMs, maxMs] as const,
   retransmitLimit: (limit: number) => limit,
@@ -110,6 +113,8 @@ const defects = {
   }),
   /** Gossips each membership update once instead of λ·log N times: news spreads slowly, and only push-pull catches the rest up. */
   'gossip-once': (base: Policy): Policy => ({...base, retransmitLimit: () => 1}),
+  /** Never runs chat anti-entropy, so a message pushed while a partition kept some members away never reaches them after the heal. */
+  'no-anti-entropy': (base: Policy): Policy => ({...base, syncsChat: false}),
 } satisfies Record<string, (base: Policy) => Policy>;
 
 export type BugName = keyof typeof defects;
@@ -128,6 +133,7 @@ export const bugNames: readonly BugName[] = [
   'no-reconnect',
   'resurrect',
   'gossip-once',
+  'no-anti-entropy',
 ];
 
 /** The defects a peer was started with. */

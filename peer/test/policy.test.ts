@@ -21,6 +21,7 @@ const hooks = (p: Policy) => ({
   suspectsOnMissedAck: p.suspectsOnMissedAck,
   refutes: p.refutes,
   reconnectsToDead: p.reconnectsToDead,
+  syncsChat: p.syncsChat,
   suspicionBounds: p.suspicionBounds(600, 2400),
   retransmitLimit: p.retransmitLimit(8),
   /** alive over dead, suspect and alive at the incarnation held, one below and one above. */
@@ -36,6 +37,7 @@ test('no defects is the correct policy', (t) => {
     suspectsOnMissedAck: true,
     refutes: true,
     reconnectsToDead: true,
+    syncsChat: true,
     suspicionBounds: [600, 2400],
     retransmitLimit: 8,
     aliveOverrides: [
@@ -59,6 +61,7 @@ test('each defect bends exactly one hook', (t) => {
     'hair-trigger': {suspicionBounds: [0, 0]},
     'no-refute': {refutes: false},
     'no-reconnect': {reconnectsToDead: false},
+    'no-anti-entropy': {syncsChat: false},
     resurrect: {
       aliveOverrides: [
         [false, true, true],

@@ -243,6 +243,98 @@ test.serial('a peer that gossips each update once (--bug gossip-once) fails a mo
   t.regex(recheck.all, /same verdict as recorded in result\.json: pass/);
 });
 
+/** Runs a scenario and re-checks its history: `peerlab check` must give the verdict `peerlab run` recorded. */
+async function runAndCheck(t: {is(a: unknown, b: unknown, m?: string): void; regex(s: string, r: RegExp, m?: string): void}, dir: string, name: string, yaml: string): Promise<ScenarioResult> {
+  const out = path.join(dir, name);
+  const run = await peerlab(['run', await scenarioFile(dir, `${name}.yaml`, yaml), '--out', out]);
+  const result = await onlyResult(out);
+  t.is(run.exitCode, result.status === 'pass' ? 0 : 1, run.all);
+  const check = await peerlab(['check', result.historyPath]);
+  t.is(check.exitCode, run.exitCode, check.all);
+  t.regex(check.all, new RegExp(`same verdict as recorded in result\\.json: ${result.status}`));
+  return result;
+}
+
+test.serial('delivered across a partition: due on the sender\'s side during it, everywhere after the heal; a peer without anti-entropy fails (--bug no-anti-entropy), the correct peer passes', async (t) => {
+  const scenario = (bug: boolean) =>
+    [
+      `name: ${bug ? 'no anti-entropy' : 'correct'}`,
+      'peers: [alice, bob, charly, dave]',
+      bug ? 'peer_args: {all: [--bug, no-anti-entropy]}' : '',
+      'steps:',
+      '  - start: all',
+      '  - await: converged',
+      '    within: 8s',
+      '  - partition: [[alice, bob], [charly, dave]]',
+      '  - on: alice',
+      '    run: send left',
+      '  - on: charly',
+      '    run: send right',
+      // Pushes reach the sender's side only: that is all that is due now.
+      '  - await: delivered',
+      '    within: 5s',
+      '  - heal: all',
+      '  - await: converged',
+      '    within: 20s',
+      // Only anti-entropy carries the messages across now.
+      '  - await: delivered',
+      '    within: 5s',
+      '',
+    ].join('\n');
+  const dir = await workDir(t);
+  const broken = await runAndCheck(t, dir, 'bad', scenario(true));
+  t.is(broken.status, 'fail');
+  t.regex(
+    broken.message ?? '',
+    /^step 9 \(line \d+\) await delivered within 5s: not within 5000 ms: (alice|bob|charly|dave): (alice|charly):\w+:1 missing \(sent by \2 at [\d:.]+ on its side of a partition \[(alice, bob|charly, dave)\]; \1 has shared a side with a holder of it since [\d:.]+/,
+  );
+  t.regex((broken.evidence ?? []).join('\n'), /coordinator fault partition \[alice, bob\] \| \[charly, dave\][\s\S]*coordinator fault heal/);
+  const during = broken.steps.find((s) => s.path === '6')!;
+  t.is(during.status, 'pass', 'during the partition the other side is not due the message');
+
+  const correct = await runAndCheck(t, dir, 'ok', scenario(false));
+  t.is(correct.status, 'pass', correct.message);
+  t.is(correct.steps.find((s) => s.path === '6')?.figures?.not_yet_across_partition, 4);
+});
+
+test.serial('state across a partition: dead is asked of the other side, alive of its own; a peer that never suspects fails (--bug never-suspect), the correct peer passes', async (t) => {
+  const scenario = (bug: boolean) =>
+    [
+      `name: ${bug ? 'never suspects' : 'correct'}`,
+      'peers: [alice, bob, charly, dave]',
+      bug ? 'peer_args: {all: [--bug, never-suspect]}' : '',
+      'steps:',
+      '  - start: all',
+      '  - await: converged',
+      '    within: 8s',
+      '  - partition: [[alice, bob], [charly, dave]]',
+      // bob, on alice's side, rightly still has her alive: only charly and dave are asked.
+      '  - await: {state: {of: alice, is: dead}}',
+      '    within: 10s',
+      '  - await: {state: {of: alice, is: alive}}',
+      '    within: 3s',
+      '  - heal: all',
+      '  - await: converged',
+      '    within: 20s',
+      '  - await: {state: {of: alice, is: alive}}',
+      '    within: 5s',
+      '',
+    ].join('\n');
+  const dir = await workDir(t);
+  const broken = await runAndCheck(t, dir, 'bad', scenario(true));
+  t.is(broken.status, 'fail');
+  t.regex(
+    broken.message ?? '',
+    /^step 4 \(line \d+\) await alice dead seen by all within 10s: not within 10000 ms: (charly|dave) has alice alive, not dead( \(and (charly|dave)\))?; \1 is not on alice's side of the partition \(sides \[alice, bob\] \| \[charly, dave\]\)$/,
+  );
+
+  const correct = await runAndCheck(t, dir, 'ok', scenario(false));
+  t.is(correct.status, 'pass', correct.message);
+  t.regex(correct.steps.find((s) => s.path === '4')?.message ?? '', /alice is dead to \[charly, dave\], the other sides of the partition/);
+  t.regex(correct.steps.find((s) => s.path === '5')?.message ?? '', /alice is alive to \[bob\], its side of the partition/);
+  t.regex(correct.steps.find((s) => s.path === '8')?.message ?? '', /alice is alive to \[bob, charly, dave\]$/);
+});
+
 test.serial('a killed peer that is never declared dead fails the state await', async (t) => {
   const dir = await workDir(t);
   const out = path.join(dir, 'runs');

@@ -71,6 +71,7 @@ export class Chat extends EventEmitter<ChatEvents> {
 
   start(): void {
     clearInterval(this.#timer);
+    if (!this.policy.syncsChat) return;
     this.#timer = setInterval(() => this.#syncOnce(), this.membership.config.chatSyncIntervalMs);
   }
 

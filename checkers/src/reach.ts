@@ -1,0 +1,137 @@
+/**
+ * Which peers a chat message can have reached, when links are blocked.
+ *
+ * A message spreads within a side of the network (model.ts): the sender's
+ * side when it is sent, then every side that holds a *holder* of it. A holder
+ * is a peer that has shared a side with one since the send (the sender to
+ * begin with), or that delivered the message itself (evidence that it crossed
+ * some link the sides do not count, a one-way one say), in the process it had
+ * then: a respawned peer starts with nothing; a paused and resumed one keeps
+ * what it held. So during a partition a message is expected on its sender's
+ * side only, and once a heal (or a bridge) puts the sides together, everywhere.
+ *
+ * Only messages sent while their sender's side is not the whole live set are
+ * tracked, and only until their holders cover the live set: without network
+ * faults this costs one check per send. Messages sent from one side between
+ * two changes of the network spread alike, so they share one `Spread`: a
+ * change costs a pass over the spreads, not over the messages.
+ */
+import type {Model, SentMessage} from './model.js';
+
+interface Holder {
+  generation: number;
+  /** When it first shared a side with a holder, or delivered a message of the spread. */
+  since: number;
+}
+
+/** The holders of the messages that share it. */
+interface Spread {
+  /** The sender's side at the first send. */
+  side: readonly string[];
+  holders: Map<string, Holder>;
+  /** When every live peer held it (undefined: not yet). */
+  covered: number | undefined;
+  /** The network epoch it was made in: sends and forks join it only within that epoch. */
+  epoch: number;
+  /** Copies with one more holder, for messages of this spread that peer delivered, per peer. */
+  forks: Map<string, Spread> | undefined;
+}
+
+export class MessageReach {
+  /** Every message ever tracked, by id, with its spread, kept for the words of a verdict. */
+  readonly #spreadOf = new Map<string, {sent: SentMessage; spread: Spread}>();
+  /** Spreads not yet held by every live peer: the only ones a change can widen. */
+  readonly #open = new Set<Spread>();
+  /** The spreads sends in this epoch join, by the first name of the sender's side. */
+  #current = new Map<string, Spread>();
+  #epoch = 0;
+  /** Some message was sent into a side smaller than the live set. */
+  everTracked = false;
+
+  /** Some tracked message is not yet held by every live peer. */
+  get open(): boolean {
+    return this.#open.size > 0;
+  }
+
+  /** A send: tracked when its sender's side is not every live peer. */
+  sent(model: Model, sent: SentMessage): void {
+    if (!model.hasBlockedLinks()) return;
+    const live = model.component(sent.sender);
+    if (live && live.length === model.liveNames().size) return;
+    const side = live ?? [sent.sender];
+    const key = live ? live[0]! : `\u0000${sent.sender}`;
+    let spread = this.#current.get(key);
+    if (!spread) {
+      const holders = new Map<string, Holder>();
+      for (const peer of side) holders.set(peer, {generation: model.generation(peer), since: sent.t});
+      spread = {side, holders, covered: undefined, epoch: this.#epoch, forks: undefined};
+      this.#current.set(key, spread);
+      this.#open.add(spread);
+    }
+    this.#spreadOf.set(sent.id, {sent, spread});
+    this.everTracked = true;
+  }
+
+  /** A delivery by `peer` at `t`: it holds the message, and so does its side from now. */
+  delivered(model: Model, peer: string, id: string, t: number): void {
+    const tracked = this.#spreadOf.get(id);
+    if (!tracked) return;
+    const spread = tracked.spread;
+    if (spread.covered !== undefined || this.#holds(model, spread, peer)) return;
+    let fork = spread.forks?.get(peer);
+    if (!fork || fork.epoch !== this.#epoch) {
+      fork = {side: spread.side, holders: new Map(spread.holders), covered: undefined, epoch: this.#epoch, forks: undefined};
+      fork.holders.set(peer, {generation: model.generation(peer), since: t});
+      (spread.forks ??= new Map()).set(peer, fork);
+      this.#open.add(fork);
+      this.#widen(model, fork, t);
+    }
+    tracked.spread = fork;
+  }
+
+  /** The live set, the links or a peer's process changed at `t`: sides that now hold a holder take the messages. */
+  changed(model: Model, t: number): void {
+    this.#epoch++;
+    if (this.#current.size > 0) this.#current = new Map();
+    for (const spread of this.#open) this.#widen(model, spread, t);
+  }
+
+  #holds(model: Model, spread: Spread, peer: string): boolean {
+    return spread.holders.get(peer)?.generation === model.generation(peer);
+  }
+
+  #widen(model: Model, spread: Spread, t: number): void {
+    let covered = true;
+    for (const side of model.components()) {
+      if (!side.some((p) => this.#holds(model, spread, p))) {
+        covered = false;
+        continue;
+      }
+      for (const p of side) if (!this.#holds(model, spread, p)) spread.holders.set(p, {generation: model.generation(p), since: t});
+    }
+    // Every live peer holds it: any peer still required later was live now, so it is expected everywhere from here.
+    if (!covered) return;
+    spread.covered = t;
+    spread.forks = undefined;
+    this.#open.delete(spread);
+  }
+
+  /** Whether `peer`'s current process is expected to have message `id` (untracked messages: yes). */
+  expects(model: Model, peer: string, id: string): boolean {
+    const spread = this.#spreadOf.get(id)?.spread;
+    return !spread || spread.covered !== undefined || this.#holds(model, spread, peer);
+  }
+
+  /**
+   * For a tracked message: the sender's side when it was sent, and since when
+   * `peer` is expected to have it (undefined: it is not).
+   */
+  about(model: Model, peer: string, id: string): {side: readonly string[]; since: number | undefined} | undefined {
+    const tracked = this.#spreadOf.get(id);
+    if (!tracked) return undefined;
+    const {sent, spread} = tracked;
+    const own = this.#holds(model, spread, peer) ? spread.holders.get(peer)!.since : undefined;
+    const since = own ?? spread.covered;
+    return {side: spread.side, since: since === undefined ? undefined : Math.max(since, sent.t)};
+  }
+}
