@@ -48,7 +48,7 @@ test.serial('a failing run says the same about each step in the list output, res
   steps:
     - start: all
     - await: converged
-      within: 5s
+      within: 15s
     - repeat: 2
       steps:
         - on: alice
