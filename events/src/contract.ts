@@ -61,6 +61,14 @@ export const peerEventData = {
   /** `seq` is the message's number in its sender's stream, not the event's. */
   'chat.sent': z.object({id: z.string().min(1), sender: peerName, seq: z.int().min(1), text: z.string()}),
   'chat.delivered': z.object({id: z.string().min(1), sender: peerName, seq: z.int().min(1), sentAt: time}),
+  /**
+   * Optional. What this process has sent so far, counted from its peer.started
+   * (a restart starts again from 0), reported every second or so: packets and
+   * bytes per second per peer are the differences between two reports.
+   * `udpOut` counts datagrams, `tcpOut` connections opened; the bytes are
+   * payload bytes (UDP) and bytes written (TCP, requests and replies alike).
+   */
+  'net.counters': z.object({udpOut: count, udpOutBytes: count, tcpOut: count, tcpOutBytes: count}),
   /** A command the coordinator stopped waiting for has really ended (client-agent). */
   'command.late': z.object({id: z.string(), name: z.string(), ms: z.number().min(0), ok: z.boolean(), error: z.string().optional()}),
 } as const;

@@ -108,6 +108,13 @@ const defects = {
     ...base,
     aliveOverrides: (incoming, heldIncarnation, held) => (held === 'dead' && incoming === heldIncarnation) || base.aliveOverrides(incoming, heldIncarnation, held),
   }),
+  /**
+   * Never stops retransmitting an update: every piece of news ever heard rides
+   * on every packet and keeps the gossip timer ticking, so a group at rest
+   * talks as much as one that is forming. Nothing else goes wrong: only the
+   * traffic figures (and a bound on them) show it.
+   */
+  chatty: (base: Policy): Policy => ({...base, retransmitLimit: () => Infinity}),
 } satisfies Record<string, (base: Policy) => Policy>;
 
 export type BugName = keyof typeof defects;
@@ -125,6 +132,7 @@ export const bugNames: readonly BugName[] = [
   'no-refute',
   'no-reconnect',
   'resurrect',
+  'chatty',
 ];
 
 /** The defects a peer was started with. */
