@@ -40,6 +40,10 @@ const links = z.union([z.literal('all'), z.array(link)]);
 const figures = z.record(z.string(), z.number());
 const wireError = z.object({message: z.string(), code: z.string()});
 const anyObject = z.record(z.string(), z.unknown());
+/** The most any one peer may send in a phase of the run, per second. */
+const trafficLimit = z.object({max_packets_per_peer_s: z.number().min(0).optional(), max_bytes_per_peer_s: z.number().min(0).optional()});
+/** A scenario's traffic bounds, by phase (checkers/src/traffic.ts defines the phases). */
+export const trafficBounds = z.object({forming: trafficLimit.optional(), rest: trafficLimit.optional(), churn: trafficLimit.optional()});
 
 // ---------------------------------------------------------------- peer events
 
@@ -134,6 +138,8 @@ export const coordinatorEventData = {
     profile: z.string().optional(),
     invariants: z.array(z.string()).optional(),
     timeoutMs: z.number().min(0).optional(),
+    /** The scenario's traffic bounds, judged over the whole run like an invariant. */
+    traffic: trafficBounds.optional(),
   }),
   /** The last line: `error` when the run itself broke (not a failed step). */
   'run.end': z.object({error: z.string().optional()}),
@@ -224,6 +230,7 @@ export type Condition = z.infer<typeof condition>;
 export type Status = z.infer<typeof status>;
 export type MemberState = z.infer<typeof memberState>;
 export type FaultKind = z.infer<typeof faultKind>;
+export type TrafficBounds = z.infer<typeof trafficBounds>;
 
 /** What a peer reports, as its agent records it: one variant per type. */
 export type PeerEvent = {[K in PeerEventType]: {type: K; data: PeerEventData<K>}}[PeerEventType];

@@ -12,7 +12,7 @@ import type {z} from 'zod';
 import type {Args, CommandSpec} from '@peerlab/client-agent';
 import {CommandError, parseWords, splitWords} from '@peerlab/client-agent';
 import {generateNames} from '@peerlab/events/names';
-import type {Condition} from '@peerlab/checkers/history/types';
+import type {Condition, TrafficBounds} from '@peerlab/checkers/history/types';
 import {formatDuration, parseDuration} from './duration.js';
 import type {PlanStep, Scenario, Target} from './plan.js';
 import type {ScenarioProblem} from './problems.js';
@@ -260,6 +260,7 @@ function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: num
     else if (nemesis.forMs / nemesis.everyMs > MAX_NEMESIS_ROUNDS) ctx.problem(at, `${Math.floor(nemesis.forMs / nemesis.everyMs)} rounds of faults (for / every), at most ${MAX_NEMESIS_ROUNDS}: inject less often or for less long`);
     builder.withinTimeout(nemesis.forMs, shell.nemesis.for, at);
   }
+  const traffic = shell.traffic && trafficBounds(ctx, shell.traffic, [...base, 'traffic']);
   return {
     name: shell.name,
     file: ctx.file,
@@ -273,8 +274,22 @@ function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: num
     invariants: shell.invariants ?? [],
     peersPerProcess: shell.peers_per_process ?? 1,
     ...(nemesis ? {nemesis} : {}),
+    ...(traffic ? {traffic} : {}),
     steps,
   };
+}
+
+/** The schema took each bound's shape; a phase, or the key, that bounds nothing is a mistake worth naming. */
+function trafficBounds(ctx: Context, traffic: TrafficBounds, at: PathKey[]): TrafficBounds | undefined {
+  const phases = Object.keys(traffic) as Array<keyof TrafficBounds>;
+  if (phases.length === 0) {
+    ctx.problem(at, 'expected at least one of forming, rest, churn: traffic bounds nothing');
+    return undefined;
+  }
+  for (const phase of phases) {
+    if (Object.keys(traffic[phase] ?? {}).length === 0) ctx.problem([...at, phase], 'expected max_packets_per_peer_s or max_bytes_per_peer_s: this phase is bounded by nothing');
+  }
+  return traffic;
 }
 
 function generateNamesOrList(peers: unknown): string[] {

@@ -1,0 +1,207 @@
+/**
+ * What the peers cost the network, from their own counters: packets and bytes
+ * sent per peer per second, in each phase of a run, and a scenario's bounds on
+ * them judged like an invariant.
+ *
+ * The counters: each peer process reports `net.counters`, its cumulative
+ * datagrams and connections sent (`udpOut + tcpOut` are its packets) and the
+ * bytes of both, counted from its `peer.started` (which counts as a report of
+ * zeros). Between two consecutive reports of one process, the differences are
+ * spread evenly over the time between them; a counter that goes down means a
+ * new process whose `peer.started` is missing, and starts again from there
+ * without a rate. What a process sent after its last report is not counted.
+ *
+ * The phases, one at each instant, from the history alone:
+ *  - forming: from the first peer spawned or started until the group is
+ *    converged (checkers/src/converged.ts) for the first time at or after the
+ *    end of the first `start` step: the peers meet and exchange state;
+ *  - churn: afterwards, while the group is not converged (a peer killed,
+ *    restarted, leaving or joining late, until every view agrees again) or a
+ *    fault is in effect though views agree: a peer paused (until resumed),
+ *    links blocked by partition, isolate or cut (until healed), loss or delay
+ *    (until the next heal);
+ *  - rest: afterwards, the group converged and no fault in effect.
+ * The run is measured until its last step ended (or its run.end): the peers'
+ * shutdown is no phase.
+ *
+ * Per phase: each peer's rate is what it sent in the phase over the time it
+ * spent reporting in it; `<phase>_packets_per_peer_s` and
+ * `<phase>_bytes_per_peer_s` are the mean of those rates over the peers,
+ * `<phase>_max_packets_per_peer_s` and `<phase>_max_bytes_per_peer_s` the
+ * busiest peer's, and `<phase>_duration_s` how long the phase lasted in all.
+ * A phase nobody reported in has no figures.
+ */
+import type {HistoryEvent, TrafficBounds, Verdict} from './history/types.js';
+import {isEvent} from './history/types.js';
+import {ConvergenceTracker} from './converged.js';
+import {peerOf} from './model.js';
+
+export type TrafficPhase = 'forming' | 'rest' | 'churn';
+export const trafficPhaseNames: readonly TrafficPhase[] = ['forming', 'rest', 'churn'];
+
+/** A stretch of the run in one phase: [from, to) in epoch ms. */
+export interface PhaseSpan {
+  phase: TrafficPhase;
+  from: number;
+  to: number;
+}
+
+/** The run cut into phases, in time order, adjacent spans in different phases. */
+export function trafficPhases(history: readonly HistoryEvent[]): PhaseSpan[] {
+  const startStepEnd = history.find((e) => e.src === 'coordinator' && isEvent(e, 'step.end') && e.data.kind === 'start')?.t;
+  const lastStepEnd = history.findLast((e) => e.src === 'coordinator' && isEvent(e, 'step.end'))?.t;
+  const runEnd = history.findLast((e) => e.src === 'coordinator' && isEvent(e, 'run.end'))?.t;
+  const end = lastStepEnd ?? runEnd ?? Math.max(-Infinity, ...history.map((e) => e.t));
+  const tracker = new ConvergenceTracker();
+  const model = tracker.model;
+  const spans: PhaseSpan[] = [];
+  let begun: number | undefined;
+  let formed = false;
+  let paused = false;
+  let lossOrDelay = false;
+  let clock = -Infinity;
+  let phase: TrafficPhase = 'forming';
+  const enter = (next: TrafficPhase, at: number) => {
+    const last = spans.at(-1);
+    if (last && last.phase === next) return;
+    if (last) last.to = at;
+    spans.push({phase: next, from: at, to: at});
+  };
+  for (const e of history) {
+    // Peers' clocks and the coordinator's interleave: time only moves forward here.
+    clock = Math.max(clock, e.t);
+    if (clock >= end) break;
+    tracker.apply(e);
+    if (e.src === 'coordinator') {
+      if (isEvent(e, 'peer.spawn') || isEvent(e, 'peer.exit') || isEvent(e, 'peer.kill')) paused = model.peers().some((p) => model.liveness(p) === 'paused');
+      else if (isEvent(e, 'fault')) {
+        if (e.data.kind === 'loss' || e.data.kind === 'delay') lossOrDelay = true;
+        else if (e.data.kind === 'heal') lossOrDelay = false;
+      }
+    }
+    if (begun === undefined && (isEvent(e, 'peer.spawn') || isEvent(e, 'peer.started'))) begun = clock;
+    if (begun === undefined) continue;
+    if (!formed && tracker.holds && (startStepEnd === undefined || clock >= startStepEnd)) formed = true;
+    phase = !formed ? 'forming' : tracker.holds && !paused && !lossOrDelay && !model.hasBlockedLinks() ? 'rest' : 'churn';
+    enter(phase, clock);
+  }
+  const last = spans.at(-1);
+  if (last) last.to = Math.max(last.from, end);
+  return spans.filter((s) => s.to > s.from);
+}
+
+/** What one peer sent in one phase, and over how long it reported in it. */
+interface Sent {
+  packets: number;
+  bytes: number;
+  ms: number;
+}
+
+interface Counters {
+  t: number;
+  packets: number;
+  bytes: number;
+}
+
+/** Per phase, per peer: what it sent there. Spans must be in time order (as trafficPhases gives them). */
+export function sentByPhase(history: readonly HistoryEvent[], spans: readonly PhaseSpan[]): Map<TrafficPhase, Map<string, Sent>> {
+  const out = new Map<TrafficPhase, Map<string, Sent>>();
+  const last = new Map<string, Counters>();
+  const spread = (peer: string, a: Counters, b: Counters) => {
+    const ms = b.t - a.t;
+    if (!(ms > 0)) return;
+    for (const span of spans) {
+      const overlap = Math.min(span.to, b.t) - Math.max(span.from, a.t);
+      if (overlap <= 0) continue;
+      const share = overlap / ms;
+      let phase = out.get(span.phase);
+      if (!phase) out.set(span.phase, (phase = new Map()));
+      const sent = phase.get(peer) ?? {packets: 0, bytes: 0, ms: 0};
+      sent.packets += (b.packets - a.packets) * share;
+      sent.bytes += (b.bytes - a.bytes) * share;
+      sent.ms += overlap;
+      phase.set(peer, sent);
+    }
+  };
+  for (const e of history) {
+    const peer = peerOf(e.src);
+    if (peer === undefined) continue;
+    if (isEvent(e, 'peer.started')) {
+      last.set(peer, {t: e.t, packets: 0, bytes: 0});
+    } else if (isEvent(e, 'net.counters')) {
+      const now: Counters = {t: e.t, packets: e.data.udpOut + e.data.tcpOut, bytes: e.data.udpOutBytes + e.data.tcpOutBytes};
+      const before = last.get(peer);
+      if (before && now.packets >= before.packets && now.bytes >= before.bytes) spread(peer, before, now);
+      last.set(peer, now);
+    }
+  }
+  return out;
+}
+
+/** Packets to a tenth, bytes to the byte: finer would only be noise. */
+const round = (value: number, step: number) => Math.round(value / step) * step;
+
+/** The traffic figures of a run (the module comment names them); none when no peer reported counters. */
+export function trafficFigures(history: readonly HistoryEvent[]): Record<string, number> {
+  const spans = trafficPhases(history);
+  const sent = sentByPhase(history, spans);
+  const figures: Record<string, number> = {};
+  for (const phase of trafficPhaseNames) {
+    const peers = [...(sent.get(phase)?.values() ?? [])].filter((s) => s.ms > 0);
+    if (peers.length === 0) continue;
+    const packets = peers.map((s) => (s.packets * 1000) / s.ms);
+    const bytes = peers.map((s) => (s.bytes * 1000) / s.ms);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    figures[`${phase}_packets_per_peer_s`] = round(mean(packets), 0.1);
+    figures[`${phase}_max_packets_per_peer_s`] = round(Math.max(...packets), 0.1);
+    figures[`${phase}_bytes_per_peer_s`] = round(mean(bytes), 1);
+    figures[`${phase}_max_bytes_per_peer_s`] = round(Math.max(...bytes), 1);
+    figures[`${phase}_duration_s`] = round(spans.filter((s) => s.phase === phase).reduce((a, s) => a + s.to - s.from, 0) / 1000, 0.1);
+  }
+  // Rounding by multiplication leaves 12.299999...; the figures are for people and files.
+  for (const [name, value] of Object.entries(figures)) figures[name] = Number(value.toFixed(1));
+  return figures;
+}
+
+/** A limit's key in a scenario, the figure it is judged against, and its unit in words. */
+const limits = [
+  {key: 'max_packets_per_peer_s', figure: 'max_packets_per_peer_s', unit: 'packets/s'},
+  {key: 'max_bytes_per_peer_s', figure: 'max_bytes_per_peer_s', unit: 'bytes/s'},
+] as const;
+
+/**
+ * Judges a scenario's traffic bounds on a run's traffic figures: fails when,
+ * in a bounded phase, the busiest peer sent more per second than allowed;
+ * unknown when a bounded phase has no figures (the run never was in it, or no
+ * peer reported counters).
+ */
+export function trafficVerdict(figures: Record<string, number>, bounds: TrafficBounds): Verdict {
+  const within: string[] = [];
+  const unjudged: string[] = [];
+  for (const phase of trafficPhaseNames) {
+    const bound = bounds[phase];
+    if (!bound) continue;
+    for (const {key, figure, unit} of limits) {
+      const max = bound[key];
+      if (max === undefined) continue;
+      const value = figures[`${phase}_${figure}`];
+      if (value === undefined) {
+        unjudged.push(`${phase}.${key}`);
+        continue;
+      }
+      if (value > max) {
+        const mean = figures[`${phase}_${figure.replace('max_', '')}`];
+        return {
+          status: 'fail',
+          message: `${phase}: the busiest peer sent ${value} ${unit}, above the bound of ${max} (mean ${mean} ${unit} per peer, over ${figures[`${phase}_duration_s`]} s)`,
+        };
+      }
+      within.push(`${phase} ${value} ${unit} <= ${max}`);
+    }
+  }
+  if (unjudged.length > 0) {
+    const why = Object.keys(figures).length === 0 ? 'no peer reported net.counters' : 'the run was never in that phase';
+    return {status: 'unknown', message: `cannot judge ${unjudged.join(', ')}: ${why}`};
+  }
+  return {status: 'pass', message: `busiest peer: ${within.join('; ')}`};
+}
