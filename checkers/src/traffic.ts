@@ -51,7 +51,8 @@ export function trafficPhases(history: readonly HistoryEvent[]): PhaseSpan[] {
   const startStepEnd = history.find((e) => e.src === 'coordinator' && isEvent(e, 'step.end') && e.data.kind === 'start')?.t;
   const lastStepEnd = history.findLast((e) => e.src === 'coordinator' && isEvent(e, 'step.end'))?.t;
   const runEnd = history.findLast((e) => e.src === 'coordinator' && isEvent(e, 'run.end'))?.t;
-  const end = lastStepEnd ?? runEnd ?? Math.max(-Infinity, ...history.map((e) => e.t));
+  let end = lastStepEnd ?? runEnd ?? -Infinity;
+  if (end === -Infinity) for (const e of history) end = Math.max(end, e.t);
   const tracker = new ConvergenceTracker();
   const model = tracker.model;
   const spans: PhaseSpan[] = [];
@@ -110,7 +111,9 @@ export function sentByPhase(history: readonly HistoryEvent[], spans: readonly Ph
   const spread = (peer: string, a: Counters, b: Counters) => {
     const ms = b.t - a.t;
     if (!(ms > 0)) return;
-    for (const span of spans) {
+    // A long run under churn has many spans: start at the first that can overlap, not at the beginning.
+    for (let i = firstEndingAfter(spans, a.t); i < spans.length && spans[i]!.from < b.t; i++) {
+      const span = spans[i]!;
       const overlap = Math.min(span.to, b.t) - Math.max(span.from, a.t);
       if (overlap <= 0) continue;
       const share = overlap / ms;
@@ -136,6 +139,18 @@ export function sentByPhase(history: readonly HistoryEvent[], spans: readonly Ph
     }
   }
   return out;
+}
+
+/** The index of the first span that ends after t (spans are in time order and do not overlap). */
+function firstEndingAfter(spans: readonly PhaseSpan[], t: number): number {
+  let lo = 0;
+  let hi = spans.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (spans[mid]!.to <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Packets to a tenth, bytes to the byte: finer would only be noise. */
