@@ -31,6 +31,10 @@ const cases: Array<{title: string; yaml: string; line: number; column: number; f
   {title: 'bad state', yaml: `${header}  - await: {state: {of: bob, is: gone}}\n    within: 1s\n`, line: 4, column: 34, field: 'steps[0].await.state.is', message: /expected one of "alive"\|"suspect"\|"dead"\|"left"/},
   {title: 'unknown variable', yaml: `${header}  - on: alice\n    run: send \${nope}\n`, line: 5, column: 10, field: 'steps[0].run', message: /unknown variable \$\{nope\}/},
   {title: 'bad step inside a block', yaml: `${header}  - repeat: 2\n    steps:\n      - sleep: forever\n`, line: 6, column: 16, field: 'steps[0].steps[0].sleep', message: /expected a duration/},
+  {title: 'unknown traffic phase', yaml: `name: t\npeers: [alice, bob]\ntraffic:\n  idle: {max_packets_per_peer_s: 40}\nsteps:\n  - start: all\n`, line: 4, column: 3, field: 'traffic.idle', message: /unknown field "idle"; expected one of: forming, rest, churn/},
+  {title: 'traffic bound not a number', yaml: `name: t\npeers: [alice, bob]\ntraffic:\n  rest: {max_packets_per_peer_s: lots}\nsteps:\n  - start: all\n`, line: 4, column: 34, field: 'traffic.rest.max_packets_per_peer_s', message: /expected a number of packets \(datagrams and TCP connections\) per second/},
+  {title: 'negative traffic bound', yaml: `name: t\npeers: [alice, bob]\ntraffic:\n  churn: {max_bytes_per_peer_s: -1}\nsteps:\n  - start: all\n`, line: 4, column: 33, field: 'traffic.churn.max_bytes_per_peer_s', message: /expected a number of bytes per second, 0 or more/},
+  {title: 'traffic phase that bounds nothing', yaml: `name: t\npeers: [alice, bob]\ntraffic:\n  rest: {}\nsteps:\n  - start: all\n`, line: 4, column: 9, field: 'traffic.rest', message: /expected max_packets_per_peer_s or max_bytes_per_peer_s/},
   {title: 'YAML syntax', yaml: `name: t\npeers: [alice\nsteps: []\n`, line: 3, column: 1, field: '', message: /^YAML: /},
 ];
 
@@ -44,6 +48,13 @@ for (const c of cases) {
     t.regex(p!.message, c.message);
   });
 }
+
+test('a traffic key is carried to the plan as written, each phase optional', async (t) => {
+  const yaml = `name: t\npeers: [alice, bob]\ntraffic:\n  rest: {max_packets_per_peer_s: 40, max_bytes_per_peer_s: 20000}\n  churn: {max_packets_per_peer_s: 80}\nsteps:\n  - start: all\n`;
+  const [scenario] = parseScenarioText(yaml, 'x.yaml', []);
+  t.deepEqual(scenario!.traffic, {rest: {max_packets_per_peer_s: 40, max_bytes_per_peer_s: 20000}, churn: {max_packets_per_peer_s: 80}});
+  t.is(parseScenarioText(`${header}  - start: all\n`, 'x.yaml', [])[0]!.traffic, undefined);
+});
 
 test('every problem in a file is reported at once, formatted file:line:col: field: message', async (t) => {
   const yaml = `name: t\npeers: [alice]\nprofile: fast\nsteps:\n  - kill: bob\n  - sleep: soon\n`;

@@ -83,7 +83,7 @@ class Context {
     for (const issue of result.error.issues) {
       const at = [...base, ...(issue.path as PathKey[])];
       if (issue.code === 'unrecognized_keys') {
-        for (const key of issue.keys) this.problem(at, `unknown field "${key}"${expectedKeys(schema, at.length - base.length)}`, key);
+        for (const key of issue.keys) this.problem(at, `unknown field "${key}"${expectedKeys(schema, issue.path as PathKey[])}`, key);
       } else {
         this.problem(at, issue.message);
       }
@@ -92,10 +92,13 @@ class Context {
   }
 }
 
-function expectedKeys(schema: z.ZodType, depth: number): string {
-  if (depth !== 0) return '';
-  const shape = (schema as unknown as {shape?: Record<string, unknown>}).shape;
-  return shape ? `; expected one of: ${Object.keys(shape).join(', ')}` : '';
+/** The keys the object at `path` in the schema takes, followed through nested objects (traffic.rest) and optionals. */
+function expectedKeys(schema: z.ZodType, path: readonly PathKey[]): string {
+  type Node = {shape?: Record<string, Node>; unwrap?: () => Node; _zod?: {def?: {type?: string}}};
+  const unwrap = (n: Node | undefined): Node | undefined => (n?._zod?.def?.type === 'optional' && n.unwrap ? unwrap(n.unwrap()) : n);
+  let node = unwrap(schema as unknown as Node);
+  for (const key of path) node = typeof key === 'string' ? unwrap(node?.shape?.[key]) : undefined;
+  return node?.shape ? `; expected one of: ${Object.keys(node.shape).join(', ')}` : '';
 }
 
 const actionKeys = [
