@@ -153,69 +153,98 @@ function firstEndingAfter(spans: readonly PhaseSpan[], t: number): number {
   return lo;
 }
 
-/** Packets to a tenth, bytes to the byte: finer would only be noise. */
-const round = (value: number, step: number) => Math.round(value / step) * step;
+/** Packets to a tenth, bytes to the byte: finer would only be noise. Rounding by division leaves no 12.2999... */
+const rounded = {packets: (v: number) => Math.round(v * 10) / 10, bytes: (v: number) => Math.round(v)};
 
-/** The traffic figures of a run (the module comment names them); none when no peer reported counters. */
-export function trafficFigures(history: readonly HistoryEvent[]): Record<string, number> {
+/** One phase of a run: how long it lasted, and each peer's rates in it (rounded as the figures are). */
+export interface PhaseTraffic {
+  durationMs: number;
+  peers: Map<string, {packets: number; bytes: number}>;
+}
+
+/** Per phase the run was in and some peer reported in: its rates. */
+export type TrafficMeasure = Map<TrafficPhase, PhaseTraffic>;
+
+export function measureTraffic(history: readonly HistoryEvent[]): TrafficMeasure {
   const spans = trafficPhases(history);
   const sent = sentByPhase(history, spans);
-  const figures: Record<string, number> = {};
+  const measure: TrafficMeasure = new Map();
   for (const phase of trafficPhaseNames) {
-    const peers = [...(sent.get(phase)?.values() ?? [])].filter((s) => s.ms > 0);
-    if (peers.length === 0) continue;
-    const packets = peers.map((s) => (s.packets * 1000) / s.ms);
-    const bytes = peers.map((s) => (s.bytes * 1000) / s.ms);
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    figures[`${phase}_packets_per_peer_s`] = round(mean(packets), 0.1);
-    figures[`${phase}_max_packets_per_peer_s`] = round(Math.max(...packets), 0.1);
-    figures[`${phase}_bytes_per_peer_s`] = round(mean(bytes), 1);
-    figures[`${phase}_max_bytes_per_peer_s`] = round(Math.max(...bytes), 1);
-    figures[`${phase}_duration_s`] = round(spans.filter((s) => s.phase === phase).reduce((a, s) => a + s.to - s.from, 0) / 1000, 0.1);
+    const peers = new Map<string, {packets: number; bytes: number}>();
+    for (const [peer, s] of sent.get(phase) ?? []) {
+      if (s.ms > 0) peers.set(peer, {packets: rounded.packets((s.packets * 1000) / s.ms), bytes: rounded.bytes((s.bytes * 1000) / s.ms)});
+    }
+    if (peers.size === 0) continue;
+    const durationMs = spans.filter((s) => s.phase === phase).reduce((a, s) => a + s.to - s.from, 0);
+    measure.set(phase, {durationMs, peers});
   }
-  // Rounding by multiplication leaves 12.299999...; the figures are for people and files.
-  for (const [name, value] of Object.entries(figures)) figures[name] = Number(value.toFixed(1));
+  return measure;
+}
+
+/** The peer with the highest rate of a kind, and that rate. */
+function busiest(phase: PhaseTraffic, kind: 'packets' | 'bytes'): {peer: string; rate: number} {
+  let top = {peer: '', rate: -Infinity};
+  for (const [peer, rates] of phase.peers) if (rates[kind] > top.rate) top = {peer, rate: rates[kind]};
+  return top;
+}
+
+function mean(phase: PhaseTraffic, kind: 'packets' | 'bytes'): number {
+  let sum = 0;
+  for (const rates of phase.peers.values()) sum += rates[kind];
+  return rounded[kind](sum / phase.peers.size);
+}
+
+/** The traffic figures of a run (the module comment names them); none when no peer reported counters. */
+export function trafficFigures(measure: TrafficMeasure): Record<string, number> {
+  const figures: Record<string, number> = {};
+  for (const [phase, traffic] of measure) {
+    figures[`${phase}_packets_per_peer_s`] = mean(traffic, 'packets');
+    figures[`${phase}_max_packets_per_peer_s`] = busiest(traffic, 'packets').rate;
+    figures[`${phase}_bytes_per_peer_s`] = mean(traffic, 'bytes');
+    figures[`${phase}_max_bytes_per_peer_s`] = busiest(traffic, 'bytes').rate;
+    figures[`${phase}_duration_s`] = Math.round(traffic.durationMs / 100) / 10;
+  }
   return figures;
 }
 
-/** A limit's key in a scenario, the figure it is judged against, and its unit in words. */
+/** A limit's key in a scenario, what it limits, and its unit in words. */
 const limits = [
-  {key: 'max_packets_per_peer_s', figure: 'max_packets_per_peer_s', unit: 'packets/s'},
-  {key: 'max_bytes_per_peer_s', figure: 'max_bytes_per_peer_s', unit: 'bytes/s'},
+  {key: 'max_packets_per_peer_s', kind: 'packets', unit: 'packets/s'},
+  {key: 'max_bytes_per_peer_s', kind: 'bytes', unit: 'bytes/s'},
 ] as const;
 
 /**
- * Judges a scenario's traffic bounds on a run's traffic figures: fails when,
- * in a bounded phase, the busiest peer sent more per second than allowed;
- * unknown when a bounded phase has no figures (the run never was in it, or no
- * peer reported counters).
+ * Judges a scenario's traffic bounds: fails when, in a bounded phase, the
+ * busiest peer sent more per second than allowed, naming it; unknown when a
+ * bounded phase was not measured (the run never was in it, or no peer
+ * reported counters).
  */
-export function trafficVerdict(figures: Record<string, number>, bounds: TrafficBounds): Verdict {
+export function trafficVerdict(measure: TrafficMeasure, bounds: TrafficBounds): Verdict {
   const within: string[] = [];
   const unjudged: string[] = [];
   for (const phase of trafficPhaseNames) {
     const bound = bounds[phase];
     if (!bound) continue;
-    for (const {key, figure, unit} of limits) {
+    for (const {key, kind, unit} of limits) {
       const max = bound[key];
       if (max === undefined) continue;
-      const value = figures[`${phase}_${figure}`];
-      if (value === undefined) {
+      const traffic = measure.get(phase);
+      if (!traffic) {
         unjudged.push(`${phase}.${key}`);
         continue;
       }
-      if (value > max) {
-        const mean = figures[`${phase}_${figure.replace('max_', '')}`];
+      const top = busiest(traffic, kind);
+      if (top.rate > max) {
         return {
           status: 'fail',
-          message: `${phase}: the busiest peer sent ${value} ${unit}, above the bound of ${max} (mean ${mean} ${unit} per peer, over ${figures[`${phase}_duration_s`]} s)`,
+          message: `${phase}: ${top.peer} sent ${top.rate} ${unit}, above the bound of ${max} (mean ${mean(traffic, kind)} ${unit} per peer, over ${Math.round(traffic.durationMs / 100) / 10} s)`,
         };
       }
-      within.push(`${phase} ${value} ${unit} <= ${max}`);
+      within.push(`${phase} ${top.rate} ${unit} <= ${max}`);
     }
   }
   if (unjudged.length > 0) {
-    const why = Object.keys(figures).length === 0 ? 'no peer reported net.counters' : 'the run was never in that phase';
+    const why = measure.size === 0 ? 'no peer reported net.counters' : 'the run was never in that phase';
     return {status: 'unknown', message: `cannot judge ${unjudged.join(', ')}: ${why}`};
   }
   return {status: 'pass', message: `busiest peer: ${within.join('; ')}`};

@@ -13,7 +13,7 @@ import {invariantNames, isEvent} from './history/types.js';
 import type {StepResult} from './results.js';
 import {overallStatus} from './results.js';
 import {matchExpect} from './expect.js';
-import {trafficFigures, trafficVerdict} from './traffic.js';
+import {measureTraffic, trafficFigures, trafficVerdict} from './traffic.js';
 
 export interface Evaluation {
   name: string;
@@ -217,9 +217,9 @@ export function evaluate(history: readonly HistoryEvent[]): Evaluation {
     return {name, ...verdict};
   });
   // Traffic is measured on every run; a scenario's bounds on it are judged as one more invariant.
-  const traffic = trafficFigures(history);
+  const traffic = measureTraffic(history);
   if (info.traffic) checked.push({name: 'traffic', ...trafficVerdict(traffic, info.traffic)});
-  const figures: Record<string, number> = {...traffic};
+  const figures: Record<string, number> = trafficFigures(traffic);
   for (const f of [...steps.map((s) => s.figures), ...checked.map((c) => c.figures)]) {
     for (const [key, value] of Object.entries(f ?? {})) figures[key] = Math.max(figures[key] ?? -Infinity, value);
   }

@@ -4,7 +4,7 @@
  * the phases, restarts, and a scenario's bounds judged on the figures.
  */
 import test from 'ava';
-import {sentByPhase, trafficFigures, trafficPhases, trafficVerdict} from '../src/traffic.js';
+import {measureTraffic, sentByPhase, trafficFigures, trafficPhases, trafficVerdict} from '../src/traffic.js';
 import type {PhaseSpan} from '../src/traffic.js';
 import {evaluate} from '../src/verdict.js';
 import {History, T0} from './history-builder.js';
@@ -84,7 +84,7 @@ test('rates: counter differences spread evenly over the phases they span; mean o
   const alice = sent.get('churn')!.get('alice')!;
   t.is(alice.ms, 997);
   t.true(Math.abs(alice.packets - 9.97) < 1e-9);
-  const figures = trafficFigures(b.events);
+  const figures = trafficFigures(measureTraffic(b.events));
   t.is(figures['rest_packets_per_peer_s'], 15);
   t.is(figures['rest_max_packets_per_peer_s'], 20);
   t.is(figures['rest_bytes_per_peer_s'], 1500);
@@ -106,7 +106,7 @@ test('rates: a restarted process counts from zero again, and a counter that goes
   b.at(4602).counters('bob', 2, 200);
   b.at(5602).counters('bob', 12, 1200);
   b.at(6000).coordinator('run.end', {});
-  const figures = trafficFigures(b.events);
+  const figures = trafficFigures(measureTraffic(b.events));
   for (const [name, value] of Object.entries(figures)) if (!name.endsWith('duration_s')) t.true(value >= 0, `${name} = ${value}`);
   t.is(figures['forming_max_packets_per_peer_s'], 10);
   t.is(figures['churn_max_packets_per_peer_s'], 10);
@@ -118,21 +118,29 @@ test('rates: a restarted process counts from zero again, and a counter that goes
 test('no counters: no traffic figures', (t) => {
   const b = h().group('alice', 'bob');
   b.at(3000).coordinator('run.end', {});
-  t.deepEqual(trafficFigures(b.events), {});
+  t.deepEqual(trafficFigures(measureTraffic(b.events)), {});
 });
 
-test('bounds: the busiest peer above a bound fails, naming the phase; within passes; an unmeasured phase is unknown', (t) => {
-  const figures = {rest_packets_per_peer_s: 14.9, rest_max_packets_per_peer_s: 15.9, rest_bytes_per_peer_s: 1061, rest_max_bytes_per_peer_s: 1157, rest_duration_s: 7.2};
-  const fail = trafficVerdict({...figures, rest_max_packets_per_peer_s: 68.3, rest_packets_per_peer_s: 64.2}, {rest: {max_packets_per_peer_s: 40}});
+test('bounds: the busiest peer above a bound fails, naming the phase and the peer; within passes; an unmeasured phase is unknown', (t) => {
+  const rest = (charly: number) => ({
+    durationMs: 7240,
+    peers: new Map([
+      ['alice', {packets: 14.9, bytes: 1061}],
+      ['bob', {packets: 15.9, bytes: 1157}],
+      ['charly', {packets: charly, bytes: 1100}],
+    ]),
+  });
+  const fail = trafficVerdict(new Map([['rest', rest(68.3)]]), {rest: {max_packets_per_peer_s: 40}});
   t.is(fail.status, 'fail');
-  t.is(fail.message, 'rest: the busiest peer sent 68.3 packets/s, above the bound of 40 (mean 64.2 packets/s per peer, over 7.2 s)');
-  const pass = trafficVerdict(figures, {rest: {max_packets_per_peer_s: 40, max_bytes_per_peer_s: 8000}});
+  t.is(fail.message, 'rest: charly sent 68.3 packets/s, above the bound of 40 (mean 33 packets/s per peer, over 7.2 s)');
+  const measure = new Map([['rest', rest(15)]] as const);
+  const pass = trafficVerdict(measure, {rest: {max_packets_per_peer_s: 40, max_bytes_per_peer_s: 8000}});
   t.is(pass.status, 'pass');
   t.is(pass.message, 'busiest peer: rest 15.9 packets/s <= 40; rest 1157 bytes/s <= 8000');
-  const churn = trafficVerdict(figures, {rest: {max_packets_per_peer_s: 40}, churn: {max_bytes_per_peer_s: 1}});
+  const churn = trafficVerdict(measure, {rest: {max_packets_per_peer_s: 40}, churn: {max_bytes_per_peer_s: 1}});
   t.is(churn.status, 'unknown');
   t.is(churn.message, 'cannot judge churn.max_bytes_per_peer_s: the run was never in that phase');
-  t.is(trafficVerdict({}, {rest: {max_packets_per_peer_s: 40}}).message, 'cannot judge rest.max_packets_per_peer_s: no peer reported net.counters');
+  t.is(trafficVerdict(new Map(), {rest: {max_packets_per_peer_s: 40}}).message, 'cannot judge rest.max_packets_per_peer_s: no peer reported net.counters');
 });
 
 test('evaluate: every run carries the traffic figures; a bound in run.begin is judged as the traffic invariant', (t) => {
@@ -150,6 +158,6 @@ test('evaluate: every run carries the traffic figures; a bound in run.begin is j
   const bounded = evaluate(run(true));
   t.is(bounded.status, 'fail');
   t.is(bounded.invariants[0]?.name, 'traffic');
-  t.regex(bounded.message ?? '', /^invariant traffic: rest: the busiest peer sent 60(\.\d)? packets\/s, above the bound of 40/);
+  t.regex(bounded.message ?? '', /^invariant traffic: rest: bob sent 60(\.\d)? packets\/s, above the bound of 40/);
   t.false((bounded.evidence ?? []).some((e) => e.includes('net.counters')), 'the counters are no evidence');
 });
