@@ -183,6 +183,52 @@ test.serial('membership-legality fails when a peer takes a stale alive over a de
   t.true((legal.figures?.transitions ?? 0) > 0, 'the views did change: suspicions, deaths and returns were judged');
 });
 
+test.serial('a traffic bound fails a peer that never stops retransmitting (--bug chatty) and passes the correct peer; peerlab check agrees', async (t) => {
+  // Measured on a loaded 2-core box: at rest a correct peer of four sends about 15 packets and 1.2 kB a second,
+  // a chatty one about 70 packets and 17 kB: the bound sits well between.
+  const scenario = (bug: boolean) =>
+    [
+      `name: ${bug ? 'chatty' : 'quiet'}`,
+      'peers: [alice, bob, charly, dave]',
+      bug ? 'peer_args: {charly: [--bug, chatty]}' : '',
+      'traffic:',
+      '  rest: {max_packets_per_peer_s: 35, max_bytes_per_peer_s: 6000}',
+      'steps:',
+      '  - start: all',
+      '  - await: converged',
+      '    within: 8s',
+      '  - sleep: 4s',
+      '',
+    ].join('\n');
+  const dir = await workDir(t);
+
+  const badOut = path.join(dir, 'bad');
+  const bad = await peerlab(['run', await scenarioFile(dir, 'chatty.yaml', scenario(true)), '--out', badOut]);
+  t.is(bad.exitCode, 1, bad.all);
+  const chatty = await onlyResult(badOut);
+  t.is(chatty.status, 'fail');
+  t.regex(chatty.message ?? '', /^invariant traffic: rest: charly sent [\d.]+ (packets|bytes)\/s, above the bound of (35|6000) \(mean [\d.]+ \1\/s per peer, over [\d.]+ s\)$/);
+  t.true(chatty.figures['rest_max_packets_per_peer_s']! > 35 || chatty.figures['rest_max_bytes_per_peer_s']! > 6000, JSON.stringify(chatty.figures));
+  t.regex(bad.all, /traffic per peer, mean\/max: forming [\d.]+\/[\d.]+ pkt\/s .* · rest [\d.]+\/[\d.]+ pkt\/s/);
+  const check = await peerlab(['check', chatty.historyPath]);
+  t.is(check.exitCode, 1, check.all);
+  t.regex(check.all, /same verdict as recorded in result\.json: fail/);
+  t.regex(check.all, /invariant traffic — rest: charly sent/);
+
+  const okOut = path.join(dir, 'ok');
+  const ok = await peerlab(['run', await scenarioFile(dir, 'quiet.yaml', scenario(false)), '--out', okOut]);
+  t.is(ok.exitCode, 0, ok.all);
+  const quiet = await onlyResult(okOut);
+  t.is(quiet.status, 'pass', quiet.message);
+  t.like(quiet.invariants.find((i) => i.name === 'traffic'), {status: 'pass'});
+  for (const figure of ['forming_packets_per_peer_s', 'rest_packets_per_peer_s', 'rest_max_packets_per_peer_s', 'rest_bytes_per_peer_s', 'rest_max_bytes_per_peer_s', 'rest_duration_s']) {
+    t.true((quiet.figures[figure] ?? -1) > 0, `${figure} in ${JSON.stringify(quiet.figures)}`);
+  }
+  const recheck = await peerlab(['check', quiet.historyPath]);
+  t.is(recheck.exitCode, 0, recheck.all);
+  t.regex(recheck.all, /same verdict as recorded in result\.json: pass/);
+});
+
 test.serial('a killed peer that is never declared dead fails the state await', async (t) => {
   const dir = await workDir(t);
   const out = path.join(dir, 'runs');

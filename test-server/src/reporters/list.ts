@@ -58,13 +58,13 @@ export class ListReporter implements Reporter {
   }
 
   onScenarioEnd(result: ScenarioResult): void {
+    const traffic = trafficLine(result.figures);
+    if (traffic) this.#line(`  ${this.#style('dim', traffic)}`);
     for (const invariant of result.invariants) {
       let line = `  ${this.#mark(invariant.status)} invariant ${printable(invariant.name)}`;
       if (invariant.status !== 'pass' && invariant.message) line += ` — ${indentContinuation(printable(invariant.message), '      ')}`;
       this.#line(line);
     }
-    const traffic = trafficLine(result.figures);
-    if (traffic) this.#line(`  ${this.#style('dim', traffic)}`);
     const verdict = this.#style(statusStyles[result.status], verdictWords[result.status]);
     this.#line(`${this.#mark(result.status)} ${printable(scenarioLabel(result))}: ${verdict} (${formatDuration(result.durationMs)})`);
     if (result.status === 'pass') return;
