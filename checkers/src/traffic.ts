@@ -29,7 +29,10 @@
  * `<phase>_bytes_per_peer_s` are the mean of those rates over the peers,
  * `<phase>_max_packets_per_peer_s` and `<phase>_max_bytes_per_peer_s` the
  * busiest peer's, and `<phase>_duration_s` how long the phase lasted in all.
- * A phase nobody reported in has no figures.
+ * A peer counts in a phase only when at least a quarter of the reports its
+ * rate there rests on lies in the phase (MIN_PHASE_SHARE): the rates are only
+ * as fine as the reports, and a phase much shorter than the time between two
+ * has no figures rather than borrowed ones.
  */
 import type {HistoryEvent, TrafficBounds, Verdict} from './history/types.js';
 import {isEvent} from './history/types.js';
@@ -96,7 +99,17 @@ interface Sent {
   packets: number;
   bytes: number;
   ms: number;
+  /** The whole length of the intervals between reports that reach into the phase: `ms` is part of it. */
+  touched: number;
 }
+
+/**
+ * A peer's rate in a phase is given only when at least this share of the
+ * reports it rests on lies in the phase: a tenth of a second of rest inside
+ * a one-second report would otherwise be measured as what the peer sent
+ * while forming. A quarter keeps churn made of one-second pieces measured.
+ */
+export const MIN_PHASE_SHARE = 0.25;
 
 interface Counters {
   t: number;
@@ -111,6 +124,7 @@ export function sentByPhase(history: readonly HistoryEvent[], spans: readonly Ph
   const spread = (peer: string, a: Counters, b: Counters) => {
     const ms = b.t - a.t;
     if (!(ms > 0)) return;
+    const touched = new Set<TrafficPhase>();
     // A long run under churn has many spans: start at the first that can overlap, not at the beginning.
     for (let i = firstEndingAfter(spans, a.t); i < spans.length && spans[i]!.from < b.t; i++) {
       const span = spans[i]!;
@@ -119,10 +133,12 @@ export function sentByPhase(history: readonly HistoryEvent[], spans: readonly Ph
       const share = overlap / ms;
       let phase = out.get(span.phase);
       if (!phase) out.set(span.phase, (phase = new Map()));
-      const sent = phase.get(peer) ?? {packets: 0, bytes: 0, ms: 0};
+      const sent = phase.get(peer) ?? {packets: 0, bytes: 0, ms: 0, touched: 0};
       sent.packets += (b.packets - a.packets) * share;
       sent.bytes += (b.bytes - a.bytes) * share;
       sent.ms += overlap;
+      if (!touched.has(span.phase)) sent.touched += ms;
+      touched.add(span.phase);
       phase.set(peer, sent);
     }
   };
@@ -172,7 +188,7 @@ export function measureTraffic(history: readonly HistoryEvent[]): TrafficMeasure
   for (const phase of trafficPhaseNames) {
     const peers = new Map<string, {packets: number; bytes: number}>();
     for (const [peer, s] of sent.get(phase) ?? []) {
-      if (s.ms > 0) peers.set(peer, {packets: rounded.packets((s.packets * 1000) / s.ms), bytes: rounded.bytes((s.bytes * 1000) / s.ms)});
+      if (s.ms > 0 && s.ms >= MIN_PHASE_SHARE * s.touched) peers.set(peer, {packets: rounded.packets((s.packets * 1000) / s.ms), bytes: rounded.bytes((s.bytes * 1000) / s.ms)});
     }
     if (peers.size === 0) continue;
     const durationMs = spans.filter((s) => s.phase === phase).reduce((a, s) => a + s.to - s.from, 0);
@@ -244,7 +260,7 @@ export function trafficVerdict(measure: TrafficMeasure, bounds: TrafficBounds): 
     }
   }
   if (unjudged.length > 0) {
-    const why = measure.size === 0 ? 'no peer reported net.counters' : 'the run was never in that phase';
+    const why = measure.size === 0 ? 'no peer reported net.counters' : 'the run was not in that phase long enough to measure, for the peers\' reports';
     return {status: 'unknown', message: `cannot judge ${unjudged.join(', ')}: ${why}`};
   }
   return {status: 'pass', message: `busiest peer: ${within.join('; ')}`};
