@@ -64,7 +64,6 @@ export function trafficPhases(history: readonly HistoryEvent[]): PhaseSpan[] {
   let paused = false;
   let lossOrDelay = false;
   let clock = -Infinity;
-  let phase: TrafficPhase = 'forming';
   const enter = (next: TrafficPhase, at: number) => {
     const last = spans.at(-1);
     if (last && last.phase === next) return;
@@ -86,12 +85,20 @@ export function trafficPhases(history: readonly HistoryEvent[]): PhaseSpan[] {
     if (begun === undefined && (isEvent(e, 'peer.spawn') || isEvent(e, 'peer.started'))) begun = clock;
     if (begun === undefined) continue;
     if (!formed && tracker.holds && (startStepEnd === undefined || clock >= startStepEnd)) formed = true;
-    phase = !formed ? 'forming' : tracker.holds && !paused && !lossOrDelay && !model.hasBlockedLinks() ? 'rest' : 'churn';
+    const phase: TrafficPhase = !formed ? 'forming' : tracker.holds && !paused && !lossOrDelay && !model.hasBlockedLinks() ? 'rest' : 'churn';
     enter(phase, clock);
   }
   const last = spans.at(-1);
   if (last) last.to = Math.max(last.from, end);
-  return spans.filter((s) => s.to > s.from);
+  // A phase left in the same ms it was entered is no span, and the spans around it are one.
+  const merged: PhaseSpan[] = [];
+  for (const span of spans) {
+    if (span.to <= span.from) continue;
+    const before = merged.at(-1);
+    if (before && before.phase === span.phase) before.to = span.to;
+    else merged.push(span);
+  }
+  return merged;
 }
 
 /** What one peer sent in one phase, and over how long it reported in it. */

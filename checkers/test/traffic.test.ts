@@ -7,7 +7,7 @@ import test from 'ava';
 import {measureTraffic, sentByPhase, trafficFigures, trafficPhases, trafficVerdict} from '../src/traffic.js';
 import type {PhaseSpan} from '../src/traffic.js';
 import {evaluate} from '../src/verdict.js';
-import {History, T0} from './history-builder.js';
+import {History, T0, coord} from './history-builder.js';
 
 const h = () => new History();
 /** Spans as [phase, from, to] in ms after T0, to read at a glance. */
@@ -42,6 +42,15 @@ test('phases: forming until first converged, churn while a fault is in effect or
     ['rest', 7703, 8001],
     ['churn', 8001, 8501],
     ['rest', 8501, 10_000],
+  ]);
+});
+
+test('phases: a fault undone in the same ms it was made leaves one stretch of rest, not two', (t) => {
+  const b = h().group('alice', 'bob');
+  b.events.push(coord(T0 + 1000, 'fault', {kind: 'loss', rate: 0.1, links: 'all'}), coord(T0 + 1000, 'fault', {kind: 'heal'}), coord(T0 + 2000, 'run.end', {}));
+  t.deepEqual(spansOf(trafficPhases(b.events)), [
+    ['forming', 0, 7],
+    ['rest', 7, 2000],
   ]);
 });
 
