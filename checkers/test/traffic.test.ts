@@ -49,8 +49,8 @@ test('phases: a fault undone in the same ms it was made leaves one stretch of re
   const b = h().group('alice', 'bob');
   b.events.push(coord(T0 + 1000, 'fault', {kind: 'loss', rate: 0.1, links: 'all'}), coord(T0 + 1000, 'fault', {kind: 'heal'}), coord(T0 + 2000, 'run.end', {}));
   t.deepEqual(spansOf(trafficPhases(b.events)), [
-    ['forming', 0, 7],
-    ['rest', 7, 2000],
+    ['forming', 0, 5],
+    ['rest', 5, 2000],
   ]);
 });
 
