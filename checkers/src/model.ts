@@ -234,6 +234,8 @@ function contractDetails(e: ContractHistoryEvent, open: Readonly<Record<string, 
       return `${e.data.name} (${e.data.reason})`;
     case 'peer.started':
       return e.data.address;
+    case 'net.counters':
+      return `sent ${e.data.udpOut} datagrams (${e.data.udpOutBytes} B), ${e.data.tcpOut} connections (${e.data.tcpOutBytes} B)`;
     case 'chat.sent':
       return `${e.data.id} ${json(clip(e.data.text, 40))}`;
     case 'chat.delivered':

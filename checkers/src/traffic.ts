@@ -37,7 +37,7 @@
 import type {HistoryEvent, TrafficBounds, Verdict} from './history/types.js';
 import {isEvent} from './history/types.js';
 import {ConvergenceTracker} from './converged.js';
-import {peerOf} from './model.js';
+import {evidence, peerOf} from './model.js';
 
 export type TrafficPhase = 'forming' | 'rest' | 'churn';
 export const trafficPhaseNames: readonly TrafficPhase[] = ['forming', 'rest', 'churn'];
@@ -236,13 +236,20 @@ const limits = [
   {key: 'max_bytes_per_peer_s', kind: 'bytes', unit: 'bytes/s'},
 ] as const;
 
+/** The peer's last counter reports in the phase: how fast its counters climbed there. */
+function reportsIn(history: readonly HistoryEvent[], peer: string, phase: TrafficPhase): string[] {
+  const spans = trafficPhases(history).filter((s) => s.phase === phase);
+  const inPhase = (t: number) => spans.some((s) => t > s.from && t <= s.to);
+  return evidence(history, Infinity, (e) => e.src === `peer:${peer}` && isEvent(e, 'net.counters') && inPhase(e.t), 5);
+}
+
 /**
  * Judges a scenario's traffic bounds: fails when, in a bounded phase, the
  * busiest peer sent more per second than allowed, naming it; unknown when a
  * bounded phase was not measured (the run never was in it, or no peer
  * reported counters).
  */
-export function trafficVerdict(measure: TrafficMeasure, bounds: TrafficBounds): Verdict {
+export function trafficVerdict(measure: TrafficMeasure, bounds: TrafficBounds, history?: readonly HistoryEvent[]): Verdict {
   const within: string[] = [];
   const unjudged: string[] = [];
   for (const phase of trafficPhaseNames) {
@@ -261,6 +268,7 @@ export function trafficVerdict(measure: TrafficMeasure, bounds: TrafficBounds): 
         return {
           status: 'fail',
           message: `${phase}: ${top.peer} sent ${top.rate} ${unit}, above the bound of ${max} (mean ${mean(traffic, kind)} ${unit} per peer, over ${Math.round(traffic.durationMs / 100) / 10} s)`,
+          ...(history ? {evidence: reportsIn(history, top.peer, phase)} : {}),
         };
       }
       within.push(`${phase} ${top.rate} ${unit} <= ${max}`);

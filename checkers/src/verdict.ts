@@ -218,7 +218,7 @@ export function evaluate(history: readonly HistoryEvent[]): Evaluation {
   });
   // Traffic is measured on every run; a scenario's bounds on it are judged as one more invariant.
   const traffic = measureTraffic(history);
-  if (info.traffic) checked.push({name: 'traffic', ...trafficVerdict(traffic, info.traffic)});
+  if (info.traffic) checked.push({name: 'traffic', ...trafficVerdict(traffic, info.traffic, history)});
   const figures: Record<string, number> = trafficFigures(traffic);
   for (const f of [...steps.map((s) => s.figures), ...checked.map((c) => c.figures)]) {
     for (const [key, value] of Object.entries(f ?? {})) figures[key] = Math.max(figures[key] ?? -Infinity, value);

@@ -208,6 +208,7 @@ test.serial('a traffic bound fails a peer that never stops retransmitting (--bug
   const chatty = await onlyResult(badOut);
   t.is(chatty.status, 'fail');
   t.regex(chatty.message ?? '', /^invariant traffic: rest: charly sent [\d.]+ (packets|bytes)\/s, above the bound of (35|6000) \(mean [\d.]+ \1\/s per peer, over [\d.]+ s\)$/);
+  t.regex((chatty.evidence ?? []).join('\n'), /peer:charly net\.counters sent \d+ datagrams \(\d+ B\)/, 'the evidence is how fast its counters climbed');
   t.true(chatty.figures['rest_max_packets_per_peer_s']! > 35 || chatty.figures['rest_max_bytes_per_peer_s']! > 6000, JSON.stringify(chatty.figures));
   t.regex(bad.all, /traffic per peer, mean\/max: forming [\d.]+\/[\d.]+ pkt\/s .* · rest [\d.]+\/[\d.]+ pkt\/s/);
   const check = await peerlab(['check', chatty.historyPath]);
