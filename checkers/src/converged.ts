@@ -11,7 +11,8 @@ import type {HistoryEvent, Verdict} from './history/types.js';
 import type {Window} from './model.js';
 import {Model, concerns, coordinatorPeer, evidence, heldSince, isLiveState, list, liveMembers, sidesText, whyNotLive} from './model.js';
 
-class ConvergenceTracker {
+/** Whether the group is converged, kept up to date one event at a time (also the traffic phases' clock). */
+export class ConvergenceTracker {
   readonly model = new Model();
   /** Per peer with a view: members on which its live view and the live set disagree. */
   readonly #diff = new Map<string, number>();

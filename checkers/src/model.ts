@@ -135,7 +135,8 @@ export function evidence(history: readonly HistoryEvent[], at: number, relevant:
 
 /** Events about a peer: its own, the coordinator's about it, and other peers' member events naming it. */
 export function concerns(e: HistoryEvent, name: string): boolean {
-  if (e.src === `peer:${name}`) return true;
+  // Its traffic counters say nothing of what happened to it, and come every second.
+  if (e.src === `peer:${name}`) return e.type !== 'net.counters';
   return coordinatorPeer(e) === name || (isMemberEvent(e) && e.data.name === name);
 }
 
@@ -240,6 +241,8 @@ function contractDetails(e: ContractHistoryEvent, open: Readonly<Record<string, 
       return `${e.data.name} (${e.data.reason})`;
     case 'peer.started':
       return e.data.address;
+    case 'net.counters':
+      return `sent ${e.data.udpOut} datagrams (${e.data.udpOutBytes} B), ${e.data.tcpOut} connections (${e.data.tcpOutBytes} B)`;
     case 'chat.sent':
       return `${e.data.id} ${json(clip(e.data.text, 40))}`;
     case 'chat.delivered':

@@ -14,6 +14,7 @@ import type {StepResult} from './results.js';
 import {overallStatus} from './results.js';
 import {matchExpect} from './expect.js';
 import {modelFigures} from './bound.js';
+import {measureTraffic, trafficFigures, trafficVerdict} from './traffic.js';
 
 export interface Evaluation {
   name: string;
@@ -227,7 +228,10 @@ export function evaluate(history: readonly HistoryEvent[]): Evaluation {
     const verdict: Verdict = check ? check(history) : {status: 'unknown', message: `unknown invariant ${name}`};
     return {name, ...verdict};
   });
-  const figures: Record<string, number> = {};
+  // Traffic is measured on every run; a scenario's bounds on it are judged as one more invariant.
+  const traffic = measureTraffic(history);
+  if (info.traffic) checked.push({name: 'traffic', ...trafficVerdict(traffic, info.traffic, history)});
+  const figures: Record<string, number> = trafficFigures(traffic);
   for (const f of [...steps.map((s) => s.figures), ...checked.map((c) => c.figures)]) {
     for (const [key, value] of Object.entries(f ?? {})) figures[key] = Math.max(figures[key] ?? -Infinity, value);
   }
@@ -251,7 +255,8 @@ export function evaluate(history: readonly HistoryEvent[]): Evaluation {
     message = !begin ? 'the history has no run.begin event' : !runEnd ? 'the run did not finish: no run.end event' : 'undecided';
   }
   if (runEnd?.data.error !== undefined && status !== 'pass') message = `${message ?? ''} (${runEnd.data.error})`;
-  const tail = history.slice(-8).map(describeEvent);
+  // The peers' periodic counters would crowd out the events that explain the end.
+  const tail = history.filter((e) => e.type !== 'net.counters').slice(-8).map(describeEvent);
   return {
     name: info.scenario ?? '(unknown scenario)',
     file: info.file ?? '',

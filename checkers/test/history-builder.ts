@@ -184,6 +184,11 @@ export class History {
     return this.fault('heal');
   }
 
+  /** A peer's cumulative traffic counters, UDP only unless TCP is given. */
+  counters(name: string, udpOut: number, udpOutBytes: number, tcpOut = 0, tcpOutBytes = 0): this {
+    return this.peer(name, 'net.counters', {udpOut, udpOutBytes, tcpOut, tcpOutBytes});
+  }
+
   /** Every named viewer marks every named member dead. */
   deadAll(viewers: readonly string[], members: readonly string[]): this {
     for (const v of viewers) for (const m of members) this.dead(v, m);

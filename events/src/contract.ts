@@ -58,6 +58,10 @@ const timing = z.object({
 });
 /** A model-relative bound as the engine resolved it: the model's figure for this condition at N members, and the multiple the scenario allows (absent for a wall-clock bound). */
 const modelBound = z.object({ms: z.number().min(0), n: count, multiple: positive.optional()});
+/** The most any one peer may send in a phase of the run, per second. */
+const trafficLimit = z.object({max_packets_per_peer_s: z.number().min(0).optional(), max_bytes_per_peer_s: z.number().min(0).optional()});
+/** A scenario's traffic bounds, by phase (checkers/src/traffic.ts defines the phases). */
+export const trafficBounds = z.object({forming: trafficLimit.optional(), rest: trafficLimit.optional(), churn: trafficLimit.optional()});
 
 // ---------------------------------------------------------------- peer events
 
@@ -79,6 +83,14 @@ export const peerEventData = {
   /** `seq` is the message's number in its sender's stream, not the event's. */
   'chat.sent': z.object({id: z.string().min(1), sender: peerName, seq: z.int().min(1), text: z.string()}),
   'chat.delivered': z.object({id: z.string().min(1), sender: peerName, seq: z.int().min(1), sentAt: time}),
+  /**
+   * Optional. What this process has sent so far, counted from its peer.started
+   * (a restart starts again from 0), reported every second or so: packets and
+   * bytes per second per peer are the differences between two reports.
+   * `udpOut` counts datagrams, `tcpOut` connections opened; the bytes are
+   * payload bytes (UDP) and bytes written (TCP, requests and replies alike).
+   */
+  'net.counters': z.object({udpOut: count, udpOutBytes: count, tcpOut: count, tcpOutBytes: count}),
   /** A command the coordinator stopped waiting for has really ended (client-agent). */
   'command.late': z.object({id: z.string(), name: z.string(), ms: z.number().min(0), ok: z.boolean(), error: z.string().optional()}),
 } as const;
@@ -144,6 +156,8 @@ export const coordinatorEventData = {
     profile: z.string().optional(),
     invariants: z.array(z.string()).optional(),
     timeoutMs: z.number().min(0).optional(),
+    /** The scenario's traffic bounds, judged over the whole run like an invariant. */
+    traffic: trafficBounds.optional(),
   }),
   /** The last line: `error` when the run itself broke (not a failed step). */
   'run.end': z.object({error: z.string().optional()}),
@@ -235,6 +249,7 @@ export type Condition = z.infer<typeof condition>;
 export type Status = z.infer<typeof status>;
 export type MemberState = z.infer<typeof memberState>;
 export type FaultKind = z.infer<typeof faultKind>;
+export type TrafficBounds = z.infer<typeof trafficBounds>;
 
 /** What a peer reports, as its agent records it: one variant per type. */
 export type PeerEvent = {[K in PeerEventType]: {type: K; data: PeerEventData<K>}}[PeerEventType];

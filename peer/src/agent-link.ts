@@ -93,5 +93,18 @@ export function linkAgent(peer: Peer, options: AgentLinkOptions): {agent: Agent<
     chatSyncIntervalMs: c.chatSyncIntervalMs,
   };
   agent.emit('peer.started', {address: peer.address, incarnation: membership.self.incarnation, profile: c.profile, timing});
+  reportCounters(peer, agent);
   return {agent, registered: agent.start()};
+}
+
+/**
+ * The transport's counters, cumulative, every countersIntervalMs: the
+ * checkers turn them into packets and bytes per second. Unref'd, so it never
+ * holds a closing process open.
+ */
+function reportCounters(peer: Peer, agent: Agent<CommandContext>): void {
+  const every = peer.config.countersIntervalMs;
+  if (!(every > 0)) return;
+  const {stats} = peer.transport;
+  setInterval(() => agent.emit('net.counters', {udpOut: stats.udpOut, udpOutBytes: stats.udpOutBytes, tcpOut: stats.tcpOut, tcpOutBytes: stats.tcpOutBytes}), every).unref();
 }

@@ -76,7 +76,18 @@ function refusalsOf(peer: Peer) {
 
 /** Packets and connections so far, for `status`: where this peer's traffic went. */
 function trafficOf(stats: TransportStats) {
-  return {udpIn: stats.udpIn, udpOut: stats.udpOut, tcpIn: stats.tcpIn, tcpOut: stats.tcpOut, dropped: stats.dropped, udpOutByType: {...stats.udpOutByType}};
+  return {
+    udpIn: stats.udpIn,
+    udpOut: stats.udpOut,
+    tcpIn: stats.tcpIn,
+    tcpOut: stats.tcpOut,
+    udpInBytes: stats.udpInBytes,
+    udpOutBytes: stats.udpOutBytes,
+    tcpInBytes: stats.tcpInBytes,
+    tcpOutBytes: stats.tcpOutBytes,
+    dropped: stats.dropped,
+    udpOutByType: {...stats.udpOutByType},
+  };
 }
 
 function membersView(peer: Peer, all: boolean) {

@@ -42,6 +42,13 @@ export interface SwimConfig {
   readonly chatRepairGraceMs: number;
   /** Upper bound for one UDP datagram; piggybacked updates and chat batches are cut to fit. */
   readonly maxPacketBytes: number;
+  /**
+   * How often the peer reports its traffic counters (a net.counters event);
+   * 0: never. Every report is a line in the run's history, so with hundreds of
+   * peers a second is about as often as it should go; the rates the checkers
+   * derive from it are only as fine as this.
+   */
+  readonly countersIntervalMs: number;
 
   // --- limits: what one peer holds on behalf of others --------------------
 
@@ -140,6 +147,7 @@ export const profiles: Readonly<Record<ProfileName, SwimConfig>> = {
     chatSyncIntervalMs: 1000,
     chatRepairGraceMs: 250,
     maxPacketBytes: 1400,
+    countersIntervalMs: 1000,
     ...limits(300_000),
   },
   local: {
@@ -159,6 +167,7 @@ export const profiles: Readonly<Record<ProfileName, SwimConfig>> = {
     chatSyncIntervalMs: 300,
     chatRepairGraceMs: 100,
     maxPacketBytes: 16_000,
+    countersIntervalMs: 1000,
     ...limits(30_000),
   },
 };

@@ -115,6 +115,13 @@ const defects = {
   'gossip-once': (base: Policy): Policy => ({...base, retransmitLimit: () => 1}),
   /** Never runs chat anti-entropy, so a message pushed while a partition kept some members away never reaches them after the heal. */
   'no-anti-entropy': (base: Policy): Policy => ({...base, syncsChat: false}),
+  /**
+   * Never stops retransmitting an update: every piece of news ever heard rides
+   * on every packet and keeps the gossip timer ticking, so a group at rest
+   * talks as much as one that is forming. Nothing else goes wrong: only the
+   * traffic figures (and a bound on them) show it.
+   */
+  chatty: (base: Policy): Policy => ({...base, retransmitLimit: () => Infinity}),
 } satisfies Record<string, (base: Policy) => Policy>;
 
 export type BugName = keyof typeof defects;
@@ -134,6 +141,7 @@ export const bugNames: readonly BugName[] = [
   'resurrect',
   'gossip-once',
   'no-anti-entropy',
+  'chatty',
 ];
 
 /** The defects a peer was started with. */

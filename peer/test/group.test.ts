@@ -132,12 +132,12 @@ serial('a peer that left can join again in the same process', async (t) => {
   await converged(peers, names, 5000);
 });
 
-serial('a group at rest keeps probing but sends no gossip, and status shows the traffic by packet type', async (t) => {
+serial('a group at rest keeps probing but sends no gossip, and status shows the traffic by packet type and in bytes', async (t) => {
   const names = ['r1', 'r2', 'r3'];
   const peers = await startGroup(names);
   cleanup(t, peers);
   await converged(peers, names, 5000);
-  type Traffic = {udpOut: number; udpOutByType: Record<string, number>};
+  type Traffic = {udpOut: number; udpOutBytes: number; tcpOut: number; tcpOutBytes: number; udpOutByType: Record<string, number>};
   const traffic = async () => ((await peers[0]!.json('status --json')) as {traffic: Traffic}).traffic;
   // Once the joins' news has been retransmitted its λ·log N times, gossip stops while probes go on.
   let last = await traffic();
@@ -152,4 +152,7 @@ serial('a group at rest keeps probing but sends no gossip, and status shows the 
   }, 300);
   t.true(last.udpOut > 0);
   t.true((last.udpOutByType.ack ?? 0) > 0, 'acks are counted by type');
+  // No datagram is under ten bytes of JSON; each push-pull writes a whole member list.
+  t.true(last.udpOutBytes > 10 * last.udpOut, JSON.stringify(last));
+  t.true(last.tcpOut === 0 || last.tcpOutBytes > 50 * last.tcpOut, JSON.stringify(last));
 });

@@ -14,7 +14,7 @@ import {XMLParser, XMLValidator} from 'fast-xml-parser';
 import type {RunResult, ScenarioResult, StepResult} from '../src/engine/results.js';
 import {JsonReporter} from '../src/reporters/json.js';
 import {JunitReporter, buildJunitXml} from '../src/reporters/junit.js';
-import {ListReporter} from '../src/reporters/list.js';
+import {ListReporter, keyFigures, trafficLine} from '../src/reporters/list.js';
 import {ReporterMux} from '../src/reporters/multiplexer.js';
 import {createReporters, reporterNames} from '../src/reporters/index.js';
 import type {Reporter, RunInfo, ScenarioInfo} from '../src/reporters/reporter.js';
@@ -457,4 +457,24 @@ test('createReporters: names to instances, comma lists, repeats ignored, unknown
   t.deepEqual(mux.errors, []);
   t.deepEqual((await readdir(dir)).sort(), ['junit.xml', 'results.json']);
   t.true(stream.text.includes('2 passed, 1 failed, 1 unknown (12.3 s)'));
+});
+
+test('the list shows the traffic figures on one line per scenario, mean/busiest per phase, and leaves them out of the summary column', (t) => {
+  const figures = {
+    converge_ms: 12,
+    forming_packets_per_peer_s: 15.7,
+    forming_max_packets_per_peer_s: 19,
+    forming_bytes_per_peer_s: 1870,
+    forming_max_bytes_per_peer_s: 2109,
+    forming_duration_s: 1.9,
+    rest_packets_per_peer_s: 64.2,
+    rest_max_packets_per_peer_s: 68.3,
+    rest_bytes_per_peer_s: 16_040,
+    rest_max_bytes_per_peer_s: 17_211,
+    rest_duration_s: 7.2,
+  };
+  t.is(trafficLine(figures), 'traffic per peer, mean/max: forming 15.7/19 pkt/s 1.9k/2.1k B/s (1.9 s) · rest 64.2/68.3 pkt/s 16k/17k B/s (7.2 s)');
+  t.is(trafficLine({converge_ms: 12}), undefined, 'a run whose peers reported no counters has no traffic line');
+  t.deepEqual(keyFigures(figures), {converge_ms: 12});
+  t.is(keyFigures({rest_packets_per_peer_s: 1, rest_duration_s: 2}), undefined, 'traffic figures alone make no summary column');
 });

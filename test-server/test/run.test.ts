@@ -243,6 +243,53 @@ test.serial('a peer that gossips each update once (--bug gossip-once) fails a mo
   t.regex(recheck.all, /same verdict as recorded in result\.json: pass/);
 });
 
+test.serial('a traffic bound fails a peer that never stops retransmitting (--bug chatty) and passes the correct peer; peerlab check agrees', async (t) => {
+  // Measured on a loaded 2-core box: at rest a correct peer of four sends about 15 packets and 1.2 kB a second,
+  // a chatty one about 70 packets and 17 kB: the bound sits well between.
+  const scenario = (bug: boolean) =>
+    [
+      `name: ${bug ? 'chatty' : 'quiet'}`,
+      'peers: [alice, bob, charly, dave]',
+      bug ? 'peer_args: {charly: [--bug, chatty]}' : '',
+      'traffic:',
+      '  rest: {max_packets_per_peer_s: 35, max_bytes_per_peer_s: 6000}',
+      'steps:',
+      '  - start: all',
+      '  - await: converged',
+      '    within: 8s',
+      '  - sleep: 4s',
+      '',
+    ].join('\n');
+  const dir = await workDir(t);
+
+  const badOut = path.join(dir, 'bad');
+  const bad = await peerlab(['run', await scenarioFile(dir, 'chatty.yaml', scenario(true)), '--out', badOut]);
+  t.is(bad.exitCode, 1, bad.all);
+  const chatty = await onlyResult(badOut);
+  t.is(chatty.status, 'fail');
+  t.regex(chatty.message ?? '', /^invariant traffic: rest: charly sent [\d.]+ (packets|bytes)\/s, above the bound of (35|6000) \(mean [\d.]+ \1\/s per peer, over [\d.]+ s\)$/);
+  t.regex((chatty.evidence ?? []).join('\n'), /peer:charly net\.counters sent \d+ datagrams \(\d+ B\)/, 'the evidence is how fast its counters climbed');
+  t.true(chatty.figures['rest_max_packets_per_peer_s']! > 35 || chatty.figures['rest_max_bytes_per_peer_s']! > 6000, JSON.stringify(chatty.figures));
+  t.regex(bad.all, /traffic per peer, mean\/max: forming [\d.]+\/[\d.]+ pkt\/s .* · rest [\d.]+\/[\d.]+ pkt\/s/);
+  const check = await peerlab(['check', chatty.historyPath]);
+  t.is(check.exitCode, 1, check.all);
+  t.regex(check.all, /same verdict as recorded in result\.json: fail/);
+  t.regex(check.all, /invariant traffic — rest: charly sent/);
+
+  const okOut = path.join(dir, 'ok');
+  const ok = await peerlab(['run', await scenarioFile(dir, 'quiet.yaml', scenario(false)), '--out', okOut]);
+  t.is(ok.exitCode, 0, ok.all);
+  const quiet = await onlyResult(okOut);
+  t.is(quiet.status, 'pass', quiet.message);
+  t.like(quiet.invariants.find((i) => i.name === 'traffic'), {status: 'pass'});
+  for (const figure of ['forming_packets_per_peer_s', 'rest_packets_per_peer_s', 'rest_max_packets_per_peer_s', 'rest_bytes_per_peer_s', 'rest_max_bytes_per_peer_s', 'rest_duration_s']) {
+    t.true((quiet.figures[figure] ?? -1) > 0, `${figure} in ${JSON.stringify(quiet.figures)}`);
+  }
+  const recheck = await peerlab(['check', quiet.historyPath]);
+  t.is(recheck.exitCode, 0, recheck.all);
+  t.regex(recheck.all, /same verdict as recorded in result\.json: pass/);
+});
+
 /** Runs a scenario and re-checks its history: `peerlab check` must give the verdict `peerlab run` recorded. */
 async function runAndCheck(t: {is(a: unknown, b: unknown, m?: string): void; regex(s: string, r: RegExp, m?: string): void}, dir: string, name: string, yaml: string): Promise<ScenarioResult> {
   const out = path.join(dir, name);

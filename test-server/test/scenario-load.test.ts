@@ -35,6 +35,10 @@ const cases: Array<{title: string; yaml: string; line: number; column: number; f
   {title: 'a within neither a duration nor a model bound', yaml: `${header}  - await: converged\n    within: 3 x model\n`, line: 5, column: 13, field: 'steps[0].within', message: /expected a duration like 500ms, 5s or 2m, or model, or a multiple of the model like 3x model/},
   {title: 'a model bound on a state condition', yaml: `${header}  - await: {state: {of: bob, is: alive}}\n    within: 2x model\n`, line: 5, column: 13, field: 'steps[0].within', message: /2x model: the timing model has no figure for a state condition/},
   {title: 'a zero multiple of the model', yaml: `${header}  - await: detected\n    within: 0x model\n`, line: 5, column: 13, field: 'steps[0].within', message: /expected a multiple of the model from 0.1x to 1000x, got 0x model/},
+  {title: 'unknown traffic phase', yaml: `name: t\npeers: [alice, bob]\ntraffic:\n  idle: {max_packets_per_peer_s: 40}\nsteps:\n  - start: all\n`, line: 4, column: 3, field: 'traffic.idle', message: /unknown field "idle"; expected one of: forming, rest, churn/},
+  {title: 'traffic bound not a number', yaml: `name: t\npeers: [alice, bob]\ntraffic:\n  rest: {max_packets_per_peer_s: lots}\nsteps:\n  - start: all\n`, line: 4, column: 34, field: 'traffic.rest.max_packets_per_peer_s', message: /expected a number of packets \(datagrams and TCP connections\) per second/},
+  {title: 'negative traffic bound', yaml: `name: t\npeers: [alice, bob]\ntraffic:\n  churn: {max_bytes_per_peer_s: -1}\nsteps:\n  - start: all\n`, line: 4, column: 33, field: 'traffic.churn.max_bytes_per_peer_s', message: /expected a number of bytes per second, 0 or more/},
+  {title: 'traffic phase that bounds nothing', yaml: `name: t\npeers: [alice, bob]\ntraffic:\n  rest: {}\nsteps:\n  - start: all\n`, line: 4, column: 9, field: 'traffic.rest', message: /expected max_packets_per_peer_s or max_bytes_per_peer_s/},
   {title: 'YAML syntax', yaml: `name: t\npeers: [alice\nsteps: []\n`, line: 3, column: 1, field: '', message: /^YAML: /},
 ];
 
@@ -48,6 +52,13 @@ for (const c of cases) {
     t.regex(p!.message, c.message);
   });
 }
+
+test('a traffic key is carried to the plan as written, each phase optional', async (t) => {
+  const yaml = `name: t\npeers: [alice, bob]\ntraffic:\n  rest: {max_packets_per_peer_s: 40, max_bytes_per_peer_s: 20000}\n  churn: {max_packets_per_peer_s: 80}\nsteps:\n  - start: all\n`;
+  const [scenario] = parseScenarioText(yaml, 'x.yaml', []);
+  t.deepEqual(scenario!.traffic, {rest: {max_packets_per_peer_s: 40, max_bytes_per_peer_s: 20000}, churn: {max_packets_per_peer_s: 80}});
+  t.is(parseScenarioText(`${header}  - start: all\n`, 'x.yaml', [])[0]!.traffic, undefined);
+});
 
 test('every problem in a file is reported at once, formatted file:line:col: field: message', async (t) => {
   const yaml = `name: t\npeers: [alice]\nprofile: fast\nsteps:\n  - kill: bob\n  - sleep: soon\n`;

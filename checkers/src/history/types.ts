@@ -22,6 +22,7 @@ export type {
   MemberState,
   Declared,
   FaultKind,
+  TrafficBounds,
 } from '@peerlab/events/contract';
 import type {EventType, HistoryEvent, HistoryEventOf, Status} from '@peerlab/events/contract';
 import {coordinatorEventTypes, peerEventTypes} from '@peerlab/events/contract';

@@ -28,7 +28,14 @@ export interface TransportStats {
   udpIn: number;
   udpOut: number;
   tcpIn: number;
+  /** Connections opened to others (each push-pull or join exchange is one). */
   tcpOut: number;
+  /** Payload bytes of the datagrams counted in udpIn and udpOut. */
+  udpInBytes: number;
+  udpOutBytes: number;
+  /** Bytes read from and written to TCP connections, both those this peer opened and those it served. */
+  tcpInBytes: number;
+  tcpOutBytes: number;
   dropped: number;
   malformed: number;
   /** Inbound connections closed on arrival: maxInboundConnections were already open. */
@@ -61,7 +68,7 @@ export interface TransportLimits {
 export type TcpHandler = (request: unknown, remote: (announced: Address) => LinkVerdict) => Promise<unknown>;
 
 export class Transport extends EventEmitter<TransportEvents> {
-  readonly stats: TransportStats = {udpIn: 0, udpOut: 0, tcpIn: 0, tcpOut: 0, dropped: 0, malformed: 0, tcpRefused: 0, tcpTooLarge: 0, tcpTimedOut: 0, udpOutByType: {}};
+  readonly stats: TransportStats = {udpIn: 0, udpOut: 0, tcpIn: 0, tcpOut: 0, udpInBytes: 0, udpOutBytes: 0, tcpInBytes: 0, tcpOutBytes: 0, dropped: 0, malformed: 0, tcpRefused: 0, tcpTooLarge: 0, tcpTimedOut: 0, udpOutByType: {}};
   #filter: LinkFilter = passAll;
   #inbound = 0;
   #tcpHandler: TcpHandler | undefined;
@@ -134,6 +141,7 @@ export class Transport extends EventEmitter<TransportEvents> {
     this.#withVerdict({direction: 'out', protocol: 'udp', remote: to}, () => {
       if (this.#closed) return;
       this.stats.udpOut++;
+      this.stats.udpOutBytes += payload.length;
       const type = (message as {t?: unknown}).t;
       if (typeof type === 'string') this.stats.udpOutByType[type] = (this.stats.udpOutByType[type] ?? 0) + 1;
       this.udp.send(payload, to.port, to.host, () => {});
@@ -161,9 +169,14 @@ export class Transport extends EventEmitter<TransportEvents> {
         reject(error);
       };
       socket.on('error', (error) => fail(error));
-      socket.on('connect', () => socket.end(JSON.stringify(message) + '\n'));
+      socket.on('connect', () => {
+        const request = Buffer.from(JSON.stringify(message) + '\n');
+        this.stats.tcpOutBytes += request.length;
+        socket.end(request);
+      });
       socket.on('data', (chunk: Buffer) => {
         size += chunk.length;
+        this.stats.tcpInBytes += chunk.length;
         if (size > this.limits.maxBytes) {
           this.stats.tcpTooLarge++;
           this.stats.malformed++;
@@ -201,6 +214,7 @@ export class Transport extends EventEmitter<TransportEvents> {
 
   #onDatagram(buf: Buffer, from: Address): void {
     this.stats.udpIn++;
+    this.stats.udpInBytes += buf.length;
     this.#withVerdict({direction: 'in', protocol: 'udp', remote: from}, () => this.emit('datagram', buf, from));
   }
 
@@ -223,6 +237,7 @@ export class Transport extends EventEmitter<TransportEvents> {
     socket.on('error', () => socket.destroy());
     socket.on('data', (chunk: Buffer) => {
       size += chunk.length;
+      this.stats.tcpInBytes += chunk.length;
       if (size > this.limits.maxBytes) {
         this.stats.tcpTooLarge++;
         this.stats.malformed++;
@@ -241,7 +256,7 @@ export class Transport extends EventEmitter<TransportEvents> {
         request = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       } catch {
         this.stats.malformed++;
-        socket.end(JSON.stringify({t: 'error', message: 'malformed request'}));
+        this.#reply(socket, {t: 'error', message: 'malformed request'});
         return;
       }
       const handler = this.#tcpHandler;
@@ -249,11 +264,17 @@ export class Transport extends EventEmitter<TransportEvents> {
       try {
         const response = await handler(request, (announced) => this.#filter({direction: 'in', protocol: 'tcp', remote: announced}));
         if (response === undefined) socket.destroy();
-        else socket.end(JSON.stringify(response));
+        else this.#reply(socket, response);
       } catch (error) {
         this.stats.malformed++;
-        socket.end(JSON.stringify({t: 'error', message: error instanceof Error ? error.message : String(error)}));
+        this.#reply(socket, {t: 'error', message: error instanceof Error ? error.message : String(error)});
       }
     });
+  }
+
+  #reply(socket: net.Socket, response: unknown): void {
+    const payload = Buffer.from(JSON.stringify(response));
+    this.stats.tcpOutBytes += payload.length;
+    socket.end(payload);
   }
 }

@@ -80,6 +80,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     profile: scenario.profile,
     invariants: scenario.invariants,
     timeoutMs: scenario.timeoutMs,
+    ...(scenario.traffic ? {traffic: scenario.traffic} : {}),
   });
 
   let coordinator: Coordinator | undefined;

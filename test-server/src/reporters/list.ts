@@ -58,6 +58,8 @@ export class ListReporter implements Reporter {
   }
 
   onScenarioEnd(result: ScenarioResult): void {
+    const traffic = trafficLine(result.figures);
+    if (traffic) this.#line(`  ${this.#style('dim', traffic)}`);
     for (const invariant of result.invariants) {
       let line = `  ${this.#mark(invariant.status)} invariant ${printable(invariant.name)}`;
       if (invariant.status !== 'pass' && invariant.message) line += ` — ${indentContinuation(printable(invariant.message), '      ')}`;
@@ -131,7 +133,10 @@ const keyFigureNames = ['converge_ms', 'seen_ms', 'detect_median_ms', 'detect_ma
 export function keyFigures(figures: Record<string, number> | undefined): Record<string, number> | undefined {
   if (!figures) return undefined;
   const entries = Object.entries(figures).filter(([name]) => keyFigureNames.includes(name));
-  return entries.length > 0 ? Object.fromEntries(entries) : figures;
+  if (entries.length > 0) return Object.fromEntries(entries);
+  // The traffic figures have their own line (trafficLine): a dozen of them would swamp the column.
+  const rest = Object.entries(figures).filter(([name]) => !/^(forming|rest|churn)_/.test(name));
+  return rest.length > 0 ? Object.fromEntries(rest) : undefined;
 }
 
 export function formatFigures(figures: Record<string, number> | undefined): string {
@@ -139,6 +144,30 @@ export function formatFigures(figures: Record<string, number> | undefined): stri
   return Object.entries(figures)
     .map(([key, value]) => `${key}=${Number.isInteger(value) ? value : Number(value.toFixed(3))}`)
     .join(' ');
+}
+
+/** 950, 12.3k, 4.1M: byte rates at a glance. */
+function compact(value: number): string {
+  if (value >= 1e6) return `${Number((value / 1e6).toFixed(1))}M`;
+  if (value >= 1e4) return `${Math.round(value / 1e3)}k`;
+  if (value >= 1e3) return `${Number((value / 1e3).toFixed(1))}k`;
+  return String(Math.round(value));
+}
+
+/**
+ * One line of the run's traffic figures (checkers/src/traffic.ts), mean and
+ * busiest peer per phase: `traffic per peer, mean/max: forming 40.2/52.1 pkt/s
+ * 9.1k/12k B/s · rest ...`; undefined when the peers reported none.
+ */
+export function trafficLine(figures: Record<string, number> | undefined): string | undefined {
+  if (!figures) return undefined;
+  const phases = ['forming', 'rest', 'churn'].flatMap((phase) => {
+    const f = (name: string) => figures[`${phase}_${name}`];
+    const [packets, maxPackets, bytes, maxBytes, seconds] = [f('packets_per_peer_s'), f('max_packets_per_peer_s'), f('bytes_per_peer_s'), f('max_bytes_per_peer_s'), f('duration_s')];
+    if (packets === undefined || maxPackets === undefined || bytes === undefined || maxBytes === undefined) return [];
+    return [`${phase} ${packets}/${maxPackets} pkt/s ${compact(bytes)}/${compact(maxBytes)} B/s${seconds !== undefined ? ` (${seconds} s)` : ''}`];
+  });
+  return phases.length > 0 ? `traffic per peer, mean/max: ${phases.join(' · ')}` : undefined;
 }
 
 /**

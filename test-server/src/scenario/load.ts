@@ -12,7 +12,7 @@ import type {z} from 'zod';
 import type {Args, CommandSpec} from '@peerlab/client-agent';
 import {CommandError, parseWords, splitWords} from '@peerlab/client-agent';
 import {generateNames} from '@peerlab/events/names';
-import type {Condition} from '@peerlab/checkers/history/types';
+import type {Condition, TrafficBounds} from '@peerlab/checkers/history/types';
 import {effectiveInvariants} from '@peerlab/checkers/history/types';
 import {hasModel} from '@peerlab/checkers/bound';
 import {formatDuration, parseDuration, parseModelMultiple} from './duration.js';
@@ -85,7 +85,7 @@ class Context {
     for (const issue of result.error.issues) {
       const at = [...base, ...(issue.path as PathKey[])];
       if (issue.code === 'unrecognized_keys') {
-        for (const key of issue.keys) this.problem(at, `unknown field "${key}"${expectedKeys(schema, at.length - base.length)}`, key);
+        for (const key of issue.keys) this.problem(at, `unknown field "${key}"${expectedKeys(schema, issue.path as PathKey[])}`, key);
       } else {
         this.problem(at, issue.message);
       }
@@ -94,10 +94,13 @@ class Context {
   }
 }
 
-function expectedKeys(schema: z.ZodType, depth: number): string {
-  if (depth !== 0) return '';
-  const shape = (schema as unknown as {shape?: Record<string, unknown>}).shape;
-  return shape ? `; expected one of: ${Object.keys(shape).join(', ')}` : '';
+/** The keys the object at `path` in the schema takes, followed through nested objects (traffic.rest) and optionals. */
+function expectedKeys(schema: z.ZodType, path: readonly PathKey[]): string {
+  type Node = {shape?: Record<string, Node>; unwrap?: () => Node; _zod?: {def?: {type?: string}}};
+  const unwrap = (n: Node | undefined): Node | undefined => (n?._zod?.def?.type === 'optional' && n.unwrap ? unwrap(n.unwrap()) : n);
+  let node = unwrap(schema as unknown as Node);
+  for (const key of path) node = typeof key === 'string' ? unwrap(node?.shape?.[key]) : undefined;
+  return node?.shape ? `; expected one of: ${Object.keys(node.shape).join(', ')}` : '';
 }
 
 const actionKeys = [
@@ -262,6 +265,7 @@ function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: num
     else if (nemesis.forMs / nemesis.everyMs > MAX_NEMESIS_ROUNDS) ctx.problem(at, `${Math.floor(nemesis.forMs / nemesis.everyMs)} rounds of faults (for / every), at most ${MAX_NEMESIS_ROUNDS}: inject less often or for less long`);
     builder.withinTimeout(nemesis.forMs, shell.nemesis.for, at);
   }
+  const traffic = shell.traffic && trafficBounds(ctx, shell.traffic, [...base, 'traffic']);
   return {
     name: shell.name,
     file: ctx.file,
@@ -275,8 +279,22 @@ function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: num
     invariants: effectiveInvariants(shell.invariants ?? []),
     peersPerProcess: shell.peers_per_process ?? 1,
     ...(nemesis ? {nemesis} : {}),
+    ...(traffic ? {traffic} : {}),
     steps,
   };
+}
+
+/** The schema took each bound's shape; a phase, or the key, that bounds nothing is a mistake worth naming. */
+function trafficBounds(ctx: Context, traffic: TrafficBounds, at: PathKey[]): TrafficBounds | undefined {
+  const phases = Object.keys(traffic) as Array<keyof TrafficBounds>;
+  if (phases.length === 0) {
+    ctx.problem(at, 'expected at least one of forming, rest, churn: traffic bounds nothing');
+    return undefined;
+  }
+  for (const phase of phases) {
+    if (Object.keys(traffic[phase] ?? {}).length === 0) ctx.problem([...at, phase], 'expected max_packets_per_peer_s or max_bytes_per_peer_s: this phase is bounded by nothing');
+  }
+  return traffic;
 }
 
 function generateNamesOrList(peers: unknown): string[] {

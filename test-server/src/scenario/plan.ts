@@ -1,6 +1,6 @@
 /** A scenario after loading: validated, names resolved, run lines parsed. The engine runs only this. */
 import type {Args} from '@peerlab/client-agent';
-import type {Condition} from '@peerlab/checkers/history/types';
+import type {Condition, TrafficBounds} from '@peerlab/checkers/history/types';
 
 /** An await's bound: milliseconds, or a multiple of the timing model's figure, which the engine resolves when the await begins. */
 export type Within = {kind: 'ms'; ms: number} | {kind: 'model'; multiple: number};
@@ -56,5 +56,7 @@ export interface Scenario {
   /** Peers per process (peer-host mode); 1 is a process per peer. */
   peersPerProcess: number;
   nemesis?: NemesisPlan;
+  /** Bounds on what each peer sends per second, by phase; judged at the end like an invariant. */
+  traffic?: TrafficBounds;
   steps: PlanStep[];
 }

@@ -189,6 +189,24 @@ export const nemesis = z.strictObject({
   faults: z.array(nemesisFault).min(1).describe('each time, one of these, chosen from the seed'),
 });
 
+/** A per-second limit on what the busiest peer sends (checkers/src/traffic.ts measures it). */
+function perSecond(unit: string) {
+  return z
+    .number({error: `expected a number of ${unit} per second`})
+    .min(0, {error: `expected a number of ${unit} per second, 0 or more`})
+    .optional()
+    .describe(`the most ${unit} any one peer may send per second in this phase`);
+}
+const trafficLimit = z.strictObject({
+  max_packets_per_peer_s: perSecond('packets (datagrams and TCP connections)'),
+  max_bytes_per_peer_s: perSecond('bytes'),
+});
+export const traffic = z.strictObject({
+  forming: trafficLimit.optional().describe('from the first peer started until the group first converged'),
+  rest: trafficLimit.optional().describe('the group converged and no fault in effect'),
+  churn: trafficLimit.optional().describe('after forming, while a fault is in effect or the group is not converged'),
+});
+
 export const scenario = z.strictObject({
   name: z.string().min(1).max(200).describe('what the scenario shows'),
   description: z.string().optional(),
@@ -202,6 +220,7 @@ export const scenario = z.strictObject({
   peer_args: z.record(z.string(), z.array(z.string())).optional().describe('extra peerlab-peer flags per peer name (or "all")'),
   invariants: z.array(invariantEntry).optional().describe('properties checked over the whole run; membership-legality is checked unless listed as -membership-legality'),
   nemesis: nemesis.optional().describe('faults injected on a schedule in the background while the steps go on'),
+  traffic: traffic.optional().describe('bounds on packets and bytes sent per peer per second, by phase, judged over the whole run'),
   steps: z.array(step).min(1),
 });
 
