@@ -105,11 +105,11 @@ test('midRanks and median', (t) => {
   t.true(Number.isNaN(median([])));
 });
 
-test('direction: times, rates, traffic, ratios and fault counts gate; counts that describe the run do not', (t) => {
-  for (const name of ['converge_ms', 'latency_p99_ms', 'detect_median_ms', 'rejoin_ms', 'model_ms', 'model_ratio', 'rest_packets_per_peer_s', 'bytes_sent', 'packets', 'udp_bytes_per_s', 'missing', 'duplicates', 'illegal_transitions', 'unsent', 'out_of_order', 'false_dead', 'false_suspicions']) {
+test('direction: times, rates, traffic, ratios and fault counts gate; counts that describe the run, phase durations and the model itself do not', (t) => {
+  for (const name of ['converge_ms', 'latency_p99_ms', 'detect_median_ms', 'rejoin_ms', 'model_ratio', 'rest_packets_per_peer_s', 'bytes_sent', 'packets', 'udp_bytes_per_s', 'missing', 'duplicates', 'illegal_transitions', 'unsent', 'out_of_order', 'false_dead', 'false_suspicions']) {
     t.is(figureDirection(name), 'worse-when-higher', name);
   }
-  for (const name of ['messages', 'failed', 'incarnation', 'incarnation_before', 'transitions', 'deliveries', 'dead_declarations', 'suspicions', 'something_new', 'msgs', 'bytesy']) {
+  for (const name of ['messages', 'failed', 'incarnation', 'incarnation_before', 'transitions', 'deliveries', 'dead_declarations', 'suspicions', 'something_new', 'msgs', 'bytesy', 'model_ms', 'rest_duration_s', 'churn_duration_s']) {
     t.is(figureDirection(name), 'info', name);
   }
 });

@@ -21,6 +21,14 @@ export function alphaArgument(value: string): number {
   return n;
 }
 
+/** `--figures`: figure names, comma-separated, each as a checker writes it (letters, digits, underscores). */
+export function figureNames(value: string): string[] {
+  const names = value.split(',').map((n) => n.trim()).filter((n) => n.length > 0);
+  const bad = names.find((n) => !/^[a-z][a-z0-9_]*$/i.test(n));
+  if (names.length === 0 || bad !== undefined) throw new InvalidArgumentError(`expected figure names separated by commas, e.g. converge_ms,rejoin_ms${bad !== undefined ? `; got ${JSON.stringify(bad)}` : ''}`);
+  return [...new Set(names)];
+}
+
 /** `--threshold`: a percentage, the % sign optional ("25%" and "25" are both a quarter). */
 export function thresholdArgument(value: string): number {
   const match = /^(\d*\.?\d+)\s*%?$/.exec(value.trim());

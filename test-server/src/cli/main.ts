@@ -7,7 +7,7 @@ import {up} from './up.js';
 import {parseAuthority} from '@peerlab/node-kit/host-guard';
 import {filterMatcher, run} from './run.js';
 import {check} from './check.js';
-import {alphaArgument, compare, DEFAULT_ALPHA, DEFAULT_THRESHOLD, thresholdArgument} from './compare.js';
+import {alphaArgument, compare, DEFAULT_ALPHA, DEFAULT_THRESHOLD, figureNames, thresholdArgument} from './compare.js';
 import {MIN_TOKEN_LENGTH, tokenArgument} from '@peerlab/node-kit/token';
 import {isValidPeerName} from '@peerlab/events/names';
 
@@ -88,7 +88,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--baseline <file>', 'compare the figures with a baseline (a --save-figures file or a results.json) and exit 1 on a significant regression')
     .option('--alpha <p>', 'with --baseline: significance level over all figures', alphaArgument, DEFAULT_ALPHA)
     .option('--threshold <percent>', 'with --baseline: smallest change of a median that counts', thresholdArgument, DEFAULT_THRESHOLD)
-    .action(async (paths: string[], opts: {reporter: string[]; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number; saveFigures?: string; baseline?: string; alpha: number; threshold: number}) => {
+    .option('--figures <names>', 'with --baseline: compare only these figures (comma-separated names, e.g. converge_ms,rejoin_ms)', figureNames)
+    .action(async (paths: string[], opts: {reporter: string[]; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number; saveFigures?: string; baseline?: string; alpha: number; threshold: number; figures?: string[]}) => {
       process.exitCode = await run(paths, opts);
     });
 
@@ -99,8 +100,9 @@ export async function main(argv: string[]): Promise<void> {
     .argument('<new>', 'the same, for the run to judge')
     .option('--alpha <p>', 'significance level over all figures (Bonferroni)', alphaArgument, DEFAULT_ALPHA)
     .option('--threshold <percent>', 'smallest change of a median that counts', thresholdArgument, DEFAULT_THRESHOLD)
+    .option('--figures <names>', 'compare only these figures (comma-separated names, e.g. converge_ms,rejoin_ms)', figureNames)
     .option('--json', 'print the comparison as JSON instead of a table', false)
-    .action(async (baseline: string, next: string, opts: {alpha: number; threshold: number; json: boolean}) => {
+    .action(async (baseline: string, next: string, opts: {alpha: number; threshold: number; json: boolean; figures?: string[]}) => {
       process.exitCode = await compare(baseline, next, opts);
     });
 

@@ -31,6 +31,7 @@ export interface RunOptions {
   baseline?: string;
   alpha?: number;
   threshold?: number;
+  figures?: string[];
 }
 
 /** `--filter`: a substring (case-insensitive), or a /regex/flags. */
@@ -137,7 +138,7 @@ export async function run(paths: string[], options: RunOptions): Promise<number>
   }
   if (!baseline) return runCode;
   process.stdout.write(`\ncompared with ${options.baseline}:\n`);
-  const compareCode = printComparison(baseline, figures, {alpha: options.alpha ?? 0.05, threshold: options.threshold ?? 0.25, json: false});
+  const compareCode = printComparison(baseline, figures, {alpha: options.alpha ?? 0.05, threshold: options.threshold ?? 0.25, json: false, ...(options.figures ? {figures: options.figures} : {})});
   // The run's own failure comes first: a comparison of a broken run's figures does not make it pass.
   return runCode !== exitCodes.pass ? runCode : compareCode;
 }

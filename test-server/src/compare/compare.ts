@@ -18,6 +18,12 @@ export interface CompareOptions {
   alpha: number;
   /** Smallest relative change of the median that counts, e.g. 0.25 for 25%. */
   threshold: number;
+  /**
+   * Only these figure names (scenario and step figures alike); all when absent.
+   * Each figure compared costs significance (the level is alpha over the gated
+   * figures), so a gate on the few figures that matter needs fewer repeats.
+   */
+  figures?: readonly string[];
 }
 
 export type FigureVerdict = 'regression' | 'improvement' | 'same' | 'not enough samples' | 'info' | 'only in baseline' | 'only in new';
@@ -95,7 +101,8 @@ function union(a: readonly string[], b: readonly string[]): string[] {
 }
 
 export function compareFigures(baseline: FiguresFile, next: FiguresFile, options: CompareOptions): Comparison {
-  const all = pairs(baseline, next);
+  const only = options.figures ? new Set(options.figures) : undefined;
+  const all = pairs(baseline, next).filter((x) => !only || only.has(x.figure));
   const gated = all.filter((x) => x.base && x.next && figureDirection(x.figure) !== 'info').length;
   const level = gated > 0 ? options.alpha / gated : options.alpha;
   let repeatsNeeded = 0;

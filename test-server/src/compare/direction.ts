@@ -17,6 +17,10 @@ const FAULTS = new Set(['missing', 'duplicates', 'illegal_transitions', 'unsent'
 
 export function figureDirection(name: string): Direction {
   if (DESCRIPTIVE.has(name)) return 'info';
+  // How long a run spent in a phase says what happened, not how well: faster recovery means more time at rest.
+  if (name.endsWith('_duration_s')) return 'info';
+  // The model's own figure is an input (profile timing and N), not a measurement.
+  if (name === 'model_ms') return 'info';
   if (FAULTS.has(name) || name.startsWith('false_')) return 'worse-when-higher';
   // Times (converge_ms, latency_p99_ms, model_ms), rates (…_per_s), the measured-over-model ratio.
   if (/_(ms|s|ratio)$/.test(name)) return 'worse-when-higher';
