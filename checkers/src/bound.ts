@@ -10,7 +10,7 @@ import type {Condition, HistoryEvent} from './history/types.js';
 import {isEvent} from './history/types.js';
 import {Model} from './model.js';
 import type {SwimTiming} from './swim-model.js';
-import {convergeModelMs, deliveryModelMs, failureDetectionBoundMs, rejoinModelMs} from './swim-model.js';
+import {convergeModelMs, deliveryModelMs, failureDetectionBoundMs, parseSwimTiming, rejoinModelMs} from './swim-model.js';
 
 /** The conditions a model speaks about; `state` has no model (a member may be awaited in any state, for any reason). */
 export const modelConditions = ['converged', 'detected', 'rejoined', 'delivered'] as const;
@@ -42,14 +42,20 @@ export const modelFigure: Readonly<Record<ModelCondition, string>> = {
   delivered: 'latency_max_ms',
 };
 
-/** The timing of the latest peer.started that reported one, at or before `at`. */
-export function timingAt(history: readonly HistoryEvent[], at = Infinity): SwimTiming | undefined {
+/** The timing of the latest peer.started that reported a usable one, at or before `at`; else why none is usable. */
+export function timingAt(history: readonly HistoryEvent[], at = Infinity): {timing: SwimTiming} | {problem: string} {
+  let problem = 'no peer reported its timing in its peer.started';
   for (let i = history.length - 1; i >= 0; i--) {
     const e = history[i]!;
-    if (e.t > at || e.src === 'coordinator' || !isEvent(e, 'peer.started')) continue;
-    if (e.data.timing) return e.data.timing;
+    if (e.t > at || e.src === 'coordinator' || !isEvent(e, 'peer.started') || e.data.timing === undefined) continue;
+    try {
+      return {timing: parseSwimTiming(e.data.timing, `${e.src.slice('peer:'.length)}'s peer.started timing`)};
+    } catch (error) {
+      // An older report from another peer may still be usable; say the newest problem if none is.
+      if (problem.startsWith('no peer')) problem = (error as Error).message;
+    }
   }
-  return undefined;
+  return {problem};
 }
 
 /**
@@ -73,15 +79,15 @@ export interface ModelBound {
   n: number;
 }
 
-/** The model's figure for `condition` on the history up to `at`; undefined when no peer has reported its timing. */
-export function modelBoundAt(condition: Condition, history: readonly HistoryEvent[], at: number): ModelBound | undefined {
+/** The model's figure for `condition` on the history up to `at`; a problem when no peer has reported a usable timing. */
+export function modelBoundAt(condition: Condition, history: readonly HistoryEvent[], at: number): ModelBound | {problem: string} | undefined {
   if (!hasModel(condition.kind)) return undefined;
-  const timing = timingAt(history, at);
-  if (!timing) return undefined;
+  const found = timingAt(history, at);
+  if ('problem' in found) return found;
   const model = new Model();
   for (const e of history) if (e.t <= at) model.apply(e);
   const n = groupSize(condition.kind, model);
-  return {ms: Math.round(conditionModelMs(condition.kind, timing, Math.max(1, n))), n};
+  return {ms: Math.round(conditionModelMs(condition.kind, found.timing, Math.max(1, n))), n};
 }
 
 /** `model_ms` and `model_ratio` for a verdict's figures: the model's figure and the condition's figure over it. */

@@ -51,14 +51,14 @@ test('the converge, rejoin, delivery and detection models of the local profile',
 function timedGroup(names: string[], timing: SwimTiming | null = local): History {
   const h = new History();
   h.spawn(...names);
-  for (const name of names) h.peer(name, 'peer.started', {address: `127.0.0.1:${7000 + name.length}`, incarnation: 0, profile: 'local', ...(timing ? {timing} : {})});
+  for (const name of names) h.peer(name, 'peer.started', {address: `127.0.0.1:${7000 + name.length}`, incarnation: 0, profile: 'local', ...(timing ? {timing: {...timing}} : {})});
   for (const viewer of names) h.joined(viewer, ...names.filter((n) => n !== viewer));
   return h;
 }
 
 test('the bound is worked out from the timing the peers reported and the live N; detected counts the failed peers too', (t) => {
   const h = timedGroup(['alice', 'bob', 'charly', 'dave']).kill('dave');
-  t.deepEqual(timingAt(h.events), local);
+  t.deepEqual(timingAt(h.events), {timing: local});
   t.deepEqual(modelBoundAt({kind: 'converged'}, h.events, Infinity), {ms: convergeModelMs(local, 3), n: 3});
   t.deepEqual(modelBoundAt({kind: 'detected'}, h.events, Infinity), {ms: failureDetectionBoundMs(local, 4), n: 4});
   t.deepEqual(modelBoundAt({kind: 'delivered'}, h.events, Infinity), {ms: 600, n: 3});
@@ -72,9 +72,19 @@ test('the latest timing reported counts; without one there is no bound', (t) => 
   const slow = {...local, gossipIntervalMs: 500};
   const h = timedGroup(['alice', 'bob']);
   h.peer('bob', 'peer.started', {address: '127.0.0.1:7003', incarnation: 1, profile: 'local', timing: slow});
-  t.deepEqual(timingAt(h.events), slow);
-  t.is(timingAt(h.events, T0 + 1), undefined, 'nothing reported by then (two spawns, no peer.started yet)');
-  t.is(modelBoundAt({kind: 'converged'}, timedGroup(['alice', 'bob'], null).events, Infinity), undefined);
+  t.deepEqual(timingAt(h.events), {timing: slow});
+  t.deepEqual(timingAt(h.events, T0 + 1), {problem: 'no peer reported its timing in its peer.started'}, 'nothing reported by then (two spawns, no peer.started yet)');
+  t.deepEqual(modelBoundAt({kind: 'converged'}, timedGroup(['alice', 'bob'], null).events, Infinity), {problem: 'no peer reported its timing in its peer.started'});
+});
+
+test('a timing that is not a usable set of knobs makes only the bound unknown: an older usable report still counts, else the problem names the peer and knob', (t) => {
+  const h = timedGroup(['alice', 'bob']);
+  h.peer('bob', 'peer.started', {address: '127.0.0.1:7003', incarnation: 1, profile: 'local', timing: {...local, gossipNodes: 0}});
+  t.deepEqual(timingAt(h.events), {timing: local}, "alice's report still stands");
+  const only = timedGroup(['alice'], null);
+  only.peer('alice', 'peer.started', {address: '127.0.0.1:7003', incarnation: 1, profile: 'local', timing: {probeIntervalMs: 100}});
+  const found = timingAt(only.events);
+  t.true('problem' in found && /^alice's peer\.started timing\.suspicionMult: expected a positive number, got nothing/.test(found.problem), JSON.stringify(found));
 });
 
 test('model_ms and model_ratio: the model figure, and the condition figure over it', (t) => {
@@ -90,7 +100,7 @@ function lateJoin(seenAt: number): {events: HistoryEvent[]; from: number} {
   const h = timedGroup(['alice', 'bob']);
   h.at(100);
   const from = h.now;
-  h.spawn('charly').peer('charly', 'peer.started', {address: '127.0.0.1:7006', incarnation: 0, profile: 'local', timing: local}).joined('charly', 'alice', 'bob');
+  h.spawn('charly').peer('charly', 'peer.started', {address: '127.0.0.1:7006', incarnation: 0, profile: 'local', timing: {...local}}).joined('charly', 'alice', 'bob');
   h.at(100 + seenAt).joined('alice', 'charly').joined('bob', 'charly');
   return {events: h.events, from};
 }

@@ -33,6 +33,8 @@ export interface RunScenarioOptions {
 
 class ScenarioTimeout extends Error {}
 
+/** How long a model-bounded await waits for a peer's peer.started (and its timing) that registration outran. */
+const TIMING_WAIT_MS = 2000;
 /** How long the end of a scenario waits for the nemesis to undo what it broke (a restart waits for registration). */
 const NEMESIS_STOP_MS = 20_000;
 
@@ -424,10 +426,17 @@ class ScenarioRun {
   async #await(condition: Condition, within: Within, step: string, title: string): Promise<Verdict> {
     // The model's figure from the history as it stands (the peers' reported timing, N live), recorded with the
     // bound, so the re-check of `peerlab check` uses this very number.
-    const model = modelBoundAt(condition, this.history.events, Infinity);
-    if (within.kind === 'model' && !model) {
-      throw new Error(`step ${step} (${title}): no peer reported its timing in its peer.started, so the model bound cannot be worked out`);
+    let found = modelBoundAt(condition, this.history.events, Infinity);
+    // A start step ends at registration, and a peer's peer.started may still be on its way: give it a moment.
+    const timingDeadline = Date.now() + TIMING_WAIT_MS;
+    while (within.kind === 'model' && found && 'problem' in found && Date.now() < timingDeadline && !this.#abort.signal.aborted) {
+      await this.#nextEventOr(timingDeadline - Date.now());
+      found = modelBoundAt(condition, this.history.events, Infinity);
     }
+    if (within.kind === 'model' && found && 'problem' in found) {
+      throw new Error(`step ${step} (${title}): ${found.problem}, so the model bound cannot be worked out`);
+    }
+    const model = found && !('problem' in found) ? found : undefined;
     const withinMs = within.kind === 'ms' ? within.ms : Math.round(within.multiple * model!.ms);
     const modelData = model ? {model: {...model, ...(within.kind === 'model' ? {multiple: within.multiple} : {})}} : {};
     const begin = this.history.append('await.begin', {step, condition, withinMs, ...modelData});
