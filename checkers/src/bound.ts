@@ -8,7 +8,7 @@
  */
 import type {Condition, HistoryEvent} from './history/types.js';
 import {isEvent} from './history/types.js';
-import {Model} from './model.js';
+import {Model, isLiveState} from './model.js';
 import type {SwimTiming} from './swim-model.js';
 import {convergeModelMs, deliveryModelMs, failureDetectionBoundMs, parseSwimTiming, rejoinModelMs} from './swim-model.js';
 
@@ -87,7 +87,24 @@ export function modelBoundAt(condition: Condition, history: readonly HistoryEven
   const model = new Model();
   for (const e of history) if (e.t <= at) model.apply(e);
   const n = groupSize(condition.kind, model);
-  return {ms: Math.round(conditionModelMs(condition.kind, found.timing, Math.max(1, n))), n};
+  let ms = conditionModelMs(condition.kind, found.timing, Math.max(1, n));
+  // Convergence after a crash waits for the crash to be detected first: while a live peer still holds a
+  // down one live, the group converges only once failure detection has run, so its bound comes on top.
+  if (condition.kind === 'converged' && undetectedDown(model)) ms += failureDetectionBoundMs(found.timing, groupSize('detected', model));
+  return {ms: Math.round(ms), n};
+}
+
+/** Whether some peer is down (killed, stopped or paused, not left) and a live peer's view still holds it live. */
+function undetectedDown(model: Model): boolean {
+  const down = model.peers().filter((p) => {
+    const l = model.liveness(p);
+    return l === 'exited' || l === 'paused';
+  });
+  if (down.length === 0) return false;
+  return model.live().some((observer) => {
+    const members = model.view(observer)?.members;
+    return down.some((p) => isLiveState(members?.get(p)));
+  });
 }
 
 /** `model_ms` and `model_ratio` for a verdict's figures: the model's figure and the condition's figure over it. */

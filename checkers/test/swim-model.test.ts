@@ -59,7 +59,10 @@ function timedGroup(names: string[], timing: SwimTiming | null = local): History
 test('the bound is worked out from the timing the peers reported and the live N; detected counts the failed peers too', (t) => {
   const h = timedGroup(['alice', 'bob', 'charly', 'dave']).kill('dave');
   t.deepEqual(timingAt(h.events), {timing: local});
-  t.deepEqual(modelBoundAt({kind: 'converged'}, h.events, Infinity), {ms: convergeModelMs(local, 3), n: 3});
+  // dave is down and nobody has noticed: the group converges only after detecting him.
+  t.deepEqual(modelBoundAt({kind: 'converged'}, h.events, Infinity), {ms: convergeModelMs(local, 3) + failureDetectionBoundMs(local, 4), n: 3});
+  for (const viewer of ['alice', 'bob', 'charly']) h.peer(viewer, 'member.dead', {name: 'dave', incarnation: 0, from: viewer});
+  t.deepEqual(modelBoundAt({kind: 'converged'}, h.events, Infinity), {ms: convergeModelMs(local, 3), n: 3}, 'once every live peer holds him dead, only the join model');
   t.deepEqual(modelBoundAt({kind: 'detected'}, h.events, Infinity), {ms: failureDetectionBoundMs(local, 4), n: 4});
   t.deepEqual(modelBoundAt({kind: 'delivered'}, h.events, Infinity), {ms: 600, n: 3});
   t.is(modelBoundAt({kind: 'state', of: 'bob', is: 'alive', seenBy: 'all'}, h.events, Infinity), undefined, 'the model says nothing of a state');

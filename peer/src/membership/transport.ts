@@ -138,12 +138,14 @@ export class Transport extends EventEmitter<TransportEvents> {
   sendUdp(to: Address, message: unknown): void {
     if (this.#closed) return;
     const payload = Buffer.from(JSON.stringify(message));
+    // Counted as sent before the link filter, as a NIC counts what a process sends whatever the network then
+    // loses: a peer that keeps sending into a partition costs what it costs, and its traffic figures show it.
+    this.stats.udpOut++;
+    this.stats.udpOutBytes += payload.length;
+    const type = (message as {t?: unknown}).t;
+    if (typeof type === 'string') this.stats.udpOutByType[type] = (this.stats.udpOutByType[type] ?? 0) + 1;
     this.#withVerdict({direction: 'out', protocol: 'udp', remote: to}, () => {
       if (this.#closed) return;
-      this.stats.udpOut++;
-      this.stats.udpOutBytes += payload.length;
-      const type = (message as {t?: unknown}).t;
-      if (typeof type === 'string') this.stats.udpOutByType[type] = (this.stats.udpOutByType[type] ?? 0) + 1;
       this.udp.send(payload, to.port, to.host, () => {});
     });
   }
