@@ -19,7 +19,7 @@
  *    restarted, leaving or joining late, until every view agrees again) or a
  *    fault is in effect though views agree: a peer paused (until resumed),
  *    links blocked by partition, isolate or cut (until healed), loss or delay
- *    (until the next heal);
+ *    (until a heal that keeps none: its `kept_rates`);
  *  - rest: afterwards, the group converged and no fault in effect.
  * The run is measured until its last step ended (or its run.end): the peers'
  * shutdown is no phase.
@@ -79,7 +79,7 @@ export function trafficPhases(history: readonly HistoryEvent[]): PhaseSpan[] {
       if (isEvent(e, 'peer.spawn') || isEvent(e, 'peer.exit') || isEvent(e, 'peer.kill')) paused = model.peers().some((p) => model.liveness(p) === 'paused');
       else if (isEvent(e, 'fault')) {
         if (e.data.kind === 'loss' || e.data.kind === 'delay') lossOrDelay = true;
-        else if (e.data.kind === 'heal') lossOrDelay = false;
+        else if (e.data.kind === 'heal') lossOrDelay = e.data.kept_rates === true;
       }
     }
     if (begun === undefined && (isEvent(e, 'peer.spawn') || isEvent(e, 'peer.started'))) begun = clock;

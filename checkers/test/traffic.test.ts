@@ -45,6 +45,21 @@ test('phases: forming until first converged, churn while a fault is in effect or
   ]);
 });
 
+test('phases: a heal that leaves someone else\'s loss in force (kept_rates) ends no churn; the heal that clears it does', (t) => {
+  const b = h().group('alice', 'bob', 'charly');
+  const formed = b.now - 1 - T0;
+  b.at(2000).fault('loss', {rate: 0.2, links: 'all'});
+  b.at(3000).fault('heal', {kept_rates: true, nemesis: 1});
+  b.at(4000).heal();
+  b.at(6000).coordinator('run.end', {});
+  t.deepEqual(spansOf(trafficPhases(b.events)), [
+    ['forming', 0, formed],
+    ['rest', formed, 2000],
+    ['churn', 2000, 4000],
+    ['rest', 4000, 6000],
+  ]);
+});
+
 test('phases: a fault undone in the same ms it was made leaves one stretch of rest, not two', (t) => {
   const b = h().group('alice', 'bob');
   b.events.push(coord(T0 + 1000, 'fault', {kind: 'loss', rate: 0.1, links: 'all'}), coord(T0 + 1000, 'fault', {kind: 'heal'}), coord(T0 + 2000, 'run.end', {}));

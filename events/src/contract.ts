@@ -114,7 +114,8 @@ const faultKind = z.enum(['kill', 'terminate', 'pause', 'resume', 'restart', 'pa
  * of whoever healed (the steps, or the nemesis round that made them), and
  * `kept` lists the links still cut after it (the other side's): the blocked
  * links after a heal are exactly those, in one event, so no reader sees a
- * moment where every link was open.
+ * moment where every link was open; `kept_rates` says loss or delay (the
+ * other side's) is still in force after it.
  * `groups`, `shape`, `targets`, `from`, `to`, `between` say how the scenario
  * described it, for people; `nemesis` is the nemesis round that made it.
  */
@@ -134,6 +135,7 @@ const faultData = z.looseObject({
   to: z.array(peerName).optional(),
   between: z.array(z.array(peerName)).optional(),
   kept: z.array(link).optional(),
+  kept_rates: z.literal(true).optional(),
   nemesis: count.optional(),
 });
 

@@ -150,7 +150,9 @@ export class FaultInjector {
       )
     ).flat();
     const kept = this.#cutLinks();
-    this.record('fault', {kind: 'heal', ...description, ...(kept.length > 0 ? {kept} : {})});
+    // Loss or delay someone else made (the nemesis's, or the steps') outlives this heal: readers must know.
+    const keptRates = this.rules().some((rule) => rule.kind === 'loss' || rule.kind === 'delay');
+    this.record('fault', {kind: 'heal', ...description, ...(kept.length > 0 ? {kept} : {}), ...(keptRates ? {kept_rates: true} : {})});
     return problems;
   }
 
