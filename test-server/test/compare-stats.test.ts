@@ -201,6 +201,17 @@ test('collectFigures: one sample per repeat, step figures keyed by path and titl
     },
   });
   t.deepEqual(parseFigures(JSON.stringify(file), 'f.json'), file);
+  // Repeats of one file pool; the same name in two files is two scenarios.
+  const twice = collectFigures(
+    [
+      {...run(10), file: '/s/a.yaml'},
+      {...run(30), file: '/s/b.yaml'},
+      {...run(20), file: '/s/a.yaml'},
+    ],
+    {createdAt: 'now'},
+  );
+  t.deepEqual(Object.keys(twice.scenarios), ['join (a.yaml)', 'join (b.yaml)']);
+  t.deepEqual(twice.scenarios['join (a.yaml)']!.figures, {converge_ms: [10, 20]});
 });
 
 test('writeFigures: one line per figure, step titles untouched, and it reads back the same', async (t) => {

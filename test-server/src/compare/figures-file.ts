@@ -45,11 +45,17 @@ function add(into: Samples, figures: Record<string, number> | undefined): void {
   for (const [name, value] of Object.entries(figures ?? {})) (into[name] ??= []).push(value);
 }
 
-/** Every repeat's figures, grouped by scenario name (a scenario repeated K times gives K samples per figure). */
-export function collectFigures(results: readonly Pick<ScenarioResult, 'name' | 'figures' | 'steps'>[], meta: {createdAt: string; commit?: string}): FiguresFile {
+/**
+ * Every repeat's figures, grouped by scenario name (a scenario repeated K times gives K samples per figure).
+ * Two scenarios of one name in different files are two scenarios, not repeats: each is keyed `name (file)`.
+ */
+export function collectFigures(results: readonly (Pick<ScenarioResult, 'name' | 'figures' | 'steps'> & {file?: string})[], meta: {createdAt: string; commit?: string}): FiguresFile {
+  const filesOf = new Map<string, Set<string>>();
+  for (const r of results) (filesOf.get(r.name) ?? filesOf.set(r.name, new Set()).get(r.name)!).add(r.file ?? '');
+  const keyOf = (r: {name: string; file?: string}) => ((filesOf.get(r.name)?.size ?? 0) > 1 ? `${r.name} (${path.basename(r.file ?? '')})` : r.name);
   const scenarios: Record<string, ScenarioSamples> = {};
   for (const result of results) {
-    const into = (scenarios[result.name] ??= {runs: 0, figures: {}, steps: {}});
+    const into = (scenarios[keyOf(result)] ??= {runs: 0, figures: {}, steps: {}});
     into.runs++;
     add(into.figures, result.figures);
     for (const step of result.steps) {
