@@ -11,7 +11,8 @@
  * side only, and once a heal (or a bridge) puts the sides together, everywhere.
  *
  * Only messages sent while their sender's side is not the whole live set are
- * tracked, and only until their holders cover the live set: without network
+ * tracked, and only until every running process holds them (a paused peer
+ * too: it may be required, and resume on a side no holder is on): without network
  * faults this costs one check per send. Messages sent from one side between
  * two changes of the network spread alike, so they share one `Spread`: a
  * change costs a pass over the spreads, not over the messages.
@@ -29,7 +30,7 @@ interface Spread {
   /** The sender's side at the first send. */
   side: readonly string[];
   holders: Map<string, Holder>;
-  /** When every live peer held it (undefined: not yet). */
+  /** When every running process (live or paused) held it (undefined: not yet). */
   covered: number | undefined;
   /** The network epoch it was made in: sends and forks join it only within that epoch. */
   epoch: number;
@@ -40,7 +41,7 @@ interface Spread {
 export class MessageReach {
   /** Every message ever tracked, by id, with its spread, kept for the words of a verdict. */
   readonly #spreadOf = new Map<string, {sent: SentMessage; spread: Spread}>();
-  /** Spreads not yet held by every live peer: the only ones a change can widen. */
+  /** Spreads not yet held by every running process: the only ones a change can widen. */
   readonly #open = new Set<Spread>();
   /** The spreads sends in this epoch join, by the first name of the sender's side. */
   #current = new Map<string, Spread>();
@@ -48,7 +49,7 @@ export class MessageReach {
   /** Some message was sent into a side smaller than the live set. */
   everTracked = false;
 
-  /** Some tracked message is not yet held by every live peer. */
+  /** Some tracked message is not yet held by every running process. */
   get open(): boolean {
     return this.#open.size > 0;
   }
@@ -109,7 +110,9 @@ export class MessageReach {
       }
       for (const p of side) if (!this.#holds(model, spread, p)) spread.holders.set(p, {generation: model.generation(p), since: t});
     }
-    // Every live peer holds it: any peer still required later was live now, so it is expected everywhere from here.
+    // A paused peer keeps its process, so it may still be required, and it can come back on a side no holder is on.
+    if (covered) covered = model.absent().every((p) => this.#holds(model, spread, p));
+    // Every running process holds it: any peer still required later runs now, so it is expected everywhere from here.
     if (!covered) return;
     spread.covered = t;
     spread.forks = undefined;

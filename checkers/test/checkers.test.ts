@@ -364,6 +364,22 @@ test('delivered across a partition: holders restarted or gone take the message w
   }
 });
 
+test('delivered: a peer paused and resumed inside a partition is not due what only the other side holds', (t) => {
+  // While charly is paused every live peer holds the message; charly keeps its process and was live at the send.
+  const b = h().group('alice', 'bob', 'charly').partition(['alice', 'bob'], ['charly']);
+  b.send('alice', 1).deliverAll('alice:e1:1', 'alice', 'bob').pause('charly').resume('charly');
+  const v = delivered(b.events, win(b));
+  t.is(v.status, 'pass', v.message);
+  t.regex(v.message, /; 1 more not expected at \[charly\]/);
+  // The heal lets it cross: due then.
+  b.heal();
+  t.regex(delivered(b.events, win(b)).message, /^charly: alice:e1:1 missing/);
+  // Paused, healed, resumed: charly shares a side with the holders again, so it is due.
+  const healed = h().group('alice', 'bob', 'charly').partition(['alice', 'bob'], ['charly']);
+  healed.send('alice', 1).deliverAll('alice:e1:1', 'alice', 'bob').pause('charly').heal().resume('charly');
+  t.regex(delivered(healed.events, win(healed)).message, /^charly: alice:e1:1 missing/);
+});
+
 test('percentile is nearest-rank', (t) => {
   const values = Array.from({length: 100}, (_, i) => i + 1);
   t.is(percentile(values, 50), 50);
