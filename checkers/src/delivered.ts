@@ -9,11 +9,14 @@
  * blocked it is expected on its sender's side, and on every side that has
  * since shared a side with a peer holding it (reach.ts): the other sides of
  * a partition are not expected to have it until a heal brings them together.
+ * A message sent before the sides parted, and not yet delivered everywhere
+ * it was due then, is expected on the sides of those that had it.
  */
 import type {HistoryEvent, Verdict} from './history/types.js';
 import {isEvent} from './history/types.js';
 import type {ChatFold, ChatMessage, ChatProcess, SentMessage, Window} from './model.js';
 import {Model, chatAt, coordinatorPeer, evidence, formatTime, isSideFault, list, parseChatId, peerOf, sidesText} from './model.js';
+import type {Carried} from './reach.js';
 import {MessageReach} from './reach.js';
 import {percentileOfSorted} from './stats.js';
 
@@ -76,6 +79,8 @@ function times(n: number): string {
 interface Required {
   generation: number;
   runs: number[];
+  /** The first run (its index in `runs`) that may hold sends a split has not looked at yet. */
+  scan: number;
 }
 
 function addSend(runs: number[], index: number): void {
@@ -126,26 +131,101 @@ function requireOfLive(model: Model, required: Map<string, Required>, sent: Sent
     const generation = model.generation(peer);
     let r = required.get(peer);
     if (!r || r.generation !== generation) {
-      r = {generation, runs: []};
+      r = {generation, runs: [], scan: 0};
       required.set(peer, r);
     }
     addSend(r.runs, sent.index);
   }
 }
 
-/** Where a message sent during a partition was sent, and since when `peer` shares a side with a holder of it. */
+/**
+ * The chat process of each peer's current process by spawn, as the model has
+ * it now: the one its last `peer.started` began (none while a respawned peer
+ * has not started yet; the one before any start, for a peer never started).
+ */
+function currentChatProcess(chat: ChatFold): (model: Model, peer: string) => ChatProcess | undefined {
+  let byPeer: Map<string, Map<number, ChatProcess>> | undefined;
+  return (model, peer) => {
+    if (!byPeer) {
+      byPeer = new Map();
+      for (const p of chat.processes) {
+        let own = byPeer.get(p.peer);
+        if (!own) byPeer.set(p.peer, (own = new Map()));
+        own.set(p.index, p);
+      }
+    }
+    const view = model.view(peer);
+    if (!view?.started) return byPeer.get(peer)?.get(0);
+    return view.current ? byPeer.get(peer)?.get(view.starts) : undefined;
+  };
+}
+
+/** The peer's process runs (live, paused, or left without exiting): what it must deliver still counts. */
+function running(model: Model, peer: string): boolean {
+  const how = model.liveness(peer);
+  return how === 'live' || how === 'paused' || how === 'left';
+}
+
+/**
+ * At a change that splits the live set: the sends from index `from` on, not
+ * tracked yet, that some process required to deliver them had not delivered
+ * by `t`, each with who had it then: its sender, if still the process that
+ * sent it, and every peer whose current process delivered it. Each send is
+ * looked at by one split only (the caller moves `from` on), so this stays
+ * linear; a send delivered everywhere by then is never tracked.
+ */
+function carriedAt(
+  model: Model,
+  t: number,
+  from: number,
+  required: ReadonlyMap<string, Required>,
+  messages: readonly ChatMessage[],
+  senderGenerations: readonly number[],
+  reach: MessageReach,
+  processOf: (model: Model, peer: string) => ChatProcess | undefined,
+): Carried[] {
+  const pending = new Set<number>();
+  for (const [peer, r] of required) {
+    if (r.generation !== model.generation(peer) || !running(model, peer)) continue;
+    const runs = r.runs;
+    while (r.scan < runs.length && runs[r.scan + 1]! <= from) r.scan += 2;
+    const process = processOf(model, peer);
+    for (let i = r.scan; i < runs.length; i += 2) {
+      for (let k = Math.max(runs[i]!, from); k < runs[i + 1]!; k++) {
+        if (pending.has(k)) continue;
+        const m = messages[k]!;
+        const record = process ? m.deliveries.get(process) : undefined;
+        if ((!record || record.t > t) && !reach.tracks(m.id)) pending.add(k);
+      }
+    }
+  }
+  const carried: Carried[] = [];
+  for (const k of [...pending].sort((a, b) => a - b)) {
+    const m = messages[k]!;
+    const sent = m.sent!;
+    const holders = new Set<string>();
+    if (model.generation(sent.sender) === senderGenerations[k] && running(model, sent.sender)) holders.add(sent.sender);
+    for (const [p, record] of m.deliveries) if (record.t <= t && running(model, p.peer) && processOf(model, p.peer) === p) holders.add(p.peer);
+    carried.push({sent, holders: [...holders].sort()});
+  }
+  return carried;
+}
+
+/** Where a message tracked for a partition was sent or held when the sides parted, and since when `peer` shares a side with a holder of it. */
 function partitionNote(model: Model, reach: MessageReach, peer: string, id: string): string {
   const about = reach.about(model, peer, id);
   if (!about) return '';
   const since = about.since !== undefined ? `; ${peer} has shared a side with a holder of it since ${formatTime(about.since)}` : '';
+  if (about.parted !== undefined) return `, before a partition at ${formatTime(about.parted)}, when ${about.side.length > 0 ? `only ${list(about.side)} held it` : 'no running process held it'}${since}`;
   return ` on its side of a partition ${list(about.side)}${since}`;
 }
 
-/** Deliveries not expected (yet): sent on another side of a partition, and no holder has shared a side with the peers since. */
-function apartNote(model: Model, apart: number, peers: readonly string[]): string {
+/** Deliveries not expected (yet): held only on other sides of a partition, and no holder has shared a side with the peers since. */
+function apartNote(model: Model, reach: MessageReach, apart: number, peers: readonly string[]): string {
   if (apart === 0) return '';
   const sides = model.components().length > 1 ? ` (sides ${sidesText(model)})` : '';
-  return `; ${apart} more not expected at ${list(peers)}: sent on another side of a partition, and none of their holders has shared a side with ${peers.length === 1 ? 'it' : 'them'} since${sides}`;
+  const where = reach.everCarried ? 'held only on another side of a partition (sent there, or before it and not across when the sides parted)' : 'sent on another side of a partition';
+  return `; ${apart} more not expected at ${list(peers)}: ${where}, and none of their holders has shared a side with ${peers.length === 1 ? 'it' : 'them'} since${sides}`;
 }
 
 export function delivered(history: readonly HistoryEvent[], window: Window): Verdict {
@@ -157,17 +237,30 @@ export function delivered(history: readonly HistoryEvent[], window: Window): Ver
   const required = new Map<string, Required>();
   /** Of the messages sent during a partition, who can have them. */
   const reach = new MessageReach();
+  const messages = sends.map((sent) => chat.messages.get(sent.id)!);
+  /** Per send (by index): the sender's generation when it sent it, to know whether its process still holds it. */
+  const senderGenerations: number[] = [];
+  const processOf = currentChatProcess(chat);
+  /** Sends before this index have been looked at by a split (reach.ts: carried). */
+  let looked = 0;
   let next = 0;
   for (const e of history) {
     if (e.t > window.at) continue;
     const effect = model.apply(e);
     // A respawn is a new process even when the live set stays the same: what the old one held is gone.
-    if (effect && (effect.liveChanged || effect.reachChanged || e.type === 'peer.spawn')) reach.changed(model, e.t);
-    else if (reach.open && isEvent(e, 'chat.delivered')) {
+    if (effect && (effect.liveChanged || effect.reachChanged || e.type === 'peer.spawn')) {
+      let carried: Carried[] = [];
+      if (looked < next && model.hasBlockedLinks() && model.components().length > 1) {
+        carried = carriedAt(model, e.t, looked, required, messages, senderGenerations, reach, processOf);
+        looked = next;
+      }
+      reach.changed(model, e.t, carried);
+    } else if (reach.open && isEvent(e, 'chat.delivered')) {
       const peer = peerOf(e.src);
       if (peer !== undefined) reach.delivered(model, peer, e.data.id, e.t);
     }
     if (e !== sends[next]?.event) continue;
+    senderGenerations.push(model.generation(sends[next]!.sender));
     requireOfLive(model, required, sends[next]!);
     reach.sent(model, sends[next]!);
     next++;
@@ -190,7 +283,6 @@ export function delivered(history: readonly HistoryEvent[], window: Window): Ver
   figures.out_of_order = chat.outOfOrder.length;
 
   const live = model.live();
-  const messages = sends.map((sent) => chat.messages.get(sent.id)!);
   const notStarted = live.filter((p) => !model.view(p)?.current);
   let missing = 0;
   let expected = 0;
@@ -241,7 +333,7 @@ export function delivered(history: readonly HistoryEvent[], window: Window): Ver
   const n = chat.sent.size;
   return {
     status: 'pass',
-    message: `${n} ${n === 1 ? 'message' : 'messages'}, ${expected} expected ${expected === 1 ? 'delivery' : 'deliveries'} to ${list(live)}, each exactly once and in order${apartNote(model, apart, apartPeers)}`,
+    message: `${n} ${n === 1 ? 'message' : 'messages'}, ${expected} expected ${expected === 1 ? 'delivery' : 'deliveries'} to ${list(live)}, each exactly once and in order${apartNote(model, reach, apart, apartPeers)}`,
     figures,
   };
 }

@@ -369,6 +369,8 @@ export class Model {
   readonly #views = new Map<string, PeerView>();
   readonly #live = new Set<string>();
   #sorted: string[] | undefined = [];
+  /** Running processes out of the live set (paused, or left without exiting), sorted; undefined: to be derived. */
+  #absent: string[] | undefined = [];
   /** Blocked directed links: from → the peers its packets do not reach. */
   #blocked = new Map<string, Set<string>>();
   #blockedCount = 0;
@@ -394,6 +396,8 @@ export class Model {
 
   /** Re-derives one peer's membership of the live set; true if it changed. */
   #relive(name: string, p: Process, t: number): boolean {
+    // Every change of a process (spawn, exit, pause, leave) comes through here, even one that leaves the live set as it was.
+    this.#absent = undefined;
     const live = p.running && !p.paused && !p.left;
     if (live === this.#live.has(name)) return false;
     if (live) {
@@ -574,6 +578,19 @@ export class Model {
   live(): readonly string[] {
     this.#sorted ??= [...this.#live].sort();
     return this.#sorted;
+  }
+
+  /**
+   * Peers whose process runs but is not live: paused, or left the group
+   * without exiting. Each keeps its process, so what it held and what it
+   * must deliver, and may be live again without a respawn.
+   */
+  absent(): readonly string[] {
+    if (this.#absent) return this.#absent;
+    const out: string[] = [];
+    for (const [name, p] of this.#processes) if (p.running && !this.#live.has(name)) out.push(name);
+    this.#absent = out.sort();
+    return this.#absent;
   }
 
   liveness(name: string): Liveness {
