@@ -239,22 +239,34 @@ export class Agent<Ctx> {
     const controller = new AbortController();
     this.#running.add(controller);
     const started = Date.now();
-    const work = registry.execute(request.name, args, context, {signal: controller.signal});
+    const timeoutMessage = `${request.name} did not finish within ${request.timeoutMs} ms`;
+    const deadlineAt = started + request.timeoutMs;
+    const timedOut = () => {
+      if (!controller.signal.aborted) controller.abort(new CommandError(timeoutMessage, 'timeout'));
+      return controller.signal.reason as unknown;
+    };
+    const called = registry.execute(request.name, args, context, {signal: controller.signal, deadline: {at: deadlineAt, message: timeoutMessage}});
+    // A handler that watched the clock may stop at the deadline before the timer below fires (timers run
+    // late on a busy loop): that is the deadline too, and everyone downstream must see it as one.
+    // (One that succeeds just past it has its answer sent: the coordinator may still be waiting.)
+    const work = called.catch((error: unknown) => {
+      if (Date.now() >= deadlineAt) timedOut();
+      throw error;
+    });
     void this.#reportIfLate(request, work, controller, started);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new CommandError(`${request.name} did not finish within ${request.timeoutMs} ms`, 'timeout');
-        controller.abort(error);
-        reject(error);
-      }, request.timeoutMs);
+      timer = setTimeout(() => reject(timedOut()), request.timeoutMs);
     });
     try {
       const result = await Promise.race([work, deadline]);
       const text = registry.format(request.name, result, args);
       reply({id: request.id, ok: true, result: result ?? null, ...(text !== undefined ? {text} : {}), seq: this.#seq});
     } catch (error) {
-      reply({id: request.id, ok: false, error: toWireError(error), seq: this.#seq});
+      // Past the deadline the answer is the timeout, whatever the handler said as it stopped.
+      const reason = controller.signal.aborted ? (controller.signal.reason as unknown) : undefined;
+      const answer = reason instanceof CommandError && reason.code === 'timeout' ? reason : error;
+      reply({id: request.id, ok: false, error: toWireError(answer), seq: this.#seq});
     } finally {
       clearTimeout(timer);
     }

@@ -43,6 +43,12 @@ export interface CommandCall {
    * runs long (a script) checks it and stops; a quick one may ignore it.
    */
   readonly signal: AbortSignal;
+  /**
+   * When the coordinator stops waiting (epoch ms), and what the signal will say then.
+   * The signal fires from a timer, late on a busy event loop; a handler that checks
+   * the clock as well stops at the deadline itself.
+   */
+  readonly deadline?: {readonly at: number; readonly message: string};
 }
 
 /** For callers with no way to give up on a command (a prompt, a test). */

@@ -361,7 +361,8 @@ export function createRegistry(): Registry<CommandContext> {
         // its turn: a script of quick lines would otherwise hold the event loop to its end.
         await new Promise((resolve) => setImmediate(resolve));
         // Checked between lines, so a script stops at the next one after the caller gave up.
-        if (call.signal.aborted) throw new CommandError(`run: stopped before ${String(args.file)}:${i + 1}: ${reasonOf(call.signal)}`, 'failed');
+        const stop = call.signal.aborted ? reasonOf(call.signal) : call.deadline && Date.now() >= call.deadline.at ? call.deadline.message : undefined;
+        if (stop !== undefined) throw new CommandError(`run: stopped before ${String(args.file)}:${i + 1}: ${stop}`, 'failed');
         if (budget.commands-- <= 0) throw new CommandError(`run: scripts ran more than ${MAX_SCRIPT_COMMANDS} commands; stopped`, 'failed');
         try {
           await ctx.runLine(line, {depth, budget, call});
