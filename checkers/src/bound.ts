@@ -8,7 +8,8 @@
  */
 import type {Condition, HistoryEvent} from './history/types.js';
 import {isEvent} from './history/types.js';
-import {Model, isLiveState} from './model.js';
+import type {Model} from './model.js';
+import {isLiveState, modelAt} from './model.js';
 import type {SwimTiming} from './swim-model.js';
 import {convergeModelMs, deliveryModelMs, failureDetectionBoundMs, parseSwimTiming, rejoinModelMs} from './swim-model.js';
 
@@ -65,12 +66,15 @@ export function timingAt(history: readonly HistoryEvent[], at = Infinity): {timi
  */
 export function groupSize(kind: ModelCondition, model: Model): number {
   const live = model.live().length;
-  if (kind !== 'detected') return live;
-  const down = model.peers().filter((p) => {
+  return kind === 'detected' ? live + downPeers(model).length : live;
+}
+
+/** The peers that are down but have not left: killed, stopped or paused. */
+function downPeers(model: Model): string[] {
+  return model.peers().filter((p) => {
     const l = model.liveness(p);
     return l === 'exited' || l === 'paused';
-  }).length;
-  return live + down;
+  });
 }
 
 export interface ModelBound {
@@ -84,8 +88,7 @@ export function modelBoundAt(condition: Condition, history: readonly HistoryEven
   if (!hasModel(condition.kind)) return undefined;
   const found = timingAt(history, at);
   if ('problem' in found) return found;
-  const model = new Model();
-  for (const e of history) if (e.t <= at) model.apply(e);
+  const model = modelAt(history, at);
   const n = groupSize(condition.kind, model);
   let ms = conditionModelMs(condition.kind, found.timing, Math.max(1, n));
   // Convergence after a crash waits for the crash to be detected first: while a live peer still holds a
@@ -96,10 +99,7 @@ export function modelBoundAt(condition: Condition, history: readonly HistoryEven
 
 /** Whether some peer is down (killed, stopped or paused, not left) and a live peer's view still holds it live. */
 function undetectedDown(model: Model): boolean {
-  const down = model.peers().filter((p) => {
-    const l = model.liveness(p);
-    return l === 'exited' || l === 'paused';
-  });
+  const down = downPeers(model);
   if (down.length === 0) return false;
   return model.live().some((observer) => {
     const members = model.view(observer)?.members;

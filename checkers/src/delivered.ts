@@ -160,12 +160,6 @@ function currentChatProcess(chat: ChatFold): (model: Model, peer: string) => Cha
   };
 }
 
-/** The peer's process runs (live, paused, or left without exiting): what it must deliver still counts. */
-function running(model: Model, peer: string): boolean {
-  const how = model.liveness(peer);
-  return how === 'live' || how === 'paused' || how === 'left';
-}
-
 /**
  * At a change that splits the live set: the sends from index `from` on, not
  * tracked yet, that some process required to deliver them had not delivered
@@ -186,7 +180,7 @@ function carriedAt(
 ): Carried[] {
   const pending = new Set<number>();
   for (const [peer, r] of required) {
-    if (r.generation !== model.generation(peer) || !running(model, peer)) continue;
+    if (r.generation !== model.generation(peer) || !model.isRunning(peer)) continue;
     const runs = r.runs;
     while (r.scan < runs.length && runs[r.scan + 1]! <= from) r.scan += 2;
     const process = processOf(model, peer);
@@ -204,8 +198,8 @@ function carriedAt(
     const m = messages[k]!;
     const sent = m.sent!;
     const holders = new Set<string>();
-    if (model.generation(sent.sender) === senderGenerations[k] && running(model, sent.sender)) holders.add(sent.sender);
-    for (const [p, record] of m.deliveries) if (record.t <= t && running(model, p.peer) && processOf(model, p.peer) === p) holders.add(p.peer);
+    if (model.generation(sent.sender) === senderGenerations[k] && model.isRunning(sent.sender)) holders.add(sent.sender);
+    for (const [p, record] of m.deliveries) if (record.t <= t && model.isRunning(p.peer) && processOf(model, p.peer) === p) holders.add(p.peer);
     carried.push({sent, holders: [...holders].sort()});
   }
   return carried;

@@ -602,6 +602,12 @@ export class Model {
     return 'live';
   }
 
+  /** The peer's process runs: live, paused, or left without exiting. */
+  isRunning(name: string): boolean {
+    const p = this.#processes.get(name);
+    return (p?.spawned && p.running) ?? false;
+  }
+
   /** The peer left the group in its last process (it said so), whether or not it has exited since. */
   hasLeft(name: string): boolean {
     return this.#processes.get(name)?.left ?? false;
