@@ -141,6 +141,18 @@ for (const c of broken) {
   });
 }
 
+/** Runs a scenario and re-checks its history: `peerlab check` must give the verdict `peerlab run` recorded. */
+async function runAndCheck(t: {is(a: unknown, b: unknown, m?: string): void; regex(s: string, r: RegExp, m?: string): void}, dir: string, name: string, yaml: string): Promise<ScenarioResult> {
+  const out = path.join(dir, name);
+  const run = await peerlab(['run', await scenarioFile(dir, `${name}.yaml`, yaml), '--out', out]);
+  const result = await onlyResult(out);
+  t.is(run.exitCode, result.status === 'pass' ? 0 : 1, run.all);
+  const check = await peerlab(['check', result.historyPath]);
+  t.is(check.exitCode, run.exitCode, check.all);
+  t.regex(check.all, new RegExp(`same verdict as recorded in result\\.json: ${result.status}`));
+  return result;
+}
+
 test.serial('membership-legality fails when a peer takes a stale alive over a dead member (--bug resurrect) and passes on the correct peer', async (t) => {
   // After the heal, push-pull brings each side the other side's alive at the incarnation it holds dead.
   const scenario = (bug: boolean) =>
@@ -163,22 +175,14 @@ test.serial('membership-legality fails when a peer takes a stale alive over a de
     ].join('\n');
   const dir = await workDir(t);
 
-  const badOut = path.join(dir, 'bad');
-  const bad = await peerlab(['run', await scenarioFile(dir, 'resurrect.yaml', scenario(true)), '--out', badOut]);
-  t.is(bad.exitCode, 1, bad.all);
-  const broken = await onlyResult(badOut);
+  const broken = await runAndCheck(t, dir, 'resurrect', scenario(true));
   t.is(broken.status, 'fail');
   t.regex(broken.message ?? '', /invariant membership-legality: (\w+)'s view of (\w+) went from dead@(\d+) \(member\.dead at [\d:.]+\) to alive@\3 \(member\.alive at [\d:.]+\): a dead member comes back only alive at a higher incarnation/);
   const verdict = broken.invariants.find((i) => i.name === 'membership-legality')!;
   t.true((verdict.figures?.illegal_transitions ?? 0) > 0);
   t.regex((broken.evidence ?? []).join('\n'), /member\.dead[\s\S]*member\.alive .*\(was dead\)/);
-  const check = await peerlab(['check', broken.historyPath]);
-  t.is(check.exitCode, 1, check.all);
 
-  const okOut = path.join(dir, 'ok');
-  const ok = await peerlab(['run', await scenarioFile(dir, 'correct.yaml', scenario(false)), '--out', okOut]);
-  t.is(ok.exitCode, 0, ok.all);
-  const correct = await onlyResult(okOut);
+  const correct = await runAndCheck(t, dir, 'correct', scenario(false));
   t.is(correct.status, 'pass', correct.message);
   const legal = correct.invariants.find((i) => i.name === 'membership-legality')!;
   t.is(legal.status, 'pass');
@@ -211,22 +215,13 @@ test.serial('a peer that gossips each update once (--bug gossip-once) fails a mo
     ].join('\n');
   const dir = await workDir(t);
 
-  const badOut = path.join(dir, 'bad');
-  const bad = await peerlab(['run', await scenarioFile(dir, 'gossip-once.yaml', scenario(true)), '--out', badOut]);
-  t.is(bad.exitCode, 1, bad.all);
-  const slow = await onlyResult(badOut);
+  const slow = await runAndCheck(t, dir, 'gossip-once', scenario(true));
   t.is(slow.status, 'fail');
   t.regex(slow.message ?? '', /within (5|2)x model: not within \d+ ms \((5|2)x the model's \d+ ms at N=10\): /);
   const failed = slow.steps.find((s) => s.status === 'fail' && s.kind === 'await')!;
   t.true((failed.figures?.model_ms ?? 0) > 0, JSON.stringify(failed));
-  const check = await peerlab(['check', slow.historyPath]);
-  t.is(check.exitCode, 1, check.all);
-  t.regex(check.all, /same verdict as recorded in result\.json: fail/);
 
-  const okOut = path.join(dir, 'ok');
-  const ok = await peerlab(['run', await scenarioFile(dir, 'correct.yaml', scenario(false)), '--out', okOut]);
-  t.is(ok.exitCode, 0, ok.all);
-  const correct = await onlyResult(okOut);
+  const correct = await runAndCheck(t, dir, 'correct', scenario(false));
   t.is(correct.status, 'pass', correct.message);
   const rejoins = correct.steps.filter((s) => s.title.includes('rejoined'));
   t.is(rejoins.length, 3);
@@ -238,9 +233,6 @@ test.serial('a peer that gossips each update once (--bug gossip-once) fails a mo
   t.true(started.length >= 13, 'ten starts and three restarts');
   const local = profiles.local;
   for (const e of started) t.deepEqual(e.data.timing, Object.fromEntries(swimTimingFields.map((f) => [f, local[f]])));
-  const recheck = await peerlab(['check', correct.historyPath]);
-  t.is(recheck.exitCode, 0, recheck.all);
-  t.regex(recheck.all, /same verdict as recorded in result\.json: pass/);
 });
 
 test.serial('a traffic bound fails a peer that never stops retransmitting (--bug chatty) and passes the correct peer; peerlab check agrees', async (t) => {
@@ -289,18 +281,6 @@ test.serial('a traffic bound fails a peer that never stops retransmitting (--bug
   t.is(recheck.exitCode, 0, recheck.all);
   t.regex(recheck.all, /same verdict as recorded in result\.json: pass/);
 });
-
-/** Runs a scenario and re-checks its history: `peerlab check` must give the verdict `peerlab run` recorded. */
-async function runAndCheck(t: {is(a: unknown, b: unknown, m?: string): void; regex(s: string, r: RegExp, m?: string): void}, dir: string, name: string, yaml: string): Promise<ScenarioResult> {
-  const out = path.join(dir, name);
-  const run = await peerlab(['run', await scenarioFile(dir, `${name}.yaml`, yaml), '--out', out]);
-  const result = await onlyResult(out);
-  t.is(run.exitCode, result.status === 'pass' ? 0 : 1, run.all);
-  const check = await peerlab(['check', result.historyPath]);
-  t.is(check.exitCode, run.exitCode, check.all);
-  t.regex(check.all, new RegExp(`same verdict as recorded in result\\.json: ${result.status}`));
-  return result;
-}
 
 test.serial('delivered across a partition: due on the sender\'s side during it, everywhere after the heal; a peer without anti-entropy fails (--bug no-anti-entropy), the correct peer passes', async (t) => {
   const scenario = (bug: boolean) =>
