@@ -926,8 +926,11 @@ test('no-dead: any death fails, suspicions are counted', (t) => {
 });
 
 // ---------------------------------------------------------------- scale
+// Big histories, for correctness at scale. Their speed is a ratio measured by `npm run bench` against a
+// baseline of the same run: a wall-clock bound here failed under the suite's load. A checker gone quadratic
+// would not finish inside ava's timeout.
 
-test('the checkers are linear: 300 000 events in well under a few seconds', (t) => {
+test('the checkers judge 300 000 events (their speed is measured by npm run bench, not here)', (t) => {
   const peers = ['alice', 'bob', 'charly', 'dave', 'erin'];
   const b = h().group(...peers);
   for (let i = 1; i <= 40_000; i++) {
@@ -953,11 +956,10 @@ test('the checkers are linear: 300 000 events in well under a few seconds', (t) 
   t.is(rejoined(b.events, window, 'alice').status, 'unknown');
   for (const name of invariantNames) t.is(invariants[name](b.events).status, 'pass');
   const elapsed = performance.now() - started;
-  t.true(elapsed < 5000, `took ${elapsed.toFixed(0)} ms`);
   t.log(`${b.events.length} events, all checkers in ${elapsed.toFixed(0)} ms`);
 });
 
-test('the fault-aware checkers stay linear with links blocked and the live set churning', (t) => {
+test('the fault-aware checkers judge 300 000 events with links blocked and the live set churning', (t) => {
   const left = ['alice', 'bob', 'charly'];
   const right = ['dave', 'erin', 'frank', 'grace', 'heidi'];
   const b = h().group(...left, ...right).partition(left, right).deadAll(left, right).deadAll(right, left);
@@ -983,11 +985,10 @@ test('the fault-aware checkers stay linear with links blocked and the live set c
   t.is(nfd.status, 'pass');
   t.true(nfd.figures!.false_suspicions! > 0);
   const elapsed = performance.now() - started;
-  t.true(elapsed < 5000, `took ${elapsed.toFixed(0)} ms`);
   t.log(`${b.events.length} events with a partition, ${changes} live-set changes: converged, detected, no-false-dead in ${elapsed.toFixed(0)} ms`);
 });
 
-test('delivered stays linear with chat on both sides of a partition while the live set churns', (t) => {
+test('delivered judges 150 000 events with chat on both sides of a partition while the live set churns', (t) => {
   const left = ['alice', 'bob', 'charly'];
   const right = ['dave', 'erin', 'frank', 'grace'];
   const b = h().group(...left, ...right).partition(left, right);
@@ -1009,11 +1010,10 @@ test('delivered stays linear with chat on both sides of a partition while the li
   const elapsed = performance.now() - started;
   t.is(v.status, 'pass', v.message);
   t.true(v.figures!.not_yet_across_partition! > sent, 'most messages are not due on the other side');
-  t.true(elapsed < 5000, `took ${elapsed.toFixed(0)} ms`);
   t.log(`${b.events.length} events, ${sent} messages during a partition: delivered in ${elapsed.toFixed(0)} ms`);
 });
 
-test('delivered stays linear when partitions come and go with messages in flight', (t) => {
+test('delivered judges 150 000 events while partitions come and go with messages in flight', (t) => {
   const left = ['alice', 'bob', 'charly'];
   const right = ['dave', 'erin', 'frank'];
   const everyone = [...left, ...right];
@@ -1036,7 +1036,6 @@ test('delivered stays linear when partitions come and go with messages in flight
   const v = delivered(b.events, win(b));
   const elapsed = performance.now() - started;
   t.is(v.status, 'pass', v.message);
-  t.true(elapsed < 5000, `took ${elapsed.toFixed(0)} ms`);
   t.log(`${b.events.length} events, ${splits} splits with a message in flight each: delivered in ${elapsed.toFixed(0)} ms`);
 });
 
