@@ -78,6 +78,7 @@ export function buildReport(history: readonly HistoryEvent[], options: BuildOpti
     if (e.type === 'fault') detection.network(e);
     duties.apply(model, e, effect);
     messages.apply(e);
+    if (i === ctx.teardown - 1) messages.judgeMissing(model, duties);
   }
 
   const eventLog = log.done(options.chunkSize ?? defaultChunkSize);

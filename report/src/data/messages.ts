@@ -43,6 +43,7 @@ export class MessagesFold {
   readonly #outOfOrder: Set<string>;
   #deliveries = 0;
   #extra = 0;
+  #missing: Messages['missing'] | undefined;
 
   constructor(
     readonly ctx: Context,
@@ -108,6 +109,27 @@ export class MessagesFold {
     this.#latency[row] = first && source.name !== sent.sender ? e.t - sent.t : NaN;
   }
 
+  /**
+   * The receivers that lack a message, as the delivered checker judges them
+   * with `model` and `duties` folded to this point: call where the run's
+   * steps ended (the peers' shutdown after it empties the live set, so the
+   * end of the history would find no one owing anything), else at the end.
+   */
+  judgeMissing(model: Model, duties: DeliveryDuties): void {
+    const ctx = this.ctx;
+    const missing: Messages['missing'] = {message: [], peer: []};
+    // As the delivered checker judges: live peers whose present process has started, what they owe and lack.
+    for (const peer of model.live()) {
+      if (!model.view(peer)?.current) continue;
+      const index = ctx.index.get(peer)!;
+      duties.owed(model, peer, (k) => {
+        missing.message.push(k);
+        missing.peer.push(index);
+      });
+    }
+    this.#missing = missing;
+  }
+
   /** `model`: the model after the whole history; `duties`: the delivered checker's, folded over it. */
   done(model: Model, duties: DeliveryDuties): Messages {
     const ctx = this.ctx;
@@ -118,16 +140,8 @@ export class MessagesFold {
       sent.sender.push(ctx.index.get(s.sender) ?? -1);
       sent.t.push(relative(ctx, s.t));
     }
-    const missing: Messages['missing'] = {message: [], peer: []};
-    // As the delivered checker judges at the end: live peers whose present process has started, what they owe and lack.
-    for (const peer of model.live()) {
-      if (!model.view(peer)?.current) continue;
-      const index = ctx.index.get(peer)!;
-      duties.owed(model, peer, (k) => {
-        missing.message.push(k);
-        missing.peer.push(index);
-      });
-    }
+    if (!this.#missing) this.judgeMissing(model, duties);
+    const missing = this.#missing!;
     const unsent = this.chat.unsent().map((u) => ({id: u.id, peer: ctx.index.get(u.peer)!, t: relative(ctx, u.t)}));
     return {
       sent,
