@@ -17,15 +17,14 @@ export interface BuiltReport extends WrittenReport {
 
 /** Reads the history (every line validated, as `peerlab check` does: a bad one throws HistoryReadError), builds, writes. */
 export async function buildReportFiles(historyPath: string, dir: string): Promise<BuiltReport> {
-  const lines: string[] = [];
-  const events = await readHistory(historyPath, {lines});
-  return writeBuiltReport(dir, events, lines);
+  const events = await readHistory(historyPath);
+  return writeBuiltReport(dir, events, historyPath);
 }
 
-/** The same from events already in memory (a run that just ended); `lines`, when given, are their text. */
-export async function writeBuiltReport(dir: string, events: readonly HistoryEvent[], lines?: readonly string[]): Promise<BuiltReport> {
+/** The same from events already in memory (a run that just ended); `historyFile`, when given, is the file that holds exactly them. */
+export async function writeBuiltReport(dir: string, events: readonly HistoryEvent[], historyFile?: string): Promise<BuiltReport> {
   const data = buildReport(events);
-  const written = await writeReport(dir, data, lines ? {events, lines} : {events});
+  const written = await writeReport(dir, data, historyFile ? {events, historyFile} : {events});
   const anchor = data.meta.firstFailure?.anchor;
   return {...written, data, link: anchor ? `${written.index}#${anchor}` : written.index};
 }
