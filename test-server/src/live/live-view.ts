@@ -112,7 +112,9 @@ export class LiveView {
 
   #onConnection(socket: Socket): void {
     const access = (socket.data as {access: LiveAccess}).access;
-    const hello: LiveHello = {access, ...(this.#data ? {runId: this.#data.meta.runId} : {})};
+    // From run.begin, the history's first line: known before any report is built.
+    const runId = (this.#source?.events[0]?.data as {runId?: unknown} | undefined)?.runId;
+    const hello: LiveHello = {access, ...(typeof runId === 'string' ? {runId} : {})};
     socket.emit('hello', hello);
     if (this.#data) socket.emit('report', this.#data);
     if (!this.#data || this.#dirty) this.#schedule();
