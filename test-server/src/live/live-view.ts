@@ -154,13 +154,12 @@ export class LiveView {
     const started = performance.now();
     let data: ReportData;
     try {
-      data = buildReport(source.events);
+      data = buildReport(source.events, {live: source.events.at(-1)?.type !== 'run.end'});
     } catch (error) {
       // A history cut mid-run can lack what a build needs (run.begin comes first, so rarely): try again on the next event.
       this.#namespace.emit('problem', {message: `the report could not be built: ${(error as Error).message}`});
       return;
     }
-    data.meta.live = source.events.at(-1)?.type !== 'run.end';
     this.#buildMs = performance.now() - started;
     this.#lastBuildAt = Date.now();
     this.#data = data;
