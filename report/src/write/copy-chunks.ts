@@ -18,6 +18,7 @@ const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 const COMMA = Buffer.from(',');
 const PROTO_KEY = Buffer.from('"__proto__"');
+const CLOSE = Buffer.from(']});\n');
 /** Chunk files written while the next ones are read. */
 const PENDING_WRITES = 8;
 
@@ -35,41 +36,45 @@ export async function copyHistoryChunks(historyFile: string, dir: string, chunkS
   let index = 0;
   let count = 0;
   const pending = new Set<Promise<void>>();
-  const flush = async () => {
+  /** Starts writing the chunk gathered so far. */
+  const flush = () => {
     if (inChunk === 0) return;
+    const head = `window[${JSON.stringify(chunkGlobal)}]({"index":${index},"events":`;
     const body = Buffer.concat(parts);
     // An object literal's __proto__ key would set a prototype, not make a key: JSON.parse keeps it a key.
-    const argument = body.includes(PROTO_KEY) ? `JSON.parse(${JSON.stringify(`[${body.toString('utf8')}]`)})` : undefined;
-    const head = `window[${JSON.stringify(chunkGlobal)}]({"index":${index},"events":`;
-    const text = argument ? [Buffer.from(`${head}${argument}});\n`)] : [Buffer.from(`${head}[`), body, Buffer.from(']});\n')];
-    const write = writeFile(path.join(dir, chunkFileName(index)), Buffer.concat(text)).finally(() => pending.delete(write));
+    const text = body.includes(PROTO_KEY) ? Buffer.from(`${head}JSON.parse(${JSON.stringify(`[${body.toString('utf8')}]`)})});\n`) : Buffer.concat([Buffer.from(`${head}[`), body, CLOSE]);
+    const write = writeFile(path.join(dir, chunkFileName(index)), text).finally(() => pending.delete(write));
     pending.add(write);
     index++;
     parts = [];
     inChunk = 0;
-    if (pending.size >= PENDING_WRITES) await Promise.race(pending);
   };
-  const take = async (line: Buffer) => {
+  // Synchronous per line (a million awaits cost more than the copying); the loop waits only when writes pile up.
+  const take = (line: Buffer) => {
     if (line.length === 0 || isBlank(line)) return;
     if (++count > expected) throw new NotPlain();
     if (inChunk > 0) parts.push(COMMA);
     parts.push(line);
-    if (++inChunk === chunkSize) await flush();
+    if (++inChunk === chunkSize) flush();
   };
   try {
+    // The unfinished line at the end of a read, finished by the next one: only it is copied, never the whole read.
     let carry: Buffer | undefined;
     for await (const chunk of createReadStream(historyFile, {highWaterMark: 1 << 20})) {
-      const bytes = carry ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
+      const bytes = chunk as Buffer;
       if (bytes.includes(CARRIAGE_RETURN)) throw new NotPlain();
       let start = 0;
       for (let end = bytes.indexOf(NEWLINE); end >= 0; end = bytes.indexOf(NEWLINE, start)) {
-        await take(bytes.subarray(start, end));
+        const line = bytes.subarray(start, end);
+        take(carry ? Buffer.concat([carry, line]) : line);
+        carry = undefined;
         start = end + 1;
       }
-      carry = start < bytes.length ? Buffer.from(bytes.subarray(start)) : undefined;
+      if (start < bytes.length) carry = carry ? Buffer.concat([carry, bytes.subarray(start)]) : Buffer.from(bytes.subarray(start));
+      while (pending.size >= PENDING_WRITES) await Promise.race(pending);
     }
-    if (carry) await take(carry);
-    await flush();
+    if (carry) take(carry);
+    flush();
   } catch (error) {
     await Promise.allSettled(pending);
     if (error instanceof NotPlain) return false;
