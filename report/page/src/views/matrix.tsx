@@ -39,7 +39,7 @@ function drawMatrix(canvas: HTMLCanvasElement, data: ReportData, index: Membersh
     if (labels) {
       ctx.fillStyle = live[o] ? '#1d2430' : '#9aa3ae';
       ctx.textAlign = 'right';
-      ctx.fillText(live[o] ? data.peers[o]! : `${data.peers[o]} ✝`, labelW - 6, y + size / 2, labelW - 10);
+      ctx.fillText(live[o] ? data.peers[o]! : `${data.peers[o]} (down)`, labelW - 6, y + size / 2, labelW - 10);
       ctx.save();
       ctx.translate(labelW + o * size + size / 2, headH - 6);
       ctx.rotate(-Math.PI / 3);
@@ -256,7 +256,7 @@ export function MatrixView(props: ViewProps) {
       {mode === 'matrix' && (
         <p class="matrix-summary">
           {summary.wrong === 0 ? 'Every view is what the model expects' : `${summary.wrong} cell${summary.wrong === 1 ? '' : 's'} not what the model expects`} · {summary.folded.toLocaleString('en')} of{' '}
-          {data.membership.changes.t.length.toLocaleString('en')} changes · rows: observers, columns: subjects, ✝ not live
+          {data.membership.changes.t.length.toLocaleString('en')} changes · rows: observers, columns: subjects; a faded row: the observer is not live
         </p>
       )}
       <canvas ref={canvas} onMouseMove={onMove} onMouseLeave={hide} onClick={onClick} />
