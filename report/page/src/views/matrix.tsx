@@ -9,7 +9,7 @@ import {useEffect, useMemo, useRef, useState} from 'preact/hooks';
 import {memberStates, type ReportData} from '../../../src/data/types.js';
 import {cursorColor, memberStateColors} from '../colors.js';
 import {prepare, timeScale, useWidth} from '../draw/canvas.js';
-import {expectedAt, holdsLive, MembershipIndex} from '../draw/membership.js';
+import {absent, expectedAt, holdsLive, MembershipIndex, type Views} from '../draw/membership.js';
 import {formatTick, formatTime, ticks} from '../draw/time.js';
 import {Tooltip, useTooltip} from '../draw/tooltip.js';
 import type {ViewProps} from '../view-props.js';
@@ -17,6 +17,23 @@ import type {ViewProps} from '../view-props.js';
 const labelW = 110;
 const headH = 70;
 const stateColors = memberStates.map((s) => memberStateColors[s]);
+
+/**
+ * A cell is wrong when the view's member state disagrees with the model's
+ * expectation. An observer that is not live and holds no view at all (not
+ * started yet, or reset) has nothing to be wrong about.
+ */
+function isWrong(d: {views: Views; expected: Uint8Array; live: Uint8Array; hasView: Uint8Array; n: number}, cell: number): boolean {
+  if (holdsLive(d.views.state[cell]!) === (d.expected[cell] === 1)) return false;
+  const o = Math.floor(cell / d.n);
+  return d.live[o] === 1 || d.hasView[o] === 1;
+}
+
+function viewHolders(views: Views, n: number): Uint8Array {
+  const has = new Uint8Array(n);
+  for (let cell = 0; cell < n * n; cell++) if (views.state[cell] !== absent) has[Math.floor(cell / n)] = 1;
+  return has;
+}
 
 function cellSize(width: number, n: number): number {
   return Math.max(4, Math.min(32, Math.floor(560 / Math.max(1, n)), Math.floor((width - labelW - 80) / Math.max(1, n))));
@@ -30,6 +47,7 @@ function drawMatrix(canvas: HTMLCanvasElement, data: ReportData, index: Membersh
   const ctx = prepare(canvas, w, h);
   const views = index.at(t);
   const {expected, live} = expectedAt(data.membership, n, t);
+  const judged = {views, expected, live, hasView: viewHolders(views, n), n};
   const font = Math.min(12, Math.max(8, size - 3));
   ctx.font = `${font}px system-ui, sans-serif`;
   ctx.textBaseline = 'middle';
@@ -65,7 +83,7 @@ function drawMatrix(canvas: HTMLCanvasElement, data: ReportData, index: Membersh
   for (let o = 0; o < n; o++) {
     for (let s = 0; s < n; s++) {
       const cell = o * n + s;
-      if (holdsLive(views.state[cell]!) === (expected[cell] === 1)) continue;
+      if (!isWrong(judged, cell)) continue;
       wrong++;
       const inset = ctx.lineWidth / 2 + 0.5;
       ctx.strokeRect(labelW + s * size + inset, headH + o * size + inset, size - 2 * inset, size - 2 * inset);
@@ -76,7 +94,7 @@ function drawMatrix(canvas: HTMLCanvasElement, data: ReportData, index: Membersh
     ctx.textAlign = 'left';
     ctx.fillText('observers ↓  subjects →', 4, headH - 10);
   }
-  return {wrong, folded: views.folded, size, views, expected, live};
+  return {wrong, folded: views.folded, size, ...judged};
 }
 
 /**
@@ -89,7 +107,7 @@ function exposeCells(canvas: HTMLCanvasElement, t: number, d: ReturnType<typeof 
   let cells = '';
   for (let cell = 0; cell < d.views.state.length; cell++) {
     const state = d.views.state[cell]!;
-    cells += String(state + (holdsLive(state) === (d.expected[cell] === 1) ? 0 : 5));
+    cells += String(state + (isWrong(d, cell) ? 5 : 0));
   }
   canvas.dataset.cells = cells;
   canvas.dataset.cursor = String(t);
@@ -197,8 +215,8 @@ export function MatrixView(props: ViewProps) {
       if (s < 0 || o < 0 || s >= n || o >= n) return hide();
       const cell = o * n + s;
       const state = memberStates[d.views.state[cell]!]!;
-      const should = d.expected[cell] ? 'alive or suspect' : 'not alive';
-      const bad = holdsLive(d.views.state[cell]!) !== (d.expected[cell] === 1);
+      const should = !d.live[o] && !d.hasView[o] ? 'nothing (it holds no view: not started, or reset)' : d.expected[cell] ? 'alive or suspect' : 'not alive';
+      const bad = isWrong(d, cell);
       show(e.clientX, e.clientY, `${data.peers[o]} (${d.live[o] ? 'live' : 'not live'}) sees ${data.peers[s]}: ${state}${state === 'absent' ? '' : `, incarnation ${d.views.incarnation[cell]}`}\nthe model expects ${should}${bad ? ' — WRONG' : ''}`);
     } else {
       const w = waveScale.current;
