@@ -1,0 +1,59 @@
+/**
+ * The live view's data source: the coordinator that served the page pushes
+ * the report as the run goes ('report'), and answers requests for the log's
+ * text ('chunk', with an acknowledgement). A chunk still being written is not
+ * cached, so a later request gets its newer events.
+ */
+import {io, type Socket} from 'socket.io-client';
+import {liveNamespace, type EventChunk, type ReportData} from '../../../src/data/types.js';
+import type {DataSource} from '../view-props.js';
+
+export interface LiveSource extends DataSource {
+  /** Connection state changes, for the header. */
+  onStatus(listener: (status: string) => void): void;
+}
+
+export function liveSource(token: string | undefined): LiveSource {
+  const socket: Socket = io(liveNamespace, {auth: token ? {token} : {}, transports: ['websocket', 'polling']});
+  const listeners = new Set<(data: ReportData) => void>();
+  const statusListeners = new Set<(status: string) => void>();
+  const cache = new Map<number, Promise<EventChunk>>();
+  let latest: ReportData | undefined;
+  const status = (s: string) => statusListeners.forEach((l) => l(s));
+  socket.on('connect', () => status('connected'));
+  socket.on('disconnect', () => status('disconnected'));
+  socket.on('connect_error', (error: Error) => status(`cannot connect: ${error.message}`));
+  socket.on('report', (data: ReportData) => {
+    latest = data;
+    listeners.forEach((l) => l(data));
+  });
+  return {
+    live: true,
+    chunk(index) {
+      const cached = cache.get(index);
+      if (cached) return cached;
+      const pending = new Promise<EventChunk>((resolve, reject) => {
+        socket.timeout(10_000).emit('chunk', index, (error: Error | null, chunk: EventChunk) => {
+          if (error || !chunk) {
+            cache.delete(index);
+            reject(error ?? new Error(`no chunk ${index}`));
+            return;
+          }
+          const size = latest?.eventLog.chunkSize ?? Infinity;
+          if (chunk.events.length < size) cache.delete(index);
+          resolve(chunk);
+        });
+      });
+      cache.set(index, pending);
+      return pending;
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      if (latest) listener(latest);
+      return () => listeners.delete(listener);
+    },
+    onStatus(listener) {
+      statusListeners.add(listener);
+    },
+  };
+}
