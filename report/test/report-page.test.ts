@@ -15,6 +15,7 @@ import path from 'node:path';
 import {runningChromium, withBrowser} from '../src/probe/browser.js';
 import type {BrowserProbe, ProbedPage} from '../src/probe/browser.js';
 import {painted} from '../src/probe/screenshots.js';
+import {memberStates} from '../src/data/types.js';
 import {demoScenario, runWithReport} from './run-support.js';
 import type {ReportRun} from './run-support.js';
 
@@ -42,7 +43,7 @@ test.after.always(async () => {
 });
 
 /** ms since the run's first event, the report's clock. */
-const rel = (t: number) => t - history[0]!.t;
+const rel = (t: number) => t - demo.data.meta.t0;
 
 async function openReport(browser: BrowserProbe, run: ReportRun, hash = ''): Promise<ProbedPage> {
   const probed = await browser.open(`file://${run.index}${hash}`);
@@ -54,7 +55,7 @@ async function openReport(browser: BrowserProbe, run: ReportRun, hash = ''): Pro
 /** Moves the time cursor as a permalink does, and waits for the matrix to show that instant. */
 async function cursorTo(probed: ProbedPage, ms: number): Promise<void> {
   await probed.page.evaluate(`location.hash = '#t=${ms}'`);
-  await probed.page.waitForSelector(`#matrix [data-matrix-cursor="${ms}"]`, {state: 'attached', timeout: 20_000});
+  await probed.page.waitForSelector(`#matrix canvas[data-cursor="${ms}"]`, {state: 'attached', timeout: 20_000});
 }
 
 interface Cell {
@@ -64,11 +65,20 @@ interface Cell {
   wrong: boolean;
 }
 
-/** The matrix at the cursor, as the view exposes it for assistive technology and tests: one element per cell. */
-async function cells(probed: ProbedPage): Promise<Cell[]> {
-  return probed.page.$$eval('#matrix [data-observer][data-subject]', (els) =>
-    els.map((el) => ({observer: el.getAttribute('data-observer')!, subject: el.getAttribute('data-subject')!, state: el.getAttribute('data-state')!, wrong: el.getAttribute('data-wrong') === 'true'})),
-  );
+/**
+ * The matrix as drawn at the cursor, from the text the canvas carries beside
+ * its pixels (data-cells: a digit per cell, observer by observer, the state's
+ * index in memberStates, plus 5 when outlined).
+ */
+async function cells(probed: ProbedPage, peers: readonly string[]): Promise<Cell[]> {
+  const text = (await probed.page.getAttribute('#matrix canvas[data-cells]', 'data-cells')) ?? '';
+  if (text.length !== peers.length * peers.length) throw new Error(`data-cells has ${text.length} cells for ${peers.length} peers`);
+  return [...text].map((digit, cell) => ({
+    observer: peers[Math.floor(cell / peers.length)]!,
+    subject: peers[cell % peers.length]!,
+    state: memberStates[Number(digit) % 5]!,
+    wrong: Number(digit) >= 5,
+  }));
 }
 
 function assertClean(t: ExecutionContext, probed: ProbedPage, run: ReportRun): void {
@@ -111,16 +121,16 @@ test.serial('the crashed peer\'s column turns dead for every observer once each 
   await withBrowser(async (browser) => {
     const probed = await openReport(browser, demo);
     await cursorTo(probed, rel(kill!.t) - 1);
-    for (const c of (await cells(probed)).filter((c) => c.subject === victim && c.observer !== victim)) t.is(c.state, 'alive', `${c.observer} sees ${victim} alive before the kill`);
+    for (const c of (await cells(probed, demo.data.peers)).filter((c) => c.subject === victim && c.observer !== victim)) t.is(c.state, 'alive', `${c.observer} sees ${victim} alive before the kill`);
 
     const first = Math.min(...deaths.values());
     const last = Math.max(...deaths.values());
     await cursorTo(probed, first);
-    const midway = (await cells(probed)).filter((c) => c.subject === victim && observers.includes(c.observer));
+    const midway = (await cells(probed, demo.data.peers)).filter((c) => c.subject === victim && observers.includes(c.observer));
     for (const c of midway) t.is(c.state === 'dead', deaths.get(c.observer)! <= first, `${c.observer} at the first declaration`);
 
     await cursorTo(probed, last);
-    const after = (await cells(probed)).filter((c) => c.subject === victim && observers.includes(c.observer));
+    const after = (await cells(probed, demo.data.peers)).filter((c) => c.subject === victim && observers.includes(c.observer));
     t.is(after.length, observers.length);
     for (const c of after) t.is(c.state, 'dead', `${c.observer} sees ${victim} dead after it declared it`);
     assertClean(t, probed, demo);
@@ -137,11 +147,11 @@ test.serial('a partition outlines the cells that cross it, and only those, until
   await withBrowser(async (browser) => {
     const probed = await openReport(browser, demo);
     await cursorTo(probed, rel(partition!.t) - 1);
-    t.deepEqual((await cells(probed)).filter((c) => c.wrong), [], 'nothing is outlined while the group is whole and converged');
+    t.deepEqual((await cells(probed, demo.data.peers)).filter((c) => c.wrong), [], 'nothing is outlined while the group is whole and converged');
 
     // Just after the partition every view still holds the other side alive: exactly the cross cells are wrong.
     await cursorTo(probed, rel(partition!.t) + 1);
-    const now = await cells(probed);
+    const now = await cells(probed, demo.data.peers);
     const cross = now.filter((c) => c.observer !== c.subject && side(c.observer) !== side(c.subject));
     t.is(cross.length, 2 * left.length * right.length);
     for (const c of cross) t.true(c.wrong && c.state === 'alive', `${c.observer} → ${c.subject} is outlined (${c.state})`);

@@ -79,6 +79,22 @@ function drawMatrix(canvas: HTMLCanvasElement, data: ReportData, index: Membersh
   return {wrong, folded: views.folded, size, views, expected, live};
 }
 
+/**
+ * What the canvas shows, as text on the canvas element, for tests and tools
+ * that cannot read pixels: data-cursor, the instant drawn, and data-cells,
+ * one digit per cell, row (observer) by row: the state's index in
+ * memberStates, plus 5 when the cell is outlined.
+ */
+function exposeCells(canvas: HTMLCanvasElement, t: number, d: ReturnType<typeof drawMatrix>): void {
+  let cells = '';
+  for (let cell = 0; cell < d.views.state.length; cell++) {
+    const state = d.views.state[cell]!;
+    cells += String(state + (holdsLive(state) === (d.expected[cell] === 1) ? 0 : 5));
+  }
+  canvas.dataset.cells = cells;
+  canvas.dataset.cursor = String(t);
+}
+
 function drawWave(canvas: HTMLCanvasElement, data: ReportData, rows: Array<{t: number[]; state: number[]}>, from: number, to: number, cursor: number, width: number) {
   const n = data.peers.length;
   const rowH = n <= 30 ? 14 : Math.max(3, Math.floor(420 / n));
@@ -140,6 +156,7 @@ export function MatrixView(props: ViewProps) {
     if (!canvas.current || width === 0) return;
     if (mode === 'matrix') {
       drawn.current = drawMatrix(canvas.current, data, index, cursor, width);
+      exposeCells(canvas.current, cursor, drawn.current);
       if (drawn.current.wrong !== summary.wrong || drawn.current.folded !== summary.folded) setSummary({wrong: drawn.current.wrong, folded: drawn.current.folded});
     } else if (wave) {
       waveScale.current = drawWave(canvas.current, data, wave, win.from, win.to, cursor, width);
