@@ -83,7 +83,8 @@ function drawMatrix(canvas: HTMLCanvasElement, data: ReportData, index: Membersh
  * What the canvas shows, as text on the canvas element, for tests and tools
  * that cannot read pixels: data-cursor, the instant drawn, and data-cells,
  * one digit per cell, row (observer) by row: the state's index in
- * memberStates, plus 5 when the cell is outlined.
+ * memberStates, plus 5 when the cell is outlined; data-live, a digit per
+ * peer, 1 when its process is live at the cursor.
  */
 function exposeCells(canvas: HTMLCanvasElement, t: number, d: ReturnType<typeof drawMatrix>): void {
   let cells = '';
@@ -92,6 +93,7 @@ function exposeCells(canvas: HTMLCanvasElement, t: number, d: ReturnType<typeof 
     cells += String(state + (holdsLive(state) === (d.expected[cell] === 1) ? 0 : 5));
   }
   canvas.dataset.cells = cells;
+  canvas.dataset.live = d.live.join('');
   canvas.dataset.cursor = String(t);
 }
 
