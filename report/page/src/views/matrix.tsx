@@ -19,7 +19,7 @@ const headH = 70;
 const stateColors = memberStates.map((s) => memberStateColors[s]);
 
 function cellSize(width: number, n: number): number {
-  return Math.max(4, Math.min(32, Math.floor((width - labelW - 10) / Math.max(1, n))));
+  return Math.max(4, Math.min(32, Math.floor(560 / Math.max(1, n)), Math.floor((width - labelW - 80) / Math.max(1, n))));
 }
 
 function drawMatrix(canvas: HTMLCanvasElement, data: ReportData, index: MembershipIndex, t: number, width: number) {
