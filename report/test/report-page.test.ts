@@ -99,7 +99,8 @@ test.serial('a report opened from disk requests nothing outside its folder, logs
       await page.evaluate(painted);
       t.false(await page.locator(`section#${id} .empty`).isVisible(), `${id} is drawn, not a placeholder`);
     }
-    await page.waitForSelector('#log [data-event-index]', {timeout: 20_000});
+    // The log's rows show their events' data once its chunk has loaded.
+    await page.waitForFunction(`[...document.querySelectorAll('#log .log-row .c-data')].some((el) => el.textContent.length > 1)`, undefined, {timeout: 20_000});
     const own = probed.requests.map((r) => path.basename(new URL(r.url).pathname));
     for (const file of ['index.html', 'data.js', 'app.js', 'app.css', 'events-0000.js']) t.true(own.includes(file), `the probe saw the page load ${file}`);
     assertClean(t, probed, demo);
@@ -166,11 +167,12 @@ test.serial('an event\'s permalink opens the log at that event, selected and in 
   t.true(index > 0);
   await withBrowser(async (browser) => {
     const probed = await openReport(browser, demo, `#event-${index}`);
-    const row = probed.page.locator(`#log [data-event-index="${index}"]`);
+    const selector = `#log .log-row:has(> a.c-i[href="#event-${index}"])`;
+    const row = probed.page.locator(selector);
     await row.waitFor({timeout: 20_000});
-    t.is(await row.getAttribute('aria-selected'), 'true');
+    t.regex((await row.getAttribute('class')) ?? '', /\bselected\b/);
     await probed.page.waitForFunction(
-      `(() => { const r = document.querySelector('#log [data-event-index="${index}"]').getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; })()`,
+      `(() => { const r = document.querySelector('${selector}').getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; })()`,
       undefined,
       {timeout: 20_000},
     );
@@ -179,7 +181,7 @@ test.serial('an event\'s permalink opens the log at that event, selected and in 
     t.true(text.includes('coordinator'), text);
     // The row's own text comes from the event chunk: the victim's name is in the event's data.
     const victim = String(history[index]!.data!.peer ?? '');
-    await probed.page.waitForFunction(`document.querySelector('#log [data-event-index="${index}"]').textContent.includes(${JSON.stringify(victim)})`, undefined, {timeout: 20_000});
+    await probed.page.waitForFunction(`document.querySelector('${selector}').textContent.includes(${JSON.stringify(victim)})`, undefined, {timeout: 20_000});
     assertClean(t, probed, demo);
   });
 });
