@@ -9,3 +9,5 @@ export {writeRunIndex, runIndexHtml} from './write/run-index.js';
 export type {RunIndexEntry} from './write/run-index.js';
 export {liveIndexHtml, staticIndexHtml} from './write/html.js';
 export {pageAssets, pageAssetsProblem} from './write/assets.js';
+export type {BuildOptions} from './data/build.js';
+export {chunkCount, defaultChunkSize, eventChunk} from './data/event-log.js';
