@@ -30,7 +30,8 @@ try {
   console.log(`views on screen after ${Date.now() - started} ms`);
   await page.waitForTimeout(800);
   console.log(`long tasks: ${JSON.stringify(await page.evaluate(() => window.__longTasks))}`);
-  if (selector) await page.locator(selector).screenshot({path: png});
+  if (selector === 'viewport') await page.screenshot({path: png});
+  else if (selector) await page.locator(selector).screenshot({path: png});
   else await page.screenshot({path: png, fullPage: true});
 } finally {
   await browser.close();
