@@ -1,4 +1,3 @@
-<<<<<<< HEAD
 /**
  * Convergence against the model: for each change of the membership, how
  * fast the live observers came to reflect it, next to the epidemic model's
@@ -165,10 +164,4 @@ function ChangeChart(props: ViewProps & {change: ConvergenceChange}) {
       />
     </div>
   );
-=======
-import type {ViewProps} from '../view-props.js';
-
-export function ConvergenceView(_props: ViewProps) {
-  return <p class="empty">not yet</p>;
->>>>>>> i14-page
 }

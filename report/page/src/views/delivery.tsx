@@ -1,4 +1,3 @@
-<<<<<<< HEAD
 /**
  * The delivery matrix: the window's messages (in send order) against every
  * receiver, each cell delivered (shaded by latency), missing, duplicate or
@@ -129,10 +128,4 @@ function LatencyChart(props: ViewProps) {
       />
     </div>
   );
-=======
-import type {ViewProps} from '../view-props.js';
-
-export function DeliveryView(_props: ViewProps) {
-  return <p class="empty">not yet</p>;
->>>>>>> i14-page
 }
