@@ -101,7 +101,8 @@ function drawMatrix(canvas: HTMLCanvasElement, data: ReportData, index: Membersh
  * What the canvas shows, as text on the canvas element, for tests and tools
  * that cannot read pixels: data-cursor, the instant drawn, and data-cells,
  * one digit per cell, row (observer) by row: the state's index in
- * memberStates, plus 5 when the cell is outlined.
+ * memberStates, plus 5 when the cell is outlined; data-live, a digit per
+ * peer, 1 when its process is live at the cursor.
  */
 function exposeCells(canvas: HTMLCanvasElement, t: number, d: ReturnType<typeof drawMatrix>): void {
   let cells = '';
@@ -110,6 +111,7 @@ function exposeCells(canvas: HTMLCanvasElement, t: number, d: ReturnType<typeof 
     cells += String(state + (isWrong(d, cell) ? 5 : 0));
   }
   canvas.dataset.cells = cells;
+  canvas.dataset.live = d.live.join('');
   canvas.dataset.cursor = String(t);
 }
 
