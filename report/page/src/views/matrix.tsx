@@ -10,7 +10,7 @@ import {memberStates, type ReportData} from '../../../src/data/types.js';
 import {cursorColor, memberStateColors} from '../colors.js';
 import {prepare, timeScale, useWidth} from '../draw/canvas.js';
 import {absent, expectedAt, holdsLive, MembershipIndex, type Views} from '../draw/membership.js';
-import {formatTick, formatTime, ticks} from '../draw/time.js';
+import {formatTick, formatTime, lastAtOrBefore, ticks} from '../draw/time.js';
 import {Tooltip, useTooltip} from '../draw/tooltip.js';
 import type {ViewProps} from '../view-props.js';
 
@@ -80,11 +80,13 @@ function drawMatrix(canvas: HTMLCanvasElement, data: ReportData, index: Membersh
   ctx.strokeStyle = '#111';
   ctx.lineWidth = size >= 10 ? 2 : 1;
   let wrong = 0;
+  const examples: string[] = [];
   for (let o = 0; o < n; o++) {
     for (let s = 0; s < n; s++) {
       const cell = o * n + s;
       if (!isWrong(judged, cell)) continue;
       wrong++;
+      if (examples.length < 10) examples.push(`${data.peers[o]} holds ${data.peers[s]} ${memberStates[views.state[cell]!]}, expected ${expected[cell] ? 'alive' : 'not alive'}`);
       const inset = ctx.lineWidth / 2 + 0.5;
       ctx.strokeRect(labelW + s * size + inset, headH + o * size + inset, size - 2 * inset, size - 2 * inset);
     }
@@ -94,7 +96,7 @@ function drawMatrix(canvas: HTMLCanvasElement, data: ReportData, index: Membersh
     ctx.textAlign = 'left';
     ctx.fillText('observers ↓  subjects →', 4, headH - 10);
   }
-  return {wrong, folded: views.folded, size, ...judged};
+  return {wrong, examples, folded: views.folded, size, ...judged};
 }
 
 /**
@@ -168,7 +170,7 @@ export function MatrixView(props: ViewProps) {
   const [playing, setPlaying] = useState(false);
   const drawn = useRef<ReturnType<typeof drawMatrix> | undefined>(undefined);
   const waveScale = useRef<ReturnType<typeof drawWave> | undefined>(undefined);
-  const [summary, setSummary] = useState({wrong: 0, folded: 0});
+  const [summary, setSummary] = useState({wrong: 0, folded: 0, examples: ''});
   const {tip, show, hide} = useTooltip();
   const wave = useMemo(() => (mode === 'wave' ? index.wave(subject) : undefined), [index, mode, subject]);
 
@@ -177,7 +179,8 @@ export function MatrixView(props: ViewProps) {
     if (mode === 'matrix') {
       drawn.current = drawMatrix(canvas.current, data, index, cursor, width);
       exposeCells(canvas.current, cursor, drawn.current);
-      if (drawn.current.wrong !== summary.wrong || drawn.current.folded !== summary.folded) setSummary({wrong: drawn.current.wrong, folded: drawn.current.folded});
+      const next = {wrong: drawn.current.wrong, folded: drawn.current.folded, examples: drawn.current.examples.join('\n')};
+      if (next.wrong !== summary.wrong || next.folded !== summary.folded || next.examples !== summary.examples) setSummary(next);
     } else if (wave) {
       waveScale.current = drawWave(canvas.current, data, wave, win.from, win.to, cursor, width);
     }
@@ -279,8 +282,47 @@ export function MatrixView(props: ViewProps) {
           {data.membership.changes.t.length.toLocaleString('en')} changes · rows: observers, columns: subjects; a faded row: the observer is not live
         </p>
       )}
-      <canvas ref={canvas} onMouseMove={onMove} onMouseLeave={hide} onClick={onClick} />
+      <div class="matrix-body">
+        <canvas ref={canvas} onMouseMove={onMove} onMouseLeave={hide} onClick={onClick} />
+        {mode === 'matrix' && <Expectation data={data} t={cursor} examples={summary.examples} wrong={summary.wrong} />}
+      </div>
       <Tooltip tip={tip} />
+    </div>
+  );
+}
+
+/** What the model expects at t, in words, and the first wrong cells: the matrix's outlines explained. */
+function Expectation({data, t, examples, wrong}: {data: ReportData; t: number; examples: string; wrong: number}) {
+  const e = lastAtOrBefore(data.membership.epochs.t, t);
+  const names = (ps: number[]) => ps.map((p) => data.peers[p]).join(', ');
+  const live = e < 0 ? [] : (data.membership.epochs.live[e] ?? []);
+  const sides = e < 0 ? [] : (data.membership.epochs.sides[e] ?? []);
+  const down = data.peers.map((_, p) => p).filter((p) => !live.includes(p));
+  return (
+    <div class="expectation">
+      <p>
+        <b>Live</b> {live.length ? names(live) : 'nobody yet'}
+        {down.length > 0 && (
+          <>
+            <br />
+            <b>Not live</b> {names(down)}
+          </>
+        )}
+        {sides.length > 1 && (
+          <>
+            <br />
+            <b>Sides</b> {sides.map((side) => `[${names(side)}]`).join(' | ')}
+          </>
+        )}
+      </p>
+      {wrong > 0 && (
+        <ul>
+          {examples.split('\n').map((line) => (
+            <li>{line}</li>
+          ))}
+          {wrong > 10 && <li class="muted">and {wrong - 10} more</li>}
+        </ul>
+      )}
     </div>
   );
 }
