@@ -1,0 +1,138 @@
+/** Paints the delivery matrix: messages down (in send order), receivers across. */
+import {faultColors, type ReportData} from '../../../../src/data/types.js';
+import type {MessageIndex} from '../common/message-index.js';
+import {lowerBound} from '../common/search.js';
+import {axisFont, cursorColor} from '../common/time-strip.js';
+import {cellDuplicate, cellMissing, cellNone, cellOutOfOrder, type Cells} from './cells.js';
+
+export const matrixColors = {duplicate: '#ff7f0e', outOfOrder: '#9b3fb5', missing: '#d62728', fast: [222, 235, 247], slow: [8, 48, 107]};
+
+export interface MatrixLayout {
+  labelW: number;
+  bandW: number;
+  headerH: number;
+  x0: number;
+  colW: number;
+  rowH: number;
+  height: number;
+}
+
+export function matrixLayout(width: number, c: Cells): MatrixLayout {
+  const labelW = 78;
+  const bandW = 8;
+  const headerH = 64;
+  const x0 = labelW + bandW + 4;
+  const colW = Math.max(3, Math.min(22, Math.floor((width - x0 - 8) / Math.max(1, c.cols))));
+  const rowH = c.perRow > 1 ? 1 : Math.max(1, Math.min(14, Math.floor(maxPlot / Math.max(1, c.rows))));
+  return {labelW, bandW, headerH, x0, colW, rowH, height: headerH + Math.max(1, c.rows) * rowH + 6};
+}
+
+const maxPlot = 600;
+
+export function latencyColor(lat: number, scale: number): string {
+  const f = Number.isFinite(lat) ? Math.min(1, Math.max(0, lat / scale)) : 0;
+  const [r0, g0, b0] = matrixColors.fast as [number, number, number];
+  const [r1, g1, b1] = matrixColors.slow as [number, number, number];
+  return `rgb(${Math.round(r0 + (r1 - r0) * f)},${Math.round(g0 + (g1 - g0) * f)},${Math.round(b0 + (b1 - b0) * f)})`;
+}
+
+export function drawMatrix(
+  ctx: CanvasRenderingContext2D,
+  data: ReportData,
+  idx: MessageIndex,
+  c: Cells,
+  l: MatrixLayout,
+  cursor: number,
+  selected: number | undefined,
+): void {
+  const {sent} = data.messages;
+  // Receivers' names, slanted to fit narrow columns.
+  ctx.font = axisFont;
+  ctx.fillStyle = '#333';
+  ctx.textBaseline = 'middle';
+  ctx.textAlign = 'left';
+  for (let p = 0; p < c.cols; p++) {
+    ctx.save();
+    ctx.translate(l.x0 + p * l.colW + l.colW / 2, l.headerH - 4);
+    ctx.rotate(-Math.PI / 3);
+    ctx.fillText(data.peers[p] ?? `#${p}`, 0, 0, l.headerH + 10);
+    ctx.restore();
+  }
+  const top = l.headerH;
+  // Cells, batched by colour: the delivered ones are shaded by latency in 16 steps.
+  const steps = 16;
+  const byColor = new Map<string, number[]>();
+  const add = (color: string, cell: number) => {
+    let list = byColor.get(color);
+    if (!list) byColor.set(color, (list = []));
+    list.push(cell);
+  };
+  const shades = Array.from({length: steps + 1}, (_, i) => latencyColor((i / steps) * idx.latencyScale, idx.latencyScale));
+  for (let cell = 0; cell < c.state.length; cell++) {
+    const s = c.state[cell]!;
+    if (s === cellNone) continue;
+    if (s === cellMissing) add(matrixColors.missing, cell);
+    else if (s === cellOutOfOrder) add(matrixColors.outOfOrder, cell);
+    else if (s === cellDuplicate) add(matrixColors.duplicate, cell);
+    else {
+      const lat = c.latency[cell]!;
+      add(shades[Number.isFinite(lat) ? Math.min(steps, Math.round((lat / idx.latencyScale) * steps)) : 0]!, cell);
+    }
+  }
+  const gap = l.colW >= 6 ? 1 : 0;
+  const vgap = l.rowH >= 6 ? 1 : 0;
+  for (const [color, cells] of byColor) {
+    ctx.fillStyle = color;
+    for (const cell of cells) {
+      const row = Math.floor(cell / c.cols);
+      const col = cell - row * c.cols;
+      ctx.fillRect(l.x0 + col * l.colW, top + row * l.rowH, l.colW - gap, l.rowH - vgap);
+    }
+  }
+  // Row labels (send times) every so often, and the fault bands down the time gutter.
+  ctx.fillStyle = '#555';
+  ctx.textAlign = 'right';
+  const every = Math.max(1, Math.ceil(16 / l.rowH));
+  for (let r = 0; r < c.rows; r += every) {
+    const k = c.a + r * c.perRow;
+    const m = idx.sentByTime[k]!;
+    const label = c.perRow === 1 && l.rowH >= 12 ? `${sent.id[m]}` : `${(sent.t[m]! / 1000).toFixed(3)} s`;
+    ctx.fillText(label, l.labelW - 2, top + r * l.rowH + Math.min(l.rowH, 12) / 2, l.labelW - 4);
+  }
+  for (let r = 0; r < c.rows; r++) {
+    const k = c.a + r * c.perRow;
+    const t = sent.t[idx.sentByTime[k]!]!;
+    for (const f of data.timeline.faults) {
+      if (t >= f.from && t <= (f.to ?? data.meta.end)) {
+        ctx.fillStyle = faultColors[f.kind];
+        ctx.globalAlpha = 0.7;
+        ctx.fillRect(l.labelW + 2, top + r * l.rowH, l.bandW, l.rowH);
+        ctx.globalAlpha = 1;
+        break;
+      }
+    }
+  }
+  // The cursor: between the last message sent before it and the first after.
+  if (c.rows > 0) {
+    const k = lowerBound(idx.sentTimeSorted, cursor, c.a, c.b);
+    if (k > c.a && k < c.b) {
+      const y = Math.round(top + ((k - c.a) / c.perRow) * l.rowH) + 0.5;
+      ctx.strokeStyle = cursorColor;
+      ctx.lineWidth = 1.5;
+      ctx.beginPath();
+      ctx.moveTo(l.labelW, y);
+      ctx.lineTo(l.x0 + c.cols * l.colW, y);
+      ctx.stroke();
+    }
+  }
+  if (selected !== undefined) {
+    for (let k = c.a; k < c.b; k++) {
+      if (idx.sentByTime[k] !== selected) continue;
+      const r = Math.floor((k - c.a) / c.perRow);
+      ctx.strokeStyle = '#000';
+      ctx.lineWidth = 2;
+      ctx.strokeRect(l.x0 - 1, top + r * l.rowH - 1, c.cols * l.colW + 1, l.rowH + 1);
+      break;
+    }
+  }
+}
