@@ -301,7 +301,7 @@ function Expectation({data, t, examples, wrong}: {data: ReportData; t: number; e
   return (
     <div class="expectation">
       <p>
-        <b>Live</b> {live.length ? names(live) : 'nobody yet'}
+        <b>Live</b> {live.length === 0 ? 'nobody yet' : down.length === 0 ? `all ${live.length} peers` : live.length > 8 ? `${live.length} peers, all but those below` : names(live)}
         {down.length > 0 && (
           <>
             <br />
