@@ -1,4 +1,3 @@
-<<<<<<< HEAD
 /**
  * Convergence against the model: for each change of the membership, how
  * fast the live observers came to reflect it, next to the epidemic model's
@@ -10,6 +9,7 @@ import {useMemo, useState} from 'preact/hooks';
 import uPlot from 'uplot';
 import type {ConvergenceChange, FaultBand} from '../../../src/data/types.js';
 import type {ViewProps} from '../view-props.js';
+import {WhenVisible} from './common/lazy.js';
 import {changeSeries, completionLabel} from './convergence/series.js';
 import {fmtAt, fmtDur, plural} from './common/format.js';
 import {Bar, LinkButton, Muted, Notice, Swatch, red} from './common/ui.js';
@@ -24,6 +24,10 @@ function changeEnd(data: ViewProps['data'], i: number): number {
 }
 
 export function ConvergenceView(props: ViewProps) {
+  return <WhenVisible minHeight={600}>{() => <Convergence {...props} />}</WhenVisible>;
+}
+
+function Convergence(props: ViewProps) {
   const {data, window: win} = props;
   const [all, setAll] = useState(false);
   const changes = data.convergence;
@@ -37,15 +41,15 @@ export function ConvergenceView(props: ViewProps) {
 
   if (changes.length === 0) {
     return (
-      <section class="view view-convergence">
+      <div class="view-convergence">
         <Notice tone="info">No membership change in this run (no join, kill, leave, heal, restart, pause or resume): nothing to converge on.</Notice>
-      </section>
+      </div>
     );
   }
   const never = changes.filter((c) => c.completeAt === undefined).length;
   const slow = changes.filter((c) => c.completeAt !== undefined && c.model && (c.completeAt - c.t) / Math.max(1, c.model.ms) > 2).length;
   return (
-    <section class="view view-convergence">
+    <div class="view-convergence">
       <Bar>
         <span>
           {plural(changes.length, 'change')}
@@ -78,7 +82,7 @@ export function ConvergenceView(props: ViewProps) {
           </div>
         </>
       )}
-    </section>
+    </div>
   );
 }
 
@@ -152,12 +156,13 @@ function ChangeChart(props: ViewProps & {change: ConvergenceChange}) {
           {label: 'views', stroke: colors.views, width: 1.5, paths: stepped, spanGaps: true, scale: 'views'},
         ]}
         axes={[
-          {values: (_u, vals) => vals.map((v) => `${Math.round(v * 100)}%`), size: 44},
+          {values: (_u, vals) => vals.map((v) => `${Math.round(v * 100)}%`), size: 52},
           {scale: 'views', side: 1, grid: {show: false}, size: 30, stroke: colors.views, values: (_u, vals) => vals.map((v) => (Number.isInteger(v) ? String(v) : ''))},
         ]}
         scales={{y: {range: [0, 1.02]}, views: {range: (_u, _min, max) => [0, Math.max(2, max + 1)]}}}
         xRange={[0, s.xMax]}
         xLabel={(v) => fmtDur(v)}
+        xName="since the change"
         cursor={props.cursor - c.t}
         faults={bands}
         end={data.meta.end - c.t}
@@ -165,10 +170,4 @@ function ChangeChart(props: ViewProps & {change: ConvergenceChange}) {
       />
     </div>
   );
-=======
-import type {ViewProps} from '../view-props.js';
-
-export function ConvergenceView(_props: ViewProps) {
-  return <p class="empty">not yet</p>;
->>>>>>> i14-page
 }

@@ -1,4 +1,3 @@
-<<<<<<< HEAD
 /**
  * The delivery matrix: the window's messages (in send order) against every
  * receiver, each cell delivered (shaded by latency), missing, duplicate or
@@ -8,22 +7,31 @@
 import {useCallback, useMemo, useState} from 'preact/hooks';
 import type uPlot from 'uplot';
 import type {ViewProps} from '../view-props.js';
+import {WhenVisible} from './common/lazy.js';
 import {Canvas} from './common/canvas.js';
 import {fmtAt, fmtCount, fmtDur, plural} from './common/format.js';
 import {messageIndex} from './common/message-index.js';
 import {Bar, Muted, Notice, Swatch, red} from './common/ui.js';
 import {TimeChart} from './common/uplot-chart.js';
 import {buildCells, cellDetail} from './delivery/cells.js';
-import {drawMatrix, latencyColor, matrixColors, matrixLayout} from './delivery/draw.js';
+import {drawMatrix, drawMatrixCursor, latencyColor, matrixColors, matrixLayout} from './delivery/draw.js';
 
 export function DeliveryView(props: ViewProps) {
+  return <WhenVisible minHeight={900}>{() => <Delivery {...props} />}</WhenVisible>;
+}
+
+function Delivery(props: ViewProps) {
   const {data, window: win, cursor, selectedMessage} = props;
   const idx = useMemo(() => messageIndex(data), [data]);
   const cells = useMemo(() => buildCells(data, idx, win.from, win.to), [data, idx, win.from, win.to]);
   const [hover, setHover] = useState<string | undefined>(undefined);
   const draw = useCallback(
-    (ctx: CanvasRenderingContext2D, width: number) => drawMatrix(ctx, data, idx, cells, matrixLayout(width, cells), cursor, selectedMessage),
-    [data, idx, cells, cursor, selectedMessage],
+    (ctx: CanvasRenderingContext2D, width: number) => drawMatrix(ctx, data, idx, cells, matrixLayout(width, cells), selectedMessage),
+    [data, idx, cells, selectedMessage],
+  );
+  const overlay = useCallback(
+    (ctx: CanvasRenderingContext2D, width: number) => drawMatrixCursor(ctx, idx, cells, matrixLayout(width, cells), cursor),
+    [idx, cells, cursor],
   );
   const n = cells.b - cells.a;
   const at = (x: number, y: number, width: number): {row: number; col: number} | undefined => {
@@ -62,7 +70,7 @@ export function DeliveryView(props: ViewProps) {
   const first = n > 0 ? data.messages.sent.t[idx.sentByTime[cells.a]!]! : 0;
   const last = n > 0 ? data.messages.sent.t[idx.sentByTime[cells.b - 1]!]! : 0;
   return (
-    <section class="view view-delivery">
+    <div class="view-delivery">
       <Bar>
         <span>
           {plural(n, 'message')} sent in {fmtAt(win.from)} – {fmtAt(win.to)}
@@ -85,11 +93,11 @@ export function DeliveryView(props: ViewProps) {
       {n === 0 ? (
         <Notice tone="info">No message was sent in this window.</Notice>
       ) : (
-        <Canvas height={matrixLayout(800, cells).height} draw={draw} onMove={onMove} onLeave={() => setHover(undefined)} onClick={onClick} />
+        <Canvas height={matrixLayout(800, cells).height} draw={draw} overlay={overlay} onMove={onMove} onLeave={() => setHover(undefined)} onClick={onClick} />
       )}
       <div style={{minHeight: '18px', fontSize: '12px', color: '#333'}}>{hover ?? ' '}</div>
       <LatencyChart {...props} />
-    </section>
+    </div>
   );
 }
 
@@ -129,10 +137,4 @@ function LatencyChart(props: ViewProps) {
       />
     </div>
   );
-=======
-import type {ViewProps} from '../view-props.js';
-
-export function DeliveryView(_props: ViewProps) {
-  return <p class="empty">not yet</p>;
->>>>>>> i14-page
 }

@@ -7,11 +7,12 @@
 import {useCallback, useMemo, useState} from 'preact/hooks';
 import type {DetectionFault} from '../../../src/data/types.js';
 import type {ViewProps} from '../view-props.js';
+import {WhenVisible} from './common/lazy.js';
 import {Canvas} from './common/canvas.js';
 import {fmtAt, fmtCount, fmtDur, plural} from './common/format.js';
 import {tOf} from './common/time-strip.js';
 import {Bar, LinkButton, Muted, Notice, Swatch, red} from './common/ui.js';
-import {barScale, barsHeight, detColors, drawBars, drawStrip, stripH, stripScale} from './detection/draw.js';
+import {barScale, barsHeight, detColors, drawBars, drawBarsCursor, drawStrip, drawStripCursor, stripH, stripScale} from './detection/draw.js';
 
 const maxFaults = 8;
 const maxListed = 200;
@@ -23,13 +24,21 @@ function faultEnd(f: DetectionFault): number {
 }
 
 export function DetectionView(props: ViewProps) {
+  return <WhenVisible minHeight={400}>{() => <Detection {...props} />}</WhenVisible>;
+}
+
+function Detection(props: ViewProps) {
   const {data, window: win, cursor} = props;
   const det = data.detection;
   const [all, setAll] = useState(false);
   const shown = useMemo(() => det.faults.filter((f) => all || (f.t <= win.to && faultEnd(f) >= win.from)), [det, all, win.from, win.to]);
   const drawStripFn = useCallback(
-    (ctx: CanvasRenderingContext2D, width: number) => drawStrip(ctx, data, width, win.from, win.to, cursor),
-    [data, win.from, win.to, cursor],
+    (ctx: CanvasRenderingContext2D, width: number) => drawStrip(ctx, data, width, win.from, win.to),
+    [data, win.from, win.to],
+  );
+  const stripCursor = useCallback(
+    (ctx: CanvasRenderingContext2D, width: number) => drawStripCursor(ctx, width, win.from, win.to, cursor),
+    [win.from, win.to, cursor],
   );
   const onStripClick = (x: number, _y: number, width: number) => {
     const s = stripScale(width, win.from, win.to);
@@ -37,7 +46,7 @@ export function DetectionView(props: ViewProps) {
   };
   const nFalse = det.falseSuspicions.length + det.falseDeaths.length;
   return (
-    <section class="view view-detection">
+    <div class="view-detection">
       <Bar>
         <span>{plural(det.faults.length, 'fault')} detected by observers</span>
         <b style={{color: det.falseSuspicions.length ? red : '#1b5e20'}}>false suspicions: {fmtCount(det.falseSuspicions.length)}</b>
@@ -51,7 +60,7 @@ export function DetectionView(props: ViewProps) {
         <Swatch color={detColors.bound} label="model's bound" shape="dash" />
         <Muted>an observer's name in red: dead later than the bound, or never</Muted>
       </Bar>
-      <Canvas height={stripH} draw={drawStripFn} onClick={onStripClick} title="click to set the cursor" />
+      <Canvas height={stripH} draw={drawStripFn} overlay={stripCursor} onClick={onStripClick} title="click to set the cursor" />
       {det.faults.length === 0 ? (
         <Notice tone="info">No kill, pause, stop, isolation or partition in this run: no failure to detect.</Notice>
       ) : shown.length === 0 ? (
@@ -72,13 +81,14 @@ export function DetectionView(props: ViewProps) {
         </>
       )}
       {nFalse > 0 && <FalseList {...props} />}
-    </section>
+    </div>
   );
 }
 
 function FaultBars(props: ViewProps & {fault: DetectionFault}) {
   const {fault: f, data, cursor} = props;
-  const draw = useCallback((ctx: CanvasRenderingContext2D, width: number) => drawBars(ctx, data, f, width, cursor), [data, f, cursor]);
+  const draw = useCallback((ctx: CanvasRenderingContext2D, width: number) => drawBars(ctx, data, f, width), [data, f]);
+  const overlay = useCallback((ctx: CanvasRenderingContext2D, width: number) => drawBarsCursor(ctx, f, width, cursor), [f, cursor]);
   const suspected = f.observers.filter((o) => o.suspectAt !== undefined).length;
   const dead = f.observers.filter((o) => o.deadAt !== undefined);
   const slowest = dead.reduce((m, o) => Math.max(m, o.deadAt! - f.t), 0);
@@ -98,7 +108,7 @@ function FaultBars(props: ViewProps & {fault: DetectionFault}) {
         {dead.length > 0 && `, slowest ${fmtDur(slowest)}`}
         {late > 0 && <b style={{color: red}}> · {late} later than the bound or never</b>}
       </div>
-      {f.observers.length === 0 ? <Muted>no live observer at the fault</Muted> : <Canvas height={barsHeight(f)} draw={draw} onClick={onClick} title="click to set the cursor" />}
+      {f.observers.length === 0 ? <Muted>no live observer at the fault</Muted> : <Canvas height={barsHeight(f)} draw={draw} overlay={overlay} onClick={onClick} title="click to set the cursor" />}
     </div>
   );
 }

@@ -6,6 +6,7 @@
  */
 import {useCallback, useMemo, useRef, useState} from 'preact/hooks';
 import type {ViewProps} from '../view-props.js';
+import {WhenVisible} from './common/lazy.js';
 import {Canvas} from './common/canvas.js';
 import {fmtAt, fmtCount, fmtDur, plural} from './common/format.js';
 import {messageIndex} from './common/message-index.js';
@@ -16,6 +17,10 @@ import {seqLayout} from './sequence/layout.js';
 import {maxArrows, selectMessageArrows, selectWindow, type Selection} from './sequence/select.js';
 
 export function SequenceView(props: ViewProps) {
+  return <WhenVisible minHeight={seqLayout(800, props.data.peers.length, 0, 1).height + 90}>{() => <Sequence {...props} />}</WhenVisible>;
+}
+
+function Sequence(props: ViewProps) {
   const {data, window: win, cursor, selectedMessage} = props;
   const idx = useMemo(() => messageIndex(data), [data]);
   const nPeers = data.peers.length;
@@ -41,15 +46,18 @@ export function SequenceView(props: ViewProps) {
         density.current = undefined;
       } else {
         hits.current = undefined;
-        const d = drawDensity(ctx, data, idx, l, sel);
+        const d = drawDensity(ctx, idx, l, sel);
         if (density.current?.max !== d.max || density.current.bucketMs !== d.bucketMs) {
           density.current = d;
           setDrawn((n) => n + 1);
         }
       }
-      drawSeqCursor(ctx, l, cursor);
     },
-    [data, idx, sel, single, cursor, win.from, win.to, nPeers],
+    [data, idx, sel, single, win.from, win.to, nPeers],
+  );
+  const overlay = useCallback(
+    (ctx: CanvasRenderingContext2D, width: number) => drawSeqCursor(ctx, seqLayout(width, nPeers, win.from, win.to), cursor),
+    [cursor, win.from, win.to, nPeers],
   );
 
   const describe = (k: number): string => {
@@ -141,7 +149,7 @@ export function SequenceView(props: ViewProps) {
   }
 
   return (
-    <section class="view view-sequence">
+    <div class="view-sequence">
       <Bar>
         <form onSubmit={submitPick} style={{display: 'inline-flex', gap: '4px', alignItems: 'center'}}>
           <label style={{fontSize: '12px'}}>
@@ -164,8 +172,8 @@ export function SequenceView(props: ViewProps) {
         <Muted>faults shade the peers they hit; partition sides are lettered</Muted>
       </Bar>
       {header}
-      <Canvas height={height} draw={draw} onClick={onClick} onMove={onMove} onLeave={() => setHover(undefined)} />
+      <Canvas height={height} draw={draw} overlay={overlay} onClick={onClick} onMove={onMove} onLeave={() => setHover(undefined)} />
       <div style={{minHeight: '18px', fontSize: '12px', color: '#333'}}>{hover ?? ' '}</div>
-    </section>
+    </div>
   );
 }

@@ -74,7 +74,8 @@ export function drawFaultBands(ctx: CanvasRenderingContext2D, s: TimeScale, faul
   ctx.restore();
 }
 
-export const cursorColor = '#d62728';
+export {cursorColor} from '../../colors.js';
+import {cursorColor} from '../../colors.js';
 
 /** The time cursor, a vertical line, if it is in view. */
 export function drawCursor(ctx: CanvasRenderingContext2D, s: TimeScale, t: number, y0: number, y1: number): void {

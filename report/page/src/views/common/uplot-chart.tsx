@@ -27,6 +27,8 @@ export interface TimeChartProps {
   end?: number;
   /** x axis labels: `(value) => text`. */
   xLabel?: (v: number) => string;
+  /** The x value's name in the legend (default "time"). */
+  xName?: string;
   onCursor?(x: number): void;
   onWindow?(from: number, to: number): void;
 }
@@ -86,7 +88,7 @@ export function TimeChart(props: TimeChartProps) {
     const opts: uPlot.Options = {
       width,
       height: props.height,
-      series: [{}, ...props.series],
+      series: [{label: props.xName ?? 'time', value: (_u, v) => (v == null ? '–' : xLabel ? xLabel(v) : String(v))}, ...props.series],
       scales: {x: {time: false, range: () => latest.current.xRange}, ...props.scales},
       axes: [{values: xLabel ? (_u, vals) => vals.map(xLabel) : undefined, size: 30}, ...(props.axes ?? [{}])],
       legend: {show: true, live: true},

@@ -27,7 +27,7 @@ export function barScale(f: DetectionFault, width: number): TimeScale {
   return {from: 0, to: faultSpan(f), x0: barLabelW, x1: Math.max(barLabelW + 10, width - 14)};
 }
 
-export function drawBars(ctx: CanvasRenderingContext2D, data: ReportData, f: DetectionFault, width: number, cursor: number): void {
+export function drawBars(ctx: CanvasRenderingContext2D, data: ReportData, f: DetectionFault, width: number): void {
   const s = barScale(f, width);
   const bottom = barTop + f.observers.length * barRowH;
   const bands = data.timeline.faults.map((b) => ({...b, from: b.from - f.t, to: (b.to ?? data.meta.end) - f.t}));
@@ -75,7 +75,10 @@ export function drawBars(ctx: CanvasRenderingContext2D, data: ReportData, f: Det
     ctx.setLineDash([]);
   }
   drawRelAxis(ctx, s, bottom + 1);
-  drawCursor(ctx, s, cursor - f.t, barTop, bottom);
+}
+
+export function drawBarsCursor(ctx: CanvasRenderingContext2D, f: DetectionFault, width: number, cursor: number): void {
+  drawCursor(ctx, barScale(f, width), cursor - f.t, barTop, barTop + f.observers.length * barRowH);
 }
 
 function drawRelAxis(ctx: CanvasRenderingContext2D, s: TimeScale, y: number): void {
@@ -105,7 +108,7 @@ export function stripScale(width: number, from: number, to: number): TimeScale {
 }
 
 /** The window on the run's axis: fault bands, the detection faults, false suspicions and false deaths. */
-export function drawStrip(ctx: CanvasRenderingContext2D, data: ReportData, width: number, from: number, to: number, cursor: number): void {
+export function drawStrip(ctx: CanvasRenderingContext2D, data: ReportData, width: number, from: number, to: number): void {
   const s = stripScale(width, from, to);
   const lanes = [
     {y: 4, label: 'faults'},
@@ -137,5 +140,8 @@ export function drawStrip(ctx: CanvasRenderingContext2D, data: ReportData, width
   ticks(data.detection.falseSuspicions, lanes[1]!.y, detColors.falseSuspicion);
   ticks(data.detection.falseDeaths, lanes[2]!.y, detColors.falseDeath);
   drawTimeAxis(ctx, s, 57);
-  drawCursor(ctx, s, cursor, 2, 57);
+}
+
+export function drawStripCursor(ctx: CanvasRenderingContext2D, width: number, from: number, to: number, cursor: number): void {
+  drawCursor(ctx, stripScale(width, from, to), cursor, 2, 57);
 }
