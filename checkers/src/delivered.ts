@@ -14,7 +14,7 @@
  */
 import type {HistoryEvent, Verdict} from './history/types.js';
 import {isEvent} from './history/types.js';
-import type {ChatFold, ChatMessage, ChatProcess, SentMessage, Window} from './model.js';
+import type {ChatFold, ChatMessage, ChatProcess, Effect, SentMessage, Window} from './model.js';
 import {Model, chatAt, coordinatorPeer, evidence, formatTime, isSideFault, list, parseChatId, peerOf, sidesText} from './model.js';
 import type {Carried} from './reach.js';
 import {MessageReach} from './reach.js';
@@ -99,6 +99,7 @@ function deliveriesDue(
   runs: readonly number[],
   process: ChatProcess | undefined,
   expects: ((id: string) => boolean) | undefined,
+  each?: (index: number) => void,
 ): {due: number; missing: number; first: string | undefined; apart: number} {
   let due = 0;
   let missing = 0;
@@ -118,6 +119,7 @@ function deliveriesDue(
       due++;
       missing++;
       first ??= m.id;
+      each?.(k);
     }
   }
   return {due, missing, first, apart};
@@ -222,42 +224,80 @@ function apartNote(model: Model, reach: MessageReach, apart: number, peers: read
   return `; ${apart} more not expected at ${list(peers)}: ${where}, and none of their holders has shared a side with ${peers.length === 1 ? 'it' : 'them'} since${sides}`;
 }
 
-export function delivered(history: readonly HistoryEvent[], window: Window): Verdict {
-  // The chat fold is shared with the invariants; this pass only replays the live set, to know who was live at each send.
-  const chat = chatAt(history, window.at);
-  const sends = [...chat.sent.values()];
-  const model = new Model();
+/**
+ * Who must deliver what, folded one event at a time: per peer, the sends its
+ * current process (by spawn) must deliver, and which of them a partition
+ * keeps from it (reach.ts). `delivered` judges from its state at the window's
+ * end; the report folds it beside its own model to show the same missing
+ * deliveries the verdict counts.
+ */
+export class DeliveryDuties {
+  /** The sends, in order of sending: their indices are the ones `missing` reports. */
+  readonly sends: SentMessage[];
+  readonly messages: ChatMessage[];
   /** Per peer: the messages its current process (by spawn) must deliver. */
-  const required = new Map<string, Required>();
+  readonly #required = new Map<string, Required>();
   /** Of the messages sent during a partition, who can have them. */
-  const reach = new MessageReach();
-  const messages = sends.map((sent) => chat.messages.get(sent.id)!);
+  readonly reach = new MessageReach();
   /** Per send (by index): the sender's generation when it sent it, to know whether its process still holds it. */
-  const senderGenerations: number[] = [];
-  const processOf = currentChatProcess(chat);
+  readonly #senderGenerations: number[] = [];
+  readonly #processOf: (model: Model, peer: string) => ChatProcess | undefined;
   /** Sends before this index have been looked at by a split (reach.ts: carried). */
-  let looked = 0;
-  let next = 0;
-  for (const e of history) {
-    if (e.t > window.at) continue;
-    const effect = model.apply(e);
+  #looked = 0;
+  #next = 0;
+
+  /** `chat`: the fold of the whole prefix the duties are folded over (its sends are matched by event). */
+  constructor(readonly chat: ChatFold) {
+    this.sends = [...chat.sent.values()];
+    this.messages = this.sends.map((sent) => chat.messages.get(sent.id)!);
+    this.#processOf = currentChatProcess(chat);
+  }
+
+  /** Call with every event of the prefix, in order, right after `model.apply(e)` returned `effect`. */
+  apply(model: Model, e: HistoryEvent, effect: Effect | undefined): void {
     // A respawn is a new process even when the live set stays the same: what the old one held is gone.
     if (effect && (effect.liveChanged || effect.reachChanged || e.type === 'peer.spawn')) {
       let carried: Carried[] = [];
-      if (looked < next && model.hasBlockedLinks() && model.components().length > 1) {
-        carried = carriedAt(model, e.t, looked, required, messages, senderGenerations, reach, processOf);
-        looked = next;
+      if (this.#looked < this.#next && model.hasBlockedLinks() && model.components().length > 1) {
+        carried = carriedAt(model, e.t, this.#looked, this.#required, this.messages, this.#senderGenerations, this.reach, this.#processOf);
+        this.#looked = this.#next;
       }
-      reach.changed(model, e.t, carried);
-    } else if (reach.open && isEvent(e, 'chat.delivered')) {
+      this.reach.changed(model, e.t, carried);
+    } else if (this.reach.open && isEvent(e, 'chat.delivered')) {
       const peer = peerOf(e.src);
-      if (peer !== undefined) reach.delivered(model, peer, e.data.id, e.t);
+      if (peer !== undefined) this.reach.delivered(model, peer, e.data.id, e.t);
     }
-    if (e !== sends[next]?.event) continue;
-    senderGenerations.push(model.generation(sends[next]!.sender));
-    requireOfLive(model, required, sends[next]!);
-    reach.sent(model, sends[next]!);
-    next++;
+    const sent = this.sends[this.#next];
+    if (e !== sent?.event) return;
+    this.#senderGenerations.push(model.generation(sent.sender));
+    requireOfLive(model, this.#required, sent);
+    this.reach.sent(model, sent);
+    this.#next++;
+  }
+
+  /**
+   * What a live peer's current process owes now: due and missing counts, the
+   * first missing id, the sends a partition keeps from it (`apart`), and with
+   * `each`, every missing send's index in `sends`. Undefined when it owes
+   * nothing (nothing required of its present process).
+   */
+  owed(model: Model, peer: string, each?: (index: number) => void): {due: number; missing: number; first: string | undefined; apart: number} | undefined {
+    const r = this.#required.get(peer);
+    if (!r || r.generation !== model.generation(peer)) return undefined;
+    const expects = this.reach.everTracked ? (id: string) => this.reach.expects(model, peer, id) : undefined;
+    return deliveriesDue(this.messages, r.runs, this.chat.current.get(peer), expects, each);
+  }
+}
+
+export function delivered(history: readonly HistoryEvent[], window: Window): Verdict {
+  // The chat fold is shared with the invariants; this pass only replays the live set, to know who was live at each send.
+  const chat = chatAt(history, window.at);
+  const model = new Model();
+  const duties = new DeliveryDuties(chat);
+  const reach = duties.reach;
+  for (const e of history) {
+    if (e.t > window.at) continue;
+    duties.apply(model, e, model.apply(e));
   }
   const at = window.at;
   const figures = latencyFigures(chat);
@@ -286,10 +326,8 @@ export function delivered(history: readonly HistoryEvent[], window: Window): Ver
   const apartPeers: string[] = [];
   for (const peer of live) {
     if (notStarted.includes(peer)) continue;
-    const r = required.get(peer);
-    if (!r || r.generation !== model.generation(peer)) continue;
-    const expects = reach.everTracked ? (id: string) => reach.expects(model, peer, id) : undefined;
-    const due = deliveriesDue(messages, r.runs, chat.current.get(peer), expects);
+    const due = duties.owed(model, peer);
+    if (!due) continue;
     const {missing: missingHere, first} = due;
     expected += due.due;
     if (due.apart > 0) {

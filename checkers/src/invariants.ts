@@ -6,6 +6,7 @@
 import type {HistoryEvent, HistoryEventOf, InvariantName, Verdict} from './history/types.js';
 import {isEvent} from './history/types.js';
 import {membershipLegality} from './legality.js';
+import type {Effect} from './model.js';
 import {Model, SplitTracker, chatAt, coordinatorPeer, evidence, formatTime, isMemberEvent, parseChatId, peerOf} from './model.js';
 
 /** The message id of a chat event (sent or delivered); undefined for any other. */
@@ -92,86 +93,118 @@ export function noUnsentDelivery(history: readonly HistoryEvent[]): Verdict {
  * three). Suspicions of a healthy peer under the same rule are counted, not
  * failed.
  */
-export function noFalseDead(history: readonly HistoryEvent[]): Verdict {
-  const model = new Model();
-  const splits = new SplitTracker();
-  /** Per peer: the spawn (generation) it registered in. */
-  const registered = new Map<string, number>();
-  /** Per healthy peer: since when. */
-  const healthySince = new Map<string, number>();
-  /** Per observer, per member: time of its last joined/alive/suspect event (its view's fresh news of life). */
-  const lastNews = new Map<string, Map<string, number>>();
-  let falseDead = 0;
-  let falseSuspicions = 0;
-  let declarations = 0;
-  let first: {observer: string; declarer: string; victim: string; t: number; since: number} | undefined;
+/** What a `member.dead` or `member.suspect` is, judged as noFalseDead judges it. */
+export interface Declaration {
+  kind: 'dead' | 'suspect';
+  observer: string;
+  declarer: string;
+  victim: string;
+  t: number;
+  /** The victim was live and reachable, and the declarer had fresh news of it: a false death or suspicion. */
+  unfounded: boolean;
+  /** For an unfounded one: since when the victim had been healthy. */
+  since?: number;
+}
 
-  const healthy = (peer: string): boolean =>
-    model.wellConnected(peer) && (model.view(peer)?.current === true || registered.get(peer) === model.generation(peer));
-  const recheck = (peer: string, t: number) => {
-    if (!healthy(peer)) healthySince.delete(peer);
-    else if (!healthySince.has(peer)) healthySince.set(peer, t);
-  };
+/**
+ * The judge of noFalseDead, one event at a time, over a model the caller
+ * folds (so the report shows exactly the false deaths the invariant counts).
+ */
+export class FalseDeadJudge {
+  readonly #splits = new SplitTracker();
+  /** Per peer: the spawn (generation) it registered in. */
+  readonly #registered = new Map<string, number>();
+  /** Per healthy peer: since when. */
+  readonly #healthySince = new Map<string, number>();
+  /** Per observer, per member: time of its last joined/alive/suspect event (its view's fresh news of life). */
+  readonly #lastNews = new Map<string, Map<string, number>>();
+
+  constructor(readonly model: Model) {}
+
+  #healthy(peer: string): boolean {
+    const model = this.model;
+    return model.wellConnected(peer) && (model.view(peer)?.current === true || this.#registered.get(peer) === model.generation(peer));
+  }
+
+  #recheck(peer: string, t: number): void {
+    if (!this.#healthy(peer)) this.#healthySince.delete(peer);
+    else if (!this.#healthySince.has(peer)) this.#healthySince.set(peer, t);
+  }
+
   /** Whether `observer`'s declaration about `victim`, originated by `declarer`, is unfounded at this point. */
-  const unfounded = (observer: string, declarer: string, victim: string): boolean => {
-    const since = healthySince.get(victim);
+  #unfounded(observer: string, declarer: string, victim: string): boolean {
+    const model = this.model;
+    const since = this.#healthySince.get(victim);
     if (since === undefined || !model.sameComponent(observer, victim)) return false;
     if (declarer === victim) return false;
     if (model.isLive(declarer) && !model.sameComponent(declarer, victim)) return false;
     // The declarer's own news when it reports to us, else the observer's.
     const by = model.view(declarer)?.started ? declarer : observer;
-    const news = lastNews.get(by)?.get(victim);
-    return news !== undefined && news >= Math.max(since, splits.mergedAt(by, victim));
-  };
+    const news = this.#lastNews.get(by)?.get(victim);
+    return news !== undefined && news >= Math.max(since, this.#splits.mergedAt(by, victim));
+  }
 
-  for (const e of history) {
-    const effect = model.apply(e);
+  /** Call with every event, in order, right after `model.apply(e)` returned `effect`; returns the declaration `e` makes, judged. */
+  apply(e: HistoryEvent, effect: Effect | undefined): Declaration | undefined {
+    const model = this.model;
     if (effect && (effect.liveChanged || effect.reachChanged)) {
-      splits.update(model, e.t);
-      for (const peer of [...healthySince.keys()]) recheck(peer, e.t);
-      for (const peer of model.liveNames()) recheck(peer, e.t);
+      this.#splits.update(model, e.t);
+      for (const peer of [...this.#healthySince.keys()]) this.#recheck(peer, e.t);
+      for (const peer of model.liveNames()) this.#recheck(peer, e.t);
     }
     if (e.src === 'coordinator') {
       const peer = coordinatorPeer(e);
-      if (peer === undefined) continue;
-      if (e.type === 'peer.registered') registered.set(peer, model.generation(peer));
-      recheck(peer, e.t);
-      continue;
+      if (peer === undefined) return undefined;
+      if (e.type === 'peer.registered') this.#registered.set(peer, model.generation(peer));
+      this.#recheck(peer, e.t);
+      return undefined;
     }
     const observer = peerOf(e.src);
-    if (observer === undefined) continue;
+    if (observer === undefined) return undefined;
     if (e.type === 'peer.started') {
-      lastNews.delete(observer);
-      recheck(observer, e.t);
-      continue;
+      this.#lastNews.delete(observer);
+      this.#recheck(observer, e.t);
+      return undefined;
     }
-    if (!isEvent(e, 'member.dead') && !isEvent(e, 'member.suspect') && !isEvent(e, 'member.alive') && !isEvent(e, 'member.joined')) continue;
+    if (!isEvent(e, 'member.dead') && !isEvent(e, 'member.suspect') && !isEvent(e, 'member.alive') && !isEvent(e, 'member.joined')) return undefined;
     const victim = e.data.name;
-    if (victim === observer) continue;
-    const declarer = e.type === 'member.dead' || e.type === 'member.suspect' ? e.data.from : observer;
-    switch (e.type) {
-      case 'member.dead':
-        declarations++;
-        if (unfounded(observer, declarer, victim)) {
-          falseDead++;
-          first ??= {observer, declarer, victim, t: e.t, since: healthySince.get(victim)!};
-        }
-        continue;
-      case 'member.suspect':
-        if (unfounded(observer, declarer, victim)) falseSuspicions++;
-        break;
-      case 'member.joined':
-      case 'member.alive':
-        break;
-      default:
-        continue;
+    if (victim === observer) return undefined;
+    let declaration: Declaration | undefined;
+    if (e.type === 'member.dead' || e.type === 'member.suspect') {
+      const declarer = e.data.from;
+      const unfounded = this.#unfounded(observer, declarer, victim);
+      declaration = {kind: e.type === 'member.dead' ? 'dead' : 'suspect', observer, declarer, victim, t: e.t, unfounded, ...(unfounded ? {since: this.#healthySince.get(victim)!} : {})};
+      // A death is no news of life.
+      if (e.type === 'member.dead') return declaration;
     }
-    let news = lastNews.get(observer);
+    let news = this.#lastNews.get(observer);
     if (!news) {
       news = new Map();
-      lastNews.set(observer, news);
+      this.#lastNews.set(observer, news);
     }
     news.set(victim, e.t);
+    return declaration;
+  }
+}
+
+export function noFalseDead(history: readonly HistoryEvent[]): Verdict {
+  const model = new Model();
+  const judge = new FalseDeadJudge(model);
+  let falseDead = 0;
+  let falseSuspicions = 0;
+  let declarations = 0;
+  let first: {observer: string; declarer: string; victim: string; t: number; since: number} | undefined;
+  for (const e of history) {
+    const d = judge.apply(e, model.apply(e));
+    if (!d) continue;
+    if (d.kind === 'suspect') {
+      if (d.unfounded) falseSuspicions++;
+      continue;
+    }
+    declarations++;
+    if (!d.unfounded) continue;
+    falseDead++;
+    first ??= {observer: d.observer, declarer: d.declarer, victim: d.victim, t: d.t, since: d.since!};
   }
 
   const figures = {false_dead: falseDead, false_suspicions: falseSuspicions, dead_declarations: declarations};

@@ -94,6 +94,33 @@ export function epidemicRounds(n: number, fanout: number): number {
   return Math.ceil(Math.log((n + 1) / (1 / 0.9999 - 1)) / (0.5 * fanout));
 }
 
+/**
+ * The same model as a curve: the fraction of N members that have heard the
+ * news after `rounds` gossip rounds (not necessarily whole). The model's
+ * logistic growth, odds(r) = e^(fanout/2 · r) / (N + 1), is what
+ * epidemicRounds solves for odds 0.9999/0.0001, so the curve reaches
+ * 99.99% exactly at that many rounds.
+ */
+export function epidemicFraction(n: number, fanout: number, rounds: number): number {
+  return 1 / (1 + (n + 1) * Math.exp(-0.5 * fanout * rounds));
+}
+
+/**
+ * The epidemic curve in time, one point per gossip round from the news (t =
+ * 0) until epidemicSpreadMs, where it reaches 99.99%: what a chart draws
+ * beside a measured spread.
+ */
+export function epidemicCurve(n: number, fanout: number, intervalMs: number): {t: number[]; fraction: number[]} {
+  const rounds = epidemicRounds(n, fanout);
+  const t: number[] = [];
+  const fraction: number[] = [];
+  for (let r = 0; r <= rounds; r++) {
+    t.push(r * intervalMs);
+    fraction.push(epidemicFraction(n, fanout, r));
+  }
+  return {t, fraction};
+}
+
 /** The epidemic model in time: its rounds at one gossip interval each. */
 export function epidemicSpreadMs(n: number, fanout: number, intervalMs: number): number {
   return epidemicRounds(n, fanout) * intervalMs;

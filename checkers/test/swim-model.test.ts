@@ -7,7 +7,7 @@ import type {HistoryEvent} from '../src/history/types.js';
 import {conditionModelMs, groupSize, modelBoundAt, modelFigures, timingAt} from '../src/bound.js';
 import {Model} from '../src/model.js';
 import type {SwimTiming} from '../src/swim-model.js';
-import {convergeModelMs, deliveryModelMs, epidemicRounds, epidemicSpreadMs, failureDetectionBoundMs, rejoinModelMs} from '../src/swim-model.js';
+import {convergeModelMs, deliveryModelMs, epidemicCurve, epidemicFraction, epidemicRounds, epidemicSpreadMs, failureDetectionBoundMs, rejoinModelMs} from '../src/swim-model.js';
 import {awaitVerdict, evaluate} from '../src/verdict.js';
 import {History, T0} from './history-builder.js';
 
@@ -22,6 +22,19 @@ const local: SwimTiming = {
   pushPullIntervalMs: 2000,
   chatSyncIntervalMs: 300,
 };
+
+test('the epidemic curve reaches 99.99% exactly at the rounds epidemicRounds counts, rising all the way', (t) => {
+  for (const [n, fanout] of [[3, 3], [10, 3], [100, 3], [1000, 3], [10, 1], [50, 4]] as const) {
+    const rounds = epidemicRounds(n, fanout);
+    t.true(epidemicFraction(n, fanout, rounds) >= 0.9999, `n=${n} fanout=${fanout} at ${rounds} rounds`);
+    t.true(epidemicFraction(n, fanout, rounds - 1) < 0.9999, `n=${n} fanout=${fanout} not yet at ${rounds - 1}`);
+    const curve = epidemicCurve(n, fanout, 50);
+    t.is(curve.t.length, rounds + 1);
+    t.is(curve.t.at(-1), epidemicSpreadMs(n, fanout, 50));
+    t.true(curve.fraction[0]! < 0.5 && curve.fraction[0]! > 0, 'few know at first');
+    for (let i = 1; i < curve.fraction.length; i++) t.true(curve.fraction[i]! > curve.fraction[i - 1]!, `rising at round ${i}`);
+  }
+});
 
 test('the epidemic model: rounds grow with log N and shrink with the fan-out, at one gossip interval each', (t) => {
   // Serf's figures: ln((N+1)/(1/0.9999-1)) / (fanout/2), rounded up.

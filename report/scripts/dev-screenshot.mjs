@@ -1,12 +1,12 @@
 // Opens a report folder in headless Chromium, prints the console's errors and
 // the time to first paint, and saves a full-page screenshot, to see what a
-// person sees.   node scripts/dev-screenshot.mjs <dir/index.html[#hash]> <out.png> [width]
+// person sees.   node scripts/dev-screenshot.mjs <dir/index.html[#hash]> <out.png> [width] [selector]
 import {chromium} from 'playwright-core';
 import {resolve} from 'node:path';
 
-const [target, png, width = '1400'] = process.argv.slice(2);
+const [target, png, width = '1400', selector] = process.argv.slice(2);
 if (!target || !png) {
-  console.error('usage: dev-screenshot.mjs <index.html[#hash]> <out.png> [width]');
+  console.error('usage: dev-screenshot.mjs <index.html[#hash]> <out.png> [width] [css selector of the part to shoot]');
   process.exit(2);
 }
 const [file, hash] = target.split('#');
@@ -30,7 +30,9 @@ try {
   console.log(`views on screen after ${Date.now() - started} ms`);
   await page.waitForTimeout(800);
   console.log(`long tasks: ${JSON.stringify(await page.evaluate(() => window.__longTasks))}`);
-  await page.screenshot({path: png, fullPage: process.env.VIEWPORT ? false : true});
+  if (selector === 'viewport') await page.screenshot({path: png});
+  else if (selector) await page.locator(selector).screenshot({path: png});
+  else await page.screenshot({path: png, fullPage: true});
 } finally {
   await browser.close();
 }

@@ -48,8 +48,13 @@ export function App({store, source, initial, connection}: {store: Store; source:
     () =>
       source.subscribe((next) => {
         setData((previous) => {
-          const w = store.state.window;
-          if (w.to >= previous.meta.end - 1) store.set({window: {from: w.from, to: Math.max(next.meta.end, w.from + 1)}});
+          const {window: w, cursor} = store.state;
+          const atEnd = previous.meta.end - 1;
+          const change: Partial<PageState> = {};
+          if (w.to >= atEnd) change.window = {from: w.from, to: Math.max(next.meta.end, w.from + 1)};
+          // A cursor at the end stays there, so the matrix shows the views as they are now.
+          if (cursor >= atEnd) change.cursor = next.meta.end;
+          if (change.window || change.cursor !== undefined) store.set(change);
           return next;
         });
       }),

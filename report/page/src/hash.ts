@@ -69,7 +69,8 @@ export function stateForTarget(data: ReportData, target: HashTarget, current: Pa
 
 /** Where a report opens: the hash's target, else the first failure, else the whole run. */
 export function initialState(data: ReportData, hash: string): PageState {
-  const base: PageState = {cursor: 0, window: wholeRun(data), selectedMessage: undefined, selectedEvent: undefined};
+  // A live run is watched at its present; a finished one is read from its start.
+  const base: PageState = {cursor: data.meta.live ? data.meta.end : 0, window: wholeRun(data), selectedMessage: undefined, selectedEvent: undefined};
   const target = parseHash(hash);
   const fromHash = target && stateForTarget(data, target, base);
   if (fromHash) return {...base, ...fromHash};

@@ -43,7 +43,7 @@ if (given) {
   el.innerHTML = '<p class="waiting">Connecting to the run…</p>';
   source.onStatus((s) => {
     const waiting = el.querySelector('.waiting');
-    if (waiting) waiting.textContent = s === 'connected' ? 'Connected, waiting for the report…' : `Live view: ${s}`;
+    if (waiting) waiting.textContent = s.startsWith('connected') ? 'Connected, waiting for the report…' : `Live view: ${s}`;
   });
   const unsubscribe = source.subscribe((data) => {
     unsubscribe();

@@ -5,7 +5,7 @@
  * cached, so a later request gets its newer events.
  */
 import {io, type Socket} from 'socket.io-client';
-import {liveNamespace, type EventChunk, type ReportData} from '../../../src/data/types.js';
+import {liveNamespace, type EventChunk, type LiveHello, type ReportData} from '../../../src/data/types.js';
 import type {DataSource} from '../view-props.js';
 
 export interface LiveSource extends DataSource {
@@ -14,13 +14,24 @@ export interface LiveSource extends DataSource {
 }
 
 export function liveSource(token: string | undefined): LiveSource {
-  const socket: Socket = io(liveNamespace, {auth: token ? {token} : {}, transports: ['websocket', 'polling']});
+  // The server takes the WebSocket transport only.
+  const socket: Socket = io(liveNamespace, {auth: token ? {token} : {}, transports: ['websocket']});
   const listeners = new Set<(data: ReportData) => void>();
   const statusListeners = new Set<(status: string) => void>();
   const cache = new Map<number, Promise<EventChunk>>();
   let latest: ReportData | undefined;
-  const status = (s: string) => statusListeners.forEach((l) => l(s));
+  let access = '';
+  let last = 'connecting';
+  const status = (s: string) => {
+    last = s;
+    statusListeners.forEach((l) => l(s));
+  };
   socket.on('connect', () => status('connected'));
+  socket.on('hello', (hello: LiveHello) => {
+    access = hello.access === 'control' ? 'control' : 'read-only';
+    status(`connected, ${access}`);
+  });
+  socket.on('problem', (problem: {message?: string}) => status(problem.message ?? 'the server reported a problem'));
   socket.on('disconnect', () => status('disconnected'));
   socket.on('connect_error', (error: Error) => status(`cannot connect: ${error.message}`));
   socket.on('report', (data: ReportData) => {
@@ -33,10 +44,10 @@ export function liveSource(token: string | undefined): LiveSource {
       const cached = cache.get(index);
       if (cached) return cached;
       const pending = new Promise<EventChunk>((resolve, reject) => {
-        socket.timeout(10_000).emit('chunk', index, (error: Error | null, chunk: EventChunk) => {
-          if (error || !chunk) {
+        socket.timeout(10_000).emit('chunk', index, (error: Error | null, chunk: EventChunk | {error: string}) => {
+          if (error || !chunk || 'error' in chunk) {
             cache.delete(index);
-            reject(error ?? new Error(`no chunk ${index}`));
+            reject(error ?? new Error(chunk && 'error' in chunk ? chunk.error : `no chunk ${index}`));
             return;
           }
           const size = latest?.eventLog.chunkSize ?? Infinity;
@@ -54,6 +65,7 @@ export function liveSource(token: string | undefined): LiveSource {
     },
     onStatus(listener) {
       statusListeners.add(listener);
+      listener(access && last === 'connected' ? `connected, ${access}` : last);
     },
   };
 }

@@ -1,0 +1,74 @@
+/**
+ * Writes a report folder: index.html, the page's app.js and app.css, the
+ * data as data.js, and the event log's text as events-NNNN.js chunks, each a
+ * classic script (what a page opened from file:// can load).
+ *
+ * A history can hold a million events: the chunks are written from the
+ * history's own lines when the reader kept them (no second JSON.stringify of
+ * every event), a few files at a time.
+ */
+import {copyFile, mkdir, readdir, rm, writeFile} from 'node:fs/promises';
+import path from 'node:path';
+import type {HistoryEvent} from '@peerlab/checkers/history/types';
+import type {ReportData} from '../data/types.js';
+import {chunkFileName, chunkGlobal, reportGlobal} from '../data/types.js';
+import {assignmentScript, callScript} from './script-text.js';
+import {staticIndexHtml} from './html.js';
+import {pageAssets, pageAssetsProblem} from './assets.js';
+
+/** The events behind the report, as parsed; `lines` (optional) the same events as the history's text, one per event. */
+export interface ReportEvents {
+  events: readonly HistoryEvent[];
+  lines?: readonly string[];
+}
+
+export interface WrittenReport {
+  dir: string;
+  /** dir/index.html */
+  index: string;
+  chunks: number;
+}
+
+/** How many chunk files are written at once: enough to keep the disk busy, few enough to bound memory. */
+const PARALLEL_WRITES = 8;
+
+export async function writeReport(dir: string, data: ReportData, source: ReportEvents | readonly HistoryEvent[]): Promise<WrittenReport> {
+  const {events, lines} = Array.isArray(source) ? {events: source as readonly HistoryEvent[], lines: undefined} : (source as ReportEvents);
+  if (data.eventLog.count !== events.length) {
+    throw new RangeError(`the report's event log indexes ${data.eventLog.count} events, the history has ${events.length}: they must be the same events`);
+  }
+  if (lines && lines.length !== events.length) throw new RangeError(`${lines.length} history lines for ${events.length} events`);
+  const problem = await pageAssetsProblem();
+  if (problem) throw new Error(problem);
+
+  await mkdir(dir, {recursive: true});
+  await removeOldChunks(dir);
+  const chunkSize = Math.max(1, data.eventLog.chunkSize);
+  const chunks = Math.ceil(events.length / chunkSize);
+  const chunkText = (index: number): string => {
+    const from = index * chunkSize;
+    const to = Math.min(events.length, from + chunkSize);
+    const body = lines ? lines.slice(from, to).join(',') : events.slice(from, to).map((e) => JSON.stringify(e)).join(',');
+    return callScript(chunkGlobal, `{"index":${index},"events":[${body}]}`);
+  };
+  let next = 0;
+  const worker = async () => {
+    for (let index = next++; index < chunks; index = next++) await writeFile(path.join(dir, chunkFileName(index)), chunkText(index));
+  };
+  await Promise.all([
+    ...Array.from({length: Math.min(PARALLEL_WRITES, chunks)}, worker),
+    writeFile(path.join(dir, 'data.js'), assignmentScript(reportGlobal, JSON.stringify(data))),
+    copyFile(pageAssets.js, path.join(dir, 'app.js')),
+    copyFile(pageAssets.css, path.join(dir, 'app.css')),
+  ]);
+  // Last: a folder with an index.html is a complete report.
+  const index = path.join(dir, 'index.html');
+  await writeFile(index, staticIndexHtml(data));
+  return {dir, index, chunks};
+}
+
+/** Chunks of an earlier report in the same folder would be served for events this one does not have. */
+async function removeOldChunks(dir: string): Promise<void> {
+  const old = (await readdir(dir)).filter((name) => /^events-\d{4,}\.js$/.test(name));
+  await Promise.all(old.map((name) => rm(path.join(dir, name), {force: true})));
+}
