@@ -163,6 +163,7 @@ function ChangeChart(props: ViewProps & {change: ConvergenceChange}) {
         xRange={[0, s.xMax]}
         xLabel={(v) => fmtDur(v)}
         xName="since the change"
+        legend={false}
         cursor={props.cursor - c.t}
         faults={bands}
         end={data.meta.end - c.t}

@@ -108,7 +108,7 @@ function LatencyChart(props: ViewProps) {
     const xs = lat.p50.map((_, i) => (i + 0.5) * lat.bucketMs);
     return [xs, lat.p50, lat.p99, lat.max];
   }, [lat]);
-  if (lat.p50.length === 0) return <Notice tone="info">No delivery: no latency to chart.</Notice>;
+  if (!lat.p50.some((v) => v !== null)) return <Notice tone="info">No message was delivered in this run: no latency to chart.</Notice>;
   const ms = (_u: uPlot, v: number | null) => (v == null ? '–' : fmtDur(v));
   return (
     <div>
@@ -121,11 +121,11 @@ function LatencyChart(props: ViewProps) {
         data={d}
         height={200}
         series={[
-          {label: 'p50', stroke: '#1f5f99', width: 1.5, value: ms},
-          {label: 'p99', stroke: '#e07b00', width: 1.5, value: ms},
-          {label: 'max', stroke: '#c62828', width: 1, dash: [4, 3], value: ms},
+          {label: 'p50', stroke: '#1f5f99', width: 1.5, value: ms, points: {show: true, size: 4, fill: '#1f5f99'}},
+          {label: 'p99', stroke: '#e07b00', width: 1.5, value: ms, points: {show: true, size: 4, fill: '#e07b00'}},
+          {label: 'max', stroke: '#c62828', width: 1, dash: [4, 3], value: ms, points: {show: true, size: 3, fill: '#c62828'}},
         ]}
-        axes={[{values: (_u, vals) => vals.map((v) => fmtDur(v)), size: 60}]}
+        axes={[{values: (_u, vals) => vals.map((v) => fmtDur(v)), size: 60, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000]}]}
         scales={{y: {range: (_u, _min, max) => [0, Math.max(1, max ?? 1) * 1.1]}}}
         xRange={[props.window.from, props.window.to]}
         xLabel={(v) => fmtAt(v)}

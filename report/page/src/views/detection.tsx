@@ -58,7 +58,7 @@ function Detection(props: ViewProps) {
         <Swatch color={detColors.dead} label="declared dead" shape="tick" />
         <Swatch color={detColors.refutation} label="refutation" shape="tick" />
         <Swatch color={detColors.bound} label="model's bound" shape="dash" />
-        <Muted>an observer's name in red: dead later than the bound, or never</Muted>
+        <Muted>an observer's name in red: dead later than the bound, or never; n› at the right: refutations after the chart's end</Muted>
       </Bar>
       <Canvas height={stripH} draw={drawStripFn} overlay={stripCursor} onClick={onStripClick} title="click to set the cursor" />
       {det.faults.length === 0 ? (

@@ -124,6 +124,8 @@ function Sequence(props: ViewProps) {
         <LinkButton onClick={() => props.selectMessage(undefined)}>show all messages</LinkButton>
       </Notice>
     );
+  } else if (data.messages.sent.id.length === 0 && data.messages.unsent.length === 0) {
+    header = <Notice tone="info">No message was sent in this run.</Notice>;
   } else if (!sel.arrows) {
     const d = density.current;
     header = (

@@ -27,6 +27,8 @@ export interface TimeChartProps {
   end?: number;
   /** x axis labels: `(value) => text`. */
   xLabel?: (v: number) => string;
+  /** Show uPlot's legend (values under the pointer); off for small multiples, which share the view's legend. */
+  legend?: boolean;
   /** The x value's name in the legend (default "time"). */
   xName?: string;
   onCursor?(x: number): void;
@@ -91,7 +93,7 @@ export function TimeChart(props: TimeChartProps) {
       series: [{label: props.xName ?? 'time', value: (_u, v) => (v == null ? '–' : xLabel ? xLabel(v) : String(v))}, ...props.series],
       scales: {x: {time: false, range: () => latest.current.xRange}, ...props.scales},
       axes: [{values: xLabel ? (_u, vals) => vals.map(xLabel) : undefined, size: 30}, ...(props.axes ?? [{}])],
-      legend: {show: true, live: true},
+      legend: {show: props.legend !== false, live: true},
       cursor: {drag: {x: !!props.onWindow, y: false, setScale: false}, points: {show: false}},
       plugins: [bands],
     };

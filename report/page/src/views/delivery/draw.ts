@@ -18,7 +18,9 @@ export interface MatrixLayout {
 }
 
 export function matrixLayout(width: number, c: Cells): MatrixLayout {
-  const labelW = 78;
+  // Rows tall enough for a label carry the message id, which needs more room than a time.
+  const tall = c.perRow === 1 && maxPlot / Math.max(1, c.rows) >= 12;
+  const labelW = tall ? 150 : 78;
   const bandW = 8;
   const headerH = 64;
   const x0 = labelW + bandW + 4;
@@ -73,7 +75,7 @@ export function drawMatrix(
   // Row labels (send times) every so often, and the fault bands down the time gutter.
   ctx.fillStyle = '#555';
   ctx.textAlign = 'right';
-  const every = Math.max(1, Math.ceil(16 / l.rowH));
+  const every = Math.max(1, Math.ceil(13 / l.rowH));
   for (let r = 0; r < c.rows; r += every) {
     const k = c.a + r * c.perRow;
     const m = idx.sentByTime[k]!;

@@ -10,13 +10,21 @@ export const barTop = 6;
 export const barAxisH = 22;
 export const barLabelW = 96;
 
-/** The time since the fault a chart must show: every suspicion, death and refutation, and the bound, with room. */
+/**
+ * The time since the fault a chart shows: every suspicion and death and the
+ * bound, with room, and the refutations that fall near them; a refutation
+ * long after (the peer came back) would squeeze the bars, so it is counted
+ * at the right edge instead.
+ */
 export function faultSpan(f: DetectionFault): number {
-  let max = f.boundMs ?? 0;
+  let core = f.boundMs ?? 0;
   for (const o of f.observers) {
-    for (const t of [o.suspectAt, o.deadAt, ...o.refutations]) if (t !== undefined) max = Math.max(max, t - f.t);
+    for (const t of [o.suspectAt, o.deadAt]) if (t !== undefined) core = Math.max(core, t - f.t);
   }
-  return Math.max(100, max * 1.12);
+  core = Math.max(100, core);
+  let max = core;
+  for (const o of f.observers) for (const r of o.refutations) if (r - f.t <= core * 2) max = Math.max(max, r - f.t);
+  return max * 1.12;
 }
 
 export function barsHeight(f: DetectionFault): number {
@@ -24,7 +32,7 @@ export function barsHeight(f: DetectionFault): number {
 }
 
 export function barScale(f: DetectionFault, width: number): TimeScale {
-  return {from: 0, to: faultSpan(f), x0: barLabelW, x1: Math.max(barLabelW + 10, width - 14)};
+  return {from: 0, to: faultSpan(f), x0: barLabelW, x1: Math.max(barLabelW + 10, width - 22)};
 }
 
 export function drawBars(ctx: CanvasRenderingContext2D, data: ReportData, f: DetectionFault, width: number): void {
@@ -61,7 +69,15 @@ export function drawBars(ctx: CanvasRenderingContext2D, data: ReportData, f: Det
       ctx.fillText('never suspected', s.x1 - 4, y + barRowH / 2);
     }
     ctx.fillStyle = detColors.refutation;
-    for (const r of o.refutations) ctx.fillRect(xOf(s, r - f.t) - 1, y, 2, barRowH);
+    let later = 0;
+    for (const r of o.refutations) {
+      if (r - f.t > s.to) later++;
+      else ctx.fillRect(xOf(s, r - f.t) - 1, y, 2, barRowH);
+    }
+    if (later > 0) {
+      ctx.textAlign = 'left';
+      ctx.fillText(`${later}›`, s.x1 + 2, y + barRowH / 2);
+    }
   });
   if (f.boundMs !== undefined) {
     const x = Math.round(xOf(s, f.boundMs)) + 0.5;
