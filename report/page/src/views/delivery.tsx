@@ -114,7 +114,7 @@ function LatencyChart(props: ViewProps) {
     <div>
       <div style={{fontSize: '13px', marginTop: '6px'}}>
         Delivery latency per {fmtDur(lat.bucketMs)} <Muted>(click sets the cursor, drag sets the window; shaded: faults)</Muted>
-        {data.messages.missing.message.length > 0 && <span style={{color: red}}> · {fmtCount(data.messages.missing.message.length)} deliveries never happened and are not in it</span>}
+        {data.messages.missing.message.length > 0 && <span style={{color: red}}> · {fmtCount(data.messages.missing.message.length)} missing deliveries (never made) are not in it</span>}
       </div>
       <TimeChart
         shape="latency"

@@ -14,7 +14,7 @@ import {tOf} from './common/time-strip.js';
 import {Bar, LinkButton, Muted, Notice, Swatch, red} from './common/ui.js';
 import {arrowColors, drawArrows, drawDensity, drawLifelines, drawSeqCursor, hitTest, type Hit} from './sequence/draw.js';
 import {seqLayout} from './sequence/layout.js';
-import {maxArrows, selectMessageArrows, selectWindow, type Selection} from './sequence/select.js';
+import {maxArrows, messageSpan, selectMessageArrows, selectWindow, type Selection} from './sequence/select.js';
 
 export function SequenceView(props: ViewProps) {
   return <WhenVisible minHeight={seqLayout(800, props.data.peers.length, 0, 1).height + 90}>{() => <Sequence {...props} />}</WhenVisible>;
@@ -29,6 +29,10 @@ function Sequence(props: ViewProps) {
     () => (single ? selectMessageArrows(data, idx, selectedMessage!) : selectWindow(data, idx, win.from, win.to)),
     [data, idx, single, selectedMessage, win.from, win.to],
   );
+  // One message is drawn over its own spread when the window does not hold all of it.
+  const span = useMemo(() => (single ? messageSpan(data, idx, selectedMessage!) : undefined), [data, idx, single, selectedMessage]);
+  const own = span !== undefined && (span.from < win.from || span.to > win.to);
+  const range = own ? {from: span.from - Math.max(20, (span.to - span.from) * 0.08), to: span.to + Math.max(20, (span.to - span.from) * 0.08)} : win;
   const hits = useRef<Hit | undefined>(undefined);
   const density = useRef<{bucketMs: number; max: number} | undefined>(undefined);
   const [hover, setHover] = useState<string | undefined>(undefined);
@@ -36,10 +40,10 @@ function Sequence(props: ViewProps) {
   const [pickError, setPickError] = useState<string | undefined>(undefined);
   const [, setDrawn] = useState(0);
 
-  const height = seqLayout(800, nPeers, win.from, win.to).height;
+  const height = seqLayout(800, nPeers, range.from, range.to).height;
   const draw = useCallback(
     (ctx: CanvasRenderingContext2D, width: number) => {
-      const l = seqLayout(width, nPeers, win.from, win.to);
+      const l = seqLayout(width, nPeers, range.from, range.to);
       drawLifelines(ctx, data, l, width);
       if (sel.arrows) {
         hits.current = drawArrows(ctx, data, idx, l, sel, single);
@@ -53,11 +57,11 @@ function Sequence(props: ViewProps) {
         }
       }
     },
-    [data, idx, sel, single, win.from, win.to, nPeers],
+    [data, idx, sel, single, range.from, range.to, nPeers],
   );
   const overlay = useCallback(
-    (ctx: CanvasRenderingContext2D, width: number) => drawSeqCursor(ctx, seqLayout(width, nPeers, win.from, win.to), cursor),
-    [cursor, win.from, win.to, nPeers],
+    (ctx: CanvasRenderingContext2D, width: number) => drawSeqCursor(ctx, seqLayout(width, nPeers, range.from, range.to), cursor),
+    [cursor, range.from, range.to, nPeers],
   );
 
   const describe = (k: number): string => {
@@ -81,7 +85,7 @@ function Sequence(props: ViewProps) {
       props.selectMessage(hits.current!.msg[k]!);
       return;
     }
-    const l = seqLayout(width, nPeers, win.from, win.to);
+    const l = seqLayout(width, nPeers, range.from, range.to);
     if (x >= l.scale.x0 && x <= l.scale.x1) props.setCursor(Math.round(tOf(l.scale, x)));
   };
   const onMove = (x: number, y: number) => {
@@ -108,7 +112,7 @@ function Sequence(props: ViewProps) {
     const t0 = sent.t[m]!;
     let last = t0;
     for (const d of sel.arrows!.deliveries) last = Math.max(last, deliveries.t[d]!);
-    const outside = t0 > win.to || last < win.from;
+    const outside = own;
     header = (
       <Notice tone="info">
         Only message <b>{sent.id[m]}</b> from {data.peers[sent.sender[m]!]}, sent at {fmtAt(t0)}: {plural(c!.ok + c!.duplicate + c!.outOfOrder, 'delivery', 'deliveries')}
@@ -117,8 +121,8 @@ function Sequence(props: ViewProps) {
         {c!.outOfOrder > 0 && `, ${fmtCount(c!.outOfOrder)} out of order`}; last delivery {fmtDur(last - t0)} after the send.{' '}
         {outside && (
           <>
-            It lies outside the window.{' '}
-            <LinkButton onClick={() => props.setWindow({from: t0 - Math.max(50, (last - t0) * 0.1), to: last + Math.max(50, (last - t0) * 0.1)})}>show its time</LinkButton>{' '}
+            <b>Drawn over its own time, {fmtAt(range.from)} – {fmtAt(range.to)}</b>: the window does not hold all of it.{' '}
+            <LinkButton onClick={() => props.setWindow(range)}>make it the window</LinkButton>{' '}
           </>
         )}
         <LinkButton onClick={() => props.selectMessage(undefined)}>show all messages</LinkButton>
