@@ -59,6 +59,7 @@ function Convergence(props: ViewProps) {
         <Swatch color={colors.fraction} label="fraction of live observers reflecting it" shape="line" />
         <Swatch color={colors.model} label="model" shape="dash" />
         <Swatch color={colors.views} label="distinct views (right axis)" shape="line" />
+        <Muted>vertical lines: complete (solid), the model's time (dashed)</Muted>
       </Bar>
       <Summary {...props} />
       {shown.length === 0 ? (
@@ -165,6 +166,10 @@ function ChangeChart(props: ViewProps & {change: ConvergenceChange}) {
         xName="since the change"
         legend={false}
         cursor={props.cursor - c.t}
+        marks={[
+          ...(s.modelMs !== undefined ? [{x: s.modelMs, color: colors.model, dash: true}] : []),
+          ...(s.took !== undefined ? [{x: s.took, color: label.bad ? red : '#1b5e20'}] : []),
+        ]}
         faults={bands}
         end={data.meta.end - c.t}
         onCursor={(x) => props.setCursor(Math.round(c.t + x))}

@@ -93,7 +93,7 @@ function Delivery(props: ViewProps) {
       {n === 0 ? (
         <Notice tone="info">No message was sent in this window.</Notice>
       ) : (
-        <Canvas height={matrixLayout(800, cells).height} draw={draw} overlay={overlay} onMove={onMove} onLeave={() => setHover(undefined)} onClick={onClick} />
+        <Canvas data={{messages: n, 'per-row': cells.perRow}} height={matrixLayout(800, cells).height} draw={draw} overlay={overlay} onMove={onMove} onLeave={() => setHover(undefined)} onClick={onClick} />
       )}
       <div style={{minHeight: '18px', fontSize: '12px', color: '#333'}}>{hover ?? ' '}</div>
       <LatencyChart {...props} />

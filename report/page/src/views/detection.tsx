@@ -12,7 +12,7 @@ import {Canvas} from './common/canvas.js';
 import {fmtAt, fmtCount, fmtDur, plural} from './common/format.js';
 import {tOf} from './common/time-strip.js';
 import {Bar, LinkButton, Muted, Notice, Swatch, red} from './common/ui.js';
-import {barScale, barsHeight, detColors, drawBars, drawBarsCursor, drawStrip, drawStripCursor, stripH, stripScale} from './detection/draw.js';
+import {barRowH, barScale, barsHeight, barTop, detColors, drawBars, drawBarsCursor, drawStrip, drawStripCursor, stripH, stripScale} from './detection/draw.js';
 
 const maxFaults = 8;
 const maxListed = 200;
@@ -93,6 +93,14 @@ function FaultBars(props: ViewProps & {fault: DetectionFault}) {
   const dead = f.observers.filter((o) => o.deadAt !== undefined);
   const slowest = dead.reduce((m, o) => Math.max(m, o.deadAt! - f.t), 0);
   const late = f.boundMs !== undefined ? f.observers.filter((o) => o.deadAt === undefined || o.deadAt - f.t > f.boundMs!).length : 0;
+  const [hover, setHover] = useState<string | undefined>(undefined);
+  const onMove = (_x: number, y: number) => {
+    const o = f.observers[Math.floor((y - barTop) / barRowH)];
+    if (!o) return setHover(undefined);
+    const rel = (t: number | undefined) => (t === undefined ? 'never' : `+${fmtDur(t - f.t)}`);
+    const refs = o.refutations.length ? `, ${plural(o.refutations.length, 'refutation')} at ${o.refutations.map(rel).join(', ')}` : '';
+    setHover(`${data.peers[o.observer]}: suspected ${rel(o.suspectAt)}, declared dead ${rel(o.deadAt)}${f.boundMs !== undefined ? ` (bound ${fmtDur(f.boundMs)})` : ''}${refs}`);
+  };
   const onClick = (x: number, _y: number, width: number) => {
     const s = barScale(f, width);
     if (x >= s.x0 && x <= s.x1) props.setCursor(Math.round(f.t + tOf(s, x)));
@@ -108,7 +116,12 @@ function FaultBars(props: ViewProps & {fault: DetectionFault}) {
         {dead.length > 0 && `, slowest ${fmtDur(slowest)}`}
         {late > 0 && <b style={{color: red}}> · {late} later than the bound or never</b>}
       </div>
-      {f.observers.length === 0 ? <Muted>no live observer at the fault</Muted> : <Canvas height={barsHeight(f)} draw={draw} overlay={overlay} onClick={onClick} title="click to set the cursor" />}
+      {f.observers.length === 0 ? <Muted>no live observer at the fault</Muted> : (
+        <>
+          <Canvas height={barsHeight(f)} draw={draw} overlay={overlay} onClick={onClick} onMove={onMove} onLeave={() => setHover(undefined)} title="click to set the cursor" />
+          <div style={{minHeight: '16px', fontSize: '12px', color: '#333'}}>{hover ?? ' '}</div>
+        </>
+      )}
     </div>
   );
 }

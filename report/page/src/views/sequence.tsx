@@ -178,7 +178,12 @@ function Sequence(props: ViewProps) {
         <Muted>faults shade the peers they hit; partition sides are lettered</Muted>
       </Bar>
       {header}
-      <Canvas height={height} draw={draw} overlay={overlay} onClick={onClick} onMove={onMove} onLeave={() => setHover(undefined)} />
+      <Canvas
+        data={{mode: sel.arrows ? 'arrows' : 'density', arrows: sel.total, from: range.from, to: range.to, message: single ? data.messages.sent.id[selectedMessage!]! : ''}}
+        height={height}
+        draw={draw}
+        overlay={overlay}
+        onClick={onClick} onMove={onMove} onLeave={() => setHover(undefined)} />
       <div style={{minHeight: '18px', fontSize: '12px', color: '#333'}}>{hover ?? ' '}</div>
     </div>
   );

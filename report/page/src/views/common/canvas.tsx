@@ -18,6 +18,8 @@ export interface CanvasProps {
   onMove?(x: number, y: number, width: number): void;
   onLeave?(): void;
   title?: string;
+  /** data-* attributes saying in text what the canvas shows, for tests and tools that cannot read pixels. */
+  data?: Record<string, string | number>;
 }
 
 export function useWidth(): [(el: HTMLElement | null) => void, number] {
@@ -63,6 +65,7 @@ export function Canvas(props: CanvasProps) {
   return (
     <div
       ref={ref}
+      {...Object.fromEntries(Object.entries(props.data ?? {}).map(([k, v]) => [`data-${k}`, String(v)]))}
       title={props.title}
       style={{width: '100%', position: 'relative', height: `${props.height}px`}}
       onClick={props.onClick && ((ev) => props.onClick!(...pos(ev), width, ev))}

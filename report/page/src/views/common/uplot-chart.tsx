@@ -22,6 +22,8 @@ export interface TimeChartProps {
   height: number;
   /** In the chart's x units; drawn as a red line. */
   cursor?: number;
+  /** Vertical lines in the chart's x units, e.g. when a change completed and when the model says it should have. */
+  marks?: Array<{x: number; color: string; dash?: boolean}>;
   /** Bands in the chart's x units (`end` closes the open ones). */
   faults?: FaultBand[];
   end?: number;
@@ -64,6 +66,20 @@ export function TimeChart(props: TimeChartProps) {
           ctx.restore();
         },
         draw: (u) => {
+          const ctx0 = u.ctx;
+          for (const m of latest.current.marks ?? []) {
+            const x = Math.round(u.valToPos(m.x, 'x', true)) + 0.5;
+            if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+            ctx0.save();
+            ctx0.strokeStyle = m.color;
+            ctx0.lineWidth = uPlot.pxRatio;
+            ctx0.setLineDash(m.dash ? [4 * uPlot.pxRatio, 3 * uPlot.pxRatio] : []);
+            ctx0.beginPath();
+            ctx0.moveTo(x, u.bbox.top);
+            ctx0.lineTo(x, u.bbox.top + u.bbox.height);
+            ctx0.stroke();
+            ctx0.restore();
+          }
           const c = latest.current.cursor;
           if (c === undefined) return;
           const {min, max} = u.scales.x!;
