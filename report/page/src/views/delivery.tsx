@@ -14,7 +14,7 @@ import {messageIndex} from './common/message-index.js';
 import {Bar, Muted, Notice, Swatch, red} from './common/ui.js';
 import {TimeChart} from './common/uplot-chart.js';
 import {buildCells, cellDetail} from './delivery/cells.js';
-import {drawMatrix, drawMatrixCursor, latencyColor, matrixColors, matrixLayout} from './delivery/draw.js';
+import {drawMatrix, matrixCursor, latencyColor, matrixColors, matrixLayout} from './delivery/draw.js';
 
 export function DeliveryView(props: ViewProps) {
   return <WhenVisible minHeight={900}>{() => <Delivery {...props} />}</WhenVisible>;
@@ -29,10 +29,7 @@ function Delivery(props: ViewProps) {
     (ctx: CanvasRenderingContext2D, width: number) => drawMatrix(ctx, data, idx, cells, matrixLayout(width, cells), selectedMessage),
     [data, idx, cells, selectedMessage],
   );
-  const overlay = useCallback(
-    (ctx: CanvasRenderingContext2D, width: number) => drawMatrixCursor(ctx, idx, cells, matrixLayout(width, cells), cursor),
-    [idx, cells, cursor],
-  );
+  const cursorAt = (width: number) => matrixCursor(idx, cells, matrixLayout(width, cells), cursor);
   const n = cells.b - cells.a;
   const at = (x: number, y: number, width: number): {row: number; col: number} | undefined => {
     const l = matrixLayout(width, cells);
@@ -93,7 +90,7 @@ function Delivery(props: ViewProps) {
       {n === 0 ? (
         <Notice tone="info">No message was sent in this window.</Notice>
       ) : (
-        <Canvas data={{messages: n, 'per-row': cells.perRow}} height={matrixLayout(800, cells).height} draw={draw} overlay={overlay} onMove={onMove} onLeave={() => setHover(undefined)} onClick={onClick} />
+        <Canvas data={{messages: n, 'per-row': cells.perRow}} height={matrixLayout(800, cells).height} draw={draw} cursor={cursorAt} onMove={onMove} onLeave={() => setHover(undefined)} onClick={onClick} />
       )}
       <div style={{minHeight: '18px', fontSize: '12px', color: '#333'}}>{hover ?? ' '}</div>
       <LatencyChart {...props} />

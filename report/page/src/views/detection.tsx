@@ -12,7 +12,7 @@ import {Canvas} from './common/canvas.js';
 import {fmtAt, fmtCount, fmtDur, plural} from './common/format.js';
 import {tOf} from './common/time-strip.js';
 import {Bar, LinkButton, Muted, Notice, Swatch, red} from './common/ui.js';
-import {barRowH, barScale, barsHeight, barTop, detColors, drawBars, drawBarsCursor, drawStrip, drawStripCursor, stripH, stripScale} from './detection/draw.js';
+import {barRowH, barScale, barsHeight, barTop, detColors, barsCursor, drawBars, drawStrip, stripCursor, stripH, stripScale} from './detection/draw.js';
 
 const maxFaults = 8;
 const maxListed = 200;
@@ -36,10 +36,7 @@ function Detection(props: ViewProps) {
     (ctx: CanvasRenderingContext2D, width: number) => drawStrip(ctx, data, width, win.from, win.to),
     [data, win.from, win.to],
   );
-  const stripCursor = useCallback(
-    (ctx: CanvasRenderingContext2D, width: number) => drawStripCursor(ctx, width, win.from, win.to, cursor),
-    [win.from, win.to, cursor],
-  );
+  const stripCursorAt = (width: number) => stripCursor(width, win.from, win.to, cursor);
   const onStripClick = (x: number, _y: number, width: number) => {
     const s = stripScale(width, win.from, win.to);
     if (x >= s.x0 && x <= s.x1) props.setCursor(Math.round(tOf(s, x)));
@@ -60,7 +57,7 @@ function Detection(props: ViewProps) {
         <Swatch color={detColors.bound} label="model's bound" shape="dash" />
         <Muted>an observer's name in red: dead later than the bound, or never; n› at the right: refutations after the chart's end</Muted>
       </Bar>
-      <Canvas height={stripH} draw={drawStripFn} overlay={stripCursor} onClick={onStripClick} title="click to set the cursor" />
+      <Canvas height={stripH} draw={drawStripFn} cursor={stripCursorAt} onClick={onStripClick} title="click to set the cursor" />
       {det.faults.length === 0 ? (
         <Notice tone="info">No kill, pause, stop, isolation or partition in this run: no failure to detect.</Notice>
       ) : shown.length === 0 ? (
@@ -88,7 +85,7 @@ function Detection(props: ViewProps) {
 function FaultBars(props: ViewProps & {fault: DetectionFault}) {
   const {fault: f, data, cursor} = props;
   const draw = useCallback((ctx: CanvasRenderingContext2D, width: number) => drawBars(ctx, data, f, width), [data, f]);
-  const overlay = useCallback((ctx: CanvasRenderingContext2D, width: number) => drawBarsCursor(ctx, f, width, cursor), [f, cursor]);
+  const cursorAt = (width: number) => barsCursor(f, width, cursor);
   const suspected = f.observers.filter((o) => o.suspectAt !== undefined).length;
   const dead = f.observers.filter((o) => o.deadAt !== undefined);
   const slowest = dead.reduce((m, o) => Math.max(m, o.deadAt! - f.t), 0);
@@ -118,7 +115,7 @@ function FaultBars(props: ViewProps & {fault: DetectionFault}) {
       </div>
       {f.observers.length === 0 ? <Muted>no live observer at the fault</Muted> : (
         <>
-          <Canvas height={barsHeight(f)} draw={draw} overlay={overlay} onClick={onClick} onMove={onMove} onLeave={() => setHover(undefined)} title="click to set the cursor" />
+          <Canvas height={barsHeight(f)} draw={draw} cursor={cursorAt} onClick={onClick} onMove={onMove} onLeave={() => setHover(undefined)} title="click to set the cursor" />
           <div style={{minHeight: '16px', fontSize: '12px', color: '#333'}}>{hover ?? ' '}</div>
         </>
       )}

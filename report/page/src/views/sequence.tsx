@@ -12,7 +12,7 @@ import {fmtAt, fmtCount, fmtDur, plural} from './common/format.js';
 import {messageIndex} from './common/message-index.js';
 import {tOf} from './common/time-strip.js';
 import {Bar, LinkButton, Muted, Notice, Swatch, red} from './common/ui.js';
-import {arrowColors, drawArrows, drawDensity, drawLifelines, drawSeqCursor, hitTest, type Hit} from './sequence/draw.js';
+import {arrowColors, drawArrows, drawDensity, drawLifelines, seqCursor, hitTest, type Hit} from './sequence/draw.js';
 import {seqLayout} from './sequence/layout.js';
 import {maxArrows, messageSpan, selectMessageArrows, selectWindow, type Selection} from './sequence/select.js';
 
@@ -59,10 +59,7 @@ function Sequence(props: ViewProps) {
     },
     [data, idx, sel, single, range.from, range.to, nPeers],
   );
-  const overlay = useCallback(
-    (ctx: CanvasRenderingContext2D, width: number) => drawSeqCursor(ctx, seqLayout(width, nPeers, range.from, range.to), cursor),
-    [cursor, range.from, range.to, nPeers],
-  );
+  const cursorAt = (width: number) => seqCursor(seqLayout(width, nPeers, range.from, range.to), cursor);
 
   const describe = (k: number): string => {
     const h = hits.current!;
@@ -182,7 +179,7 @@ function Sequence(props: ViewProps) {
         data={{mode: sel.arrows ? 'arrows' : 'density', arrows: sel.total, from: range.from, to: range.to, message: single ? data.messages.sent.id[selectedMessage!]! : ''}}
         height={height}
         draw={draw}
-        overlay={overlay}
+        cursor={cursorAt}
         onClick={onClick} onMove={onMove} onLeave={() => setHover(undefined)} />
       <div style={{minHeight: '18px', fontSize: '12px', color: '#333'}}>{hover ?? ' '}</div>
     </div>

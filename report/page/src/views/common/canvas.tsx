@@ -1,10 +1,13 @@
 /**
  * One canvas sized to its container's width and the device's pixel ratio:
  * the views draw every mark on it, so a million deliveries never become a
- * million DOM nodes. What moves often (the time cursor) goes on a second,
- * transparent canvas on top, so scrubbing never repaints the marks.
+ * million DOM nodes. What moves often (the time cursor) is one thin element
+ * on top, so scrubbing moves an element and never repaints (or re-uploads)
+ * the canvas.
  */
 import {useEffect, useLayoutEffect, useRef, useState} from 'preact/hooks';
+import {cursorColor} from '../../colors.js';
+import type {Rect} from './time-strip.js';
 
 type Draw = (ctx: CanvasRenderingContext2D, width: number, height: number) => void;
 
@@ -12,8 +15,8 @@ export interface CanvasProps {
   height: number;
   /** Draws the marks in CSS pixels; called again whenever it changes identity or the size changes. */
   draw: Draw;
-  /** Draws what moves (the cursor) on the layer above; called whenever it changes identity. */
-  overlay?: Draw;
+  /** Where the cursor's line goes for this width, if it is in view. */
+  cursor?: (width: number) => Rect | undefined;
   onClick?(x: number, y: number, width: number, ev: MouseEvent): void;
   onMove?(x: number, y: number, width: number): void;
   onLeave?(): void;
@@ -54,9 +57,8 @@ function paint(c: HTMLCanvasElement | null, width: number, height: number, draw:
 export function Canvas(props: CanvasProps) {
   const [ref, width] = useWidth();
   const base = useRef<HTMLCanvasElement>(null);
-  const top = useRef<HTMLCanvasElement>(null);
   useLayoutEffect(() => paint(base.current, width, props.height, props.draw), [props.draw, width, props.height]);
-  useLayoutEffect(() => paint(top.current, width, props.height, props.overlay), [props.overlay, width, props.height]);
+  const line = width > 0 ? props.cursor?.(width) : undefined;
   const pos = (ev: MouseEvent): [number, number] => {
     const r = (ev.currentTarget as HTMLElement).getBoundingClientRect();
     return [ev.clientX - r.left, ev.clientY - r.top];
@@ -73,7 +75,12 @@ export function Canvas(props: CanvasProps) {
       onMouseLeave={props.onLeave}
     >
       <canvas ref={base} style={layer} />
-      <canvas ref={top} style={{...layer, position: 'absolute', left: 0, top: 0, pointerEvents: 'none'}} />
+      {line && (
+        <div
+          class="view-cursor"
+          style={{position: 'absolute', left: 0, top: `${line.top}px`, width: `${line.width}px`, height: `${line.height}px`, transform: `translateX(${line.left}px)`, background: cursorColor, pointerEvents: 'none'}}
+        />
+      )}
     </div>
   );
 }

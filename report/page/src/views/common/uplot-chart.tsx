@@ -8,7 +8,7 @@ import {useEffect, useRef} from 'preact/hooks';
 import uPlot from 'uplot';
 import {faultColors, type FaultBand} from '../../../../src/data/types.js';
 import {useWidth} from './canvas.js';
-import {cursorColor} from './time-strip.js';
+import {cursorColor} from '../../colors.js';
 
 export interface TimeChartProps {
   /** Changes when the series list changes shape: the chart is rebuilt then. */

@@ -2,7 +2,7 @@
 import {faultColors, type ReportData} from '../../../../src/data/types.js';
 import type {MessageIndex} from '../common/message-index.js';
 import {lowerBound} from '../common/search.js';
-import {axisFont, cursorColor} from '../common/time-strip.js';
+import {axisFont, type Rect} from '../common/time-strip.js';
 import {cellDuplicate, cellMissing, cellNone, cellOutOfOrder, type Cells} from './cells.js';
 
 export const matrixColors = {duplicate: '#ff7f0e', outOfOrder: '#9b3fb5', missing: '#d62728', fast: [222, 235, 247], slow: [8, 48, 107]};
@@ -108,20 +108,12 @@ export function drawMatrix(
 }
 
 /** The cursor: a line between the last message sent before it and the first after. */
-export function drawMatrixCursor(ctx: CanvasRenderingContext2D, idx: MessageIndex, c: Cells, l: MatrixLayout, cursor: number): void {
-  const top = l.headerH;
-  if (c.rows > 0) {
-    const k = lowerBound(idx.sentTimeSorted, cursor, c.a, c.b);
-    if (k > c.a && k < c.b) {
-      const y = Math.round(top + ((k - c.a) / c.perRow) * l.rowH) + 0.5;
-      ctx.strokeStyle = cursorColor;
-      ctx.lineWidth = 1.5;
-      ctx.beginPath();
-      ctx.moveTo(l.labelW, y);
-      ctx.lineTo(l.x0 + c.cols * l.colW, y);
-      ctx.stroke();
-    }
-  }
+export function matrixCursor(idx: MessageIndex, c: Cells, l: MatrixLayout, cursor: number): Rect | undefined {
+  if (c.rows === 0) return undefined;
+  const k = lowerBound(idx.sentTimeSorted, cursor, c.a, c.b);
+  if (k <= c.a || k >= c.b) return undefined;
+  const y = Math.round(l.headerH + ((k - c.a) / c.perRow) * l.rowH);
+  return {left: l.labelW, top: y - 1, width: l.x0 + c.cols * l.colW - l.labelW, height: 2};
 }
 
 function rgb(color: string): [number, number, number] {

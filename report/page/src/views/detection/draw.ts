@@ -1,6 +1,6 @@
 /** Paints failure detection: one bar per observer of a fault, and the strip of false suspicions and deaths. */
 import type {DetectionFault, ReportData} from '../../../../src/data/types.js';
-import {axisFont, drawCursor, drawFaultBands, drawTimeAxis, xOf, type TimeScale} from '../common/time-strip.js';
+import {axisFont, cursorRect, drawFaultBands, drawTimeAxis, xOf, type Rect, type TimeScale} from '../common/time-strip.js';
 import {tickLabel, timeTicks} from '../common/ticks.js';
 
 export const detColors = {undetected: '#f3c969', suspected: '#e4572e', dead: '#5c1010', refutation: '#1b5e20', bound: '#3a86ff', falseSuspicion: '#ef5350', falseDeath: '#b71c1c'};
@@ -93,8 +93,8 @@ export function drawBars(ctx: CanvasRenderingContext2D, data: ReportData, f: Det
   drawRelAxis(ctx, s, bottom + 1);
 }
 
-export function drawBarsCursor(ctx: CanvasRenderingContext2D, f: DetectionFault, width: number, cursor: number): void {
-  drawCursor(ctx, barScale(f, width), cursor - f.t, barTop, barTop + f.observers.length * barRowH);
+export function barsCursor(f: DetectionFault, width: number, cursor: number): Rect | undefined {
+  return cursorRect(barScale(f, width), cursor - f.t, barTop, barTop + f.observers.length * barRowH);
 }
 
 function drawRelAxis(ctx: CanvasRenderingContext2D, s: TimeScale, y: number): void {
@@ -158,6 +158,6 @@ export function drawStrip(ctx: CanvasRenderingContext2D, data: ReportData, width
   drawTimeAxis(ctx, s, 57);
 }
 
-export function drawStripCursor(ctx: CanvasRenderingContext2D, width: number, from: number, to: number, cursor: number): void {
-  drawCursor(ctx, stripScale(width, from, to), cursor, 2, 57);
+export function stripCursor(width: number, from: number, to: number, cursor: number): Rect | undefined {
+  return cursorRect(stripScale(width, from, to), cursor, 2, 57);
 }

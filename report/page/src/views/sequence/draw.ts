@@ -1,7 +1,7 @@
 /** Paints the sequence diagram: shaded lifelines, then arrows or the density map, then the cursor. */
 import {faultColors, type ReportData} from '../../../../src/data/types.js';
 import type {MessageIndex} from '../common/message-index.js';
-import {axisFont, drawCursor, drawTimeAxis, xOf, type TimeScale} from '../common/time-strip.js';
+import {axisFont, cursorRect, drawTimeAxis, xOf, type Rect, type TimeScale} from '../common/time-strip.js';
 import {rowY, type SeqLayout} from './layout.js';
 import type {Selection} from './select.js';
 
@@ -274,8 +274,8 @@ export function drawDensity(ctx: CanvasRenderingContext2D, idx: MessageIndex, l:
   return {bucketMs, max};
 }
 
-export function drawSeqCursor(ctx: CanvasRenderingContext2D, l: SeqLayout, cursor: number): void {
-  drawCursor(ctx, l.scale, cursor, l.top, l.height - 24);
+export function seqCursor(l: SeqLayout, cursor: number): Rect | undefined {
+  return cursorRect(l.scale, cursor, l.top, l.height - 24);
 }
 
 /** The arrow nearest (x, y) within `tol` pixels, or -1. */
