@@ -10,6 +10,7 @@ import {isEvent} from '@peerlab/checkers/history/types';
 import type {Effect} from '@peerlab/checkers/model';
 import {Model, chatAt} from '@peerlab/checkers/model';
 import {DeliveryDuties} from '@peerlab/checkers/delivered';
+import {legalityViolations} from '@peerlab/checkers/legality';
 import type {Evaluation} from '@peerlab/checkers/verdict';
 import {evaluate} from '@peerlab/checkers/verdict';
 import type {SwimTiming} from '@peerlab/checkers/swim-model';
@@ -33,8 +34,6 @@ export interface BuildOptions {
   chunkSize?: number;
 }
 
-/** Event types the model ignores: by far the most numerous, so they skip it. */
-const notForTheModel = new Set(['chat.sent', 'chat.delivered', 'net.counters']);
 
 export function buildReport(history: readonly HistoryEvent[], options: BuildOptions = {}): ReportData {
   const ctx = context(history);
@@ -43,7 +42,7 @@ export function buildReport(history: readonly HistoryEvent[], options: BuildOpti
   const model = new Model();
   let timing: SwimTiming | undefined;
   const timingOf = () => timing;
-  const log = new EventLogFold(ctx);
+  const log = new EventLogFold(ctx, history.length);
   const timeline = new TimelineFold(ctx);
   const membership = new MembershipFold(ctx);
   const convergence = new ConvergenceFold(ctx, model, timingOf);
@@ -54,7 +53,9 @@ export function buildReport(history: readonly HistoryEvent[], options: BuildOpti
   for (let i = 0; i < history.length; i++) {
     const e = history[i]!;
     log.add(e);
-    if (notForTheModel.has(e.type)) {
+    const type = e.type;
+    // The types the model ignores, by far the most numerous: they skip it.
+    if (type === 'chat.delivered' || type === 'chat.sent' || type === 'net.counters') {
       messages.apply(e);
       duties.apply(model, e, undefined);
       continue;
@@ -78,11 +79,13 @@ export function buildReport(history: readonly HistoryEvent[], options: BuildOpti
     if (e.type === 'fault') detection.network(e);
     duties.apply(model, e, effect);
     messages.apply(e);
+    if (i === ctx.teardown - 1) messages.judgeMissing(model, duties);
   }
 
   const eventLog = log.done(options.chunkSize ?? defaultChunkSize);
   const detectionData = detection.done();
   const messagesData = messages.done(model, duties);
+  /** When an invariant that did not pass first broke, as its checker finds it; undefined: it says no time (the run's end stands for it). */
   const invariantTime = (name: string): number | undefined => {
     switch (name) {
       case 'no-duplicate-delivery':
@@ -95,11 +98,16 @@ export function buildReport(history: readonly HistoryEvent[], options: BuildOpti
         return detectionData.falseDeaths[0]?.t;
       case 'no-dead':
         return detection.firstDead === undefined ? undefined : relative(ctx, detection.firstDead);
+      case 'membership-legality': {
+        // Asked only of an invariant that did not pass: one more pass, for a failed run only.
+        const first = legalityViolations(history).violations[0];
+        return first && relative(ctx, first.after.event.t);
+      }
       default:
         return undefined;
     }
   };
-  const {timeline: timelineData, firstFailure} = timeline.done(evaluation, eventLog.t, invariantTime);
+  const {timeline: timelineData, firstFailure} = timeline.done(evaluation, log.rate, invariantTime);
   return {
     version: reportDataVersion,
     meta: {

@@ -40,6 +40,7 @@ export function peerIndex(ctx: Context, name: string): number {
 export function context(history: readonly HistoryEvent[]): Context {
   const names = new Set<string>();
   const sources = new Set<string>();
+  let lastSrc = '';
   let end = -Infinity;
   let lastStepEnd = -1;
   let lastStepBegin = -1;
@@ -48,12 +49,14 @@ export function context(history: readonly HistoryEvent[]): Context {
     if (e.t > end) end = e.t;
     const src = e.src;
     if (src !== 'coordinator') {
-      if (!sources.has(src)) {
+      if (src !== lastSrc && !sources.has(src)) {
         sources.add(src);
         const name = peerOf(src);
         if (name !== undefined) names.add(name);
       }
-      if (e.type.startsWith('member.') && isMemberEvent(e)) names.add(e.data.name);
+      lastSrc = src;
+      const type = e.type;
+      if (type !== 'chat.delivered' && type !== 'chat.sent' && type.startsWith('member.') && isMemberEvent(e)) names.add(e.data.name);
       continue;
     }
     if (isEvent(e, 'step.end')) lastStepEnd = i;
@@ -63,7 +66,7 @@ export function context(history: readonly HistoryEvent[]): Context {
       if (e.data.peer !== undefined) names.add(e.data.peer);
       for (const group of e.data.groups ?? []) for (const name of group) names.add(name);
       for (const name of e.data.targets ?? []) names.add(name);
-      for (const link of e.data.blocked ?? []) for (const name of link) names.add(name);
+      for (const link of [...(e.data.blocked ?? []), ...(e.data.kept ?? [])]) for (const name of link) names.add(name);
     } else if (isEvent(e, 'run.begin')) for (const name of e.data.peers ?? []) names.add(name);
   }
   const peers = [...names].sort();

@@ -1,0 +1,12 @@
+import {readHistory} from '@peerlab/checkers/history/read';
+import {evaluate} from '@peerlab/checkers/verdict';
+import {chatAt, Model} from '@peerlab/checkers/model';
+import {buildReport} from '@peerlab/report';
+const h = await readHistory('/tmp/data-bench/big.jsonl');
+const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+const time = (name, f) => { const s = cpu(); const r = f(); console.log(name, Math.round(cpu() - s)); return r; };
+const ev = time('evaluate', () => evaluate(h));
+time('chatAt', () => chatAt(h));
+time('model pass', () => { const m = new Model(); for (const e of h) m.apply(e); });
+time('build with evaluation', () => buildReport(h, {evaluation: ev}));
+time('build with evaluation', () => buildReport(h, {evaluation: ev}));
