@@ -29,8 +29,15 @@ interface Line {
 let demo: ReportRun;
 let history: Line[];
 
-test.before(async () => {
+test.before(async (t) => {
+  t.timeout(180_000);
   demo = await runWithReport({file: demoScenario});
+  // On an overloaded machine peers may not register within the start step's bound: the run is unknown, not failed, and says
+  // nothing about the report; one more try. A failed run is never retried.
+  if (demo.status === 'unknown') {
+    await demo.cleanup();
+    demo = await runWithReport({file: demoScenario});
+  }
   if (demo.status !== 'pass') throw new Error(`the demo scenario did not pass:\n${demo.output}`);
   history = (await readFile(path.join(demo.runDir, 'history.jsonl'), 'utf8'))
     .split('\n')
@@ -100,7 +107,7 @@ test.serial('a report opened from disk requests nothing outside its folder, logs
       t.false(await page.locator(`section#${id} .empty`).isVisible(), `${id} is drawn, not a placeholder`);
     }
     // The log's rows show their events' data once its chunk has loaded.
-    await page.waitForFunction(`[...document.querySelectorAll('#log .log-row .c-data')].some((el) => el.textContent.length > 1)`, undefined, {timeout: 20_000});
+    await probed.until(`[...document.querySelectorAll('#log .log-row .c-data')].some((el) => el.textContent.length > 1)`, 20_000, 'the text of the log rows');
     const own = probed.requests.map((r) => path.basename(new URL(r.url).pathname));
     for (const file of ['index.html', 'data.js', 'app.js', 'app.css', 'events-0000.js']) t.true(own.includes(file), `the probe saw the page load ${file}`);
     assertClean(t, probed, demo);
@@ -171,17 +178,13 @@ test.serial('an event\'s permalink opens the log at that event, selected and in 
     const row = probed.page.locator(selector);
     await row.waitFor({timeout: 20_000});
     t.regex((await row.getAttribute('class')) ?? '', /\bselected\b/);
-    await probed.page.waitForFunction(
-      `(() => { const r = document.querySelector('${selector}').getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; })()`,
-      undefined,
-      {timeout: 20_000},
-    );
+    await probed.until(`(() => { const r = document.querySelector('${selector}').getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; })()`, 20_000, 'the row on screen');
     const text = (await row.textContent()) ?? '';
     t.true(text.includes('peer.kill'), text);
     t.true(text.includes('coordinator'), text);
     // The row's own text comes from the event chunk: the victim's name is in the event's data.
     const victim = String(history[index]!.data!.peer ?? '');
-    await probed.page.waitForFunction(`document.querySelector('${selector}').textContent.includes(${JSON.stringify(victim)})`, undefined, {timeout: 20_000});
+    await probed.until(`document.querySelector('${selector}').textContent.includes(${JSON.stringify(victim)})`, 20_000, 'the data of the row');
     assertClean(t, probed, demo);
   });
 });
@@ -210,12 +213,8 @@ test.serial('a failing run opens at its first failure: the failed step in view, 
     await withBrowser(async (browser) => {
       const probed = await openReport(browser, failing);
       t.regex((await probed.page.textContent('header .status')) ?? '', /failed/);
-      await probed.page.waitForFunction(
-        `(() => { const el = document.getElementById('step-4'); if (!el) return false; const r = el.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight && r.width > 0; })()`,
-        undefined,
-        {timeout: 20_000},
-      );
-      t.pass('the failed step is on screen');
+      await probed.until(`(() => { const el = document.getElementById('step-4'); if (!el) return false; const r = el.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight && r.width > 0; })()`, 20_000, 'the failed step on screen');
+      t.is(await probed.page.getAttribute('#matrix canvas[data-cursor]', 'data-cursor'), String(failing.data.meta.firstFailure!.t), 'the cursor is at the failure');
       assertClean(t, probed, failing);
     });
   } finally {

@@ -26,7 +26,7 @@ export interface ReportRun {
   cleanup(): Promise<void>;
 }
 
-/** Runs a scenario (a file, or YAML text) with `--reporter json,html` and returns its report. */
+/** Runs a scenario (a file, or YAML text) with `--reporter list,json,html` and returns its report. */
 export async function runWithReport(scenario: {file: string} | {yaml: string}): Promise<ReportRun> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-report-run-'));
   let file: string;
@@ -36,7 +36,7 @@ export async function runWithReport(scenario: {file: string} | {yaml: string}): 
     await writeFile(file, scenario.yaml);
   }
   const out = path.join(dir, 'runs');
-  const run = await execa(process.execPath, [peerlabBin, 'run', file, '--out', out, '--reporter', 'json,html'], {cwd: root, reject: false, all: true, timeout: 180_000});
+  const run = await execa(process.execPath, [peerlabBin, 'run', file, '--out', out, '--reporter', 'list,json,html'], {cwd: root, reject: false, all: true, timeout: 180_000});
   const cleanup = () => rm(dir, {recursive: true, force: true});
   try {
     const [runId] = (await readdir(out, {withFileTypes: true})).filter((e) => e.isDirectory()).map((e) => e.name);

@@ -179,9 +179,24 @@ export class ProbedPage {
     })()`);
   }
 
+  /**
+   * Polls a JavaScript expression in the page until it is truthy; throws
+   * naming `what` (and the expression) after `timeoutMs`. Playwright's
+   * waitForFunction evaluates a string with eval inside the page, which a
+   * page's Content-Security-Policy forbids (the report's does); evaluate
+   * does not go through the page's own eval.
+   */
+  async until(expression: string, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await this.page.evaluate(expression))) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${expression})`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
   /** Resolves with the paint timings once the page has painted content, or throws after `timeoutMs`. */
   async waitForFirstContentfulPaint(timeoutMs = 30_000): Promise<Required<PaintTimings>> {
-    await this.page.waitForFunction(`performance.getEntriesByType('paint').some((e) => e.name === 'first-contentful-paint')`, undefined, {timeout: timeoutMs});
+    await this.until(`performance.getEntriesByType('paint').some((e) => e.name === 'first-contentful-paint')`, timeoutMs, 'the first contentful paint');
     const timings = await this.paintTimings();
     return {firstPaint: timings.firstPaint ?? timings.firstContentfulPaint!, firstContentfulPaint: timings.firstContentfulPaint!};
   }
