@@ -10,13 +10,15 @@
  */
 import test from 'ava';
 import type {ExecutionContext} from 'ava';
-import {readFile} from 'node:fs/promises';
+import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import {execa} from 'execa';
 import {runningChromium, withBrowser} from '../src/probe/browser.js';
 import type {BrowserProbe, ProbedPage} from '../src/probe/browser.js';
-import {painted} from '../src/probe/screenshots.js';
+import {painted, pictureMoment} from '../src/probe/screenshots.js';
 import {memberStates} from '../src/data/types.js';
-import {demoScenario, runWithReport} from './run-support.js';
+import {demoScenario, root, runWithReport} from './run-support.js';
 import type {ReportRun} from './run-support.js';
 
 interface Line {
@@ -220,4 +222,35 @@ test.serial('a failing run opens at its first failure: the failed step in view, 
   } finally {
     await failing.cleanup();
   }
+});
+
+/** Width and height from a PNG's header, or undefined when it is not a PNG. */
+function pngSize(bytes: Buffer): {width: number; height: number} | undefined {
+  if (bytes.length < 24 || bytes.toString('latin1', 1, 4) !== 'PNG' || bytes.toString('latin1', 12, 16) !== 'IHDR') return undefined;
+  return {width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20)};
+}
+
+test.serial('npm run screenshots photographs every view of a report, into a temporary folder unless asked for docs/', async (t) => {
+  t.timeout(120_000);
+  const out = await mkdtemp(path.join(os.tmpdir(), 'peerlab-shots-'));
+  t.teardown(() => rm(out, {recursive: true, force: true}));
+  const env = {...process.env};
+  delete env.PEERLAB_UPDATE_SCREENSHOTS;
+  const run = await execa(process.execPath, [path.join(root, 'scripts', 'screenshots.mjs'), '--report', demo.index, '--out', out], {cwd: root, env, reject: false, all: true, timeout: 110_000});
+  t.is(run.exitCode, 0, run.all);
+  const names = ['report', 'overview', 'matrix', 'convergence', 'detection', 'sequence', 'delivery', 'log'];
+  t.deepEqual((await readdir(out)).sort(), names.map((n) => `${n}.png`).sort());
+  for (const name of names) {
+    const bytes = await readFile(path.join(out, `${name}.png`));
+    const size = pngSize(bytes);
+    t.truthy(size, `${name}.png is a PNG`);
+    t.true(size!.width >= 600 && size!.height >= 100, `${name}.png is ${size!.width}x${size!.height}`);
+    // A blank or placeholder picture compresses to almost nothing.
+    t.true(bytes.length > 8000, `${name}.png has ${bytes.length} bytes`);
+  }
+  // Without a #hash it shows the report at the first death a fault caused: the matrix mid-detection.
+  const moment = pictureMoment(demo.data);
+  t.true(moment > 0);
+  t.true(run.all!.includes(`photographing ${demo.index}#t=${moment}`), run.all);
+  t.deepEqual(runningChromium(), []);
 });

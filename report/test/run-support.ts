@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import type {ReportData} from '../src/data/types.js';
+import {readReportData} from '../src/probe/screenshots.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const peerlabBin = path.join(root, 'test-server', 'bin', 'peerlab.mjs');
@@ -49,14 +50,4 @@ export async function runWithReport(scenario: {file: string} | {yaml: string}): 
     await cleanup();
     throw new Error(`${(error as Error).message}\npeerlab run output:\n${run.all}`);
   }
-}
-
-/** The ReportData a static report's data.js hands the page, evaluated as the page does. */
-export async function readReportData(index: string): Promise<ReportData> {
-  const text = await readFile(path.join(path.dirname(index), 'data.js'), 'utf8');
-  const window: Record<string, unknown> = {};
-  new Function('window', text)(window);
-  const data = window.peerlabReport as ReportData | undefined;
-  if (!data) throw new Error(`${index}: data.js did not set window.peerlabReport`);
-  return data;
 }
