@@ -211,6 +211,28 @@ export class ProbedPage {
     })()`);
   }
 
+  /**
+   * Drags the mouse across an element from its left edge to its right, as a
+   * person scrubs a slider, in `steps` moves, each awaited until the page has
+   * painted what it did. Resolves with the ms the drag took.
+   */
+  async dragAcross(selector: string, steps: number, timeoutMs = 60_000): Promise<number> {
+    const element = this.page.locator(selector);
+    await element.scrollIntoViewIfNeeded({timeout: timeoutMs});
+    const box = await element.boundingBox({timeout: timeoutMs});
+    if (!box) throw new Error(`${selector} is not on screen`);
+    const y = box.y + box.height / 2;
+    const started = Date.now();
+    await this.page.mouse.move(box.x + 1, y);
+    await this.page.mouse.down();
+    for (let i = 1; i <= steps; i++) {
+      await this.page.mouse.move(box.x + 1 + ((box.width - 2) * i) / steps, y);
+      await this.page.evaluate(painted);
+    }
+    await this.page.mouse.up();
+    return Date.now() - started;
+  }
+
   /** The page's clock, to bound `longestLongTask` to what happens after now. */
   async now(): Promise<number> {
     return this.page.evaluate('performance.now()');
@@ -225,6 +247,9 @@ export async function waitFor(condition: () => boolean, timeoutMs: number, what:
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Resolves after the browser has laid out and painted twice: what the page drew on its last render is on screen. */
+export const painted = 'new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))';
 
 // ------------------------------------------------------------------ processes
 

@@ -8,7 +8,9 @@ import {mkdir, readFile} from 'node:fs/promises';
 import path from 'node:path';
 import {reportGlobal} from '../data/types.js';
 import type {ReportData} from '../data/types.js';
-import {withBrowser} from './browser.js';
+import {painted, withBrowser} from './browser.js';
+
+export {painted};
 
 /** The page's sections, by their element ids (their anchors), top to bottom. */
 export const viewIds = ['overview', 'matrix', 'convergence', 'detection', 'sequence', 'delivery', 'log'] as const;
@@ -42,8 +44,6 @@ export function pictureMoment(data: ReportData): number {
   return data.meta.firstFailure?.t ?? 0;
 }
 
-/** Resolves after the browser has laid out and painted twice: what a view drew on its last render is on screen. */
-export const painted = 'new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))';
 
 /**
  * Screenshots `<index>` (a report's index.html, optionally with `#hash`) into
