@@ -33,8 +33,6 @@ export interface BuildOptions {
   chunkSize?: number;
 }
 
-/** Event types the model ignores: by far the most numerous, so they skip it. */
-const notForTheModel = new Set(['chat.sent', 'chat.delivered', 'net.counters']);
 
 export function buildReport(history: readonly HistoryEvent[], options: BuildOptions = {}): ReportData {
   const ctx = context(history);
@@ -43,7 +41,7 @@ export function buildReport(history: readonly HistoryEvent[], options: BuildOpti
   const model = new Model();
   let timing: SwimTiming | undefined;
   const timingOf = () => timing;
-  const log = new EventLogFold(ctx);
+  const log = new EventLogFold(ctx, history.length);
   const timeline = new TimelineFold(ctx);
   const membership = new MembershipFold(ctx);
   const convergence = new ConvergenceFold(ctx, model, timingOf);
@@ -54,7 +52,9 @@ export function buildReport(history: readonly HistoryEvent[], options: BuildOpti
   for (let i = 0; i < history.length; i++) {
     const e = history[i]!;
     log.add(e);
-    if (notForTheModel.has(e.type)) {
+    const type = e.type;
+    // The types the model ignores, by far the most numerous: they skip it.
+    if (type === 'chat.delivered' || type === 'chat.sent' || type === 'net.counters') {
       messages.apply(e);
       duties.apply(model, e, undefined);
       continue;
@@ -78,6 +78,7 @@ export function buildReport(history: readonly HistoryEvent[], options: BuildOpti
     if (e.type === 'fault') detection.network(e);
     duties.apply(model, e, effect);
     messages.apply(e);
+    if (i === ctx.teardown - 1) messages.judgeMissing(model, duties);
   }
 
   const eventLog = log.done(options.chunkSize ?? defaultChunkSize);

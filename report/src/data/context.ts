@@ -40,6 +40,7 @@ export function peerIndex(ctx: Context, name: string): number {
 export function context(history: readonly HistoryEvent[]): Context {
   const names = new Set<string>();
   const sources = new Set<string>();
+  let lastSrc = '';
   let end = -Infinity;
   let lastStepEnd = -1;
   let lastStepBegin = -1;
@@ -48,12 +49,14 @@ export function context(history: readonly HistoryEvent[]): Context {
     if (e.t > end) end = e.t;
     const src = e.src;
     if (src !== 'coordinator') {
-      if (!sources.has(src)) {
+      if (src !== lastSrc && !sources.has(src)) {
         sources.add(src);
         const name = peerOf(src);
         if (name !== undefined) names.add(name);
       }
-      if (e.type.startsWith('member.') && isMemberEvent(e)) names.add(e.data.name);
+      lastSrc = src;
+      const type = e.type;
+      if (type !== 'chat.delivered' && type !== 'chat.sent' && type.startsWith('member.') && isMemberEvent(e)) names.add(e.data.name);
       continue;
     }
     if (isEvent(e, 'step.end')) lastStepEnd = i;
@@ -63,10 +66,17 @@ export function context(history: readonly HistoryEvent[]): Context {
       if (e.data.peer !== undefined) names.add(e.data.peer);
       for (const group of e.data.groups ?? []) for (const name of group) names.add(name);
       for (const name of e.data.targets ?? []) names.add(name);
-      for (const link of e.data.blocked ?? []) for (const name of link) names.add(name);
+      for (const link of [...(e.data.blocked ?? []), ...(e.data.kept ?? [])]) for (const name of link) names.add(name);
     } else if (isEvent(e, 'run.begin')) for (const name of e.data.peers ?? []) names.add(name);
   }
   const peers = [...names].sort();
   const t0 = history[0]?.t ?? 0;
   return {t0, end: history.length === 0 ? 0 : Math.round(end - t0), peers, index: new Map(peers.map((p, i) => [p, i])), teardown: lastStepEnd > lastStepBegin ? lastStepEnd + 1 : Infinity};
+}
+
+/** The first `length` numbers of a typed array as a plain array: what JSON writes as an array. */
+export function plain(values: ArrayLike<number>, length = values.length): number[] {
+  const out = new Array<number>(length);
+  for (let i = 0; i < length; i++) out[i] = values[i]!;
+  return out;
 }

@@ -6,13 +6,16 @@
 import type {HistoryEvent} from '@peerlab/checkers/history/types';
 import type {EventChunk, EventLogIndex} from './types.js';
 import type {Context} from './context.js';
+import {plain} from './context.js';
 
 export const defaultChunkSize = 5000;
 
 export class EventLogFold {
-  readonly #t: number[] = [];
-  readonly #src: number[] = [];
-  readonly #type: number[] = [];
+  // Sized once for the whole history: a million pushes would copy and collect.
+  readonly #t: Float64Array;
+  readonly #src: Int32Array;
+  readonly #type: Int32Array;
+  #count = 0;
   readonly #sources = new Map<string, number>();
   readonly #types = new Map<string, number>();
   // Consecutive events often share a source or a type: the last one is checked before the table.
@@ -21,10 +24,18 @@ export class EventLogFold {
   #lastType = '';
   #lastTypeIndex = -1;
 
-  constructor(readonly ctx: Context) {}
+  constructor(
+    readonly ctx: Context,
+    size: number,
+  ) {
+    this.#t = new Float64Array(size);
+    this.#src = new Int32Array(size);
+    this.#type = new Int32Array(size);
+  }
 
   add(e: HistoryEvent): void {
-    this.#t.push(Math.round(e.t - this.ctx.t0));
+    const i = this.#count++;
+    this.#t[i] = Math.round(e.t - this.ctx.t0);
     const src = e.src;
     if (src !== this.#lastSrc) {
       let i = this.#sources.get(src);
@@ -32,7 +43,7 @@ export class EventLogFold {
       this.#lastSrc = src;
       this.#lastSrcIndex = i;
     }
-    this.#src.push(this.#lastSrcIndex);
+    this.#src[i] = this.#lastSrcIndex;
     const type = e.type;
     if (type !== this.#lastType) {
       let i = this.#types.get(type);
@@ -40,15 +51,15 @@ export class EventLogFold {
       this.#lastType = type;
       this.#lastTypeIndex = i;
     }
-    this.#type.push(this.#lastTypeIndex);
+    this.#type[i] = this.#lastTypeIndex;
   }
 
   done(chunkSize = defaultChunkSize): EventLogIndex {
     return {
-      count: this.#t.length,
-      t: this.#t,
-      src: this.#src,
-      type: this.#type,
+      count: this.#count,
+      t: plain(this.#t, this.#count),
+      src: plain(this.#src, this.#count),
+      type: plain(this.#type, this.#count),
       sources: [...this.#sources.keys()],
       types: [...this.#types.keys()],
       chunkSize,

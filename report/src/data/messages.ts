@@ -4,14 +4,14 @@
  * order), the receivers the delivered checker expected and that never
  * delivered, deliveries of ids never sent, and latency percentiles over time.
  */
-import type {HistoryEvent} from '@peerlab/checkers/history/types';
+import type {HistoryEvent, HistoryEventOf} from '@peerlab/checkers/history/types';
 import {isEvent} from '@peerlab/checkers/history/types';
-import type {ChatFold, ChatProcess, Model} from '@peerlab/checkers/model';
+import type {ChatFold, ChatMessage, ChatProcess, Model} from '@peerlab/checkers/model';
 import type {DeliveryDuties} from '@peerlab/checkers/delivered';
 import {percentileOfSorted} from '@peerlab/checkers/stats';
 import type {Messages} from './types.js';
 import type {Context} from './context.js';
-import {relative} from './context.js';
+import {plain, relative} from './context.js';
 import {bucketWidth} from './timeline.js';
 
 const OK = 0;
@@ -25,12 +25,17 @@ const OUT_OF_ORDER = 2;
  * a repeat without a set of a million pairs.
  */
 export class MessagesFold {
-  readonly #message: number[] = [];
-  readonly #peer: number[] = [];
-  readonly #t: number[] = [];
-  readonly #flag: number[] = [];
+  // Typed and sized once: the fold knows how many deliveries there are, and a million pushes would copy and collect.
+  readonly #message: Int32Array;
+  readonly #peer: Int32Array;
+  readonly #t: Float64Array;
+  readonly #flag: Uint8Array;
   /** Per delivery row: its latency (first delivery to another peer than the sender), else NaN. */
-  readonly #latency: number[] = [];
+  readonly #latency: Float64Array;
+  #rows = 0;
+  /** The last delivered id and its message: a message's deliveries come close together. */
+  #lastId = '';
+  #lastMessage: ChatMessage | undefined;
   /** Per peer: its processes by index, as the fold made them. */
   readonly #processes = new Map<string, ChatProcess[]>();
   readonly #currentIndex = new Map<string, number>();
@@ -38,6 +43,7 @@ export class MessagesFold {
   readonly #outOfOrder: Set<string>;
   #deliveries = 0;
   #extra = 0;
+  #missing: Messages['missing'] | undefined;
 
   constructor(
     readonly ctx: Context,
@@ -49,6 +55,12 @@ export class MessagesFold {
       own[p.index] = p;
     }
     this.#outOfOrder = new Set(chat.outOfOrder.map((o) => `${o.peer}\u0000${o.id}`));
+    const n = chat.deliveries;
+    this.#message = new Int32Array(n);
+    this.#peer = new Int32Array(n);
+    this.#t = new Float64Array(n);
+    this.#flag = new Uint8Array(n);
+    this.#latency = new Float64Array(n);
   }
 
   #source(src: string): {name: string; index: number} | undefined {
@@ -63,31 +75,59 @@ export class MessagesFold {
 
   /** Call with every event, in order. */
   apply(e: HistoryEvent): void {
+    // From a peer, a listed type: what isEvent checks, without its table lookup on the hottest path.
     if (e.type === 'chat.delivered') {
-      if (isEvent(e, 'chat.delivered')) this.#delivered(e);
+      if (e.src !== 'coordinator') this.#delivered(e as HistoryEventOf<'chat.delivered'>);
     } else if (e.type === 'peer.started' && isEvent(e, 'peer.started')) {
       const source = this.#source(e.src);
       if (source) this.#currentIndex.set(source.name, (this.#currentIndex.get(source.name) ?? 0) + 1);
     }
   }
 
-  #delivered(e: HistoryEvent & {data: {id: string}}): void {
+  #delivered(e: HistoryEventOf<'chat.delivered'>): void {
     const source = this.#source(e.src);
     if (!source) return;
     this.#deliveries++;
     const id = e.data.id;
-    const m = this.chat.messages.get(id);
+    let m = this.#lastMessage;
+    if (id !== this.#lastId || !m) {
+      m = this.chat.messages.get(id);
+      this.#lastId = id;
+      this.#lastMessage = m;
+    }
     const process = this.#processes.get(source.name)?.[this.#currentIndex.get(source.name) ?? 0];
     const record = m && process ? m.deliveries.get(process) : undefined;
     const first = record !== undefined && record.order === this.#deliveries - this.#extra;
     if (!first) this.#extra++;
     const sent = m?.sent;
     if (!sent) return;
-    this.#message.push(sent.index);
-    this.#peer.push(source.index);
-    this.#t.push(relative(this.ctx, e.t));
-    this.#flag.push(!first ? DUPLICATE : this.#outOfOrder.size > 0 && this.#outOfOrder.has(`${source.name}\u0000${id}`) ? OUT_OF_ORDER : OK);
-    this.#latency.push(first && source.name !== sent.sender ? e.t - sent.t : NaN);
+    const row = this.#rows++;
+    this.#message[row] = sent.index;
+    this.#peer[row] = source.index;
+    this.#t[row] = Math.round(e.t - this.ctx.t0);
+    this.#flag[row] = !first ? DUPLICATE : this.#outOfOrder.size > 0 && this.#outOfOrder.has(`${source.name}\u0000${id}`) ? OUT_OF_ORDER : OK;
+    this.#latency[row] = first && source.name !== sent.sender ? e.t - sent.t : NaN;
+  }
+
+  /**
+   * The receivers that lack a message, as the delivered checker judges them
+   * with `model` and `duties` folded to this point: call where the run's
+   * steps ended (the peers' shutdown after it empties the live set, so the
+   * end of the history would find no one owing anything), else at the end.
+   */
+  judgeMissing(model: Model, duties: DeliveryDuties): void {
+    const ctx = this.ctx;
+    const missing: Messages['missing'] = {message: [], peer: []};
+    // As the delivered checker judges: live peers whose present process has started, what they owe and lack.
+    for (const peer of model.live()) {
+      if (!model.view(peer)?.current) continue;
+      const index = ctx.index.get(peer)!;
+      duties.owed(model, peer, (k) => {
+        missing.message.push(k);
+        missing.peer.push(index);
+      });
+    }
+    this.#missing = missing;
   }
 
   /** `model`: the model after the whole history; `duties`: the delivered checker's, folded over it. */
@@ -100,20 +140,12 @@ export class MessagesFold {
       sent.sender.push(ctx.index.get(s.sender) ?? -1);
       sent.t.push(relative(ctx, s.t));
     }
-    const missing: Messages['missing'] = {message: [], peer: []};
-    // As the delivered checker judges at the end: live peers whose present process has started, what they owe and lack.
-    for (const peer of model.live()) {
-      if (!model.view(peer)?.current) continue;
-      const index = ctx.index.get(peer)!;
-      duties.owed(model, peer, (k) => {
-        missing.message.push(k);
-        missing.peer.push(index);
-      });
-    }
+    if (!this.#missing) this.judgeMissing(model, duties);
+    const missing = this.#missing!;
     const unsent = this.chat.unsent().map((u) => ({id: u.id, peer: ctx.index.get(u.peer)!, t: relative(ctx, u.t)}));
     return {
       sent,
-      deliveries: {message: this.#message, peer: this.#peer, t: this.#t, flag: this.#flag},
+      deliveries: {message: plain(this.#message, this.#rows), peer: plain(this.#peer, this.#rows), t: plain(this.#t, this.#rows), flag: plain(this.#flag, this.#rows)},
       missing,
       unsent,
       latency: this.#latencyBuckets(),
@@ -127,13 +159,14 @@ export class MessagesFold {
     const bucketOf = (t: number) => Math.min(n - 1, Math.max(0, Math.floor(t / bucketMs)));
     const latency = this.#latency;
     const times = this.#t;
-    for (let i = 0; i < latency.length; i++) if (!Number.isNaN(latency[i])) counts[bucketOf(times[i]!)]!++;
+    const rows = this.#rows;
+    for (let i = 0; i < rows; i++) if (!Number.isNaN(latency[i])) counts[bucketOf(times[i]!)]!++;
     // Each bucket's latencies side by side in one typed array, sorted per bucket natively.
     const start = new Int32Array(n + 1);
     for (let b = 0; b < n; b++) start[b + 1] = start[b]! + counts[b]!;
     const all = new Float64Array(start[n]!);
     const fill = start.slice(0, n);
-    for (let i = 0; i < latency.length; i++) {
+    for (let i = 0; i < rows; i++) {
       const l = latency[i]!;
       if (!Number.isNaN(l)) all[fill[bucketOf(times[i]!)]!++] = l;
     }

@@ -1,0 +1,11 @@
+import {readHistory} from '@peerlab/checkers/history/read';
+import {evaluate} from '@peerlab/checkers/verdict';
+import {chatAt, Model} from '@peerlab/checkers/model';
+import {buildReport} from '@peerlab/report';
+const h = await readHistory('/tmp/data-bench/big.jsonl');
+const time = (name, f) => { const s = performance.now(); const r = f(); console.log(name, Math.round(performance.now() - s)); return r; };
+const ev = time('evaluate', () => evaluate(h));
+time('chatAt', () => chatAt(h));
+time('model pass', () => { const m = new Model(); for (const e of h) m.apply(e); });
+time('build with evaluation', () => buildReport(h, {evaluation: ev}));
+time('build with evaluation', () => buildReport(h, {evaluation: ev}));
