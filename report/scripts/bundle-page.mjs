@@ -19,7 +19,8 @@ await build({
   platform: 'browser',
   format: 'iife',
   target: 'es2020',
-  minify: true,
+  // PEERLAB_PAGE_UNMINIFIED=1 keeps names readable in a profile.
+  minify: !process.env.PEERLAB_PAGE_UNMINIFIED,
   jsx: 'automatic',
   jsxImportSource: 'preact',
   legalComments: 'none',

@@ -9,6 +9,7 @@ import type {ReportData} from '../../src/data/types.js';
 import {formatTime} from './draw/time.js';
 import {Header, Legend} from './header.js';
 import {parseHash, stateForTarget, targetElementId, wholeRun} from './hash.js';
+import {Section} from './section.js';
 import type {PageState, Store} from './store.js';
 import type {DataSource, TimeWindow, ViewProps} from './view-props.js';
 import {ConvergenceView} from './views/convergence.js';
@@ -119,22 +120,23 @@ export function App({store, source, initial, connection}: {store: Store; source:
         </nav>
       </div>
       {sections.map(({id, title, about, view: View}) => (
-        <section id={id} class="view" key={id}>
-          <h2>{title}</h2>
-          <p class="about">{about}</p>
+        <Section id={id} title={title} about={about} key={id}>
           <View {...props} />
-        </section>
+        </Section>
       ))}
-      <section id="log" class="view">
-        <h2>Event log</h2>
-        <p class="about">Every event of the history. Click a row to move the cursor; the log follows the cursor.</p>
+      <Section id="log" title="Event log" about="Every event of the history. Click a row to move the cursor; the log follows the cursor.">
         <LogView {...props} selectedEvent={state.selectedEvent} selectEvent={actions.selectEvent} />
-      </section>
+      </Section>
     </div>
   );
 }
 
 /** Brings an element into view once the views have drawn the state that points at it. */
 export function scrollToTarget(id: string): void {
-  requestAnimationFrame(() => requestAnimationFrame(() => document.getElementById(id)?.scrollIntoView({block: 'center'})));
+  const scroll = () => document.getElementById(id)?.scrollIntoView({block: 'center'});
+  // Again once the views that came into sight have drawn and taken their height.
+  requestAnimationFrame(() => requestAnimationFrame(() => {
+    scroll();
+    setTimeout(() => requestAnimationFrame(scroll), 50);
+  }));
 }

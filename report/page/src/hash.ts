@@ -81,7 +81,9 @@ export function initialState(data: ReportData, hash: string): PageState {
     const to = Math.max(span?.to ?? failure.t, failure.t);
     return {...base, cursor: failure.t, window: around(data, from, to)};
   }
-  return base;
+  // A run that passed opens on its last step, where every view has settled, not on the empty views of its start.
+  const last = data.timeline.steps.filter((s) => s.depth === 0).at(-1);
+  return last ? {...base, cursor: data.meta.live ? base.cursor : last.begin} : base;
 }
 
 /** The element id a hash target scrolls to. */

@@ -16,8 +16,18 @@ export function Header({data, connection}: {data: ReportData; connection: string
           {meta.file}
         </span>
       </div>
-      {meta.message && <p class="head-message">{meta.message}</p>}
-      {failure && (
+      {meta.message && (
+        <p class="head-message">
+          {meta.message}
+          {failure && meta.message.includes(failure.message) && (
+            <>
+              {' '}
+              <a href={`#${failure.anchor}`}>→ {failure.anchor}</a>
+            </>
+          )}
+        </p>
+      )}
+      {failure && !meta.message?.includes(failure.message) && (
         <p class="head-failure">
           First failure: <a href={`#${failure.anchor}`}>{failure.anchor}</a> — {failure.message}
         </p>

@@ -11,7 +11,8 @@ export function formatTime(ms: number): string {
 
 /** A short label for an axis tick, precise enough for the tick spacing. */
 export function formatTick(ms: number, step: number): string {
-  const digits = step >= 1000 ? 0 : step >= 100 ? 1 : step >= 10 ? 2 : 3;
+  // As many decimals of a second as the step needs: 250 ms ticks read 0.25s, 0.50s.
+  const digits = step % 1000 === 0 ? 0 : step % 100 === 0 ? 1 : step % 10 === 0 ? 2 : 3;
   if (Math.abs(ms) < 60_000) return `${(ms / 1000).toFixed(digits)}s`;
   const m = Math.floor(ms / 60_000);
   const s = (ms - m * 60_000) / 1000;

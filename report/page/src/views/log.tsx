@@ -78,8 +78,10 @@ export function LogView(props: LogProps) {
     const el = scroller.current;
     if (!el) return;
     const target = Math.max(0, r - 2);
-    el.scrollTop = scaled ? (target / Math.max(1, count - visible + 2)) * (scrollH - viewH) : target * rowH;
-    setScrollTop(el.scrollTop);
+    const top = Math.min(Math.max(0, scrollH - viewH), scaled ? (target / Math.max(1, count - visible + 2)) * (scrollH - viewH) : target * rowH);
+    // Not read back: reading scrollTop right after setting it forces a layout of the whole page.
+    el.scrollTop = top;
+    setScrollTop(top);
   };
 
   /** The first row at or after t. */

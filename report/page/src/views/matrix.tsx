@@ -9,14 +9,31 @@ import {useEffect, useMemo, useRef, useState} from 'preact/hooks';
 import {memberStates, type ReportData} from '../../../src/data/types.js';
 import {cursorColor, memberStateColors} from '../colors.js';
 import {prepare, timeScale, useWidth} from '../draw/canvas.js';
-import {expectedAt, holdsLive, MembershipIndex} from '../draw/membership.js';
-import {formatTick, formatTime, ticks} from '../draw/time.js';
+import {absent, expectedAt, holdsLive, MembershipIndex, type Views} from '../draw/membership.js';
+import {formatTick, formatTime, lastAtOrBefore, ticks} from '../draw/time.js';
 import {Tooltip, useTooltip} from '../draw/tooltip.js';
 import type {ViewProps} from '../view-props.js';
 
 const labelW = 110;
 const headH = 70;
 const stateColors = memberStates.map((s) => memberStateColors[s]);
+
+/**
+ * A cell is wrong when the view's member state disagrees with the model's
+ * expectation. An observer that is not live and holds no view at all (not
+ * started yet, or reset) has nothing to be wrong about.
+ */
+function isWrong(d: {views: Views; expected: Uint8Array; live: Uint8Array; hasView: Uint8Array; n: number}, cell: number): boolean {
+  if (holdsLive(d.views.state[cell]!) === (d.expected[cell] === 1)) return false;
+  const o = Math.floor(cell / d.n);
+  return d.live[o] === 1 || d.hasView[o] === 1;
+}
+
+function viewHolders(views: Views, n: number): Uint8Array {
+  const has = new Uint8Array(n);
+  for (let cell = 0; cell < n * n; cell++) if (views.state[cell] !== absent) has[Math.floor(cell / n)] = 1;
+  return has;
+}
 
 function cellSize(width: number, n: number): number {
   return Math.max(4, Math.min(32, Math.floor(560 / Math.max(1, n)), Math.floor((width - labelW - 80) / Math.max(1, n))));
@@ -30,6 +47,7 @@ function drawMatrix(canvas: HTMLCanvasElement, data: ReportData, index: Membersh
   const ctx = prepare(canvas, w, h);
   const views = index.at(t);
   const {expected, live} = expectedAt(data.membership, n, t);
+  const judged = {views, expected, live, hasView: viewHolders(views, n), n};
   const font = Math.min(12, Math.max(8, size - 3));
   ctx.font = `${font}px system-ui, sans-serif`;
   ctx.textBaseline = 'middle';
@@ -39,7 +57,7 @@ function drawMatrix(canvas: HTMLCanvasElement, data: ReportData, index: Membersh
     if (labels) {
       ctx.fillStyle = live[o] ? '#1d2430' : '#9aa3ae';
       ctx.textAlign = 'right';
-      ctx.fillText(live[o] ? data.peers[o]! : `${data.peers[o]} ✝`, labelW - 6, y + size / 2, labelW - 10);
+      ctx.fillText(live[o] ? data.peers[o]! : `${data.peers[o]} (down)`, labelW - 6, y + size / 2, labelW - 10);
       ctx.save();
       ctx.translate(labelW + o * size + size / 2, headH - 6);
       ctx.rotate(-Math.PI / 3);
@@ -62,11 +80,13 @@ function drawMatrix(canvas: HTMLCanvasElement, data: ReportData, index: Membersh
   ctx.strokeStyle = '#111';
   ctx.lineWidth = size >= 10 ? 2 : 1;
   let wrong = 0;
+  const examples: string[] = [];
   for (let o = 0; o < n; o++) {
     for (let s = 0; s < n; s++) {
       const cell = o * n + s;
-      if (holdsLive(views.state[cell]!) === (expected[cell] === 1)) continue;
+      if (!isWrong(judged, cell)) continue;
       wrong++;
+      if (examples.length < 10) examples.push(`${data.peers[o]} holds ${data.peers[s]} ${memberStates[views.state[cell]!]}, expected ${expected[cell] ? 'alive' : 'not alive'}`);
       const inset = ctx.lineWidth / 2 + 0.5;
       ctx.strokeRect(labelW + s * size + inset, headH + o * size + inset, size - 2 * inset, size - 2 * inset);
     }
@@ -76,7 +96,7 @@ function drawMatrix(canvas: HTMLCanvasElement, data: ReportData, index: Membersh
     ctx.textAlign = 'left';
     ctx.fillText('observers ↓  subjects →', 4, headH - 10);
   }
-  return {wrong, folded: views.folded, size, views, expected, live};
+  return {wrong, examples, folded: views.folded, size, ...judged};
 }
 
 /**
@@ -90,7 +110,7 @@ function exposeCells(canvas: HTMLCanvasElement, t: number, d: ReturnType<typeof 
   let cells = '';
   for (let cell = 0; cell < d.views.state.length; cell++) {
     const state = d.views.state[cell]!;
-    cells += String(state + (holdsLive(state) === (d.expected[cell] === 1) ? 0 : 5));
+    cells += String(state + (isWrong(d, cell) ? 5 : 0));
   }
   canvas.dataset.cells = cells;
   canvas.dataset.live = d.live.join('');
@@ -150,7 +170,7 @@ export function MatrixView(props: ViewProps) {
   const [playing, setPlaying] = useState(false);
   const drawn = useRef<ReturnType<typeof drawMatrix> | undefined>(undefined);
   const waveScale = useRef<ReturnType<typeof drawWave> | undefined>(undefined);
-  const [summary, setSummary] = useState({wrong: 0, folded: 0});
+  const [summary, setSummary] = useState({wrong: 0, folded: 0, examples: ''});
   const {tip, show, hide} = useTooltip();
   const wave = useMemo(() => (mode === 'wave' ? index.wave(subject) : undefined), [index, mode, subject]);
 
@@ -159,7 +179,8 @@ export function MatrixView(props: ViewProps) {
     if (mode === 'matrix') {
       drawn.current = drawMatrix(canvas.current, data, index, cursor, width);
       exposeCells(canvas.current, cursor, drawn.current);
-      if (drawn.current.wrong !== summary.wrong || drawn.current.folded !== summary.folded) setSummary({wrong: drawn.current.wrong, folded: drawn.current.folded});
+      const next = {wrong: drawn.current.wrong, folded: drawn.current.folded, examples: drawn.current.examples.join('\n')};
+      if (next.wrong !== summary.wrong || next.folded !== summary.folded || next.examples !== summary.examples) setSummary(next);
     } else if (wave) {
       waveScale.current = drawWave(canvas.current, data, wave, win.from, win.to, cursor, width);
     }
@@ -199,8 +220,8 @@ export function MatrixView(props: ViewProps) {
       if (s < 0 || o < 0 || s >= n || o >= n) return hide();
       const cell = o * n + s;
       const state = memberStates[d.views.state[cell]!]!;
-      const should = d.expected[cell] ? 'alive or suspect' : 'not alive';
-      const bad = holdsLive(d.views.state[cell]!) !== (d.expected[cell] === 1);
+      const should = !d.live[o] && !d.hasView[o] ? 'nothing (it holds no view: not started, or reset)' : d.expected[cell] ? 'alive or suspect' : 'not alive';
+      const bad = isWrong(d, cell);
       show(e.clientX, e.clientY, `${data.peers[o]} (${d.live[o] ? 'live' : 'not live'}) sees ${data.peers[s]}: ${state}${state === 'absent' ? '' : `, incarnation ${d.views.incarnation[cell]}`}\nthe model expects ${should}${bad ? ' — WRONG' : ''}`);
     } else {
       const w = waveScale.current;
@@ -258,11 +279,50 @@ export function MatrixView(props: ViewProps) {
       {mode === 'matrix' && (
         <p class="matrix-summary">
           {summary.wrong === 0 ? 'Every view is what the model expects' : `${summary.wrong} cell${summary.wrong === 1 ? '' : 's'} not what the model expects`} · {summary.folded.toLocaleString('en')} of{' '}
-          {data.membership.changes.t.length.toLocaleString('en')} changes · rows: observers, columns: subjects, ✝ not live
+          {data.membership.changes.t.length.toLocaleString('en')} changes · rows: observers, columns: subjects; a faded row: the observer is not live
         </p>
       )}
-      <canvas ref={canvas} onMouseMove={onMove} onMouseLeave={hide} onClick={onClick} />
+      <div class="matrix-body">
+        <canvas ref={canvas} onMouseMove={onMove} onMouseLeave={hide} onClick={onClick} />
+        {mode === 'matrix' && <Expectation data={data} t={cursor} examples={summary.examples} wrong={summary.wrong} />}
+      </div>
       <Tooltip tip={tip} />
+    </div>
+  );
+}
+
+/** What the model expects at t, in words, and the first wrong cells: the matrix's outlines explained. */
+function Expectation({data, t, examples, wrong}: {data: ReportData; t: number; examples: string; wrong: number}) {
+  const e = lastAtOrBefore(data.membership.epochs.t, t);
+  const names = (ps: number[]) => ps.map((p) => data.peers[p]).join(', ');
+  const live = e < 0 ? [] : (data.membership.epochs.live[e] ?? []);
+  const sides = e < 0 ? [] : (data.membership.epochs.sides[e] ?? []);
+  const down = data.peers.map((_, p) => p).filter((p) => !live.includes(p));
+  return (
+    <div class="expectation">
+      <p>
+        <b>Live</b> {live.length ? names(live) : 'nobody yet'}
+        {down.length > 0 && (
+          <>
+            <br />
+            <b>Not live</b> {names(down)}
+          </>
+        )}
+        {sides.length > 1 && (
+          <>
+            <br />
+            <b>Sides</b> {sides.map((side) => `[${names(side)}]`).join(' | ')}
+          </>
+        )}
+      </p>
+      {wrong > 0 && (
+        <ul>
+          {examples.split('\n').map((line) => (
+            <li>{line}</li>
+          ))}
+          {wrong > 10 && <li class="muted">and {wrong - 10} more</li>}
+        </ul>
+      )}
     </div>
   );
 }

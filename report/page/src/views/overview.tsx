@@ -82,6 +82,11 @@ function drawStrip(ctx: CanvasRenderingContext2D, data: ReportData, lay: Layout,
   ctx.fillStyle = '#1d2430';
   ctx.fillText('faults', gutter - 8, lay.faultsY + laneH / 2);
   ctx.fillText('checks', gutter - 8, lay.checksY + checkH / 2);
+  // Marks past the end (a live run's bands drawn to the end) stay inside the plot.
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(x.x0 - 7, 0, x.width + 14, lay.height);
+  ctx.clip();
   // Fault bands, one lane each, labelled inside when they fit
   if (lay.lanes.length === 0) {
     ctx.textAlign = 'left';
@@ -125,11 +130,6 @@ function drawStrip(ctx: CanvasRenderingContext2D, data: ReportData, lay: Layout,
   ctx.font = `${Math.min(11, lay.peerH - 1)}px system-ui, sans-serif`;
   data.peers.forEach((name, p) => {
     const y = lay.peersY + p * lay.peerH;
-    if (labels) {
-      ctx.fillStyle = '#1d2430';
-      ctx.textAlign = 'right';
-      ctx.fillText(name, gutter - 8, y + lay.peerH / 2, gutter - 12);
-    }
     for (const seg of data.timeline.lifecycles[p] ?? []) {
       const x0 = x.x(seg.from);
       const x1 = Math.max(x0 + 1, x.x(seg.to ?? end));
@@ -137,6 +137,12 @@ function drawStrip(ctx: CanvasRenderingContext2D, data: ReportData, lay: Layout,
       ctx.fillRect(x0, y + 1, x1 - x0, Math.max(1, lay.peerH - 2));
     }
   });
+  ctx.restore();
+  if (labels) {
+    ctx.fillStyle = '#1d2430';
+    ctx.textAlign = 'right';
+    data.peers.forEach((name, p) => ctx.fillText(name, gutter - 8, lay.peersY + p * lay.peerH + lay.peerH / 2, gutter - 12));
+  }
   if (!labels) {
     ctx.fillStyle = '#1d2430';
     ctx.textAlign = 'right';
@@ -184,7 +190,7 @@ function Steps({data, x}: {data: ReportData; x: TimeScale}) {
     <div class="steps">
       {data.timeline.steps.map((s) => {
         const x0 = x.x(s.begin);
-        const x1 = Math.max(x0 + 3, x.x(s.end ?? end));
+        const x1 = Math.min(x.x0 + x.width, Math.max(x0 + 3, x.x(s.end ?? end)));
         const tip = `${s.path}. ${s.kind}: ${s.title} (line ${s.line})\n${formatTime(s.begin)} – ${s.end === undefined ? 'never ended' : formatTime(s.end)} · ${s.status}${s.message ? `\n${s.message}` : ''}`;
         return (
           <div class={`step step-${s.status}`} id={s.anchor} key={s.anchor} title={tip}>
@@ -222,7 +228,7 @@ function RateChart({data, width}: {data: ReportData; width: number}) {
       legend: {show: false},
       cursor: {show: false},
       select: {show: false, left: 0, top: 0, width: 0, height: 0},
-      scales: {x: {time: false, range: () => [0, Math.max(1, data.meta.end)]}},
+      scales: {x: {time: false, range: () => [0, Math.max(1, data.meta.end)]}, y: {range: (_u, _min, max) => [0, Math.max(1, max * 1.08)]}},
       axes: [
         {size: 22, stroke: '#5f6b7a', grid: {stroke: '#e3e7ec', width: 1}, ticks: {show: false}, values: (_u, vals) => vals.map((v) => formatTick(v, vals.length > 1 ? Math.abs(vals[1]! - vals[0]!) : 1000)), font: '11px system-ui, sans-serif'},
         {size: gutter - 14, stroke: '#5f6b7a', grid: {stroke: '#eef1f4', width: 1}, ticks: {show: false}, label: 'events/s', labelSize: 14, labelFont: '11px system-ui, sans-serif', font: '11px system-ui, sans-serif'},
