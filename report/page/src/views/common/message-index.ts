@@ -10,6 +10,8 @@ export interface MessageIndex {
   /** Delivery indices in ascending delivery time, and those times. */
   byTime: Int32Array;
   timeSorted: Float64Array;
+  /** The receiver of each time-sorted delivery: the density map reads it in order. */
+  peerByTime: Int32Array;
   /** Sent messages in ascending send time, and those times. */
   sentByTime: Int32Array;
   sentTimeSorted: Float64Array;
@@ -69,18 +71,19 @@ function build(data: ReportData): MessageIndex {
     const m = deliveries.message[i]!;
     latency[i] = m >= 0 && m < nMsg ? deliveries.t[i]! - sent.t[m]! : NaN;
   }
-  const finite = Array.from(latency).filter((x) => Number.isFinite(x));
-  let latencyScale = 1;
-  if (finite.length) {
-    // A sample is enough for a colour scale, and keeps a million deliveries cheap.
-    const stride = Math.max(1, Math.floor(finite.length / 20_000));
-    const sample = finite.filter((_, i) => i % stride === 0).sort((a, b) => a - b);
-    latencyScale = Math.max(1, sample[Math.floor(sample.length * 0.99)] ?? 1);
-  }
+  // A sample is enough for a colour scale, and keeps a million deliveries cheap.
+  const stride = Math.max(1, Math.floor(latency.length / 20_000));
+  const sample: number[] = [];
+  for (let i = 0; i < latency.length; i += stride) if (Number.isFinite(latency[i]!)) sample.push(latency[i]!);
+  sample.sort((a, b) => a - b);
+  const latencyScale = Math.max(1, sample[Math.floor(sample.length * 0.99)] ?? 1);
+  const peerByTime = new Int32Array(byTime.length);
+  for (let i = 0; i < byTime.length; i++) peerByTime[i] = deliveries.peer[byTime[i]!]!;
   let ids: Map<string, number> | undefined;
   return {
     byTime,
     timeSorted,
+    peerByTime,
     sentByTime,
     sentTimeSorted,
     msgStart: del.start,
