@@ -33,7 +33,7 @@ import type {HistoryEvent, MemberState, Verdict} from './history/types.js';
 import {isContractEvent} from './history/types.js';
 import {evidence, formatTime, peerOf} from './model.js';
 
-interface Held {
+export interface Held {
   state: MemberState;
   incarnation: number;
   /** The last address the view knew for it (dead, left and suspect events carry none). */
@@ -50,7 +50,7 @@ interface Boot {
   view: Map<string, Held>;
 }
 
-interface Violation {
+export interface Violation {
   observer: string;
   subject: string;
   before: Held;
@@ -89,7 +89,12 @@ function at(state: MemberState, incarnation: number): string {
 }
 
 /** Every observer's view, per boot, changes only as SWIM with Lifeguard allows (see the module comment). */
-export function membershipLegality(history: readonly HistoryEvent[]): Verdict {
+/**
+ * Every illegal transition in the peers' views, in history order, and how
+ * many transitions were judged: what membershipLegality reports, for callers
+ * that show where each one happened.
+ */
+export function legalityViolations(history: readonly HistoryEvent[]): {violations: Violation[]; changes: number} {
   const boots = new Map<string, Boot>();
   const violations: Violation[] = [];
   let changes = 0;
@@ -162,6 +167,11 @@ export function membershipLegality(history: readonly HistoryEvent[]): Verdict {
     boot.view.set(subject, after);
   }
 
+  return {violations, changes};
+}
+
+export function membershipLegality(history: readonly HistoryEvent[]): Verdict {
+  const {violations, changes} = legalityViolations(history);
   const figures = {illegal_transitions: violations.length, transitions: changes};
   const v = violations[0];
   if (!v) return {status: 'pass', message: `${changes} membership ${changes === 1 ? 'change' : 'changes'} in the peers' views, all legal`, figures};

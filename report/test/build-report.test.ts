@@ -300,3 +300,19 @@ test('the model curve comes from the peers\' timing and reaches the epidemic mod
   const fault = data.detection.faults.find((f) => f.kind === 'kill')!;
   t.true(fault.boundMs! > 0);
 });
+
+test('an illegal transition is marked where the legality checker finds it', (t) => {
+  const h = new History();
+  h.coordinator('run.begin', {scenario: 'legality', peers: ['alice', 'bob'], invariants: ['membership-legality']});
+  h.group('alice', 'bob');
+  h.at(800).member('alice', 'alive', 'bob', 3);
+  h.at(900).member('alice', 'suspect', 'bob', 1);
+  h.at(1000).coordinator('run.end', {});
+  const data = buildReport(h.events);
+  t.is(data.meta.status, 'fail');
+  t.deepEqual(
+    data.timeline.checks.map((c) => [c.anchor, c.t]),
+    [['invariant-membership-legality', 900]],
+  );
+  t.is(data.meta.firstFailure?.t, 900);
+});

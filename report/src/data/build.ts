@@ -10,6 +10,7 @@ import {isEvent} from '@peerlab/checkers/history/types';
 import type {Effect} from '@peerlab/checkers/model';
 import {Model, chatAt} from '@peerlab/checkers/model';
 import {DeliveryDuties} from '@peerlab/checkers/delivered';
+import {legalityViolations} from '@peerlab/checkers/legality';
 import type {Evaluation} from '@peerlab/checkers/verdict';
 import {evaluate} from '@peerlab/checkers/verdict';
 import type {SwimTiming} from '@peerlab/checkers/swim-model';
@@ -84,6 +85,7 @@ export function buildReport(history: readonly HistoryEvent[], options: BuildOpti
   const eventLog = log.done(options.chunkSize ?? defaultChunkSize);
   const detectionData = detection.done();
   const messagesData = messages.done(model, duties);
+  /** When an invariant that did not pass first broke, as its checker finds it; undefined: it says no time (the run's end stands for it). */
   const invariantTime = (name: string): number | undefined => {
     switch (name) {
       case 'no-duplicate-delivery':
@@ -96,11 +98,16 @@ export function buildReport(history: readonly HistoryEvent[], options: BuildOpti
         return detectionData.falseDeaths[0]?.t;
       case 'no-dead':
         return detection.firstDead === undefined ? undefined : relative(ctx, detection.firstDead);
+      case 'membership-legality': {
+        // Asked only of an invariant that did not pass: one more pass, for a failed run only.
+        const first = legalityViolations(history).violations[0];
+        return first && relative(ctx, first.after.event.t);
+      }
       default:
         return undefined;
     }
   };
-  const {timeline: timelineData, firstFailure} = timeline.done(evaluation, eventLog.t, invariantTime);
+  const {timeline: timelineData, firstFailure} = timeline.done(evaluation, log.rate, invariantTime);
   return {
     version: reportDataVersion,
     meta: {

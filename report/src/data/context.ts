@@ -73,10 +73,3 @@ export function context(history: readonly HistoryEvent[]): Context {
   const t0 = history[0]?.t ?? 0;
   return {t0, end: history.length === 0 ? 0 : Math.round(end - t0), peers, index: new Map(peers.map((p, i) => [p, i])), teardown: lastStepEnd > lastStepBegin ? lastStepEnd + 1 : Infinity};
 }
-
-/** The first `length` numbers of a typed array as a plain array: what JSON writes as an array. */
-export function plain(values: ArrayLike<number>, length = values.length): number[] {
-  const out = new Array<number>(length);
-  for (let i = 0; i < length; i++) out[i] = values[i]!;
-  return out;
-}

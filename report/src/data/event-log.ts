@@ -6,16 +6,18 @@
 import type {HistoryEvent} from '@peerlab/checkers/history/types';
 import type {EventChunk, EventLogIndex} from './types.js';
 import type {Context} from './context.js';
-import {plain} from './context.js';
+import {bucketWidth} from './buckets.js';
 
 export const defaultChunkSize = 5000;
 
 export class EventLogFold {
-  // Sized once for the whole history: a million pushes would copy and collect.
-  readonly #t: Float64Array;
-  readonly #src: Int32Array;
-  readonly #type: Int32Array;
+  // Sized once for the whole history: a million pushes would copy and collect, and typed arrays would need copying to plain ones for JSON.
+  readonly #t: number[];
+  readonly #src: number[];
+  readonly #type: number[];
   #count = 0;
+  /** Events per bucket of `bucketMs`, counted as they come (the run's end is known before the pass). */
+  readonly rate: {bucketMs: number; counts: number[]};
   readonly #sources = new Map<string, number>();
   readonly #types = new Map<string, number>();
   // Consecutive events often share a source or a type: the last one is checked before the table.
@@ -28,14 +30,21 @@ export class EventLogFold {
     readonly ctx: Context,
     size: number,
   ) {
-    this.#t = new Float64Array(size);
-    this.#src = new Int32Array(size);
-    this.#type = new Int32Array(size);
+    this.#t = new Array<number>(size);
+    this.#src = new Array<number>(size);
+    this.#type = new Array<number>(size);
+    const bucketMs = bucketWidth(ctx.end);
+    this.rate = {bucketMs, counts: new Array<number>(Math.floor(Math.max(0, ctx.end) / bucketMs) + 1).fill(0)};
   }
 
   add(e: HistoryEvent): void {
     const i = this.#count++;
-    this.#t[i] = Math.round(e.t - this.ctx.t0);
+    const t = Math.round(e.t - this.ctx.t0);
+    this.#t[i] = t;
+    const counts = this.rate.counts;
+    // A peer's clock may run a little before the first event or after the last: its events count at the edge.
+    const b = Math.min(counts.length - 1, Math.max(0, Math.floor(t / this.rate.bucketMs)));
+    counts[b]!++;
     const src = e.src;
     if (src !== this.#lastSrc) {
       let i = this.#sources.get(src);
@@ -57,9 +66,9 @@ export class EventLogFold {
   done(chunkSize = defaultChunkSize): EventLogIndex {
     return {
       count: this.#count,
-      t: plain(this.#t, this.#count),
-      src: plain(this.#src, this.#count),
-      type: plain(this.#type, this.#count),
+      t: this.#t,
+      src: this.#src,
+      type: this.#type,
       sources: [...this.#sources.keys()],
       types: [...this.#types.keys()],
       chunkSize,

@@ -225,7 +225,7 @@ export class TimelineFold {
     }
   }
 
-  done(evaluation: Evaluation, rateT: readonly number[], invariantTime: (name: string) => number | undefined): {timeline: Timeline; firstFailure: ReportMeta['firstFailure']} {
+  done(evaluation: Evaluation, rate: Timeline['rate'], invariantTime: (name: string) => number | undefined): {timeline: Timeline; firstFailure: ReportMeta['firstFailure']} {
     const ctx = this.ctx;
     const steps: TimelineStep[] = evaluation.steps.map((s) => {
       const begin = this.#stepBegin.get(s.path);
@@ -255,7 +255,7 @@ export class TimelineFold {
       checks.push({t: invariantTime(inv.name) ?? ctx.end, status: inv.status, label: `invariant ${inv.name}`, message: inv.message, anchor: `invariant-${inv.name}`});
     }
     checks.sort((a, b) => a.t - b.t);
-    const timeline: Timeline = {steps, faults: this.#bands, lifecycles: this.#lifecycles, checks, rate: rate(rateT, ctx.end)};
+    const timeline: Timeline = {steps, faults: this.#bands, lifecycles: this.#lifecycles, checks, rate};
     return {timeline, firstFailure: firstFailure(evaluation, steps, this.#stepEnd, this.#stepBegin, invariantTime, ctx.end)};
   }
 }
@@ -288,24 +288,4 @@ function firstFailure(
   const invariant = evaluation.invariants.find((c) => c.status === status);
   if (invariant) return {anchor: `invariant-${invariant.name}`, t: invariantTime(invariant.name) ?? end, message: evaluation.message ?? invariant.message};
   return undefined;
-}
-
-const niceSteps = [1, 2, 5];
-
-/** A round bucket width that cuts `end` ms into at most `max` buckets. */
-export function bucketWidth(end: number, max = 500): number {
-  const want = Math.max(1, end / max);
-  for (let scale = 1; ; scale *= 10) for (const s of niceSteps) if (s * scale >= want) return s * scale;
-}
-
-function rate(times: readonly number[], end: number): Timeline['rate'] {
-  const bucketMs = bucketWidth(end);
-  const counts = new Array<number>(Math.floor(Math.max(0, end) / bucketMs) + 1).fill(0);
-  for (const t of times) {
-    const b = Math.floor(t / bucketMs);
-    if (b >= 0 && b < counts.length) counts[b]!++;
-    else if (b >= counts.length) counts[counts.length - 1]!++;
-    else counts[0]!++;
-  }
-  return {bucketMs, counts};
 }
