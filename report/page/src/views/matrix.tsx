@@ -26,7 +26,9 @@ const stateColors = memberStates.map((s) => memberStateColors[s]);
 function isWrong(d: {views: Views; expected: Uint8Array; live: Uint8Array; hasView: Uint8Array; n: number}, cell: number): boolean {
   if (holdsLive(d.views.state[cell]!) === (d.expected[cell] === 1)) return false;
   const o = Math.floor(cell / d.n);
-  return d.live[o] === 1 || d.hasView[o] === 1;
+  if (d.live[o] === 1) return true;
+  // A process that is not running has no say about itself.
+  return d.hasView[o] === 1 && cell % d.n !== o;
 }
 
 function viewHolders(views: Views, n: number): Uint8Array {
@@ -301,7 +303,7 @@ function Expectation({data, t, examples, wrong}: {data: ReportData; t: number; e
   return (
     <div class="expectation">
       <p>
-        <b>Live</b> {live.length ? names(live) : 'nobody yet'}
+        <b>Live</b> {live.length === 0 ? 'nobody yet' : down.length === 0 ? `all ${live.length} peers` : live.length > 8 ? `${live.length} peers, all but those below` : names(live)}
         {down.length > 0 && (
           <>
             <br />

@@ -75,6 +75,7 @@ function drawStrip(ctx: CanvasRenderingContext2D, data: ReportData, lay: Layout,
     ctx.moveTo(px, axisH - 4);
     ctx.lineTo(px, lay.height);
     ctx.stroke();
+    ctx.textAlign = px > width - 24 ? 'right' : 'center';
     ctx.fillText(formatTick(v, step), px, 9);
   }
   // Gutter labels
@@ -134,7 +135,9 @@ function drawStrip(ctx: CanvasRenderingContext2D, data: ReportData, lay: Layout,
       const x0 = x.x(seg.from);
       const x1 = Math.max(x0 + 1, x.x(seg.to ?? end));
       ctx.fillStyle = lifecycleColors[seg.state];
-      ctx.fillRect(x0, y + 1, x1 - x0, Math.max(1, lay.peerH - 2));
+      // Thin rows without gaps: a hundred peers read as one block, with the down ones as dark marks in it.
+      const gap = lay.peerH >= 6 ? 1 : 0;
+      ctx.fillRect(x0, y + gap, x1 - x0, lay.peerH - 2 * gap);
     }
   });
   ctx.restore();
