@@ -9,7 +9,6 @@ import {useMemo, useState} from 'preact/hooks';
 import uPlot from 'uplot';
 import type {ConvergenceChange, FaultBand} from '../../../src/data/types.js';
 import type {ViewProps} from '../view-props.js';
-import {WhenVisible} from './common/lazy.js';
 import {changeSeries, completionLabel} from './convergence/series.js';
 import {fmtAt, fmtDur, plural} from './common/format.js';
 import {Bar, LinkButton, Muted, Notice, Swatch, red} from './common/ui.js';
@@ -24,10 +23,6 @@ function changeEnd(data: ViewProps['data'], i: number): number {
 }
 
 export function ConvergenceView(props: ViewProps) {
-  return <WhenVisible minHeight={600}>{() => <Convergence {...props} />}</WhenVisible>;
-}
-
-function Convergence(props: ViewProps) {
   const {data, window: win} = props;
   const [all, setAll] = useState(false);
   const changes = data.convergence;

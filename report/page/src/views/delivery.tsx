@@ -7,7 +7,6 @@
 import {useCallback, useMemo, useState} from 'preact/hooks';
 import type uPlot from 'uplot';
 import type {ViewProps} from '../view-props.js';
-import {WhenVisible} from './common/lazy.js';
 import {Canvas} from './common/canvas.js';
 import {fmtAt, fmtCount, fmtDur, plural} from './common/format.js';
 import {messageIndex} from './common/message-index.js';
@@ -17,10 +16,6 @@ import {buildCells, cellDetail} from './delivery/cells.js';
 import {drawMatrix, matrixCursor, latencyColor, matrixColors, matrixLayout} from './delivery/draw.js';
 
 export function DeliveryView(props: ViewProps) {
-  return <WhenVisible minHeight={900}>{() => <Delivery {...props} />}</WhenVisible>;
-}
-
-function Delivery(props: ViewProps) {
   const {data, window: win, cursor, selectedMessage} = props;
   const idx = useMemo(() => messageIndex(data), [data]);
   const cells = useMemo(() => buildCells(data, idx, win.from, win.to), [data, idx, win.from, win.to]);

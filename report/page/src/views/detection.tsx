@@ -7,7 +7,6 @@
 import {useCallback, useMemo, useState} from 'preact/hooks';
 import type {DetectionFault} from '../../../src/data/types.js';
 import type {ViewProps} from '../view-props.js';
-import {WhenVisible} from './common/lazy.js';
 import {Canvas} from './common/canvas.js';
 import {fmtAt, fmtCount, fmtDur, plural} from './common/format.js';
 import {tOf} from './common/time-strip.js';
@@ -24,10 +23,6 @@ function faultEnd(f: DetectionFault): number {
 }
 
 export function DetectionView(props: ViewProps) {
-  return <WhenVisible minHeight={400}>{() => <Detection {...props} />}</WhenVisible>;
-}
-
-function Detection(props: ViewProps) {
   const {data, window: win, cursor} = props;
   const det = data.detection;
   const [all, setAll] = useState(false);

@@ -6,7 +6,6 @@
  */
 import {useCallback, useMemo, useRef, useState} from 'preact/hooks';
 import type {ViewProps} from '../view-props.js';
-import {WhenVisible} from './common/lazy.js';
 import {Canvas} from './common/canvas.js';
 import {fmtAt, fmtCount, fmtDur, plural} from './common/format.js';
 import {messageIndex} from './common/message-index.js';
@@ -17,10 +16,6 @@ import {seqLayout} from './sequence/layout.js';
 import {maxArrows, messageSpan, selectMessageArrows, selectWindow, type Selection} from './sequence/select.js';
 
 export function SequenceView(props: ViewProps) {
-  return <WhenVisible minHeight={seqLayout(800, props.data.peers.length, 0, 1).height + 90}>{() => <Sequence {...props} />}</WhenVisible>;
-}
-
-function Sequence(props: ViewProps) {
   const {data, window: win, cursor, selectedMessage} = props;
   const idx = useMemo(() => messageIndex(data), [data]);
   const nPeers = data.peers.length;
