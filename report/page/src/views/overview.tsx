@@ -312,7 +312,7 @@ export function OverviewView(props: ViewProps) {
     <div class="overview" ref={wrap} {...brush.handlers} onMouseMove={onMove} onMouseLeave={hide}>
       {width > 0 && (
         <>
-          <canvas ref={canvas} />
+          <canvas ref={canvas} role="img" aria-label="the run over time: fault bands, failed checks and each peer's process state" />
           <Steps data={data} x={x} />
           <RateChart data={data} width={width} />
           <div class="overlay">
