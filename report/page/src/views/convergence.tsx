@@ -36,15 +36,15 @@ export function ConvergenceView(props: ViewProps) {
 
   if (changes.length === 0) {
     return (
-      <section class="view view-convergence">
+      <div class="view-convergence">
         <Notice tone="info">No membership change in this run (no join, kill, leave, heal, restart, pause or resume): nothing to converge on.</Notice>
-      </section>
+      </div>
     );
   }
   const never = changes.filter((c) => c.completeAt === undefined).length;
   const slow = changes.filter((c) => c.completeAt !== undefined && c.model && (c.completeAt - c.t) / Math.max(1, c.model.ms) > 2).length;
   return (
-    <section class="view view-convergence">
+    <div class="view-convergence">
       <Bar>
         <span>
           {plural(changes.length, 'change')}
@@ -54,6 +54,7 @@ export function ConvergenceView(props: ViewProps) {
         <Swatch color={colors.fraction} label="fraction of live observers reflecting it" shape="line" />
         <Swatch color={colors.model} label="model" shape="dash" />
         <Swatch color={colors.views} label="distinct views (right axis)" shape="line" />
+        <Muted>vertical lines: complete (solid), the model's time (dashed)</Muted>
       </Bar>
       <Summary {...props} />
       {shown.length === 0 ? (
@@ -77,7 +78,7 @@ export function ConvergenceView(props: ViewProps) {
           </div>
         </>
       )}
-    </section>
+    </div>
   );
 }
 
@@ -151,13 +152,19 @@ function ChangeChart(props: ViewProps & {change: ConvergenceChange}) {
           {label: 'views', stroke: colors.views, width: 1.5, paths: stepped, spanGaps: true, scale: 'views'},
         ]}
         axes={[
-          {values: (_u, vals) => vals.map((v) => `${Math.round(v * 100)}%`), size: 44},
+          {values: (_u, vals) => vals.map((v) => `${Math.round(v * 100)}%`), size: 52},
           {scale: 'views', side: 1, grid: {show: false}, size: 30, stroke: colors.views, values: (_u, vals) => vals.map((v) => (Number.isInteger(v) ? String(v) : ''))},
         ]}
         scales={{y: {range: [0, 1.02]}, views: {range: (_u, _min, max) => [0, Math.max(2, max + 1)]}}}
         xRange={[0, s.xMax]}
         xLabel={(v) => fmtDur(v)}
+        xName="since the change"
+        legend={false}
         cursor={props.cursor - c.t}
+        marks={[
+          ...(s.modelMs !== undefined ? [{x: s.modelMs, color: colors.model, dash: true}] : []),
+          ...(s.took !== undefined ? [{x: s.took, color: label.bad ? red : '#1b5e20'}] : []),
+        ]}
         faults={bands}
         end={data.meta.end - c.t}
         onCursor={(x) => props.setCursor(Math.round(c.t + x))}

@@ -13,7 +13,7 @@ import {messageIndex} from './common/message-index.js';
 import {Bar, Muted, Notice, Swatch, red} from './common/ui.js';
 import {TimeChart} from './common/uplot-chart.js';
 import {buildCells, cellDetail} from './delivery/cells.js';
-import {drawMatrix, latencyColor, matrixColors, matrixLayout} from './delivery/draw.js';
+import {drawMatrix, matrixCursor, latencyColor, matrixColors, matrixLayout} from './delivery/draw.js';
 
 export function DeliveryView(props: ViewProps) {
   const {data, window: win, cursor, selectedMessage} = props;
@@ -21,9 +21,10 @@ export function DeliveryView(props: ViewProps) {
   const cells = useMemo(() => buildCells(data, idx, win.from, win.to), [data, idx, win.from, win.to]);
   const [hover, setHover] = useState<string | undefined>(undefined);
   const draw = useCallback(
-    (ctx: CanvasRenderingContext2D, width: number) => drawMatrix(ctx, data, idx, cells, matrixLayout(width, cells), cursor, selectedMessage),
-    [data, idx, cells, cursor, selectedMessage],
+    (ctx: CanvasRenderingContext2D, width: number) => drawMatrix(ctx, data, idx, cells, matrixLayout(width, cells), selectedMessage),
+    [data, idx, cells, selectedMessage],
   );
+  const cursorAt = (width: number) => matrixCursor(idx, cells, matrixLayout(width, cells), cursor);
   const n = cells.b - cells.a;
   const at = (x: number, y: number, width: number): {row: number; col: number} | undefined => {
     const l = matrixLayout(width, cells);
@@ -61,7 +62,7 @@ export function DeliveryView(props: ViewProps) {
   const first = n > 0 ? data.messages.sent.t[idx.sentByTime[cells.a]!]! : 0;
   const last = n > 0 ? data.messages.sent.t[idx.sentByTime[cells.b - 1]!]! : 0;
   return (
-    <section class="view view-delivery">
+    <div class="view-delivery">
       <Bar>
         <span>
           {plural(n, 'message')} sent in {fmtAt(win.from)} – {fmtAt(win.to)}
@@ -84,11 +85,11 @@ export function DeliveryView(props: ViewProps) {
       {n === 0 ? (
         <Notice tone="info">No message was sent in this window.</Notice>
       ) : (
-        <Canvas height={matrixLayout(800, cells).height} draw={draw} onMove={onMove} onLeave={() => setHover(undefined)} onClick={onClick} />
+        <Canvas data={{messages: n, 'per-row': cells.perRow}} height={matrixLayout(800, cells).height} draw={draw} cursor={cursorAt} onMove={onMove} onLeave={() => setHover(undefined)} onClick={onClick} />
       )}
       <div style={{minHeight: '18px', fontSize: '12px', color: '#333'}}>{hover ?? ' '}</div>
       <LatencyChart {...props} />
-    </section>
+    </div>
   );
 }
 
@@ -99,24 +100,24 @@ function LatencyChart(props: ViewProps) {
     const xs = lat.p50.map((_, i) => (i + 0.5) * lat.bucketMs);
     return [xs, lat.p50, lat.p99, lat.max];
   }, [lat]);
-  if (lat.p50.length === 0) return <Notice tone="info">No delivery: no latency to chart.</Notice>;
+  if (!lat.p50.some((v) => v !== null)) return <Notice tone="info">No message was delivered in this run: no latency to chart.</Notice>;
   const ms = (_u: uPlot, v: number | null) => (v == null ? '–' : fmtDur(v));
   return (
     <div>
       <div style={{fontSize: '13px', marginTop: '6px'}}>
         Delivery latency per {fmtDur(lat.bucketMs)} <Muted>(click sets the cursor, drag sets the window; shaded: faults)</Muted>
-        {data.messages.missing.message.length > 0 && <span style={{color: red}}> · {fmtCount(data.messages.missing.message.length)} deliveries never happened and are not in it</span>}
+        {data.messages.missing.message.length > 0 && <span style={{color: red}}> · {fmtCount(data.messages.missing.message.length)} missing deliveries (never made) are not in it</span>}
       </div>
       <TimeChart
         shape="latency"
         data={d}
         height={200}
         series={[
-          {label: 'p50', stroke: '#1f5f99', width: 1.5, value: ms},
-          {label: 'p99', stroke: '#e07b00', width: 1.5, value: ms},
-          {label: 'max', stroke: '#c62828', width: 1, dash: [4, 3], value: ms},
+          {label: 'p50', stroke: '#1f5f99', width: 1.5, value: ms, points: {show: true, size: 4, fill: '#1f5f99'}},
+          {label: 'p99', stroke: '#e07b00', width: 1.5, value: ms, points: {show: true, size: 4, fill: '#e07b00'}},
+          {label: 'max', stroke: '#c62828', width: 1, dash: [4, 3], value: ms, points: {show: true, size: 3, fill: '#c62828'}},
         ]}
-        axes={[{values: (_u, vals) => vals.map((v) => fmtDur(v)), size: 60}]}
+        axes={[{values: (_u, vals) => vals.map((v) => fmtDur(v)), size: 60, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000]}]}
         scales={{y: {range: (_u, _min, max) => [0, Math.max(1, max ?? 1) * 1.1]}}}
         xRange={[props.window.from, props.window.to]}
         xLabel={(v) => fmtAt(v)}

@@ -11,7 +11,7 @@ import {Canvas} from './common/canvas.js';
 import {fmtAt, fmtCount, fmtDur, plural} from './common/format.js';
 import {tOf} from './common/time-strip.js';
 import {Bar, LinkButton, Muted, Notice, Swatch, red} from './common/ui.js';
-import {barScale, barsHeight, detColors, drawBars, drawStrip, stripH, stripScale} from './detection/draw.js';
+import {barRowH, barScale, barsHeight, barTop, detColors, barsCursor, drawBars, drawStrip, stripCursor, stripH, stripScale} from './detection/draw.js';
 
 const maxFaults = 8;
 const maxListed = 200;
@@ -28,16 +28,17 @@ export function DetectionView(props: ViewProps) {
   const [all, setAll] = useState(false);
   const shown = useMemo(() => det.faults.filter((f) => all || (f.t <= win.to && faultEnd(f) >= win.from)), [det, all, win.from, win.to]);
   const drawStripFn = useCallback(
-    (ctx: CanvasRenderingContext2D, width: number) => drawStrip(ctx, data, width, win.from, win.to, cursor),
-    [data, win.from, win.to, cursor],
+    (ctx: CanvasRenderingContext2D, width: number) => drawStrip(ctx, data, width, win.from, win.to),
+    [data, win.from, win.to],
   );
+  const stripCursorAt = (width: number) => stripCursor(width, win.from, win.to, cursor);
   const onStripClick = (x: number, _y: number, width: number) => {
     const s = stripScale(width, win.from, win.to);
     if (x >= s.x0 && x <= s.x1) props.setCursor(Math.round(tOf(s, x)));
   };
   const nFalse = det.falseSuspicions.length + det.falseDeaths.length;
   return (
-    <section class="view view-detection">
+    <div class="view-detection">
       <Bar>
         <span>{plural(det.faults.length, 'fault')} detected by observers</span>
         <b style={{color: det.falseSuspicions.length ? red : '#1b5e20'}}>false suspicions: {fmtCount(det.falseSuspicions.length)}</b>
@@ -49,9 +50,9 @@ export function DetectionView(props: ViewProps) {
         <Swatch color={detColors.dead} label="declared dead" shape="tick" />
         <Swatch color={detColors.refutation} label="refutation" shape="tick" />
         <Swatch color={detColors.bound} label="model's bound" shape="dash" />
-        <Muted>an observer's name in red: dead later than the bound, or never</Muted>
+        <Muted>an observer's name in red: dead later than the bound, or never; n› at the right: refutations after the chart's end</Muted>
       </Bar>
-      <Canvas height={stripH} draw={drawStripFn} onClick={onStripClick} title="click to set the cursor" />
+      <Canvas height={stripH} draw={drawStripFn} cursor={stripCursorAt} onClick={onStripClick} title="click to set the cursor" />
       {det.faults.length === 0 ? (
         <Notice tone="info">No kill, pause, stop, isolation or partition in this run: no failure to detect.</Notice>
       ) : shown.length === 0 ? (
@@ -72,17 +73,26 @@ export function DetectionView(props: ViewProps) {
         </>
       )}
       {nFalse > 0 && <FalseList {...props} />}
-    </section>
+    </div>
   );
 }
 
 function FaultBars(props: ViewProps & {fault: DetectionFault}) {
   const {fault: f, data, cursor} = props;
-  const draw = useCallback((ctx: CanvasRenderingContext2D, width: number) => drawBars(ctx, data, f, width, cursor), [data, f, cursor]);
+  const draw = useCallback((ctx: CanvasRenderingContext2D, width: number) => drawBars(ctx, data, f, width), [data, f]);
+  const cursorAt = (width: number) => barsCursor(f, width, cursor);
   const suspected = f.observers.filter((o) => o.suspectAt !== undefined).length;
   const dead = f.observers.filter((o) => o.deadAt !== undefined);
   const slowest = dead.reduce((m, o) => Math.max(m, o.deadAt! - f.t), 0);
   const late = f.boundMs !== undefined ? f.observers.filter((o) => o.deadAt === undefined || o.deadAt - f.t > f.boundMs!).length : 0;
+  const [hover, setHover] = useState<string | undefined>(undefined);
+  const onMove = (_x: number, y: number) => {
+    const o = f.observers[Math.floor((y - barTop) / barRowH)];
+    if (!o) return setHover(undefined);
+    const rel = (t: number | undefined) => (t === undefined ? 'never' : `+${fmtDur(t - f.t)}`);
+    const refs = o.refutations.length ? `, ${plural(o.refutations.length, 'refutation')} at ${o.refutations.map(rel).join(', ')}` : '';
+    setHover(`${data.peers[o.observer]}: suspected ${rel(o.suspectAt)}, declared dead ${rel(o.deadAt)}${f.boundMs !== undefined ? ` (bound ${fmtDur(f.boundMs)})` : ''}${refs}`);
+  };
   const onClick = (x: number, _y: number, width: number) => {
     const s = barScale(f, width);
     if (x >= s.x0 && x <= s.x1) props.setCursor(Math.round(f.t + tOf(s, x)));
@@ -98,7 +108,12 @@ function FaultBars(props: ViewProps & {fault: DetectionFault}) {
         {dead.length > 0 && `, slowest ${fmtDur(slowest)}`}
         {late > 0 && <b style={{color: red}}> · {late} later than the bound or never</b>}
       </div>
-      {f.observers.length === 0 ? <Muted>no live observer at the fault</Muted> : <Canvas height={barsHeight(f)} draw={draw} onClick={onClick} title="click to set the cursor" />}
+      {f.observers.length === 0 ? <Muted>no live observer at the fault</Muted> : (
+        <>
+          <Canvas height={barsHeight(f)} draw={draw} cursor={cursorAt} onClick={onClick} onMove={onMove} onLeave={() => setHover(undefined)} title="click to set the cursor" />
+          <div style={{minHeight: '16px', fontSize: '12px', color: '#333'}}>{hover ?? ' '}</div>
+        </>
+      )}
     </div>
   );
 }

@@ -11,9 +11,9 @@ import {fmtAt, fmtCount, fmtDur, plural} from './common/format.js';
 import {messageIndex} from './common/message-index.js';
 import {tOf} from './common/time-strip.js';
 import {Bar, LinkButton, Muted, Notice, Swatch, red} from './common/ui.js';
-import {arrowColors, drawArrows, drawDensity, drawLifelines, drawSeqCursor, hitTest, type Hit} from './sequence/draw.js';
+import {arrowColors, drawArrows, drawDensity, drawLifelines, seqCursor, hitTest, type Hit} from './sequence/draw.js';
 import {seqLayout} from './sequence/layout.js';
-import {maxArrows, selectMessageArrows, selectWindow, type Selection} from './sequence/select.js';
+import {maxArrows, messageSpan, selectMessageArrows, selectWindow, type Selection} from './sequence/select.js';
 
 export function SequenceView(props: ViewProps) {
   const {data, window: win, cursor, selectedMessage} = props;
@@ -24,6 +24,10 @@ export function SequenceView(props: ViewProps) {
     () => (single ? selectMessageArrows(data, idx, selectedMessage!) : selectWindow(data, idx, win.from, win.to)),
     [data, idx, single, selectedMessage, win.from, win.to],
   );
+  // One message is drawn over its own spread when the window does not hold all of it.
+  const span = useMemo(() => (single ? messageSpan(data, idx, selectedMessage!) : undefined), [data, idx, single, selectedMessage]);
+  const own = span !== undefined && (span.from < win.from || span.to > win.to);
+  const range = own ? {from: span.from - Math.max(20, (span.to - span.from) * 0.08), to: span.to + Math.max(20, (span.to - span.from) * 0.08)} : win;
   const hits = useRef<Hit | undefined>(undefined);
   const density = useRef<{bucketMs: number; max: number} | undefined>(undefined);
   const [hover, setHover] = useState<string | undefined>(undefined);
@@ -31,26 +35,26 @@ export function SequenceView(props: ViewProps) {
   const [pickError, setPickError] = useState<string | undefined>(undefined);
   const [, setDrawn] = useState(0);
 
-  const height = seqLayout(800, nPeers, win.from, win.to).height;
+  const height = seqLayout(800, nPeers, range.from, range.to).height;
   const draw = useCallback(
     (ctx: CanvasRenderingContext2D, width: number) => {
-      const l = seqLayout(width, nPeers, win.from, win.to);
+      const l = seqLayout(width, nPeers, range.from, range.to);
       drawLifelines(ctx, data, l, width);
       if (sel.arrows) {
         hits.current = drawArrows(ctx, data, idx, l, sel, single);
         density.current = undefined;
       } else {
         hits.current = undefined;
-        const d = drawDensity(ctx, data, idx, l, sel);
+        const d = drawDensity(ctx, idx, l, sel);
         if (density.current?.max !== d.max || density.current.bucketMs !== d.bucketMs) {
           density.current = d;
           setDrawn((n) => n + 1);
         }
       }
-      drawSeqCursor(ctx, l, cursor);
     },
-    [data, idx, sel, single, cursor, win.from, win.to, nPeers],
+    [data, idx, sel, single, range.from, range.to, nPeers],
   );
+  const cursorAt = (width: number) => seqCursor(seqLayout(width, nPeers, range.from, range.to), cursor);
 
   const describe = (k: number): string => {
     const h = hits.current!;
@@ -73,7 +77,7 @@ export function SequenceView(props: ViewProps) {
       props.selectMessage(hits.current!.msg[k]!);
       return;
     }
-    const l = seqLayout(width, nPeers, win.from, win.to);
+    const l = seqLayout(width, nPeers, range.from, range.to);
     if (x >= l.scale.x0 && x <= l.scale.x1) props.setCursor(Math.round(tOf(l.scale, x)));
   };
   const onMove = (x: number, y: number) => {
@@ -100,7 +104,7 @@ export function SequenceView(props: ViewProps) {
     const t0 = sent.t[m]!;
     let last = t0;
     for (const d of sel.arrows!.deliveries) last = Math.max(last, deliveries.t[d]!);
-    const outside = t0 > win.to || last < win.from;
+    const outside = own;
     header = (
       <Notice tone="info">
         Only message <b>{sent.id[m]}</b> from {data.peers[sent.sender[m]!]}, sent at {fmtAt(t0)}: {plural(c!.ok + c!.duplicate + c!.outOfOrder, 'delivery', 'deliveries')}
@@ -109,13 +113,15 @@ export function SequenceView(props: ViewProps) {
         {c!.outOfOrder > 0 && `, ${fmtCount(c!.outOfOrder)} out of order`}; last delivery {fmtDur(last - t0)} after the send.{' '}
         {outside && (
           <>
-            It lies outside the window.{' '}
-            <LinkButton onClick={() => props.setWindow({from: t0 - Math.max(50, (last - t0) * 0.1), to: last + Math.max(50, (last - t0) * 0.1)})}>show its time</LinkButton>{' '}
+            <b>Drawn over its own time, {fmtAt(range.from)} – {fmtAt(range.to)}</b>: the window does not hold all of it.{' '}
+            <LinkButton onClick={() => props.setWindow(range)}>make it the window</LinkButton>{' '}
           </>
         )}
         <LinkButton onClick={() => props.selectMessage(undefined)}>show all messages</LinkButton>
       </Notice>
     );
+  } else if (data.messages.sent.id.length === 0 && data.messages.unsent.length === 0) {
+    header = <Notice tone="info">No message was sent in this run.</Notice>;
   } else if (!sel.arrows) {
     const d = density.current;
     header = (
@@ -141,7 +147,7 @@ export function SequenceView(props: ViewProps) {
   }
 
   return (
-    <section class="view view-sequence">
+    <div class="view-sequence">
       <Bar>
         <form onSubmit={submitPick} style={{display: 'inline-flex', gap: '4px', alignItems: 'center'}}>
           <label style={{fontSize: '12px'}}>
@@ -164,8 +170,13 @@ export function SequenceView(props: ViewProps) {
         <Muted>faults shade the peers they hit; partition sides are lettered</Muted>
       </Bar>
       {header}
-      <Canvas height={height} draw={draw} onClick={onClick} onMove={onMove} onLeave={() => setHover(undefined)} />
+      <Canvas
+        data={{mode: sel.arrows ? 'arrows' : 'density', arrows: sel.total, from: range.from, to: range.to, message: single ? data.messages.sent.id[selectedMessage!]! : ''}}
+        height={height}
+        draw={draw}
+        cursor={cursorAt}
+        onClick={onClick} onMove={onMove} onLeave={() => setHover(undefined)} />
       <div style={{minHeight: '18px', fontSize: '12px', color: '#333'}}>{hover ?? ' '}</div>
-    </section>
+    </div>
   );
 }

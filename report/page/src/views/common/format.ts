@@ -13,7 +13,8 @@ export function fmtDur(ms: number): string {
 }
 
 export function fmtCount(n: number): string {
-  return n.toLocaleString('en-US');
+  // toLocaleString is slow enough to show when scrubbing.
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 /** "1 arrow", "2 arrows". */

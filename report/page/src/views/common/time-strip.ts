@@ -74,18 +74,16 @@ export function drawFaultBands(ctx: CanvasRenderingContext2D, s: TimeScale, faul
   ctx.restore();
 }
 
-export const cursorColor = '#d62728';
+/** A rectangle in CSS pixels: the cursor as a thin element over a canvas, moved without repainting the canvas. */
+export interface Rect {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
 
-/** The time cursor, a vertical line, if it is in view. */
-export function drawCursor(ctx: CanvasRenderingContext2D, s: TimeScale, t: number, y0: number, y1: number): void {
-  if (t < s.from || t > s.to) return;
-  const x = Math.round(xOf(s, t)) + 0.5;
-  ctx.save();
-  ctx.strokeStyle = cursorColor;
-  ctx.lineWidth = 1.5;
-  ctx.beginPath();
-  ctx.moveTo(x, y0);
-  ctx.lineTo(x, y1);
-  ctx.stroke();
-  ctx.restore();
+/** The cursor's line over [y0, y1], or undefined when it is out of view. */
+export function cursorRect(s: TimeScale, t: number, y0: number, y1: number): Rect | undefined {
+  if (!(t >= s.from && t <= s.to)) return undefined;
+  return {left: Math.round(xOf(s, t)) - 1, top: y0, width: 2, height: y1 - y0};
 }

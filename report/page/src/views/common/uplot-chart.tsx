@@ -8,7 +8,7 @@ import {useEffect, useRef} from 'preact/hooks';
 import uPlot from 'uplot';
 import {faultColors, type FaultBand} from '../../../../src/data/types.js';
 import {useWidth} from './canvas.js';
-import {cursorColor} from './time-strip.js';
+import {cursorColor} from '../../colors.js';
 
 export interface TimeChartProps {
   /** Changes when the series list changes shape: the chart is rebuilt then. */
@@ -22,11 +22,17 @@ export interface TimeChartProps {
   height: number;
   /** In the chart's x units; drawn as a red line. */
   cursor?: number;
+  /** Vertical lines in the chart's x units, e.g. when a change completed and when the model says it should have. */
+  marks?: Array<{x: number; color: string; dash?: boolean}>;
   /** Bands in the chart's x units (`end` closes the open ones). */
   faults?: FaultBand[];
   end?: number;
   /** x axis labels: `(value) => text`. */
   xLabel?: (v: number) => string;
+  /** Show uPlot's legend (values under the pointer); off for small multiples, which share the view's legend. */
+  legend?: boolean;
+  /** The x value's name in the legend (default "time"). */
+  xName?: string;
   onCursor?(x: number): void;
   onWindow?(from: number, to: number): void;
 }
@@ -60,6 +66,20 @@ export function TimeChart(props: TimeChartProps) {
           ctx.restore();
         },
         draw: (u) => {
+          const ctx0 = u.ctx;
+          for (const m of latest.current.marks ?? []) {
+            const x = Math.round(u.valToPos(m.x, 'x', true)) + 0.5;
+            if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+            ctx0.save();
+            ctx0.strokeStyle = m.color;
+            ctx0.lineWidth = uPlot.pxRatio;
+            ctx0.setLineDash(m.dash ? [4 * uPlot.pxRatio, 3 * uPlot.pxRatio] : []);
+            ctx0.beginPath();
+            ctx0.moveTo(x, u.bbox.top);
+            ctx0.lineTo(x, u.bbox.top + u.bbox.height);
+            ctx0.stroke();
+            ctx0.restore();
+          }
           const c = latest.current.cursor;
           if (c === undefined) return;
           const {min, max} = u.scales.x!;
@@ -86,10 +106,10 @@ export function TimeChart(props: TimeChartProps) {
     const opts: uPlot.Options = {
       width,
       height: props.height,
-      series: [{}, ...props.series],
+      series: [{label: props.xName ?? 'time', value: (_u, v) => (v == null ? '–' : xLabel ? xLabel(v) : String(v))}, ...props.series],
       scales: {x: {time: false, range: () => latest.current.xRange}, ...props.scales},
       axes: [{values: xLabel ? (_u, vals) => vals.map(xLabel) : undefined, size: 30}, ...(props.axes ?? [{}])],
-      legend: {show: true, live: true},
+      legend: {show: props.legend !== false, live: true},
       cursor: {drag: {x: !!props.onWindow, y: false, setScale: false}, points: {show: false}},
       plugins: [bands],
     };

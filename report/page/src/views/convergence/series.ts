@@ -2,10 +2,9 @@
 import type uPlot from 'uplot';
 import type {ConvergenceChange} from '../../../../src/data/types.js';
 
-/** Times the data gives since the run began; the model may give them since the change. Both end up since the change. */
+/** The data's times are since the run began; the charts count from the change. */
 function sinceChange(t: number[], change: number): number[] {
-  const absolute = t.length > 0 && change > 0 && t[0]! >= change;
-  return absolute ? t.map((x) => x - change) : t.slice();
+  return t.map((x) => x - change);
 }
 
 export interface ChangeSeries {

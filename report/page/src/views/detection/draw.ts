@@ -1,6 +1,6 @@
 /** Paints failure detection: one bar per observer of a fault, and the strip of false suspicions and deaths. */
 import type {DetectionFault, ReportData} from '../../../../src/data/types.js';
-import {axisFont, drawCursor, drawFaultBands, drawTimeAxis, xOf, type TimeScale} from '../common/time-strip.js';
+import {axisFont, cursorRect, drawFaultBands, drawTimeAxis, xOf, type Rect, type TimeScale} from '../common/time-strip.js';
 import {tickLabel, timeTicks} from '../common/ticks.js';
 
 export const detColors = {undetected: '#f3c969', suspected: '#e4572e', dead: '#5c1010', refutation: '#1b5e20', bound: '#3a86ff', falseSuspicion: '#ef5350', falseDeath: '#b71c1c'};
@@ -10,13 +10,21 @@ export const barTop = 6;
 export const barAxisH = 22;
 export const barLabelW = 96;
 
-/** The time since the fault a chart must show: every suspicion, death and refutation, and the bound, with room. */
+/**
+ * The time since the fault a chart shows: every suspicion and death and the
+ * bound, with room, and the refutations that fall near them; a refutation
+ * long after (the peer came back) would squeeze the bars, so it is counted
+ * at the right edge instead.
+ */
 export function faultSpan(f: DetectionFault): number {
-  let max = f.boundMs ?? 0;
+  let core = f.boundMs ?? 0;
   for (const o of f.observers) {
-    for (const t of [o.suspectAt, o.deadAt, ...o.refutations]) if (t !== undefined) max = Math.max(max, t - f.t);
+    for (const t of [o.suspectAt, o.deadAt]) if (t !== undefined) core = Math.max(core, t - f.t);
   }
-  return Math.max(100, max * 1.12);
+  core = Math.max(100, core);
+  let max = core;
+  for (const o of f.observers) for (const r of o.refutations) if (r - f.t <= core * 2) max = Math.max(max, r - f.t);
+  return max * 1.12;
 }
 
 export function barsHeight(f: DetectionFault): number {
@@ -24,10 +32,10 @@ export function barsHeight(f: DetectionFault): number {
 }
 
 export function barScale(f: DetectionFault, width: number): TimeScale {
-  return {from: 0, to: faultSpan(f), x0: barLabelW, x1: Math.max(barLabelW + 10, width - 14)};
+  return {from: 0, to: faultSpan(f), x0: barLabelW, x1: Math.max(barLabelW + 10, width - 22)};
 }
 
-export function drawBars(ctx: CanvasRenderingContext2D, data: ReportData, f: DetectionFault, width: number, cursor: number): void {
+export function drawBars(ctx: CanvasRenderingContext2D, data: ReportData, f: DetectionFault, width: number): void {
   const s = barScale(f, width);
   const bottom = barTop + f.observers.length * barRowH;
   const bands = data.timeline.faults.map((b) => ({...b, from: b.from - f.t, to: (b.to ?? data.meta.end) - f.t}));
@@ -61,7 +69,15 @@ export function drawBars(ctx: CanvasRenderingContext2D, data: ReportData, f: Det
       ctx.fillText('never suspected', s.x1 - 4, y + barRowH / 2);
     }
     ctx.fillStyle = detColors.refutation;
-    for (const r of o.refutations) ctx.fillRect(xOf(s, r - f.t) - 1, y, 2, barRowH);
+    let later = 0;
+    for (const r of o.refutations) {
+      if (r - f.t > s.to) later++;
+      else ctx.fillRect(xOf(s, r - f.t) - 1, y, 2, barRowH);
+    }
+    if (later > 0) {
+      ctx.textAlign = 'left';
+      ctx.fillText(`${later}›`, s.x1 + 2, y + barRowH / 2);
+    }
   });
   if (f.boundMs !== undefined) {
     const x = Math.round(xOf(s, f.boundMs)) + 0.5;
@@ -75,7 +91,10 @@ export function drawBars(ctx: CanvasRenderingContext2D, data: ReportData, f: Det
     ctx.setLineDash([]);
   }
   drawRelAxis(ctx, s, bottom + 1);
-  drawCursor(ctx, s, cursor - f.t, barTop, bottom);
+}
+
+export function barsCursor(f: DetectionFault, width: number, cursor: number): Rect | undefined {
+  return cursorRect(barScale(f, width), cursor - f.t, barTop, barTop + f.observers.length * barRowH);
 }
 
 function drawRelAxis(ctx: CanvasRenderingContext2D, s: TimeScale, y: number): void {
@@ -105,7 +124,7 @@ export function stripScale(width: number, from: number, to: number): TimeScale {
 }
 
 /** The window on the run's axis: fault bands, the detection faults, false suspicions and false deaths. */
-export function drawStrip(ctx: CanvasRenderingContext2D, data: ReportData, width: number, from: number, to: number, cursor: number): void {
+export function drawStrip(ctx: CanvasRenderingContext2D, data: ReportData, width: number, from: number, to: number): void {
   const s = stripScale(width, from, to);
   const lanes = [
     {y: 4, label: 'faults'},
@@ -137,5 +156,8 @@ export function drawStrip(ctx: CanvasRenderingContext2D, data: ReportData, width
   ticks(data.detection.falseSuspicions, lanes[1]!.y, detColors.falseSuspicion);
   ticks(data.detection.falseDeaths, lanes[2]!.y, detColors.falseDeath);
   drawTimeAxis(ctx, s, 57);
-  drawCursor(ctx, s, cursor, 2, 57);
+}
+
+export function stripCursor(width: number, from: number, to: number, cursor: number): Rect | undefined {
+  return cursorRect(stripScale(width, from, to), cursor, 2, 57);
 }

@@ -1,7 +1,7 @@
 /** Paints the sequence diagram: shaded lifelines, then arrows or the density map, then the cursor. */
 import {faultColors, type ReportData} from '../../../../src/data/types.js';
 import type {MessageIndex} from '../common/message-index.js';
-import {axisFont, drawCursor, drawTimeAxis, xOf, type TimeScale} from '../common/time-strip.js';
+import {axisFont, cursorRect, drawTimeAxis, xOf, type Rect, type TimeScale} from '../common/time-strip.js';
 import {rowY, type SeqLayout} from './layout.js';
 import type {Selection} from './select.js';
 
@@ -228,37 +228,54 @@ export function drawArrows(ctx: CanvasRenderingContext2D, data: ReportData, idx:
 }
 
 /** Deliveries per peer per time bucket, when the window holds too many arrows to read. */
-export function drawDensity(ctx: CanvasRenderingContext2D, data: ReportData, idx: MessageIndex, l: SeqLayout, sel: Selection): {bucketMs: number; max: number} {
+export function drawDensity(ctx: CanvasRenderingContext2D, idx: MessageIndex, l: SeqLayout, sel: Selection): {bucketMs: number; max: number} {
   const s = l.scale;
   const cols = Math.max(1, Math.floor((s.x1 - s.x0) / 3));
   const bucketMs = (s.to - s.from) / cols;
   const counts = new Uint32Array(cols * l.rows);
-  const peer = data.messages.deliveries.peer;
+  const {peerByTime, timeSorted} = idx;
   const [a, b] = sel.range;
+  const perMs = 1 / bucketMs;
   let max = 0;
   for (let k = a; k < b; k++) {
-    const d = idx.byTime[k]!;
-    const c = Math.min(cols - 1, Math.floor((idx.timeSorted[k]! - s.from) / bucketMs));
-    const cell = peer[d]! * cols + c;
+    const c = Math.min(cols - 1, Math.floor((timeSorted[k]! - s.from) * perMs));
+    const cell = peerByTime[k]! * cols + c;
     const v = ++counts[cell]!;
     if (v > max) max = v;
   }
-  const colW = (s.x1 - s.x0) / cols;
-  const logMax = Math.log1p(max);
-  for (let p = 0; p < l.rows; p++) {
-    for (let c = 0; c < cols; c++) {
-      const v = counts[p * cols + c]!;
+  // One pixel per cell in an offscreen image, scaled up unsmoothed: a few hundred thousand cells cost one drawImage.
+  const img = document.createElement('canvas');
+  img.width = cols;
+  img.height = l.rows;
+  const ictx = img.getContext('2d');
+  if (ictx && max > 0) {
+    const im = ictx.createImageData(cols, l.rows);
+    const px = im.data;
+    const logMax = Math.log1p(max);
+    for (let i = 0; i < counts.length; i++) {
+      const v = counts[i]!;
       if (!v) continue;
-      const f = Math.log1p(v) / logMax;
-      ctx.fillStyle = `rgba(31,95,153,${(0.15 + 0.85 * f).toFixed(3)})`;
-      ctx.fillRect(s.x0 + c * colW, l.top + p * l.rowH + 1, Math.ceil(colW), l.rowH - 2);
+      px[i * 4] = 31;
+      px[i * 4 + 1] = 95;
+      px[i * 4 + 2] = 153;
+      px[i * 4 + 3] = Math.round(255 * (0.15 + (0.85 * Math.log1p(v)) / logMax));
+    }
+    ictx.putImageData(im, 0, 0);
+    ctx.save();
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(img, s.x0, l.top, s.x1 - s.x0, l.rows * l.rowH);
+    ctx.restore();
+    // Keep the rows apart.
+    if (l.rowH >= 6) {
+      ctx.fillStyle = '#fff';
+      for (let p = 1; p < l.rows; p++) ctx.fillRect(s.x0, l.top + p * l.rowH - 1, s.x1 - s.x0, 1);
     }
   }
   return {bucketMs, max};
 }
 
-export function drawSeqCursor(ctx: CanvasRenderingContext2D, l: SeqLayout, cursor: number): void {
-  drawCursor(ctx, l.scale, cursor, l.top, l.height - 24);
+export function seqCursor(l: SeqLayout, cursor: number): Rect | undefined {
+  return cursorRect(l.scale, cursor, l.top, l.height - 24);
 }
 
 /** The arrow nearest (x, y) within `tol` pixels, or -1. */

@@ -104,3 +104,13 @@ export function selectWindow(data: ReportData, idx: MessageIndex, from: number, 
   const total = set.deliveries.length + set.missMsg.length;
   return total > maxArrows ? {total, range} : {total, arrows: set, range};
 }
+
+/** From a message's send to its last delivery (or its send alone). */
+export function messageSpan(data: ReportData, idx: MessageIndex, m: number): {from: number; to: number} {
+  const from = data.messages.sent.t[m]!;
+  let to = from;
+  for (let k = idx.msgStart[m]!; k < idx.msgStart[m + 1]!; k++) to = Math.max(to, data.messages.deliveries.t[idx.msgDel[k]!]!);
+  // A missing end is drawn one typical latency after the send.
+  if (idx.missStart[m + 1]! > idx.missStart[m]!) to = Math.max(to, from + idx.latencyScale);
+  return {from, to};
+}
