@@ -6,8 +6,11 @@ import {spawn} from 'node:child_process';
 import {createInterface} from 'node:readline';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
+import {ensureChromium} from './chromium.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// The report's browser tests drive Debian's chromium: installed here, so the README's one command runs them on a fresh clone.
+ensureChromium();
 const avaCli = path.join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs');
 const child = spawn(process.execPath, [avaCli, '--tap', ...process.argv.slice(2)], {stdio: ['inherit', 'pipe', 'inherit']});
 

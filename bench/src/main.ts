@@ -7,7 +7,7 @@
  */
 import {createServer} from 'node:http';
 import type {AddressInfo} from 'node:net';
-import {mkdtemp, rm, writeFile, mkdir} from 'node:fs/promises';
+import {mkdtemp, readdir, rm, writeFile, mkdir} from 'node:fs/promises';
 import {createReadStream, readFileSync} from 'node:fs';
 import {createInterface} from 'node:readline';
 import os from 'node:os';
@@ -23,6 +23,9 @@ import {checkCondition, invariants} from '@peerlab/checkers/check';
 import {median, percentile, round} from '@peerlab/checkers/stats';
 import {epidemicSpreadMs, expectedDetectionMs, failureDetectionBoundMs, parseSwimTiming} from '@peerlab/checkers/swim-model';
 import type {SwimTiming} from '@peerlab/checkers/swim-model';
+import {buildReportFiles} from '@peerlab/report';
+import {withBrowser} from '@peerlab/report/probe/browser';
+import {painted} from '@peerlab/report/probe/screenshots';
 
 interface Figure {
   name: string;
@@ -36,7 +39,7 @@ interface Figure {
 }
 
 const quick = process.argv.includes('--quick');
-/** `--only spawn,commands` runs some phases (spawn, commands, ingestion, detection, checkers, scale); results then go to results-partial.json. */
+/** `--only spawn,commands` runs some phases (spawn, commands, ingestion, detection, checkers, report, scale); results then go to results-partial.json. */
 const only = process.argv.find((a, i) => process.argv[i - 1] === '--only')?.split(',');
 const phase = (name: string) => !only || only.includes(name);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -362,8 +365,11 @@ async function detection(n: number, chatSeconds: number): Promise<void> {
 
 // --- checkers over a large history ---------------------------------------------------------
 
-async function checkers(events: number): Promise<void> {
-  const file = path.join(tmpRoot, 'big-history.jsonl');
+/**
+ * A large synthetic history, the same for every phase that needs one: 50
+ * peers that all see each other, then chat, each message delivered by all.
+ */
+async function writeBigHistory(file: string, events: number): Promise<void> {
   const peers = generateNames(50);
   const lines: string[] = [];
   let t = Date.now();
@@ -383,9 +389,11 @@ async function checkers(events: number): Promise<void> {
     }
   }
   await writeFile(file, lines.join('\n') + '\n');
-  lines.length = 0;
+}
 
-  let started = performance.now();
+/** The floor any reader of a history pays: readline and JSON.parse of every line. Returns ms and the number of events. */
+async function readAndParse(file: string): Promise<{ms: number; parsed: number}> {
+  const started = performance.now();
   let parsed = 0;
   for await (const line of createInterface({input: createReadStream(file, 'utf8'), crlfDelay: Infinity})) {
     if (line) {
@@ -393,9 +401,26 @@ async function checkers(events: number): Promise<void> {
       parsed++;
     }
   }
-  const readOnly = performance.now() - started;
+  return {ms: performance.now() - started, parsed};
+}
 
-  started = performance.now();
+/** The large history of `events` events, written once for the phases that share it. */
+const bigHistories = new Map<number, Promise<string>>();
+function bigHistory(events: number): Promise<string> {
+  let file = bigHistories.get(events);
+  if (!file) {
+    const at = path.join(tmpRoot, `big-history-${events}.jsonl`);
+    file = writeBigHistory(at, events).then(() => at);
+    bigHistories.set(events, file);
+  }
+  return file;
+}
+
+async function checkers(events: number): Promise<void> {
+  const file = await bigHistory(events);
+  const {ms: readOnly, parsed} = await readAndParse(file);
+
+  const started = performance.now();
   const history = await readHistory(file);
   const at = history.at(-1)!.t + 1;
   const window = {from: history[0]!.t, at};
@@ -404,6 +429,56 @@ async function checkers(events: number): Promise<void> {
   for (const check of Object.values(invariants)) check(history);
   const withCheckers = performance.now() - started;
   report({name: `checkers over a ${Math.round(parsed / 1000)}k-event history`, value: withCheckers, unit: 'ms', baseline: readOnly, target: '<= 3x reading and parsing the file'}, (r) => r <= 3);
+}
+
+// --- the HTML report of a large history -----------------------------------------------------------
+
+/**
+ * The report of the same large history: building its files against reading
+ * and parsing the history (what any reader pays), then opening it in
+ * headless Chromium: first contentful paint against an empty page's in the
+ * same browser, and the longest main-thread task while the cursor is dragged
+ * across the run, against the 200 ms a person notices.
+ */
+async function reportPhase(events: number): Promise<void> {
+  const file = await bigHistory(events);
+  const {ms: readOnly, parsed} = await readAndParse(file);
+  const dir = path.join(tmpRoot, `report-${events}`);
+  let started = performance.now();
+  const built = await buildReportFiles(file, dir);
+  const buildMs = performance.now() - started;
+  const size = (await readdir(dir)).length;
+  report({name: `report files of a ${Math.round(parsed / 1000)}k-event history`, value: buildMs, unit: 'ms', baseline: readOnly, target: '<= 3x reading and parsing the file', note: `${size} files in ${path.basename(dir)}`}, (r) => r <= 3);
+
+  const empty = path.join(tmpRoot, 'empty.html');
+  await writeFile(empty, '<!doctype html><meta charset="utf-8"><title>empty</title><p>peerlab</p>');
+  await withBrowser(async (browser) => {
+    const blank = await browser.open(empty);
+    const floor = (await blank.waitForFirstContentfulPaint(60_000)).firstContentfulPaint;
+    await blank.page.close();
+
+    started = performance.now();
+    const page = await browser.open(built.index, {timeoutMs: 120_000});
+    const paint = (await page.waitForFirstContentfulPaint(120_000)).firstContentfulPaint;
+    await page.page.waitForSelector('section#log', {timeout: 120_000});
+    await page.page.evaluate(painted);
+    const drawn = performance.now() - started;
+    report(
+      {name: `report first paint, ${Math.round(parsed / 1000)}k events (Chromium)`, value: paint, unit: 'ms', baseline: floor, target: '<= 2,000 ms', note: `every view drawn ${round(drawn)} ms after navigation began; baseline: an empty page's first paint`},
+      (_r, v) => v <= 2000,
+    );
+
+    // Scrubbing as a person does it: the matrix's cursor slider dragged across the whole run, every view following.
+    const since = await page.now();
+    const steps = quick ? 10 : 40;
+    const dragMs = await page.dragAcross('#matrix input.scrubber', steps, 120_000);
+    const longest = await page.longestLongTask(since);
+    const problems = [...page.errors(), ...page.foreignRequests(dir)];
+    report(
+      {name: `report longest task while scrubbing, ${Math.round(parsed / 1000)}k events`, value: longest, unit: 'ms', baseline: 200, target: '< 200 ms', note: `the cursor slider dragged across the run in ${steps} moves, ${round(dragMs)} ms${problems.length ? `; page problems: ${problems.slice(0, 3).join('; ')}` : ''}`},
+      (_r, v) => v < 200 && problems.length === 0,
+    );
+  });
 }
 
 // --- scale scenarios ---------------------------------------------------------------------------
@@ -443,6 +518,7 @@ try {
   if (phase('ingestion')) await ingestion(quick ? 20_000 : 200_000);
   if (phase('detection')) await detection(quick ? 5 : 50, quick ? 3 : 300);
   if (phase('checkers')) await checkers(quick ? 20_000 : 1_000_000);
+  if (phase('report')) await reportPhase(quick ? 20_000 : 1_000_000);
   // The scale scenarios take minutes: the full run and `--only scale` run them, --quick does not.
   if (!quick && phase('scale')) await scale();
 } finally {

@@ -20,6 +20,7 @@ import {PeerViews} from './hub/peer-views.js';
 import {Fleet} from './fleet/fleet.js';
 import type {PeerHost} from './fleet/peer-host.js';
 import {createApiRouter, requireToken} from './api/rest.js';
+import {LiveView} from './live/live-view.js';
 
 export interface CoordinatorOptions {
   host?: string;
@@ -64,6 +65,8 @@ export class Coordinator {
     private readonly io: Server,
     private readonly server: ReturnType<typeof createServer>,
     log: (line: string) => void,
+    /** The live view at /view/: shows the history given to `liveView.setSource` (the engine's, or `peerlab up`'s). */
+    readonly liveView: LiveView,
   ) {
     hub.on('events', (name, events) => this.views.apply(name, events));
     hub.on('registered', (info) => fleet.get(info.name)?.markRunning());
@@ -110,7 +113,11 @@ export class Coordinator {
       ...(options.extraPeerArgs ? {extraArgs: options.extraPeerArgs} : {}),
     });
     const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
-    const coordinator = new Coordinator(runId, token, url, hub, fleet, bootstrap, options.registerTimeoutMs ?? 15_000, io, server, log);
+    const view = new LiveView(io, {token, requireToken: tokenForHttp !== undefined});
+    const coordinator = new Coordinator(runId, token, url, hub, fleet, bootstrap, options.registerTimeoutMs ?? 15_000, io, server, log, view);
+    // Before the token check: a browser cannot send a header when it opens a page, so the view takes the token
+    // from its URL (?token=) and applies the same rule itself.
+    app.use('/view', view.router());
     if (tokenForHttp) app.use(requireToken(tokenForHttp));
     app.use('/bootstrap', createBootstrapRouter(bootstrap));
     app.use(createApiRouter(coordinator));
@@ -151,6 +158,7 @@ export class Coordinator {
   close(timeoutMs = 3000): Promise<void> {
     this.#closing ??= (async () => {
       await this.fleet.stopAll(timeoutMs);
+      this.liveView.close();
       await new Promise<void>((resolve) => {
         void this.io.close(() => resolve());
       });

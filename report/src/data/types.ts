@@ -249,5 +249,19 @@ export function chunkFileName(index: number): string {
   return `events-${String(index).padStart(4, '0')}.js`;
 }
 
-/** The live view's socket.io namespace. Server → page: `report` (ReportData). Page → server: `chunk` (index, ack(EventChunk)). */
+/**
+ * The live view's socket.io namespace. Server → page: `hello` (LiveHello) first, then
+ * `report` (ReportData) whenever the history has grown (throttled). Page → server: `chunk`
+ * (index, ack(EventChunk | {error})). The page connects with `auth: {token}` when it has one
+ * (the URL's ?token=), over the WebSocket transport only (the server takes no polling).
+ */
 export const liveNamespace = '/view';
+
+/** `read`: a viewer; `control`: it showed the run token, so it may drive peers over the REST API (with that token). */
+export type LiveAccess = 'read' | 'control';
+
+/** The first message of the live view, before any `report`. */
+export interface LiveHello {
+  access: LiveAccess;
+  runId?: string;
+}

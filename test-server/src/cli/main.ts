@@ -7,6 +7,7 @@ import {up} from './up.js';
 import {parseAuthority} from '@peerlab/node-kit/host-guard';
 import {filterMatcher, run} from './run.js';
 import {check} from './check.js';
+import {report} from './report.js';
 import {alphaArgument, compare, DEFAULT_ALPHA, DEFAULT_THRESHOLD, figureNames, thresholdArgument} from './compare.js';
 import {MIN_TOKEN_LENGTH, tokenArgument} from '@peerlab/node-kit/token';
 import {isValidPeerName} from '@peerlab/events/names';
@@ -77,7 +78,9 @@ export async function main(argv: string[]): Promise<void> {
     .command('run')
     .description('run scenario files or folders (default: scenarios/) on fresh local peers')
     .argument('[paths...]', 'scenario files or folders')
-    .option('--reporter <names...>', 'list, json, junit (several allowed, or comma-separated)', ['list'])
+    .option('--reporter <names...>', 'list, json, junit, html (several allowed, or comma-separated)', ['list'])
+    .option('--watch', 'serve a live view of the running scenario on 127.0.0.1 and print its address', false)
+    .option('--watch-port <port>', 'with --watch: the port of the live view (0 picks one)', integer(0, 65535), 0)
     .option('--out <dir>', 'where run folders and report files go', 'runs')
     .option('--seed <n>', 'seed for every random choice (default: the scenario\'s, else fresh)', integer(0, 2 ** 31 - 1))
     .option('--filter <text>', 'only scenarios whose name or file contains the text (or matches /regex/)', filter)
@@ -89,7 +92,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--alpha <p>', 'with --baseline: significance level over all figures', alphaArgument, DEFAULT_ALPHA)
     .option('--threshold <percent>', 'with --baseline: smallest change of a median that counts', thresholdArgument, DEFAULT_THRESHOLD)
     .option('--figures <names>', 'with --baseline: compare only these figures (comma-separated names, e.g. converge_ms,rejoin_ms)', figureNames)
-    .action(async (paths: string[], opts: {reporter: string[]; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number; saveFigures?: string; baseline?: string; alpha: number; threshold: number; figures?: string[]}) => {
+    .action(async (paths: string[], opts: {reporter: string[]; watch: boolean; watchPort: number; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number; saveFigures?: string; baseline?: string; alpha: number; threshold: number; figures?: string[]}) => {
       process.exitCode = await run(paths, opts);
     });
 
@@ -104,6 +107,15 @@ export async function main(argv: string[]): Promise<void> {
     .option('--json', 'print the comparison as JSON instead of a table', false)
     .action(async (baseline: string, next: string, opts: {alpha: number; threshold: number; json: boolean; figures?: string[]}) => {
       process.exitCode = await compare(baseline, next, opts);
+    });
+
+  program
+    .command('report')
+    .description("write a run's HTML report from its history alone and print the path of its index.html")
+    .argument('<run>', 'a run folder (runs/<run-id>) or its history.jsonl')
+    .option('--out <dir>', 'where the report goes (default: report/ beside the history)')
+    .action(async (target: string, opts: {out?: string}) => {
+      process.exitCode = await report(target, opts);
     });
 
   program

@@ -9,7 +9,9 @@ import {access, constants, mkdir} from 'node:fs/promises';
 import {killAllPeersNow} from '../fleet/fleet.js';
 import {runSuite} from '../engine/runner.js';
 import {exitCodes} from '../engine/results.js';
-import {createReporters, ReporterMux} from '../reporters/index.js';
+import {createReporters, HtmlReporter, ReporterMux} from '../reporters/index.js';
+import {startLiveServer} from '../live/server.js';
+import type {LiveServer} from '../live/server.js';
 import {loadScenarios, ScenarioLoadError} from '../scenario/load.js';
 import {peerCommandSpecs} from '../fleet/peer-commands.js';
 import {collectFigures, writeFigures} from '../compare/figures-file.js';
@@ -19,6 +21,9 @@ import {loadFigures, printComparison} from './compare.js';
 
 export interface RunOptions {
   reporter: string[];
+  /** Serve a live view of the running scenario. */
+  watch?: boolean;
+  watchPort?: number;
   out: string;
   seed?: number;
   filter?: string;
@@ -112,17 +117,34 @@ export async function run(paths: string[], options: RunOptions): Promise<number>
     process.stderr.write(`\npeerlab run: ${signal}, stopped\n`);
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
+  let watch: LiveServer | undefined;
+  if (options.watch) {
+    try {
+      watch = await startLiveServer({port: options.watchPort ?? 0});
+    } catch (error) {
+      process.stderr.write(`peerlab run: --watch: ${(error as Error).message}; nothing was run.\n`);
+      return exitCodes.usage;
+    }
+    process.stdout.write(`live view: ${watch.url}\n`);
+  }
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.on('exit', killAllPeersNow);
-  const result = await runSuite(scenarios, {
-    outDir: options.out,
-    ...(options.seed !== undefined ? {seed: options.seed} : {}),
-    repeat: options.repeat,
-    bail: options.bail,
-    reporter: new ReporterMux(reporters),
-    signal: abort.signal,
-  });
+  let result;
+  try {
+    result = await runSuite(scenarios, {
+      outDir: options.out,
+      ...(options.seed !== undefined ? {seed: options.seed} : {}),
+      repeat: options.repeat,
+      bail: options.bail,
+      reporter: new ReporterMux(reporters),
+      signal: abort.signal,
+      report: reporters.some((r) => r instanceof HtmlReporter),
+      ...(watch ? {onHistory: (history) => watch.view.setSource(history)} : {}),
+    });
+  } finally {
+    await watch?.close();
+  }
   const runCode = exitCodes[result.status];
   if (!options.saveFigures && !baseline) return runCode;
   const commit = await currentCommit();

@@ -11,7 +11,9 @@ import {appendFile, mkdir, readFile} from 'node:fs/promises';
 import logUpdate from 'log-update';
 import {Coordinator, isLoopback} from '../coordinator.js';
 import {generateNames} from '@peerlab/events/names';
-import {completeLine, peersTable, runLine} from './console-commands.js';
+import {completeLine, peersTable, recordConsoleFaults, runLine} from './console-commands.js';
+import {HistoryWriter} from '../history/writer.js';
+import {recordCoordinator} from '../history/record.js';
 
 export interface UpOptions {
   peers?: number;
@@ -47,11 +49,21 @@ export async function up(options: UpOptions): Promise<number> {
   });
   // Synchronous last resort: whatever ends this process, the peers go with it.
   process.on('exit', () => coordinator.fleet.killAllNow());
+  // A history as a scenario run records one, for the live view and for peerlab check/report afterwards.
+  const runDir = options.logs ?? path.join('runs', coordinator.runId);
+  await mkdir(runDir, {recursive: true});
+  const history = new HistoryWriter(path.join(runDir, 'history.jsonl'));
+  history.append('run.begin', {scenario: 'peerlab up', runId: coordinator.runId, peers: names, profile: options.profile});
+  recordCoordinator(coordinator, history);
+  recordConsoleFaults(coordinator, (type, data) => history.append(type, data));
+  coordinator.liveView.setSource(history);
   let stopping: Promise<void> | undefined;
   const stop = (code: number) => {
     stopping ??= (async () => {
       out(`stopping ${coordinator.fleet.peers().filter(({host}) => host.alive).length} peers...`);
       await coordinator.close();
+      history.append('run.end', {});
+      await history.close();
       process.exit(code);
     })();
     return stopping;
@@ -62,6 +74,8 @@ export async function up(options: UpOptions): Promise<number> {
   out(`peerlab coordinator on ${coordinator.url} (run ${coordinator.runId})`);
   out(`REST API: ${coordinator.url}/api/peers   logs: ${coordinator.fleet.logFile('NAME')}   files: ${coordinator.fleet.dataDir('NAME')}`);
   if (!isLoopback(options.host)) out(`listening beyond loopback: every request needs "Authorization: Bearer ${coordinator.token}"`);
+  // The token in the address gives the page control (it may kill, pause, send); without it the view is read-only.
+  out(`live view: ${coordinator.url}/view/${isLoopback(options.host) ? '' : `?token=${encodeURIComponent(coordinator.token)}`}   history: ${history.file}`);
 
   const tty = Boolean(process.stdout.isTTY);
   const started = Date.now();

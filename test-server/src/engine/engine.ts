@@ -10,6 +10,8 @@ import {writeFileAtomic} from '@peerlab/node-kit/write-file-atomic';
 import path from 'node:path';
 import {Coordinator} from '../coordinator.js';
 import {HistoryWriter} from '../history/writer.js';
+import {recordCoordinator} from '../history/record.js';
+import {writeBuiltReport} from '@peerlab/report';
 import type {Condition, Status, Verdict} from '@peerlab/checkers/history/types';
 import type {PlanStep, Scenario, Target, Within} from '../scenario/plan.js';
 import type {ScenarioInfo} from '../reporters/reporter.js';
@@ -27,6 +29,10 @@ export interface RunScenarioOptions {
   seed: number;
   attempt: number;
   peerBin?: string;
+  /** Also write the HTML report into <runDir>/report/ (before result.json, which then names it). */
+  report?: boolean;
+  /** The history as it is being written, for a live view of the run. */
+  onHistory?(history: HistoryWriter, info: ScenarioInfo): void;
   onBegin?(info: ScenarioInfo): void | Promise<void>;
   onStepEnd?(info: ScenarioInfo, step: StepResult): void | Promise<void>;
 }
@@ -71,6 +77,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   const history = new HistoryWriter(path.join(runDir, 'history.jsonl'));
   const info: ScenarioInfo = {name: scenario.name, file: scenario.file, runId, attempt: options.attempt, runDir};
   const started = Date.now();
+  options.onHistory?.(history, info);
   await options.onBegin?.(info);
   history.append('run.begin', {
     scenario: scenario.name,
@@ -97,6 +104,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       registerTimeoutMs: Math.max(15_000, scenario.peers.length * 150),
       ...(options.peerBin ? {peerBin: options.peerBin} : {}),
     });
+    coordinator.liveView.setSource(history);
     const run = new ScenarioRun(scenario, coordinator, history, new Random(options.seed), info, options);
     await run.execute();
   } catch (error) {
@@ -119,6 +127,14 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     runDir,
     historyPath: path.join(runDir, 'history.jsonl'),
   };
+  if (options.report) {
+    // From the events in memory, the very ones the file holds (no second parse of a long history); the chunks copy its lines.
+    try {
+      result.reportPath = (await writeBuiltReport(path.join(runDir, 'report'), history.events, {historyFile: result.historyPath, evaluation: result})).link;
+    } catch (error) {
+      result.reportError = (error as Error).message;
+    }
+  }
   await writeFileAtomic(path.join(runDir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
   return result;
 }
@@ -149,24 +165,8 @@ class ScenarioRun {
     private readonly info: ScenarioInfo,
     private readonly options: RunScenarioOptions,
   ) {
-    const {hub, fleet} = coordinator;
-    hub.on('events', (name, events) => {
-      const src = `peer:${name}` as const;
-      for (const e of events) history.appendPeer(src, e);
-    });
-    hub.on('registered', (agent) => {
-      this.#registered.add(agent.name);
-      history.append('peer.registered', {peer: agent.name, pid: agent.pid, registrations: agent.registrations});
-    });
-    hub.on('gap', (name, expected, got) => history.append('peer.gap', {peer: name, expected, got}));
-    hub.on('protocol-error', (detail) => history.append('protocol.error', {...detail}));
-    hub.on('rejected', (detail) => history.append('event.rejected', detail));
-    fleet.on('spawned', (host) => {
-      for (const peer of host.names) history.append('peer.spawn', {peer, pid: host.pid ?? null});
-    });
-    fleet.on('exit', (host, exit) => {
-      for (const peer of host.names) history.append('peer.exit', {peer, pid: host.pid ?? null, code: exit.code, signal: exit.signal, unexpectedly: exit.unexpectedly});
-    });
+    recordCoordinator(coordinator, history);
+    coordinator.hub.on('registered', (agent) => this.#registered.add(agent.name));
     this.#faultState = initialFaultState(scenario.peers);
     this.#nemesisRandom = nemesisRandom(random.seed);
     this.#faults = new FaultInjector(

@@ -24,6 +24,13 @@ export interface ScenarioResult {
   figures: Record<string, number>;
   runDir: string;
   historyPath: string;
+  /**
+   * The run's HTML report, when one was asked for: its index.html, with the
+   * anchor of the first failing or undecided step (`runs/<id>/report/index.html#step-4`).
+   */
+  reportPath?: string;
+  /** Why the HTML report asked for could not be written (the run's verdict stands). */
+  reportError?: string;
 }
 
 export interface RunResult {

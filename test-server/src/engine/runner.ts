@@ -8,6 +8,7 @@ import type {Reporter} from '../reporters/reporter.js';
 import type {RunResult, ScenarioResult} from './results.js';
 import {overallStatus} from './results.js';
 import {runScenario} from './engine.js';
+import type {RunScenarioOptions} from './engine.js';
 import {randomSeed} from './random.js';
 
 export interface SuiteOptions {
@@ -18,6 +19,10 @@ export interface SuiteOptions {
   bail: boolean;
   reporter: Reporter;
   peerBin?: string;
+  /** Write each scenario's HTML report into its run folder. */
+  report?: boolean;
+  /** Each scenario's history as it is written (the live view of `peerlab run --watch`). */
+  onHistory?: RunScenarioOptions['onHistory'];
   /** Set to stop between scenarios (Ctrl-C). */
   signal?: AbortSignal;
 }
@@ -37,6 +42,8 @@ export async function runSuite(scenarios: readonly Scenario[], options: SuiteOpt
         seed,
         attempt,
         ...(options.peerBin ? {peerBin: options.peerBin} : {}),
+        ...(options.report ? {report: true} : {}),
+        ...(options.onHistory ? {onHistory: options.onHistory} : {}),
         onBegin: (info) => reporter.onScenarioBegin?.(info),
         onStepEnd: (info, step) => reporter.onStepEnd?.(info, step),
       });

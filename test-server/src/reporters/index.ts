@@ -4,6 +4,7 @@
 import {JsonReporter} from './json.js';
 import {JunitReporter} from './junit.js';
 import {ListReporter} from './list.js';
+import {HtmlReporter} from './html.js';
 import type {OutputStream} from './list.js';
 import type {Reporter} from './reporter.js';
 
@@ -14,13 +15,15 @@ export {JunitReporter, buildJunitXml} from './junit.js';
 export {ListReporter, formatDuration, formatFigures} from './list.js';
 export type {ListReporterOptions, OutputStream} from './list.js';
 export {ReporterMux} from './multiplexer.js';
+export {HtmlReporter} from './html.js';
+export type {HtmlReporterOptions} from './html.js';
 export type {ReporterError, ReporterMuxOptions} from './multiplexer.js';
 
-export const reporterNames = ['list', 'json', 'junit'] as const;
+export const reporterNames = ['list', 'json', 'junit', 'html'] as const;
 export type ReporterName = (typeof reporterNames)[number];
 
 export interface CreateReportersOptions {
-  /** The run's output directory: `results.json` and `junit.xml` go there. */
+  /** The run's output directory: `results.json`, `junit.xml` and `report.html` go there. */
   outDir: string;
   /** The console reporter's stream; default process.stdout. */
   stream?: OutputStream;
@@ -61,5 +64,7 @@ function create(name: ReporterName, options: CreateReportersOptions): Reporter {
       return new JsonReporter({outDir: options.outDir});
     case 'junit':
       return new JunitReporter({outDir: options.outDir});
+    case 'html':
+      return new HtmlReporter({outDir: options.outDir, stream: options.stream ?? process.stdout});
   }
 }

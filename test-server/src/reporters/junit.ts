@@ -64,15 +64,16 @@ export function buildJunitXml(result: RunResult): string {
       .property('status', scenario.status)
       .property('runDir', xmlText(scenario.runDir))
       .property('historyPath', xmlText(scenario.historyPath));
+    if (scenario.reportPath) testCase.property('reportPath', xmlText(scenario.reportPath));
     for (const [key, value] of Object.entries(scenario.figures)) testCase.property(`figure.${xmlText(key)}`, String(value));
 
     if (scenario.status === 'fail') {
       const message = scenario.message || 'the scenario failed';
-      testCase.failure(xmlText(`${message} (history: ${scenario.historyPath})`), 'fail');
+      testCase.failure(xmlText(`${message} (${where(scenario)})`), 'fail');
       testCase.stacktrace(cdataText(details(scenario, message)));
     } else if (scenario.status === 'unknown') {
       const message = scenario.message || 'the run could not decide this scenario';
-      testCase.error(xmlText(`${message} (history: ${scenario.historyPath})`), 'unknown', cdataText(details(scenario, message)));
+      testCase.error(xmlText(`${message} (${where(scenario)})`), 'unknown', cdataText(details(scenario, message)));
     }
     testCase.standardOutput(cdataText(systemOut(scenario)));
   }
@@ -85,8 +86,15 @@ function details(scenario: ScenarioResult, message: string): string {
   if (scenario.evidence && scenario.evidence.length > 0) {
     lines.push('', 'evidence:', ...scenario.evidence.map((e) => `  ${e}`));
   }
-  lines.push('', `history: ${scenario.historyPath}`, `run dir: ${scenario.runDir}`);
+  lines.push('', `history: ${scenario.historyPath}`);
+  if (scenario.reportPath) lines.push(`report: ${scenario.reportPath}`);
+  lines.push(`run dir: ${scenario.runDir}`);
   return lines.join('\n');
+}
+
+/** Where to look: the history, and the report opened at the failure when one was written. */
+function where(scenario: ScenarioResult): string {
+  return `history: ${scenario.historyPath}${scenario.reportPath ? `, report: ${scenario.reportPath}` : ''}`;
 }
 
 /** What the console showed for this scenario: its steps, invariants and figures. */

@@ -74,6 +74,8 @@ export class ListReporter implements Reporter {
       for (const entry of result.evidence) this.#line(indentAll(printable(entry), '      '));
     }
     this.#line(`    history: ${printable(result.historyPath)}`);
+    if (result.reportPath) this.#line(`    report: ${printable(result.reportPath)}`);
+    if (result.reportError) this.#line(`    report not written: ${printable(result.reportError)}`);
   }
 
   onRunEnd(result: RunResult): void {
