@@ -135,6 +135,15 @@ test.serial('a narrow window draws exactly its arrows: deliveries in it, and tho
     t.true(expected > 0 && expected <= 3000, `${expected} arrows in ${d.from}–${d.to}`);
     t.is(d.mode, 'arrows');
     t.is(d.arrows, expected);
+    // Dragging across the diagram narrows the window further, to the part dragged over.
+    const canvas = (await page.locator('#sequence [data-mode]').boundingBox())!;
+    await page.mouse.move(canvas.x + canvas.width * 0.4, canvas.y + canvas.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(canvas.x + canvas.width * 0.7, canvas.y + canvas.height / 2, {steps: 6});
+    await page.mouse.up();
+    await page.waitForFunction(`document.querySelector('#sequence [data-mode]').dataset.from !== ${JSON.stringify(String(d.from))}`, undefined, {timeout: 10_000});
+    const narrower = await diagram(probed);
+    t.true(narrower.from > d.from && narrower.to < d.to, `${narrower.from}–${narrower.to} inside ${d.from}–${d.to}`);
     t.deepEqual(probed.errors(), []);
   });
 });
