@@ -14,7 +14,7 @@
  */
 
 /** Our packages, as folders. */
-const OURS = '^(events|node-kit|client-agent|checkers|peer|bootstrap|test-server|bench)/';
+const OURS = '^(events|node-kit|client-agent|checkers|report|peer|bootstrap|test-server|bench)/';
 /** Anything outside the repository's own packages: what npm installed. */
 const NPM = '^node_modules/';
 
@@ -53,6 +53,20 @@ module.exports = {
       to: {
         path: `${OURS}|${NPM}|^(node:)?(child_process|net|http|https|http2|dgram|cluster|worker_threads|tls)$`,
         pathNot: '^(checkers|events)/',
+      },
+    },
+    {
+      name: 'report-data-is-pure',
+      comment:
+        "The report's data is computed from a history with the checkers' own code, so a picture never " +
+        'contradicts a verdict: report/src/data imports the checkers and the event contract, nothing else ' +
+        'of ours, no npm package, and no Node module that reads or writes files, starts processes or opens ' +
+        'sockets. It is a function of the history; writing it out and serving it live are done elsewhere.',
+      severity: 'error',
+      from: {path: '^report/dist/src/data/'},
+      to: {
+        path: `${OURS}|${NPM}|^(node:)?(fs|fs/promises|child_process|net|http|https|http2|dgram|cluster|worker_threads|tls)$`,
+        pathNot: '^(report/dist/src/data|checkers|events)/',
       },
     },
     {

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
-import {screenshotReport} from '@peerlab/report/probe/screenshots';
+import {pictureMoment, readReportData, screenshotReport} from '@peerlab/report/probe/screenshots';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const {values} = parseArgs({options: {report: {type: 'string'}, out: {type: 'string'}, scenario: {type: 'string'}}});
@@ -35,6 +35,9 @@ if (!index) {
   }
   index = path.join(runs, runId, 'report', 'index.html');
 }
+// Without a #hash the pictures show the report at its most telling instant, not at its first millisecond.
+if (!index.includes('#')) index = `${index}#t=${pictureMoment(await readReportData(index))}`;
+process.stderr.write(`# photographing ${index}\n`);
 try {
   const shots = await screenshotReport(index, out);
   for (const s of shots) process.stdout.write(`${s.file}\n`);

@@ -44,8 +44,8 @@ test.serial('the probe records foreign requests, console and page errors, long t
 
     await withBrowser(async (browser) => {
       const noisy = await browser.open(path.join(dir, 'noisy.html'));
-      await noisy.page.waitForFunction('window.fetched === "ok"', undefined, {timeout: 30_000});
-      await noisy.page.waitForFunction('window.__peerlabProbe.longTasks.length > 0', undefined, {timeout: 30_000});
+      await noisy.until('window.fetched === "ok"', 30_000, 'the fetch');
+      await noisy.until('window.__peerlabProbe.longTasks.length > 0', 30_000, 'a long task');
       t.deepEqual(noisy.foreignRequests(dir).sort(), [`file://${path.join(outside, 'other.js')}`, `http://127.0.0.1:${port}/beacon`].sort());
       t.is(hits, 1);
       t.true(noisy.consoleErrors.some((e) => e.includes('something broke')), noisy.consoleErrors.join('\n'));

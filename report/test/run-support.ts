@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import type {ReportData} from '../src/data/types.js';
+import {readReportData} from '../src/probe/screenshots.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const peerlabBin = path.join(root, 'test-server', 'bin', 'peerlab.mjs');
@@ -26,7 +27,7 @@ export interface ReportRun {
   cleanup(): Promise<void>;
 }
 
-/** Runs a scenario (a file, or YAML text) with `--reporter json,html` and returns its report. */
+/** Runs a scenario (a file, or YAML text) with `--reporter list,json,html` and returns its report. */
 export async function runWithReport(scenario: {file: string} | {yaml: string}): Promise<ReportRun> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-report-run-'));
   let file: string;
@@ -36,7 +37,7 @@ export async function runWithReport(scenario: {file: string} | {yaml: string}): 
     await writeFile(file, scenario.yaml);
   }
   const out = path.join(dir, 'runs');
-  const run = await execa(process.execPath, [peerlabBin, 'run', file, '--out', out, '--reporter', 'json,html'], {cwd: root, reject: false, all: true, timeout: 180_000});
+  const run = await execa(process.execPath, [peerlabBin, 'run', file, '--out', out, '--reporter', 'list,json,html'], {cwd: root, reject: false, all: true, timeout: 180_000});
   const cleanup = () => rm(dir, {recursive: true, force: true});
   try {
     const [runId] = (await readdir(out, {withFileTypes: true})).filter((e) => e.isDirectory()).map((e) => e.name);
@@ -49,14 +50,4 @@ export async function runWithReport(scenario: {file: string} | {yaml: string}): 
     await cleanup();
     throw new Error(`${(error as Error).message}\npeerlab run output:\n${run.all}`);
   }
-}
-
-/** The ReportData a static report's data.js hands the page, evaluated as the page does. */
-export async function readReportData(index: string): Promise<ReportData> {
-  const text = await readFile(path.join(path.dirname(index), 'data.js'), 'utf8');
-  const window: Record<string, unknown> = {};
-  new Function('window', text)(window);
-  const data = window.peerlabReport as ReportData | undefined;
-  if (!data) throw new Error(`${index}: data.js did not set window.peerlabReport`);
-  return data;
 }

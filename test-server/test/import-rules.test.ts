@@ -136,6 +136,7 @@ const fixture: Record<string, string[]> = {
   'peer/dist/src/commands.js': ['@peerlab/test-server', '@peerlab/node-kit/table'],
   'bootstrap/dist/src/index.js': ['@peerlab/checkers'],
   'checkers/dist/src/index.js': [],
+  'report/dist/src/data/build.js': ['node:fs', '@peerlab/checkers'],
   'test-server/dist/src/index.js': [],
   'test-server/dist/src/scenario/load.js': ['../fleet/fleet.js'],
   'test-server/dist/src/fleet/fleet.js': [],
@@ -148,7 +149,7 @@ const fixture: Record<string, string[]> = {
   'bench/dist/src/main.js': ['@peerlab/peer'],
   'peer/dist/src/index.js': [],
 };
-const packages = ['events', 'node-kit', 'client-agent', 'checkers', 'peer', 'bootstrap', 'test-server'];
+const packages = ['events', 'node-kit', 'client-agent', 'checkers', 'report', 'peer', 'bootstrap', 'test-server'];
 
 /** What the fixture must report, and nothing else: [rule, from, to]; a cycle is reported once, from its first module. */
 const expected: Array<[string, string, string]> = [
@@ -158,6 +159,7 @@ const expected: Array<[string, string, string]> = [
   ['client-agent-imports-only-events', 'client-agent/dist/src/agent.js', 'node_modules/express/index.js'],
   ['no-relative-imports-across-packages', 'client-agent/dist/src/agent.js', 'events/dist/src/names.js'],
   ['checkers-import-only-events', 'checkers/dist/src/model.js', 'child_process'],
+  ['report-data-is-pure', 'report/dist/src/data/build.js', 'fs'],
   ['peer-imports-only-agent-events-kit', 'peer/dist/src/commands.js', 'test-server/dist/src/index.js'],
   ['bootstrap-imports-only-events-kit', 'bootstrap/dist/src/index.js', 'checkers/dist/src/index.js'],
   ['scenario-loads-no-process-code', 'test-server/dist/src/scenario/load.js', 'test-server/dist/src/fleet/fleet.js'],

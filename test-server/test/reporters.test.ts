@@ -16,7 +16,7 @@ import {JsonReporter} from '../src/reporters/json.js';
 import {JunitReporter, buildJunitXml} from '../src/reporters/junit.js';
 import {ListReporter, keyFigures, trafficLine} from '../src/reporters/list.js';
 import {ReporterMux} from '../src/reporters/multiplexer.js';
-import {createReporters, reporterNames} from '../src/reporters/index.js';
+import {createReporters, HtmlReporter, reporterNames} from '../src/reporters/index.js';
 import type {Reporter, RunInfo, ScenarioInfo} from '../src/reporters/reporter.js';
 
 // ---------------------------------------------------------------- fixtures
@@ -433,7 +433,7 @@ test('mux: a plain object reporter is named by its position', async (t) => {
 // ---------------------------------------------------------------- createReporters
 
 test('createReporters: names to instances, comma lists, repeats ignored, unknown names refused', async (t) => {
-  t.deepEqual([...reporterNames], ['list', 'json', 'junit']);
+  t.deepEqual([...reporterNames], ['list', 'json', 'junit', 'html']);
   const dir = await tempDir(t);
   const stream = new Collector();
 
@@ -448,8 +448,10 @@ test('createReporters: names to instances, comma lists, repeats ignored, unknown
   t.true(fromList[0] instanceof JunitReporter);
   t.true(fromList[1] instanceof ListReporter);
 
-  const error = t.throws(() => createReporters(['list', 'html'], {outDir: dir}));
-  t.is(error?.message, 'unknown reporter "html" (known reporters: list, json, junit)');
+  const error = t.throws(() => createReporters(['list', 'pdf'], {outDir: dir}));
+  t.is(error?.message, 'unknown reporter "pdf" (known reporters: list, json, junit, html)');
+  const html = createReporters(['html'], {outDir: dir, stream});
+  t.true(html[0] instanceof HtmlReporter);
 
   // all three behind a mux, end to end
   const mux = new ReporterMux(all, {stderr: new Collector()});
@@ -477,4 +479,23 @@ test('the list shows the traffic figures on one line per scenario, mean/busiest 
   t.is(trafficLine({converge_ms: 12}), undefined, 'a run whose peers reported no counters has no traffic line');
   t.deepEqual(keyFigures(figures), {converge_ms: 12});
   t.is(keyFigures({rest_packets_per_peer_s: 1, rest_duration_s: 2}), undefined, 'traffic figures alone make no summary column');
+});
+
+test('with an HTML report, the list, JUnit and JSON name it at the failing step; a report that could not be written is said so', async (t) => {
+  const reportPath = '/tmp/peerlab-out/r2/report/index.html#step-2';
+  const withReport = {...failed, reportPath};
+  const stream = new Collector();
+  new ListReporter(stream, {colors: false}).onScenarioEnd(withReport);
+  t.true(stream.text.split('\n').includes(`    report: ${reportPath}`), stream.text);
+  const xml = buildJunitXml(runResult('/tmp/x', [withReport]));
+  t.true(xml.includes(`(history: /tmp/peerlab-out/r2/history.jsonl, report: ${reportPath})`), xml);
+  t.true(xml.includes(`<property name="reportPath" value="${reportPath}"/>`), xml);
+  const dir = await tempDir(t);
+  await new JsonReporter({outDir: dir}).onRunEnd(runResult(dir, [withReport]));
+  t.is((JSON.parse(await readFile(path.join(dir, 'results.json'), 'utf8')) as RunResult).scenarios[0]!.reportPath, reportPath);
+
+  const notWritten = new Collector();
+  new ListReporter(notWritten, {colors: false}).onScenarioEnd({...failed, reportError: 'disk full'});
+  t.true(notWritten.text.split('\n').includes('    report not written: disk full'), notWritten.text);
+  t.false(notWritten.text.includes('    report: '));
 });

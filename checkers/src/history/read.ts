@@ -23,16 +23,14 @@ export const MAX_LINE_CHARS = 16 * 1024 * 1024;
  * line-by-line async iteration cost almost as much as parsing the JSON, and
  * a history can hold millions of lines. Line breaks count as readline counts
  * them (`\n`, `\r\n`, a lone `\r`), so a damaged line keeps its number.
- * With `lines`, each event's line is also pushed there as read (the HTML
- * report copies the text instead of stringifying every event again).
  */
-export async function readHistory(file: string, options: {chunkBytes?: number; lines?: string[]} = {}): Promise<HistoryEvent[]> {
+export async function readHistory(file: string, options: {chunkBytes?: number} = {}): Promise<HistoryEvent[]> {
   // Tests read in small chunks, so lines, \r\n pairs and UTF-8 characters split across chunks as they do in big files.
   const highWaterMark = options.chunkBytes ?? 1 << 20;
   const info = await stat(file);
   // A device (/dev/zero) or a fifo would be read forever.
   if (!info.isFile()) throw new HistoryReadError(file, 1, '', 'not a regular file: a history is a history.jsonl file');
-  const lines = new Lines(file, options.lines);
+  const lines = new Lines(file);
   const decoder = new TextDecoder('utf-8', {fatal: true});
   let pending = '';
   const decodeOrLocate = async (decode: () => string): Promise<string> => {
@@ -67,11 +65,7 @@ class Lines {
   readonly numbers: number[] = [];
   n = 0;
 
-  /** `raw`: where each event's line goes as read, when a caller wants the text too (a report copies it rather than stringify every event again). */
-  constructor(
-    readonly file: string,
-    readonly raw?: string[],
-  ) {}
+  constructor(readonly file: string) {}
 
   readonly take = (line: string, last: boolean): void => {
     this.n++;
@@ -79,7 +73,6 @@ class Lines {
     if (line.trim() === '') return;
     this.events.push(parseEventLine(line, this.file, this.n, last));
     this.numbers.push(this.n);
-    this.raw?.push(line);
   };
 
   tooLong(ahead = 1): never {

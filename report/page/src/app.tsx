@@ -7,6 +7,7 @@ import type {ComponentType} from 'preact';
 import {useEffect, useMemo, useState} from 'preact/hooks';
 import type {ReportData} from '../../src/data/types.js';
 import {formatTime} from './draw/time.js';
+import {LiveControls} from './controls.js';
 import {Header, Legend} from './header.js';
 import {parseHash, stateForTarget, targetElementId, wholeRun} from './hash.js';
 import {Section} from './section.js';
@@ -36,7 +37,7 @@ const sections: Section[] = [
   {id: 'delivery', title: 'Delivery', about: 'Which peer delivered which message: duplicates, reorderings, losses.', view: DeliveryView},
 ];
 
-export function App({store, source, initial, connection}: {store: Store; source: DataSource; initial: ReportData; connection?: (listener: (s: string) => void) => void}) {
+export function App({store, source, initial, connection, token}: {store: Store; source: DataSource; initial: ReportData; connection?: (listener: (s: string) => void) => void; token?: string}) {
   const [state, setState] = useState<PageState>(store.state);
   const [data, setData] = useState<ReportData>(initial);
   const [status, setStatus] = useState<string | undefined>(source.live ? 'connected' : undefined);
@@ -100,6 +101,7 @@ export function App({store, source, initial, connection}: {store: Store; source:
   return (
     <div class="page">
       <Header data={data} connection={status} />
+      {source.live && token && status?.endsWith('control') && <LiveControls peers={data.peers} token={token} />}
       <Legend />
       <div class="toolbar">
         <span>
@@ -133,10 +135,12 @@ export function App({store, source, initial, connection}: {store: Store; source:
 
 /** Brings an element into view once the views have drawn the state that points at it. */
 export function scrollToTarget(id: string): void {
-  const scroll = () => document.getElementById(id)?.scrollIntoView({block: 'center'});
+  // A step's or check's row exists once the overview has been drawn: until then, its section.
+  const scroll = () => (document.getElementById(id) ?? (/^(step|invariant)-/.test(id) ? document.getElementById('overview') : null))?.scrollIntoView({block: 'center'});
   // Again once the views that came into sight have drawn and taken their height.
   requestAnimationFrame(() => requestAnimationFrame(() => {
     scroll();
     setTimeout(() => requestAnimationFrame(scroll), 50);
+    setTimeout(() => requestAnimationFrame(scroll), 300);
   }));
 }

@@ -16,7 +16,7 @@ export function Header({data, connection}: {data: ReportData; connection: string
           {meta.file}
         </span>
       </div>
-      {meta.message && (
+      {meta.message && (!meta.live || meta.status === 'fail') && (
         <p class="head-message">
           {meta.message}
           {failure && meta.message.includes(failure.message) && (

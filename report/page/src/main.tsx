@@ -23,14 +23,22 @@ function root(): HTMLElement {
   return el;
 }
 
-function start(data: ReportData, source: DataSource, connection?: (l: (s: string) => void) => void): void {
+function start(data: ReportData, source: DataSource, connection?: (l: (s: string) => void) => void, token?: string): void {
   const store = new Store(initialState(data, location.hash));
   const el = root();
   el.textContent = '';
-  render(<App store={store} source={source} initial={data} connection={connection} />, el);
+  render(<App store={store} source={source} initial={data} connection={connection} token={token} />, el);
   const target = parseHash(location.hash);
   const anchor = target ? targetElementId(target) : data.meta.firstFailure?.anchor;
   if (anchor) scrollToTarget(anchor);
+}
+
+// An icon of its own, so the browser asks no server for /favicon.ico (a 404 in the live view's console).
+if (!document.querySelector('link[rel~="icon"]')) {
+  const icon = document.createElement('link');
+  icon.rel = 'icon';
+  icon.href = 'data:,';
+  document.head.appendChild(icon);
 }
 
 const given = (window as unknown as Record<string, ReportData | undefined>)[reportGlobal];
@@ -47,6 +55,6 @@ if (given) {
   });
   const unsubscribe = source.subscribe((data) => {
     unsubscribe();
-    start(data, source, source.onStatus);
+    start(data, source, source.onStatus, token);
   });
 }

@@ -179,9 +179,24 @@ export class ProbedPage {
     })()`);
   }
 
+  /**
+   * Polls a JavaScript expression in the page until it is truthy; throws
+   * naming `what` (and the expression) after `timeoutMs`. Playwright's
+   * waitForFunction evaluates a string with eval inside the page, which a
+   * page's Content-Security-Policy forbids (the report's does); evaluate
+   * does not go through the page's own eval.
+   */
+  async until(expression: string, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await this.page.evaluate(expression))) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${expression})`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
   /** Resolves with the paint timings once the page has painted content, or throws after `timeoutMs`. */
   async waitForFirstContentfulPaint(timeoutMs = 30_000): Promise<Required<PaintTimings>> {
-    await this.page.waitForFunction(`performance.getEntriesByType('paint').some((e) => e.name === 'first-contentful-paint')`, undefined, {timeout: timeoutMs});
+    await this.until(`performance.getEntriesByType('paint').some((e) => e.name === 'first-contentful-paint')`, timeoutMs, 'the first contentful paint');
     const timings = await this.paintTimings();
     return {firstPaint: timings.firstPaint ?? timings.firstContentfulPaint!, firstContentfulPaint: timings.firstContentfulPaint!};
   }
@@ -194,6 +209,28 @@ export class ProbedPage {
       if (p.error) throw new Error('long tasks cannot be observed: ' + p.error);
       return p.longTasks.filter((t) => t.start + t.duration >= ${Number(since)}).reduce((m, t) => Math.max(m, t.duration), 0);
     })()`);
+  }
+
+  /**
+   * Drags the mouse across an element from its left edge to its right, as a
+   * person scrubs a slider, in `steps` moves, each awaited until the page has
+   * painted what it did. Resolves with the ms the drag took.
+   */
+  async dragAcross(selector: string, steps: number, timeoutMs = 60_000): Promise<number> {
+    const element = this.page.locator(selector);
+    await element.scrollIntoViewIfNeeded({timeout: timeoutMs});
+    const box = await element.boundingBox({timeout: timeoutMs});
+    if (!box) throw new Error(`${selector} is not on screen`);
+    const y = box.y + box.height / 2;
+    const started = Date.now();
+    await this.page.mouse.move(box.x + 1, y);
+    await this.page.mouse.down();
+    for (let i = 1; i <= steps; i++) {
+      await this.page.mouse.move(box.x + 1 + ((box.width - 2) * i) / steps, y);
+      await this.page.evaluate(painted);
+    }
+    await this.page.mouse.up();
+    return Date.now() - started;
   }
 
   /** The page's clock, to bound `longestLongTask` to what happens after now. */
@@ -210,6 +247,9 @@ export async function waitFor(condition: () => boolean, timeoutMs: number, what:
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Resolves after the browser has laid out and painted twice: what the page drew on its last render is on screen. */
+export const painted = 'new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))';
 
 // ------------------------------------------------------------------ processes
 

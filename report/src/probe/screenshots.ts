@@ -4,9 +4,13 @@
  * error or reaches the network while being photographed is refused, so a
  * picture is never taken of a broken report.
  */
-import {mkdir} from 'node:fs/promises';
+import {mkdir, readFile} from 'node:fs/promises';
 import path from 'node:path';
-import {withBrowser} from './browser.js';
+import {reportGlobal} from '../data/types.js';
+import type {ReportData} from '../data/types.js';
+import {painted, withBrowser} from './browser.js';
+
+export {painted};
 
 /** The page's sections, by their element ids (their anchors), top to bottom. */
 export const viewIds = ['overview', 'matrix', 'convergence', 'detection', 'sequence', 'delivery', 'log'] as const;
@@ -17,8 +21,29 @@ export interface Screenshot {
   file: string;
 }
 
-/** Resolves after the browser has laid out and painted twice: what a view drew on its last render is on screen. */
-export const painted = 'new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))';
+/** The ReportData a static report's data.js hands the page, evaluated as the page does. */
+export async function readReportData(index: string): Promise<ReportData> {
+  const text = await readFile(path.join(path.dirname(index.split('#')[0]!), 'data.js'), 'utf8');
+  const window: Record<string, unknown> = {};
+  new Function('window', text)(window);
+  const data = window[reportGlobal] as ReportData | undefined;
+  if (!data) throw new Error(`${index}: data.js did not set window.${reportGlobal}`);
+  return data;
+}
+
+/**
+ * The instant a picture of the report shows best: the first death declared
+ * after a fault, when the matrix has cells alive, suspect, dead and outlined
+ * at once; else the first failure; else the start.
+ */
+export function pictureMoment(data: ReportData): number {
+  for (const fault of data.detection.faults) {
+    const deaths = fault.observers.map((o) => o.deadAt).filter((t): t is number => t !== undefined);
+    if (deaths.length > 0) return Math.min(...deaths);
+  }
+  return data.meta.firstFailure?.t ?? 0;
+}
+
 
 /**
  * Screenshots `<index>` (a report's index.html, optionally with `#hash`) into

@@ -4,6 +4,7 @@
  */
 import type {HistoryEvent} from '@peerlab/checkers/history/types';
 import {readHistory} from '@peerlab/checkers/history/read';
+import type {Evaluation} from '@peerlab/checkers/verdict';
 import {buildReport} from '../data/build.js';
 import type {ReportData} from '../data/types.js';
 import {writeReport} from './write-report.js';
@@ -17,15 +18,21 @@ export interface BuiltReport extends WrittenReport {
 
 /** Reads the history (every line validated, as `peerlab check` does: a bad one throws HistoryReadError), builds, writes. */
 export async function buildReportFiles(historyPath: string, dir: string): Promise<BuiltReport> {
-  const lines: string[] = [];
-  const events = await readHistory(historyPath, {lines});
-  return writeBuiltReport(dir, events, lines);
+  const events = await readHistory(historyPath);
+  return writeBuiltReport(dir, events, {historyFile: historyPath});
 }
 
-/** The same from events already in memory (a run that just ended); `lines`, when given, are their text. */
-export async function writeBuiltReport(dir: string, events: readonly HistoryEvent[], lines?: readonly string[]): Promise<BuiltReport> {
-  const data = buildReport(events);
-  const written = await writeReport(dir, data, lines ? {events, lines} : {events});
+export interface WriteBuiltOptions {
+  /** The file that holds exactly these events: the chunks are copied from its lines. */
+  historyFile?: string;
+  /** The events' evaluation, when the caller has it (a run that just ended): not computed twice. */
+  evaluation?: Evaluation;
+}
+
+/** The same from events already in memory (a run that just ended). */
+export async function writeBuiltReport(dir: string, events: readonly HistoryEvent[], options: WriteBuiltOptions = {}): Promise<BuiltReport> {
+  const data = buildReport(events, options.evaluation ? {evaluation: options.evaluation} : {});
+  const written = await writeReport(dir, data, options.historyFile ? {events, historyFile: options.historyFile} : {events});
   const anchor = data.meta.firstFailure?.anchor;
   return {...written, data, link: anchor ? `${written.index}#${anchor}` : written.index};
 }

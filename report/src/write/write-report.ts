@@ -3,9 +3,9 @@
  * data as data.js, and the event log's text as events-NNNN.js chunks, each a
  * classic script (what a page opened from file:// can load).
  *
- * A history can hold a million events: the chunks are written from the
- * history's own lines when the reader kept them (no second JSON.stringify of
- * every event), a few files at a time.
+ * A history can hold a million events: given the history file the events
+ * were read from, the chunks are copied from its lines (copy-chunks.ts), not
+ * stringified again, a few files at a time.
  */
 import {copyFile, mkdir, readdir, rm, writeFile} from 'node:fs/promises';
 import path from 'node:path';
@@ -15,11 +15,12 @@ import {chunkFileName, chunkGlobal, reportGlobal} from '../data/types.js';
 import {assignmentScript, callScript} from './script-text.js';
 import {staticIndexHtml} from './html.js';
 import {pageAssets, pageAssetsProblem} from './assets.js';
+import {copyHistoryChunks} from './copy-chunks.js';
 
-/** The events behind the report, as parsed; `lines` (optional) the same events as the history's text, one per event. */
+/** The events behind the report, as read; `historyFile`, when given, the file they were read (and validated) from. */
 export interface ReportEvents {
   events: readonly HistoryEvent[];
-  lines?: readonly string[];
+  historyFile?: string;
 }
 
 export interface WrittenReport {
@@ -33,11 +34,10 @@ export interface WrittenReport {
 const PARALLEL_WRITES = 8;
 
 export async function writeReport(dir: string, data: ReportData, source: ReportEvents | readonly HistoryEvent[]): Promise<WrittenReport> {
-  const {events, lines} = Array.isArray(source) ? {events: source as readonly HistoryEvent[], lines: undefined} : (source as ReportEvents);
+  const {events, historyFile} = Array.isArray(source) ? {events: source as readonly HistoryEvent[], historyFile: undefined} : (source as ReportEvents);
   if (data.eventLog.count !== events.length) {
     throw new RangeError(`the report's event log indexes ${data.eventLog.count} events, the history has ${events.length}: they must be the same events`);
   }
-  if (lines && lines.length !== events.length) throw new RangeError(`${lines.length} history lines for ${events.length} events`);
   const problem = await pageAssetsProblem();
   if (problem) throw new Error(problem);
 
@@ -45,18 +45,19 @@ export async function writeReport(dir: string, data: ReportData, source: ReportE
   await removeOldChunks(dir);
   const chunkSize = Math.max(1, data.eventLog.chunkSize);
   const chunks = Math.ceil(events.length / chunkSize);
-  const chunkText = (index: number): string => {
-    const from = index * chunkSize;
-    const to = Math.min(events.length, from + chunkSize);
-    const body = lines ? lines.slice(from, to).join(',') : events.slice(from, to).map((e) => JSON.stringify(e)).join(',');
-    return callScript(chunkGlobal, `{"index":${index},"events":[${body}]}`);
-  };
-  let next = 0;
-  const worker = async () => {
-    for (let index = next++; index < chunks; index = next++) await writeFile(path.join(dir, chunkFileName(index)), chunkText(index));
+  const writeChunks = async () => {
+    if (historyFile && (await copyHistoryChunks(historyFile, dir, chunkSize, events.length))) return;
+    let next = 0;
+    const worker = async () => {
+      for (let index = next++; index < chunks; index = next++) {
+        const body = events.slice(index * chunkSize, (index + 1) * chunkSize).map((e) => JSON.stringify(e)).join(',');
+        await writeFile(path.join(dir, chunkFileName(index)), callScript(chunkGlobal, `{"index":${index},"events":[${body}]}`));
+      }
+    };
+    await Promise.all(Array.from({length: Math.min(PARALLEL_WRITES, chunks)}, worker));
   };
   await Promise.all([
-    ...Array.from({length: Math.min(PARALLEL_WRITES, chunks)}, worker),
+    writeChunks(),
     writeFile(path.join(dir, 'data.js'), assignmentScript(reportGlobal, JSON.stringify(data))),
     copyFile(pageAssets.js, path.join(dir, 'app.js')),
     copyFile(pageAssets.css, path.join(dir, 'app.css')),

@@ -128,9 +128,9 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     historyPath: path.join(runDir, 'history.jsonl'),
   };
   if (options.report) {
-    // From the events in memory, the very ones the file holds: no second read of a long history.
+    // From the events in memory, the very ones the file holds (no second parse of a long history); the chunks copy its lines.
     try {
-      result.reportPath = (await writeBuiltReport(path.join(runDir, 'report'), history.events)).link;
+      result.reportPath = (await writeBuiltReport(path.join(runDir, 'report'), history.events, {historyFile: result.historyPath, evaluation: result})).link;
     } catch (error) {
       result.reportError = (error as Error).message;
     }

@@ -112,7 +112,9 @@ export class LiveView {
 
   #onConnection(socket: Socket): void {
     const access = (socket.data as {access: LiveAccess}).access;
-    const hello: LiveHello = {access, ...(this.#data ? {runId: this.#data.meta.runId} : {})};
+    // From run.begin, the history's first line: known before any report is built.
+    const runId = (this.#source?.events[0]?.data as {runId?: unknown} | undefined)?.runId;
+    const hello: LiveHello = {access, ...(typeof runId === 'string' ? {runId} : {})};
     socket.emit('hello', hello);
     if (this.#data) socket.emit('report', this.#data);
     if (!this.#data || this.#dirty) this.#schedule();
@@ -152,13 +154,12 @@ export class LiveView {
     const started = performance.now();
     let data: ReportData;
     try {
-      data = buildReport(source.events);
+      data = buildReport(source.events, {live: source.events.at(-1)?.type !== 'run.end'});
     } catch (error) {
       // A history cut mid-run can lack what a build needs (run.begin comes first, so rarely): try again on the next event.
       this.#namespace.emit('problem', {message: `the report could not be built: ${(error as Error).message}`});
       return;
     }
-    data.meta.live = source.events.at(-1)?.type !== 'run.end';
     this.#buildMs = performance.now() - started;
     this.#lastBuildAt = Date.now();
     this.#data = data;

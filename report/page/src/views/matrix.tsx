@@ -26,7 +26,9 @@ const stateColors = memberStates.map((s) => memberStateColors[s]);
 function isWrong(d: {views: Views; expected: Uint8Array; live: Uint8Array; hasView: Uint8Array; n: number}, cell: number): boolean {
   if (holdsLive(d.views.state[cell]!) === (d.expected[cell] === 1)) return false;
   const o = Math.floor(cell / d.n);
-  return d.live[o] === 1 || d.hasView[o] === 1;
+  if (d.live[o] === 1) return true;
+  // A process that is not running has no say about itself.
+  return d.hasView[o] === 1 && cell % d.n !== o;
 }
 
 function viewHolders(views: Views, n: number): Uint8Array {
@@ -283,7 +285,14 @@ export function MatrixView(props: ViewProps) {
         </p>
       )}
       <div class="matrix-body">
-        <canvas ref={canvas} onMouseMove={onMove} onMouseLeave={hide} onClick={onClick} />
+        <canvas
+          ref={canvas}
+          role="img"
+          aria-label={mode === 'matrix' ? `each observer's view of each subject at ${formatTime(cursor)}` : `${data.peers[subject] ?? ''} in every observer's view over time`}
+          onMouseMove={onMove}
+          onMouseLeave={hide}
+          onClick={onClick}
+        />
         {mode === 'matrix' && <Expectation data={data} t={cursor} examples={summary.examples} wrong={summary.wrong} />}
       </div>
       <Tooltip tip={tip} />
@@ -301,7 +310,7 @@ function Expectation({data, t, examples, wrong}: {data: ReportData; t: number; e
   return (
     <div class="expectation">
       <p>
-        <b>Live</b> {live.length ? names(live) : 'nobody yet'}
+        <b>Live</b> {live.length === 0 ? 'nobody yet' : down.length === 0 ? `all ${live.length} peers` : live.length > 8 ? `${live.length} peers, all but those below` : names(live)}
         {down.length > 0 && (
           <>
             <br />
