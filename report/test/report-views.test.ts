@@ -126,7 +126,7 @@ test.serial('a narrow window draws exactly its arrows: deliveries in it, and tho
     await page.mouse.down();
     await page.mouse.move(box.x + box.width * 0.52, y, {steps: 6});
     await page.mouse.up();
-    await page.waitForFunction(`!document.querySelector('.toolbar button').disabled`, undefined, {timeout: 10_000});
+    await probed.until(`!document.querySelector('.toolbar button').disabled`, 10_000, 'a window chosen');
     const d = await diagram(probed);
     let expected = 0;
     for (const m of messages) {
@@ -141,7 +141,7 @@ test.serial('a narrow window draws exactly its arrows: deliveries in it, and tho
     await page.mouse.down();
     await page.mouse.move(canvas.x + canvas.width * 0.7, canvas.y + canvas.height / 2, {steps: 6});
     await page.mouse.up();
-    await page.waitForFunction(`document.querySelector('#sequence [data-mode]').dataset.from !== ${JSON.stringify(String(d.from))}`, undefined, {timeout: 10_000});
+    await probed.until(`document.querySelector('#sequence [data-mode]').dataset.from !== ${JSON.stringify(String(d.from))}`, 10_000, 'the window narrowed');
     const narrower = await diagram(probed);
     t.true(narrower.from > d.from && narrower.to < d.to, `${narrower.from}–${narrower.to} inside ${d.from}–${d.to}`);
     t.deepEqual(probed.errors(), []);
@@ -165,7 +165,7 @@ test.serial('a message picked by id is drawn alone, over its whole spread', asyn
     // An id nobody sent is refused in words, and the diagram stays on the message.
     await probed.page.locator('#sequence input').fill('nobody:m:0');
     await probed.page.locator('#sequence input').press('Enter');
-    await probed.page.waitForFunction(`document.querySelector('#sequence').textContent.includes('no message "nobody:m:0" was sent')`, undefined, {timeout: 10_000});
+    await probed.until(`document.querySelector('#sequence').textContent.includes('no message "nobody:m:0" was sent')`, 10_000, 'the unknown id refused');
     t.is((await diagram(probed)).message, m.id);
     t.deepEqual(probed.errors(), []);
   });
