@@ -53,6 +53,7 @@ export function DetectionView(props: ViewProps) {
         <Muted>an observer's name in red: dead later than the bound, or never; n› at the right: refutations after the chart's end</Muted>
       </Bar>
       <Canvas
+        label={`faults, false suspicions and false deaths from ${fmtAt(win.from)} to ${fmtAt(win.to)}`}
         height={stripH}
         draw={drawStripFn}
         cursor={stripCursorAt}
@@ -120,7 +121,7 @@ function FaultBars(props: ViewProps & {fault: DetectionFault}) {
       </div>
       {f.observers.length === 0 ? <Muted>no live observer at the fault</Muted> : (
         <>
-          <Canvas height={barsHeight(f)} draw={draw} cursor={cursorAt} onClick={onClick} onMove={onMove} onLeave={() => setHover(undefined)} title="click to set the cursor" />
+          <Canvas label={`when each observer suspected and declared ${data.peers[f.subject]} dead after the ${f.kind}`} height={barsHeight(f)} draw={draw} cursor={cursorAt} onClick={onClick} onMove={onMove} onLeave={() => setHover(undefined)} title="click to set the cursor" />
           <div style={{minHeight: '16px', fontSize: '12px', color: '#333'}}>{hover ?? ' '}</div>
         </>
       )}
