@@ -129,6 +129,17 @@ function FaultBars(props: ViewProps & {fault: DetectionFault}) {
   );
 }
 
+/** The cursor on t, and the window moved (same span) to hold it when it did not. */
+function goTo(props: ViewProps, t: number): void {
+  const {from, to} = props.window;
+  if (t < from || t > to) {
+    const span = to - from;
+    const start = Math.max(0, Math.min(props.data.meta.end - span, t - span / 2));
+    props.setWindow({from: start, to: start + span});
+  }
+  props.setCursor(t);
+}
+
 function FalseList(props: ViewProps) {
   const {data} = props;
   const rows = useMemo(() => {
@@ -147,7 +158,7 @@ function FalseList(props: ViewProps) {
       <ol style={{margin: '4px 0', paddingLeft: '22px', fontSize: '12px', columns: '3 260px', color: red}}>
         {rows.slice(0, maxListed).map((e, i) => (
           <li key={i}>
-            <a href="#" style={{color: red}} onClick={(ev) => (ev.preventDefault(), props.setCursor(e.t))}>
+            <a href="#" style={{color: red}} onClick={(ev) => (ev.preventDefault(), goTo(props, e.t))}>
               {fmtAt(e.t)}
             </a>{' '}
             {data.peers[e.observer]} {e.what} {data.peers[e.subject]}
