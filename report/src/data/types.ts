@@ -46,6 +46,15 @@ export interface ReportMeta {
   firstFailure?: {anchor: string; t: number; message: string};
   /** Figures of the run, as result.json has them. */
   figures: Record<string, number>;
+  /**
+   * Static reports of large runs only: blocks whose columns are not in this
+   * data but in `data-bulk-<n>.js` scripts (see BulkPart), so the first view
+   * paints without parsing them. Their arrays are empty here (counts, such as
+   * `eventLog.count`, are kept); the page loads the parts after its first
+   * paint and publishes the completed data without this field. Absent: the
+   * data is whole (always so in the live view).
+   */
+  deferred?: DeferredBlock[];
 }
 
 // ------------------------------------------------------------------ 1. overview strip
@@ -247,6 +256,31 @@ export const reportGlobal = 'peerlabReport';
 export const chunkGlobal = 'peerlabEvents';
 export function chunkFileName(index: number): string {
   return `events-${String(index).padStart(4, '0')}.js`;
+}
+
+/** `deliveries`: `messages.deliveries`; `eventLog`: the columns `t`, `src`, `type` of `eventLog`. */
+export type DeferredBlock = 'deliveries' | 'eventLog';
+
+/**
+ * One deferred column, in its own script `data-bulk-<index>.js` that calls
+ * `window[bulkGlobal](part)`: one column a script, so no single script is a
+ * long task to parse. `delta`: `values[0]` is the first value, each next one
+ * the difference from the previous (times and message indices mostly grow by
+ * little, so the file is about half as long); `plain`: the values as they are.
+ */
+export interface BulkPart {
+  index: number;
+  /** How many parts there are: the data is complete when all have come. */
+  count: number;
+  block: DeferredBlock;
+  column: string;
+  encoding: 'delta' | 'plain';
+  values: number[];
+}
+
+export const bulkGlobal = 'peerlabBulk';
+export function bulkFileName(index: number): string {
+  return `data-bulk-${index}.js`;
 }
 
 /**

@@ -1,20 +1,65 @@
 /**
  * The static report's data source: the data came with data.js; the log's text
  * comes in events-NNNN.js files, added as script tags when first asked for
- * (classic scripts load from file://, fetch does not).
+ * (classic scripts load from file://, fetch does not). A large report's bulk
+ * columns (meta.deferred) come the same way, in data-bulk-<n>.js, after the
+ * first view has painted; the completed data is then published as new data.
  */
-import {chunkFileName, chunkGlobal, type EventChunk, type ReportData} from '../../../src/data/types.js';
+import {mergeBulk} from '../../../src/data/bulk.js';
+import {bulkFileName, bulkGlobal, chunkFileName, chunkGlobal, type BulkPart, type EventChunk, type ReportData} from '../../../src/data/types.js';
 import type {DataSource} from '../view-props.js';
 
 type Waiter = {resolve(chunk: EventChunk): void; reject(error: Error): void};
 
-export function staticSource(): DataSource {
+function addScript(src: string, onerror: () => void): void {
+  const script = document.createElement('script');
+  script.src = src;
+  script.onerror = () => {
+    script.remove();
+    onerror();
+  };
+  script.onload = () => script.remove();
+  document.head.appendChild(script);
+}
+
+/** Resolves after the browser has painted what is on screen now, and given input a turn. */
+function afterPaint(): Promise<void> {
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+}
+
+export function staticSource(initial: ReportData): DataSource {
   const cache = new Map<number, Promise<EventChunk>>();
   const waiting = new Map<number, Waiter>();
+  const listeners = new Set<(data: ReportData) => void>();
+  let complete: ReportData | undefined;
   (window as unknown as Record<string, unknown>)[chunkGlobal] = (chunk: EventChunk) => {
     waiting.get(chunk.index)?.resolve(chunk);
     waiting.delete(chunk.index);
   };
+
+  // One part at a time, each after a paint: every script is its own task, and the page answers input between them.
+  let loading = false;
+  const loadBulk = () => {
+    if (loading || !initial.meta.deferred?.length) return;
+    loading = true;
+    const parts: BulkPart[] = [];
+    const next = (index: number) => {
+      (window as unknown as Record<string, unknown>)[bulkGlobal] = (part: BulkPart) => {
+        parts.push(part);
+        if (parts.length < part.count) void afterPaint().then(() => next(part.index + 1));
+        else void afterPaint().then(() => {
+          complete = mergeBulk(initial, parts);
+          listeners.forEach((l) => l(complete!));
+        });
+      };
+      addScript(bulkFileName(index), () => {
+        // The page keeps its loading notices: say why in the console, where a reader looks.
+        console.error(`could not load ${bulkFileName(index)}: deliveries and the event log stay empty`);
+      });
+    };
+    void afterPaint().then(() => next(0));
+  };
+
   return {
     live: false,
     chunk(index) {
@@ -22,22 +67,21 @@ export function staticSource(): DataSource {
       if (!pending) {
         pending = new Promise<EventChunk>((resolve, reject) => {
           waiting.set(index, {resolve, reject});
-          const script = document.createElement('script');
-          script.src = chunkFileName(index);
-          script.onerror = () => {
+          addScript(chunkFileName(index), () => {
             waiting.delete(index);
             cache.delete(index);
             reject(new Error(`could not load ${chunkFileName(index)}`));
-          };
-          script.onload = () => script.remove();
-          document.head.appendChild(script);
+          });
         });
         cache.set(index, pending);
       }
       return pending;
     },
-    subscribe(_listener: (data: ReportData) => void) {
-      return () => {};
+    subscribe(listener: (data: ReportData) => void) {
+      listeners.add(listener);
+      if (complete) listener(complete);
+      else loadBulk();
+      return () => listeners.delete(listener);
     },
   };
 }
