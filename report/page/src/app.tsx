@@ -60,7 +60,7 @@ export function App({store, source, initial, connection, token}: {store: Store; 
           if (cursor >= atEnd) change.cursor = next.meta.end;
           if (change.window || change.cursor !== undefined) store.set(change);
           // A log permalink (#event-<i>) names a row the data did not have until the event log came.
-          const target = previous.meta.deferred?.includes('eventLog') && !next.meta.deferred?.includes('eventLog') ? parseHash(location.hash) : undefined;
+          const target = previous.meta.deferred?.blocks.includes('eventLog') && !next.meta.deferred?.blocks.includes('eventLog') ? parseHash(location.hash) : undefined;
           if (target?.kind === 'event') {
             const selected = stateForTarget(next, target, store.state);
             if (selected) {
@@ -134,11 +134,11 @@ export function App({store, source, initial, connection, token}: {store: Store; 
       </div>
       {sections.map(({id, title, about, view: View, needs}) => (
         <Section id={id} title={title} about={about} key={id}>
-          {needs && data.meta.deferred?.includes(needs) ? <Loading what={needs} /> : <View {...props} />}
+          {needs && data.meta.deferred?.blocks.includes(needs) ? <Loading what={needs} /> : <View {...props} />}
         </Section>
       ))}
       <Section id="log" title="Event log" about="Every event of the history. Click a row to move the cursor; the log follows the cursor.">
-        {data.meta.deferred?.includes('eventLog') ? <Loading what="eventLog" /> : <LogView {...props} selectedEvent={state.selectedEvent} selectEvent={actions.selectEvent} />}
+        {data.meta.deferred?.blocks.includes('eventLog') ? <Loading what="eventLog" /> : <LogView {...props} selectedEvent={state.selectedEvent} selectEvent={actions.selectEvent} />}
       </Section>
     </div>
   );

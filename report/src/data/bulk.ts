@@ -30,11 +30,11 @@ export function splitBulk(data: ReportData, threshold = deferBulkAbove): SplitRe
     {block: 'eventLog', column: 'src', encoding: 'plain', values: log.src},
     {block: 'eventLog', column: 'type', encoding: 'plain', values: log.type},
   ];
-  const parts = columns.map((c, index) => ({index, count: columns.length, block: c.block, column: c.column, encoding: c.encoding, values: c.encoding === 'delta' ? deltas(c.values) : c.values}));
+  const parts = columns.map((c, index) => ({index, block: c.block, column: c.column, encoding: c.encoding, values: c.encoding === 'delta' ? deltas(c.values) : c.values}));
   return {
     data: {
       ...data,
-      meta: {...data.meta, deferred: ['deliveries', 'eventLog']},
+      meta: {...data.meta, deferred: {blocks: ['deliveries', 'eventLog'], parts: parts.length}},
       messages: {...data.messages, deliveries: {message: [], peer: [], t: [], flag: []}},
       eventLog: {...log, t: [], src: [], type: []},
     },

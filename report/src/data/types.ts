@@ -47,14 +47,14 @@ export interface ReportMeta {
   /** Figures of the run, as result.json has them. */
   figures: Record<string, number>;
   /**
-   * Static reports of large runs only: blocks whose columns are not in this
-   * data but in `data-bulk-<n>.js` scripts (see BulkPart), so the first view
-   * paints without parsing them. Their arrays are empty here (counts, such as
-   * `eventLog.count`, are kept); the page loads the parts after its first
-   * paint and publishes the completed data without this field. Absent: the
-   * data is whole (always so in the live view).
+   * Static reports of large runs only: `blocks` whose columns are not in
+   * this data but in `parts` scripts `data-bulk-0.js` ... (see BulkPart), so
+   * the first view paints without parsing them. Their arrays are empty here
+   * (counts, such as `eventLog.count`, are kept); the page loads the parts
+   * after its first paint and publishes the completed data without this
+   * field. Absent: the data is whole (always so in the live view).
    */
-  deferred?: DeferredBlock[];
+  deferred?: {blocks: DeferredBlock[]; parts: number};
 }
 
 // ------------------------------------------------------------------ 1. overview strip
@@ -270,8 +270,6 @@ export type DeferredBlock = 'deliveries' | 'eventLog';
  */
 export interface BulkPart {
   index: number;
-  /** How many parts there are: the data is complete when all have come. */
-  count: number;
   block: DeferredBlock;
   column: string;
   encoding: 'delta' | 'plain';
