@@ -11,6 +11,7 @@ import test from 'ava';
 import {mkdtemp, rm, writeFile} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import {pathToFileURL} from 'node:url';
 import {withBrowser} from '../src/probe/browser.js';
 import type {BrowserProbe, ProbedPage} from '../src/probe/browser.js';
 import {painted} from '../src/probe/screenshots.js';
@@ -148,5 +149,32 @@ test.serial('dragging across the overview chooses the window, a double click giv
     await page.waitForFunction(`document.querySelector('.toolbar button').disabled`, undefined, {timeout: 10_000});
     t.true(await whole.isDisabled());
     t.deepEqual(probed.errors(), []);
+  });
+});
+
+test.serial('a large report paints before its bulk columns have come: the views that need them say they are loading, then draw them; a log permalink waits for the log', async (t) => {
+  t.timeout(180_000);
+  await withBrowser(async (browser) => {
+    const data = (await browser.open(index, {timeoutMs: 120_000})).page;
+    // The page as opened: what data.js gave it, before any part has been loaded.
+    const deferred = await data.evaluate(`(() => { const d = window.peerlabReport; return {deferred: d.meta.deferred, deliveries: d.messages.deliveries.t.length, log: d.eventLog.t.length}; })()`);
+    t.deepEqual(deferred, {deferred: {blocks: ['deliveries', 'eventLog'], parts: 7}, deliveries: 0, log: 0});
+    await data.close();
+
+    // Opened at a delivery's permalink, with the views that need the bulk on screen: the first paint cannot have waited for it.
+    const last = lines.length - 1;
+    const probed = await browser.open(`${pathToFileURL(index).href}#event-${last}`, {timeoutMs: 120_000});
+    const loading = await probed.page.locator('.bulk-loading').count();
+    const noMessages = await probed.page.locator('#sequence').textContent();
+    t.false((noMessages ?? '').includes('No message was sent'), 'an empty column is never taken for a run without messages');
+    await probed.page.locator('#delivery').scrollIntoViewIfNeeded();
+    await probed.page.waitForSelector('#delivery canvas', {timeout: 60_000});
+    t.is(await probed.page.locator('#delivery .bulk-loading').count(), 0);
+    const selected = probed.page.locator(`#log .log-row.selected:has(> a.c-i[href="#event-${last}"])`);
+    await selected.waitFor({timeout: 60_000});
+    t.true(((await selected.textContent()) ?? '').includes(lines[last]!.type));
+    t.log(`${loading} loading notices when the page had loaded`);
+    t.deepEqual(probed.errors(), []);
+    t.deepEqual(probed.foreignRequests(path.dirname(index)), []);
   });
 });
