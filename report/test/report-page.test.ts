@@ -137,7 +137,7 @@ test.serial('the crashed peer\'s column turns dead for every observer once each 
     const last = Math.max(...deaths.values());
     await cursorTo(probed, first);
     const midway = (await cells(probed, demo.data.peers)).filter((c) => c.subject === victim && observers.includes(c.observer));
-    for (const c of midway) t.is(c.state === 'dead', deaths.get(c.observer)! <= first, `${c.observer} at the first declaration`);
+    for (const c of midway) t.is(c.state === 'dead', deaths.get(c.observer)! <= first, `${c.observer} shows ${victim} ${c.state} at ${first} ms, the first declaration; it declared it at ${deaths.get(c.observer)} ms`);
 
     await cursorTo(probed, last);
     const after = (await cells(probed, demo.data.peers)).filter((c) => c.subject === victim && observers.includes(c.observer));
