@@ -316,3 +316,16 @@ test('an illegal transition is marked where the legality checker finds it', (t) 
   );
   t.is(data.meta.firstFailure?.t, 900);
 });
+
+test('every prefix of a run builds, as the live view rebuilds it while the run goes on', (t) => {
+  const h = killHistory();
+  h.at(1800).send('alice', 1).deliverAll('alice:e1:1', 'alice', 'bob');
+  for (let n = 0; n <= h.events.length; n++) {
+    const prefix = h.events.slice(0, n);
+    const data = buildReport(prefix, {live: true});
+    t.is(data.eventLog.count, n);
+    t.true(data.meta.live);
+    t.is(data.meta.end, n === 0 ? 0 : Math.max(...prefix.map((e) => e.t)) - prefix[0]!.t);
+    t.notThrows(() => JSON.stringify(data));
+  }
+});

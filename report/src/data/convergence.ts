@@ -16,7 +16,6 @@ import type {HistoryEvent} from '@peerlab/checkers/history/types';
 import {isEvent} from '@peerlab/checkers/history/types';
 import type {Effect, Model, PeerView} from '@peerlab/checkers/model';
 import {coordinatorPeer, isLiveState, peerOf} from '@peerlab/checkers/model';
-import {expectedView} from '@peerlab/checkers/converged';
 import type {SwimTiming} from '@peerlab/checkers/swim-model';
 import {convergeModelMs, epidemicCurve, epidemicSpreadMs, expectedDetectionMs, rejoinModelMs} from '@peerlab/checkers/swim-model';
 import type {ChangeKind, ConvergenceChange} from './types.js';
@@ -24,7 +23,7 @@ import type {Context} from './context.js';
 import {relative} from './context.js';
 
 /** Most points a curve keeps; a longer one is thinned evenly (its last point kept). */
-export const maxCurvePoints = 1000;
+export const maxCurvePoints = 250;
 
 interface Open {
   change: ConvergenceChange;
@@ -37,6 +36,8 @@ interface Open {
   reflected: number;
   /** The subjects an observer must hold as wanted: one for a peer's change, the newcomers to its side for a heal. */
   subjectsOf(observer: number): readonly number[];
+  /** Whether `subject` is one of `subjectsOf(observer)`, in O(1). */
+  tracks(observer: number, subject: number): boolean;
   wanted(view: PeerView | undefined, subject: string): boolean;
 }
 
@@ -179,8 +180,9 @@ export class ConvergenceFold {
     if (!opens || opens.size === 0) return;
     const o = ctx.index.get(self)!;
     const view = model.view(self);
-    for (const open of [...opens]) {
-      if (open.pending[o]! < 0 || !open.subjectsOf(o).includes(s!)) continue;
+    // Closing a change deletes it from this set while it is iterated: a Set's iteration allows that.
+    for (const open of opens) {
+      if (open.pending[o]! < 0 || !open.tracks(o, s!)) continue;
       this.#judge(open, o, s!, open.wanted(view, name), e.t);
     }
   }
@@ -290,23 +292,29 @@ export class ConvergenceFold {
     if (subject !== undefined) for (const open of [...(this.#bySubject.get(subject) ?? [])]) if (open.subjectName === subjectName) this.#close(open);
     let wanted: Open['wanted'];
     let subjectsOf: Open['subjectsOf'];
+    let tracks: Open['tracks'];
     const registered: number[] = [];
     if (kind === 'heal') {
+      // Newcomers to an observer's side (its expectedView: the model's side of a live peer): on another side before the heal, on its side after it.
       const before = this.#sidesBefore ?? new Map<string, number>();
-      const newcomers = new Map<number, number[]>();
-      for (const o of model.live()) {
-        const side = before.get(o);
-        const fresh = expectedView(model, o)
-          .filter((p) => p !== o && (side === undefined || before.get(p) !== side))
-          .map((p) => ctx.index.get(p)!);
-        newcomers.set(ctx.index.get(o)!, fresh);
-        registered.push(...fresh);
-      }
-      subjectsOf = (o) => newcomers.get(o) ?? [];
+      const was = new Int32Array(n).fill(-1);
+      const now = new Int32Array(n).fill(-1);
+      for (const [name, side] of before) was[ctx.index.get(name)!] = side;
+      model.components().forEach((side, i) => {
+        for (const name of side) now[ctx.index.get(name)!] = i;
+      });
+      tracks = (o, s) => o !== s && now[o]! >= 0 && now[o] === now[s] && was[o] !== was[s];
+      subjectsOf = (o) => {
+        const out: number[] = [];
+        for (let s = 0; s < n; s++) if (tracks(o, s)) out.push(s);
+        return out;
+      };
+      for (let s = 0; s < n; s++) if (now[s]! >= 0) registered.push(s);
       wanted = (view, s) => view?.current === true && isLiveState(view.members.get(s));
     } else {
       const single = [subject!];
       subjectsOf = () => single;
+      tracks = (_, s) => s === subject;
       registered.push(subject!);
       const name = subjectName!;
       if (kind === 'join' || kind === 'resume') wanted = (view) => view?.current === true && isLiveState(view.members.get(name));
@@ -326,7 +334,7 @@ export class ConvergenceFold {
       } else wanted = (view) => view?.current === true && !isLiveState(view.members.get(name));
     }
     const change: ConvergenceChange = {kind, t: relative(ctx, t), ...(subject !== undefined ? {subject} : {}), label, n: 0, curve: {t: [], fraction: [], views: []}};
-    const open: Open = {change, ...(subjectName !== undefined ? {subjectName} : {}), pending, unsatisfied: new Set(), observers: 0, reflected: 0, subjectsOf, wanted};
+    const open: Open = {change, ...(subjectName !== undefined ? {subjectName} : {}), pending, unsatisfied: new Set(), observers: 0, reflected: 0, subjectsOf, tracks, wanted};
     for (const name of model.live()) {
       const o = ctx.index.get(name)!;
       if (o === subject) continue;

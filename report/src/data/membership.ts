@@ -22,13 +22,24 @@ export class MembershipFold {
   readonly #state: number[] = [];
   readonly #incarnation: number[] = [];
   readonly #epochs: Membership['epochs'] = {t: [], live: [], sides: []};
-  /** The incarnation last written per pair (observer · N + subject). */
-  readonly #incarnations = new Map<number, number>();
+  /** The incarnation last written per pair (observer · N + subject), +1 (0: none yet); a Map past a few thousand peers. */
+  readonly #incarnations: {get(key: number): number | undefined; set(key: number, value: number): unknown};
   /** The view a `peer.started` is about to replace: taken before the model applies it (it replaces the map, so this one stays as it was). */
   #before: ReadonlyMap<string, MemberState> | undefined;
   #beforeIncarnations: ReadonlyMap<string, number> | undefined;
 
-  constructor(readonly ctx: Context) {}
+  constructor(readonly ctx: Context) {
+    const n = ctx.peers.length;
+    if (n <= 2048) {
+      const table = new Float64Array(n * n);
+      this.#incarnations = {
+        get: (key) => (table[key] === 0 ? undefined : table[key]! - 1),
+        set: (key, value) => (table[key] = value + 1),
+      };
+    } else {
+      this.#incarnations = new Map<number, number>();
+    }
+  }
 
   #push(t: number, observer: number, subject: number, state: number, incarnation: number): void {
     this.#t.push(t);
@@ -95,8 +106,9 @@ export class MembershipFold {
     const ctx = this.ctx;
     let t = relative(ctx, at);
     const live = model.live().map((p) => ctx.index.get(p)!);
-    const components = model.components();
-    const sides = components.length > 1 ? components.map((side) => side.map((p) => ctx.index.get(p)!)) : [live];
+    // Without blocked links every live peer is on one side: the model's sides would cost a pass over all pairs to say so.
+    const components = model.hasBlockedLinks() ? model.components() : undefined;
+    const sides = components && components.length > 1 ? components.map((side) => side.map((p) => ctx.index.get(p)!)) : [live];
     const epochs = this.#epochs;
     const last = epochs.t.at(-1);
     // Peers' clocks differ a little: epochs keep the history's order, and their time never goes back.
