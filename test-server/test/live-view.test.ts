@@ -219,3 +219,14 @@ test.serial('peerlab run --watch serves the running scenario at the address it p
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   t.is(code, 0);
 });
+
+test.serial("peerlab up records its console's faults in its history, as a scenario run records its steps' faults", async (t) => {
+  t.timeout(120_000);
+  const logs = await tempDir(t, 'peerlab-up-history-');
+  const up = await execa(process.execPath, [bin, 'up', '--peers', '3', '--logs', logs], {input: 'kill charly\npause bob\nresume bob\nexit\n', reject: false, all: true, timeout: 90_000});
+  t.is(up.exitCode, 0, up.all);
+  const history = (await readFile(path.join(logs, 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as {type: string; data: {peer?: string; signal?: string}});
+  const kills = history.filter((e) => e.type === 'peer.kill').map((e) => [e.data.peer, e.data.signal]);
+  t.deepEqual(kills, [['charly', 'SIGKILL'], ['bob', 'SIGSTOP'], ['bob', 'SIGCONT']]);
+  t.true(history.some((e) => e.type === 'peer.exit' && e.data.peer === 'charly'));
+});

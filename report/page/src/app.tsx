@@ -135,10 +135,12 @@ export function App({store, source, initial, connection, token}: {store: Store; 
 
 /** Brings an element into view once the views have drawn the state that points at it. */
 export function scrollToTarget(id: string): void {
-  const scroll = () => document.getElementById(id)?.scrollIntoView({block: 'center'});
+  // A step's or check's row exists once the overview has been drawn: until then, its section.
+  const scroll = () => (document.getElementById(id) ?? (/^(step|invariant)-/.test(id) ? document.getElementById('overview') : null))?.scrollIntoView({block: 'center'});
   // Again once the views that came into sight have drawn and taken their height.
   requestAnimationFrame(() => requestAnimationFrame(() => {
     scroll();
     setTimeout(() => requestAnimationFrame(scroll), 50);
+    setTimeout(() => requestAnimationFrame(scroll), 300);
   }));
 }

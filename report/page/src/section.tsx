@@ -33,7 +33,16 @@ export function Section({id, title, about, children}: {id: string; title: string
       {rootMargin: '25% 0px 25% 0px'},
     );
     observer.observe(el);
-    return () => observer.disconnect();
+    // Printed, every view is on paper: draw them all first.
+    const print = () => {
+      setSeen(true);
+      setNear(true);
+    };
+    window.addEventListener('beforeprint', print);
+    return () => {
+      observer.disconnect();
+      window.removeEventListener('beforeprint', print);
+    };
   }, []);
   return (
     <section id={id} class={`view${seen ? '' : ' unseen'}`} ref={ref}>

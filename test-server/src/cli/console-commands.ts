@@ -12,6 +12,7 @@ import {peerRow} from '../peer-row.js';
 import {FleetError} from '../fleet/fleet.js';
 import {renderTable} from '@peerlab/node-kit/table';
 import {FaultInjector} from '../engine/faults.js';
+import type {RecordFault} from '../engine/faults.js';
 import {initialFaultState, planFault} from '../engine/fault-plan.js';
 import type {FaultState, StepFault} from '../engine/fault-plan.js';
 import {Random, randomSeed} from '../engine/random.js';
@@ -101,13 +102,19 @@ interface ConsoleFaults {
 }
 
 const consoles = new WeakMap<Coordinator, ConsoleFaults>();
+/** Where a coordinator's console faults are recorded (`peerlab up`'s history), so its live view shows them. */
+const recorders = new WeakMap<Coordinator, RecordFault>();
+
+export function recordConsoleFaults(coordinator: Coordinator, record: RecordFault): void {
+  recorders.set(coordinator, record);
+}
 
 function faultsFor(coordinator: Coordinator): ConsoleFaults {
   let faults = consoles.get(coordinator);
   if (!faults) {
     const created: ConsoleFaults = {
       state: initialFaultState([]),
-      injector: new FaultInjector(coordinator, () => {}, (peer, name, args) => coordinator.hub.command(peer, name, args), () => created.state.net),
+      injector: new FaultInjector(coordinator, (type, data) => recorders.get(coordinator)?.(type, data), (peer, name, args) => coordinator.hub.command(peer, name, args), () => created.state.net),
       random: new Random(randomSeed()),
     };
     faults = created;

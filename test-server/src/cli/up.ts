@@ -11,7 +11,7 @@ import {appendFile, mkdir, readFile} from 'node:fs/promises';
 import logUpdate from 'log-update';
 import {Coordinator, isLoopback} from '../coordinator.js';
 import {generateNames} from '@peerlab/events/names';
-import {completeLine, peersTable, runLine} from './console-commands.js';
+import {completeLine, peersTable, recordConsoleFaults, runLine} from './console-commands.js';
 import {HistoryWriter} from '../history/writer.js';
 import {recordCoordinator} from '../history/record.js';
 
@@ -55,6 +55,7 @@ export async function up(options: UpOptions): Promise<number> {
   const history = new HistoryWriter(path.join(runDir, 'history.jsonl'));
   history.append('run.begin', {scenario: 'peerlab up', runId: coordinator.runId, peers: names, profile: options.profile});
   recordCoordinator(coordinator, history);
+  recordConsoleFaults(coordinator, (type, data) => history.append(type, data));
   coordinator.liveView.setSource(history);
   let stopping: Promise<void> | undefined;
   const stop = (code: number) => {

@@ -285,7 +285,14 @@ export function MatrixView(props: ViewProps) {
         </p>
       )}
       <div class="matrix-body">
-        <canvas ref={canvas} onMouseMove={onMove} onMouseLeave={hide} onClick={onClick} />
+        <canvas
+          ref={canvas}
+          role="img"
+          aria-label={mode === 'matrix' ? `each observer's view of each subject at ${formatTime(cursor)}` : `${data.peers[subject] ?? ''} in every observer's view over time`}
+          onMouseMove={onMove}
+          onMouseLeave={hide}
+          onClick={onClick}
+        />
         {mode === 'matrix' && <Expectation data={data} t={cursor} examples={summary.examples} wrong={summary.wrong} />}
       </div>
       <Tooltip tip={tip} />

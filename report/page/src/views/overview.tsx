@@ -196,7 +196,7 @@ function Steps({data, x}: {data: ReportData; x: TimeScale}) {
         const x1 = Math.min(x.x0 + x.width, Math.max(x0 + 3, x.x(s.end ?? end)));
         const tip = `${s.path}. ${s.kind}: ${s.title} (line ${s.line})\n${formatTime(s.begin)} – ${s.end === undefined ? 'never ended' : formatTime(s.end)} · ${s.status}${s.message ? `\n${s.message}` : ''}`;
         return (
-          <div class={`step step-${s.status}`} id={s.anchor} key={s.anchor} title={tip}>
+          <div class={`step step-${s.status}${location.hash === `#${s.anchor}` ? ' hl' : ''}`} id={s.anchor} key={s.anchor} title={tip}>
             <a class="step-label" href={`#${s.anchor}`} style={{paddingLeft: `${4 + s.depth * 12}px`, width: `${gutter}px`}}>
               <span class="step-path">{s.path}</span> {s.title}
             </a>
@@ -210,6 +210,25 @@ function Steps({data, x}: {data: ReportData; x: TimeScale}) {
         );
       })}
     </div>
+  );
+}
+
+/** Failed and undecided checks in words, in time order; an invariant's row carries its anchor (#invariant-<name>). */
+function Checks({data, setCursor}: {data: ReportData; setCursor(t: number): void}) {
+  const checks = [...data.timeline.checks].sort((a, b) => a.t - b.t);
+  if (checks.length === 0) return null;
+  return (
+    <ul class="checks">
+      {checks.map((c) => (
+        <li id={c.anchor.startsWith('invariant-') ? c.anchor : undefined} class={`check check-${c.status}${location.hash === `#${c.anchor}` ? ' hl' : ''}`} key={`${c.anchor}@${c.t}`}>
+          <i style={{background: statusColors[c.status]}} />
+          <a href={`#${c.anchor}`} onClick={() => setCursor(c.t)}>
+            {c.label}
+          </a>{' '}
+          <span class="muted">at {formatTime(c.t)}</span> — {c.message}
+        </li>
+      ))}
+    </ul>
   );
 }
 
@@ -289,10 +308,11 @@ export function OverviewView(props: ViewProps) {
   };
   const cursorX = x.x(cursor);
   return (
+    <>
     <div class="overview" ref={wrap} {...brush.handlers} onMouseMove={onMove} onMouseLeave={hide}>
       {width > 0 && (
         <>
-          <canvas ref={canvas} />
+          <canvas ref={canvas} role="img" aria-label="the run over time: fault bands, failed checks and each peer's process state" />
           <Steps data={data} x={x} />
           <RateChart data={data} width={width} />
           <div class="overlay">
@@ -305,5 +325,7 @@ export function OverviewView(props: ViewProps) {
       )}
       <Tooltip tip={tip} />
     </div>
+    <Checks data={data} setCursor={props.setCursor} />
+    </>
   );
 }

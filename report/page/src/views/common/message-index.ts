@@ -4,25 +4,25 @@
  * binary search, and each message's deliveries and missing receivers.
  */
 import type {ReportData} from '../../../../src/data/types.js';
-import {sortedOrder} from './search.js';
+import {isAscending, sortedOrder} from './search.js';
 
 export interface MessageIndex {
-  /** Delivery indices in ascending delivery time, and those times. */
-  byTime: Int32Array;
-  timeSorted: Float64Array;
+  /** Delivery indices in ascending delivery time (the identity when the history is in time order), and those times. */
+  byTime: ArrayLike<number>;
+  timeSorted: ArrayLike<number>;
   /** The receiver of each time-sorted delivery: the density map reads it in order. */
-  peerByTime: Int32Array;
+  peerByTime: ArrayLike<number>;
   /** Sent messages in ascending send time, and those times. */
-  sentByTime: Int32Array;
-  sentTimeSorted: Float64Array;
+  sentByTime: ArrayLike<number>;
+  sentTimeSorted: ArrayLike<number>;
   /** Deliveries of message m: msgDel[msgStart[m] .. msgStart[m+1]). */
   msgStart: Int32Array;
   msgDel: Int32Array;
   /** Receivers that never delivered message m: missPeer[missStart[m] .. missStart[m+1]). */
   missStart: Int32Array;
   missPeer: Int32Array;
-  /** Latency of each delivery (ms), NaN for a delivery of an unknown message. */
-  latency: Float64Array;
+  /** Latency of delivery d (ms), NaN for a delivery of an unknown message. */
+  latency(d: number): number;
   /** A latency for shading: the 99th percentile of all deliveries (at least 1 ms). */
   latencyScale: number;
   /** id → message index, built on first use (the picker). */
@@ -40,9 +40,12 @@ export function messageIndex(data: ReportData): MessageIndex {
   return idx;
 }
 
-function gather(n: number, keys: number[]): {start: Int32Array; items: Int32Array} {
+function gather(n: number, keys: ArrayLike<number>): {start: Int32Array; items: Int32Array} {
   const start = new Int32Array(n + 1);
-  for (const k of keys) if (k >= 0 && k < n) start[k + 1]!++;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (k >= 0 && k < n) start[k + 1]!++;
+  }
   for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
   const fill = start.slice(0, n);
   const items = new Int32Array(start[n]!);
@@ -53,41 +56,57 @@ function gather(n: number, keys: number[]): {start: Int32Array; items: Int32Arra
   return {start, items};
 }
 
+/** A column in ascending order: itself when it already is (the usual case, a history is in time order), else a sorted copy and the order. */
+function ordered(col: ArrayLike<number>, other?: ArrayLike<number>): {order: ArrayLike<number>; sorted: ArrayLike<number>; other?: ArrayLike<number>} {
+  if (isAscending(col)) return {order: identity(col.length), sorted: col, other};
+  const order = sortedOrder(col);
+  const sorted = new Float64Array(order.length);
+  const o = other ? new Int32Array(order.length) : undefined;
+  for (let i = 0; i < order.length; i++) {
+    sorted[i] = col[order[i]!]!;
+    if (o) o[i] = other![order[i]!]!;
+  }
+  return {order, sorted, other: o};
+}
+
+/** 0, 1, 2, ... n-1: the order of a column already sorted. */
+function identity(n: number): Int32Array {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  return a;
+}
+
 function build(data: ReportData): MessageIndex {
   const {sent, deliveries, missing} = data.messages;
   const nMsg = sent.id.length;
-  const byTime = sortedOrder(deliveries.t);
-  const timeSorted = new Float64Array(byTime.length);
-  for (let i = 0; i < byTime.length; i++) timeSorted[i] = deliveries.t[byTime[i]!]!;
-  const sentByTime = sortedOrder(sent.t);
-  const sentTimeSorted = new Float64Array(sentByTime.length);
-  for (let i = 0; i < sentByTime.length; i++) sentTimeSorted[i] = sent.t[sentByTime[i]!]!;
-  const del = gather(nMsg, deliveries.message);
+  const del = ordered(deliveries.t, deliveries.peer);
+  const snd = ordered(sent.t);
+  const byMsg = gather(nMsg, deliveries.message);
   const miss = gather(nMsg, missing.message);
   const missPeer = new Int32Array(miss.items.length);
   for (let i = 0; i < miss.items.length; i++) missPeer[i] = missing.peer[miss.items[i]!]!;
-  const latency = new Float64Array(deliveries.t.length);
-  for (let i = 0; i < latency.length; i++) {
-    const m = deliveries.message[i]!;
-    latency[i] = m >= 0 && m < nMsg ? deliveries.t[i]! - sent.t[m]! : NaN;
-  }
+  const latency = (d: number): number => {
+    const m = deliveries.message[d]!;
+    return m >= 0 && m < nMsg ? deliveries.t[d]! - sent.t[m]! : NaN;
+  };
   // A sample is enough for a colour scale, and keeps a million deliveries cheap.
-  const stride = Math.max(1, Math.floor(latency.length / 20_000));
+  const stride = Math.max(1, Math.floor(deliveries.t.length / 20_000));
   const sample: number[] = [];
-  for (let i = 0; i < latency.length; i += stride) if (Number.isFinite(latency[i]!)) sample.push(latency[i]!);
+  for (let i = 0; i < deliveries.t.length; i += stride) {
+    const l = latency(i);
+    if (Number.isFinite(l)) sample.push(l);
+  }
   sample.sort((a, b) => a - b);
   const latencyScale = Math.max(1, sample[Math.floor(sample.length * 0.99)] ?? 1);
-  const peerByTime = new Int32Array(byTime.length);
-  for (let i = 0; i < byTime.length; i++) peerByTime[i] = deliveries.peer[byTime[i]!]!;
   let ids: Map<string, number> | undefined;
   return {
-    byTime,
-    timeSorted,
-    peerByTime,
-    sentByTime,
-    sentTimeSorted,
-    msgStart: del.start,
-    msgDel: del.items,
+    byTime: del.order,
+    timeSorted: del.sorted,
+    peerByTime: del.other!,
+    sentByTime: snd.order,
+    sentTimeSorted: snd.sorted,
+    msgStart: byMsg.start,
+    msgDel: byMsg.items,
     missStart: miss.start,
     missPeer,
     latency,

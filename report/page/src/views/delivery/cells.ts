@@ -48,7 +48,7 @@ export function buildCells(data: ReportData, idx: MessageIndex, from: number, to
       const f = flag[d]!;
       const s = f === 1 ? cellDuplicate : f === 2 ? cellOutOfOrder : cellDelivered;
       if (s > state[cell]!) state[cell] = s;
-      const lat = idx.latency[d]!;
+      const lat = idx.latency(d);
       if (Number.isFinite(lat)) {
         latSum[cell] = latSum[cell]! + lat;
         latN[cell]!++;
@@ -76,7 +76,8 @@ export function cellDetail(data: ReportData, idx: MessageIndex, c: Cells, row: n
       if (f === 1) out.duplicate++;
       else if (f === 2) out.outOfOrder++;
       else out.delivered++;
-      if (Number.isFinite(idx.latency[d]!)) out.latencies.push(idx.latency[d]!);
+      const lat = idx.latency(d);
+      if (Number.isFinite(lat)) out.latencies.push(lat);
     }
     for (let j = idx.missStart[m]!; j < idx.missStart[m + 1]!; j++) if (idx.missPeer[j] === col) out.missing++;
   }
