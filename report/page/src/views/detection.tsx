@@ -52,7 +52,17 @@ export function DetectionView(props: ViewProps) {
         <Swatch color={detColors.bound} label="model's bound" shape="dash" />
         <Muted>an observer's name in red: dead later than the bound, or never; n› at the right: refutations after the chart's end</Muted>
       </Bar>
-      <Canvas height={stripH} draw={drawStripFn} cursor={stripCursorAt} onClick={onStripClick} title="click to set the cursor" />
+      <Canvas
+        height={stripH}
+        draw={drawStripFn}
+        cursor={stripCursorAt}
+        onClick={onStripClick}
+        onBrush={(x0, x1, width) => {
+          const s = stripScale(width, win.from, win.to);
+          const a = Math.max(s.x0, x0);
+          const b = Math.min(s.x1, x1);
+          if (b - a > 4) props.setWindow({from: tOf(s, a), to: tOf(s, b)});
+        }} title="click to set the cursor" />
       {det.faults.length === 0 ? (
         <Notice tone="info">No kill, pause, stop, isolation or partition in this run: no failure to detect.</Notice>
       ) : shown.length === 0 ? (

@@ -80,6 +80,12 @@ export function SequenceView(props: ViewProps) {
     const l = seqLayout(width, nPeers, range.from, range.to);
     if (x >= l.scale.x0 && x <= l.scale.x1) props.setCursor(Math.round(tOf(l.scale, x)));
   };
+  const onBrush = (x0: number, x1: number, width: number) => {
+    const l = seqLayout(width, nPeers, range.from, range.to);
+    const a = Math.max(l.scale.x0, x0);
+    const b = Math.min(l.scale.x1, x1);
+    if (b - a > 4) props.setWindow({from: tOf(l.scale, a), to: tOf(l.scale, b)});
+  };
   const onMove = (x: number, y: number) => {
     const k = hitTest(hits.current, x, y);
     setHover(k >= 0 ? describe(k) : undefined);
@@ -126,7 +132,7 @@ export function SequenceView(props: ViewProps) {
     const d = density.current;
     header = (
       <Notice>
-        <b>density view: {fmtCount(sel.total)} arrows in this window</b>; brush a narrower window to see arrows (at most {fmtCount(maxArrows)}).
+        <b>density view: {fmtCount(sel.total)} arrows in this window</b>; brush a narrower window to see arrows (at most {fmtCount(maxArrows)}): drag across the diagram or the overview.
         {d && (
           <>
             {' '}Each cell counts deliveries at one peer in {fmtDur(d.bucketMs)}; darkest = {fmtCount(d.max)}.
@@ -141,7 +147,7 @@ export function SequenceView(props: ViewProps) {
         {c!.duplicate > 0 && `, ${fmtCount(c!.duplicate)} duplicate`}
         {c!.outOfOrder > 0 && `, ${fmtCount(c!.outOfOrder)} out of order`}
         {c!.missing > 0 && <span style={{color: red}}>, {fmtCount(c!.missing)} missing</span>}
-        {c!.unsent > 0 && <span style={{color: red}}>, {fmtCount(c!.unsent)} never sent</span>}. Click an arrow to follow its message.
+        {c!.unsent > 0 && <span style={{color: red}}>, {fmtCount(c!.unsent)} never sent</span>}. Click an arrow to follow its message; drag across to narrow the window.
       </Muted>
     );
   }
@@ -175,7 +181,8 @@ export function SequenceView(props: ViewProps) {
         height={height}
         draw={draw}
         cursor={cursorAt}
-        onClick={onClick} onMove={onMove} onLeave={() => setHover(undefined)} />
+        onClick={onClick}
+        onBrush={onBrush} onMove={onMove} onLeave={() => setHover(undefined)} />
       <div style={{minHeight: '18px', fontSize: '12px', color: '#333'}}>{hover ?? ' '}</div>
     </div>
   );

@@ -20,6 +20,8 @@ export interface CanvasProps {
   onClick?(x: number, y: number, width: number, ev: MouseEvent): void;
   onMove?(x: number, y: number, width: number): void;
   onLeave?(): void;
+  /** A horizontal drag from x0 to x1 (CSS pixels); a drag is then not a click. */
+  onBrush?(x0: number, x1: number, width: number): void;
   title?: string;
   /** data-* attributes saying in text what the canvas shows, for tests and tools that cannot read pixels. */
   data?: Record<string, string | number>;
@@ -59,9 +61,37 @@ export function Canvas(props: CanvasProps) {
   const base = useRef<HTMLCanvasElement>(null);
   useLayoutEffect(() => paint(base.current, width, props.height, props.draw), [props.draw, width, props.height]);
   const line = width > 0 ? props.cursor?.(width) : undefined;
+  const [drag, setDrag] = useState<{x0: number; x1: number} | undefined>(undefined);
+  const dragged = useRef(false);
   const pos = (ev: MouseEvent): [number, number] => {
     const r = (ev.currentTarget as HTMLElement).getBoundingClientRect();
     return [ev.clientX - r.left, ev.clientY - r.top];
+  };
+  const down = (ev: MouseEvent) => {
+    if (!props.onBrush || ev.button !== 0) return;
+    const [x] = pos(ev);
+    dragged.current = false;
+    setDrag({x0: x, x1: x});
+    ev.preventDefault();
+  };
+  const move = (ev: MouseEvent) => {
+    if (drag) {
+      const [x] = pos(ev);
+      if (Math.abs(x - drag.x0) > 4) dragged.current = true;
+      setDrag({x0: drag.x0, x1: x});
+    }
+    props.onMove?.(...pos(ev), width);
+  };
+  const up = () => {
+    if (drag && dragged.current) props.onBrush?.(Math.min(drag.x0, drag.x1), Math.max(drag.x0, drag.x1), width);
+    setDrag(undefined);
+  };
+  const click = (ev: MouseEvent) => {
+    if (dragged.current) {
+      dragged.current = false;
+      return;
+    }
+    props.onClick?.(...pos(ev), width, ev);
   };
   const layer = {display: 'block', height: `${props.height}px`};
   return (
@@ -70,11 +100,21 @@ export function Canvas(props: CanvasProps) {
       {...Object.fromEntries(Object.entries(props.data ?? {}).map(([k, v]) => [`data-${k}`, String(v)]))}
       title={props.title}
       style={{width: '100%', position: 'relative', height: `${props.height}px`}}
-      onClick={props.onClick && ((ev) => props.onClick!(...pos(ev), width, ev))}
-      onMouseMove={props.onMove && ((ev) => props.onMove!(...pos(ev), width))}
-      onMouseLeave={props.onLeave}
+      onMouseDown={down}
+      onMouseUp={up}
+      onClick={click}
+      onMouseMove={move}
+      onMouseLeave={() => {
+        setDrag(undefined);
+        props.onLeave?.();
+      }}
     >
       <canvas ref={base} style={layer} />
+      {drag && dragged.current && (
+        <div
+          style={{position: 'absolute', top: 0, left: `${Math.min(drag.x0, drag.x1)}px`, width: `${Math.abs(drag.x1 - drag.x0)}px`, height: '100%', background: 'rgba(21,101,192,0.15)', pointerEvents: 'none'}}
+        />
+      )}
       {line && (
         <div
           class="view-cursor"

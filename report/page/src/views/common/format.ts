@@ -1,8 +1,10 @@
 /** How the views write times and counts, so every label reads the same. */
 
-/** A relative time as a point on the run: "12.345 s". */
+import {formatTime} from '../../draw/time.js';
+
+/** A relative time as a point on the run, written as the rest of the page writes it ("12.345s", "1:05.1"). */
 export function fmtAt(ms: number): string {
-  return `${(ms / 1000).toFixed(ms !== 0 && Math.abs(ms) < 10_000 ? 3 : 2)} s`;
+  return formatTime(ms);
 }
 
 /** A duration: "812 ms", "4.21 s". */

@@ -1,6 +1,6 @@
 /** What every canvas time axis draws the same way: ticks, fault bands, the cursor. */
 import {faultColors, type FaultBand} from '../../../../src/data/types.js';
-import {timeTicks, tickLabel} from './ticks.js';
+import {formatTick, ticks as timeTicks} from '../../draw/time.js';
 
 /** A linear map from time to x over [x0, x1]. */
 export interface TimeScale {
@@ -27,7 +27,7 @@ export function drawTimeAxis(
   y: number,
   opts: {below?: boolean; gridTop?: number; gridBottom?: number} = {},
 ): void {
-  const {step, ticks} = timeTicks(s.from, s.to, Math.max(2, Math.floor((s.x1 - s.x0) / 90)));
+  const {step, values: ticks} = timeTicks(s.from, s.to, Math.max(2, Math.floor((s.x1 - s.x0) / 90)));
   ctx.save();
   ctx.font = axisFont;
   ctx.fillStyle = '#555';
@@ -44,7 +44,7 @@ export function drawTimeAxis(
     ctx.moveTo(x, y);
     ctx.lineTo(x, y + (opts.below === false ? -4 : 4));
     ctx.stroke();
-    ctx.fillText(tickLabel(t, step), x, y + (opts.below === false ? -5 : 5));
+    ctx.fillText(formatTick(t, step), x, y + (opts.below === false ? -5 : 5));
   }
   if (opts.gridTop !== undefined && opts.gridBottom !== undefined) {
     ctx.strokeStyle = 'rgba(0,0,0,0.07)';

@@ -24,7 +24,7 @@ export function matrixLayout(width: number, c: Cells): MatrixLayout {
   const bandW = 8;
   const headerH = 64;
   const x0 = labelW + bandW + 4;
-  const colW = Math.max(3, Math.min(36, Math.floor((width - x0 - 8) / Math.max(1, c.cols))));
+  const colW = Math.max(1, Math.min(36, Math.floor((width - x0 - 8) / Math.max(1, c.cols))));
   const rowH = Math.max(1, Math.min(14, maxPlot / Math.max(1, c.rows)));
   return {labelW, bandW, headerH, x0, colW, rowH, height: Math.ceil(headerH + Math.max(1, c.rows) * rowH + 6)};
 }
@@ -52,7 +52,9 @@ export function drawMatrix(
   ctx.fillStyle = '#333';
   ctx.textBaseline = 'middle';
   ctx.textAlign = 'left';
-  for (let p = 0; p < c.cols; p++) {
+  // Names only where a column is wide enough to point at; the hover line names any cell.
+  const nameEvery = Math.max(1, Math.ceil(12 / l.colW));
+  for (let p = 0; p < c.cols; p += nameEvery) {
     ctx.save();
     ctx.translate(l.x0 + p * l.colW + l.colW / 2, l.headerH - 4);
     ctx.rotate(-Math.PI / 3);
