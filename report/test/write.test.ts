@@ -6,7 +6,7 @@
  * events.
  */
 import test from 'ava';
-import {mkdtemp, readFile, readdir, rm, writeFile} from 'node:fs/promises';
+import {mkdir, mkdtemp, readFile, readdir, rm, writeFile} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
@@ -15,6 +15,7 @@ import {readHistory} from '@peerlab/checkers/history/read';
 import {buildReport, buildReportFiles, chunkFileName, runIndexHtml, writeReport, writeRunIndex} from '../src/index.js';
 import type {EventChunk, ReportData} from '../src/index.js';
 import {assignmentScript, callScript, jsStringLiteral} from '../src/write/script-text.js';
+import {copyChunksInWorker} from '../src/write/copy-worker.js';
 
 async function workDir(t: {teardown(fn: () => Promise<void>): void}): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-report-'));
@@ -98,6 +99,24 @@ test('the chunks copied from the history file are the chunks written from its ev
   await writeFile(file, history(44).map((e) => JSON.stringify(e)).join('\n') + '\n');
   await writeReport(path.join(dir, 'other'), data, {events, historyFile: file});
   t.deepEqual(await chunksIn(path.join(dir, 'other')), fromFile);
+});
+
+test('the chunks are copied on a thread of their own, which says how many lines it copied, or nothing when it cannot', async (t) => {
+  const dir = await workDir(t);
+  const file = path.join(dir, 'history.jsonl');
+  const events = history(25);
+  await writeFile(file, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  await mkdir(path.join(dir, 'plain'));
+  const plain = copyChunksInWorker({historyFile: file, dir: path.join(dir, 'plain'), chunkSize: 10});
+  t.is(await plain.done, events.length);
+  await plain.stop();
+  t.deepEqual((await chunksIn(path.join(dir, 'plain'))).flatMap((c) => c.events), JSON.parse(JSON.stringify(events)));
+
+  await writeFile(file, events.map((e) => JSON.stringify(e)).join('\r\n'));
+  await mkdir(path.join(dir, 'crlf'));
+  const crlf = copyChunksInWorker({historyFile: file, dir: path.join(dir, 'crlf'), chunkSize: 10});
+  t.is(await crlf.done, undefined);
+  await crlf.stop();
 });
 
 test('a report folder: index.html loads data.js before app.js under a policy that allows no network; the data is what was built', async (t) => {

@@ -5,7 +5,12 @@
 import type {HistoryEvent} from '@peerlab/checkers/history/types';
 import {readHistory} from '@peerlab/checkers/history/read';
 import type {Evaluation} from '@peerlab/checkers/verdict';
+import {mkdtemp, rm} from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import {buildReport} from '../data/build.js';
+import {defaultChunkSize} from '../data/event-log.js';
+import {copyChunksInWorker} from './copy-worker.js';
 import type {ReportData} from '../data/types.js';
 import {writeReport} from './write-report.js';
 import type {WrittenReport} from './write-report.js';
@@ -16,10 +21,29 @@ export interface BuiltReport extends WrittenReport {
   link: string;
 }
 
-/** Reads the history (every line validated, as `peerlab check` does: a bad one throws HistoryReadError), builds, writes. */
+/**
+ * Reads the history (every line validated, as `peerlab check` does: a bad one
+ * throws HistoryReadError, and nothing is written), builds, writes. The event
+ * chunks are copied from the file on another thread meanwhile.
+ */
 export async function buildReportFiles(historyPath: string, dir: string): Promise<BuiltReport> {
-  const events = await readHistory(historyPath);
-  return writeBuiltReport(dir, events, {historyFile: historyPath});
+  const staging = await mkdtemp(path.join(os.tmpdir(), 'peerlab-chunks-'));
+  const copy = copyChunksInWorker({historyFile: historyPath, dir: staging, chunkSize: defaultChunkSize});
+  try {
+    const events = await readHistory(historyPath);
+    const data = buildReport(events, {chunkSize: defaultChunkSize});
+    const copied = await copy.done;
+    const written = await writeReport(dir, data, copied === events.length ? {events, chunkDir: staging} : {events, historyFile: historyPath});
+    return {...written, data, link: linkOf(written.index, data)};
+  } finally {
+    await copy.stop();
+    await rm(staging, {recursive: true, force: true});
+  }
+}
+
+function linkOf(index: string, data: ReportData): string {
+  const anchor = data.meta.firstFailure?.anchor;
+  return anchor ? `${index}#${anchor}` : index;
 }
 
 export interface WriteBuiltOptions {
@@ -33,6 +57,5 @@ export interface WriteBuiltOptions {
 export async function writeBuiltReport(dir: string, events: readonly HistoryEvent[], options: WriteBuiltOptions = {}): Promise<BuiltReport> {
   const data = buildReport(events, options.evaluation ? {evaluation: options.evaluation} : {});
   const written = await writeReport(dir, data, options.historyFile ? {events, historyFile: options.historyFile} : {events});
-  const anchor = data.meta.firstFailure?.anchor;
-  return {...written, data, link: anchor ? `${written.index}#${anchor}` : written.index};
+  return {...written, data, link: linkOf(written.index, data)};
 }

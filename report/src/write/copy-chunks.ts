@@ -6,8 +6,9 @@
  * keeping the lines as strings while reading cost more than the whole write.
  *
  * Only the plain case is taken: lines that end in `\n` alone. Anything else
- * (a `\r`, a count that does not match the events read) returns false, and
- * the caller writes the chunks from the events instead.
+ * (a `\r`, more lines than expected) returns undefined, as a count that does
+ * not match the events read should be taken, and the caller writes the
+ * chunks from the events instead.
  */
 import {createReadStream} from 'node:fs';
 import {writeFile} from 'node:fs/promises';
@@ -29,8 +30,8 @@ function isBlank(line: Buffer): boolean {
   return true;
 }
 
-/** Writes dir/events-NNNN.js from the history's lines; false (nothing to rely on) if the file is not plain or not the `expected` events. */
-export async function copyHistoryChunks(historyFile: string, dir: string, chunkSize: number, expected: number): Promise<boolean> {
+/** Writes dir/events-NNNN.js from the history's lines and returns how many it copied; undefined (nothing to rely on) if the file is not plain or has more than `expected`. */
+export async function copyHistoryChunks(historyFile: string, dir: string, chunkSize: number, expected = Infinity): Promise<number | undefined> {
   let parts: Buffer[] = [];
   let inChunk = 0;
   let index = 0;
@@ -77,9 +78,9 @@ export async function copyHistoryChunks(historyFile: string, dir: string, chunkS
     flush();
   } catch (error) {
     await Promise.allSettled(pending);
-    if (error instanceof NotPlain) return false;
+    if (error instanceof NotPlain) return undefined;
     throw error;
   }
   await Promise.all(pending);
-  return count === expected;
+  return count;
 }

@@ -7,7 +7,7 @@
  * were read from, the chunks are copied from its lines (copy-chunks.ts), not
  * stringified again, a few files at a time.
  */
-import {copyFile, mkdir, readdir, rm, writeFile} from 'node:fs/promises';
+import {copyFile, mkdir, readdir, rename, rm, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import type {HistoryEvent} from '@peerlab/checkers/history/types';
 import type {ReportData} from '../data/types.js';
@@ -17,10 +17,15 @@ import {staticIndexHtml} from './html.js';
 import {pageAssets, pageAssetsProblem} from './assets.js';
 import {copyHistoryChunks} from './copy-chunks.js';
 
-/** The events behind the report, as read; `historyFile`, when given, the file they were read (and validated) from. */
+/**
+ * The events behind the report, as read; `historyFile`, when given, the file
+ * they were read (and validated) from; `chunkDir`, a folder where their
+ * chunks were already written (copy-chunks.ts, beside the reading).
+ */
 export interface ReportEvents {
   events: readonly HistoryEvent[];
   historyFile?: string;
+  chunkDir?: string;
 }
 
 export interface WrittenReport {
@@ -34,7 +39,7 @@ export interface WrittenReport {
 const PARALLEL_WRITES = 8;
 
 export async function writeReport(dir: string, data: ReportData, source: ReportEvents | readonly HistoryEvent[]): Promise<WrittenReport> {
-  const {events, historyFile} = Array.isArray(source) ? {events: source as readonly HistoryEvent[], historyFile: undefined} : (source as ReportEvents);
+  const {events, historyFile, chunkDir} = Array.isArray(source) ? ({events: source} as ReportEvents) : (source as ReportEvents);
   if (data.eventLog.count !== events.length) {
     throw new RangeError(`the report's event log indexes ${data.eventLog.count} events, the history has ${events.length}: they must be the same events`);
   }
@@ -46,7 +51,8 @@ export async function writeReport(dir: string, data: ReportData, source: ReportE
   const chunkSize = Math.max(1, data.eventLog.chunkSize);
   const chunks = Math.ceil(events.length / chunkSize);
   const writeChunks = async () => {
-    if (historyFile && (await copyHistoryChunks(historyFile, dir, chunkSize, events.length))) return;
+    if (chunkDir) return moveChunks(chunkDir, dir, chunks);
+    if (historyFile && (await copyHistoryChunks(historyFile, dir, chunkSize, events.length)) === events.length) return;
     let next = 0;
     const worker = async () => {
       for (let index = next++; index < chunks; index = next++) {
@@ -66,6 +72,17 @@ export async function writeReport(dir: string, data: ReportData, source: ReportE
   const index = path.join(dir, 'index.html');
   await writeFile(index, staticIndexHtml(data));
   return {dir, index, chunks};
+}
+
+/** Moves chunks 0..count-1 written elsewhere into the report (copied when the folders are on different file systems). */
+async function moveChunks(from: string, to: string, count: number): Promise<void> {
+  for (let index = 0; index < count; index++) {
+    const name = chunkFileName(index);
+    await rename(path.join(from, name), path.join(to, name)).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EXDEV') throw error;
+      await copyFile(path.join(from, name), path.join(to, name));
+    });
+  }
 }
 
 /** Chunks of an earlier report in the same folder would be served for events this one does not have. */
