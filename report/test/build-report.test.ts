@@ -114,8 +114,10 @@ test('a partition: two sides in the epochs and the band, a heal that ends it, an
   t.truthy(heal);
   t.is(heal!.n, 4);
   t.is(heal!.completeAt, 3403, 'when dave, the last, held both of the other side live');
-  t.deepEqual(heal!.curve.fraction, [0, 0.25, 0.5, 0.75, 1], 'sampled only when it moves: as each observer holds both newcomers live');
-  t.deepEqual(heal!.curve.t, [3000, 3201, 3203, 3401, 3403]);
+  // Sampled only when it moves: the fraction as each observer holds both newcomers live, the distinct views as any view changes.
+  t.deepEqual(heal!.curve.t, [3000, 3200, 3201, 3203, 3400, 3401, 3403]);
+  t.deepEqual(heal!.curve.fraction, [0, 0, 0.25, 0.5, 0.5, 0.75, 1]);
+  t.deepEqual(heal!.curve.views, [2, 3, 3, 2, 3, 2, 1], 'two sides, a view between, one view when all agree');
 
   // Each peer on the other side is a failure its observers detect.
   const subjects = data.detection.faults.filter((f) => f.kind === 'partition');

@@ -132,6 +132,11 @@ export class ConvergenceFold {
   /** Open changes by subject index. */
   readonly #bySubject = new Map<number, Set<Open>>();
   readonly #views: DistinctViews;
+  /** When a change stopped being followed before it completed: a later change of its peer, or of the network, replaced it. */
+  readonly #closedAt = new Map<ConvergenceChange, number>();
+  /** The number of distinct live views over time, each time it changed: merged into the curves at the end. */
+  readonly #viewsT: number[] = [];
+  readonly #viewsN: number[] = [];
   /** Side index per peer before a heal (taken before the model applies it). */
   #sidesBefore: Map<string, number> | undefined;
 
@@ -164,6 +169,7 @@ export class ConvergenceFold {
     }
     if (effect?.liveChanged) this.#liveChanged(e, index);
     if (effect?.reachChanged) this.#reachChanged(e);
+    if (effect?.viewOf !== undefined || effect?.liveChanged) this.#recordViews(e.t);
     if (e.src === 'coordinator') return;
     const self = peerOf(e.src);
     if (self === undefined) return;
@@ -231,7 +237,8 @@ export class ConvergenceFold {
     }
   }
 
-  #close(open: Open): void {
+  #close(open: Open, t?: number): void {
+    if (t !== undefined) this.#closedAt.set(open.change, Math.max(open.change.t, relative(this.ctx, t)));
     this.#open.delete(open);
     for (const set of this.#bySubject.values()) set.delete(open);
   }
@@ -289,7 +296,7 @@ export class ConvergenceFold {
     const pending = new Int32Array(n).fill(-1);
     const subject = subjectName === undefined ? undefined : ctx.index.get(subjectName)!;
     // A new change of a peer ends the one before it, done or not.
-    if (subject !== undefined) for (const open of [...(this.#bySubject.get(subject) ?? [])]) if (open.subjectName === subjectName) this.#close(open);
+    if (subject !== undefined) for (const open of [...(this.#bySubject.get(subject) ?? [])]) if (open.subjectName === subjectName) this.#close(open, t);
     let wanted: Open['wanted'];
     let subjectsOf: Open['subjectsOf'];
     let tracks: Open['tracks'];
@@ -362,15 +369,73 @@ export class ConvergenceFold {
   }
 
   #reachChanged(e: HistoryEvent): void {
-    for (const open of [...this.#open]) if (open.change.kind === 'heal') this.#close(open);
+    for (const open of [...this.#open]) if (open.change.kind === 'heal') this.#close(open, e.t);
     if (isEvent(e, 'fault') && e.data.kind === 'heal') this.#start('heal', e.t, undefined, 'heal');
     this.#sidesBefore = undefined;
+  }
+
+  #recordViews(t: number): void {
+    const size = this.#views.size;
+    if (this.#viewsN.at(-1) === size) return;
+    const r = Math.max(relative(this.ctx, t), this.#viewsT.at(-1) ?? -Infinity);
+    if (this.#viewsT.at(-1) === r) this.#viewsN[this.#viewsN.length - 1] = size;
+    else {
+      this.#viewsT.push(r);
+      this.#viewsN.push(size);
+    }
+  }
+
+  /**
+   * The curve is sampled when its fraction moves; the number of distinct
+   * views also moves in between (other peers' news): those points are added,
+   * the fraction held, up to where the change completed or stopped being
+   * followed, and at most a few times the points a curve keeps.
+   */
+  #withViews(change: ConvergenceChange): void {
+    const times = this.#viewsT;
+    const stop = change.completeAt ?? this.#closedAt.get(change) ?? this.ctx.end;
+    let lo = 0;
+    let hi = times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (times[mid]! <= change.t) lo = mid + 1;
+      else hi = mid;
+    }
+    let last = lo;
+    while (last < times.length && times[last]! <= stop) last++;
+    if (last === lo) return;
+    const stride = Math.max(1, Math.ceil((last - lo) / (4 * maxCurvePoints)));
+    const curve = change.curve;
+    const merged: ConvergenceChange['curve'] = {t: [], fraction: [], views: []};
+    const push = (t: number, fraction: number, views: number) => {
+      if (merged.t.at(-1) === t) {
+        merged.fraction[merged.fraction.length - 1] = fraction;
+        merged.views[merged.views.length - 1] = views;
+      } else {
+        merged.t.push(t);
+        merged.fraction.push(fraction);
+        merged.views.push(views);
+      }
+    };
+    let c = 0;
+    let fraction = curve.fraction[0] ?? 0;
+    for (let g = lo; g < last; g += stride) {
+      while (c < curve.t.length && curve.t[c]! <= times[g]!) {
+        fraction = curve.fraction[c]!;
+        push(curve.t[c]!, fraction, curve.views[c]!);
+        c++;
+      }
+      push(times[g]!, fraction, this.#viewsN[g]!);
+    }
+    for (; c < curve.t.length; c++) push(curve.t[c]!, curve.fraction[c]!, curve.views[c]!);
+    change.curve = merged;
   }
 
   done(): ConvergenceChange[] {
     // The timing is known once a peer has started: after the first joins, which are changes too.
     const timing = this.timing();
     for (const change of this.#changes) {
+      this.#withViews(change);
       thin(change.curve);
       if (timing) change.model = modelCurve(change.kind, change.t, change.n + (change.subject !== undefined ? 1 : 0), timing);
     }
