@@ -132,7 +132,7 @@ function ChangeChart(props: ViewProps & {change: ConvergenceChange}) {
   const {change: c, data} = props;
   const s = useMemo(() => changeSeries(c), [c]);
   const bands = useMemo(() => shiftBands(data.timeline.faults, c.t, data.meta.end), [data, c]);
-  const label = completionLabel(s, fmtDur);
+  const label = c.n === 0 ? {text: 'no other live observer: nothing to spread', bad: false} : completionLabel(s, fmtDur);
   const stepped = uPlot.paths.stepped!({align: 1});
   return (
     <div style={{border: '1px solid #ddd', borderRadius: '4px', padding: '4px 6px', background: '#fff'}}>

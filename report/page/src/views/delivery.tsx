@@ -85,7 +85,9 @@ export function DeliveryView(props: ViewProps) {
       {n === 0 ? (
         <Notice tone="info">No message was sent in this window.</Notice>
       ) : (
-        <Canvas data={{messages: n, 'per-row': cells.perRow}} height={matrixLayout(800, cells).height} draw={draw} cursor={cursorAt} onMove={onMove} onLeave={() => setHover(undefined)} onClick={onClick} />
+        <Canvas
+          label={`delivery matrix: ${fmtCount(n)} messages against ${data.peers.length} receivers${cells.perRow > 1 ? `, ${cells.perRow} messages a row` : ''}`}
+          data={{messages: n, 'per-row': cells.perRow}} height={matrixLayout(800, cells).height} draw={draw} cursor={cursorAt} onMove={onMove} onLeave={() => setHover(undefined)} onClick={onClick} />
       )}
       <div style={{minHeight: '18px', fontSize: '12px', color: '#333'}}>{hover ?? ' '}</div>
       <LatencyChart {...props} />

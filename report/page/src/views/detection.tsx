@@ -53,6 +53,7 @@ export function DetectionView(props: ViewProps) {
         <Muted>an observer's name in red: dead later than the bound, or never; n› at the right: refutations after the chart's end</Muted>
       </Bar>
       <Canvas
+        label={`faults, false suspicions and false deaths from ${fmtAt(win.from)} to ${fmtAt(win.to)}`}
         height={stripH}
         draw={drawStripFn}
         cursor={stripCursorAt}
@@ -120,12 +121,23 @@ function FaultBars(props: ViewProps & {fault: DetectionFault}) {
       </div>
       {f.observers.length === 0 ? <Muted>no live observer at the fault</Muted> : (
         <>
-          <Canvas height={barsHeight(f)} draw={draw} cursor={cursorAt} onClick={onClick} onMove={onMove} onLeave={() => setHover(undefined)} title="click to set the cursor" />
+          <Canvas label={`when each observer suspected and declared ${data.peers[f.subject]} dead after the ${f.kind}`} height={barsHeight(f)} draw={draw} cursor={cursorAt} onClick={onClick} onMove={onMove} onLeave={() => setHover(undefined)} title="click to set the cursor" />
           <div style={{minHeight: '16px', fontSize: '12px', color: '#333'}}>{hover ?? ' '}</div>
         </>
       )}
     </div>
   );
+}
+
+/** The cursor on t, and the window moved (same span) to hold it when it did not. */
+function goTo(props: ViewProps, t: number): void {
+  const {from, to} = props.window;
+  if (t < from || t > to) {
+    const span = to - from;
+    const start = Math.max(0, Math.min(props.data.meta.end - span, t - span / 2));
+    props.setWindow({from: start, to: start + span});
+  }
+  props.setCursor(t);
 }
 
 function FalseList(props: ViewProps) {
@@ -146,7 +158,7 @@ function FalseList(props: ViewProps) {
       <ol style={{margin: '4px 0', paddingLeft: '22px', fontSize: '12px', columns: '3 260px', color: red}}>
         {rows.slice(0, maxListed).map((e, i) => (
           <li key={i}>
-            <a href="#" style={{color: red}} onClick={(ev) => (ev.preventDefault(), props.setCursor(e.t))}>
+            <a href="#" style={{color: red}} onClick={(ev) => (ev.preventDefault(), goTo(props, e.t))}>
               {fmtAt(e.t)}
             </a>{' '}
             {data.peers[e.observer]} {e.what} {data.peers[e.subject]}

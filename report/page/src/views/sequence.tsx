@@ -178,6 +178,11 @@ export function SequenceView(props: ViewProps) {
       {header}
       <Canvas
         data={{mode: sel.arrows ? 'arrows' : 'density', arrows: sel.total, from: range.from, to: range.to, message: single ? data.messages.sent.id[selectedMessage!]! : ''}}
+        label={
+          sel.arrows
+            ? `message sequence diagram, ${fmtAt(range.from)} to ${fmtAt(range.to)}: an arrow from each send to each delivery, ${fmtCount(sel.total)} in all`
+            : `deliveries per peer over time, ${fmtAt(range.from)} to ${fmtAt(range.to)}, as a density map of ${fmtCount(sel.total)} arrows`
+        }
         height={height}
         draw={draw}
         cursor={cursorAt}

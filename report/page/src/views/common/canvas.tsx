@@ -23,6 +23,8 @@ export interface CanvasProps {
   /** A horizontal drag from x0 to x1 (CSS pixels); a drag is then not a click. */
   onBrush?(x0: number, x1: number, width: number): void;
   title?: string;
+  /** What the canvas shows, in words, for a screen reader. */
+  label: string;
   /** data-* attributes saying in text what the canvas shows, for tests and tools that cannot read pixels. */
   data?: Record<string, string | number>;
 }
@@ -109,7 +111,7 @@ export function Canvas(props: CanvasProps) {
         props.onLeave?.();
       }}
     >
-      <canvas ref={base} style={layer} />
+      <canvas ref={base} style={layer} role="img" aria-label={props.label} />
       {drag && dragged.current && (
         <div
           style={{position: 'absolute', top: 0, left: `${Math.min(drag.x0, drag.x1)}px`, width: `${Math.abs(drag.x1 - drag.x0)}px`, height: '100%', background: 'rgba(21,101,192,0.15)', pointerEvents: 'none'}}

@@ -1,6 +1,6 @@
 /**
  * A uPlot chart on a time axis that takes part in the page's linking: it
- * shades the fault bands behind the series, draws the time cursor, sets the
+ * shades the fault bands behind the series, shows the time cursor, sets the
  * cursor on a click and the window on a drag. uPlot is created once per
  * shape (series list) and then only fed data and scales, which is cheap.
  */
@@ -43,6 +43,19 @@ export function TimeChart(props: TimeChartProps) {
   const plot = useRef<uPlot | null>(null);
   const latest = useRef(props);
   latest.current = props;
+  const cursorLine = useRef<HTMLDivElement | null>(null);
+  const placeCursor = (u: uPlot) => {
+    const line = cursorLine.current;
+    const c = latest.current.cursor;
+    if (!line) return;
+    const {min, max} = u.scales.x!;
+    if (c === undefined || min === undefined || max === undefined || c < min || c > max) {
+      line.style.display = 'none';
+      return;
+    }
+    line.style.display = 'block';
+    line.style.transform = `translateX(${Math.round(u.valToPos(c, 'x')) - 1}px)`;
+  };
 
   useEffect(() => {
     if (!host.current || width <= 0) return;
@@ -80,21 +93,9 @@ export function TimeChart(props: TimeChartProps) {
             ctx0.stroke();
             ctx0.restore();
           }
-          const c = latest.current.cursor;
-          if (c === undefined) return;
-          const {min, max} = u.scales.x!;
-          if (min === undefined || max === undefined || c < min || c > max) return;
-          const x = Math.round(u.valToPos(c, 'x', true)) + 0.5;
-          const ctx = u.ctx;
-          ctx.save();
-          ctx.strokeStyle = cursorColor;
-          ctx.lineWidth = 1.5 * uPlot.pxRatio;
-          ctx.beginPath();
-          ctx.moveTo(x, u.bbox.top);
-          ctx.lineTo(x, u.bbox.top + u.bbox.height);
-          ctx.stroke();
-          ctx.restore();
+          placeCursor(u);
         },
+        setSize: (u) => placeCursor(u),
         setSelect: (u) => {
           const s = u.select;
           if (s.width > 3) latest.current.onWindow?.(u.posToVal(s.left, 'x'), u.posToVal(s.left + s.width, 'x'));
@@ -115,6 +116,12 @@ export function TimeChart(props: TimeChartProps) {
     };
     const u = new uPlot(opts, props.data, host.current);
     plot.current = u;
+    // The time cursor is one thin element over the plot, moved without redrawing the chart.
+    const line = document.createElement('div');
+    line.style.cssText = `position:absolute;top:0;bottom:0;left:0;width:2px;background:${cursorColor};pointer-events:none;display:none`;
+    u.over.appendChild(line);
+    cursorLine.current = line;
+    placeCursor(u);
     let downX = 0;
     const down = (e: MouseEvent) => (downX = e.clientX);
     const click = (e: MouseEvent) => {
@@ -142,8 +149,11 @@ export function TimeChart(props: TimeChartProps) {
     if (u) u.setScale('x', {min: props.xRange[0], max: props.xRange[1]});
   }, [props.xRange[0], props.xRange[1]]);
   useEffect(() => {
+    if (plot.current) placeCursor(plot.current);
+  }, [props.cursor]);
+  useEffect(() => {
     plot.current?.redraw(false);
-  }, [props.cursor, props.faults]);
+  }, [props.faults]);
 
   return (
     <div ref={ref} style={{width: '100%'}}>

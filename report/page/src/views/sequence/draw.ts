@@ -29,13 +29,15 @@ export function drawLifelines(ctx: CanvasRenderingContext2D, data: ReportData, l
   ctx.font = axisFont;
   ctx.textBaseline = 'middle';
   ctx.textAlign = 'right';
+  // Thin lifelines are named every few rows, enough to find one.
+  const nameEvery = Math.max(1, Math.ceil(11 / l.rowH));
   for (let p = 0; p < l.rows; p++) {
     const y = l.top + p * l.rowH;
     if (p % 2 === 1) {
       ctx.fillStyle = 'rgba(0,0,0,0.025)';
       ctx.fillRect(0, y, width, l.rowH);
     }
-    if (l.rowH >= 9) {
+    if (p % nameEvery === 0) {
       ctx.fillStyle = '#333';
       ctx.fillText(data.peers[p] ?? `#${p}`, l.labelW - 6, y + l.rowH / 2, l.labelW - 8);
     }

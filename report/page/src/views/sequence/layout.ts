@@ -24,8 +24,3 @@ export function seqLayout(width: number, peers: number, from: number, to: number
 export function rowY(l: SeqLayout, peer: number): number {
   return l.top + l.rowH * peer + l.rowH / 2;
 }
-
-export function rowAt(l: SeqLayout, y: number): number | undefined {
-  const r = Math.floor((y - l.top) / l.rowH);
-  return r >= 0 && r < l.rows ? r : undefined;
-}
