@@ -152,6 +152,8 @@ test('report.html links every report relatively, with its anchor, coloured by ve
   t.regex(html, /<tr class="unknown"><td class="verdict">unknown<\/td><td>c<div/);
   t.regex(html, /step 4 failed: &#60;x&#62; &#38; &#34;y&#34;/);
   t.regex(html, /no report: disk full/);
+  t.regex(html, /<td class="num">1\.5 s<\/td>/);
+  t.regex(html, /<td class="num">1 min 01 s<\/td>/);
   t.regex(html, /<title>peerlab: 1 passed, 1 failed, 1 unknown<\/title>/);
   t.notRegex(html, /<script/);
 });
