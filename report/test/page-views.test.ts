@@ -87,7 +87,7 @@ test.serial('the log keeps only the rows on screen in the page, and scrolls to t
     t.true(((await row.textContent()) ?? '').includes(lines[last]!.type));
     // The row's data comes from its chunk: the last delivery's message id.
     const id = String(lines[last]!.data!.id);
-    await probed.page.waitForFunction(`document.querySelector('#log .log-row:has(> a.c-i[href="#event-${last}"])').textContent.includes(${JSON.stringify(id)})`, undefined, {timeout: 30_000});
+    await probed.until(`document.querySelector('#log .log-row:has(> a.c-i[href="#event-${last}"])').textContent.includes(${JSON.stringify(id)})`, 30_000, 'the data of the last row');
     t.true((await rowCount(probed)) < 60);
     t.deepEqual(probed.errors(), []);
     t.deepEqual(probed.foreignRequests(path.dirname(index)), []);
@@ -102,7 +102,7 @@ test.serial('the log\'s filter keeps exactly the events of the source asked for'
     const source = 'peer:p07';
     const expected = lines.filter((l) => l.src === source).length;
     await probed.page.fill('#log input[type=search] >> nth=0', source);
-    await probed.page.waitForFunction(`document.querySelector('#log .controls .muted').textContent.startsWith(${JSON.stringify(expected.toLocaleString('en'))} + ' of ')`, undefined, {timeout: 30_000});
+    await probed.until(`document.querySelector('#log .controls .muted').textContent.startsWith(${JSON.stringify(expected.toLocaleString('en'))} + ' of ')`, 30_000, 'the filtered count');
     const shown = await probed.page.locator('#log .log-row .c-src').allTextContents();
     t.true(shown.length > 0);
     t.deepEqual([...new Set(shown)], [source]);
@@ -142,11 +142,11 @@ test.serial('dragging across the overview chooses the window, a double click giv
     await page.mouse.down();
     await page.mouse.move(box.x + box.width * 0.6, y, {steps: 8});
     await page.mouse.up();
-    await page.waitForFunction(`!document.querySelector('.toolbar button').disabled`, undefined, {timeout: 10_000});
+    await probed.until(`!document.querySelector('.toolbar button').disabled`, 10_000, 'a window narrower than the run');
     const text = (await page.locator('.toolbar').textContent()) ?? '';
     t.regex(text, /window\s*[\d.:]+s?\s*–\s*[\d.:]+/);
     await page.mouse.dblclick(box.x + box.width * 0.5, y);
-    await page.waitForFunction(`document.querySelector('.toolbar button').disabled`, undefined, {timeout: 10_000});
+    await probed.until(`document.querySelector('.toolbar button').disabled`, 10_000, 'the whole run again');
     t.true(await whole.isDisabled());
     t.deepEqual(probed.errors(), []);
   });
