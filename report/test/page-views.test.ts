@@ -115,10 +115,12 @@ test.serial('a click on a log row moves the cursor of every view to its event', 
   await withBrowser(async (browser) => {
     const probed = await open(browser);
     await showLog(probed);
-    const row = probed.page.locator('#log .log-row').nth(6);
-    const href = (await row.locator('a.c-i').getAttribute('href')) ?? '';
+    const href = (await probed.page.locator('#log .log-row').nth(6).locator('a.c-i').getAttribute('href')) ?? '';
     const i = Number(/#event-(\d+)/.exec(href)?.[1]);
+    // Found by its event, not its place: the log may still be settling on the cursor when its rows first come.
+    const row = probed.page.locator(`#log .log-row:has(> a.c-i[href="${href}"])`);
     await row.click();
+    await probed.until(`document.querySelector('#log .log-row.selected > a.c-i[href="${href}"]')`, 10_000, 'the clicked row selected');
     t.regex((await row.getAttribute('class')) ?? '', /\bselected\b/);
     // The matrix, off screen while the log is read, shows the event's instant once it is back in sight.
     const at = lines[i]!.t - lines[0]!.t;
