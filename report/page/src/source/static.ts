@@ -10,6 +10,9 @@ import {prepareMessageIndex} from '../views/common/message-index.js';
 import {bulkFileName, bulkGlobal, chunkFileName, chunkGlobal, type BulkPart, type EventChunk, type ReportData} from '../../../src/data/types.js';
 import type {DataSource} from '../view-props.js';
 
+/** Bulk parts loading at once. */
+const inFlight = 2;
+
 type Waiter = {resolve(chunk: EventChunk): void; reject(error: Error): void};
 
 function addScript(src: string, onerror: () => void): void {
@@ -38,7 +41,8 @@ export function staticSource(initial: ReportData): DataSource {
     waiting.delete(chunk.index);
   };
 
-  // One part at a time: parts asked for together ran in one task of a second (Chromium ran every script that had come in one go).
+  // A few parts at a time: all of them asked for together ran in one task of a second (Chromium ran every script that had
+  // come in one go), one at a time left the page idle while each was read.
   let loading = false;
   const loadBulk = () => {
     const deferred = initial.meta.deferred;
@@ -49,7 +53,7 @@ export function staticSource(initial: ReportData): DataSource {
       // Decoded as each comes, so no one task decodes them all.
       parts.push({...part, encoding: 'plain', values: decodePart(part)});
       if (parts.length < deferred.parts) {
-        setTimeout(() => addScript(bulkFileName(parts.length), failed(parts.length)), 0);
+        setTimeout(request, 0);
         return;
       }
       void afterPaint().then(async () => {
@@ -60,7 +64,15 @@ export function staticSource(initial: ReportData): DataSource {
         listeners.forEach((l) => l(merged));
       });
     };
-    void afterPaint().then(() => addScript(bulkFileName(0), failed(0)));
+    let requested = 0;
+    const request = () => {
+      if (requested >= deferred.parts) return;
+      const index = requested++;
+      addScript(bulkFileName(index), failed(index));
+    };
+    void afterPaint().then(() => {
+      for (let i = 0; i < inFlight; i++) request();
+    });
   };
   // The page keeps its loading notices: say why in the console, where a reader looks.
   const failed = (index: number) => () => console.error(`could not load ${bulkFileName(index)}: the deliveries and the event log stay empty`);
