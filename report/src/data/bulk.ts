@@ -4,7 +4,7 @@
  * paint: parsing them first made the first view of a million-event report
  * wait about a second. Small reports keep everything in data.js.
  */
-import type {BulkPart, DeferredBlock, ReportData} from '../data/types.js';
+import {bulkCharBias, type BulkPart, type DeferredBlock, type ReportData} from '../data/types.js';
 
 /** Bulk values (deliveries × 4 + events × 3) above which a report defers them. */
 export const deferBulkAbove = 200_000;
@@ -30,7 +30,11 @@ export function splitBulk(data: ReportData, threshold = deferBulkAbove): SplitRe
     {block: 'eventLog', column: 'src', encoding: 'plain', values: log.src},
     {block: 'eventLog', column: 'type', encoding: 'plain', values: log.type},
   ];
-  const parts = columns.map((c, index) => ({index, block: c.block, column: c.column, encoding: c.encoding, values: c.encoding === 'delta' ? deltas(c.values) : c.values}));
+  const parts = columns.map((c, index): BulkPart => {
+    const values = c.encoding === 'delta' ? deltas(c.values) : c.values;
+    const chars = asChars(values);
+    return chars === undefined ? {index, block: c.block, column: c.column, encoding: c.encoding, values} : {index, block: c.block, column: c.column, encoding: c.encoding, chars};
+  });
   return {
     data: {
       ...data,
@@ -52,12 +56,33 @@ function deltas(values: readonly number[]): number[] {
   return out;
 }
 
-/** The inverse of the encoding, for the page (and tests). */
-export function decodePart(part: Pick<BulkPart, 'encoding' | 'values'>): number[] {
-  if (part.encoding === 'plain') return part.values;
-  const out = new Array<number>(part.values.length);
+/** Integers that each fit one UTF-16 unit above ASCII (nothing to escape) and below the surrogates, as those units; else undefined. */
+function asChars(values: readonly number[]): string | undefined {
+  const codes = new Array<string>();
+  const units: number[] = [];
+  for (const v of values) {
+    const code = v + bulkCharBias;
+    if (!Number.isInteger(v) || code < 0x80 || code >= 0xd800) return undefined;
+    units.push(code);
+    // fromCharCode takes its arguments on the stack: a slice at a time.
+    if (units.length === 8192) codes.push(String.fromCharCode(...units.splice(0)));
+  }
+  codes.push(String.fromCharCode(...units));
+  return codes.join('');
+}
+
+/** The column's values, for the page (and tests): the inverse of the encoding. */
+export function decodePart(part: Pick<BulkPart, 'encoding' | 'values' | 'chars'>): number[] {
+  const n = part.chars !== undefined ? part.chars.length : part.values!.length;
+  const out = new Array<number>(n);
+  const chars = part.chars;
+  const values = part.values;
   let sum = 0;
-  for (let i = 0; i < part.values.length; i++) out[i] = sum += part.values[i]!;
+  const delta = part.encoding === 'delta';
+  for (let i = 0; i < n; i++) {
+    const v = chars !== undefined ? chars.charCodeAt(i) - bulkCharBias : values![i]!;
+    out[i] = delta ? (sum += v) : v;
+  }
   return out;
 }
 

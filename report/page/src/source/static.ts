@@ -51,7 +51,7 @@ export function staticSource(initial: ReportData): DataSource {
     const parts: BulkPart[] = [];
     (window as unknown as Record<string, unknown>)[bulkGlobal] = (part: BulkPart) => {
       // Decoded as each comes, so no one task decodes them all.
-      parts.push({...part, encoding: 'plain', values: decodePart(part)});
+      parts.push({index: part.index, block: part.block, column: part.column, encoding: 'plain', values: decodePart(part)});
       if (parts.length < deferred.parts) {
         setTimeout(request, 0);
         return;
