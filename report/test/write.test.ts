@@ -189,6 +189,13 @@ test('splitting and merging the bulk is the identity, whatever the threshold', (
   const split = splitBulk(data, 0);
   t.deepEqual(mergeBulk(split.data, JSON.parse(JSON.stringify(split.parts)) as BulkPart[]), whole);
   t.deepEqual(data, whole, 'the data given is not changed');
+  t.true(split.parts.every((p) => typeof p.chars === 'string' && p.values === undefined), 'small numbers travel as one character each');
+  // A step too large for one character (a pause of a minute between events): that column goes as numbers, and still round-trips.
+  const times = data.eventLog.t.map((x, i) => (i > data.eventLog.t.length / 2 ? x + 60_000 : x));
+  const gapped = {...data, eventLog: {...data.eventLog, t: times}};
+  const parts = splitBulk(gapped, 0).parts;
+  t.deepEqual(parts.filter((p) => p.values !== undefined).map((p) => `${p.block}.${p.column}`), ['eventLog.t']);
+  t.deepEqual(mergeBulk(splitBulk(gapped, 0).data, JSON.parse(JSON.stringify(parts)) as BulkPart[]).eventLog.t, times);
 });
 
 test('report.html links every report relatively, with its anchor, coloured by verdict, escaping what it shows', async (t) => {
