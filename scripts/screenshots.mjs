@@ -24,7 +24,8 @@ if (!index) {
   const scenario = values.scenario ?? path.join(root, 'docs', 'screenshots', 'scenario.yaml');
   process.stderr.write(`# running ${path.relative(root, scenario)}\n`);
   try {
-    execFileSync(process.execPath, [path.join(root, 'test-server', 'bin', 'peerlab.mjs'), 'run', scenario, '--out', runs, '--reporter', 'list,html'], {stdio: ['ignore', 'inherit', 'inherit'], cwd: root});
+    // Relative to the repository, as the report then names it in its header.
+    execFileSync(process.execPath, [path.join(root, 'test-server', 'bin', 'peerlab.mjs'), 'run', path.relative(root, path.resolve(scenario)), '--out', runs, '--reporter', 'list,html'], {stdio: ['ignore', 'inherit', 'inherit'], cwd: root});
   } catch {
     // A failing run has a report too, and its pictures show the failure: photograph it all the same.
   }

@@ -11,6 +11,7 @@ import test from 'ava';
 import {mkdtemp, rm, writeFile} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import {pathToFileURL} from 'node:url';
 import {withBrowser} from '../src/probe/browser.js';
 import type {BrowserProbe, ProbedPage} from '../src/probe/browser.js';
 import {painted} from '../src/probe/screenshots.js';
@@ -86,7 +87,7 @@ test.serial('the log keeps only the rows on screen in the page, and scrolls to t
     t.true(((await row.textContent()) ?? '').includes(lines[last]!.type));
     // The row's data comes from its chunk: the last delivery's message id.
     const id = String(lines[last]!.data!.id);
-    await probed.page.waitForFunction(`document.querySelector('#log .log-row:has(> a.c-i[href="#event-${last}"])').textContent.includes(${JSON.stringify(id)})`, undefined, {timeout: 30_000});
+    await probed.until(`document.querySelector('#log .log-row:has(> a.c-i[href="#event-${last}"])').textContent.includes(${JSON.stringify(id)})`, 30_000, 'the data of the last row');
     t.true((await rowCount(probed)) < 60);
     t.deepEqual(probed.errors(), []);
     t.deepEqual(probed.foreignRequests(path.dirname(index)), []);
@@ -101,7 +102,7 @@ test.serial('the log\'s filter keeps exactly the events of the source asked for'
     const source = 'peer:p07';
     const expected = lines.filter((l) => l.src === source).length;
     await probed.page.fill('#log input[type=search] >> nth=0', source);
-    await probed.page.waitForFunction(`document.querySelector('#log .controls .muted').textContent.startsWith(${JSON.stringify(expected.toLocaleString('en'))} + ' of ')`, undefined, {timeout: 30_000});
+    await probed.until(`document.querySelector('#log .controls .muted').textContent.startsWith(${JSON.stringify(expected.toLocaleString('en'))} + ' of ')`, 30_000, 'the filtered count');
     const shown = await probed.page.locator('#log .log-row .c-src').allTextContents();
     t.true(shown.length > 0);
     t.deepEqual([...new Set(shown)], [source]);
@@ -114,10 +115,12 @@ test.serial('a click on a log row moves the cursor of every view to its event', 
   await withBrowser(async (browser) => {
     const probed = await open(browser);
     await showLog(probed);
-    const row = probed.page.locator('#log .log-row').nth(6);
-    const href = (await row.locator('a.c-i').getAttribute('href')) ?? '';
+    const href = (await probed.page.locator('#log .log-row').nth(6).locator('a.c-i').getAttribute('href')) ?? '';
     const i = Number(/#event-(\d+)/.exec(href)?.[1]);
+    // Found by its event, not its place: the log may still be settling on the cursor when its rows first come.
+    const row = probed.page.locator(`#log .log-row:has(> a.c-i[href="${href}"])`);
     await row.click();
+    await probed.until(`document.querySelector('#log .log-row.selected > a.c-i[href="${href}"]')`, 10_000, 'the clicked row selected');
     t.regex((await row.getAttribute('class')) ?? '', /\bselected\b/);
     // The matrix, off screen while the log is read, shows the event's instant once it is back in sight.
     const at = lines[i]!.t - lines[0]!.t;
@@ -141,12 +144,39 @@ test.serial('dragging across the overview chooses the window, a double click giv
     await page.mouse.down();
     await page.mouse.move(box.x + box.width * 0.6, y, {steps: 8});
     await page.mouse.up();
-    await page.waitForFunction(`!document.querySelector('.toolbar button').disabled`, undefined, {timeout: 10_000});
+    await probed.until(`!document.querySelector('.toolbar button').disabled`, 10_000, 'a window narrower than the run');
     const text = (await page.locator('.toolbar').textContent()) ?? '';
     t.regex(text, /window\s*[\d.:]+s?\s*–\s*[\d.:]+/);
     await page.mouse.dblclick(box.x + box.width * 0.5, y);
-    await page.waitForFunction(`document.querySelector('.toolbar button').disabled`, undefined, {timeout: 10_000});
+    await probed.until(`document.querySelector('.toolbar button').disabled`, 10_000, 'the whole run again');
     t.true(await whole.isDisabled());
     t.deepEqual(probed.errors(), []);
+  });
+});
+
+test.serial('a large report paints before its bulk columns have come: the views that need them say they are loading, then draw them; a log permalink waits for the log', async (t) => {
+  t.timeout(180_000);
+  await withBrowser(async (browser) => {
+    const data = (await browser.open(index, {timeoutMs: 120_000})).page;
+    // The page as opened: what data.js gave it, before any part has been loaded.
+    const deferred = await data.evaluate(`(() => { const d = window.peerlabReport; return {deferred: d.meta.deferred, deliveries: d.messages.deliveries.t.length, log: d.eventLog.t.length}; })()`);
+    t.deepEqual(deferred, {deferred: {blocks: ['deliveries', 'eventLog'], parts: 7}, deliveries: 0, log: 0});
+    await data.close();
+
+    // Opened at a delivery's permalink, with the views that need the bulk on screen: the first paint cannot have waited for it.
+    const last = lines.length - 1;
+    const probed = await browser.open(`${pathToFileURL(index).href}#event-${last}`, {timeoutMs: 120_000});
+    const loading = await probed.page.locator('.bulk-loading').count();
+    const noMessages = await probed.page.locator('#sequence').textContent();
+    t.false((noMessages ?? '').includes('No message was sent'), 'an empty column is never taken for a run without messages');
+    await probed.page.locator('#delivery').scrollIntoViewIfNeeded();
+    await probed.page.waitForSelector('#delivery canvas', {timeout: 60_000});
+    t.is(await probed.page.locator('#delivery .bulk-loading').count(), 0);
+    const selected = probed.page.locator(`#log .log-row.selected:has(> a.c-i[href="#event-${last}"])`);
+    await selected.waitFor({timeout: 60_000});
+    t.true(((await selected.textContent()) ?? '').includes(lines[last]!.type));
+    t.log(`${loading} loading notices when the page had loaded`);
+    t.deepEqual(probed.errors(), []);
+    t.deepEqual(probed.foreignRequests(path.dirname(index)), []);
   });
 });

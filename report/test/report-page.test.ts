@@ -90,6 +90,25 @@ async function cells(probed: ProbedPage, peers: readonly string[]): Promise<Cell
   }));
 }
 
+/**
+ * The colour the canvas painted at the centre of a cell (observer, subject),
+ * as rgb(r, g, b), read from its pixels where data-grid says the cells are.
+ */
+async function cellPixel(probed: ProbedPage, o: number, s: number): Promise<string> {
+  return probed.page.evaluate(`(() => {
+    const c = document.querySelector('#matrix canvas[data-grid]');
+    const [left, top, size] = c.dataset.grid.split(',').map(Number);
+    const scale = c.width / c.clientWidth;
+    const p = c.getContext('2d').getImageData(Math.round((left + (${s} + 0.5) * size) * scale), Math.round((top + (${o} + 0.5) * size) * scale), 1, 1).data;
+    return 'rgb(' + p[0] + ', ' + p[1] + ', ' + p[2] + ')';
+  })()`);
+}
+
+/** The colour the legend gives a view state (its swatch's background), as rgb(r, g, b). */
+async function legendColor(probed: ProbedPage, state: string): Promise<string> {
+  return probed.page.evaluate(`getComputedStyle([...document.querySelectorAll('.legend .swatch')].find((s) => s.textContent.trim() === ${JSON.stringify(state)}).querySelector('i')).backgroundColor`);
+}
+
 function assertClean(t: ExecutionContext, probed: ProbedPage, run: ReportRun): void {
   t.deepEqual(probed.foreignRequests(path.dirname(run.index)), [], 'no request outside the report folder');
   t.deepEqual(probed.errors(), [], 'no console error, page error or failed request');
@@ -130,19 +149,25 @@ test.serial('the crashed peer\'s column turns dead for every observer once each 
   t.deepEqual([...deaths.keys()].sort(), observers, 'every other peer declared it dead');
   await withBrowser(async (browser) => {
     const probed = await openReport(browser, demo);
+    const peers = demo.data.peers;
     await cursorTo(probed, rel(kill!.t) - 1);
-    for (const c of (await cells(probed, demo.data.peers)).filter((c) => c.subject === victim && c.observer !== victim)) t.is(c.state, 'alive', `${c.observer} sees ${victim} alive before the kill`);
+    for (const c of (await cells(probed, peers)).filter((c) => c.subject === victim && c.observer !== victim)) t.is(c.state, 'alive', `${c.observer} sees ${victim} alive before the kill`);
+    const alive = await legendColor(probed, 'alive');
+    for (const o of observers) t.is(await cellPixel(probed, peers.indexOf(o), peers.indexOf(victim)), alive, `${o}'s cell of ${victim} is painted alive`);
 
     const first = Math.min(...deaths.values());
     const last = Math.max(...deaths.values());
     await cursorTo(probed, first);
     const midway = (await cells(probed, demo.data.peers)).filter((c) => c.subject === victim && observers.includes(c.observer));
-    for (const c of midway) t.is(c.state === 'dead', deaths.get(c.observer)! <= first, `${c.observer} at the first declaration`);
+    for (const c of midway) t.is(c.state === 'dead', deaths.get(c.observer)! <= first, `${c.observer} shows ${victim} ${c.state} at ${first} ms, the first declaration; it declared it at ${deaths.get(c.observer)} ms`);
 
     await cursorTo(probed, last);
     const after = (await cells(probed, demo.data.peers)).filter((c) => c.subject === victim && observers.includes(c.observer));
     t.is(after.length, observers.length);
     for (const c of after) t.is(c.state, 'dead', `${c.observer} sees ${victim} dead after it declared it`);
+    const dead = await legendColor(probed, 'dead');
+    t.not(dead, alive);
+    for (const o of observers) t.is(await cellPixel(probed, peers.indexOf(o), peers.indexOf(victim)), dead, `${o}'s cell of ${victim} is painted dead, the legend's colour`);
     assertClean(t, probed, demo);
   });
 });

@@ -12,8 +12,8 @@ import path from 'node:path';
 import vm from 'node:vm';
 import type {HistoryEvent} from '@peerlab/checkers/history/types';
 import {readHistory} from '@peerlab/checkers/history/read';
-import {buildReport, buildReportFiles, chunkFileName, runIndexHtml, writeReport, writeRunIndex} from '../src/index.js';
-import type {EventChunk, ReportData} from '../src/index.js';
+import {buildReport, buildReportFiles, bulkFileName, chunkFileName, deferBulkAbove, mergeBulk, runIndexHtml, splitBulk, writeReport, writeRunIndex} from '../src/index.js';
+import type {BulkPart, EventChunk, ReportData} from '../src/index.js';
 import {assignmentScript, callScript, jsStringLiteral} from '../src/write/script-text.js';
 import {copyChunksInWorker} from '../src/write/copy-worker.js';
 
@@ -24,12 +24,13 @@ async function workDir(t: {teardown(fn: () => Promise<void>): void}): Promise<st
 }
 
 /** Runs classic scripts as a page would, in order, and returns what they set and called. */
-function runScripts(...scripts: string[]): {report?: ReportData; chunks: EventChunk[]} {
+function runScripts(...scripts: string[]): {report?: ReportData; chunks: EventChunk[]; parts: BulkPart[]} {
   const chunks: EventChunk[] = [];
-  const window: Record<string, unknown> = {peerlabEvents: (chunk: EventChunk) => chunks.push(chunk)};
+  const parts: BulkPart[] = [];
+  const window: Record<string, unknown> = {peerlabEvents: (chunk: EventChunk) => chunks.push(chunk), peerlabBulk: (part: BulkPart) => parts.push(part)};
   const context = vm.createContext({window, JSON});
   for (const script of scripts) vm.runInContext(script, context);
-  return {report: window['peerlabReport'] as ReportData | undefined, chunks};
+  return {report: window['peerlabReport'] as ReportData | undefined, chunks, parts};
 }
 
 const awkward = ['</script><script>alert(1)</script>', '<!-- x', 'line\u2028sep\u2029para', 'quote " backslash \\ tab \t', 'ünïcødé 🎉'];
@@ -134,6 +135,67 @@ test('a report folder: index.html loads data.js before app.js under a policy tha
   const {report} = runScripts(await readFile(path.join(dir, 'report', 'data.js'), 'utf8'));
   t.deepEqual(report, JSON.parse(JSON.stringify(built.data)));
   for (const asset of ['app.js', 'app.css']) t.truthy(await readFile(path.join(dir, 'report', asset), 'utf8'));
+});
+
+/** Chat among 20 peers, every message delivered everywhere: enough deliveries and events for the bulk to be deferred. */
+function chat(events: number): HistoryEvent[] {
+  const peers = Array.from({length: 20}, (_, i) => `p${i}`);
+  const t0 = 1_700_000_000_000;
+  let t = t0;
+  const out: HistoryEvent[] = [{t, src: 'coordinator', type: 'run.begin', data: {peers, invariants: []}} as HistoryEvent];
+  for (const p of peers) out.push({t, src: `peer:${p}`, type: 'peer.started', data: {address: '127.0.0.1:1', incarnation: 0, profile: 'local'}} as HistoryEvent);
+  for (let seq = 1; out.length < events; seq++) {
+    const sender = peers[seq % peers.length]!;
+    const id = `${sender}:m:${seq}`;
+    t += seq % 3;
+    out.push({t, src: `peer:${sender}`, type: 'chat.sent', data: {id, sender, seq, text: 'x'}} as HistoryEvent);
+    // Some deliveries come out of time order (a late line): the delta encoding must carry negative steps.
+    for (const p of peers) if (out.length < events) out.push({t: t + 1 + (seq % 7 === 0 ? -1 : (seq % 5)), src: `peer:${p}`, type: 'chat.delivered', data: {id, sender, seq, sentAt: t}} as HistoryEvent);
+  }
+  return out;
+}
+
+test('a large report defers its bulk columns to data-bulk-<n>.js: data.js holds none of them, the parts put them back exactly', async (t) => {
+  const dir = await workDir(t);
+  const events = chat(40_000);
+  const data = buildReport(events);
+  t.true(data.messages.deliveries.t.length * 4 + data.eventLog.t.length * 3 > deferBulkAbove, 'the history is large enough to defer');
+  await writeReport(dir, data, events);
+  const files = await readdir(dir);
+  const {report} = runScripts(await readFile(path.join(dir, 'data.js'), 'utf8'));
+  t.deepEqual(report!.meta.deferred, {blocks: ['deliveries', 'eventLog'], parts: 7});
+  t.deepEqual(report!.messages.deliveries, {message: [], peer: [], t: [], flag: []});
+  t.deepEqual([report!.eventLog.t, report!.eventLog.src, report!.eventLog.type], [[], [], []]);
+  t.is(report!.eventLog.count, events.length, 'the count stays: the header and the log size come from it');
+  const bulk = files.filter((f) => /^data-bulk-\d+\.js$/.test(f)).sort();
+  t.deepEqual(bulk, Array.from({length: 7}, (_, i) => bulkFileName(i)).sort());
+  const {parts} = runScripts(...(await Promise.all(bulk.map((f) => readFile(path.join(dir, f), 'utf8')))));
+  t.deepEqual(mergeBulk(report!, parts), JSON.parse(JSON.stringify(data)));
+  // Half the size or less: the delta-encoded times are one or two characters.
+  const dataJs = (await readFile(path.join(dir, 'data.js'), 'utf8')).length;
+  t.true(dataJs * 5 < JSON.stringify(data).length, `data.js is ${dataJs} characters`);
+
+  // A small report written over it in the same folder: everything in data.js, no stale parts left.
+  const small = history(50);
+  await writeReport(dir, buildReport(small), small);
+  t.deepEqual((await readdir(dir)).filter((f) => f.startsWith('data-bulk-')), []);
+  t.is(runScripts(await readFile(path.join(dir, 'data.js'), 'utf8')).report!.meta.deferred, undefined);
+});
+
+test('splitting and merging the bulk is the identity, whatever the threshold', (t) => {
+  const data = buildReport(chat(500));
+  const whole = JSON.parse(JSON.stringify(data)) as ReportData;
+  t.is(splitBulk(data).data, data, 'a small report is left whole');
+  const split = splitBulk(data, 0);
+  t.deepEqual(mergeBulk(split.data, JSON.parse(JSON.stringify(split.parts)) as BulkPart[]), whole);
+  t.deepEqual(data, whole, 'the data given is not changed');
+  t.true(split.parts.every((p) => typeof p.chars === 'string' && p.values === undefined), 'small numbers travel as one character each');
+  // A step too large for one character (a pause of a minute between events): that column goes as numbers, and still round-trips.
+  const times = data.eventLog.t.map((x, i) => (i > data.eventLog.t.length / 2 ? x + 60_000 : x));
+  const gapped = {...data, eventLog: {...data.eventLog, t: times}};
+  const parts = splitBulk(gapped, 0).parts;
+  t.deepEqual(parts.filter((p) => p.values !== undefined).map((p) => `${p.block}.${p.column}`), ['eventLog.t']);
+  t.deepEqual(mergeBulk(splitBulk(gapped, 0).data, JSON.parse(JSON.stringify(parts)) as BulkPart[]).eventLog.t, times);
 });
 
 test('report.html links every report relatively, with its anchor, coloured by verdict, escaping what it shows', async (t) => {

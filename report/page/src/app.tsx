@@ -5,7 +5,7 @@
  */
 import type {ComponentType} from 'preact';
 import {useEffect, useMemo, useState} from 'preact/hooks';
-import type {ReportData} from '../../src/data/types.js';
+import type {DeferredBlock, ReportData} from '../../src/data/types.js';
 import {formatTime} from './draw/time.js';
 import {LiveControls} from './controls.js';
 import {Header, Legend} from './header.js';
@@ -26,6 +26,8 @@ interface Section {
   title: string;
   about: string;
   view: ComponentType<ViewProps>;
+  /** The deferred block it draws from: until it has loaded, the view waits (empty columns would read as "no messages"). */
+  needs?: DeferredBlock;
 }
 
 const sections: Section[] = [
@@ -33,8 +35,8 @@ const sections: Section[] = [
   {id: 'matrix', title: 'Membership', about: 'Each observer’s view of each subject at the cursor; outlined cells are not what the model expects.', view: MatrixView},
   {id: 'convergence', title: 'Convergence', about: 'How fast the views took in each change, against the epidemic model.', view: ConvergenceView},
   {id: 'detection', title: 'Failure detection', about: 'When each observer suspected and declared a fault, against the model’s bound.', view: DetectionView},
-  {id: 'sequence', title: 'Messages', about: 'Sends and deliveries between peers in the window.', view: SequenceView},
-  {id: 'delivery', title: 'Delivery', about: 'Which peer delivered which message: duplicates, reorderings, losses.', view: DeliveryView},
+  {id: 'sequence', title: 'Messages', about: 'Sends and deliveries between peers in the window.', view: SequenceView, needs: 'deliveries'},
+  {id: 'delivery', title: 'Delivery', about: 'Which peer delivered which message: duplicates, reorderings, losses.', view: DeliveryView, needs: 'deliveries'},
 ];
 
 export function App({store, source, initial, connection, token}: {store: Store; source: DataSource; initial: ReportData; connection?: (listener: (s: string) => void) => void; token?: string}) {
@@ -57,6 +59,15 @@ export function App({store, source, initial, connection, token}: {store: Store; 
           // A cursor at the end stays there, so the matrix shows the views as they are now.
           if (cursor >= atEnd) change.cursor = next.meta.end;
           if (change.window || change.cursor !== undefined) store.set(change);
+          // A log permalink (#event-<i>) names a row the data did not have until the event log came.
+          const target = previous.meta.deferred?.blocks.includes('eventLog') && !next.meta.deferred?.blocks.includes('eventLog') ? parseHash(location.hash) : undefined;
+          if (target?.kind === 'event') {
+            const selected = stateForTarget(next, target, store.state);
+            if (selected) {
+              store.set(selected);
+              scrollToTarget(targetElementId(target));
+            }
+          }
           return next;
         });
       }),
@@ -121,16 +132,20 @@ export function App({store, source, initial, connection, token}: {store: Store; 
           ))}
         </nav>
       </div>
-      {sections.map(({id, title, about, view: View}) => (
+      {sections.map(({id, title, about, view: View, needs}) => (
         <Section id={id} title={title} about={about} key={id}>
-          <View {...props} />
+          {needs && data.meta.deferred?.blocks.includes(needs) ? <Loading what={needs} /> : <View {...props} />}
         </Section>
       ))}
       <Section id="log" title="Event log" about="Every event of the history. Click a row to move the cursor; the log follows the cursor.">
-        <LogView {...props} selectedEvent={state.selectedEvent} selectEvent={actions.selectEvent} />
+        {data.meta.deferred?.blocks.includes('eventLog') ? <Loading what="eventLog" /> : <LogView {...props} selectedEvent={state.selectedEvent} selectEvent={actions.selectEvent} />}
       </Section>
     </div>
   );
+}
+
+function Loading({what}: {what: DeferredBlock}) {
+  return <p class="bulk-loading muted">Loading {what === 'deliveries' ? 'the deliveries' : 'the event log'}…</p>;
 }
 
 /** Brings an element into view once the views have drawn the state that points at it. */

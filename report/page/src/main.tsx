@@ -43,7 +43,7 @@ if (!document.querySelector('link[rel~="icon"]')) {
 
 const given = (window as unknown as Record<string, ReportData | undefined>)[reportGlobal];
 if (given) {
-  start(given, staticSource());
+  start(given, staticSource(given));
 } else {
   const token = new URLSearchParams(location.search).get('token') ?? undefined;
   const source = liveSource(token);

@@ -24,11 +24,17 @@ export function Section({id, title, about, children}: {id: string; title: string
     const el = ref.current;
     if (!el) return;
     // A quarter screen above and below counts as near: a view is drawn just before it scrolls in.
+    // Each section takes its turn in a task of its own: views that come near together (the sequence diagram and the
+    // delivery matrix of a million deliveries) were drawn in one long task.
+    let turn: ReturnType<typeof setTimeout> | undefined;
     const observer = new IntersectionObserver(
       (entries) => {
         const on = entries.some((e) => e.isIntersecting);
-        setNear(on);
-        if (on) setSeen(true);
+        clearTimeout(turn);
+        turn = setTimeout(() => {
+          setNear(on);
+          if (on) setSeen(true);
+        }, 0);
       },
       {rootMargin: '25% 0px 25% 0px'},
     );
@@ -40,6 +46,7 @@ export function Section({id, title, about, children}: {id: string; title: string
     };
     window.addEventListener('beforeprint', print);
     return () => {
+      clearTimeout(turn);
       observer.disconnect();
       window.removeEventListener('beforeprint', print);
     };

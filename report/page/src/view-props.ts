@@ -29,6 +29,6 @@ export interface DataSource {
   readonly live: boolean;
   /** The events of one chunk of the log (cached). */
   chunk(index: number): Promise<EventChunk>;
-  /** Live only: new data as it arrives; returns an unsubscribe function. */
+  /** New data as it arrives (live), or once the static report's deferred columns have loaded (meta.deferred); returns an unsubscribe function. */
   subscribe(listener: (data: ReportData) => void): () => void;
 }

@@ -46,6 +46,15 @@ export interface ReportMeta {
   firstFailure?: {anchor: string; t: number; message: string};
   /** Figures of the run, as result.json has them. */
   figures: Record<string, number>;
+  /**
+   * Static reports of large runs only: `blocks` whose columns are not in
+   * this data but in `parts` scripts `data-bulk-0.js` ... (see BulkPart), so
+   * the first view paints without parsing them. Their arrays are empty here
+   * (counts, such as `eventLog.count`, are kept); the page loads the parts
+   * after its first paint and publishes the completed data without this
+   * field. Absent: the data is whole (always so in the live view).
+   */
+  deferred?: {blocks: DeferredBlock[]; parts: number};
 }
 
 // ------------------------------------------------------------------ 1. overview strip
@@ -247,6 +256,35 @@ export const reportGlobal = 'peerlabReport';
 export const chunkGlobal = 'peerlabEvents';
 export function chunkFileName(index: number): string {
   return `events-${String(index).padStart(4, '0')}.js`;
+}
+
+/** `deliveries`: `messages.deliveries`; `eventLog`: the columns `t`, `src`, `type` of `eventLog`. */
+export type DeferredBlock = 'deliveries' | 'eventLog';
+
+/**
+ * One deferred column, in its own script `data-bulk-<index>.js` that calls
+ * `window[bulkGlobal](part)`: one column a script, so no single script is a
+ * long task to parse. `delta`: the first value, then each next one as the
+ * difference from the previous (times and message indices mostly grow by
+ * little); `plain`: the values as they are. Those numbers are in `values`, or,
+ * when every one is in [-bulkCharBias + 0x80, 0xd800 - bulkCharBias), in
+ * `chars`: one UTF-16 unit each, the number plus `bulkCharBias` (a string
+ * parses many times faster than an array of a million numbers).
+ */
+export interface BulkPart {
+  index: number;
+  block: DeferredBlock;
+  column: string;
+  encoding: 'delta' | 'plain';
+  values?: number[];
+  chars?: string;
+}
+
+export const bulkCharBias = 0x400;
+
+export const bulkGlobal = 'peerlabBulk';
+export function bulkFileName(index: number): string {
+  return `data-bulk-${index}.js`;
 }
 
 /**

@@ -65,6 +65,8 @@ export async function screenshotReport(index: string, outDir: string, options: {
       const top = path.join(outDir, 'report.png');
       await page.screenshot({path: top});
       shots.push({name: 'report', file: top});
+      // The toolbar stays on screen as the page scrolls: in a picture of one view it would cover the view's head.
+      await page.addStyleTag({content: '.toolbar { position: static !important; }'});
       for (const id of viewIds) {
         const section = page.locator(`section#${id}`);
         await section.scrollIntoViewIfNeeded({timeout});

@@ -1,6 +1,7 @@
 /**
  * Writes a report folder: index.html, the page's app.js and app.css, the
- * data as data.js, and the event log's text as events-NNNN.js chunks, each a
+ * data as data.js (a large run's bulk columns apart, as data-bulk-<n>.js:
+ * ../data/bulk.ts), and the event log's text as events-NNNN.js chunks, each a
  * classic script (what a page opened from file:// can load).
  *
  * A history can hold a million events: given the history file the events
@@ -11,7 +12,8 @@ import {copyFile, mkdir, readdir, rename, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path';
 import type {HistoryEvent} from '@peerlab/checkers/history/types';
 import type {ReportData} from '../data/types.js';
-import {chunkFileName, chunkGlobal, reportGlobal} from '../data/types.js';
+import {bulkFileName, bulkGlobal, chunkFileName, chunkGlobal, reportGlobal} from '../data/types.js';
+import {splitBulk} from '../data/bulk.js';
 import {assignmentScript, callScript} from './script-text.js';
 import {staticIndexHtml} from './html.js';
 import {pageAssets, pageAssetsProblem} from './assets.js';
@@ -48,6 +50,7 @@ export async function writeReport(dir: string, data: ReportData, source: ReportE
 
   await mkdir(dir, {recursive: true});
   await removeOldChunks(dir);
+  const split = splitBulk(data);
   const chunkSize = Math.max(1, data.eventLog.chunkSize);
   const chunks = Math.ceil(events.length / chunkSize);
   const writeChunks = async () => {
@@ -64,7 +67,8 @@ export async function writeReport(dir: string, data: ReportData, source: ReportE
   };
   await Promise.all([
     writeChunks(),
-    writeFile(path.join(dir, 'data.js'), assignmentScript(reportGlobal, JSON.stringify(data))),
+    writeFile(path.join(dir, 'data.js'), assignmentScript(reportGlobal, JSON.stringify(split.data))),
+    ...split.parts.map((part) => writeFile(path.join(dir, bulkFileName(part.index)), callScript(bulkGlobal, JSON.stringify(part)))),
     copyFile(pageAssets.js, path.join(dir, 'app.js')),
     copyFile(pageAssets.css, path.join(dir, 'app.css')),
   ]);
@@ -85,8 +89,8 @@ async function moveChunks(from: string, to: string, count: number): Promise<void
   }
 }
 
-/** Chunks of an earlier report in the same folder would be served for events this one does not have. */
+/** Chunks (and bulk parts) of an earlier report in the same folder would be served for events this one does not have. */
 async function removeOldChunks(dir: string): Promise<void> {
-  const old = (await readdir(dir)).filter((name) => /^events-\d{4,}\.js$/.test(name));
+  const old = (await readdir(dir)).filter((name) => /^(events-\d{4,}|data-bulk-\d+)\.js$/.test(name));
   await Promise.all(old.map((name) => rm(path.join(dir, name), {force: true})));
 }

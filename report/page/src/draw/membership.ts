@@ -21,12 +21,23 @@ export interface Views {
 export class MembershipIndex {
   private readonly snapshots: Array<{state: Uint8Array; incarnation: Int32Array}> = [];
   readonly every: number;
+  /**
+   * The changes in time order (stable: one peer's changes keep their order).
+   * The history is in arrival order, and peers' events arrive in batches, so
+   * a change can follow a later one: folded in history order, the views at t
+   * would miss changes made before t and hold some made after it.
+   */
+  private readonly order: Uint32Array;
+  private readonly times: Float64Array;
 
   constructor(
     private readonly m: Membership,
     readonly n: number,
   ) {
     const count = m.changes.t.length;
+    const t = m.changes.t;
+    this.order = Uint32Array.from({length: count}, (_, i) => i).sort((a, b) => t[a]! - t[b]! || a - b);
+    this.times = Float64Array.from(this.order, (i) => t[i]!);
     // Keep the copies to about 32 MB whatever the size, and no more changes between copies than scrubbing can fold in a frame.
     this.every = Math.max(256, Math.ceil((count * n * n * 5) / 32e6));
     const state = new Uint8Array(n * n).fill(absent);
@@ -37,8 +48,10 @@ export class MembershipIndex {
     }
   }
 
-  private apply(i: number, state: Uint8Array, incarnation: Int32Array): void {
+  /** Folds the k-th change in time order. */
+  private apply(k: number, state: Uint8Array, incarnation: Int32Array): void {
     const c = this.m.changes;
+    const i = this.order[k]!;
     const cell = c.observer[i]! * this.n + c.subject[i]!;
     state[cell] = c.state[i]!;
     incarnation[cell] = c.incarnation[i]!;
@@ -46,7 +59,7 @@ export class MembershipIndex {
 
   /** The views after every change at or before t. */
   at(t: number): Views {
-    const folded = lastAtOrBefore(this.m.changes.t, t) + 1;
+    const folded = lastAtOrBefore(this.times, t) + 1;
     const k = Math.floor(folded / this.every);
     const snap = this.snapshots[Math.min(k, this.snapshots.length - 1)];
     const state = snap ? snap.state.slice() : new Uint8Array(this.n * this.n).fill(absent);
@@ -59,7 +72,7 @@ export class MembershipIndex {
   wave(subject: number): Array<{t: number[]; state: number[]}> {
     const rows = Array.from({length: this.n}, () => ({t: [] as number[], state: [] as number[]}));
     const c = this.m.changes;
-    for (let i = 0; i < c.t.length; i++) {
+    for (const i of this.order) {
       if (c.subject[i] !== subject) continue;
       const row = rows[c.observer[i]!]!;
       if (row.state[row.state.length - 1] === c.state[i]) continue;

@@ -106,7 +106,8 @@ function drawMatrix(canvas: HTMLCanvasElement, data: ReportData, index: Membersh
  * that cannot read pixels: data-cursor, the instant drawn, and data-cells,
  * one digit per cell, row (observer) by row: the state's index in
  * memberStates, plus 5 when the cell is outlined; data-live, a digit per
- * peer, 1 when its process is live at the cursor.
+ * peer, 1 when its process is live at the cursor; data-grid, where the cells
+ * are (CSS pixels: left, top, cell size), so a test can check the pixels too.
  */
 function exposeCells(canvas: HTMLCanvasElement, t: number, d: ReturnType<typeof drawMatrix>): void {
   let cells = '';
@@ -116,6 +117,7 @@ function exposeCells(canvas: HTMLCanvasElement, t: number, d: ReturnType<typeof 
   }
   canvas.dataset.cells = cells;
   canvas.dataset.live = d.live.join('');
+  canvas.dataset.grid = `${labelW},${headH},${d.size}`;
   canvas.dataset.cursor = String(t);
 }
 

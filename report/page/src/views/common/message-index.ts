@@ -34,10 +34,29 @@ const memo = new WeakMap<ReportData, MessageIndex>();
 export function messageIndex(data: ReportData): MessageIndex {
   let idx = memo.get(data);
   if (!idx) {
-    idx = build(data);
+    const steps = build(data);
+    let step = steps.next();
+    while (!step.done) step = steps.next();
+    idx = step.value;
     memo.set(data, idx);
   }
   return idx;
+}
+
+/**
+ * Builds the index ahead of the views, a step a task (each a pass over the
+ * deliveries), so a million deliveries never hold the page for one long task
+ * when the views that need it appear.
+ */
+export async function prepareMessageIndex(data: ReportData): Promise<void> {
+  if (memo.has(data)) return;
+  const steps = build(data);
+  let step = steps.next();
+  while (!step.done) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    step = steps.next();
+  }
+  if (!memo.has(data)) memo.set(data, step.value);
 }
 
 function gather(n: number, keys: ArrayLike<number>): {start: Int32Array; items: Int32Array} {
@@ -76,12 +95,15 @@ function identity(n: number): Int32Array {
   return a;
 }
 
-function build(data: ReportData): MessageIndex {
+/** Yields between passes: prepareMessageIndex gives the page a turn there. */
+function* build(data: ReportData): Generator<void, MessageIndex> {
   const {sent, deliveries, missing} = data.messages;
   const nMsg = sent.id.length;
   const del = ordered(deliveries.t, deliveries.peer);
+  yield;
   const snd = ordered(sent.t);
   const byMsg = gather(nMsg, deliveries.message);
+  yield;
   const miss = gather(nMsg, missing.message);
   const missPeer = new Int32Array(miss.items.length);
   for (let i = 0; i < miss.items.length; i++) missPeer[i] = missing.peer[miss.items[i]!]!;
