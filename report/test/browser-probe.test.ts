@@ -3,8 +3,7 @@
  * claims to see, or a test that finds "zero requests, zero errors" proves
  * nothing. A page that reaches the network, logs an error, throws and blocks
  * its main thread must be caught on each count; a quiet page on neither
- * request nor error; and no
- * Chromium process may outlive the probe.
+ * request nor error; and no Chromium process may outlive the probe.
  */
 import test from 'ava';
 import {createServer} from 'node:http';
