@@ -392,8 +392,9 @@ async function writeBigHistory(file: string, events: number): Promise<void> {
 }
 
 /** The floor any reader of a history pays: readline and JSON.parse of every line. Returns ms and the number of events. */
-async function readAndParse(file: string): Promise<{ms: number; parsed: number}> {
+async function readAndParse(file: string): Promise<{ms: number; cpuMs: number; parsed: number}> {
   const started = performance.now();
+  const cpu = cpuMs();
   let parsed = 0;
   for await (const line of createInterface({input: createReadStream(file, 'utf8'), crlfDelay: Infinity})) {
     if (line) {
@@ -401,7 +402,13 @@ async function readAndParse(file: string): Promise<{ms: number; parsed: number}>
       parsed++;
     }
   }
-  return {ms: performance.now() - started, parsed};
+  return {ms: performance.now() - started, cpuMs: cpuMs() - cpu, parsed};
+}
+
+/** This process's CPU time so far (its worker threads and GC threads included), in ms. */
+function cpuMs(): number {
+  const used = process.cpuUsage();
+  return (used.user + used.system) / 1000;
 }
 
 /** The large history of `events` events, written once for the phases that share it. */
@@ -442,13 +449,32 @@ async function checkers(events: number): Promise<void> {
  */
 async function reportPhase(events: number): Promise<void> {
   const file = await bigHistory(events);
-  const {ms: readOnly, parsed} = await readAndParse(file);
   const dir = path.join(tmpRoot, `report-${events}`);
-  let started = performance.now();
-  const built = await buildReportFiles(file, dir);
-  const buildMs = performance.now() - started;
+  // The best of a few alternating rounds of each, in wall time as a person waits for it: a shared 2-core machine's
+  // neighbours slow one round or another, rarely all. CPU time goes in the note (the build spreads over a worker thread).
+  const rounds = quick ? 1 : 3;
+  let parsed = 0;
+  let readOnly = Infinity;
+  let readCpu = Infinity;
+  let buildMs = Infinity;
+  let buildCpu = Infinity;
+  let built: Awaited<ReturnType<typeof buildReportFiles>> | undefined;
+  for (let round = 0; round < rounds; round++) {
+    const read = await readAndParse(file);
+    parsed = read.parsed;
+    readOnly = Math.min(readOnly, read.ms);
+    readCpu = Math.min(readCpu, read.cpuMs);
+    const started = performance.now();
+    const cpu = cpuMs();
+    built = await buildReportFiles(file, dir);
+    buildCpu = Math.min(buildCpu, cpuMs() - cpu);
+    buildMs = Math.min(buildMs, performance.now() - started);
+  }
   const size = (await readdir(dir)).length;
-  report({name: `report files of a ${Math.round(parsed / 1000)}k-event history`, value: buildMs, unit: 'ms', baseline: readOnly, target: '<= 3x reading and parsing the file', note: `${size} files in ${path.basename(dir)}`}, (r) => r <= 3);
+  report(
+    {name: `report files of a ${Math.round(parsed / 1000)}k-event history`, value: buildMs, unit: 'ms', baseline: readOnly, target: '<= 3x reading and parsing the file', note: `best of ${rounds}; ${size} files in ${path.basename(dir)}; CPU time ${round(buildCpu)} ms against ${round(readCpu)} ms (${round(buildCpu / readCpu)}x)`},
+    (r) => r <= 3,
+  );
 
   const empty = path.join(tmpRoot, 'empty.html');
   await writeFile(empty, '<!doctype html><meta charset="utf-8"><title>empty</title><p>peerlab</p>');
@@ -457,14 +483,14 @@ async function reportPhase(events: number): Promise<void> {
     const floor = (await blank.waitForFirstContentfulPaint(60_000)).firstContentfulPaint;
     await blank.page.close();
 
-    started = performance.now();
-    const page = await browser.open(built.index, {timeoutMs: 120_000});
+    const page = await browser.open(built!.index, {timeoutMs: 120_000});
     const paint = (await page.waitForFirstContentfulPaint(120_000)).firstContentfulPaint;
-    await page.page.waitForSelector('section#log', {timeout: 120_000});
+    // The first view, not the first pixel: the header's text paints before any data is read.
+    await page.page.waitForSelector('section#overview canvas', {timeout: 120_000});
     await page.page.evaluate(painted);
-    const drawn = performance.now() - started;
+    const firstView = await page.now();
     report(
-      {name: `report first paint, ${Math.round(parsed / 1000)}k events (Chromium)`, value: paint, unit: 'ms', baseline: floor, target: '<= 2,000 ms', note: `every view drawn ${round(drawn)} ms after navigation began; baseline: an empty page's first paint`},
+      {name: `report first view painted, ${Math.round(parsed / 1000)}k events (Chromium)`, value: firstView, unit: 'ms', baseline: floor, target: '<= 2,000 ms', note: `the overview drawn and on screen, ms after navigation began; first contentful paint ${round(paint)} ms; baseline: an empty page's first paint`},
       (_r, v) => v <= 2000,
     );
 
@@ -475,7 +501,7 @@ async function reportPhase(events: number): Promise<void> {
     const longest = await page.longestLongTask(since);
     // A drag that did not move the cursor would time nothing: the matrix must have drawn the end of the run.
     const reached = Number(await page.page.getAttribute('#matrix canvas[data-cursor]', 'data-cursor'));
-    const end = built.data.meta.end;
+    const end = built!.data.meta.end;
     const problems = [...page.errors(), ...page.foreignRequests(dir), ...(reached >= end * 0.95 ? [] : [`the cursor reached ${reached} ms of ${end}`])];
     report(
       {name: `report longest task while scrubbing, ${Math.round(parsed / 1000)}k events`, value: longest, unit: 'ms', baseline: 200, target: '< 200 ms', note: `the cursor slider dragged across the run in ${steps} moves, ${round(dragMs)} ms${longest === 0 ? '; no task reached 50 ms, the long-task threshold' : ''}${problems.length ? `; page problems: ${problems.slice(0, 3).join('; ')}` : ''}`},
