@@ -29,10 +29,12 @@ const bin = path.join(root, 'test-server', 'bin', 'peerlab.mjs');
 class Viewer {
   readonly reports: Array<{at: number; data: ReportData}> = [];
   hello: LiveHello | undefined;
+  readonly problems: string[] = [];
   readonly #waiters = new Set<() => void>();
 
   constructor(readonly socket: Socket) {
     socket.on('hello', (hello: LiveHello) => (this.hello = hello));
+    socket.on('problem', (problem: {message: string}) => this.problems.push(problem.message));
     // Acknowledged as the page does: the server sends a viewer its next report only then.
     socket.on('report', (data: ReportData, ack?: () => void) => {
       this.reports.push({at: Date.now(), data});
@@ -246,6 +248,36 @@ test.serial('reports are throttled under a stream of events, and the last one fo
   await Promise.race([caughtUp, new Promise((_, reject) => setTimeout(() => reject(new Error('no report after the acknowledgement within 5 s')), 5000))]);
   t.is(slowReports.length, 2);
   t.is(slowReports[1]!.eventLog.count, 151, 'once it acknowledges it gets the latest report, not the ones in between');
+});
+
+test.serial('a history the report cannot be built from is reported to viewers once, not on every event', async (t) => {
+  const coordinator = await startCoordinator(t);
+  const dir = await tempDir(t, 'peerlab-live-');
+  const broken = new HistoryWriter(path.join(dir, 'broken.jsonl'));
+  t.teardown(() => broken.close());
+  // peers must be a list of names: the build throws on every attempt.
+  broken.append('run.begin', {scenario: 'broken', runId: coordinator.runId, peers: 5 as unknown as string[]});
+  coordinator.liveView.setSource(broken);
+  const viewer = await connect(t, new URL(coordinator.url).origin);
+  const {problems} = viewer;
+  const deadline = Date.now() + 10_000;
+  while (problems.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  for (let i = 0; i < 50; i++) {
+    broken.append('peer.gap', {peer: 'alice', expected: i + 1, got: i + 2});
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  // Long enough for several backed-off attempts.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  t.is(problems.length, 1, problems.join(' | '));
+  t.regex(problems[0]!, /the report could not be built/);
+  t.is(viewer.reports.length, 0);
+
+  // The next history starts afresh.
+  const good = new HistoryWriter(path.join(dir, 'good.jsonl'));
+  t.teardown(() => good.close());
+  good.append('run.begin', {scenario: 'good', runId: coordinator.runId, peers: []});
+  coordinator.liveView.setSource(good);
+  await viewer.report((d) => d.meta.scenario === 'good', 10_000, 'the good history');
 });
 
 test.serial('peerlab run --watch serves each running scenario in turn at the address it prints', async (t) => {
