@@ -10,7 +10,7 @@
  */
 import test from 'ava';
 import type {ExecutionContext} from 'ava';
-import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises';
+import {cp, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {execa} from 'execa';
@@ -213,6 +213,20 @@ test.serial('an event\'s permalink opens the log at that event, selected and in 
     const victim = String(history[index]!.data!.peer ?? '');
     await probed.until(`document.querySelector('${selector}').textContent.includes(${JSON.stringify(victim)})`, 20_000, 'the data of the row');
     assertClean(t, probed, demo);
+  });
+});
+
+test.serial('a malformed hash is ignored, and an events file that throws shows its error in the log rows', async (t) => {
+  t.timeout(120_000);
+  const copy = await mkdtemp(path.join(os.tmpdir(), 'peerlab-damaged-'));
+  t.teardown(() => rm(copy, {recursive: true, force: true}));
+  await cp(path.dirname(demo.index), copy, {recursive: true});
+  await writeFile(path.join(copy, 'events-0000.js'), "throw new Error('a damaged events file');\n");
+  await withBrowser(async (browser) => {
+    const probed = await openReport(browser, {...demo, index: path.join(copy, 'index.html')}, '#%E0%A4');
+    await probed.page.locator('section#log').scrollIntoViewIfNeeded();
+    await probed.until(`[...document.querySelectorAll('#log .log-row')].some((el) => el.textContent.includes('events-0000.js loaded but did not deliver chunk 0'))`, 20_000, 'the error in the log rows');
+    t.deepEqual(probed.errors().filter((e) => !e.includes('a damaged events file')), []);
   });
 });
 

@@ -9,7 +9,7 @@ import type {DeferredBlock, ReportData} from '../../src/data/types.js';
 import {formatTime} from './draw/time.js';
 import {LiveControls} from './controls.js';
 import {Header, Legend} from './header.js';
-import {parseHash, stateForTarget, targetElementId, wholeRun} from './hash.js';
+import {initialState, parseHash, stateForTarget, targetElementId, wholeRun} from './hash.js';
 import {Section} from './section.js';
 import type {PageState, Store} from './store.js';
 import type {DataSource, TimeWindow, ViewProps} from './view-props.js';
@@ -52,6 +52,11 @@ export function App({store, source, initial, connection, token}: {store: Store; 
     () =>
       source.subscribe((next) => {
         setData((previous) => {
+          // The next scenario of `peerlab run --watch`: the window, cursor and selections named the previous run's times and rows.
+          if (next.meta.runId !== previous.meta.runId) {
+            store.set(initialState(next, ''));
+            return next;
+          }
           const {window: w, cursor} = store.state;
           const atEnd = previous.meta.end - 1;
           const change: Partial<PageState> = {};

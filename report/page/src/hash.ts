@@ -14,7 +14,13 @@ export type HashTarget =
   | {kind: 't'; ms: number};
 
 export function parseHash(hash: string): HashTarget | undefined {
-  const h = decodeURIComponent(hash.replace(/^#/, ''));
+  let h: string;
+  try {
+    h = decodeURIComponent(hash.replace(/^#/, ''));
+  } catch {
+    // A malformed escape (#%E0%A4) names nothing; the page opens as without a hash.
+    return undefined;
+  }
   if (!h) return undefined;
   let m = /^event-(\d+)$/.exec(h);
   if (m) return {kind: 'event', index: Number(m[1])};

@@ -75,7 +75,10 @@ export async function up(options: UpOptions): Promise<number> {
   out(`REST API: ${coordinator.url}/api/peers   logs: ${coordinator.fleet.logFile('NAME')}   files: ${coordinator.fleet.dataDir('NAME')}`);
   if (!isLoopback(options.host)) out(`listening beyond loopback: every request needs "Authorization: Bearer ${coordinator.token}"`);
   // The token in the address gives the page control (it may kill, pause, send); without it the view is read-only.
-  out(`live view: ${coordinator.url}/view/${isLoopback(options.host) ? '' : `?token=${encodeURIComponent(coordinator.token)}`}   history: ${history.file}`);
+  // Beyond loopback every viewer needs it; on loopback anyone may watch, and whoever reads this terminal may take control.
+  const withToken = `${coordinator.url}/view/?token=${encodeURIComponent(coordinator.token)}`;
+  out(`live view: ${isLoopback(options.host) ? `${coordinator.url}/view/` : withToken}   history: ${history.file}`);
+  if (isLoopback(options.host)) out(`live view with control: ${withToken}`);
 
   const tty = Boolean(process.stdout.isTTY);
   const started = Date.now();

@@ -36,6 +36,10 @@ export interface LiveViewOptions {
 const MIN_INTERVAL_MS = 300;
 /** Idle time after each build, as a multiple of how long it took: builds take at most a third of the event loop, the run keeps the rest. */
 const IDLE_PER_BUILD = 2;
+/** The longest wait between builds after failures in a row. */
+const MAX_BACKOFF_MS = 5000;
+/** How long a viewer has to acknowledge a report before it is sent the next one anyway. */
+const ACK_TIMEOUT_MS = 10_000;
 
 export class LiveView {
   readonly #namespace: Namespace;
@@ -47,6 +51,8 @@ export class LiveView {
   #timer: NodeJS.Timeout | undefined;
   #lastBuildAt = 0;
   #buildMs = 0;
+  /** Builds that failed in a row, for the back-off. */
+  #failures = 0;
   readonly #onEvent = () => this.#changed();
 
   constructor(io: Server, options: LiveViewOptions = {}) {
@@ -67,6 +73,7 @@ export class LiveView {
     this.#source?.off('event', this.#onEvent);
     this.#source = source;
     this.#data = undefined;
+    this.#failures = 0;
     source?.on('event', this.#onEvent);
     this.#changed();
   }
@@ -116,7 +123,7 @@ export class LiveView {
     const runId = (this.#source?.events[0]?.data as {runId?: unknown} | undefined)?.runId;
     const hello: LiveHello = {access, ...(typeof runId === 'string' ? {runId} : {})};
     socket.emit('hello', hello);
-    if (this.#data) socket.emit('report', this.#data);
+    this.#send(socket);
     if (!this.#data || this.#dirty) this.#schedule();
     socket.on('chunk', (index: unknown, ack: unknown) => {
       if (typeof ack !== 'function') return;
@@ -139,7 +146,8 @@ export class LiveView {
 
   #schedule(): void {
     if (this.#timer || !this.#source || this.#namespace.sockets.size === 0) return;
-    const gap = Math.max(this.#options.minIntervalMs ?? MIN_INTERVAL_MS, IDLE_PER_BUILD * this.#buildMs);
+    const base = Math.max(this.#options.minIntervalMs ?? MIN_INTERVAL_MS, IDLE_PER_BUILD * this.#buildMs);
+    const gap = this.#failures > 0 ? Math.min(MAX_BACKOFF_MS, base * 2 ** this.#failures) : base;
     const wait = Math.max(0, this.#lastBuildAt + gap - Date.now());
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
@@ -155,16 +163,36 @@ export class LiveView {
     let data: ReportData;
     try {
       data = buildReport(source.events, {live: source.events.at(-1)?.type !== 'run.end'});
+      this.#failures = 0;
     } catch (error) {
-      // A history cut mid-run can lack what a build needs (run.begin comes first, so rarely): try again on the next event.
-      this.#namespace.emit('problem', {message: `the report could not be built: ${(error as Error).message}`});
+      // A history cut mid-run can lack what a build needs (run.begin comes first, so rarely): try again on a later event,
+      // waiting longer after each failure so a history that keeps failing does not take the event loop. Viewers hear once.
+      if (this.#failures++ === 0) this.#namespace.emit('problem', {message: `the report could not be built: ${(error as Error).message}`});
       return;
+    } finally {
+      this.#buildMs = performance.now() - started;
+      this.#lastBuildAt = Date.now();
+      if (this.#dirty) this.#schedule();
     }
-    this.#buildMs = performance.now() - started;
-    this.#lastBuildAt = Date.now();
     this.#data = data;
-    this.#namespace.emit('report', data);
-    if (this.#dirty) this.#schedule();
+    for (const socket of this.#namespace.sockets.values()) this.#send(socket);
+  }
+
+  /**
+   * Sends a viewer the latest report, unless it has not yet acknowledged the previous one: a slow viewer would
+   * make socket.io buffer every report in between. It gets the latest when it acknowledges.
+   */
+  #send(socket: Socket): void {
+    const state = socket.data as {access: LiveAccess; awaiting?: boolean; sent?: ReportData};
+    const data = this.#data;
+    if (!data || state.awaiting || state.sent === data) return;
+    state.awaiting = true;
+    state.sent = data;
+    socket.timeout(ACK_TIMEOUT_MS).emit('report', data, () => {
+      // An acknowledgement, or none in time (a page that does not acknowledge): either way the next report may go.
+      state.awaiting = false;
+      if (socket.connected) this.#send(socket);
+    });
   }
 }
 

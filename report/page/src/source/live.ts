@@ -34,9 +34,13 @@ export function liveSource(token: string | undefined): LiveSource {
   socket.on('problem', (problem: {message?: string}) => status(problem.message ?? 'the server reported a problem'));
   socket.on('disconnect', () => status('disconnected'));
   socket.on('connect_error', (error: Error) => status(`cannot connect: ${error.message}`));
-  socket.on('report', (data: ReportData) => {
+  // The acknowledgement tells the server this viewer keeps up: it sends the next report only after it.
+  socket.on('report', (data: ReportData, ack?: () => void) => {
+    // A new scenario (`peerlab run --watch`) numbers its chunks from 0 again: the cached ones are the previous run's.
+    if (latest && latest.meta.runId !== data.meta.runId) cache.clear();
     latest = data;
     listeners.forEach((l) => l(data));
+    ack?.();
   });
   return {
     live: true,
@@ -45,13 +49,14 @@ export function liveSource(token: string | undefined): LiveSource {
       if (cached) return cached;
       const pending = new Promise<EventChunk>((resolve, reject) => {
         socket.timeout(10_000).emit('chunk', index, (error: Error | null, chunk: EventChunk | {error: string}) => {
+          // One asked for before the run changed is no longer in the cache: leave the new run's entry alone.
+          const current = cache.get(index) === pending;
+          const incomplete = error || !chunk || 'error' in chunk || chunk.events.length < (latest?.eventLog.chunkSize ?? Infinity);
+          if (current && incomplete) cache.delete(index);
           if (error || !chunk || 'error' in chunk) {
-            cache.delete(index);
             reject(error ?? new Error(chunk && 'error' in chunk ? chunk.error : `no chunk ${index}`));
             return;
           }
-          const size = latest?.eventLog.chunkSize ?? Infinity;
-          if (chunk.events.length < size) cache.delete(index);
           resolve(chunk);
         });
       });

@@ -15,14 +15,17 @@ const inFlight = 2;
 
 type Waiter = {resolve(chunk: EventChunk): void; reject(error: Error): void};
 
-function addScript(src: string, onerror: () => void): void {
+function addScript(src: string, onerror: () => void, onload?: () => void): void {
   const script = document.createElement('script');
   script.src = src;
   script.onerror = () => {
     script.remove();
     onerror();
   };
-  script.onload = () => script.remove();
+  script.onload = () => {
+    script.remove();
+    onload?.();
+  };
   document.head.appendChild(script);
 }
 
@@ -84,11 +87,19 @@ export function staticSource(initial: ReportData): DataSource {
       if (!pending) {
         pending = new Promise<EventChunk>((resolve, reject) => {
           waiting.set(index, {resolve, reject});
-          addScript(chunkFileName(index), () => {
+          const fail = (why: string) => {
             waiting.delete(index);
             cache.delete(index);
-            reject(new Error(`could not load ${chunkFileName(index)}`));
-          });
+            reject(new Error(`${chunkFileName(index)} ${why}`));
+          };
+          // A classic script runs before its load event: still waiting then, it threw or never called window.peerlabEvents.
+          addScript(
+            chunkFileName(index),
+            () => fail('could not be loaded'),
+            () => {
+              if (waiting.get(index)?.reject === reject) fail(`loaded but did not deliver chunk ${index} (it threw, or is not an events file)`);
+            },
+          );
         });
         cache.set(index, pending);
       }

@@ -129,6 +129,12 @@ export function LogView(props: LogProps) {
       );
     }
   });
+  // Live: the next scenario of `peerlab run --watch` numbers its chunks from 0 again.
+  const runId = useRef(data.meta.runId);
+  if (runId.current !== data.meta.runId) {
+    runId.current = data.meta.runId;
+    chunks.current.clear();
+  }
   // Live: the chunk at the end grows; forget it so it is asked for again.
   useEffect(() => {
     if (!source.live) return;
