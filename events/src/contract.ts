@@ -157,6 +157,12 @@ export const coordinatorEventData = {
     /** The scenario's traffic bounds, judged over the whole run like an invariant. */
     traffic: trafficBounds.optional(),
   }),
+  /**
+   * The coordinator begins stopping every peer (`peerlab up` on its way out):
+   * what follows, peers leaving and exiting, is the run's end, not a fault.
+   * A scenario run needs none: its teardown begins after its last step.
+   */
+  'run.stop': z.object({}),
   /** The last line: `error` when the run itself broke (not a failed step). */
   'run.end': z.object({error: z.string().optional()}),
   /** A process started; `pid` null if it could not be. */

@@ -199,6 +199,43 @@ test('messages: deliveries flagged as the chat fold judges them, missing receive
   t.true(m.latency.p50.every((x) => x === null || (Number.isFinite(x) && x >= 0)), 'no NaN: an empty bucket is null');
 });
 
+test('a delivered await that failed at its deadline marks the receivers it found missing then, though the message came later', (t) => {
+  const h = new History();
+  h.coordinator('run.begin', {scenario: 'late', peers: ['alice', 'bob', 'charly']});
+  h.group('alice', 'bob', 'charly');
+  const awaitDelivered = (path: string, line: number, from: number, to: number, status: 'pass' | 'fail', message: string) => {
+    h.at(from).coordinator('step.begin', {path, kind: 'await', title: 'await delivered', line});
+    h.coordinator('await.begin', {step: path, condition: {kind: 'delivered'}, withinMs: to - from});
+    return () => {
+      h.at(to).coordinator('await.end', {step: path, condition: {kind: 'delivered'}, status, message});
+      h.coordinator('step.end', {path, kind: 'await', title: 'await delivered', line, status, message, durationMs: to - from});
+    };
+  };
+  h.at(1000).send('alice', 1).send('alice', 2);
+  const first = awaitDelivered('1', 3, 1100, 1600, 'fail', 'charly: alice:e1:2 missing');
+  h.at(1200).deliverAll('alice:e1:1', 'alice', 'bob', 'charly');
+  h.deliverAll('alice:e1:2', 'alice', 'bob');
+  first();
+  // Late: after the await's deadline, before the run's end, where `missing` is judged.
+  h.at(1900).deliver('charly', 'alice:e1:2');
+  h.at(2000).send('bob', 1);
+  const second = awaitDelivered('2', 5, 2000, 2500, 'pass', '');
+  h.at(2100).deliverAll('bob:e1:1', 'alice', 'bob', 'charly');
+  second();
+  h.at(3000).coordinator('run.end', {});
+  const data = buildReport(h.events);
+  t.deepEqual(evaluate(h.events).steps.map((s) => s.status), ['fail', 'pass']);
+  const m = data.messages;
+  t.deepEqual(m.missing, {message: [], peer: []}, 'every message arrived by the end');
+  const late = m.missingAtAwait.message.map((k, i) => [m.sent.id[k], data.peers[m.missingAtAwait.peer[i]!], m.missingAtAwait.t[i], m.missingAtAwait.step[i]]);
+  t.deepEqual(late, [['alice:e1:2', 'charly', 1600, '1']], 'the passing await marks nothing');
+  // The checker's own count at the deadline, on the prefix the engine judged.
+  const endIndex = h.events.findIndex((e) => e.type === 'await.end');
+  t.is(delivered(h.events.slice(0, endIndex), {from: T0 + 1100, at: T0 + 1600}).figures?.missing, late.length);
+  const arrived = m.deliveries.t.filter((_, i) => m.sent.id[m.deliveries.message[i]!] === 'alice:e1:2' && data.peers[m.deliveries.peer[i]!] === 'charly');
+  t.deepEqual(arrived, [1900], 'the late delivery is still drawn, after the deadline');
+});
+
 test('a peer declared dead while live and reachable is a false death, counted as the no-false-dead invariant counts it', (t) => {
   const h = new History();
   h.coordinator('run.begin', {scenario: 'false', peers: ['alice', 'bob', 'charly'], invariants: ['no-false-dead']});

@@ -102,6 +102,32 @@ test('the chunks copied from the history file are the chunks written from its ev
   t.deepEqual(await chunksIn(path.join(dir, 'other')), fromFile);
 });
 
+test('a __proto__ key spelled with \\u escapes, even twice in one object, stays a key in a copied chunk and in a chunk script', async (t) => {
+  const dir = await workDir(t);
+  const file = path.join(dir, 'history.jsonl');
+  const events = history(6);
+  // As an object literal the first would set the prototype and the second would be a SyntaxError losing the whole chunk.
+  const escaped = `{"t":${events[2]!.t},"src":"peer:bob","type":"x.custom","data":{"\\u005f_proto__":{"a":1},"_\\u005fproto__":{"b":2}}}`;
+  const lines = events.map((e) => JSON.stringify(e));
+  lines.splice(3, 0, escaped);
+  await writeFile(file, lines.join('\n') + '\n');
+  const read = await readHistory(file);
+  const data = {...buildReport(read)};
+  data.eventLog = {...data.eventLog, chunkSize: 100};
+  await writeReport(path.join(dir, 'copied'), data, {events: read, historyFile: file});
+  const loaded = (await chunksIn(path.join(dir, 'copied'))).flatMap((c) => c.events);
+  t.is(loaded.length, lines.length);
+  const custom = loaded[3]!.data as Record<string, unknown>;
+  t.true(Object.hasOwn(custom, '__proto__'));
+  t.deepEqual(custom['__proto__'], {b: 2});
+  t.is(Object.getPrototypeOf(custom), Object.prototype);
+
+  const {chunks} = runScripts(callScript('peerlabEvents', `{"index":0,"events":[${escaped}]}`));
+  const data2 = chunks[0]!.events[0]!.data as Record<string, unknown>;
+  t.true(Object.hasOwn(data2, '__proto__'));
+  t.deepEqual(data2['__proto__'], {b: 2});
+});
+
 test('the chunks are copied on a thread of their own, which says how many lines it copied, or nothing when it cannot', async (t) => {
   const dir = await workDir(t);
   const file = path.join(dir, 'history.jsonl');

@@ -136,3 +136,24 @@ test.serial('peerlab report refuses bad input with exit 2, naming the file and t
   t.is(noHistory.exitCode, 2);
   t.regex(noHistory.stderr, /empty: no history\.jsonl in this folder/);
 });
+
+test.serial('peerlab report on a peerlab up session: stopping the peers at exit is the run ending, not faults or changes to converge on', async (t) => {
+  const dir = path.join(work, 'up-session');
+  const up = execa(process.execPath, [bin, 'up', '--peers', '3', '--logs', dir], {cwd: root, reject: false, all: true, timeout: 120_000, input: 'all members\nexit\n'});
+  const session = await up;
+  t.is(session.exitCode, 0, session.all);
+  const history = (await readFile(path.join(dir, 'history.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as {type: string; src: string});
+  const stop = history.findIndex((e) => e.type === 'run.stop');
+  t.true(stop > 0, 'up records where it began stopping the peers');
+  // The peers did leave and exit after it: the report must not take that for faults.
+  t.true(history.slice(stop).some((e) => e.type === 'member.left'));
+  t.is(history.slice(stop).filter((e) => e.type === 'peer.exit').length, 3);
+
+  const made = await peerlab(['report', dir]);
+  t.is(made.exitCode, 0, made.all);
+  const {data} = await loadReport(path.join(dir, 'report'));
+  t.is(data.peers.length, 3);
+  t.deepEqual(data.timeline.faults, []);
+  t.deepEqual(data.detection.faults, []);
+  t.deepEqual(data.convergence.map((c) => c.kind), ['join', 'join', 'join']);
+});

@@ -24,6 +24,7 @@ import {MembershipFold} from './membership.js';
 import {ConvergenceFold} from './convergence.js';
 import {DetectionFold} from './detection.js';
 import {MessagesFold} from './messages.js';
+import {missingAtAwaits} from './late.js';
 
 export interface BuildOptions {
   /** The run is still going (the live view): `meta.live`. */
@@ -84,7 +85,7 @@ export function buildReport(history: readonly HistoryEvent[], options: BuildOpti
 
   const eventLog = log.done(options.chunkSize ?? defaultChunkSize);
   const detectionData = detection.done();
-  const messagesData = messages.done(model, duties);
+  const messagesData = messages.done(model, duties, missingAtAwaits(ctx, history, evaluation, chat));
   /** When an invariant that did not pass first broke, as its checker finds it; undefined: it says no time (the run's end stands for it). */
   const invariantTime = (name: string): number | undefined => {
     switch (name) {

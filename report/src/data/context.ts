@@ -15,8 +15,9 @@ export interface Context {
   index: ReadonlyMap<string, number>;
   /**
    * Index in the history from which the peers are being shut down: after the
-   * last step ended, with no step begun since. Their leaving and exiting then
-   * is no fault and no change to converge on. Infinity: not (yet) there.
+   * last step ended, with no step begun since, or from the coordinator's
+   * `run.stop` (a run without steps). Their leaving and exiting then is no
+   * fault and no change to converge on. Infinity: not (yet) there.
    */
   teardown: number;
 }
@@ -44,6 +45,7 @@ export function context(history: readonly HistoryEvent[]): Context {
   let end = -Infinity;
   let lastStepEnd = -1;
   let lastStepBegin = -1;
+  let stop = Infinity;
   for (let i = 0; i < history.length; i++) {
     const e = history[i]!;
     if (e.t > end) end = e.t;
@@ -59,7 +61,8 @@ export function context(history: readonly HistoryEvent[]): Context {
       if (type !== 'chat.delivered' && type !== 'chat.sent' && type.startsWith('member.') && isMemberEvent(e)) names.add(e.data.name);
       continue;
     }
-    if (isEvent(e, 'step.end')) lastStepEnd = i;
+    if (isEvent(e, 'run.stop')) stop = Math.min(stop, i + 1);
+    else if (isEvent(e, 'step.end')) lastStepEnd = i;
     else if (isEvent(e, 'step.begin')) lastStepBegin = i;
     else if (isEvent(e, 'peer.spawn') || isEvent(e, 'peer.exit') || isEvent(e, 'peer.kill') || isEvent(e, 'peer.registered')) names.add(e.data.peer);
     else if (isEvent(e, 'fault')) {
@@ -71,5 +74,5 @@ export function context(history: readonly HistoryEvent[]): Context {
   }
   const peers = [...names].sort();
   const t0 = history[0]?.t ?? 0;
-  return {t0, end: history.length === 0 ? 0 : Math.round(end - t0), peers, index: new Map(peers.map((p, i) => [p, i])), teardown: lastStepEnd > lastStepBegin ? lastStepEnd + 1 : Infinity};
+  return {t0, end: history.length === 0 ? 0 : Math.round(end - t0), peers, index: new Map(peers.map((p, i) => [p, i])), teardown: Math.min(stop, lastStepEnd > lastStepBegin ? lastStepEnd + 1 : Infinity)};
 }

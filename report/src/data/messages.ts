@@ -138,7 +138,7 @@ export class MessagesFold {
   }
 
   /** `model`: the model after the whole history; `duties`: the delivered checker's, folded over it. */
-  done(model: Model, duties: DeliveryDuties): Messages {
+  done(model: Model, duties: DeliveryDuties, missingAtAwait: Messages['missingAtAwait']): Messages {
     const ctx = this.ctx;
     const sends = duties.sends;
     const sent: Messages['sent'] = {id: [], sender: [], t: []};
@@ -154,6 +154,7 @@ export class MessagesFold {
       sent,
       deliveries: {message: this.#trim(this.#message), peer: this.#trim(this.#peer), t: this.#trim(this.#t), flag: this.#trim(this.#flag)},
       missing,
+      missingAtAwait,
       unsent,
       latency: this.#latencyBuckets(),
     };

@@ -211,6 +211,13 @@ export interface Messages {
   deliveries: {message: number[]; peer: number[]; t: number[]; flag: number[]};
   /** Receivers the delivered checker expected and that never delivered: the ✕ ends. */
   missing: {message: number[]; peer: number[]};
+  /**
+   * Receivers a `delivered` await that did not pass found missing when it was
+   * judged: `t` is that await's end (its deadline), `step` its path. A
+   * delivery of the message at that peer after `t` arrived late; none, and it
+   * is in `missing` as well.
+   */
+  missingAtAwait: {message: number[]; peer: number[]; t: number[]; step: string[]};
   /** Delivered, never sent (by id): drawn with no send end. */
   unsent: Array<{id: string; peer: number; t: number}>;
   /** Delivery latency percentiles per bucket (ms); NaN-free: a bucket without deliveries is null. */

@@ -18,7 +18,8 @@ import {chunkFileName, chunkGlobal} from '../data/types.js';
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 const COMMA = Buffer.from(',');
-const PROTO_KEY = Buffer.from('"__proto__"');
+const PROTO_TAIL = Buffer.from('proto__"');
+const UNICODE_ESCAPE = Buffer.from('\\u');
 const CLOSE = Buffer.from(']});\n');
 /** Chunk files written while the next ones are read. */
 const PENDING_WRITES = 8;
@@ -42,8 +43,9 @@ export async function copyHistoryChunks(historyFile: string, dir: string, chunkS
     if (inChunk === 0) return;
     const head = `window[${JSON.stringify(chunkGlobal)}]({"index":${index},"events":`;
     const body = Buffer.concat(parts);
-    // An object literal's __proto__ key would set a prototype, not make a key: JSON.parse keeps it a key.
-    const text = body.includes(PROTO_KEY) ? Buffer.from(`${head}JSON.parse(${JSON.stringify(`[${body.toString('utf8')}]`)})});\n`) : Buffer.concat([Buffer.from(`${head}[`), body, CLOSE]);
+    // An object literal's __proto__ key (also spelled with \u escapes) would set a prototype, not make a key,
+    // and twice in one object is a SyntaxError that loses the chunk: JSON.parse keeps it a key.
+    const text = body.includes(PROTO_TAIL) || body.includes(UNICODE_ESCAPE) ? Buffer.from(`${head}JSON.parse(${JSON.stringify(`[${body.toString('utf8')}]`)})});\n`) : Buffer.concat([Buffer.from(`${head}[`), body, CLOSE]);
     const write = writeFile(path.join(dir, chunkFileName(index)), text).finally(() => pending.delete(write));
     pending.add(write);
     index++;

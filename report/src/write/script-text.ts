@@ -32,6 +32,16 @@ export function assignmentScript(name: string, json: string): string {
  * key, so JSON that has one goes through JSON.parse instead.
  */
 export function callScript(name: string, json: string): string {
-  const argument = json.includes('"__proto__"') ? `JSON.parse(${jsStringLiteral(json)})` : json;
+  const argument = needsParse(json) ? `JSON.parse(${jsStringLiteral(json)})` : json;
   return `window[${JSON.stringify(name)}](${argument});\n`;
+}
+
+/**
+ * Whether a `__proto__` key may be in the JSON: spelled plainly or with `\u`
+ * escapes (`"\u005f_proto__"` is the same key to an object literal). Any
+ * `\u` is enough to take the JSON.parse path: rare in histories, and cheaper
+ * to scan for than to tell keys from values.
+ */
+export function needsParse(json: string): boolean {
+  return json.includes('proto__"') || json.includes('\\u');
 }

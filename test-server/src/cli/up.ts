@@ -61,6 +61,8 @@ export async function up(options: UpOptions): Promise<number> {
   const stop = (code: number) => {
     stopping ??= (async () => {
       out(`stopping ${coordinator.fleet.peers().filter(({host}) => host.alive).length} peers...`);
+      // Marks where the peers' leaving and exiting stops being faults, for the report.
+      history.append('run.stop', {});
       await coordinator.close();
       history.append('run.end', {});
       await history.close();

@@ -41,13 +41,13 @@ export function DeliveryView(props: ViewProps) {
     const lat = d.latencies.length ? `, latency ${fmtDur(Math.min(...d.latencies))}${d.latencies.length > 1 ? `–${fmtDur(Math.max(...d.latencies))}` : ''}` : '';
     if (d.messages.length === 1) {
       const m = d.messages[0]!;
-      const state = d.sender ? 'its sender' : d.missing ? 'missing' : d.outOfOrder ? 'delivered out of order' : d.duplicate ? `delivered ${d.duplicate + d.delivered} times (duplicate)` : d.delivered ? 'delivered' : 'not expected here';
+      const state = d.sender ? 'its sender' : d.missing ? 'missing' : d.late ? 'missing at a failed delivered await\'s deadline' + (d.delivered + d.duplicate + d.outOfOrder > 0 ? ', delivered late' : '') : d.outOfOrder ? 'delivered out of order' : d.duplicate ? `delivered ${d.duplicate + d.delivered} times (duplicate)` : d.delivered ? 'delivered' : 'not expected here';
       setHover(`${sent.id[m]} from ${data.peers[sent.sender[m]!]}, sent ${fmtAt(sent.t[m]!)} → ${to}: ${state}${lat}`);
     } else {
       const first = sent.t[d.messages[0]!]!;
       const last = sent.t[d.messages[d.messages.length - 1]!]!;
       setHover(
-        `${d.messages.length} messages sent ${fmtAt(first)} – ${fmtAt(last)} → ${to}: ${d.delivered} delivered, ${d.missing} missing, ${d.duplicate} duplicate, ${d.outOfOrder} out of order${lat}`,
+        `${d.messages.length} messages sent ${fmtAt(first)} – ${fmtAt(last)} → ${to}: ${d.delivered} delivered, ${d.missing} missing, ${d.late} missing at a failed await's deadline, ${d.duplicate} duplicate, ${d.outOfOrder} out of order${lat}`,
       );
     }
   };
@@ -70,6 +70,7 @@ export function DeliveryView(props: ViewProps) {
         <Swatch color={latencyColor(0, 1)} label="delivered fast" />
         <Swatch color={latencyColor(1, 1)} label={`slow (≥ ${fmtDur(idx.latencyScale)}, the run's p99)`} />
         <Swatch color={matrixColors.missing} label="missing" />
+        <Swatch color={matrixColors.late} label="missing at a failed await's deadline (late or never)" />
         <Swatch color={matrixColors.duplicate} label="duplicate" />
         <Swatch color={matrixColors.outOfOrder} label="out of order" />
         <Muted>white: the sender, or not expected; left gutter: a fault was on when the message was sent</Muted>

@@ -68,6 +68,9 @@ export function SequenceView(props: ViewProps) {
     const head = `${sent.id[m]} from ${data.peers[sent.sender[m]!]}, sent ${fmtAt(sent.t[m]!)}`;
     if (what === -1) return `${head}: never delivered at this receiver (missing)`;
     const flag = deliveries.flag[what] === 1 ? ', duplicate' : deliveries.flag[what] === 2 ? ', out of order' : '';
+    const r = idx.lateAt(m, deliveries.peer[what]!);
+    const late = data.messages.missingAtAwait;
+    if (r >= 0 && deliveries.t[what]! > late.t[r]!) return `${head} → ${data.peers[deliveries.peer[what]!]} at ${fmtAt(deliveries.t[what]!)} (${fmtDur(deliveries.t[what]! - sent.t[m]!)})${flag}, late: missing when step ${late.step[r]} was judged at ${fmtAt(late.t[r]!)}`;
     return `${head} → ${data.peers[deliveries.peer[what]!]} at ${fmtAt(deliveries.t[what]!)} (${fmtDur(deliveries.t[what]! - sent.t[m]!)})${flag}`;
   };
 
@@ -169,6 +172,7 @@ export function SequenceView(props: ViewProps) {
         <Swatch color={arrowColors.duplicate} label="duplicate ■" shape="line" />
         <Swatch color={arrowColors.outOfOrder} label="out of order ◆" shape="line" />
         <Swatch color={arrowColors.missing} label="missing" shape="cross" />
+        <Swatch color={arrowColors.late} label="missing at a failed await's deadline" shape="cross" />
         <Swatch color={arrowColors.unsent} label="never sent ○" shape="line" />
         <Swatch color="rgba(141,153,174,0.6)" label="paused" />
         <Swatch color="rgba(40,40,40,0.45)" label="down" />

@@ -21,6 +21,11 @@ export interface MessageIndex {
   /** Receivers that never delivered message m: missPeer[missStart[m] .. missStart[m+1]). */
   missStart: Int32Array;
   missPeer: Int32Array;
+  /** Receivers a failed delivered await found missing at its deadline, for message m: rows of messages.missingAtAwait, lateRow[lateStart[m] .. lateStart[m+1]). */
+  lateStart: Int32Array;
+  lateRow: Int32Array;
+  /** The row of missingAtAwait for message m at peer p (the first await that found it missing), or -1. */
+  lateAt(m: number, p: number): number;
   /** Latency of delivery d (ms), NaN for a delivery of an unknown message. */
   latency(d: number): number;
   /** A latency for shading: the 99th percentile of all deliveries (at least 1 ms). */
@@ -98,6 +103,7 @@ function identity(n: number): Int32Array {
 /** Yields between passes: prepareMessageIndex gives the page a turn there. */
 function* build(data: ReportData): Generator<void, MessageIndex> {
   const {sent, deliveries, missing} = data.messages;
+  const missingAtAwait = data.messages.missingAtAwait ?? {message: [], peer: [], t: [], step: []};
   const nMsg = sent.id.length;
   const del = ordered(deliveries.t, deliveries.peer);
   yield;
@@ -107,6 +113,7 @@ function* build(data: ReportData): Generator<void, MessageIndex> {
   const miss = gather(nMsg, missing.message);
   const missPeer = new Int32Array(miss.items.length);
   for (let i = 0; i < miss.items.length; i++) missPeer[i] = missing.peer[miss.items[i]!]!;
+  const late = gather(nMsg, missingAtAwait.message);
   const latency = (d: number): number => {
     const m = deliveries.message[d]!;
     return m >= 0 && m < nMsg ? deliveries.t[d]! - sent.t[m]! : NaN;
@@ -131,6 +138,13 @@ function* build(data: ReportData): Generator<void, MessageIndex> {
     msgDel: byMsg.items,
     missStart: miss.start,
     missPeer,
+    lateStart: late.start,
+    lateRow: late.items,
+    lateAt(m, p) {
+      if (m < 0 || m >= nMsg) return -1;
+      for (let j = late.start[m]!; j < late.start[m + 1]!; j++) if (missingAtAwait.peer[late.items[j]!] === p) return late.items[j]!;
+      return -1;
+    },
     latency,
     latencyScale,
     idMap() {

@@ -12,7 +12,9 @@ export const cellNone = 0;
 export const cellDelivered = 1;
 export const cellDuplicate = 2;
 export const cellOutOfOrder = 3;
-export const cellMissing = 4;
+/** Delivered, but after the deadline of a delivered await that found it missing. */
+export const cellLate = 4;
+export const cellMissing = 5;
 
 export const maxRows = 600;
 
@@ -54,6 +56,10 @@ export function buildCells(data: ReportData, idx: MessageIndex, from: number, to
         latN[cell]!++;
       }
     }
+    for (let j = idx.lateStart[m]!; j < idx.lateStart[m + 1]!; j++) {
+      const cell = row + data.messages.missingAtAwait.peer[idx.lateRow[j]!]!;
+      if (cellLate > state[cell]!) state[cell] = cellLate;
+    }
     for (let j = idx.missStart[m]!; j < idx.missStart[m + 1]!; j++) state[row + idx.missPeer[j]!] = cellMissing;
   }
   const latency = new Float32Array(rows * cols);
@@ -63,7 +69,7 @@ export function buildCells(data: ReportData, idx: MessageIndex, from: number, to
 
 /** What one cell holds, counted over its messages: for the hover line. */
 export function cellDetail(data: ReportData, idx: MessageIndex, c: Cells, row: number, col: number) {
-  const out = {messages: [] as number[], delivered: 0, duplicate: 0, outOfOrder: 0, missing: 0, latencies: [] as number[], sender: 0};
+  const out = {messages: [] as number[], delivered: 0, duplicate: 0, outOfOrder: 0, missing: 0, late: 0, latencies: [] as number[], sender: 0};
   const {peer, flag} = data.messages.deliveries;
   for (let k = c.a + row * c.perRow; k < Math.min(c.b, c.a + (row + 1) * c.perRow); k++) {
     const m = idx.sentByTime[k]!;
@@ -80,6 +86,7 @@ export function cellDetail(data: ReportData, idx: MessageIndex, c: Cells, row: n
       if (Number.isFinite(lat)) out.latencies.push(lat);
     }
     for (let j = idx.missStart[m]!; j < idx.missStart[m + 1]!; j++) if (idx.missPeer[j] === col) out.missing++;
+    if (idx.lateAt(m, col) >= 0) out.late++;
   }
   return out;
 }

@@ -3,9 +3,9 @@ import {faultColors, type ReportData} from '../../../../src/data/types.js';
 import type {MessageIndex} from '../common/message-index.js';
 import {lowerBound} from '../common/search.js';
 import {axisFont, type Rect} from '../common/time-strip.js';
-import {cellDuplicate, cellMissing, cellNone, cellOutOfOrder, type Cells} from './cells.js';
+import {cellDuplicate, cellLate, cellMissing, cellNone, cellOutOfOrder, type Cells} from './cells.js';
 
-export const matrixColors = {duplicate: '#ff7f0e', outOfOrder: '#9b3fb5', missing: '#d62728', fast: [222, 235, 247], slow: [8, 48, 107]};
+export const matrixColors = {duplicate: '#ff7f0e', outOfOrder: '#9b3fb5', missing: '#d62728', late: '#7f0000', fast: [222, 235, 247], slow: [8, 48, 107]};
 
 export interface MatrixLayout {
   labelW: number;
@@ -143,6 +143,7 @@ function cellImage(c: Cells, scale: number): HTMLCanvasElement | null {
       const px = img.data;
       const fixed: Record<number, [number, number, number]> = {
         [cellMissing]: rgb(matrixColors.missing),
+        [cellLate]: rgb(matrixColors.late),
         [cellOutOfOrder]: rgb(matrixColors.outOfOrder),
         [cellDuplicate]: rgb(matrixColors.duplicate),
       };

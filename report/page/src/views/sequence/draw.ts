@@ -5,7 +5,7 @@ import {axisFont, cursorRect, drawTimeAxis, xOf, type Rect, type TimeScale} from
 import {rowY, type SeqLayout} from './layout.js';
 import type {Selection} from './select.js';
 
-export const arrowColors = {ok: '#1f5f99', duplicate: '#ff7f0e', outOfOrder: '#9b3fb5', missing: '#d62728', unsent: '#8c564b'};
+export const arrowColors = {ok: '#1f5f99', duplicate: '#ff7f0e', outOfOrder: '#9b3fb5', missing: '#d62728', late: '#7f0000', unsent: '#8c564b'};
 
 /** A drawn arrow, for hit tests: from (x1, y1) to (x2, y2), of message m (-1: unsent). */
 export interface Hit {
@@ -193,6 +193,34 @@ export function drawArrows(ctx: CanvasRenderingContext2D, data: ReportData, idx:
     ctx.lineTo(x - 4, y + 4);
   }
   ctx.stroke();
+  // Missing when a delivered await was judged (its step is red): a ✕ at that deadline on the receiver's lifeline,
+  // joined to the delivery that came later, if one did.
+  const late = data.messages.missingAtAwait;
+  if (late && idx.lateRow.length > 0) {
+    const messages = new Set<number>();
+    for (const d of set.deliveries) messages.add(deliveries.message[d]!);
+    for (const m of set.missMsg) messages.add(m);
+    ctx.strokeStyle = arrowColors.late;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    for (const m of messages) {
+      for (let j = idx.lateStart[m]!; j < idx.lateStart[m + 1]!; j++) {
+        const r = idx.lateRow[j]!;
+        const x = xOf(s, late.t[r]!);
+        const y = rowY(l, late.peer[r]!);
+        ctx.moveTo(x - 4, y - 4);
+        ctx.lineTo(x + 4, y + 4);
+        ctx.moveTo(x + 4, y - 4);
+        ctx.lineTo(x - 4, y + 4);
+        for (const d of set.deliveries) {
+          if (deliveries.message[d] !== m || deliveries.peer[d] !== late.peer[r] || deliveries.t[d]! < late.t[r]!) continue;
+          ctx.moveTo(x + 4, y);
+          ctx.lineTo(xOf(s, deliveries.t[d]!), y);
+        }
+      }
+    }
+    ctx.stroke();
+  }
   // Delivered but never sent: a stub from nowhere, ending in an open circle.
   ctx.strokeStyle = arrowColors.unsent;
   ctx.lineWidth = 1.3;
