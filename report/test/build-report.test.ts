@@ -9,7 +9,8 @@ import {noFalseDead} from '@peerlab/checkers/invariants';
 import {evaluate} from '@peerlab/checkers/verdict';
 import type {ReportData} from '../src/index.js';
 import {buildReport, chunkCount, eventChunk, memberStates} from '../src/index.js';
-import {History, T0} from './history-builder.js';
+// The checkers' own test builder: the report is tested on the same shapes of history as the checkers.
+import {History, T0} from '@peerlab/checkers/test/history-builder';
 
 const stateName = (code: number) => memberStates[code];
 

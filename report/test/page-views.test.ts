@@ -12,9 +12,8 @@ import {mkdtemp, rm, writeFile} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {pathToFileURL} from 'node:url';
-import {withBrowser} from '../src/probe/browser.js';
-import type {BrowserProbe, ProbedPage} from '../src/probe/browser.js';
-import {painted} from '../src/probe/screenshots.js';
+import {openReport, withBrowser} from '../src/probe/browser.js';
+import type {ProbedPage} from '../src/probe/browser.js';
 import {buildReportFiles} from '../src/write/build-files.js';
 
 interface Line {
@@ -59,13 +58,6 @@ test.after.always(async () => {
   if (dir) await rm(dir, {recursive: true, force: true});
 });
 
-async function open(browser: BrowserProbe): Promise<ProbedPage> {
-  const probed = await browser.open(index, {timeoutMs: 120_000});
-  await probed.page.waitForSelector('#overview canvas', {timeout: 120_000});
-  await probed.page.evaluate(painted);
-  return probed;
-}
-
 async function showLog(probed: ProbedPage): Promise<void> {
   await probed.page.locator('#log').scrollIntoViewIfNeeded();
   await probed.page.waitForSelector('#log .log-row', {timeout: 30_000});
@@ -76,7 +68,7 @@ const rowCount = (probed: ProbedPage) => probed.page.locator('#log .log-row').co
 test.serial('the log keeps only the rows on screen in the page, and scrolls to the history\'s last event', async (t) => {
   t.timeout(180_000);
   await withBrowser(async (browser) => {
-    const probed = await open(browser);
+    const probed = await openReport(browser, index);
     await showLog(probed);
     const rows = await rowCount(probed);
     t.true(rows > 5 && rows < 60, `${rows} rows in the page for ${eventCount} events`);
@@ -97,7 +89,7 @@ test.serial('the log keeps only the rows on screen in the page, and scrolls to t
 test.serial('the log\'s filter keeps exactly the events of the source asked for', async (t) => {
   t.timeout(180_000);
   await withBrowser(async (browser) => {
-    const probed = await open(browser);
+    const probed = await openReport(browser, index);
     await showLog(probed);
     const source = 'peer:p07';
     const expected = lines.filter((l) => l.src === source).length;
@@ -113,7 +105,7 @@ test.serial('the log\'s filter keeps exactly the events of the source asked for'
 test.serial('a click on a log row moves the cursor of every view to its event', async (t) => {
   t.timeout(180_000);
   await withBrowser(async (browser) => {
-    const probed = await open(browser);
+    const probed = await openReport(browser, index);
     await showLog(probed);
     const href = (await probed.page.locator('#log .log-row').nth(6).locator('a.c-i').getAttribute('href')) ?? '';
     const i = Number(/#event-(\d+)/.exec(href)?.[1]);
@@ -134,7 +126,7 @@ test.serial('a click on a log row moves the cursor of every view to its event', 
 test.serial('dragging across the overview chooses the window, a double click gives back the whole run', async (t) => {
   t.timeout(180_000);
   await withBrowser(async (browser) => {
-    const probed = await open(browser);
+    const probed = await openReport(browser, index);
     const {page} = probed;
     await page.locator('#overview').scrollIntoViewIfNeeded();
     const whole = page.locator('.toolbar button', {hasText: 'whole run'});

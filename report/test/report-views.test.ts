@@ -11,8 +11,8 @@ import test from 'ava';
 import {mkdtemp, rm, writeFile} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import {withBrowser} from '../src/probe/browser.js';
-import type {BrowserProbe, ProbedPage} from '../src/probe/browser.js';
+import {openReport, withBrowser} from '../src/probe/browser.js';
+import type {ProbedPage} from '../src/probe/browser.js';
 import {painted} from '../src/probe/screenshots.js';
 import {buildReportFiles} from '../src/write/build-files.js';
 
@@ -72,13 +72,6 @@ test.after.always(async () => {
   if (dir) await rm(dir, {recursive: true, force: true});
 });
 
-async function open(browser: BrowserProbe): Promise<ProbedPage> {
-  const probed = await browser.open(index, {timeoutMs: 120_000});
-  await probed.page.waitForSelector('#overview canvas', {timeout: 120_000});
-  await probed.page.evaluate(painted);
-  return probed;
-}
-
 /** What the sequence diagram's canvas says it draws. */
 async function diagram(probed: ProbedPage): Promise<{mode: string; arrows: number; from: number; to: number; message: string}> {
   await probed.page.locator('#sequence').scrollIntoViewIfNeeded();
@@ -94,7 +87,7 @@ const deliveryCount = () => messages.reduce((n, m) => n + m.deliveries.length, 0
 test.serial('the whole run is a density map that says how many arrows it stands for, and the matrix says what a row holds', async (t) => {
   t.timeout(180_000);
   await withBrowser(async (browser) => {
-    const probed = await open(browser);
+    const probed = await openReport(browser, index);
     const whole = probed.page.locator('.toolbar button', {hasText: 'whole run'});
     if (!(await whole.isDisabled())) await whole.click();
     const d = await diagram(probed);
@@ -117,7 +110,7 @@ test.serial('the whole run is a density map that says how many arrows it stands 
 test.serial('a narrow window draws exactly its arrows: deliveries in it, and those of messages sent in it', async (t) => {
   t.timeout(180_000);
   await withBrowser(async (browser) => {
-    const probed = await open(browser);
+    const probed = await openReport(browser, index);
     const {page} = probed;
     await page.locator('#overview').scrollIntoViewIfNeeded();
     const box = (await page.locator('#overview > .overview > canvas').boundingBox())!;
@@ -151,7 +144,7 @@ test.serial('a narrow window draws exactly its arrows: deliveries in it, and tho
 test.serial('a message picked by id is drawn alone, over its whole spread', async (t) => {
   t.timeout(180_000);
   await withBrowser(async (browser) => {
-    const probed = await open(browser);
+    const probed = await openReport(browser, index);
     const m = messages[Math.floor(messages.length / 3)]!;
     await probed.page.locator('#sequence').scrollIntoViewIfNeeded();
     await probed.page.locator('#sequence input').fill(m.id);

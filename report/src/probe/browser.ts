@@ -328,3 +328,11 @@ async function reap(pids: readonly number[], boundMs: number): Promise<void> {
 export function runningChromium(): number[] {
   return chromiumBelow(process.pid);
 }
+
+/** Opens a report and waits until its first view (the overview) is drawn and on screen. */
+export async function openReport(browser: BrowserProbe, index: string): Promise<ProbedPage> {
+  const probed = await browser.open(index, {timeoutMs: 120_000});
+  await probed.page.waitForSelector('#overview canvas', {timeout: 120_000});
+  await probed.page.evaluate(painted);
+  return probed;
+}
