@@ -21,8 +21,13 @@ export const staticPolicy = "default-src 'none'; script-src 'self'; style-src 's
 /** The live view may also talk to the server that served it (its socket.io WebSocket and the REST API). */
 export const livePolicy = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'";
 
-// The empty data: icon keeps the browser from asking for /favicon.ico, which the live view's server does not have (a 404 in the console).
-function head(title: string, policy: string, assetQuery: string): string {
+/**
+ * The head every page of a report has: its policy, no referrer, and `extra`
+ * (its stylesheet) last. The empty data: icon keeps the browser from asking
+ * for /favicon.ico, which the live view's server does not have (a 404 in the
+ * console).
+ */
+export function documentHead(title: string, policy: string, extra: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -32,8 +37,12 @@ function head(title: string, policy: string, assetQuery: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="app.css${assetQuery}">
+${extra}
 </head>`;
+}
+
+function head(title: string, policy: string, assetQuery: string): string {
+  return documentHead(title, policy, `<link rel="stylesheet" href="app.css${assetQuery}">`);
 }
 
 /** What a reader without scripts sees: the verdict, why, and every step with its anchor. */

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import {writeFile} from 'node:fs/promises';
 import type {Status} from '@peerlab/checkers/history/types';
-import {escapeHtml, staticPolicy} from './html.js';
+import {documentHead, escapeHtml, staticPolicy} from './html.js';
 
 export interface RunIndexEntry {
   name: string;
@@ -40,15 +40,8 @@ export function runIndexHtml(outDir: string, scenarios: readonly RunIndexEntry[]
     const why = [s.message, s.reportError ? `no report: ${s.reportError}` : undefined].filter(Boolean).map((t) => escapeHtml(t!)).join('<br>');
     return `<tr class="${s.status}"><td class="verdict">${words[s.status]}</td><td>${name}<div class="file">${escapeHtml(s.file)} · ${escapeHtml(s.runId)}</div></td><td class="num">${duration(s.durationMs)}</td><td class="why">${why}</td></tr>`;
   });
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${staticPolicy}">
-<meta name="referrer" content="no-referrer">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>peerlab: ${counts.pass} passed, ${counts.fail} failed, ${counts.unknown} unknown</title>
-<style>
+  const title = `peerlab: ${counts.pass} passed, ${counts.fail} failed, ${counts.unknown} unknown`;
+  return `${documentHead(title, staticPolicy, `<style>
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#222}
 h1{font-size:1.3rem}
 table{border-collapse:collapse;width:100%}
@@ -60,10 +53,9 @@ td.why{white-space:pre-wrap;font-family:ui-monospace,monospace;font-size:12px}
 tr.pass td.verdict{color:#1a7f37}tr.pass{background:#f0faf2}
 tr.fail td.verdict{color:#b42318}tr.fail{background:#fdf0ef}
 tr.unknown td.verdict{color:#9a6700}tr.unknown{background:#fff8e6}
-</style>
-</head>
+</style>`)}
 <body>
-<h1>peerlab: ${counts.pass} passed, ${counts.fail} failed, ${counts.unknown} unknown</h1>
+<h1>${escapeHtml(title)}</h1>
 <table>
 <thead><tr><th>verdict</th><th>scenario</th><th>duration</th><th>why</th></tr></thead>
 <tbody>

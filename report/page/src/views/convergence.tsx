@@ -12,7 +12,7 @@ import type {ViewProps} from '../view-props.js';
 import {changeSeries, completionLabel} from './convergence/series.js';
 import {fmtAt, fmtDur, plural} from './common/format.js';
 import {Bar, LinkButton, Muted, Notice, Swatch, red} from './common/ui.js';
-import {TimeChart} from './common/uplot-chart.js';
+import {onRunTime, TimeChart} from './common/uplot-chart.js';
 
 const maxCharts = 12;
 const colors = {fraction: '#1f5f99', model: '#555', views: '#e07b00', took: '#1f5f99'};
@@ -112,13 +112,7 @@ function Summary(props: ViewProps) {
         series={[points(colors.took, 7, 'took'), points(colors.model, 8, 'model', '#fff'), points(red, 9, 'never, waited')]}
         axes={[{values: (_u, vals) => vals.map((v) => fmtDur(v)), size: 60}]}
         scales={{y: {range: (_u, _min, max) => [0, Math.max(1, max) * 1.1]}}}
-        xRange={[props.window.from, props.window.to]}
-        xLabel={(v) => fmtAt(v)}
-        cursor={props.cursor}
-        faults={data.timeline.faults}
-        end={data.meta.end}
-        onCursor={(t) => props.setCursor(Math.round(t))}
-        onWindow={(from, to) => props.setWindow({from, to})}
+        {...onRunTime(props)}
       />
     </div>
   );

@@ -11,7 +11,7 @@ import {Canvas} from './common/canvas.js';
 import {fmtAt, fmtCount, fmtDur, plural} from './common/format.js';
 import {messageIndex} from './common/message-index.js';
 import {Bar, Muted, Notice, Swatch, red} from './common/ui.js';
-import {TimeChart} from './common/uplot-chart.js';
+import {onRunTime, TimeChart} from './common/uplot-chart.js';
 import {buildCells, cellDetail} from './delivery/cells.js';
 import {drawMatrix, matrixCursor, latencyColor, matrixColors, matrixLayout} from './delivery/draw.js';
 
@@ -122,13 +122,7 @@ function LatencyChart(props: ViewProps) {
         ]}
         axes={[{values: (_u, vals) => vals.map((v) => fmtDur(v)), size: 60, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000]}]}
         scales={{y: {range: (_u, _min, max) => [0, Math.max(1, max ?? 1) * 1.1]}}}
-        xRange={[props.window.from, props.window.to]}
-        xLabel={(v) => fmtAt(v)}
-        cursor={props.cursor}
-        faults={data.timeline.faults}
-        end={data.meta.end}
-        onCursor={(t) => props.setCursor(Math.round(t))}
-        onWindow={(from, to) => props.setWindow({from, to})}
+        {...onRunTime(props)}
       />
     </div>
   );

@@ -9,6 +9,8 @@ import uPlot from 'uplot';
 import {faultColors, type FaultBand} from '../../../../src/data/types.js';
 import {useWidth} from './canvas.js';
 import {cursorColor} from '../../colors.js';
+import type {ViewProps} from '../../view-props.js';
+import {fmtAt} from './format.js';
 
 export interface TimeChartProps {
   /** Changes when the series list changes shape: the chart is rebuilt then. */
@@ -35,6 +37,22 @@ export interface TimeChartProps {
   xName?: string;
   onCursor?(x: number): void;
   onWindow?(from: number, to: number): void;
+}
+
+/**
+ * The props of a chart whose x axis is the run's time: it shows the brushed
+ * window, the cursor and the fault bands, and sets the cursor and window.
+ */
+export function onRunTime(props: ViewProps): Pick<TimeChartProps, 'xRange' | 'xLabel' | 'cursor' | 'faults' | 'end' | 'onCursor' | 'onWindow'> {
+  return {
+    xRange: [props.window.from, props.window.to],
+    xLabel: fmtAt,
+    cursor: props.cursor,
+    faults: props.data.timeline.faults,
+    end: props.data.meta.end,
+    onCursor: (t) => props.setCursor(Math.round(t)),
+    onWindow: (from, to) => props.setWindow({from, to}),
+  };
 }
 
 export function TimeChart(props: TimeChartProps) {

@@ -1,7 +1,7 @@
 /** Paints failure detection: one bar per observer of a fault, and the strip of false suspicions and deaths. */
 import type {DetectionFault, ReportData} from '../../../../src/data/types.js';
 import {axisFont, cursorRect, drawFaultBands, drawTimeAxis, xOf, type Rect, type TimeScale} from '../common/time-strip.js';
-import {tickLabel, timeTicks} from '../common/ticks.js';
+import {ticks as timeTicks} from '../../draw/time.js';
 
 export const detColors = {undetected: '#f3c969', suspected: '#e4572e', dead: '#5c1010', refutation: '#1b5e20', bound: '#3a86ff', falseSuspicion: '#ef5350', falseDeath: '#b71c1c'};
 
@@ -98,7 +98,7 @@ export function barsCursor(f: DetectionFault, width: number, cursor: number): Re
 }
 
 function drawRelAxis(ctx: CanvasRenderingContext2D, s: TimeScale, y: number): void {
-  const {step, ticks} = timeTicks(s.from, s.to, Math.max(2, Math.floor((s.x1 - s.x0) / 80)));
+  const {step, values: ticks} = timeTicks(s.from, s.to, Math.max(2, Math.floor((s.x1 - s.x0) / 80)));
   ctx.strokeStyle = '#999';
   ctx.fillStyle = '#555';
   ctx.font = axisFont;
@@ -114,7 +114,8 @@ function drawRelAxis(ctx: CanvasRenderingContext2D, s: TimeScale, y: number): vo
     ctx.lineTo(x, y + 4);
   }
   ctx.stroke();
-  for (const t of ticks) ctx.fillText(step < 1000 ? `+${Math.round(t)} ms` : `+${tickLabel(t, step)}`, xOf(s, t), y + 5);
+  // Times since the fault: durations, so "+500 ms", "+1.5 s", not points on the run.
+  for (const t of ticks) ctx.fillText(step < 1000 ? `+${Math.round(t)} ms` : `+${+(t / 1000).toFixed(step >= 10_000 ? 0 : 1)} s`, xOf(s, t), y + 5);
 }
 
 export const stripH = 76;
