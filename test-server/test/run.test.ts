@@ -262,7 +262,9 @@ test.serial('a traffic bound fails a peer that never stops retransmitting (--bug
   t.regex(chatty.message ?? '', /^invariant traffic: rest: charly sent [\d.]+ (packets|bytes)\/s, above the bound of (35|6000) \(mean [\d.]+ \1\/s per peer, over [\d.]+ s\)$/);
   t.regex((chatty.evidence ?? []).join('\n'), /peer:charly net\.counters sent \d+ datagrams \(\d+ B\)/, 'the evidence is how fast its counters climbed');
   t.true(chatty.figures['rest_max_packets_per_peer_s']! > 35 || chatty.figures['rest_max_bytes_per_peer_s']! > 6000, JSON.stringify(chatty.figures));
-  t.regex(bad.all, /traffic per peer, mean\/max: forming [\d.]+\/[\d.]+ pkt\/s .* · rest [\d.]+\/[\d.]+ pkt\/s/);
+  // Forming has figures only when it lasted a good part of a peer's first one-second report (MIN_PHASE_SHARE);
+  // a group that converges while the start step still waits for the last peer to register has none.
+  t.regex(bad.all, /traffic per peer, mean\/max: (forming [\d.]+\/[\d.]+ pkt\/s .* · )?rest [\d.]+\/[\d.]+ pkt\/s/);
   const check = await peerlab(['check', chatty.historyPath]);
   t.is(check.exitCode, 1, check.all);
   t.regex(check.all, /same verdict as recorded in result\.json: fail/);
@@ -274,7 +276,7 @@ test.serial('a traffic bound fails a peer that never stops retransmitting (--bug
   const quiet = await onlyResult(okOut);
   t.is(quiet.status, 'pass', quiet.message);
   t.like(quiet.invariants.find((i) => i.name === 'traffic'), {status: 'pass'});
-  for (const figure of ['forming_packets_per_peer_s', 'rest_packets_per_peer_s', 'rest_max_packets_per_peer_s', 'rest_bytes_per_peer_s', 'rest_max_bytes_per_peer_s', 'rest_duration_s']) {
+  for (const figure of ['rest_packets_per_peer_s', 'rest_max_packets_per_peer_s', 'rest_bytes_per_peer_s', 'rest_max_bytes_per_peer_s', 'rest_duration_s']) {
     t.true((quiet.figures[figure] ?? -1) > 0, `${figure} in ${JSON.stringify(quiet.figures)}`);
   }
   const recheck = await peerlab(['check', quiet.historyPath]);
