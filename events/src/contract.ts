@@ -40,6 +40,10 @@ const links = z.union([z.literal('all'), z.array(link)]);
 const figures = z.record(z.string(), z.number());
 const wireError = z.object({message: z.string(), code: z.string()});
 const anyObject = z.record(z.string(), z.unknown());
+/** A chat message's id: `<sender>:<epoch>:<seq>`. */
+const chatId = z.string().min(1).max(200);
+/** Message ids a chat message depends on: its sender's causal frontier when it was sent. */
+const chatDeps = z.array(chatId).max(1000);
 const positive = z.number().positive();
 /**
  * The timing knobs a peer runs with, memberlist's names (probeIntervalMs,
@@ -76,9 +80,26 @@ export const peerEventData = {
   'member.updated': z.object({name: peerName, address, incarnation, reason: z.enum(['refute', 'incarnation', 'address'])}),
   /** A dead or left member forgotten: out of this view. */
   'member.reaped': z.object({name: peerName, state: z.enum(['dead', 'left']), incarnation}),
-  /** `seq` is the message's number in its sender's stream, not the event's. */
-  'chat.sent': z.object({id: z.string().min(1), sender: peerName, seq: z.int().min(1), text: z.string()}),
-  'chat.delivered': z.object({id: z.string().min(1), sender: peerName, seq: z.int().min(1), sentAt: time}),
+  /**
+   * `seq` is the message's number in its sender's stream, not the event's.
+   * The id is `<sender>:<epoch>:<seq>`: the actor is the sender's name and a
+   * boot epoch, new for every process, so a restarted peer never reuses one.
+   * `deps` (causal chat) are the ids the sender had delivered and that no
+   * other of its deliveries already depended on: its causal frontier when it
+   * sent; `reply_to` the message it answers (one of `deps`). Optional for
+   * peers without causal delivery; the causal checker builds happens-before
+   * from the order of deliveries and sends, and only uses `deps` to catch a
+   * dependency the sender had not delivered.
+   */
+  'chat.sent': z.object({id: chatId, sender: peerName, seq: z.int().min(1), text: z.string(), deps: chatDeps.optional(), reply_to: chatId.optional()}),
+  'chat.delivered': z.object({id: chatId, sender: peerName, seq: z.int().min(1), sentAt: time, deps: chatDeps.optional()}),
+  /**
+   * Causal chat: a message from another peer arrived before something it
+   * depends on was delivered here, and waits; `missing` are those of its
+   * `deps` (or its sender's previous message) not yet delivered. Reported
+   * once per message per process, when it is first held.
+   */
+  'chat.held': z.object({id: chatId, sender: peerName, seq: z.int().min(1), deps: chatDeps, missing: chatDeps}),
   /**
    * Optional. What this process has sent so far, counted from its peer.started
    * (a restart starts again from 0), reported every second or so: packets and
