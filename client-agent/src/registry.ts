@@ -73,9 +73,11 @@ export class CommandError extends Error {
 
 export class Registry<Ctx> {
   readonly #commands = new Map<string, Command<Ctx>>();
+  readonly #withheld = new Map<string, string>();
 
   add(command: Command<Ctx>): this {
     if (this.#commands.has(command.name)) throw new Error(`command ${command.name} is registered twice`);
+    if (this.#withheld.has(command.name)) throw new Error(`command ${command.name} is withheld from this registry`);
     const positionals = command.args.filter((a) => !a.flag);
     positionals.forEach((a, i) => {
       if ((a.rest || a.repeatable) && i !== positionals.length - 1) {
@@ -86,8 +88,28 @@ export class Registry<Ctx> {
     return this;
   }
 
+  /**
+   * Names a command this registry deliberately does not have (one that exists
+   * elsewhere, such as at a peer's own prompt only), with the reason: whoever
+   * asks for it by name is refused with that reason rather than a guess at a
+   * typo. A withheld name is in no list and no spec, and cannot be added.
+   */
+  withhold(name: string, reason: string): this {
+    if (this.#commands.has(name)) throw new Error(`command ${name} is registered, so it cannot be withheld`);
+    this.#withheld.set(name, reason);
+    return this;
+  }
+
   get(name: string): Command<Ctx> | undefined {
     return this.#commands.get(name);
+  }
+
+  /** The command by that name, or the error for a name this registry does not run: withheld (with its reason) or unknown. */
+  resolve(name: string): Command<Ctx> {
+    const command = this.#commands.get(name);
+    if (command) return command;
+    const reason = this.#withheld.get(name);
+    throw new CommandError(reason !== undefined ? `${name}: ${reason}` : unknownCommandMessage(name, this.list()), 'unknown-command');
   }
 
   list(): Command<Ctx>[] {
@@ -101,8 +123,7 @@ export class Registry<Ctx> {
 
   /** Validates structured arguments (from the agent) and runs the command. */
   async execute(name: string, rawArgs: unknown, ctx: Ctx, call: CommandCall = uncancelled): Promise<unknown> {
-    const command = this.#commands.get(name);
-    if (!command) throw new CommandError(unknownCommandMessage(name, this.list()), 'unknown-command');
+    const command = this.resolve(name);
     const args = validateArgs(command, rawArgs ?? {});
     return command.run(args, ctx, call);
   }
@@ -123,8 +144,7 @@ export class Registry<Ctx> {
     const words = splitWords(line);
     const [name, ...rest] = words;
     if (name === undefined) return undefined;
-    const command = this.#commands.get(name);
-    if (!command) throw new CommandError(unknownCommandMessage(name, this.list()), 'unknown-command');
+    const command = this.resolve(name);
     return {command, args: parseWords(command, rest)};
   }
 }

@@ -77,6 +77,20 @@ test('execute validates structured arguments as the agent sends them', async (t)
   await t.throwsAsync(r.execute('nosuch', {}, ctx), {message: /unknown command/});
 });
 
+test('a withheld command is refused with its reason, by name and in a line, and is in no list or spec', async (t) => {
+  const r = registry().withhold('shell', 'runs only at the prompt');
+  for (const refused of [() => r.parseLine('shell ls'), () => r.resolve('shell')]) {
+    t.throws(refused, {instanceOf: CommandError, message: 'shell: runs only at the prompt'});
+  }
+  const error = await t.throwsAsync(r.execute('shell', {command: 'ls'}, {log: []}), {instanceOf: CommandError});
+  t.is(error?.message, 'shell: runs only at the prompt');
+  t.is((error as CommandError).code, 'unknown-command');
+  t.false(r.list().some((c) => c.name === 'shell'));
+  t.false(r.specs().some((c) => c.name === 'shell'));
+  t.throws(() => r.add({name: 'shell', group: 'x', summary: 'x', args: [], run: () => null}), {message: /withheld/});
+  t.throws(() => r.withhold('send', 'no'), {message: /registered/});
+});
+
 test('execute hands the caller\'s signal to the handler, and a never-aborted one when none is given', async (t) => {
   const r = new Registry<null>();
   const seen: AbortSignal[] = [];

@@ -4,10 +4,10 @@
  * membership and chat event. The agent itself knows nothing of chat or SWIM.
  */
 import {Agent} from '@peerlab/client-agent';
-import type {HelloAck, Snapshot} from '@peerlab/client-agent';
+import type {HelloAck, Registry, Snapshot} from '@peerlab/client-agent';
 import type {CommandContext, ScriptNesting} from './commands.js';
 import {agentFileAccess} from './file-access.js';
-import {createRegistry} from './commands.js';
+import {SHELL, SHELL_WITHHELD, createRegistry, parseCommandLine} from './commands.js';
 import {formatAddress} from './membership/types.js';
 import type {Peer} from './peer.js';
 
@@ -34,11 +34,20 @@ export function snapshotOf(peer: Peer): Snapshot {
 }
 
 /**
+ * The commands the coordinator may send, as `hello` lists them. The shell is
+ * not among them at all (only the prompt's registry has it); it is withheld by
+ * name, so asking for it says why instead of "unknown command".
+ */
+export function agentRegistry(): Registry<CommandContext> {
+  return createRegistry().withhold(SHELL, SHELL_WITHHELD);
+}
+
+/**
  * Subscribes the agent to the peer's events and starts connecting. Call it
  * before the peer joins, so the coordinator sees the join itself.
  */
 export function linkAgent(peer: Peer, options: AgentLinkOptions): {agent: Agent<CommandContext>; registered: Promise<HelloAck>} {
-  const registry = createRegistry();
+  const registry = agentRegistry();
   const files = agentFileAccess(options.dataDir);
   // A fresh context per script line, carrying the nesting `run` counted: the one shared
   // context used to start every line at the top again, so a script running itself never stopped.
@@ -47,7 +56,7 @@ export function linkAgent(peer: Peer, options: AgentLinkOptions): {agent: Agent<
     script,
     files,
     runLine: async (line, nested) => {
-      const parsed = registry.parseLine(line);
+      const parsed = parseCommandLine(registry, line);
       if (parsed) await parsed.command.run(parsed.args, contextFor(nested), nested.call);
     },
     // Let the reply reach the coordinator before the process goes.

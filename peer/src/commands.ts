@@ -6,8 +6,8 @@
 import {readFile} from 'node:fs/promises';
 import {renderTable} from '@peerlab/node-kit/table';
 import {writeFileAtomic} from '@peerlab/node-kit/write-file-atomic';
-import type {Args, CommandCall} from '@peerlab/client-agent';
-import {CommandError, Registry, usage} from '@peerlab/client-agent';
+import type {Args, Command, CommandCall} from '@peerlab/client-agent';
+import {CommandError, Registry, usage, validateArgs} from '@peerlab/client-agent';
 import {isComponent, isLevel, components, levels, printable} from './log.js';
 import type {Component} from './log.js';
 import type {Peer} from './peer.js';
@@ -28,6 +28,38 @@ export const MAX_SCRIPT_DEPTH = 8;
  * depth limit instead: its first line nests to depth 9, failing the tree.)
  */
 export const MAX_SCRIPT_COMMANDS = 10_000;
+
+/**
+ * The command that hands a line to /bin/sh. Only the prompt's registry has it
+ * (cli/local-registry.ts); the agent's withholds it with this reason.
+ */
+export const SHELL = 'shell';
+export const SHELL_WITHHELD =
+  'shell commands run only at the peer\'s own prompt and in scripts run there, never for the coordinator: ' +
+  'whoever can reach it (its REST API on loopback needs no token) would have a shell on every peer';
+
+/**
+ * The command text of a shell line, `!<command>` or `shell <command>`, as
+ * typed (its quotes are the shell's to read); undefined for any other line.
+ */
+export function shellText(line: string): string | undefined {
+  const trimmed = line.trim();
+  if (trimmed.startsWith('!')) return trimmed.slice(1).trim();
+  const match = /^shell(?:\s+([\s\S]*))?$/.exec(trimmed);
+  return match ? (match[1] ?? '') : undefined;
+}
+
+/**
+ * One line from the prompt or a script: a shell line goes to the registry's
+ * shell command whole (a registry without one refuses it with its reason),
+ * any other line is words for a command.
+ */
+export function parseCommandLine<Ctx>(registry: Registry<Ctx>, line: string): {command: Command<Ctx>; args: Args} | undefined {
+  const text = shellText(line);
+  if (text === undefined) return registry.parseLine(line);
+  const command = registry.resolve(SHELL);
+  return {command, args: validateArgs(command, text === '' ? {} : {command: text}, true)};
+}
 
 /** Where a line runs inside a script: how deep, and what the whole tree may still do. */
 export interface ScriptNesting {
@@ -52,6 +84,11 @@ export interface CommandContext {
   script?: ScriptNesting | undefined;
   /** Which files `run`, `load-config` and `save-config` may touch (see file-access.ts). */
   files: FileAccess;
+  /**
+   * Reports a failure a command goes on past (a script line under `run
+   * --keep-going`) as it happens; without it the command's own error lists them.
+   */
+  warn?(message: string): void;
 }
 
 /** The settings that `save-config` writes and `load-config` or `--config` read. */
@@ -339,38 +376,60 @@ export function createRegistry(): Registry<CommandContext> {
   registry.add({
     name: 'run',
     group: 'scripts',
-    summary: 'run the commands in a file, one per line (# starts a comment)',
-    args: [{name: 'file', type: 'string', required: true, description: 'script file'}],
+    summary: 'run a script: a command or a shell line (!<command>, prompt only) per line, # for comments; stops at the first failure',
+    args: [
+      {name: 'keep-going', type: 'boolean', flag: true, description: 'run every line even after one fails (run still fails at the end)'},
+      {name: 'file', type: 'string', required: true, description: 'script file'},
+    ],
     async run(args, ctx, ownCall) {
       const depth = (ctx.script?.depth ?? 0) + 1;
       if (depth > MAX_SCRIPT_DEPTH) throw new CommandError(`run: scripts nested more than ${MAX_SCRIPT_DEPTH} deep`, 'failed');
       const budget = ctx.script?.budget ?? {commands: MAX_SCRIPT_COMMANDS};
       const call = ctx.script?.call ?? ownCall;
+      const name = String(args.file);
       const file = await fileToRead(ctx.files, 'run', args.file as string);
       let text: string;
       try {
         text = await readFile(file, 'utf8');
       } catch (error) {
-        throw new CommandError(`run: cannot read ${String(args.file)}: ${(error as Error).message}`, 'failed');
+        throw new CommandError(`run: cannot read ${name}: ${(error as Error).message}`, 'failed');
       }
+      const lines = text
+        .split('\n')
+        .map((raw, i) => ({at: i + 1, line: raw.trim()}))
+        .filter(({line}) => line !== '' && !line.startsWith('#'));
+      // Shell lines are checked before any line runs: where they may not run (over the agent),
+      // the script is refused whole rather than stopped halfway, its first lines done.
+      for (const {at, line} of lines) {
+        if (shellText(line) === undefined) continue;
+        try {
+          parseCommandLine(registry, line);
+        } catch (error) {
+          throw new CommandError(`${name}:${at}: ${(error as Error).message} (no line of ${name} was run)`, 'failed');
+        }
+      }
+      const failed: string[] = [];
       let count = 0;
-      for (const [i, raw] of text.split('\n').entries()) {
-        const line = raw.trim();
-        if (line === '' || line.startsWith('#')) continue;
+      for (const {at, line} of lines) {
         // Between lines the peer's other work (its timers, the agent's deadline among them) gets
         // its turn: a script of quick lines would otherwise hold the event loop to its end.
         await new Promise((resolve) => setImmediate(resolve));
-        // Checked between lines, so a script stops at the next one after the caller gave up.
+        // Checked between lines, so a script stops at the next one after the caller gave up
+        // (even with --keep-going: giving up is not a failing line).
         const stop = call.signal.aborted ? reasonOf(call.signal) : call.deadline && Date.now() >= call.deadline.at ? call.deadline.message : undefined;
-        if (stop !== undefined) throw new CommandError(`run: stopped before ${String(args.file)}:${i + 1}: ${stop}`, 'failed');
+        if (stop !== undefined) throw new CommandError(`run: stopped before ${name}:${at}: ${stop}`, 'failed');
         if (budget.commands-- <= 0) throw new CommandError(`run: scripts ran more than ${MAX_SCRIPT_COMMANDS} commands; stopped`, 'failed');
+        count++;
         try {
           await ctx.runLine(line, {depth, budget, call});
         } catch (error) {
-          throw new CommandError(`${String(args.file)}:${i + 1}: ${(error as Error).message}`, 'failed');
+          const failure = `${name}:${at}: ${(error as Error).message}`;
+          if (args['keep-going'] !== true) throw new CommandError(failure, 'failed');
+          if (ctx.warn) ctx.warn(failure);
+          failed.push(ctx.warn ? `${name}:${at}` : failure);
         }
-        count++;
       }
+      if (failed.length > 0) throw new CommandError(`run: ${failed.length} of ${count} lines of ${name} failed: ${failed.join('; ')}`, 'failed');
       return {file: args.file, commands: count};
     },
     format: (result) => `ran ${(result as {commands: number}).commands} commands`,

@@ -5,7 +5,9 @@
  * budget, each with a clear error; a script the coordinator gave up on
  * (deadline passed, connection cut) stops running; and the file commands
  * reach only the folder the fleet gives each peer, or nothing for a peer
- * started without one. (The prompt's full file access is tested in peer/.)
+ * started without one; and the shell, which only the peer's own prompt has,
+ * is neither offered nor run, by name or in a script. (The prompt's full file
+ * access and its shell are tested in peer/.)
  */
 import test from 'ava';
 import type {ExecutionContext} from 'ava';
@@ -275,4 +277,52 @@ test.serial('each peer of a peer host gets a folder of its own, and a restart ke
     const loaded = await coordinator.hub.command(name, 'load-config', {file: 'mine.json'});
     t.true(loaded.ok, errorOf(loaded));
   }
+});
+
+test.serial('the shell is never offered to the coordinator, and asking for it, by name or in a script, runs nothing', async (t) => {
+  const coordinator = await startCoordinator(t);
+  const events = eventLog(coordinator);
+  await coordinator.spawn(['agent5']);
+  const offered = coordinator.hub.get('agent5')!.commands.map((c) => c.name);
+  t.true(offered.includes('run') && offered.includes('send'), offered.join(', '));
+  t.false(offered.includes('shell'), 'hello lists no shell');
+
+  // Each would leave a file behind if a shell ran it.
+  const outside = await tempDir(t, 'peerlab-shell-');
+  const marker = (n: number) => path.join(outside, `ran-${n}`);
+  const refusal = /shell: shell commands run only at the peer's own prompt .*never for the coordinator/;
+
+  const byName = await coordinator.hub.command('agent5', 'shell', {command: `touch ${marker(1)}`});
+  t.false(byName.ok);
+  t.is(byName.ok ? undefined : byName.error.code, 'unknown-command');
+  t.regex(errorOf(byName), refusal);
+  const viaRest = await call(coordinator.url, 'POST', '/api/peers/agent5/commands', {json: {name: 'shell', args: {command: `touch ${marker(2)}`}}});
+  t.is(viaRest.status, 400, JSON.stringify(viaRest.body));
+  t.regex(viaRest.body.error.message, refusal);
+
+  // A script with a shell line is refused whole, before its first line (a message) runs; nested too.
+  const dir = coordinator.fleet.dataDir('agent5');
+  await writeFile(path.join(dir, 'bang.peer'), `send before\n!touch ${marker(3)}\n`);
+  await writeFile(path.join(dir, 'word.peer'), `# a comment\nsend before\n\nshell touch ${marker(4)}\n`);
+  await writeFile(path.join(dir, 'outer.peer'), `run --keep-going word.peer\nrun bang.peer\n`);
+  const cases: Array<[string, RegExp]> = [
+    ['bang.peer', /^bang\.peer:2: shell: .* \(no line of bang\.peer was run\)$/],
+    ['word.peer', /^word\.peer:4: shell: .* \(no line of word\.peer was run\)$/],
+    ['outer.peer', /^outer\.peer:1: word\.peer:4: shell: .* \(no line of word\.peer was run\)$/],
+  ];
+  for (const [file, expected] of cases) {
+    const reply = await coordinator.hub.command('agent5', 'run', {file});
+    t.false(reply.ok, file);
+    t.regex(errorOf(reply), expected, file);
+    t.regex(errorOf(reply), refusal, file);
+  }
+  // --keep-going goes on past failing lines, not past the refusal.
+  const keepGoing = await coordinator.hub.command('agent5', 'run', {file: 'bang.peer', 'keep-going': true});
+  t.regex(errorOf(keepGoing), /^bang\.peer:2: shell: /);
+
+  const status = await coordinator.hub.command('agent5', 'status', {json: true});
+  if (!status.ok) return t.fail(`status: ${status.error.message}`);
+  t.is((status.result as {messages: number}).messages, 0, 'no line of a refused script ran');
+  t.deepEqual((events.get('agent5') ?? []).filter((e) => e.type === 'chat.sent'), []);
+  for (const n of [1, 2, 3, 4]) await t.throwsAsync(readFile(marker(n)), {code: 'ENOENT'}, `marker ${n}`);
 });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import {Command, InvalidArgumentError, Option} from 'commander';
 import {isProfileName, profiles} from '../config.js';
 import type {ProfileName} from '../config.js';
-import {createRegistry, readSavedConfig} from '../commands.js';
+import {readSavedConfig} from '../commands.js';
 import type {SavedConfig} from '../commands.js';
 import {isLevel, levels} from '../log.js';
 import {isValidName} from '../membership/messages.js';
@@ -16,10 +16,11 @@ import type {Address} from '../membership/types.js';
 import {parseAddress} from '../membership/types.js';
 import {Peer} from '../peer.js';
 import {Session} from './session.js';
+import {createLocalRegistry} from './local-registry.js';
 import {hostMain} from './host-main.js';
 import {bugNames, isBugName} from '../policy.js';
 import type {BugName} from '../policy.js';
-import {linkAgent} from '../agent-link.js';
+import {agentRegistry, linkAgent} from '../agent-link.js';
 import {dataDirFor} from '../file-access.js';
 import type {HelloAck} from '@peerlab/client-agent';
 
@@ -121,7 +122,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--history-file <file>', 'prompt history (default ~/.peerlab/peer_history)')
     .option('--daemon', 'no prompt and no script: run until SIGINT or SIGTERM')
     .option('--bug <name>', `start with a deliberate defect, to test the harness (repeatable): ${bugNames.join(', ')}`, parseBug)
-    .option('--describe-commands', 'print the command specs as JSON (as sent in the agent\'s hello) and exit')
+    .option('--describe-commands', 'print the command specs as JSON (as sent in the agent\'s hello: the prompt\'s shell is not among them) and exit')
     .addOption(new Option('--print-profile <profile>', 'print a timing profile\'s knobs as JSON and exit (the harness\'s SWIM model reads them)').choices(['local', 'lan']))
     .option('--coordinator <url>', 'connect to a peerlab coordinator (implies --daemon)', parseUrl)
     .option('--token <token>', 'run token for the coordinator (default: $PEERLAB_TOKEN)')
@@ -133,7 +134,7 @@ export async function main(argv: string[]): Promise<void> {
   const flags = program.opts<Flags>();
 
   if (flags.describeCommands) {
-    process.stdout.write(JSON.stringify(createRegistry().specs()) + '\n');
+    process.stdout.write(JSON.stringify(agentRegistry().specs()) + '\n');
     return;
   }
   if (flags.printProfile) {
@@ -242,7 +243,7 @@ export async function main(argv: string[]): Promise<void> {
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const session = new Session({
     peer,
-    registry: createRegistry(),
+    registry: createLocalRegistry(),
     interactive,
     historyFile: interactive ? (flags.historyFile ?? path.join(os.homedir(), '.peerlab', 'peer_history')) : undefined,
     onExit: (code) => void shutdown(code, false),

@@ -2,16 +2,19 @@
  * Reads command lines, from a person at a prompt (completion and history) or
  * from a pipe (script mode, one command per line), and runs them through the
  * command registry. Output goes to stdout, errors to stderr; an error never
- * ends the session and never changes state.
+ * ends the session and never changes state. At the prompt, Ctrl-C stops the
+ * line under way (a shell command, a script) and the peer stays; at an idle
+ * prompt it ends the session, as end of input does.
  */
 import readline from 'node:readline';
 import {mkdir, readFile, appendFile} from 'node:fs/promises';
 import path from 'node:path';
 import type {Registry} from '@peerlab/client-agent';
-import {CommandError, uncancelled} from '@peerlab/client-agent';
+import type {CommandCall} from '@peerlab/client-agent';
+import {CommandError} from '@peerlab/client-agent';
 import type {CommandContext, ScriptNesting} from '../commands.js';
 import {anyFile} from '../file-access.js';
-import {formatResult} from '../commands.js';
+import {formatResult, parseCommandLine} from '../commands.js';
 import type {Peer} from '../peer.js';
 import {flushLogs, printable} from '../log.js';
 
@@ -42,30 +45,49 @@ export function completer(registry: Registry<CommandContext>, line: string): [st
   return [candidates.filter((c) => c.startsWith(current)), current];
 }
 
+function printError(message: string): void {
+  flushLogs();
+  process.stderr.write(`error: ${message}\n`);
+}
+
 export class Session {
   failures = 0;
   #exiting = false;
+  /** The line under way, for Ctrl-C to stop. */
+  #current: AbortController | undefined;
 
   constructor(private readonly options: SessionOptions) {}
 
   /** Runs one line; errors are printed, counted and returned as false. */
   async runLine(line: string): Promise<boolean> {
+    const current = new AbortController();
+    this.#current = current;
     try {
-      await this.#execute(line, undefined);
+      await this.#execute(line, undefined, {signal: current.signal});
       return true;
     } catch (error) {
       this.failures++;
-      const message = error instanceof CommandError || error instanceof Error ? error.message : String(error);
-      flushLogs();
-      process.stderr.write(`error: ${message}\n`);
+      printError(error instanceof CommandError || error instanceof Error ? error.message : String(error));
       return false;
+    } finally {
+      this.#current = undefined;
     }
   }
 
-  async #execute(line: string, script: ScriptNesting | undefined): Promise<void> {
+  /**
+   * Stops the line under way: a shell command is interrupted (and killed if it
+   * ignores that), a script runs no further line. False when no line runs.
+   */
+  interrupt(): boolean {
+    if (!this.#current) return false;
+    this.#current.abort(new Error('interrupted (Ctrl-C)'));
+    return true;
+  }
+
+  async #execute(line: string, script: ScriptNesting | undefined, call: CommandCall): Promise<void> {
     const {registry, peer} = this.options;
     const out = this.options.output ?? process.stdout;
-    const parsed = registry.parseLine(line);
+    const parsed = parseCommandLine(registry, line);
     if (!parsed) return;
     const ctx: CommandContext = {
       peer,
@@ -76,10 +98,11 @@ export class Session {
         this.#exiting = true;
         this.options.onExit(code);
       },
-      runLine: (inner, nested) => this.#execute(inner, nested),
+      runLine: (inner, nested) => this.#execute(inner, nested, nested.call),
+      warn: printError,
     };
-    // A person at the prompt waits for every command; nothing gives up on it.
-    const result = await parsed.command.run(parsed.args, ctx, script?.call ?? uncancelled);
+    // Nothing gives up on a line at the prompt but the person, with Ctrl-C.
+    const result = await parsed.command.run(parsed.args, ctx, call);
     const text = formatResult(registry, parsed.command.name, result, parsed.args);
     if (text !== '') out.write(text + '\n');
   }
@@ -99,8 +122,18 @@ export class Session {
       prompt: `${peer.membership.name}> `,
     } as readline.ReadLineOptions);
     if (interactive) {
+      // With a listener here readline no longer closes itself on Ctrl-C: an idle prompt closes it as before.
+      rl.on('SIGINT', () => {
+        if (this.interrupt()) (this.options.output ?? process.stdout).write('^C\n');
+        else rl.close();
+      });
       peer.chat.on('delivered', (m) => {
         if (m.sender === peer.membership.name) return;
+        // While a line runs there is no prompt to redraw, and maybe half a line of its output.
+        if (this.#current) {
+          process.stdout.write(`<${m.sender}> ${printable(m.text)}\n`);
+          return;
+        }
         readline.clearLine(process.stdout, 0);
         readline.cursorTo(process.stdout, 0);
         process.stdout.write(`<${m.sender}> ${printable(m.text)}\n`);
