@@ -3,32 +3,18 @@
  * script mode, saved configs, and completion.
  */
 import test from 'ava';
-import {spawn} from 'node:child_process';
 import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {createRegistry} from '../src/commands.js';
 import {completer} from '../src/cli/session.js';
 import {profiles} from '../src/config.js';
-import {PeerProcess, peerBin, stopAll} from './helpers/peer-process.js';
+import {PeerProcess, runScript, stopAll} from './helpers/peer-process.js';
 
 async function tempDir(t: {teardown(fn: () => Promise<void>): void}): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-cli-'));
   t.teardown(() => rm(dir, {recursive: true, force: true}));
   return dir;
-}
-
-function runScript(args: string[], input: string): Promise<{code: number | null; stdout: string; stderr: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [peerBin, ...args], {stdio: 'pipe'});
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    // 'close', not 'exit': by then both pipes have been read to the end.
-    child.on('close', (code) => resolve({code, stdout, stderr}));
-    child.stdin.end(input);
-  });
 }
 
 test('unknown commands and bad arguments print a clear error and change nothing', async (t) => {

@@ -13,6 +13,20 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** The bundled peer, as users and the coordinator run it. */
 export const peerBin = path.resolve(here, '../../../bin/peerlab-peer.mjs');
 
+/** Pipes `input` to a fresh peer in script mode and resolves with all it printed once it has exited. */
+export function runScript(args: string[], input: string): Promise<{code: number | null; stdout: string; stderr: string}> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [peerBin, ...args], {stdio: 'pipe'});
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    // 'close', not 'exit': by then both pipes have been read to the end.
+    child.on('close', (code) => resolve({code, stdout, stderr}));
+    child.stdin.end(input);
+  });
+}
+
 export interface MemberView {
   name: string;
   address: string;
