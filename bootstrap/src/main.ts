@@ -90,7 +90,7 @@ function storeSpec(value: string | undefined, source: string | undefined, file: 
     return parseStoreSpec(value);
   } catch (error) {
     if (!(error instanceof StoreSpecError)) throw error;
-    usageError(`${source === 'env' ? `${STORE_ENV} (the environment's --store)` : '--store'}: ${error.message}`);
+    usageError(`${source === 'env' ? `${STORE_ENV} (environment, for --store)` : '--store'}: ${error.message}`);
   }
 }
 
@@ -109,11 +109,6 @@ async function main(): Promise<void> {
     process.stderr.write(`peerlab-bootstrap: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(error instanceof BootstrapFileError ? EXIT_USAGE : EXIT_FAILURE);
   }
-  // Scripts and tests wait for exactly this line; keep its shape stable.
-  process.stdout.write(`peerlab-bootstrap listening on ${server.url}\n`);
-  if (server.tokenGenerated) process.stdout.write(`peerlab-bootstrap listening beyond loopback: every request needs "Authorization: Bearer ${server.token}"\n`);
-  process.stdout.write(`peerlab-bootstrap store: ${server.store.description}\n`);
-
   const { close } = server;
   const shutdown = (): void => {
     close().then(
@@ -124,8 +119,15 @@ async function main(): Promise<void> {
       },
     );
   };
+  // Before the lines below: whoever reads them may signal at once.
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+
+  // Scripts and tests wait for exactly this line; keep its shape stable.
+  process.stdout.write(`peerlab-bootstrap listening on ${server.url}\n`);
+  if (server.tokenGenerated) process.stdout.write(`peerlab-bootstrap listening beyond loopback: every request needs "Authorization: Bearer ${server.token}"\n`);
+  // Which backend serves, its password masked.
+  process.stdout.write(`peerlab-bootstrap store: ${server.store.description}\n`);
 }
 
 await main();

@@ -428,6 +428,14 @@ test('stand-alone binary: bad flags exit 2 naming the flag', async (t) => {
     [['--token', 'fifteen-chars!!'], /--token.*at least 16 characters, got 15/],
     [['--token', 'sixteen chars ok'], /--token.*visible ASCII/],
     [['--allowed-host', ''], /--allowed-host/],
+    [['--store'], /--store/],
+    [['--store', ''], /--store: expected file:PATH, postgres:\/\/.* or memory, got an empty value/],
+    [['--store', 'bogus'], /--store: expected file:PATH, postgres:\/\/.* or memory, got "bogus"/],
+    [['--store', 'file:'], /--store: expected a path after "file:"/],
+    [['--store', 'redis://u:pw-hidden@127.0.0.1/0'], /--store: expected .*, got "redis:\/\/u:\*\*\*@127\.0\.0\.1\/0"/],
+    [['--store', 'postgres://u:pw-hidden@'], /--store: not a valid URL: "postgres:\/\/u:\*\*\*@"/],
+    [['--store', 'postgres:///db'], /--store: no host in "postgres:\/\/\/db"/],
+    [['--file', 'a.json', '--store', 'file:b.json'], /--file and --store both name the store/],
   ];
   // A few at a time: a dozen node processes starting at once on a loaded machine can outlast the deadline.
   const results: Array<Awaited<ReturnType<typeof runBin>>> = [];
@@ -437,7 +445,32 @@ test('stand-alone binary: bad flags exit 2 naming the flag', async (t) => {
     if (!result) continue;
     t.is(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
     t.regex(result.stderr, flag);
+    t.false(result.stderr.includes('pw-hidden'), `a password is never printed: ${result.stderr}`);
     t.is(result.stdout, '');
+  }
+});
+
+test.serial('stand-alone binary: PEERLAB_BOOTSTRAP_STORE names the store, a bad one exits 2 naming the variable, and a flag wins over it', async (t) => {
+  const bad = await runBin(t, ['--port', '0'], { PEERLAB_BOOTSTRAP_STORE: 'mongodb://x' });
+  t.is(bad.code, 2, bad.stderr);
+  t.regex(bad.stderr, /PEERLAB_BOOTSTRAP_STORE.*expected file:PATH/);
+  t.is(bad.stdout, '');
+
+  const dir = await tempDir(t);
+  const fromEnv = join(dir, 'env.json');
+  const fromFlag = join(dir, 'flag.json');
+  const storeLine = /^peerlab-bootstrap store: (.*)$/;
+  for (const [args, expected] of [
+    [[], `file ${fromEnv}`],
+    [['--file', fromFlag], `file ${fromFlag}`],
+    [['--store', `file:${fromFlag}`], `file ${fromFlag}`],
+    [['--store', 'memory'], 'in memory'],
+  ] as const) {
+    const child = spawnBin(t, ['--port', '0', ...args], { PEERLAB_BOOTSTRAP_STORE: `file:${fromEnv}` });
+    const [, store] = await waitForLine(child, storeLine);
+    t.is(store, expected, args.join(' ') || '(no flag)');
+    child.child.kill('SIGTERM');
+    t.deepEqual(await waitForExit(child), { code: 0, signal: null });
   }
 });
 

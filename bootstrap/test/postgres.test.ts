@@ -252,6 +252,9 @@ test.serial('an instance killed (SIGKILL) with writes in flight loses nothing it
     else t.false(present.has(name), `acknowledged leave of ${name} is gone`);
   }
   t.deepEqual(invariantProblems(state, MAXPEERS), [], 'what the killed instance committed obeys the rules');
+  // Allowed either way: committed, but the answer died with the process.
+  const committedUnanswered = unanswered.filter(({ kind, name }) => (kind === 'join') === present.has(name)).length;
+  t.log(`${committedUnanswered} of the unanswered requests had been committed anyway`);
   // The survivor goes on serving the shared state.
   t.deepEqual(names(ok<{ contacts: Contact[] }>(t, await joinRequest(survivor.url, 'after-kill', 30_000)).contacts), names(state.contacts));
   t.false(victim.output().includes(password) || survivor.output().includes(password), 'the password is never printed');
