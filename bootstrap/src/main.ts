@@ -5,7 +5,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { startBootstrapServer } from './server.js';
 import type { BootstrapServer } from './server.js';
 import { BootstrapFileError, MAX_MAXPEERS, MIN_MAXPEERS } from './store.js';
-import { createStore, parseStoreSpec, STORE_FORMS, StoreSpecError } from './store-spec.js';
+import { createStore } from './create-store.js';
+import { parseStoreSpec, STORE_FORMS, StoreSpecError } from './store-spec.js';
 import type { StoreSpec } from './store-spec.js';
 import { MIN_TOKEN_LENGTH, tokenArgument } from '@peerlab/node-kit/token';
 

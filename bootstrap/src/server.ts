@@ -18,7 +18,7 @@ export interface BootstrapServerOptions {
   /** default 0: the OS picks a free port, read it back from `url` */
   port?: number;
   /**
-   * The backend, not yet loaded (see createStore in store-spec.ts); the server
+   * The backend, not yet loaded (see create-store.ts); the server
    * loads it before listening and closes it on close. Omitted = a BootstrapStore
    * on `file`, or in memory.
    */

@@ -2,8 +2,6 @@
 // `file:PATH` or a `postgres://` URL (from --store or PEERLAB_BOOTSTRAP_STORE).
 // Passwords in those URLs never reach a message or a log line.
 
-import type { PeerStore } from './store.js';
-
 export type StoreSpec = { kind: 'memory' } | { kind: 'file'; file: string } | { kind: 'postgres'; url: string };
 
 export const STORE_FORMS = 'file:PATH, postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (or postgresql://) or memory';
@@ -38,16 +36,6 @@ export function parseStoreSpec(value: string): StoreSpec {
     return { kind: 'postgres', url: value };
   }
   throw new StoreSpecError(`expected ${STORE_FORMS}, got ${shown}`);
-}
-
-/** Opens the store a spec names; only a postgres spec loads the database client. */
-export async function createStore(spec: StoreSpec, options: { maxpeers?: number } = {}): Promise<PeerStore> {
-  if (spec.kind === 'postgres') {
-    const { PostgresStore } = await import('./postgres-store.js');
-    return new PostgresStore({ url: spec.url, maxpeers: options.maxpeers });
-  }
-  const { BootstrapStore } = await import('./store.js');
-  return new BootstrapStore({ file: spec.kind === 'file' ? spec.file : undefined, maxpeers: options.maxpeers });
 }
 
 /**
