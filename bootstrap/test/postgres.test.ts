@@ -122,8 +122,12 @@ function invariantProblems(state: PeerList, maxpeers: number): string[] {
   return problems;
 }
 
-/** Reads /list from each instance in turn until stopped, recording every broken invariant. */
-function watch(instances: Instance[], maxpeers: number): { stop: () => Promise<{ reads: number; problems: string[] }> } {
+/**
+ * Reads /list from each instance in turn until stopped, recording every broken
+ * invariant; a read is fine if it obeys the rules for one of `maxpeers` (the values
+ * before and after a change of it).
+ */
+function watch(instances: Instance[], ...maxpeers: number[]): { stop: () => Promise<{ reads: number; problems: string[] }> } {
   let running = true;
   let reads = 0;
   const problems: string[] = [];
@@ -136,7 +140,8 @@ function watch(instances: Instance[], maxpeers: number): { stop: () => Promise<{
         continue;
       }
       reads++;
-      problems.push(...invariantProblems(reply.body as PeerList, maxpeers));
+      const found = maxpeers.map((max) => invariantProblems(reply.body as PeerList, max));
+      if (found.every((list) => list.length > 0)) problems.push(...found.flat());
     }
   })();
   return {
@@ -154,7 +159,7 @@ async function listVia(t: ExecutionContext, instance: Instance): Promise<PeerLis
 
 const MAXPEERS = 10;
 
-test.serial('two instances on one database: 100 concurrent joins, then 100 concurrent joins and leaves, across both: nothing lost, maxpeers never exceeded, candidates promoted oldest first', async (t) => {
+test.serial('two instances on one database: 100 concurrent joins, then 100 concurrent joins and leaves, then a maxpeers shrink amid joins, across both: nothing lost, maxpeers never exceeded, candidates promoted and contacts demoted by age', async (t) => {
   t.timeout(120_000);
   const url = await freshDatabase(t);
   // Started together: both create the tables at once.
@@ -206,6 +211,25 @@ test.serial('two instances on one database: 100 concurrent joins, then 100 concu
   t.deepEqual(watched.problems, [], 'no read during the joins and leaves saw a broken rule');
   t.true(watched.reads > 0, 'the lists were read while the changes ran');
   t.log(`step 2: 50 leaves + 50 joins across two instances in ${mixedMs} ms; ${watched.reads} reads meanwhile`);
+
+  // Step 3: maxpeers shrinks on one instance while the other takes joins: the
+  // youngest contacts are demoted, and no joiner slips in as a contact.
+  watcher = watch(both, MAXPEERS, 4);
+  const late = Array.from({ length: 30 }, (_, i) => `r${String(i).padStart(3, '0')}`);
+  const [shrink, ...lateJoins] = await Promise.all([
+    call(a.url, 'PUT', '/config', { json: { maxpeers: 4 } }),
+    ...late.map((name, i) => joinRequest(via(i).url, name, 30_000 + i)),
+  ]);
+  watched = await watcher.stop();
+  t.deepEqual(ok(t, shrink!), { maxpeers: 4 });
+  for (const reply of lateJoins) ok(t, reply);
+  const shrunk = await listVia(t, b);
+  t.deepEqual(ok(t, await call(b.url, 'GET', '/config')), { maxpeers: 4 }, 'the other instance sees the new maxpeers');
+  t.deepEqual(names(shrunk.contacts), survivors.slice(0, 4), 'the four oldest stay contacts');
+  t.is(shrunk.contacts.length + shrunk.candidates.length, survivors.length + newcomers.length + late.length);
+  t.deepEqual(invariantProblems(shrunk, 4), []);
+  t.deepEqual(watched.problems, [], 'every read during the shrink saw the state before or after it');
+  t.log(`step 3: maxpeers 10 → 4 on one instance with 30 joins across both; ${watched.reads} reads meanwhile`);
 
   for (const instance of both) instance.spawned.child.kill('SIGTERM');
 });
