@@ -7,8 +7,8 @@
 //   node scripts/postgres.mjs          installs postgresql if missing
 //   import {startPostgres} ...         {url, stop()}: url names a fresh database
 import {spawnSync} from 'node:child_process';
-import {existsSync, readdirSync} from 'node:fs';
-import {appendFile, chmod, chown, mkdtemp, rm} from 'node:fs/promises';
+import {existsSync, readdirSync, rmSync} from 'node:fs';
+import {appendFile, chmod, chown, mkdtemp} from 'node:fs/promises';
 import {createServer} from 'node:net';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
@@ -60,7 +60,9 @@ export function ensurePostgres(log = (line) => process.stderr.write(`# ${line}\n
 
 /**
  * Starts a throwaway cluster; resolves with the URL of an empty database in it and
- * stop(), which stops the server and removes its directory. Throws, naming the
+ * stop() (stopSync() for signal handlers), which stops the server and removes its
+ * directory. The server runs in its own session (pg_ctl), so a Ctrl-C meant for
+ * the tests does not reach it: whoever starts it must stop it. Throws, naming the
  * step and its output, if any step fails (and cleans up what it made).
  */
 export async function startPostgres({log = () => {}} = {}) {
@@ -80,7 +82,8 @@ export async function startPostgres({log = () => {}} = {}) {
   const dir = await mkdtemp(path.join(tmpdir(), 'peerlab-pg-'));
   const data = path.join(dir, 'data');
   let started = false;
-  const stop = async () => {
+  // Synchronous, so that a signal handler can run it before the process dies.
+  const stopSync = () => {
     if (started) {
       started = false;
       try {
@@ -89,8 +92,9 @@ export async function startPostgres({log = () => {}} = {}) {
         log(`could not stop the test PostgreSQL in ${data}: ${error.message}`);
       }
     }
-    await rm(dir, {recursive: true, force: true});
+    rmSync(dir, {recursive: true, force: true});
   };
+  const stop = async () => stopSync();
   try {
     if (root) {
       const {uid, gid} = accountIds(SUPERUSER);
@@ -120,7 +124,7 @@ export async function startPostgres({log = () => {}} = {}) {
         run('pg_ctl', ['start', '-D', data, '-l', path.join(dir, 'server.log'), '-w', '-t', '60']);
         started = true;
         run('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', SUPERUSER, DATABASE]);
-        return {url: `postgres://${SUPERUSER}@127.0.0.1:${port}/${DATABASE}`, port, dir, stop};
+        return {url: `postgres://${SUPERUSER}@127.0.0.1:${port}/${DATABASE}`, port, dir, stop, stopSync};
       } catch (error) {
         if (started || attempt >= 3) throw error;
       }

@@ -17,6 +17,7 @@ import type { Reply, Spawned } from './helpers.js';
 interface TestPostgres {
   url: string;
   stop(): Promise<void>;
+  stopSync(): void;
 }
 
 const SCRIPT = new URL('../../../scripts/postgres.mjs', import.meta.url).href;
@@ -28,6 +29,14 @@ test.before(async () => {
   const { startPostgres } = (await import(SCRIPT)) as { startPostgres(): Promise<TestPostgres> };
   own = await startPostgres();
   serverUrl = own.url;
+  // Interrupted (Ctrl-C reaches this worker too), the after hook would not run:
+  // stop the server here, then die of the signal as before.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      own?.stopSync();
+      process.kill(process.pid, signal);
+    });
+  }
 });
 
 test.after.always(async () => {
