@@ -1,18 +1,35 @@
 #!/usr/bin/env node
 // Runs the ava suite with the TAP reporter, passes its output through, and ends
 // with one plain line `N passed, N failed[, N skipped]` from the real counts:
-// CI reads that closing line, not ava's own summary.
+// CI reads that closing line, not ava's own summary. The bootstrap service's
+// database tests get a throwaway PostgreSQL server, started here before ava and
+// stopped after it (PEERLAB_TEST_POSTGRES_URL tells the tests where it is).
 import {spawn} from 'node:child_process';
 import {createInterface} from 'node:readline';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {ensureChromium} from './chromium.mjs';
+import {startPostgres} from './postgres.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // The report's browser tests drive Debian's chromium: installed here, so the README's one command runs them on a fresh clone.
 ensureChromium();
+const log = (line) => process.stderr.write(`# ${line}\n`);
+// Without it the database tests start a server of their own and, if that fails too, fail saying why.
+const postgres = await startPostgres({log}).catch((error) => {
+  log(`no PostgreSQL for the bootstrap database tests: ${error.message}`);
+  return undefined;
+});
+const env = postgres ? {...process.env, PEERLAB_TEST_POSTGRES_URL: postgres.url} : process.env;
 const avaCli = path.join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs');
-const child = spawn(process.execPath, [avaCli, '--tap', ...process.argv.slice(2)], {stdio: ['inherit', 'pipe', 'inherit']});
+const child = spawn(process.execPath, [avaCli, '--tap', ...process.argv.slice(2)], {stdio: ['inherit', 'pipe', 'inherit'], env});
+
+// Interrupted: pass the signal on to ava, and let its exit below stop the server.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  });
+}
 
 let passed = 0;
 let failed = 0;
@@ -26,7 +43,8 @@ createInterface({input: child.stdout}).on('line', (line) => {
   else failed++;
 });
 
-child.on('close', (code, signal) => {
+child.on('close', async (code, signal) => {
+  await postgres?.stop();
   if ((code !== 0 || signal) && failed === 0) {
     // ava failed without reporting a failing test (a crash, a timeout, no test files): count it, never hide it.
     process.stdout.write(`# ava exited with ${signal ?? `code ${code}`} without a failing test line\n`);

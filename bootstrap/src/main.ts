@@ -5,15 +5,21 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { startBootstrapServer } from './server.js';
 import type { BootstrapServer } from './server.js';
 import { BootstrapFileError, MAX_MAXPEERS, MIN_MAXPEERS } from './store.js';
+import { createStore } from './create-store.js';
+import { parseStoreSpec, STORE_FORMS, StoreSpecError } from './store-spec.js';
+import type { StoreSpec } from './store-spec.js';
 import { MIN_TOKEN_LENGTH, tokenArgument } from '@peerlab/node-kit/token';
 
 // Usage errors exit 2 (the shell convention), distinct from runtime failures (1).
 const EXIT_USAGE = 2;
 const EXIT_FAILURE = 1;
 
+const STORE_ENV = 'PEERLAB_BOOTSTRAP_STORE';
+
 interface CliOptions {
   host: string;
   port: number;
+  store: StoreSpec;
   file?: string;
   maxpeers?: number;
   token?: string;
@@ -46,7 +52,9 @@ function parseArgs(argv: string[]): CliOptions {
     .description('Bootstrap data service: tells joining peers whom to contact.')
     .option('--host <host>', 'interface to listen on', nonEmpty, '127.0.0.1')
     .option('--port <port>', 'port to listen on, 0 = pick a free one', integer(0, 65535), 0)
-    .option('--file <path>', 'state file (created on first change); omitted = in memory', nonEmpty)
+    // Parsed after commander, not by it: commander would echo a bad value, password and all.
+    .addOption(new Option('--store <store>', `where the state lives: ${STORE_FORMS} (default: in memory)`).env(STORE_ENV))
+    .option('--file <path>', 'state file (created on first change); same as --store file:PATH', nonEmpty)
     // No commander default: an explicit value overrides the state file, the default must not.
     .option('--maxpeers <n>', `contacts handed out, ${MIN_MAXPEERS}-${MAX_MAXPEERS} (default 8 for a new state)`, integer(MIN_MAXPEERS, MAX_MAXPEERS))
     // From the environment too: a flag's value is visible to anyone running ps.
@@ -65,22 +73,43 @@ function parseArgs(argv: string[]): CliOptions {
     if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
     throw error;
   }
-  return program.opts<CliOptions>();
+  const options = program.opts<Omit<CliOptions, 'store'> & { store?: string }>();
+  return { ...options, store: storeSpec(options.store, program.getOptionValueSource('store'), options.file) };
+}
+
+/**
+ * The store the flags and the environment name. --file is --store file:PATH; both
+ * flags at once is a usage error, and a flag wins over the environment.
+ */
+function storeSpec(value: string | undefined, source: string | undefined, file: string | undefined): StoreSpec {
+  if (source === 'cli' && file !== undefined) {
+    usageError(`--file and --store both name the store; give one (--file PATH is --store file:PATH)`);
+  }
+  if (file !== undefined) return { kind: 'file', file };
+  if (value === undefined) return { kind: 'memory' };
+  try {
+    return parseStoreSpec(value);
+  } catch (error) {
+    if (!(error instanceof StoreSpecError)) throw error;
+    usageError(`${source === 'env' ? `${STORE_ENV} (environment, for --store)` : '--store'}: ${error.message}`);
+  }
+}
+
+function usageError(message: string): never {
+  process.stderr.write(`peerlab-bootstrap: ${message}\n`);
+  process.exit(EXIT_USAGE);
 }
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv);
+  const { store: spec, file: _file, maxpeers, ...options } = parseArgs(process.argv);
   let server: BootstrapServer;
   try {
-    server = await startBootstrapServer({ ...options, allowedHosts: options.allowedHost });
+    const store = await createStore(spec, { maxpeers });
+    server = await startBootstrapServer({ ...options, store, allowedHosts: options.allowedHost });
   } catch (error) {
     process.stderr.write(`peerlab-bootstrap: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(error instanceof BootstrapFileError ? EXIT_USAGE : EXIT_FAILURE);
   }
-  // Scripts and tests wait for exactly this line; keep its shape stable.
-  process.stdout.write(`peerlab-bootstrap listening on ${server.url}\n`);
-  if (server.tokenGenerated) process.stdout.write(`peerlab-bootstrap listening beyond loopback: every request needs "Authorization: Bearer ${server.token}"\n`);
-
   const { close } = server;
   const shutdown = (): void => {
     close().then(
@@ -91,8 +120,15 @@ async function main(): Promise<void> {
       },
     );
   };
+  // Before the lines below: whoever reads them may signal at once.
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+
+  // Scripts and tests wait for exactly this line; keep its shape stable.
+  process.stdout.write(`peerlab-bootstrap listening on ${server.url}\n`);
+  if (server.tokenGenerated) process.stdout.write(`peerlab-bootstrap listening beyond loopback: every request needs "Authorization: Bearer ${server.token}"\n`);
+  // Which backend serves, its password masked.
+  process.stdout.write(`peerlab-bootstrap store: ${server.store.description}\n`);
 }
 
 await main();

@@ -7,7 +7,7 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import { z } from 'zod';
 import { notJsonBody } from '@peerlab/node-kit/json-body';
 import { addressSchema, formatPath, maxpeersSchema, nameSchema } from './store.js';
-import type { BootstrapStore } from './store.js';
+import type { PeerStore } from './store.js';
 
 export interface ErrorBody {
   error: { message: string; field?: string };
@@ -30,7 +30,7 @@ const joinBody = z.object({ name: nameSchema, address: addressSchema }, objectEr
 const leaveBody = z.object({ name: nameSchema }, objectError);
 const configBody = z.object({ maxpeers: maxpeersSchema }, objectError);
 
-export function createBootstrapRouter(store: BootstrapStore): Router {
+export function createBootstrapRouter(store: PeerStore): Router {
   const router = express.Router();
   // Small limit: the largest legitimate body is a name and an address. Not strict,
   // so a valid JSON scalar is reported as "expected a JSON object", not as malformed.
@@ -40,8 +40,8 @@ export function createBootstrapRouter(store: BootstrapStore): Router {
     res.json({ ok: true, time: Date.now() });
   });
 
-  router.get('/config', (_req, res) => {
-    res.json(store.getConfig());
+  router.get('/config', async (_req, res) => {
+    res.json(await store.getConfig());
   });
 
   router.put('/config', requireJson, async (req, res) => {
@@ -61,8 +61,8 @@ export function createBootstrapRouter(store: BootstrapStore): Router {
     res.json({ ok: true });
   });
 
-  router.get('/list', (_req, res) => {
-    res.json(store.list());
+  router.get('/list', async (_req, res) => {
+    res.json(await store.list());
   });
 
   router.post('/refill', async (_req, res) => {
@@ -128,8 +128,9 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorBo
       return { status: error.status, body: { error: { message: `body: ${error.message}` } } };
     }
   }
-  // Most likely a failed write of the state file; the cause helps whoever runs the
-  // test bench, and there is nothing secret in it.
+  // Most likely a failed write of the state file or a lost database connection; the
+  // cause helps whoever runs the test bench, and there is nothing secret in it
+  // (neither fs nor pg errors carry a password).
   const message = error instanceof Error ? error.message : String(error);
   return { status: 500, body: { error: { message: `internal error: ${message}` } } };
 }

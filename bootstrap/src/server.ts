@@ -10,15 +10,22 @@ import { isLoopback } from '@peerlab/node-kit/loopback';
 import { requireBearerToken } from '@peerlab/node-kit/require-token';
 import { createBootstrapRouter } from './router.js';
 import { BootstrapStore } from './store.js';
+import type { PeerStore } from './store.js';
 
 export interface BootstrapServerOptions {
   /** default 127.0.0.1: a test bench has no business listening on the network */
   host?: string;
   /** default 0: the OS picks a free port, read it back from `url` */
   port?: number;
-  /** state file; omitted = in memory */
+  /**
+   * The backend, not yet loaded (see create-store.ts); the server
+   * loads it before listening and closes it on close. Omitted = a BootstrapStore
+   * on `file`, or in memory.
+   */
+  store?: PeerStore;
+  /** state file for the default store; not together with `store` */
   file?: string;
-  /** overrides the file's value when given; default 8 for a new state */
+  /** for the default store: overrides the file's value when given; default 8 for a new state */
   maxpeers?: number;
   /**
    * Bearer token every request must carry. Required beyond loopback (as the
@@ -33,12 +40,12 @@ export interface BootstrapServer {
   /** e.g. http://127.0.0.1:41234 (no trailing slash) */
   url: string;
   port: number;
-  store: BootstrapStore;
+  store: PeerStore;
   /** the token requests must carry, if any: show a generated one to the user */
   token: string | undefined;
   /** whether `token` was generated here rather than given */
   tokenGenerated: boolean;
-  /** Stops listening, ends connections and waits for pending state writes. Idempotent. */
+  /** Stops listening, ends connections, waits for pending state writes and closes the store. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -47,11 +54,20 @@ const CLOSE_GRACE_MS = 1000;
 
 export async function startBootstrapServer(options: BootstrapServerOptions = {}): Promise<BootstrapServer> {
   const host = options.host ?? '127.0.0.1';
-  const store = new BootstrapStore({ file: options.file, maxpeers: options.maxpeers });
-  // Load before listening: a corrupt file must fail the start, not the first request.
-  await store.load();
-
   if (options.token !== undefined && options.token.trim() === '') throw new RangeError('token: expected a non-empty string');
+  if (options.store !== undefined && (options.file !== undefined || options.maxpeers !== undefined)) {
+    throw new RangeError('store: give either a store or file/maxpeers, not both');
+  }
+  const store = options.store ?? new BootstrapStore({ file: options.file, maxpeers: options.maxpeers });
+  // Load before listening: a corrupt file or an unreachable database must fail the
+  // start, not the first request.
+  try {
+    await store.load();
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw error;
+  }
+
   const tokenGenerated = options.token === undefined && !isLoopback(host);
   const token = tokenGenerated ? randomBytes(16).toString('hex') : options.token;
 
@@ -66,7 +82,14 @@ export async function startBootstrapServer(options: BootstrapServerOptions = {})
   const server = createServer(app);
   let allowedHosts: ReadonlySet<string> = new Set();
   guardServer(server, () => allowedHosts);
-  const {url, port} = await listen(server, host, options.port ?? 0);
+  let listening: Awaited<ReturnType<typeof listen>>;
+  try {
+    listening = await listen(server, host, options.port ?? 0);
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw error;
+  }
+  const { url, port } = listening;
   allowedHosts = allowedAuthorities(host, port, options.allowedHosts);
 
   let closing: Promise<void> | undefined;
@@ -83,7 +106,7 @@ export async function startBootstrapServer(options: BootstrapServerOptions = {})
       } finally {
         clearTimeout(grace);
       }
-      await store.flush();
+      await store.close();
     })();
     return closing;
   };

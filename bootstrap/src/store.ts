@@ -1,6 +1,8 @@
 // The bootstrap service's state: which peers are known, which of them are handed
-// out as contacts, and the file that keeps this across restarts. No HTTP here, so
-// the coordinator can drive the same store in-process.
+// out as contacts, and the rules every backend follows. BootstrapStore keeps it in
+// memory and, optionally, in a file; PostgresStore (postgres-store.ts) keeps it in a
+// database shared by many instances. No HTTP here, so the coordinator can drive the
+// same store in-process.
 
 import { removeStaleTempFiles, writeFileAtomic } from '@peerlab/node-kit/write-file-atomic';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -36,6 +38,37 @@ export interface LeaveResult {
   wasContact: boolean;
   /** candidates promoted to fill the gap the leaver left */
   promoted: string[];
+}
+
+/**
+ * What the router needs from a backend. Every method is one atomic step against
+ * every other caller, including other service instances on the same backend: the
+ * rules (maxpeers, oldest first, roles kept on rejoin) hold after each step.
+ */
+export interface PeerStore {
+  /** For logs and messages; never contains a password. */
+  readonly description: string;
+  /** Opens the backend (reads the file, connects, creates tables); call once before anything else. */
+  load(): Promise<void>;
+  getConfig(): Promise<BootstrapConfig>;
+  /** Shrinking demotes the youngest contacts; growing leaves room for `refill`. */
+  setConfig(config: BootstrapConfig): Promise<BootstrapConfig>;
+  /**
+   * Registers (or re-registers, after a restart) a peer and returns the contacts it
+   * should dial: those known before this join, never the joiner itself. A new peer
+   * becomes a contact while there is room, else a candidate; a known one keeps its role.
+   */
+  join(peer: { name: string; address: string }): Promise<Contact[]>;
+  /** Removes a peer; `undefined` if it is unknown. A departed contact is replaced by the oldest candidates at once. */
+  leave(name: string): Promise<LeaveResult | undefined>;
+  /** Contacts and candidates, each oldest first (by `since`, then join order). */
+  list(): Promise<PeerList>;
+  /** Promotes the oldest candidates until there are maxpeers contacts. */
+  refill(): Promise<RefillResult>;
+  /** Forgets every peer; the configuration stays. */
+  reset(): Promise<void>;
+  /** Waits for pending writes and releases the backend. */
+  close(): Promise<void>;
 }
 
 export interface BootstrapStoreOptions {
@@ -138,8 +171,9 @@ interface PeerRecord extends Contact {
   seq: number;
 }
 
-export class BootstrapStore {
+export class BootstrapStore implements PeerStore {
   readonly file: string | undefined;
+  readonly description: string;
   private maxpeers: number;
   private readonly maxpeersOverride: number | undefined;
   private readonly now: () => number;
@@ -153,6 +187,7 @@ export class BootstrapStore {
   constructor(options: BootstrapStoreOptions = {}) {
     if (options.maxpeers !== undefined) assertMaxpeers(options.maxpeers);
     this.file = options.file;
+    this.description = options.file === undefined ? 'in memory' : `file ${options.file}`;
     this.maxpeersOverride = options.maxpeers;
     this.maxpeers = options.maxpeers ?? DEFAULT_MAXPEERS;
     this.now = options.now ?? Date.now;
@@ -192,23 +227,18 @@ export class BootstrapStore {
     }
   }
 
-  getConfig(): BootstrapConfig {
-    return { maxpeers: this.maxpeers };
+  async getConfig(): Promise<BootstrapConfig> {
+    return this.config();
   }
 
-  /** Shrinking demotes the youngest contacts; growing leaves room for `refill`. */
   async setConfig(config: BootstrapConfig): Promise<BootstrapConfig> {
     assertMaxpeers(config.maxpeers);
     this.maxpeers = config.maxpeers;
     this.demoteExcess();
     await this.persist();
-    return this.getConfig();
+    return this.config();
   }
 
-  /**
-   * Registers (or re-registers, after a restart) a peer and returns the contacts it
-   * should dial: those known before this join, never the joiner itself.
-   */
   async join(peer: { name: string; address: string }): Promise<Contact[]> {
     const contacts = this.sorted(true)
       .filter((record) => record.name !== peer.name)
@@ -229,7 +259,6 @@ export class BootstrapStore {
     return contacts;
   }
 
-  /** Removes a peer; `undefined` if it is unknown. A departed contact is replaced at once. */
   async leave(name: string): Promise<LeaveResult | undefined> {
     const record = this.peers.get(name);
     if (!record) return undefined;
@@ -239,18 +268,16 @@ export class BootstrapStore {
     return { removed: toContact(record), wasContact: record.contact, promoted };
   }
 
-  list(): PeerList {
+  async list(): Promise<PeerList> {
     return { contacts: this.sorted(true).map(toContact), candidates: this.sorted(false).map(toContact) };
   }
 
-  /** Promotes the oldest candidates until there are maxpeers contacts. */
   async refill(): Promise<RefillResult> {
     const added = this.promoteOldest();
     if (added.length > 0) await this.persist();
     return { contacts: this.sorted(true).map(toContact), added };
   }
 
-  /** Forgets every peer; the configuration stays. */
   async reset(): Promise<void> {
     this.peers.clear();
     await this.persist();
@@ -261,12 +288,21 @@ export class BootstrapStore {
     await this.writeChain;
   }
 
+  /** Nothing to release but the pending writes. */
+  async close(): Promise<void> {
+    await this.flush();
+  }
+
   /** The state as stored in the file. */
   snapshot(): StateFile {
     const peers = [...this.peers.values()]
       .sort(byAge)
       .map(({ name, address, since, contact }) => ({ name, address, since, contact }));
-    return { version: 1, config: this.getConfig(), peers };
+    return { version: 1, config: this.config(), peers };
+  }
+
+  private config(): BootstrapConfig {
+    return { maxpeers: this.maxpeers };
   }
 
   private sorted(contact: boolean): PeerRecord[] {
@@ -328,7 +364,7 @@ function toContact({ name, address, since }: Contact): Contact {
   return { name, address, since };
 }
 
-function assertMaxpeers(value: number): void {
+export function assertMaxpeers(value: number): void {
   if (!maxpeersSchema.safeParse(value).success) {
     throw new RangeError(`maxpeers: ${MAXPEERS_MESSAGE}, got ${value}`);
   }

@@ -122,7 +122,7 @@ test('stand-alone bootstrap service: forged Host and cross-site Origin are refus
     refused(t, await rawRequest(`${server.url}${route}`, {method, headers: {host: `evil.example:${port}`}}), 421, 'host');
     refused(t, await rawRequest(`${server.url}${route}`, {method, headers: {origin: 'http://evil.example'}}), 403, 'origin');
   }
-  t.is(server.store.list().contacts.length, 1, 'the refused /reset forgot nobody');
+  t.is((await server.store.list()).contacts.length, 1, 'the refused /reset forgot nobody');
   for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `boot.example:${port}`]) {
     t.is((await rawRequest(`${server.url}/ping`, {headers: {host}})).status, 200, host);
   }
