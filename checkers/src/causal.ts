@@ -89,6 +89,11 @@ interface Findings {
   held: number;
   maxFrontier: number;
   counts: {violations: number; phantoms: number; duplicates: number; reused: number; gaps: number; bogus: number};
+  /** Where the coordinator's events and the sends are in the history, for judging the end without another pass over it. */
+  coordinatorAt: number[];
+  sendsAt: number[];
+  /** The latest `peer.started` that reported the peer's timing (-1: none). */
+  timingAt: number;
   first: {violations?: First; phantoms?: First; duplicates?: First; reused?: First; gaps?: First; bogus?: First};
 }
 
@@ -152,10 +157,16 @@ function findings(history: readonly HistoryEvent[]): Findings {
   const counts = {violations: 0, phantoms: 0, duplicates: 0, reused: 0, gaps: 0, bogus: 0};
   const first: Findings['first'] = {};
 
+  const coordinatorAt: number[] = [];
+  const sendsAt: number[] = [];
+  let timingIndex = -1;
   for (let i = 0; i < history.length; i++) {
     const e = history[i]!;
     const src = e.src;
-    if (src === 'coordinator') continue;
+    if (src === 'coordinator') {
+      coordinatorAt.push(i);
+      continue;
+    }
     const type = e.type;
     if (type === 'chat.delivered') {
       const d = (e as HistoryEventOf<'chat.delivered'>).data;
@@ -172,6 +183,7 @@ function findings(history: readonly HistoryEvent[]): Findings {
       const p = processOf(src);
       const process = processes[p]!;
       const position = chatIndex.n;
+      sendsAt.push(i);
       chatIndex.push(i);
       chatKind.push(SENT);
       chatProc.push(p);
@@ -219,6 +231,8 @@ function findings(history: readonly HistoryEvent[]): Findings {
           if (y !== x && m[y] === stamp) m[y] = -stamp;
         }
       }
+      // A message delivered before its own send (a broken peer) is no cause of itself.
+      m[k] = -stamp;
       const start = pool.n;
       for (const x of frontier) {
         if (m[x] !== stamp) continue;
@@ -236,6 +250,7 @@ function findings(history: readonly HistoryEvent[]): Findings {
     } else if (type === 'peer.started') {
       bySrc.delete(src);
       processOf(src);
+      if ((e as HistoryEventOf<'peer.started'>).data.timing !== undefined) timingIndex = i;
     }
   }
 
@@ -247,6 +262,8 @@ function findings(history: readonly HistoryEvent[]): Findings {
   };
   /** The sender delivered its own message: the first such delivery after the send is no duplicate. */
   const ownDelivered = new Uint8Array(names.length);
+  /** Processes that sent an id again (process × ids + message): their own delivery of it is no duplicate either. */
+  const resent = new Set<number>();
   let deliveries = 0;
   let messages = 0;
   for (let j = 0; j < chatIndex.n; j++) {
@@ -257,6 +274,7 @@ function findings(history: readonly HistoryEvent[]): Findings {
     const word = k >>> 5;
     if (chatKind.a[j] === SENT) {
       if (sendAt.a[k] === j) messages++;
+      else if (sendProc.a[k] !== p) resent.add(p * names.length + k);
       const e = history[chatIndex.a[j]!] as HistoryEventOf<'chat.sent'>;
       const {deps, reply_to: replyTo} = e.data;
       if (deps !== undefined) {
@@ -285,6 +303,7 @@ function findings(history: readonly HistoryEvent[]): Findings {
         ownDelivered[k] = 1;
         continue;
       }
+      if (resent.delete(p * names.length + k)) continue;
       counts.duplicates++;
       if (!first.duplicates) {
         const {peer, src} = processes[p]!;
@@ -320,7 +339,7 @@ function findings(history: readonly HistoryEvent[]): Findings {
       break;
     }
   }
-  return {messages, deliveries, held, maxFrontier, counts, first};
+  return {messages, deliveries, held, maxFrontier, counts, coordinatorAt, sendsAt, timingAt: timingIndex, first};
 }
 
 /**
@@ -406,13 +425,12 @@ interface LostJudgement {
  * delivery model (two anti-entropy intervals, from the peers' timing), never
  * less than `QUIET_FLOOR_MS`. A message still missing sooner may yet come.
  */
-function lostJudgement(history: readonly HistoryEvent[]): LostJudgement {
+function lostJudgement(history: readonly HistoryEvent[], f: Findings): LostJudgement {
   let stop = Infinity;
   let lastStepEnd = -1;
   let lastStepBegin = -1;
-  for (let i = 0; i < history.length; i++) {
+  for (const i of f.coordinatorAt) {
     const e = history[i]!;
-    if (e.src !== 'coordinator') continue;
     if (isEvent(e, 'run.stop')) stop = Math.min(stop, i + 1);
     else if (isEvent(e, 'step.end')) lastStepEnd = i;
     else if (isEvent(e, 'step.begin')) lastStepBegin = i;
@@ -423,28 +441,34 @@ function lostJudgement(history: readonly HistoryEvent[]): LostJudgement {
   let blocked = false;
   let rates = false;
   let lastChange: {t: number; what: string} | undefined;
-  for (let i = 0; i < end; i++) {
+  for (const i of f.coordinatorAt) {
+    if (i >= end) break;
     const e = history[i]!;
-    if (e.src === 'coordinator') {
-      if (isEvent(e, 'fault')) {
-        const kind = e.data.kind;
-        if (kind === 'partition' || kind === 'isolate' || kind === 'cut') blocked = true;
-        else if (kind === 'loss' || kind === 'delay') rates = true;
-        else if (kind === 'heal') {
-          blocked = (e.data.kept ?? []).length > 0;
-          rates = e.data.kept_rates === true;
-        }
-        lastChange = {t: e.t, what: `a ${kind} fault`};
-      } else if (isEvent(e, 'peer.spawn') || isEvent(e, 'peer.kill')) {
-        lastChange = {t: e.t, what: `${e.type} of ${coordinatorPeer(e) ?? '?'}`};
+    if (isEvent(e, 'fault')) {
+      const kind = e.data.kind;
+      if (kind === 'partition' || kind === 'isolate' || kind === 'cut') blocked = true;
+      else if (kind === 'loss' || kind === 'delay') rates = true;
+      else if (kind === 'heal') {
+        blocked = (e.data.kept ?? []).length > 0;
+        rates = e.data.kept_rates === true;
       }
-    } else if (e.type === 'chat.sent') {
-      if (!lastChange || e.t >= lastChange.t) lastChange = {t: e.t, what: 'the last send'};
+      if (!lastChange || e.t >= lastChange.t) lastChange = {t: e.t, what: `a ${kind} fault`};
+    } else if (isEvent(e, 'peer.spawn') || isEvent(e, 'peer.kill')) {
+      if (!lastChange || e.t >= lastChange.t) lastChange = {t: e.t, what: `${e.type} of ${coordinatorPeer(e) ?? '?'}`};
     }
+  }
+  // The last send before the end (sends are in history order; their times from different peers need not be).
+  for (let j = f.sendsAt.length - 1; j >= 0; j--) {
+    const i = f.sendsAt[j]!;
+    if (i >= end) continue;
+    const t = history[i]!.t;
+    if (!lastChange || t >= lastChange.t) lastChange = {t, what: 'the last send'};
+    break;
   }
   if (blocked) return {end, why: 'links are still blocked at the end of the run'};
   if (rates) return {end, why: 'loss or delay is still in force at the end of the run'};
-  const timing = timingAt(history);
+  // The latest timing a peer reported, found by the pass over the history rather than by another.
+  const timing = timingAt(f.timingAt >= 0 ? [history[f.timingAt]!] : []);
   const model = 'timing' in timing ? deliveryModelMs(timing.timing, 0) : undefined;
   const quiet = Math.max(QUIET_FLOOR_MS, model === undefined ? 0 : QUIET_MULTIPLE * model);
   if (lastChange && endT - lastChange.t < quiet) {
@@ -494,7 +518,7 @@ function plural(n: number, one: string, many: string): string {
 
 export function causal(history: readonly HistoryEvent[]): Verdict {
   const f = findings(history);
-  const judgement = lostJudgement(history);
+  const judgement = lostJudgement(history, f);
   const lost = judgement.why === undefined ? lostAt(history, judgement.end) : {lost: 0};
   const {counts} = f;
   const figures: Record<string, number> = {
