@@ -70,6 +70,8 @@ interface Process {
   src: string;
   /** Its frontier: own last send and what it delivered since (pass 1). */
   frontier: number[];
+  /** The frontier's length when last reduced. */
+  reducedTo: number;
   /** What it delivered or sent so far, as bits by message number (pass 2). */
   has: Uint32Array | undefined;
 }
@@ -134,13 +136,42 @@ function findings(history: readonly HistoryEvent[]): Findings {
     return k;
   };
 
+  /**
+   * A frontier less what its members' own causes already imply (those whose
+   * send the history has shown so far), each once, in order, without `self`
+   * (a message a broken peer delivered before sending it is no cause of
+   * itself). The closure stays the same, so nothing is lost for the check.
+   */
+  const reduce = (frontier: readonly number[], self: number): number[] => {
+    const m = mark.a;
+    stamp++;
+    for (const x of frontier) m[x] = stamp;
+    for (const x of frontier) {
+      // A member already implied by another implies nothing more here: two messages never remove each other.
+      if (m[x] !== stamp || sendAt.a[x]! < 0) continue;
+      const end = predStart.a[x]! + predLen.a[x]!;
+      for (let q = predStart.a[x]!; q < end; q++) {
+        const y = pool.a[q]!;
+        if (y !== x && m[y] === stamp) m[y] = -stamp;
+      }
+    }
+    if (self >= 0) m[self] = -stamp;
+    const out: number[] = [];
+    for (const x of frontier) {
+      if (m[x] !== stamp) continue;
+      out.push(x);
+      m[x] = 0;
+    }
+    return out;
+  };
+
   const processes: Process[] = [];
   const bySrc = new Map<string, number>();
   const processOf = (src: string): number => {
     let p = bySrc.get(src);
     if (p === undefined) {
       p = processes.length;
-      processes.push({peer: peerOf(src) ?? src, src, frontier: [], has: undefined});
+      processes.push({peer: peerOf(src) ?? src, src, frontier: [], reducedTo: 0, has: undefined});
       bySrc.set(src, p);
     }
     return p;
@@ -172,7 +203,13 @@ function findings(history: readonly HistoryEvent[]): Findings {
       const d = (e as HistoryEventOf<'chat.delivered'>).data;
       const k = intern(d.id);
       const p = processOf(src);
-      processes[p]!.frontier.push(k);
+      const process = processes[p]!;
+      process.frontier.push(k);
+      // A process that delivers much and sends little: its frontier is reduced as it grows, not only at its next send.
+      if (process.frontier.length >= process.reducedTo * 2 + 1024) {
+        process.frontier = reduce(process.frontier, -1);
+        process.reducedTo = process.frontier.length;
+      }
       chatIndex.push(i);
       chatKind.push(DELIVERED);
       chatProc.push(p);
@@ -217,34 +254,16 @@ function findings(history: readonly HistoryEvent[]): Findings {
         }
         if (actor) actor.last = seq;
       }
-      // The frontier, less what its members' own causes already imply (those whose send the history has shown).
-      const frontier = process.frontier;
-      const m = mark.a;
-      stamp++;
-      for (const x of frontier) m[x] = stamp;
-      for (const x of frontier) {
-        // A member already implied by another implies nothing more here: two messages never remove each other.
-        if (m[x] !== stamp || sendAt.a[x]! < 0) continue;
-        const end = predStart.a[x]! + predLen.a[x]!;
-        for (let q = predStart.a[x]!; q < end; q++) {
-          const y = pool.a[q]!;
-          if (y !== x && m[y] === stamp) m[y] = -stamp;
-        }
-      }
-      // A message delivered before its own send (a broken peer) is no cause of itself.
-      m[k] = -stamp;
+      const causes = reduce(process.frontier, k);
       const start = pool.n;
-      for (const x of frontier) {
-        if (m[x] !== stamp) continue;
-        pool.push(x);
-        m[x] = 0;
-      }
+      for (const x of causes) pool.push(x);
       sendAt.a[k] = position;
       sendProc.a[k] = p;
       predStart.a[k] = start;
       predLen.a[k] = pool.n - start;
       if (pool.n - start > maxFrontier) maxFrontier = pool.n - start;
       process.frontier = [k];
+      process.reducedTo = 0;
     } else if (type === 'chat.held') {
       held++;
     } else if (type === 'peer.started') {
@@ -362,7 +381,8 @@ function explainViolation(
   const missing = (c: number) => (has[c >>> 5]! & (1 << (c & 31))) === 0 && at.sendAt.a[c]! >= 0;
   const chain = [message, cause];
   const seen = new Set(chain);
-  for (let step = 0; step < MAX_CHAIN; step++) {
+  let cut = false;
+  for (let step = 0; step <= MAX_CHAIN; step++) {
     const last = chain[chain.length - 1]!;
     const end = at.predStart.a[last]! + at.predLen.a[last]!;
     let next: number | undefined;
@@ -371,6 +391,11 @@ function explainViolation(
       if (!seen.has(c) && missing(c)) next = c;
     }
     if (next === undefined) break;
+    // Further back there is more: the message says so rather than walking on.
+    if (step === MAX_CHAIN) {
+      cut = true;
+      break;
+    }
     chain.push(next);
     seen.add(next);
   }
@@ -382,7 +407,7 @@ function explainViolation(
     const how = at.sendProc.a[from] === by ? `${peerOfProcess(by)} sent ${names[from]}, then ${names[to]}` : `${peerOfProcess(by)} delivered ${names[from]}, then sent ${names[to]}`;
     return ` → ${names[to]} (${how})`;
   });
-  const truncated = chain.length > MAX_CHAIN ? '… ' : '';
+  const truncated = cut ? '… ' : '';
   const {peer, src} = processes[receiver]!;
   const text = `${peer} delivered ${names[message]} before its cause ${names[chain[0]!]}; ${truncated}${names[chain[0]!]}${links.join('')}`;
   // The sends along the chain, each link's delivery at the next sender, and what the receiver delivered of it.

@@ -269,6 +269,24 @@ test('every defect is counted, and the first of each kind is named', (t) => {
   t.is(v.figures?.phantoms, 1);
 });
 
+test('a peer that delivers thousands before it sends: its message depends on them all through two causes', (t) => {
+  const b = c().group('alice', 'bob', 'charly', 'dave');
+  for (let i = 1; i <= 1500; i++) {
+    b.say('alice', i).deliver('alice', `alice:e1:${i}`).say('bob', i).deliver('bob', `bob:e1:${i}`);
+    b.deliver('charly', `alice:e1:${i}`).deliver('charly', `bob:e1:${i}`).deliver('dave', `alice:e1:${i}`);
+  }
+  b.say('charly', 1).deliver('charly', 'charly:e1:1');
+  b.hold('dave', 'charly:e1:1', [], ['bob:e1:1500']);
+  const v = causal(b.events);
+  t.is(v.figures?.max_frontier, 2, 'charly:e1:1 depends on alice:e1:1500 and bob:e1:1500, which imply the rest');
+  t.is(v.status, 'pass', v.message);
+  // dave takes charly's message with none of bob's: the walk back names a cause a dozen links up the chain.
+  b.deliver('dave', 'charly:e1:1');
+  const bad = causal(b.events);
+  t.is(bad.status, 'fail');
+  t.regex(bad.message, /^dave delivered charly:e1:1 before its cause bob:e1:1488; … bob:e1:1488 → bob:e1:1489 \(bob sent bob:e1:1488, then bob:e1:1489\) → .* → charly:e1:1 \(charly delivered bob:e1:1500, then sent charly:e1:1\)$/);
+});
+
 /**
  * A generated history: `peers` peers each sending in turn, each message
  * delivered by the others a few sends later (so frontiers hold several
