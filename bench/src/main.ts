@@ -20,12 +20,14 @@ import {Coordinator, HistoryWriter, defaultPeerBin, generateNames, killAllPeersN
 import {readHistory} from '@peerlab/checkers/history/read';
 import type {HistoryEvent} from '@peerlab/checkers/history/types';
 import {checkCondition, invariants} from '@peerlab/checkers/check';
+import {causal} from '@peerlab/checkers/causal';
 import {median, percentile, round} from '@peerlab/checkers/stats';
 import {epidemicSpreadMs, expectedDetectionMs, failureDetectionBoundMs, parseSwimTiming} from '@peerlab/checkers/swim-model';
 import type {SwimTiming} from '@peerlab/checkers/swim-model';
 import {buildReportFiles} from '@peerlab/report';
 import {withBrowser} from '@peerlab/report/probe/browser';
 import {painted} from '@peerlab/report/probe/screenshots';
+import {writeCausalHistory} from './causal-history.js';
 
 interface Figure {
   name: string;
@@ -39,7 +41,7 @@ interface Figure {
 }
 
 const quick = process.argv.includes('--quick');
-/** `--only spawn,commands` runs some phases (spawn, commands, ingestion, detection, checkers, report, scale); results then go to results-partial.json. */
+/** `--only spawn,commands` runs some phases (spawn, commands, ingestion, detection, checkers, causal, report, scale); results then go to results-partial.json. */
 const only = process.argv.find((a, i) => process.argv[i - 1] === '--only')?.split(',');
 const phase = (name: string) => !only || only.includes(name);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -438,6 +440,48 @@ async function checkers(events: number): Promise<void> {
   report({name: `checkers over a ${Math.round(parsed / 1000)}k-event history`, value: withCheckers, unit: 'ms', baseline: readOnly, target: '<= 3x reading and parsing the file'}, (r) => r <= 3);
 }
 
+// --- the causal invariant over a large chat history ------------------------------------------
+
+/**
+ * The `causal` invariant over a generated history of causal chat (causal-history.ts), against
+ * parsing it as every checker's input is parsed (`readHistory`: read, JSON.parse, each line held to
+ * the contract). The best of a few alternating rounds of each, as the report phase takes them.
+ */
+async function causalPhase(events: number): Promise<void> {
+  const peers = 20;
+  const file = path.join(tmpRoot, `causal-history-${events}.jsonl`);
+  const {messages, held} = await writeCausalHistory(file, {peers, events, timing: local});
+  const rounds = quick ? 1 : 3;
+  let parseMs = Infinity;
+  let checkMs = Infinity;
+  let verdict: ReturnType<typeof causal> | undefined;
+  let count = 0;
+  // Beside it, for scale: readline and JSON.parse alone, the floor the checkers phase compares with.
+  let rawMs = Infinity;
+  for (let round = 0; round < rounds; round++) {
+    rawMs = Math.min(rawMs, (await readAndParse(file)).ms);
+    let started = performance.now();
+    const history = await readHistory(file);
+    parseMs = Math.min(parseMs, performance.now() - started);
+    count = history.length;
+    started = performance.now();
+    verdict = causal(history);
+    checkMs = Math.min(checkMs, performance.now() - started);
+  }
+  const f = verdict?.figures ?? {};
+  report(
+    {
+      name: `causal invariant over a ${Math.round(count / 1000)}k-event chat history`,
+      value: checkMs,
+      unit: 'ms',
+      baseline: parseMs,
+      target: '<= 2x parsing it (readHistory)',
+      note: `best of ${rounds}; ${peers} peers, ${messages} messages, ${f.deliveries ?? 0} deliveries, ${held} held, largest frontier ${f.max_frontier ?? 0}; JSON.parse alone ${round(rawMs)} ms (${round(checkMs / rawMs)}x); ${verdict?.status ?? 'not run'}: ${(verdict?.message ?? '').slice(0, 200)}`,
+    },
+    (r) => r <= 2 && verdict?.status === 'pass',
+  );
+}
+
 // --- the HTML report of a large history -----------------------------------------------------------
 
 /**
@@ -547,6 +591,7 @@ try {
   if (phase('ingestion')) await ingestion(quick ? 20_000 : 200_000);
   if (phase('detection')) await detection(quick ? 5 : 50, quick ? 3 : 300);
   if (phase('checkers')) await checkers(quick ? 20_000 : 1_000_000);
+  if (phase('causal')) await causalPhase(quick ? 20_000 : 1_000_000);
   if (phase('report')) await reportPhase(quick ? 20_000 : 1_000_000);
   // The scale scenarios take minutes: the full run and `--only scale` run them, --quick does not.
   if (!quick && phase('scale')) await scale();

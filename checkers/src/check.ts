@@ -39,6 +39,7 @@ export {stateSeen} from './state.js';
 export type {StateParams} from './state.js';
 export {invariants, noDead, noDuplicateDelivery, noFalseDead, noUnsentDelivery, perSenderOrder} from './invariants.js';
 export {illegality, membershipLegality} from './legality.js';
+export {causal} from './causal.js';
 export {
   ChatFold,
   Model,

@@ -5,6 +5,7 @@
  */
 import type {HistoryEvent, HistoryEventOf, InvariantName, Verdict} from './history/types.js';
 import {isEvent} from './history/types.js';
+import {causal} from './causal.js';
 import {membershipLegality} from './legality.js';
 import type {Effect} from './model.js';
 import {Model, SplitTracker, chatAt, coordinatorPeer, evidence, formatTime, isMemberEvent, parseChatId, peerOf} from './model.js';
@@ -270,4 +271,5 @@ export const invariants: Record<InvariantName, (history: readonly HistoryEvent[]
   'no-false-dead': noFalseDead,
   'no-dead': noDead,
   'membership-legality': membershipLegality,
+  causal,
 };

@@ -511,7 +511,8 @@ test('state with an isolated peer and a one-way cut bridged by a third peer', (t
 test('invariants: pass on a clean history, with figures', (t) => {
   const b = h().group('alice', 'bob').send('alice', 1).send('alice', 2).deliverAll('alice:e1:1', 'alice', 'bob').deliverAll('alice:e1:2', 'alice', 'bob');
   t.deepEqual(Object.keys(invariants).sort(), [...invariantNames].sort());
-  for (const name of invariantNames) t.is(invariants[name](b.events).status, 'pass', name);
+  // Nothing was held back here, so causal order was never put to the test (causal.test.ts tests it).
+  for (const name of invariantNames) t.is(invariants[name](b.events).status, name === 'causal' ? 'unknown' : 'pass', name);
   t.deepEqual(noDuplicateDelivery(b.events).figures, {duplicates: 0, deliveries: 4});
   t.deepEqual(perSenderOrder(b.events).figures, {out_of_order: 0, deliveries: 4});
   t.deepEqual(noUnsentDelivery(b.events).figures, {unsent: 0, messages: 2});
@@ -954,7 +955,7 @@ test('the checkers judge 300 000 events (their speed is measured by npm run benc
   t.is(stateSeen(b.events, window, {of: 'alice', is: 'alive', seenBy: 'all'}).status, 'pass');
   t.is(detected(b.events, window).status, 'pass');
   t.is(rejoined(b.events, window, 'alice').status, 'unknown');
-  for (const name of invariantNames) t.is(invariants[name](b.events).status, 'pass');
+  for (const name of invariantNames) t.is(invariants[name](b.events).status, name === 'causal' ? 'unknown' : 'pass', name);
   const elapsed = performance.now() - started;
   t.log(`${b.events.length} events, all checkers in ${elapsed.toFixed(0)} ms`);
 });

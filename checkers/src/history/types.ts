@@ -60,7 +60,7 @@ export interface Verdict {
 }
 
 /** Invariants a scenario may list; each is checked over the whole history at the end. */
-export const invariantNames = ['no-duplicate-delivery', 'per-sender-order', 'no-unsent-delivery', 'no-false-dead', 'no-dead', 'membership-legality'] as const;
+export const invariantNames = ['no-duplicate-delivery', 'per-sender-order', 'no-unsent-delivery', 'no-false-dead', 'no-dead', 'membership-legality', 'causal'] as const;
 export type InvariantName = (typeof invariantNames)[number];
 
 /**
