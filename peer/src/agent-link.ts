@@ -9,6 +9,7 @@ import type {CommandContext, ScriptNesting} from './commands.js';
 import {agentFileAccess} from './file-access.js';
 import {createRegistry} from './commands.js';
 import {formatAddress} from './membership/types.js';
+import {MAX_CHAT_DEPS} from './membership/messages.js';
 import type {Peer} from './peer.js';
 
 export const PEER_VERSION = '0.1.0';
@@ -78,8 +79,10 @@ export function linkAgent(peer: Peer, options: AgentLinkOptions): {agent: Agent<
   membership.on('reaped', (e) => agent.emit('member.reaped', {name: e.name, state: e.state, incarnation: e.incarnation}));
   // When this peer became part of the group: the instant convergence is timed from.
   membership.on('contacted', ({via, seeds}) => agent.emit('peer.joined', {via, seeds}));
-  peer.chat.on('sent', (m) => agent.emit('chat.sent', {id: m.id, sender: m.sender, seq: m.seq, text: m.text}));
-  peer.chat.on('delivered', (m) => agent.emit('chat.delivered', {id: m.id, sender: m.sender, seq: m.seq, sentAt: m.sentAt}));
+  peer.chat.on('sent', (m) => agent.emit('chat.sent', {id: m.id, sender: m.sender, seq: m.seq, text: m.text, deps: m.deps, ...(m.replyTo !== undefined ? {reply_to: m.replyTo} : {})}));
+  peer.chat.on('delivered', (m) => agent.emit('chat.delivered', {id: m.id, sender: m.sender, seq: m.seq, sentAt: m.sentAt, deps: m.deps}));
+  // `missing` can name its sender's previous message besides a full list of deps: one over the contract's bound, kept to it.
+  peer.chat.on('held', ({message: m, missing}) => agent.emit('chat.held', {id: m.id, sender: m.sender, seq: m.seq, deps: m.deps, missing: missing.slice(0, MAX_CHAT_DEPS)}));
   const c = peer.config;
   // The knobs the harness's timing model reads: it learns them from the peer, so a peer in any language is judged by its own settings.
   const timing = {
