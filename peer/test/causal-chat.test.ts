@@ -6,7 +6,12 @@
  */
 import test from 'ava';
 import {parseWords} from '@peerlab/client-agent';
+import {peerEvent} from '@peerlab/events/contract';
 import {createRegistry} from '../src/commands.js';
+import {reportChat} from '../src/agent-link.js';
+import {Logger} from '../src/log.js';
+import {Peer as InProcessPeer} from '../src/peer.js';
+import {UdpMember} from './helpers/udp-member.js';
 import type {PeerProcess} from './helpers/peer-process.js';
 import {PeerProcess as Peer, converged, eventually, startGroup, stopAll} from './helpers/peer-process.js';
 
@@ -159,4 +164,30 @@ serial('a peer restarted under the same name never reuses a message id', async (
     return now.count === 3 ? now : undefined;
   });
   t.deepEqual(log.messages.map((m) => m.id), [...before, after]);
+});
+
+serial('the chat events for the agent carry ids, deps and reply_to as the event contract has them, and chat.held comes once per message', async (t) => {
+  const peer = await InProcessPeer.start({name: 'ev1', host: '127.0.0.1', port: 0, profile: 'local', join: []}, new Logger('ev1', () => {}));
+  t.teardown(() => peer.close());
+  const events: Array<{type: string; data: Record<string, unknown>}> = [];
+  reportChat(peer.chat, (type, data) => events.push({type, data: data as Record<string, unknown>}));
+  const member = await UdpMember.bind(t);
+  const chat = (m: object) => member.send(peer.address, {t: 'chat', m: [m]});
+  const question = {id: 'yan:e:1', sender: 'yan', epoch: 'e', seq: 1, text: 'when?', sentAt: Date.now(), deps: []};
+  const answer = {id: 'zed:e:1', sender: 'zed', epoch: 'e', seq: 1, text: 'noon', sentAt: Date.now(), deps: ['yan:e:1'], replyTo: 'yan:e:1'};
+  // The answer twice before its question: held once, the second a duplicate.
+  await chat(answer);
+  await chat(answer);
+  await eventually('the answer held', 5000, async () => (peer.chat.heldCount === 1 && peer.chat.duplicates === 1 ? true : undefined));
+  await chat(question);
+  await eventually('both delivered', 5000, async () => (peer.chat.messages().length === 2 ? true : undefined));
+  const own = peer.chat.send('thanks', {replyTo: 'zed:e:1'});
+  t.deepEqual(own.deps, ['zed:e:1'], 'the answer superseded the question in the frontier');
+
+  for (const event of events) t.notThrows(() => peerEvent.parse(event), JSON.stringify(event));
+  t.deepEqual(events.map((e) => `${e.type} ${String(e.data.id)}`), ['chat.held zed:e:1', 'chat.delivered yan:e:1', 'chat.delivered zed:e:1', `chat.sent ${own.id}`, `chat.delivered ${own.id}`]);
+  t.deepEqual(events[0]!.data, {id: 'zed:e:1', sender: 'zed', seq: 1, deps: ['yan:e:1'], missing: ['yan:e:1']});
+  t.deepEqual(events[2]!.data.deps, ['yan:e:1']);
+  t.deepEqual(events[3]!.data, {id: own.id, sender: 'ev1', seq: 1, text: 'thanks', deps: ['zed:e:1'], reply_to: 'zed:e:1'});
+  t.deepEqual(events[4]!.data.deps, ['zed:e:1']);
 });
