@@ -275,7 +275,7 @@ export function createRegistry(): Registry<CommandContext> {
     group: 'chat',
     summary: 'broadcast a message to every member; --reply-to makes it depend on a message delivered here',
     args: [
-      {name: 'reply-to', type: 'string', flag: true, description: 'id of a delivered message this one answers (see `messages`)'},
+      {name: 'reply-to', type: 'string', flag: true, description: 'id of a delivered message this one answers (see `messages --ids`)'},
       {name: 'text', type: 'string', rest: true, required: true, description: 'the message'},
     ],
     run(args, {peer}) {
@@ -296,18 +296,23 @@ export function createRegistry(): Registry<CommandContext> {
   registry.add({
     name: 'messages',
     group: 'chat',
-    summary: 'list delivered messages, in delivery order, with their ids (what --reply-to takes)',
-    args: [json, {name: 'last', type: 'integer', flag: true, description: 'only the last N'}],
+    summary: 'list delivered messages, in delivery order; --ids shows the ids --reply-to takes',
+    args: [
+      json,
+      {name: 'last', type: 'integer', flag: true, description: 'only the last N'},
+      {name: 'ids', type: 'boolean', flag: true, description: "show each message's id"},
+    ],
     run(args, {peer}) {
       const all = peer.chat.messages();
       const last = typeof args.last === 'number' ? all.slice(-args.last) : all;
       return {count: all.length, duplicates: peer.chat.duplicates, held: peer.chat.heldCount, messages: last};
     },
-    format(result) {
+    format(result, args) {
       const r = result as {count: number; held: number; messages: {sender: string; text: string; deliveredAt: number; id: string; replyTo?: string}[]};
       const lines = r.messages.map((m) => {
+        const id = args.ids === true ? `[${printable(m.id)}] ` : '';
         const reply = m.replyTo !== undefined ? `(re ${printable(m.replyTo)}) ` : '';
-        return `${new Date(m.deliveredAt).toISOString().slice(11, 19)} <${m.sender}> ${reply}${printable(m.text)}  [${printable(m.id)}]`;
+        return `${new Date(m.deliveredAt).toISOString().slice(11, 19)} ${id}<${m.sender}> ${reply}${printable(m.text)}`;
       });
       if (r.held > 0) lines.push(`${r.held} held: waiting for messages they depend on`);
       return lines.length > 0 ? lines.join('\n') : 'no messages yet';

@@ -84,8 +84,8 @@ serial('a reply that overtakes its question is held at a third peer until anti-e
   t.is(delivered.replyTo, question);
   t.true(delivered.deps.includes(question));
   t.is(carol.stderr.slice(carolFrom).filter((l) => l.includes(' held ')).length, 1, 'held once');
-  const shown = await carol.command('messages');
-  t.regex(shown[1]!, new RegExp(`<bob> \\(re ${question}\\) noon  \\[${answer}\\]$`));
+  t.regex((await carol.command('messages'))[1]!, new RegExp(`^\\d\\d:\\d\\d:\\d\\d <bob> \\(re ${question}\\) noon$`));
+  t.regex((await carol.command('messages --ids'))[1]!, new RegExp(`^\\d\\d:\\d\\d:\\d\\d \\[${answer}\\] <bob> \\(re ${question}\\) noon$`));
 });
 
 serial('a peer with --bug deliver-on-arrival delivers the same overtaking reply before its question and never holds', async (t) => {

@@ -58,8 +58,8 @@ test('a message waiting for several causes goes once the last of them is deliver
 });
 
 test('a chain of held messages is released by one delivery, in order, without rescanning the buffer', (t) => {
-  const r = receiver({maxHeld: 5000});
-  const n = 5000;
+  const n = 20_000;
+  const r = receiver({maxHeld: n});
   // Newest first: each waits for the one before; the first waits for a message of another stream.
   for (let seq = n; seq >= 1; seq--) r.receive(message('bob', seq, seq === 1 ? ['alice:e:1'] : [`bob:e:${seq - 1}`]));
   t.is(r.order.heldCount, n);
@@ -70,8 +70,8 @@ test('a chain of held messages is released by one delivery, in order, without re
   t.deepEqual(r.delivered.slice(0, 3), ['alice:e:1', 'bob:e:1', 'bob:e:2']);
   t.is(r.delivered.at(-1), `bob:e:${n}`);
   t.is(r.order.heldCount, 0);
-  // A rescan of the buffer per delivery is 12.5 million looks here: seconds, not milliseconds.
-  t.true(ms < 500, `released ${n} in ${ms.toFixed(0)} ms`);
+  // A rescan of the buffer per delivery is 200 million looks here: tens of seconds, not milliseconds.
+  t.true(ms < 2000, `released ${n} in ${ms.toFixed(0)} ms`);
 });
 
 test('what was delivered or is held is a duplicate when it comes again', (t) => {

@@ -40,6 +40,12 @@ export interface ChatEvents {
 
 export const MAX_TEXT_LENGTH = 4000;
 
+/** The first `shown` of a list, and how many more: a log line stays a line however many deps a message has. */
+function listed(items: readonly string[], shown: number): string {
+  const head = items.slice(0, shown).join(', ');
+  return items.length > shown ? `${head} and ${items.length - shown} more` : head;
+}
+
 /** What the chat refused to hold or send: shown by `status`. */
 export interface ChatRefusals {
   /**
@@ -113,11 +119,6 @@ export class Chat extends EventEmitter<ChatEvents> {
     return this.#log;
   }
 
-  /** Whether a message with this id was delivered here (what `send --reply-to` may answer). */
-  hasDelivered(id: string): boolean {
-    return this.#order.isDelivered(id);
-  }
-
   /** How many messages from others wait for their causes. */
   get heldCount(): number {
     return this.#order.heldCount;
@@ -140,7 +141,7 @@ export class Chat extends EventEmitter<ChatEvents> {
         this.refusals.heldDropped++;
         break;
       case 'held':
-        this.log.info('chat', `held ${message.id} from ${message.sender}: waits for ${arrival.missing.join(', ')}`);
+        this.log.info('chat', `held ${message.id} from ${message.sender}: waits for ${listed(arrival.missing, 5)}`);
         this.emit('held', {message, missing: arrival.missing});
         break;
       case 'delivered':
