@@ -40,8 +40,9 @@ export interface Policy {
   retransmitLimit(limit: number): number;
   /**
    * Hands a message from another member, its turn come (once its causes are
-   * delivered, when the peer waits for them), to `record` (the delivery itself). `stream` names its sender stream.
-   * One instance per peer: an override may keep state across calls.
+   * delivered, when the peer waits for them), to `record` (the delivery
+   * itself). `stream` names its sender stream. One instance per peer: an
+   * override may keep state across calls.
    */
   deliver(message: ChatMessage, stream: string, record: (message: ChatMessage) => void): void;
 }
