@@ -4,12 +4,14 @@
  * membership and chat event. The agent itself knows nothing of chat or SWIM.
  */
 import {Agent} from '@peerlab/client-agent';
-import type {HelloAck, Registry, Snapshot} from '@peerlab/client-agent';
+import type {EventDataFor, HelloAck, Registry, Snapshot} from '@peerlab/client-agent';
 import type {CommandContext, ScriptNesting} from './commands.js';
 import {agentFileAccess} from './file-access.js';
 import {SHELL, SHELL_WITHHELD, createRegistry, parseCommandLine} from './commands.js';
 import {formatAddress} from './membership/types.js';
+import {MAX_CHAT_DEPS} from './membership/messages.js';
 import type {Peer} from './peer.js';
+import type {Chat} from './chat/chat.js';
 
 export const PEER_VERSION = '0.1.0';
 
@@ -87,8 +89,7 @@ export function linkAgent(peer: Peer, options: AgentLinkOptions): {agent: Agent<
   membership.on('reaped', (e) => agent.emit('member.reaped', {name: e.name, state: e.state, incarnation: e.incarnation}));
   // When this peer became part of the group: the instant convergence is timed from.
   membership.on('contacted', ({via, seeds}) => agent.emit('peer.joined', {via, seeds}));
-  peer.chat.on('sent', (m) => agent.emit('chat.sent', {id: m.id, sender: m.sender, seq: m.seq, text: m.text}));
-  peer.chat.on('delivered', (m) => agent.emit('chat.delivered', {id: m.id, sender: m.sender, seq: m.seq, sentAt: m.sentAt}));
+  reportChat(peer.chat, (type, data) => agent.emit(type, data));
   const c = peer.config;
   // The knobs the harness's timing model reads: it learns them from the peer, so a peer in any language is judged by its own settings.
   const timing = {
@@ -104,6 +105,17 @@ export function linkAgent(peer: Peer, options: AgentLinkOptions): {agent: Agent<
   agent.emit('peer.started', {address: peer.address, incarnation: membership.self.incarnation, profile: c.profile, timing});
   reportCounters(peer, agent);
   return {agent, registered: agent.start()};
+}
+
+/** Where a peer's events go: the agent, or a test's list. */
+export type EventSink = <T extends 'chat.sent' | 'chat.delivered' | 'chat.held'>(type: T, data: EventDataFor<T>) => void;
+
+/** The chat's events as the contract (@peerlab/events/contract) has them: sent, delivered and held, with ids and deps. */
+export function reportChat(chat: Chat, emit: EventSink): void {
+  chat.on('sent', (m) => emit('chat.sent', {id: m.id, sender: m.sender, seq: m.seq, text: m.text, deps: m.deps, ...(m.replyTo !== undefined ? {reply_to: m.replyTo} : {})}));
+  chat.on('delivered', (m) => emit('chat.delivered', {id: m.id, sender: m.sender, seq: m.seq, sentAt: m.sentAt, deps: m.deps}));
+  // `missing` can name its sender's previous message besides a full list of deps: one over the contract's bound, kept to it.
+  chat.on('held', ({message: m, missing}) => emit('chat.held', {id: m.id, sender: m.sender, seq: m.seq, deps: m.deps, missing: missing.slice(0, MAX_CHAT_DEPS)}));
 }
 
 /**

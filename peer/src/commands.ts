@@ -310,32 +310,48 @@ export function createRegistry(): Registry<CommandContext> {
   registry.add({
     name: 'send',
     group: 'chat',
-    summary: 'broadcast a message to every member',
-    args: [{name: 'text', type: 'string', rest: true, required: true, description: 'the message'}],
+    summary: 'broadcast a message to every member; --reply-to makes it depend on a message delivered here',
+    args: [
+      {name: 'reply-to', type: 'string', flag: true, description: 'id of a delivered message this one answers (see `messages --ids`)'},
+      {name: 'text', type: 'string', rest: true, required: true, description: 'the message'},
+    ],
     run(args, {peer}) {
+      const replyTo = args['reply-to'] as string | undefined;
       try {
-        const message = peer.chat.send(args.text as string);
-        return {id: message.id, seq: message.seq, sentAt: message.sentAt};
+        const message = peer.chat.send(args.text as string, {replyTo});
+        return {id: message.id, seq: message.seq, sentAt: message.sentAt, deps: message.deps, ...(replyTo !== undefined ? {replyTo} : {})};
       } catch (error) {
         throw new CommandError(`send: ${(error as Error).message}`, 'failed');
       }
     },
-    format: (result) => `sent ${(result as {id: string}).id}`,
+    format(result) {
+      const r = result as {id: string; replyTo?: string};
+      return `sent ${r.id}${r.replyTo !== undefined ? ` in reply to ${r.replyTo}` : ''}`;
+    },
   });
 
   registry.add({
     name: 'messages',
     group: 'chat',
-    summary: 'list delivered messages, in delivery order',
-    args: [json, {name: 'last', type: 'integer', flag: true, description: 'only the last N'}],
+    summary: 'list delivered messages, in delivery order; --ids shows the ids --reply-to takes',
+    args: [
+      json,
+      {name: 'last', type: 'integer', flag: true, description: 'only the last N'},
+      {name: 'ids', type: 'boolean', flag: true, description: "show each message's id"},
+    ],
     run(args, {peer}) {
       const all = peer.chat.messages();
       const last = typeof args.last === 'number' ? all.slice(-args.last) : all;
-      return {count: all.length, duplicates: peer.chat.duplicates, messages: last};
+      return {count: all.length, duplicates: peer.chat.duplicates, held: peer.chat.heldCount, messages: last};
     },
-    format(result) {
-      const r = result as {count: number; messages: {sender: string; text: string; deliveredAt: number; id: string}[]};
-      const lines = r.messages.map((m) => `${new Date(m.deliveredAt).toISOString().slice(11, 19)} <${m.sender}> ${printable(m.text)}`);
+    format(result, args) {
+      const r = result as {count: number; held: number; messages: {sender: string; text: string; deliveredAt: number; id: string; replyTo?: string}[]};
+      const lines = r.messages.map((m) => {
+        const id = args.ids === true ? `[${printable(m.id)}] ` : '';
+        const reply = m.replyTo !== undefined ? `(re ${printable(m.replyTo)}) ` : '';
+        return `${new Date(m.deliveredAt).toISOString().slice(11, 19)} ${id}<${m.sender}> ${reply}${printable(m.text)}`;
+      });
+      if (r.held > 0) lines.push(`${r.held} held: waiting for messages they depend on`);
       return lines.length > 0 ? lines.join('\n') : 'no messages yet';
     },
   });

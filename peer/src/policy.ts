@@ -25,6 +25,11 @@ export interface Policy {
   /** Whether the peer runs chat anti-entropy, which repairs what pushes missed: a partition, a loss. */
   readonly syncsChat: boolean;
   /**
+   * Whether a chat message from another member waits until what it depends on
+   * (its deps and its sender's previous message) is delivered here.
+   */
+  readonly waitsForCauses: boolean;
+  /**
    * Whether an `alive` at `incoming` replaces what this peer holds about another
    * member: `held` at incarnation `heldIncarnation`. SWIM: only a higher incarnation does.
    */
@@ -34,9 +39,10 @@ export interface Policy {
   /** How many times one update is piggybacked, given the λ·log N limit (config.ts). */
   retransmitLimit(limit: number): number;
   /**
-   * Hands a message from another member, its turn come in per-sender order,
-   * to `record` (the delivery itself). `stream` names its sender stream.
-   * One instance per peer: an override may keep state across calls.
+   * Hands a message from another member, its turn come (once its causes are
+   * delivered, when the peer waits for them), to `record` (the delivery
+   * itself). `stream` names its sender stream. One instance per peer: an
+   * override may keep state across calls.
    */
   deliver(message: ChatMessage, stream: string, record: (message: ChatMessage) => void): void;
 }
@@ -48,6 +54,7 @@ export const correctPolicy: Policy = Object.freeze({
   refutes: true,
   reconnectsToDead: true,
   syncsChat: true,
+  waitsForCauses: true,
   aliveOverrides: (incoming: number, heldIncarnation: number) => incoming > heldIncarnation,
   suspicionBounds: (minMs: number, maxMs: number) => [minMs, maxMs] as const,
   retransmitLimit: (limit: number) => limit,
@@ -94,6 +101,12 @@ const defects = {
       },
     };
   },
+  /**
+   * Delivers each message from others as soon as it arrives, ignoring what it
+   * depends on and its sender's order: a reply that overtakes its cause is
+   * shown first, and nothing is ever held. Exact duplicates are still dropped.
+   */
+  'deliver-on-arrival': (base: Policy): Policy => ({...base, waitsForCauses: false}),
   /** Never delivers messages from others. */
   'drop-delivery': (base: Policy): Policy => ({...base, deliver: () => {}}),
   /** Leaves without telling anyone, so others see it dead instead of left. */
@@ -133,6 +146,7 @@ export const bugNames: readonly BugName[] = [
   'drop-delivery',
   'reorder',
   'phantom-delivery',
+  'deliver-on-arrival',
   'silent-leave',
   'never-suspect',
   'hair-trigger',

@@ -54,7 +54,7 @@ test('help lists commands by group', async (t) => {
   for (const name of ['members', 'send', 'messages', 'leave', 'join', 'log-level', 'log-filter', 'run', 'save-config', 'load-config', 'exit']) {
     t.regex(text, new RegExp(`^  ${name} `, 'm'));
   }
-  t.regex((await peer.command('help send')).join('\n'), /Usage: send <text\.\.\.>/);
+  t.regex((await peer.command('help send')).join('\n'), /Usage: send \[--reply-to <string>\] <text\.\.\.>/);
 });
 
 test('script mode runs piped commands in order and exits 1 if any failed', async (t) => {

@@ -11,7 +11,8 @@
 import test from 'ava';
 import fc from 'fast-check';
 import net from 'node:net';
-import {MAX_INCARNATION, MalformedMessage, decodePushPull, decodeUdp} from '../src/membership/messages.js';
+import {MAX_CHAT_DEPS, MAX_INCARNATION, MalformedMessage, decodePushPull, decodeUdp, parseChatId} from '../src/membership/messages.js';
+import type {ChatMessage} from '../src/membership/messages.js';
 import {Peer} from '../src/peer.js';
 import {Logger} from '../src/log.js';
 
@@ -22,7 +23,18 @@ const incarnation = fc.oneof(fc.constantFrom(0, 1, MAX_INCARNATION, MAX_INCARNAT
 const address = fc.constantFrom('127.0.0.1:9', '127.0.0.1:0', '[::1]:9', 'x', 'a:b:c', 'host:99999', ':1', '127.0.0.1:' + '1'.repeat(6));
 const state = fc.constantFrom('alive', 'suspect', 'dead', 'left', 'zombie');
 const update = fc.record({k: state, n: name, i: incarnation, a: address, f: name}, {requiredKeys: ['k', 'n', 'i']});
-const chat = fc.record({id: fc.string(), sender: name, epoch: fc.string({maxLength: 40}), seq: incarnation, text: fc.string(), sentAt: fc.double()});
+/** Ids from a few streams, so that deps name messages that do arrive; and some that are not ids at all. */
+const chatSender = fc.constantFrom('a', 'b', 'fz9');
+const chatEpoch = fc.constantFrom('e', 'e2', 'x:y');
+const chatId = fc.tuple(chatSender, chatEpoch, fc.integer({min: 1, max: 6})).map(([s, e, q]) => `${s}:${e}:${q}`);
+const anyChatId = fc.oneof(chatId, fc.string({maxLength: 12}), fc.constantFrom('a:e:0', 'a:e:-1', 'a:e:1.5', 'é:e:1', 'a:' + 'e'.repeat(33) + ':1', 'a:e:99999999999999999'), fc.jsonValue());
+const chat = fc.oneof(
+  fc.record({id: fc.string(), sender: name, epoch: fc.string({maxLength: 40}), seq: incarnation, text: fc.string(), sentAt: fc.double(), deps: fc.array(anyChatId, {maxLength: 3})}),
+  // Well-formed but for what is mutated: these get past the id check into the deps.
+  fc
+    .record({sender: chatSender, epoch: chatEpoch, seq: fc.integer({min: 1, max: 6}), text: fc.string({maxLength: 8}), sentAt: fc.constant(0), deps: fc.oneof(fc.array(chatId, {maxLength: 4}), fc.array(anyChatId, {maxLength: 4}), fc.jsonValue()), replyTo: fc.option(anyChatId, {nil: undefined})}, {requiredKeys: ['sender', 'epoch', 'seq', 'text', 'sentAt', 'deps']})
+    .map((m) => ({id: `${m.sender}:${m.epoch}:${m.seq}`, ...m})),
+);
 const valid = fc.oneof(
   fc.record({t: fc.constant('ping'), s: fc.nat(), f: name, to: name, a: address, u: fc.array(update, {maxLength: 5})}),
   fc.record({t: fc.constant('ack'), s: fc.nat(), f: name, u: fc.array(update, {maxLength: 5})}),
@@ -62,8 +74,12 @@ test('datagram decoding: malformed or a valid message, never another error', (t)
   fc.assert(
     fc.property(anyPacket, (buf) => {
       const ok = decodesOrMalformed(() => {
-        const message = decodeUdp(buf) as {u?: Array<{i: number}>};
+        const message = decodeUdp(buf) as {u?: Array<{i: number}>; m?: ChatMessage[]};
         for (const u of message.u ?? []) if (!(Number.isInteger(u.i) && u.i >= 0 && u.i <= MAX_INCARNATION)) throw new Error(`incarnation ${u.i} passed`);
+        for (const m of message.m ?? []) {
+          if (!Array.isArray(m.deps) || m.deps.length > MAX_CHAT_DEPS || !m.deps.every((d) => parseChatId(d) !== undefined)) throw new Error(`deps ${JSON.stringify(m.deps)} passed`);
+          if (m.replyTo !== undefined && !m.deps.includes(m.replyTo)) throw new Error(`replyTo ${m.replyTo} outside deps passed`);
+        }
       });
       return ok;
     }),
@@ -116,4 +132,31 @@ test.serial('the membership takes any datagram and push-pull without crashing, a
   t.deepEqual(uncaught, []);
   t.true(peer.transport.stats.malformed > 0, 'malformed input was counted');
   t.is(peer.membership.self.state, 'alive');
+});
+
+test.serial('chat with random deps never crashes the peer, holds at most maxHeldMessages, and delivers nothing before what it depends on', async (t) => {
+  const log = new Logger('fz2', () => {});
+  const maxHeldMessages = 8;
+  const peer = await Peer.start({name: 'fz2', host: '127.0.0.1', port: 0, profile: 'local', join: [], overrides: {maxHeldMessages}}, log);
+  t.teardown(() => peer.close());
+  const delivered = new Set<string>();
+  const violations: string[] = [];
+  peer.chat.on('delivered', (m) => {
+    const before = [...m.deps, ...(m.seq > 1 ? [`${m.sender}:${m.epoch}:${m.seq - 1}`] : [])];
+    for (const cause of before) if (!delivered.has(cause)) violations.push(`${m.id} before ${cause}`);
+    if (delivered.has(m.id)) violations.push(`${m.id} twice`);
+    delivered.add(m.id);
+  });
+  let held = 0;
+  peer.chat.on('held', () => held++);
+  const from = {host: '127.0.0.1', port: 9};
+  fc.assert(
+    fc.property(fc.array(fc.array(chat, {minLength: 1, maxLength: 6}), {maxLength: 10}), (batches) => {
+      for (const m of batches) peer.transport.emit('datagram', Buffer.from(JSON.stringify({t: 'chat', m})), from);
+      return peer.chat.heldCount <= maxHeldMessages && violations.length === 0;
+    }),
+    {numRuns: runs},
+  );
+  t.deepEqual(violations, []);
+  t.true(delivered.size > 0 && held > 0, `the runs reached delivery (${delivered.size}) and the hold-back buffer (${held})`);
 });

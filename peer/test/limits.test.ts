@@ -142,7 +142,7 @@ test.serial('the chat hold-back buffer holds a window per stream and a cap over 
   t.teardown(() => stopAll([peer]));
   const mallory = await UdpMember.bind(t);
   const max = local.maxHeldMessages;
-  const message = (epoch: string, seq: number) => ({id: `mallory:${epoch}:${seq}`, sender: 'mallory', epoch, seq, text: 'x', sentAt: 0});
+  const message = (epoch: string, seq: number) => ({id: `mallory:${epoch}:${seq}`, sender: 'mallory', epoch, seq, text: 'x', sentAt: 0, deps: []});
   async function chat(epoch: string, seqs: number[]) {
     for (let i = 0; i < seqs.length; i += 300) await mallory.send(peer.address, {t: 'chat', m: seqs.slice(i, i + 300).map((seq) => message(epoch, seq))});
   }

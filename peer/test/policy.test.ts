@@ -7,7 +7,7 @@ import type {ChatMessage} from '../src/membership/messages.js';
 import {bugNames, correctPolicy, isBugName, policyFor} from '../src/policy.js';
 import type {BugName, Policy} from '../src/policy.js';
 
-const message = (seq: number): ChatMessage => ({id: `bob:e:${seq}`, sender: 'bob', epoch: 'e', seq, text: `m${seq}`, sentAt: 0});
+const message = (seq: number): ChatMessage => ({id: `bob:e:${seq}`, sender: 'bob', epoch: 'e', seq, text: `m${seq}`, sentAt: 0, deps: seq > 1 ? [`bob:e:${seq - 1}`] : []});
 
 function deliverAll(policy: Policy, seqs: number[]): string[] {
   const out: string[] = [];
@@ -22,6 +22,7 @@ const hooks = (p: Policy) => ({
   refutes: p.refutes,
   reconnectsToDead: p.reconnectsToDead,
   syncsChat: p.syncsChat,
+  waitsForCauses: p.waitsForCauses,
   suspicionBounds: p.suspicionBounds(600, 2400),
   retransmitLimit: p.retransmitLimit(8),
   /** alive over dead, suspect and alive at the incarnation held, one below and one above. */
@@ -38,6 +39,7 @@ test('no defects is the correct policy', (t) => {
     refutes: true,
     reconnectsToDead: true,
     syncsChat: true,
+    waitsForCauses: true,
     suspicionBounds: [600, 2400],
     retransmitLimit: 8,
     aliveOverrides: [
@@ -62,6 +64,7 @@ test('each defect bends exactly one hook', (t) => {
     'no-refute': {refutes: false},
     'no-reconnect': {reconnectsToDead: false},
     'no-anti-entropy': {syncsChat: false},
+    'deliver-on-arrival': {waitsForCauses: false},
     resurrect: {
       aliveOverrides: [
         [false, true, true],

@@ -23,7 +23,7 @@ test.serial('chat text with escapes and newlines is neutralised in logs and the 
   t.teardown(() => stopAll([alice, bob]));
   const from = bob.stderr.length;
   // Sent as another peer's chat datagram would carry it (a prompt line cannot hold a newline).
-  const message = {id: 'raw1:e1:1', sender: 'raw1', epoch: 'e1', seq: 1, text: hostile, sentAt: Date.now()};
+  const message = {id: 'raw1:e1:1', sender: 'raw1', epoch: 'e1', seq: 1, text: hostile, sentAt: Date.now(), deps: []};
   const [host, port] = bob.address.split(':') as [string, string];
   const socket = dgram.createSocket('udp4');
   await new Promise<void>((resolve, reject) => socket.send(JSON.stringify({t: 'chat', m: [message]}), Number(port), host, (e) => (e ? reject(e) : resolve())));

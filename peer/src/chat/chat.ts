@@ -2,57 +2,73 @@
  * Group chat over the membership: a message is pushed straight to every live
  * member, and anti-entropy repairs what the network lost. Each member
  * periodically sends a digest (highest in-order sequence per sender stream)
- * to one random member, which answers with what the digest lacks; a receiver
- * that sees the other side is ahead asks back. Delivery is exactly once
- * (duplicates are dropped by id) and in per-sender order (a message that
- * arrives ahead of its predecessor waits in a hold-back buffer).
+ * to one random member, which answers with what the digest lacks (a stream
+ * the digest does not name counts as none of it); a receiver that sees the
+ * other side is ahead asks back. Delivery is exactly once (duplicates are
+ * dropped by id) and causal: a message carries the ids it depends on, and one
+ * that arrives before any of them waits in a hold-back buffer until they are
+ * delivered (causal-delivery.ts). Per-sender order follows.
  */
+import {randomBytes} from 'node:crypto';
 import {EventEmitter} from 'node:events';
 import type {Logger} from '../log.js';
 import type {Policy} from '../policy.js';
 import {correctPolicy} from '../policy.js';
 import type {ChatMessage, UdpMessage} from '../membership/messages.js';
+import {MAX_CHAT_DEPS} from '../membership/messages.js';
 import type {Membership} from '../membership/membership.js';
 import type {Address} from '../membership/types.js';
 import {formatAddress} from '../membership/types.js';
+import {CausalDelivery, streamOf} from './causal-delivery.js';
 
 export interface DeliveredMessage extends ChatMessage {
   deliveredAt: number;
 }
 
+/** A message from another member that waits for its causes, when it is first held. */
+export interface HeldMessage {
+  message: ChatMessage;
+  /** Its deps, and its sender's previous message, not delivered here yet. */
+  missing: string[];
+}
+
 export interface ChatEvents {
   delivered: [DeliveredMessage];
   sent: [ChatMessage];
+  held: [HeldMessage];
 }
 
 export const MAX_TEXT_LENGTH = 4000;
 
+/** The first `shown` of a list, and how many more: a log line stays a line however many deps a message has. */
+function listed(items: readonly string[], shown: number): string {
+  const head = items.slice(0, shown).join(', ');
+  return items.length > shown ? `${head} and ${items.length - shown} more` : head;
+}
+
 /** What the chat refused to hold or send: shown by `status`. */
 export interface ChatRefusals {
   /**
-   * Messages ahead of a gap not held: more than maxHeldMessages ahead of their
-   * stream's delivered sequence, or maxHeldMessages were already waiting.
+   * Messages that had to wait for their causes and were not held: more than
+   * maxHeldMessages ahead of their stream's delivered sequence, or
+   * maxHeldMessages were already waiting.
    */
   heldDropped: number;
   /** Digests from an address that is not their sender's: not answered. */
   unverifiedDigest: number;
 }
 
-interface Stream {
-  /** Highest sequence delivered in order. */
-  delivered: number;
-  /** Messages that arrived ahead of a gap, by sequence. */
-  held: Map<number, ChatMessage>;
+export interface SendOptions {
+  /** The id of a message delivered here that this one answers: it depends on it explicitly. */
+  replyTo?: string | undefined;
 }
 
 export class Chat extends EventEmitter<ChatEvents> {
-  readonly #streams = new Map<string, Stream>();
+  readonly #order: CausalDelivery;
   readonly #log: DeliveredMessage[] = [];
   readonly #epoch: string;
   #seq = 0;
   #timer: NodeJS.Timeout | undefined;
-  /** Messages in every stream's hold-back buffer. */
-  #held = 0;
   duplicates = 0;
   readonly refusals: ChatRefusals = {heldDropped: 0, unverifiedDigest: 0};
 
@@ -63,8 +79,10 @@ export class Chat extends EventEmitter<ChatEvents> {
     private readonly policy: Policy = correctPolicy,
   ) {
     super();
-    // The epoch makes ids unique across restarts of a peer under the same name.
-    this.#epoch = Date.now().toString(36) + Math.floor(Math.random() * 36 ** 2).toString(36).padStart(2, '0');
+    // The epoch makes ids unique across restarts of a peer under the same name: the start time,
+    // and 40 random bits for two processes started in the same millisecond.
+    this.#epoch = Date.now().toString(36) + randomBytes(5).readUIntBE(0, 5).toString(36).padStart(8, '0');
+    this.#order = new CausalDelivery({maxHeld: membership.config.maxHeldMessages, waitsForCauses: policy.waitsForCauses});
     membership.handle('chat', (message) => message.t === 'chat' && message.m.forEach((m) => this.#receive(m)));
     membership.handle('chat-digest', (message, from) => message.t === 'chat-digest' && this.#onDigest(message, from));
   }
@@ -79,13 +97,18 @@ export class Chat extends EventEmitter<ChatEvents> {
     clearInterval(this.#timer);
   }
 
-  send(text: string): ChatMessage {
+  send(text: string, options: SendOptions = {}): ChatMessage {
+    const {replyTo} = options;
     if (text.length === 0) throw new Error('cannot send an empty message');
     if (text.length > MAX_TEXT_LENGTH) throw new Error(`message is ${text.length} characters; the limit is ${MAX_TEXT_LENGTH}`);
     if (!this.membership.running) throw new Error('not a member of a group: join first');
+    if (replyTo !== undefined && !this.#order.isDelivered(replyTo)) throw new Error(`cannot reply to ${replyTo}: no such message was delivered here`);
+    const deps = this.#order.depsForSend(replyTo);
+    // Not reached in practice: the frontier holds one id per stream whose latest message nobody here answered yet.
+    if (deps.length > MAX_CHAT_DEPS) throw new Error(`this message would depend on ${deps.length} messages; the limit is ${MAX_CHAT_DEPS}`);
     const seq = ++this.#seq;
     const sender = this.membership.name;
-    const message: ChatMessage = {id: `${sender}:${this.#epoch}:${seq}`, sender, epoch: this.#epoch, seq, text, sentAt: Date.now()};
+    const message: ChatMessage = {id: `${sender}:${this.#epoch}:${seq}`, sender, epoch: this.#epoch, seq, text, sentAt: Date.now(), deps, ...(replyTo !== undefined ? {replyTo} : {})};
     this.emit('sent', message);
     this.#receive(message);
     for (const member of this.membership.others()) this.membership.transport.sendUdp(member.address, {t: 'chat', m: [message]});
@@ -96,48 +119,39 @@ export class Chat extends EventEmitter<ChatEvents> {
     return this.#log;
   }
 
+  /** How many messages from others wait for their causes. */
+  get heldCount(): number {
+    return this.#order.heldCount;
+  }
+
   /** Highest in-order sequence per stream: what this member has. */
   digest(): Record<string, number> {
     const digest: Record<string, number> = {};
-    for (const [key, stream] of this.#streams) digest[key] = stream.delivered;
+    for (const [key, delivered] of this.#order.prefixes()) digest[key] = delivered;
     return digest;
   }
 
   #receive(message: ChatMessage): void {
-    const key = `${message.sender}:${message.epoch}`;
-    const stream = this.#streams.get(key);
-    if (stream && (message.seq <= stream.delivered || stream.held.has(message.seq))) {
-      this.duplicates++;
-      return;
-    }
-    const delivered = stream?.delivered ?? 0;
-    const maxHeld = this.membership.config.maxHeldMessages;
-    // A message that must wait for a gap is dropped when the buffer is full, or when it is further
-    // ahead of its stream than the buffer could ever hold (a forged far-future seq would otherwise
-    // keep its slot for ever): once the gap fills, anti-entropy brings it again. In-order messages
-    // never wait, so they always pass.
-    if (message.seq !== delivered + 1 && (message.seq > delivered + maxHeld || this.#held >= maxHeld)) {
-      this.refusals.heldDropped++;
-      return;
-    }
-    let target = stream;
-    if (!target) {
-      target = {delivered: 0, held: new Map()};
-      this.#streams.set(key, target);
-    }
-    target.held.set(message.seq, message);
-    this.#held++;
-    for (let next = target.held.get(target.delivered + 1); next; next = target.held.get(target.delivered + 1)) {
-      target.held.delete(next.seq);
-      this.#held--;
-      target.delivered = next.seq;
-      this.#deliver(next, key);
+    const arrival = this.#order.receive(message, (m) => this.#deliver(m));
+    switch (arrival.outcome) {
+      case 'duplicate':
+        this.duplicates++;
+        break;
+      case 'dropped':
+        this.refusals.heldDropped++;
+        break;
+      case 'held':
+        this.log.info('chat', `held ${message.id} from ${message.sender}: waits for ${listed(arrival.missing, 5)}`);
+        this.emit('held', {message, missing: arrival.missing});
+        break;
+      case 'delivered':
+        break;
     }
   }
 
-  #deliver(message: ChatMessage, key: string): void {
-    if (message.sender === this.membership.name) return this.#record(message);
-    this.policy.deliver(message, key, (m) => this.#record(m));
+  #deliver(message: ChatMessage): void {
+    if (message.sender === this.membership.name && message.epoch === this.#epoch) return this.#record(message);
+    this.policy.deliver(message, streamOf(message), (m) => this.#record(m));
   }
 
   #record(message: ChatMessage): void {
@@ -149,7 +163,7 @@ export class Chat extends EventEmitter<ChatEvents> {
 
   #syncOnce(): void {
     // With nothing delivered there is nothing to offer, and whoever has messages syncs with us.
-    if (!this.membership.running || this.#streams.size === 0) return;
+    if (!this.membership.running || this.#order.streamCount === 0) return;
     const peers = this.membership.others(['alive']);
     const target = peers[Math.floor(Math.random() * peers.length)];
     if (target) this.#sendDigest(target.address, false);
@@ -174,25 +188,27 @@ export class Chat extends EventEmitter<ChatEvents> {
       this.refusals.unverifiedDigest++;
       return;
     }
-    const missing: ChatMessage[] = [];
     let theyAreAhead = false;
-    const settled = Date.now() - this.membership.config.chatRepairGraceMs;
-    for (const [key, stream] of this.#streams) {
-      const theirs = message.d[key] ?? 0;
-      if (theirs < stream.delivered) missing.push(...this.#range(key, theirs + 1, stream.delivered, settled));
-    }
     for (const [key, theirs] of Object.entries(message.d)) {
-      if (theirs > (this.#streams.get(key)?.delivered ?? 0)) theyAreAhead = true;
+      if (theirs > this.#order.delivered(key)) theyAreAhead = true;
     }
-    this.#sendBatches(replyTo, missing);
+    this.#sendBatches(replyTo, this.#missingFrom(message.d));
     if (theyAreAhead && !message.reply) this.#sendDigest(replyTo, true);
   }
 
-  /** The messages of a stream between two sequences that were delivered here by `settled`. */
-  #range(key: string, from: number, to: number, settled: number): ChatMessage[] {
+  /**
+   * What a digest lacks of what was delivered here by the repair grace, in
+   * this peer's delivery order: that order is causal, so the other side can
+   * deliver a batch as it comes instead of holding most of it. A stream the
+   * digest does not name counts as none of it, so a peer holding a message
+   * whose cause is in a stream it never saw gets that stream whole.
+   */
+  #missingFrom(theirs: Record<string, number>): ChatMessage[] {
+    const settled = Date.now() - this.membership.config.chatRepairGraceMs;
     const out: ChatMessage[] = [];
     for (const m of this.#log) {
-      if (`${m.sender}:${m.epoch}` === key && m.seq >= from && m.seq <= to && m.deliveredAt <= settled) {
+      const key = streamOf(m);
+      if (m.deliveredAt <= settled && m.seq > (theirs[key] ?? 0) && m.seq <= this.#order.delivered(key)) {
         const {deliveredAt: _, ...message} = m;
         out.push(message);
       }

@@ -109,7 +109,7 @@ function parseUrl(value: string): string {
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('peerlab-peer')
-    .description('A decentralized chat peer over SWIM gossip membership')
+    .description('A decentralized chat peer over SWIM gossip membership: each message is delivered once, after everything it depends on (send --reply-to <id> answers a message; `messages --ids` shows the ids)')
     .option('--name <name>', 'member name, unique in the group', parseName)
     .option('--names <a,b,...>', 'peer-host mode: run several peers in this one process (needs --coordinator)', parseNames)
     .option('--host <host>', 'address to bind (default 127.0.0.1)')

@@ -136,7 +136,8 @@ export class Session {
         }
         readline.clearLine(process.stdout, 0);
         readline.cursorTo(process.stdout, 0);
-        process.stdout.write(`<${m.sender}> ${printable(m.text)}\n`);
+        const reply = m.replyTo !== undefined ? `(re ${printable(m.replyTo)}) ` : '';
+        process.stdout.write(`<${m.sender}> ${reply}${printable(m.text)}\n`);
         rl.prompt(true);
       });
       rl.prompt();

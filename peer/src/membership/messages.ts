@@ -23,6 +23,14 @@ export interface ChatMessage {
   seq: number;
   text: string;
   sentAt: number;
+  /**
+   * Causal chat: the ids the sender had delivered when it sent this and that
+   * no other of its deliveries already depended on (its causal frontier),
+   * plus `replyTo`. A receiver delivers the message only after all of them.
+   */
+  deps: string[];
+  /** The message this one answers; always one of `deps`. */
+  replyTo?: string;
 }
 
 export type UdpMessage =
@@ -126,12 +134,48 @@ function checkUpdates(u: unknown, required: boolean): void {
   u.forEach(checkUpdate);
 }
 
-function checkChatMessage(m: unknown): void {
+/** The most ids a chat message may depend on (the event contract's bound too). */
+export const MAX_CHAT_DEPS = 1000;
+const MAX_EPOCH = 32;
+const CHAT_SEQ = /^[1-9][0-9]{0,15}$/;
+
+/** Where a chat id's parts are: its stream (`sender:epoch`) and its sequence in that stream. */
+export interface ChatIdParts {
+  stream: string;
+  seq: number;
+}
+
+/**
+ * Splits a chat id `<sender>:<epoch>:<seq>`, or undefined when it is not one.
+ * The sender is a peer name (no `:`) and the seq the digits after the last
+ * `:`, so an epoch holding a `:` still splits one way only.
+ */
+export function parseChatId(id: unknown): ChatIdParts | undefined {
+  if (typeof id !== 'string' || id.length > MAX_NAME + MAX_EPOCH + 20) return undefined;
+  const first = id.indexOf(':');
+  const last = id.lastIndexOf(':');
+  if (first < 0 || last === first) return undefined;
+  const digits = id.slice(last + 1);
+  if (!isName(id.slice(0, first)) || last - first - 1 > MAX_EPOCH || !CHAT_SEQ.test(digits)) return undefined;
+  const seq = Number(digits);
+  return Number.isSafeInteger(seq) ? {stream: id.slice(0, last), seq} : undefined;
+}
+
+export function checkChatMessage(m: unknown): void {
   need(isObject(m), 'chat message is not an object');
-  need(isName(m.sender) && typeof m.epoch === 'string' && m.epoch.length <= 32, 'chat message lacks sender');
+  need(isName(m.sender) && typeof m.epoch === 'string' && m.epoch.length <= MAX_EPOCH, 'chat message lacks sender');
   need(isSeq(m.seq) && (m.seq as number) > 0, 'chat message lacks seq');
   need(typeof m.text === 'string' && typeof m.sentAt === 'number', 'chat message lacks text or time');
   need(m.id === `${m.sender}:${m.epoch}:${m.seq}`, 'chat message id does not match sender, epoch and seq');
+  need(Array.isArray(m.deps) && m.deps.length <= MAX_CHAT_DEPS, 'chat message lacks deps');
+  const stream = `${m.sender}:${m.epoch}`;
+  for (const dep of m.deps as unknown[]) {
+    const parts = parseChatId(dep);
+    need(parts !== undefined, 'chat message dep is not a message id');
+    // A message cannot wait for itself or a later one of its own stream: it would wait for ever.
+    need(parts.stream !== stream || parts.seq < (m.seq as number), 'chat message depends on itself or a later message of its sender');
+  }
+  need(m.replyTo === undefined || (typeof m.replyTo === 'string' && (m.deps as unknown[]).includes(m.replyTo)), 'chat message replies to a message it does not depend on');
 }
 
 export function decodeUdp(buf: Buffer): UdpMessage {
