@@ -197,8 +197,6 @@ export async function main(argv: string[]): Promise<void> {
   if (level && isLevel(level)) peer.log.level = level;
   if (saved.logFilter) peer.log.filter = new Set(saved.logFilter as never[]);
 
-  process.stdout.write(`${name} listening on ${peer.address} (profile ${profile})\n`);
-
   let exiting = false;
   let agent: {close(): Promise<void>} | undefined;
   const shutdown = async (code: number, leave: boolean) => {
@@ -215,6 +213,9 @@ export async function main(argv: string[]): Promise<void> {
   // A hang-up (the terminal closed) ends the peer like SIGTERM: it leaves, and its running shell commands go with it.
   process.on('SIGHUP', () => (exiting ? process.exit(129) : void shutdown(0, true)));
   watchParent(peer, (code) => void shutdown(code, false));
+  // Announced once the signals are handled: whoever waits for this line may signal the peer at once
+  // (stdout to a pipe is written synchronously, so the reader can act before the next statement).
+  process.stdout.write(`${name} listening on ${peer.address} (profile ${profile})\n`);
 
   let registered: Promise<HelloAck> | undefined;
   if (flags.coordinator) {
