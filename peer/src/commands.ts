@@ -414,14 +414,16 @@ export function createRegistry(): Registry<CommandContext> {
         .split('\n')
         .map((raw, i) => ({at: i + 1, line: raw.trim()}))
         .filter(({line}) => line !== '' && !line.startsWith('#'));
-      // Shell lines are checked before any line runs: where they may not run (over the agent),
-      // the script is refused whole rather than stopped halfway, its first lines done.
-      for (const {at, line} of lines) {
-        if (shellText(line) === undefined) continue;
+      // Where the shell is withheld (over the agent), a script with a shell line is refused whole
+      // before any line runs, rather than stopped halfway, its first lines done. Where the shell is
+      // offered, a shell line is checked when its turn comes like any other: a bad one (an empty
+      // `!`) is one failing line, not a refusal of the script.
+      const shellLine = lines.find(({line}) => shellText(line) !== undefined);
+      if (shellLine) {
         try {
-          parseCommandLine(registry, line);
+          registry.resolve(SHELL);
         } catch (error) {
-          throw new CommandError(`${name}:${at}: ${(error as Error).message} (no line of ${name} was run)`, 'failed');
+          throw new CommandError(`${name}:${shellLine.at}: ${(error as Error).message} (no line of ${name} was run)`, 'failed');
         }
       }
       const failed: string[] = [];

@@ -9,6 +9,7 @@
  */
 import test from 'ava';
 import {spawn} from 'node:child_process';
+import {randomInt} from 'node:crypto';
 import {mkdtemp, readFile, readdir, rm, writeFile} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,6 +39,34 @@ async function liveInGroup(pgid: number): Promise<number[]> {
 
 async function groupEnds(pgid: number, timeoutMs = 5000): Promise<void> {
   await eventually(`process group ${pgid} ends`, timeoutMs, async () => ((await liveInGroup(pgid)).length === 0 ? true : undefined));
+}
+
+/** Kills a process group, if it is still there. For teardowns: a failed test leaves nothing running. */
+function killGroup(pgid: number | undefined): void {
+  if (pgid === undefined) return;
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+/** The live processes with exactly this argument, from /proc: found wherever they are, in any group. */
+async function liveWithArgument(argument: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const args = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    if (args.includes(argument) && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z') pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/** A `sleep` whose argument no other process has: `sleep 1000.<random>`, its own marker in ps. */
+function uniqueSleep(): {command: string; argument: string} {
+  const argument = `1000.${randomInt(1, 1_000_000_000)}`;
+  return {command: `sleep ${argument}`, argument};
 }
 
 test('a shell line prints its output and its exit status; a non-zero status fails the line and the script', async (t) => {
@@ -120,13 +149,27 @@ test('an interrupted command that ignores SIGINT is killed, with everything it s
   // SIGINT ignored by the shell and, inherited, by the sleep it starts in the background.
   const running = runShell(`trap '' INT; sleep 1000 & echo $$ > ${pidFile}; wait`, controller.signal);
   const {value: pgid} = await eventually('the shell writes its pid', 5000, async () => Number(await readFile(pidFile, 'utf8').catch(() => '')) || undefined);
-  t.is((await liveInGroup(pgid)).length, 2, 'the shell and its sleep');
+  t.teardown(() => killGroup(pgid));
+  t.is((await liveInGroup(pgid)).length, 3, 'the shell, its sleep and the watchdog beside them');
   const started = Date.now();
   controller.abort();
   const status = await running;
   t.deepEqual(status, {code: null, signal: 'SIGKILL'});
   t.true(Date.now() - started >= INTERRUPT_GRACE_MS - 50, 'SIGINT first, SIGKILL after the grace');
   await groupEnds(pgid);
+});
+
+test('a command that has ended lets its watchdog go and leaves what it started in the background running', async (t) => {
+  const dir = await tempDir(t);
+  const pidFile = path.join(dir, 'pid');
+  const status = await runShell(`sleep 1000 </dev/null >/dev/null 2>&1 & echo $$ > ${pidFile}`, new AbortController().signal);
+  const pgid = Number(await readFile(pidFile, 'utf8'));
+  t.teardown(() => killGroup(pgid));
+  t.deepEqual(status, {code: 0, signal: null});
+  // Only the sleep stays (the peer did not die, so the watchdog does not kill it): the watchdog left once told.
+  await eventually('the watchdog leaves', 5000, async () => ((await liveInGroup(pgid)).length === 1 ? true : undefined));
+  const [sleep] = await liveInGroup(pgid);
+  t.deepEqual((await readFile(`/proc/${sleep}/cmdline`, 'utf8')).split('\0'), ['sleep', '1000', '']);
 });
 
 test('a peer that ends takes its running shell command with it', async (t) => {
@@ -137,9 +180,48 @@ test('a peer that ends takes its running shell command with it', async (t) => {
   peer.child.stdin.write(`!echo $$ > ${pidFile}; sleep 1000\n`);
   const {value: pgid} = await eventually('the shell writes its pid', 5000, async () => Number(await readFile(pidFile, 'utf8').catch(() => '')) || undefined);
   t.true((await liveInGroup(pgid)).length > 0);
+  t.teardown(() => killGroup(pgid));
   peer.kill('SIGTERM');
   t.deepEqual(await peer.exited, {code: 0, signal: null});
   await groupEnds(pgid);
+});
+
+for (const signal of ['SIGHUP', 'SIGKILL'] as const) {
+  const how = signal === 'SIGHUP' ? 'hung up on (its terminal closed) leaves cleanly and' : 'killed with SIGKILL, so that no code of its own runs,';
+  test(`a peer ${how} takes its running shell command with it`, async (t) => {
+    const dir = await tempDir(t);
+    const pidFile = path.join(dir, 'pid');
+    const sleep = uniqueSleep();
+    const peer = await PeerProcess.start({name: signal === 'SIGHUP' ? 'shell8' : 'shell9'});
+    t.teardown(() => stopAll([peer]));
+    peer.child.stdin.write(`!echo $$ > ${pidFile}; ${sleep.command}\n`);
+    const {value: pgid} = await eventually('the shell writes its pid', 5000, async () => Number(await readFile(pidFile, 'utf8').catch(() => '')) || undefined);
+    t.teardown(() => killGroup(pgid));
+    await eventually('the sleep runs', 5000, async () => ((await liveWithArgument(sleep.argument)).length === 1 ? true : undefined));
+    peer.kill(signal);
+    t.deepEqual(await peer.exited, signal === 'SIGHUP' ? {code: 0, signal: null} : {code: null, signal: 'SIGKILL'});
+    await eventually(`no ${sleep.command} is left`, 5000, async () => ((await liveWithArgument(sleep.argument)).length === 0 ? true : undefined));
+    await groupEnds(pgid);
+  });
+}
+
+test('at the prompt an empty ! in a script is one failing line, not a refusal of the script', async (t) => {
+  const dir = await tempDir(t);
+  const script = path.join(dir, 'empty.peer');
+  await writeFile(script, 'echo one\n!\necho two\n');
+  const peer = await PeerProcess.start({name: 'shell10'});
+  t.teardown(() => stopAll([peer]));
+
+  let errorsBefore = peer.stderr.length;
+  t.deepEqual(await peer.command(`run ${script}`), ['one'], 'the lines before it ran');
+  t.is(await peer.waitStderr((l) => l.startsWith('error: '), errorsBefore), `error: ${script}:2: shell: missing <command>. Usage: shell <command...>`);
+
+  errorsBefore = peer.stderr.length;
+  t.deepEqual(await peer.command(`run --keep-going ${script}`), ['one', 'two']);
+  await peer.waitStderr((l) => l.startsWith('error: run: '), errorsBefore);
+  const errors = peer.stderr.slice(errorsBefore).filter((l) => l.startsWith('error: '));
+  t.deepEqual(errors, [`error: ${script}:2: shell: missing <command>. Usage: shell <command...>`, `error: run: 1 of 3 lines of ${script} failed: ${script}:2`]);
+  t.false(errors.some((l) => l.includes('was run')), 'no refusal');
 });
 
 /**
@@ -151,7 +233,15 @@ test('Ctrl-C at the prompt stops the shell command under way (and a script runni
   const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
   const line = [process.execPath, peerBin, '--name', 'pty1', '--history-file', path.join(dir, 'history')].map(quote).join(' ');
   const child = spawn('script', ['-qfec', line, '/dev/null'], {stdio: 'pipe', env: {...process.env, TERM: 'dumb'}});
-  t.teardown(() => void child.kill('SIGKILL'));
+  // Killing `script` hangs up on the peer, which then ends with its shell commands; a failed test
+  // also kills the groups of the commands it saw start, and the peer's own group (found by its
+  // history file), so nothing is left whatever went wrong.
+  const groups: number[] = [];
+  t.teardown(async () => {
+    child.kill('SIGKILL');
+    for (const pgid of groups) killGroup(pgid);
+    for (const pid of await liveWithArgument(path.join(dir, 'history'))) killGroup(Number((await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')).split(') ')[1]?.split(' ')[2]) || undefined);
+  });
   let screen = '';
   child.stdout.on('data', (d: Buffer) => (screen += d.toString().replaceAll('\r', '')));
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -167,6 +257,7 @@ test('Ctrl-C at the prompt stops the shell command under way (and a script runni
   await shows(/pty1> /);
   key('!echo started $$; sleep 1000; echo after\r');
   const pgid = Number((await shows(/started (\d+)\n/))[1]);
+  groups.push(pgid);
   key('\x03');
   await shows(/\^C\n\[killed by SIGINT\]\nerror: shell: killed by SIGINT\npty1> /);
   await groupEnds(pgid);
@@ -180,6 +271,7 @@ test('Ctrl-C at the prompt stops the shell command under way (and a script runni
   ] as const) {
     key(`run ${flags}${script}\r`);
     const inScript = Number((await shows(/in-script (\d+)\n/))[1]);
+    groups.push(inScript);
     key('\x03');
     const prompt = await shows(/pty1> /);
     const after = prompt.input.slice(0, prompt.index);

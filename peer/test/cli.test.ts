@@ -3,13 +3,15 @@
  * script mode, saved configs, and completion.
  */
 import test from 'ava';
+import {spawn} from 'node:child_process';
+import net from 'node:net';
 import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {createRegistry} from '../src/commands.js';
 import {completer} from '../src/cli/session.js';
 import {profiles} from '../src/config.js';
-import {PeerProcess, runScript, stopAll} from './helpers/peer-process.js';
+import {PeerProcess, eventually, peerBin, runScript, stopAll} from './helpers/peer-process.js';
 
 async function tempDir(t: {teardown(fn: () => Promise<void>): void}): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-cli-'));
@@ -128,4 +130,25 @@ test('completion offers command names, flags and enum values', (t) => {
   t.deepEqual(completer(registry, 'members --j')[0], ['--json']);
   t.deepEqual(completer(registry, 'log-level d')[0], ['debug']);
   t.deepEqual(completer(registry, 'help sa')[0], ['save-config']);
+});
+
+test('a hang-up (SIGHUP: the terminal closed) ends a peer and a peer host cleanly, like SIGTERM', async (t) => {
+  // A coordinator nobody listens for: the host keeps trying for the whole grace period.
+  const closed = await new Promise<number>((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const {port} = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+  for (const args of [['--name', 'hup1', '--daemon'], ['--names', 'hup2,hup3', '--coordinator', `http://127.0.0.1:${closed}`, '--agent-grace', '60000']]) {
+    const child = spawn(process.execPath, [peerBin, ...args], {stdio: ['ignore', 'pipe', 'pipe']});
+    t.teardown(() => void child.kill('SIGKILL'));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal])));
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const expected = args.includes('--daemon') ? 1 : 2;
+    await eventually('every peer listens', 10_000, async () => ((out.match(/ listening on /g)?.length ?? 0) === expected ? true : undefined));
+    child.kill('SIGHUP');
+    t.deepEqual(await exited, [0, null], args.join(' '));
+  }
 });

@@ -305,7 +305,10 @@ test.serial('the shell is never offered to the coordinator, and asking for it, b
   await writeFile(path.join(dir, 'bang.peer'), `send before\n!touch ${marker(3)}\n`);
   await writeFile(path.join(dir, 'word.peer'), `# a comment\nsend before\n\nshell touch ${marker(4)}\n`);
   await writeFile(path.join(dir, 'outer.peer'), `run --keep-going word.peer\nrun bang.peer\n`);
+  // An empty shell line too: at the prompt it is one failing line, here the script is refused.
+  await writeFile(path.join(dir, 'empty.peer'), `send before\n!\n`);
   const cases: Array<[string, RegExp]> = [
+    ['empty.peer', /^empty\.peer:2: shell: .* \(no line of empty\.peer was run\)$/],
     ['bang.peer', /^bang\.peer:2: shell: .* \(no line of bang\.peer was run\)$/],
     ['word.peer', /^word\.peer:4: shell: .* \(no line of word\.peer was run\)$/],
     ['outer.peer', /^outer\.peer:1: word\.peer:4: shell: .* \(no line of word\.peer was run\)$/],

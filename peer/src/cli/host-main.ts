@@ -44,6 +44,8 @@ export async function hostMain(options: HostOptions): Promise<void> {
   };
   process.on('SIGINT', () => (exiting ? process.exit(130) : void shutdown(0, true)));
   process.on('SIGTERM', () => (exiting ? process.exit(143) : void shutdown(0, true)));
+  // A hang-up (the terminal closed) ends the peers like SIGTERM: they leave.
+  process.on('SIGHUP', () => (exiting ? process.exit(129) : void shutdown(0, true)));
   const parent = Number(process.env.PEERLAB_PARENT_PID);
   if (Number.isInteger(parent) && parent > 0) {
     setInterval(() => {

@@ -120,7 +120,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--config <file>', 'start from a file written by save-config')
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices([...levels]))
     .option('--history-file <file>', 'prompt history (default ~/.peerlab/peer_history)')
-    .option('--daemon', 'no prompt and no script: run until SIGINT or SIGTERM')
+    .option('--daemon', 'no prompt and no script: run until SIGINT, SIGTERM or SIGHUP')
     .option('--bug <name>', `start with a deliberate defect, to test the harness (repeatable): ${bugNames.join(', ')}`, parseBug)
     .option('--describe-commands', 'print the command specs as JSON (as sent in the agent\'s hello: the prompt\'s shell is not among them) and exit')
     .addOption(new Option('--print-profile <profile>', 'print a timing profile\'s knobs as JSON and exit (the harness\'s SWIM model reads them)').choices(['local', 'lan']))
@@ -197,8 +197,6 @@ export async function main(argv: string[]): Promise<void> {
   if (level && isLevel(level)) peer.log.level = level;
   if (saved.logFilter) peer.log.filter = new Set(saved.logFilter as never[]);
 
-  process.stdout.write(`${name} listening on ${peer.address} (profile ${profile})\n`);
-
   let exiting = false;
   let agent: {close(): Promise<void>} | undefined;
   const shutdown = async (code: number, leave: boolean) => {
@@ -212,7 +210,12 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => (exiting ? process.exit(130) : void shutdown(0, true)));
   process.on('SIGTERM', () => (exiting ? process.exit(143) : void shutdown(0, true)));
+  // A hang-up (the terminal closed) ends the peer like SIGTERM: it leaves, and its running shell commands go with it.
+  process.on('SIGHUP', () => (exiting ? process.exit(129) : void shutdown(0, true)));
   watchParent(peer, (code) => void shutdown(code, false));
+  // Announced once the signals are handled: whoever waits for this line may signal the peer at once
+  // (stdout to a pipe is written synchronously, so the reader can act before the next statement).
+  process.stdout.write(`${name} listening on ${peer.address} (profile ${profile})\n`);
 
   let registered: Promise<HelloAck> | undefined;
   if (flags.coordinator) {

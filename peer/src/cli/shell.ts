@@ -8,10 +8,12 @@
  * file descriptors, so no output is buffered, reordered or lost however much
  * there is), gets no stdin (the peer's input is its prompt or its script), and
  * runs in a process group of its own, so an interrupt reaches everything it
- * started and nothing of the peer.
+ * started and nothing of the peer. That group dies with the peer, however the
+ * peer ends: see WATCHDOG.
  */
 import {spawn} from 'node:child_process';
 import type {ChildProcess} from 'node:child_process';
+import type {Writable} from 'node:stream';
 import type {Command} from '@peerlab/client-agent';
 import {CommandError} from '@peerlab/client-agent';
 import type {CommandContext} from '../commands.js';
@@ -30,6 +32,27 @@ export interface ShellStatus {
 export function describeStatus(status: ShellStatus): string {
   return status.signal ? `killed by ${status.signal}` : `exit ${status.code}`;
 }
+
+/**
+ * What the peer spawns: a /bin/sh that starts a watchdog in the background and
+ * then execs the command's own /bin/sh -c in its place, so the process the peer
+ * waits for is the command's shell itself (its exit status and the signal that
+ * ended it arrive exact, `$$` is the group's id) and the watchdog is in its
+ * process group.
+ *
+ * The watchdog holds the one end of a pipe whose other end only the peer has
+ * (fd 3; Node opens its own end close-on-exec, so no other child inherits it).
+ * It reads a line: the peer writes one when the command has ended, and the
+ * watchdog goes quietly. If the peer dies first, however it dies (SIGKILL
+ * too, where no handler of its own can run; Linux's PR_SET_PDEATHSIG is out of
+ * Node's reach), the kernel closes the peer's end, the read hits end of file,
+ * and the watchdog kills its whole process group: the command and everything
+ * it started. It ignores SIGINT so that Ctrl-C does not take it away from a
+ * command that survives the interrupt, and keeps none of the peer's output
+ * open. The command runs with fd 3 closed: the pipe is not its business.
+ * What it starts in a session or process group of its own is out of reach.
+ */
+const WATCHDOG = '( trap "" INT; read -r line <&3 || kill -KILL 0 ) </dev/null >/dev/null 2>&1 & exec /bin/sh -c "$1" 3<&-';
 
 /** Shells still running: a peer that exits takes them with it. */
 const running = new Set<ChildProcess>();
@@ -53,7 +76,10 @@ export function runShell(command: string, signal: AbortSignal): Promise<ShellSta
     });
   }
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', command], {stdio: ['ignore', 'inherit', 'inherit'], detached: true});
+    const child = spawn('/bin/sh', ['-c', WATCHDOG, 'peerlab-shell', command], {stdio: ['ignore', 'inherit', 'inherit', 'pipe'], detached: true});
+    const watchdog = child.stdio[3] as Writable | null;
+    // A watchdog already gone (killed with its group) makes the goodbye fail: nothing to tell.
+    watchdog?.on('error', () => {});
     running.add(child);
     let kill: NodeJS.Timeout | undefined;
     const interrupt = () => {
@@ -62,6 +88,8 @@ export function runShell(command: string, signal: AbortSignal): Promise<ShellSta
     };
     const done = () => {
       running.delete(child);
+      // The command has ended: the watchdog may go, without killing what it left running.
+      watchdog?.end('\n');
       clearTimeout(kill);
       signal.removeEventListener('abort', interrupt);
     };
