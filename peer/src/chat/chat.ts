@@ -50,10 +50,15 @@ function listed(items: readonly string[], shown: number): string {
 export interface ChatRefusals {
   /**
    * Messages that had to wait for their causes and were not held: more than
-   * maxHeldMessages ahead of their stream's delivered sequence, or
-   * maxHeldMessages were already waiting.
+   * maxHeldMessages ahead of their stream's delivered sequence.
    */
   heldDropped: number;
+  /**
+   * Held messages evicted, oldest first, to make room when maxHeldMessages
+   * were already waiting (causal-delivery.ts says why): a genuine one comes
+   * back by anti-entropy once its causes are here.
+   */
+  heldEvicted: number;
   /** Digests from an address that is not their sender's: not answered. */
   unverifiedDigest: number;
 }
@@ -70,7 +75,7 @@ export class Chat extends EventEmitter<ChatEvents> {
   #seq = 0;
   #timer: NodeJS.Timeout | undefined;
   duplicates = 0;
-  readonly refusals: ChatRefusals = {heldDropped: 0, unverifiedDigest: 0};
+  readonly refusals: ChatRefusals = {heldDropped: 0, heldEvicted: 0, unverifiedDigest: 0};
 
   constructor(
     private readonly membership: Membership,
@@ -141,6 +146,10 @@ export class Chat extends EventEmitter<ChatEvents> {
         this.refusals.heldDropped++;
         break;
       case 'held':
+        if (arrival.evicted) {
+          this.refusals.heldEvicted++;
+          this.log.info('chat', `evicted ${arrival.evicted.id} from ${arrival.evicted.sender}: the hold-back buffer is full and it had waited longest`);
+        }
         this.log.info('chat', `held ${message.id} from ${message.sender}: waits for ${listed(arrival.missing, 5)}`);
         this.emit('held', {message, missing: arrival.missing});
         break;
