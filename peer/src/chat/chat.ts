@@ -25,7 +25,7 @@ export interface DeliveredMessage extends ChatMessage {
   deliveredAt: number;
 }
 
-/** A message from another member that waits for its causes, when it is first held. */
+/** A message from another member that waits for its causes, when it is held (first, or again after it was evicted from a full buffer). */
 export interface HeldMessage {
   message: ChatMessage;
   /** Its deps, and its sender's previous message, not delivered here yet. */
