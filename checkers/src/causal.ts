@@ -21,14 +21,17 @@
  * Also flagged: a message delivered twice by one process, one delivered but
  * never sent, an id sent twice or an actor (`sender:epoch`) sending from two
  * processes, an actor's sends not numbered 1, 2, 3, …, a `deps` entry (or
- * `reply_to`) the sender had not delivered or sent, and a message still
- * missing at a live peer at the end of the run (judged only when the network
- * is whole and has been quiet for a while: see `lostJudgement`).
+ * `reply_to`, with or without `deps`) the sender had not delivered or sent,
+ * and a message still missing at a live peer at the end of the run (judged
+ * only when the network is whole and has been quiet for a while: see
+ * `lostJudgement`; one that no correct peer could still deliver is
+ * undeliverable, not lost: see `lostAt`).
  */
 import type {HistoryEvent, HistoryEventOf, Verdict} from './history/types.js';
 import {isEvent} from './history/types.js';
 import {timingAt} from './bound.js';
 import {DeliveryDuties} from './delivered.js';
+import type {ChatProcess} from './model.js';
 import {Model, chatAt, coordinatorPeer, evidence, formatTime, isSideFault, parseChatId, peerOf} from './model.js';
 import {deliveryModelMs} from './swim-model.js';
 
@@ -97,6 +100,22 @@ interface Findings {
   /** The latest `peer.started` that reported the peer's timing (-1: none). */
   timingAt: number;
   first: {violations?: First; phantoms?: First; duplicates?: First; reused?: First; gaps?: First; bogus?: First};
+  /** Each message's checker-side predecessors (pass 1), by interned id, for judging what can still be delivered. */
+  graph: CausalGraph;
+}
+
+/** Happens-before as pass 1 built it: message k's direct causes are `pool[predStart[k] .. predStart[k] + predLen[k])`. */
+interface CausalGraph {
+  ids: ReadonlyMap<string, number>;
+  names: readonly string[];
+  sendAt: Ints;
+  sendProc: Ints;
+  processes: readonly Process[];
+  /** Each source's latest process. */
+  bySrc: ReadonlyMap<string, number>;
+  predStart: Ints;
+  predLen: Ints;
+  pool: Ints;
 }
 
 function chatEvidence(history: readonly HistoryEvent[], relevant: (e: HistoryEvent) => boolean, max = 8): string[] {
@@ -296,8 +315,9 @@ function findings(history: readonly HistoryEvent[]): Findings {
       else if (sendProc.a[k] !== p) resent.add(p * names.length + k);
       const e = history[chatIndex.a[j]!] as HistoryEventOf<'chat.sent'>;
       const {deps, reply_to: replyTo} = e.data;
-      if (deps !== undefined) {
-        const claimed = replyTo !== undefined && !deps.includes(replyTo) ? [...deps, replyTo] : deps;
+      // `reply_to` is a claimed cause of its own, checked with or without `deps`.
+      const claimed = replyTo === undefined || deps?.includes(replyTo) === true ? deps : [...(deps ?? []), replyTo];
+      if (claimed !== undefined) {
         for (const dep of claimed) {
           const d = ids.get(dep);
           if (d !== undefined && (has[d >>> 5]! & (1 << (d & 31))) !== 0) continue;
@@ -305,7 +325,7 @@ function findings(history: readonly HistoryEvent[]): Findings {
           if (!first.bogus) {
             const peer = processes[p]!.peer;
             const src = processes[p]!.src;
-            const what = dep === replyTo && !deps.includes(dep) ? 'as the message it replies to' : 'as a dependency';
+            const what = dep === replyTo && deps?.includes(dep) !== true ? 'as the message it replies to' : 'as a dependency';
             first.bogus = {
               text: `${peer} sent ${e.data.id} naming ${dep} ${what}, which it had not delivered or sent`,
               evidence: () => chatEvidence(history, (x) => (x.src === src && x.type === 'peer.started') || idOf(x) === e.data.id || idOf(x) === dep),
@@ -358,7 +378,7 @@ function findings(history: readonly HistoryEvent[]): Findings {
       break;
     }
   }
-  return {messages, deliveries, held, maxFrontier, counts, coordinatorAt, sendsAt, timingAt: timingIndex, first};
+  return {messages, deliveries, held, maxFrontier, counts, coordinatorAt, sendsAt, timingAt: timingIndex, first, graph: {ids, names, sendAt, sendProc, processes, bySrc, predStart, predLen, pool}};
 }
 
 /**
@@ -503,8 +523,63 @@ function lostJudgement(history: readonly HistoryEvent[], f: Findings): LostJudge
   return {end};
 }
 
-/** Messages due at a live peer (delivered.ts's duties: sent while it was live in its present process) and missing there at `end`. */
-function lostAt(history: readonly HistoryEvent[], end: number): {lost: number; first?: First} {
+/**
+ * Per message, by interned id: -1 when it and all its causes are held by a
+ * process still live (so a correct peer can yet get them), else one of them
+ * that only processes now gone ever held, a cause before the message itself. A message is looked
+ * at once (memo, and an explicit stack so a long chain does not overflow the
+ * call stack): linear in the predecessor sets.
+ */
+function stuckCauses(graph: CausalGraph, heldLive: (k: number) => boolean): (k: number) => number {
+  const UNSEEN = -2;
+  const OPEN = -3;
+  const memo = new Int32Array(graph.names.length).fill(UNSEEN);
+  const {sendAt, predStart, predLen, pool} = graph;
+  return (root) => {
+    if (memo[root] !== UNSEEN) return memo[root] === OPEN ? -1 : memo[root]!;
+    const stack = [root];
+    const next: number[] = [0];
+    memo[root] = OPEN;
+    while (stack.length > 0) {
+      const top = stack.length - 1;
+      const k = stack[top]!;
+      const end = sendAt.a[k]! < 0 ? 0 : predLen.a[k]!;
+      let pushed = false;
+      // A cause found stuck below set memo[k] to it: k is stuck too, and needs no more looking.
+      while (memo[k] === OPEN && next[top]! < end) {
+        const c = pool.a[predStart.a[k]! + next[top]!]!;
+        next[top]!++;
+        if (memo[c] === UNSEEN) {
+          memo[c] = OPEN;
+          stack.push(c);
+          next.push(0);
+          pushed = true;
+          break;
+        }
+        // OPEN: a cycle, only in a broken history; it blocks nothing here.
+        if (memo[c]! >= 0) memo[k] = memo[c]!;
+      }
+      if (pushed) continue;
+      // Its causes first, so the one named is the earliest gone: then the message itself.
+      if (memo[k] === OPEN) memo[k] = heldLive(k) ? -1 : k;
+      stack.pop();
+      next.pop();
+      const stuck = memo[k]!;
+      if (stuck >= 0 && stack.length > 0) memo[stack[stack.length - 1]!] = stuck;
+    }
+    return memo[root]!;
+  };
+}
+
+/**
+ * Messages due at a live peer (delivered.ts's duties: sent while it was live
+ * in its present process) and missing there at `end`. One that no correct
+ * peer can deliver any more is not lost but undeliverable: it, or a cause of
+ * it, was only ever held by processes that are gone (killed or restarted)
+ * when the run ends, so no one can send it to the peer, and delivering the
+ * message without that cause would break causal order.
+ */
+function lostAt(history: readonly HistoryEvent[], end: number, graph: CausalGraph): {lost: number; undeliverable: number; first?: First; firstUndeliverable?: string} {
   const chat = chatAt(history);
   const model = new Model();
   const duties = new DeliveryDuties(chat);
@@ -512,20 +587,61 @@ function lostAt(history: readonly HistoryEvent[], end: number): {lost: number; f
     const e = history[i]!;
     duties.apply(model, e, model.apply(e));
   }
+  const live = new Set<ChatProcess>();
+  for (const peer of model.live()) {
+    const process = model.view(peer)?.current ? chat.current.get(peer) : undefined;
+    if (process) live.add(process);
+  }
+  // Its sender holds it while still the process that sent it (a history need not show the sender's own delivery).
+  const liveSrcs = new Set(model.live().flatMap((peer) => (model.view(peer)?.current ? [`peer:${peer}`] : [])));
+  const heldLive = (k: number): boolean => {
+    const p = graph.sendProc.a[k]!;
+    if (p >= 0) {
+      const {src} = graph.processes[p]!;
+      if (liveSrcs.has(src) && graph.bySrc.get(src) === p) return true;
+    }
+    const m = chat.messages.get(graph.names[k]!);
+    if (!m) return false;
+    for (const process of m.deliveries.keys()) if (live.has(process)) return true;
+    return false;
+  };
+  const stuck = stuckCauses(graph, heldLive);
   let lost = 0;
+  let undeliverable = 0;
   let first: First | undefined;
+  let firstUndeliverable: string | undefined;
+  let undeliverableByCause = false;
   for (const peer of model.live()) {
     // A peer whose present process has not started has delivered nothing it could report.
     if (!model.view(peer)?.current) continue;
-    const owed = duties.owed(model, peer);
-    if (!owed || owed.first === undefined) continue;
-    lost += owed.missing;
-    const id = owed.first;
+    let firstLost: string | undefined;
+    let missingHere = 0;
+    const owed = duties.owed(model, peer, (index) => {
+      const id = duties.messages[index]!.id;
+      const k = graph.ids.get(id);
+      const cause = k === undefined ? -1 : stuck(k);
+      if (cause >= 0) {
+        undeliverable++;
+        const gone = graph.names[cause]!;
+        // An example with a cause says more than one of a message gone itself: the first such, if any.
+        if (gone !== id && !undeliverableByCause) {
+          undeliverableByCause = true;
+          firstUndeliverable = `${id} at ${peer}: its cause ${gone} is held only by processes that are gone`;
+        } else firstUndeliverable ??= `${id} at ${peer}: it is held only by processes that are gone`;
+        return;
+      }
+      missingHere++;
+      firstLost ??= id;
+    });
+    if (!owed || firstLost === undefined) continue;
+    lost += missingHere;
+    const id = firstLost;
     if (first) continue;
     const sent = chat.sent.get(id);
     const stream = `${parseChatId(id).stream}:`;
+    const count = missingHere;
     first = {
-      text: `${peer} never delivered ${id} (sent by ${sent?.sender ?? '?'} at ${sent ? formatTime(sent.t) : '?'})${owed.missing > 1 ? `, one of ${owed.missing} messages missing at ${peer}` : ''}`,
+      text: `${peer} never delivered ${id} (sent by ${sent?.sender ?? '?'} at ${sent ? formatTime(sent.t) : '?'})${count > 1 ? `, one of ${count} messages missing at ${peer}` : ''}`,
       evidence: () =>
         chatEvidence(history.slice(0, end), (x) => {
           if (isSideFault(x)) return true;
@@ -534,7 +650,7 @@ function lostAt(history: readonly HistoryEvent[], end: number): {lost: number; f
         }),
     };
   }
-  return {lost, ...(first ? {first} : {})};
+  return {lost, undeliverable, ...(first ? {first} : {}), ...(firstUndeliverable !== undefined ? {firstUndeliverable} : {})};
 }
 
 function plural(n: number, one: string, many: string): string {
@@ -544,7 +660,7 @@ function plural(n: number, one: string, many: string): string {
 export function causal(history: readonly HistoryEvent[]): Verdict {
   const f = findings(history);
   const judgement = lostJudgement(history, f);
-  const lost = judgement.why === undefined ? lostAt(history, judgement.end) : {lost: 0};
+  const lost: ReturnType<typeof lostAt> = judgement.why === undefined ? lostAt(history, judgement.end, f.graph) : {lost: 0, undeliverable: 0};
   const {counts} = f;
   const figures: Record<string, number> = {
     messages: f.messages,
@@ -554,6 +670,7 @@ export function causal(history: readonly HistoryEvent[]): Verdict {
     duplicates: counts.duplicates,
     phantoms: counts.phantoms,
     lost: lost.lost,
+    undeliverable: lost.undeliverable,
     reused_ids: counts.reused,
     gaps: counts.gaps,
     bogus_deps: counts.bogus,
@@ -576,6 +693,10 @@ export function causal(history: readonly HistoryEvent[]): Verdict {
   const tally = `${plural(f.messages, 'message', 'messages')}, ${plural(f.deliveries, 'delivery', 'deliveries')}`;
   if (f.messages === 0) return {status: 'unknown', message: 'no message was sent: causal order was never put to the test', figures};
   if (f.held === 0) return {status: 'unknown', message: `no message was ever held back: causal order was never put to the test (${tally})`, figures};
-  const lostNote = judgement.why === undefined ? 'nothing lost' : `lost not judged: ${judgement.why}`;
+  const undeliverable =
+    lost.firstUndeliverable === undefined
+      ? ''
+      : ` (not judged: ${plural(lost.undeliverable, 'message', 'messages')} no correct peer could still deliver, such as ${lost.firstUndeliverable})`;
+  const lostNote = judgement.why === undefined ? `nothing lost${undeliverable}` : `lost not judged: ${judgement.why}`;
   return {status: 'pass', message: `${tally}, ${f.held} held back; every delivery came after its causes, once, of a message sent; ${lostNote}`, figures};
 }

@@ -58,7 +58,7 @@ test('a correct causal history passes, with figures, and lost is judged after a 
   const v = causal(b.events);
   t.is(v.status, 'pass', v.message);
   t.is(v.message, '2 messages, 6 deliveries, 1 held back; every delivery came after its causes, once, of a message sent; nothing lost');
-  t.deepEqual(v.figures, {messages: 2, deliveries: 6, held: 1, violations: 0, duplicates: 0, phantoms: 0, lost: 0, reused_ids: 0, gaps: 0, bogus_deps: 0, max_frontier: 1});
+  t.deepEqual(v.figures, {messages: 2, deliveries: 6, held: 1, violations: 0, duplicates: 0, phantoms: 0, lost: 0, undeliverable: 0, reused_ids: 0, gaps: 0, bogus_deps: 0, max_frontier: 1});
 });
 
 test('no hold-back at all gives unknown, never pass; nor does a run without messages', (t) => {
@@ -202,6 +202,36 @@ test('lost is judged at the end of the steps, not after the peers are stopped', 
   t.regex(v.message, /^charly never delivered alice:e1:2/);
 });
 
+test('a message whose cause only killed processes ever held is undeliverable, not lost, and the verdict says so; while a holder lives it is lost', (t) => {
+  // alice says a, bob gets it and replies b; charly and dave get only b and hold it for a; then alice and bob are killed.
+  const run = (killed: string[]) => {
+    const b = c().group('alice', 'bob', 'charly', 'dave');
+    b.say('alice', 1, []).deliverAll('alice:e1:1', 'alice', 'bob');
+    b.say('bob', 1, ['alice:e1:1']).deliverAll('bob:e1:1', 'bob');
+    b.hold('charly', 'bob:e1:1', ['alice:e1:1'], ['alice:e1:1']);
+    b.hold('dave', 'bob:e1:1', ['alice:e1:1'], ['alice:e1:1']);
+    for (const peer of killed) b.kill(peer);
+    return b.wait(QUIET).counters('charly', 1, 1);
+  };
+  const gone = causal(run(['alice', 'bob']).events);
+  t.is(gone.status, 'pass', gone.message);
+  t.is(
+    gone.message,
+    '2 messages, 3 deliveries, 2 held back; every delivery came after its causes, once, of a message sent; nothing lost (not judged: 4 messages no correct peer could still deliver, such as bob:e1:1 at charly: its cause alice:e1:1 is held only by processes that are gone)',
+  );
+  t.is(gone.figures?.lost, 0);
+  t.is(gone.figures?.undeliverable, 4, 'a and b, at charly and at dave');
+
+  // alice lives: a can still come to charly and dave, so it is lost at both; b only bob ever held (missing at alice, charly, dave).
+  const alive = causal(run(['bob']).events);
+  t.is(alive.status, 'fail');
+  t.regex(alive.message, /^charly never delivered alice:e1:1 \(sent by alice at [\d:.]+\) \(2 messages lost in all\)$/);
+  t.is(alive.figures?.lost, 2);
+  t.is(alive.figures?.undeliverable, 3);
+  // Nobody killed: everything missing is lost, b at alice too.
+  t.is(causal(run([]).events).figures?.lost, 5);
+});
+
 test('an id sent twice, or an actor sending from a second process, is reuse', (t) => {
   const again = c().group('alice', 'bob');
   again.say('alice', 1, []).deliverAll('alice:e1:1', 'alice', 'bob');
@@ -243,6 +273,16 @@ test('a dependency its sender had not delivered is bogus; a peer without deps is
   const reply = correctRun();
   reply.peer('charly', 'chat.sent', {id: 'charly:e1:1', sender: 'charly', seq: 1, text: 'hi', deps: ['bob:e1:1'], reply_to: 'alice:e1:7'});
   t.regex(causal(reply.events).message, /^charly sent charly:e1:1 naming alice:e1:7 as the message it replies to, which it had not delivered or sent/);
+  // reply_to is checked on its own too: a sender that lists no deps still names a cause with it.
+  const bare = correctRun();
+  bare.peer('charly', 'chat.sent', {id: 'charly:e1:1', sender: 'charly', seq: 1, text: 'hi', reply_to: 'alice:e1:7'});
+  const bareVerdict = causal(bare.events);
+  t.is(bareVerdict.status, 'fail');
+  t.is(bareVerdict.message, 'charly sent charly:e1:1 naming alice:e1:7 as the message it replies to, which it had not delivered or sent');
+  t.is(bareVerdict.figures?.bogus_deps, 1);
+  const genuine = correctRun();
+  genuine.peer('charly', 'chat.sent', {id: 'charly:e1:1', sender: 'charly', seq: 1, text: 'hi', reply_to: 'bob:e1:1'}).deliverAll('charly:e1:1', 'charly');
+  t.is(causal(genuine.events).figures?.bogus_deps, 0, 'a reply to a message it delivered, without deps, is no bogus dependency');
 
   // An older peer sends no deps: nothing to check there, and causal order is still judged from the history.
   const old = c().group('alice', 'bob', 'charly');

@@ -97,7 +97,9 @@ export const peerEventData = {
    * Causal chat: a message from another peer arrived before something it
    * depends on was delivered here, and waits; `missing` are those of its
    * `deps` (or its sender's previous message) not yet delivered. Reported
-   * once per message per process, when it is first held.
+   * once per message per process, when it is first held (again only if it
+   * was evicted from a full hold-back buffer and had to wait again when it
+   * came back).
    */
   'chat.held': z.object({id: chatId, sender: peerName, seq: z.int().min(1), deps: chatDeps, missing: chatDeps}),
   /**

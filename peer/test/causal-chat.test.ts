@@ -191,3 +191,37 @@ serial('the chat events for the agent carry ids, deps and reply_to as the event 
   t.deepEqual(events[3]!.data, {id: own.id, sender: 'ev1', seq: 1, text: 'thanks', deps: ['zed:e:1'], reply_to: 'zed:e:1'});
   t.deepEqual(events[4]!.data.deps, ['zed:e:1']);
 });
+
+serial('a message that cannot fit one datagram of the profile fails send with its size and why, before it takes a sequence number; deps grow with concurrent streams', async (t) => {
+  const peer = await InProcessPeer.start({name: 'big1', host: '127.0.0.1', port: 0, profile: 'lan', join: []}, new Logger('big1', () => {}));
+  t.teardown(() => peer.close());
+  const max = peer.membership.config.maxPacketBytes;
+  t.is(max, 1400);
+  const events: string[] = [];
+  reportChat(peer.chat, (type, data) => events.push(`${type} ${(data as {id: string}).id}`));
+  const member = await UdpMember.bind(t);
+  const streams = async (from: number, to: number) => {
+    for (let i = from; i <= to; i++) await member.send(peer.address, {t: 'chat', m: [{id: `s${i}:e:1`, sender: `s${i}`, epoch: 'e', seq: 1, text: 'hi', sentAt: Date.now(), deps: []}]});
+    await eventually('all delivered', 5000, async () => (peer.chat.messages().length >= to ? true : undefined));
+  };
+  const text = 'x'.repeat(1000);
+  await streams(1, 10);
+  const fits = peer.chat.send(text);
+  t.is(fits.deps.length, 10, 'one id per concurrent stream');
+  t.true(Buffer.byteLength(JSON.stringify({t: 'chat', m: [fits]})) <= max);
+
+  // Sixty more streams send concurrently: the same text no longer fits beside their ids.
+  await streams(11, 70);
+  const sent = events.length;
+  const error = t.throws(() => peer.chat.send(text))!;
+  t.regex(error.message, /^this message would take (\d+) bytes in its datagram, more than the 1400 one packet may carry \(maxPacketBytes, profile lan\): its text takes 1002 and its deps \(61 ids\) \d+; send a shorter text$/);
+  t.true(Number(/take (\d+) bytes/.exec(error.message)![1]) > max);
+  t.deepEqual(events.slice(sent), [], 'nothing sent, nothing delivered');
+  // The text alone can be too long for the profile too, whatever the deps.
+  t.throws(() => peer.chat.send('y'.repeat(max)), {message: /more than the 1400 one packet may carry/});
+
+  const short = peer.chat.send('ok');
+  t.is(short.seq, 2, 'the refused sends took no sequence number: no gap');
+  t.is(short.deps.length, 61);
+  t.deepEqual(events.slice(sent), [`chat.sent ${short.id}`, `chat.delivered ${short.id}`]);
+});

@@ -85,17 +85,46 @@ test('what was delivered or is held is a duplicate when it comes again', (t) => 
   t.deepEqual(r.receive(message('bob', 1, [], 'other')), {outcome: 'delivered'}, 'another epoch of the same name is another stream');
 });
 
-test('a full buffer, or a message further ahead of its stream than the buffer holds, drops what would wait; it is taken when it comes again', (t) => {
+test('a message further ahead of its stream than the buffer holds is dropped, a full buffer evicts its oldest; each is taken when it comes again', (t) => {
   const r = receiver({maxHeld: 2});
-  t.is(r.receive(message('bob', 4)).outcome, 'dropped', 'more than maxHeld ahead of the stream');
+  t.is(r.receive(message('bob', 3)).outcome, 'dropped', 'more than maxHeld ahead of the stream');
   t.is(r.receive(message('bob', 2)).outcome, 'held');
   t.is(r.receive(message('carol', 1, ['alice:e:1'])).outcome, 'held');
-  t.is(r.receive(message('bob', 3)).outcome, 'dropped', 'the buffer is full');
+  t.deepEqual(r.receive(message('eve', 1, ['dave:e:1'])), {outcome: 'held', missing: ['dave:e:1'], evicted: message('bob', 2)}, 'the buffer is full: the oldest goes');
+  t.is(r.order.heldCount, 2);
   t.is(r.receive(message('dave', 1)).outcome, 'delivered', 'what need not wait passes a full buffer');
   r.receive(message('bob', 1));
+  t.deepEqual(r.delivered, ['dave:e:1', 'eve:e:1', 'bob:e:1'], 'bob 2 was evicted: nothing of bob beyond 1 yet');
+  r.receive(message('bob', 2));
   r.receive(message('bob', 3));
   r.receive(message('alice', 1));
-  t.deepEqual(r.delivered, ['dave:e:1', 'bob:e:1', 'bob:e:2', 'bob:e:3', 'alice:e:1', 'carol:e:1']);
+  t.deepEqual(r.delivered, ['dave:e:1', 'eve:e:1', 'bob:e:1', 'bob:e:2', 'bob:e:3', 'alice:e:1', 'carol:e:1']);
+  t.is(r.order.heldCount, 0);
+});
+
+test('messages waiting for ids that never come fill the buffer, yet a genuine message held after them is delivered once its cause arrives', (t) => {
+  const maxHeld = 8;
+  const r = receiver({maxHeld});
+  // Forged deps, and a cycle across two streams that the decoder cannot see: none of these is ever delivered.
+  for (let i = 1; i <= maxHeld - 2; i++) t.is(r.receive(message(`forger${i}`, 1, [`ghost:e:${i}`])).outcome, 'held');
+  r.receive(message('x', 1, ['y:e:1']));
+  r.receive(message('y', 1, ['x:e:1']));
+  t.is(r.order.heldCount, maxHeld, 'full of messages that wait for ever');
+  const reply = r.receive(message('bob', 1, ['alice:e:1']));
+  t.is(reply.outcome, 'held', 'not dropped: room is made');
+  t.is(reply.outcome === 'held' ? reply.evicted?.id : undefined, 'forger1:e:1', 'the one that waited longest');
+  t.is(r.order.heldCount, maxHeld);
+  t.deepEqual(r.receive(message('alice', 1)), {outcome: 'delivered'});
+  t.deepEqual(r.delivered, ['alice:e:1', 'bob:e:1']);
+  // The index forgot the evicted one: its ghost arriving now releases nothing and finds it gone.
+  r.receive(message('ghost', 1));
+  t.deepEqual(r.delivered, ['alice:e:1', 'bob:e:1', 'ghost:e:1']);
+  t.is(r.order.heldCount, maxHeld - 1);
+  // A second wave evicts the rest, oldest first, each a slot for a newcomer; every genuine one is delivered.
+  for (let i = 1; i <= maxHeld; i++) r.receive(message(`carol${i}`, 1, [`dave:e:${i}`]));
+  for (let i = maxHeld; i >= 1; i--) r.receive(message('dave', maxHeld - i + 1));
+  t.deepEqual(r.delivered.slice(3).filter((id) => id.startsWith('carol')).sort(), Array.from({length: maxHeld}, (_, i) => `carol${i + 1}:e:1`).sort());
+  t.is(r.order.heldCount, 0, 'nothing left that waits: every forged message was evicted');
 });
 
 test('the frontier: what a peer delivered that no later delivery depended on; its own send supersedes it', (t) => {

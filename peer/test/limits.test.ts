@@ -18,7 +18,7 @@ const local = profiles.local;
 interface Status {
   malformed: number;
   messages: number;
-  refused: Record<'tcpRefused' | 'tcpTooLarge' | 'tcpTimedOut' | 'newMembers' | 'tableFull' | 'reaped' | 'heldDropped', number>;
+  refused: Record<'tcpRefused' | 'tcpTooLarge' | 'tcpTimedOut' | 'newMembers' | 'tableFull' | 'reaped' | 'heldDropped' | 'heldEvicted', number>;
   traffic: {tcpIn: number};
 }
 
@@ -137,7 +137,7 @@ test.serial('the member table stops at maxMembers and dead members are reaped af
   t.is(peer.membership.all().find((m) => m.name === 'tt0')?.state, 'alive');
 });
 
-test.serial('the chat hold-back buffer holds a window per stream and a cap over all, and what it dropped is delivered later', async (t) => {
+test.serial('the chat hold-back buffer holds a window per stream and a cap over all, evicting its oldest when full, and what it dropped or evicted is delivered later', async (t) => {
   const peer = await PeerProcess.start({name: 'lim5'});
   t.teardown(() => stopAll([peer]));
   const mallory = await UdpMember.bind(t);
@@ -159,18 +159,23 @@ test.serial('the chat hold-back buffer holds a window per stream and a cap over 
   await chat('e1', [...range(2, max), max + 1, 2 ** 40]);
   let s = await settled();
   t.is(s.refused.heldDropped, 2, 'beyond the stream window');
-  // Stream e2: inside its own window, but the buffer over all streams is full after one more.
+  t.is(s.refused.heldEvicted, 0);
+  // Stream e2: inside its own window; e1 holds max-1, so e2 2 fills the buffer over all streams
+  // and e2 3 evicts the oldest held, e1 2.
   await chat('e2', [2, 3]);
   s = await settled();
-  t.is(s.refused.heldDropped, 3, 'beyond the cap over all streams');
+  t.is(s.refused.heldDropped, 2);
+  t.is(s.refused.heldEvicted, 1, 'the oldest evicted for the newcomer');
   t.is(s.messages, 0);
-  // The gaps fill: held messages go out in order, and the dropped ones are taken when they come again.
+  // The gaps fill: e2 goes out whole, e1 stops at its evicted 2 until it comes again.
   await chat('e1', [1]);
   await chat('e2', [1]);
-  t.is((await settled()).messages, max + 2);
+  t.is((await settled()).messages, 1 + 3);
+  await chat('e1', [2]);
+  t.is((await settled()).messages, max + 3);
   await chat('e1', range(max + 1, max + 100));
-  await chat('e2', [3]);
   s = await settled();
-  t.is(s.messages, max + 2 + 100 + 1);
-  t.is(s.refused.heldDropped, 3);
+  t.is(s.messages, max + 3 + 100);
+  t.is(s.refused.heldDropped, 2);
+  t.is(s.refused.heldEvicted, 1);
 });

@@ -11,6 +11,19 @@
  * delivery only has to wake the held messages that wait for its id: they are
  * indexed by what they wait for, so a chain of n held messages is released
  * in O(n), never by rescanning the buffer.
+ *
+ * A held message may wait for an id that never comes: a forged dep, a cycle
+ * of deps across streams, a cause whose only holders died. When the buffer is
+ * full, the oldest held message is evicted to make room, rather than the new
+ * one refused: otherwise a few such messages would fill it for good and every
+ * later message that has to wait would be dropped. Eviction costs nothing
+ * while there is room, and a genuine message evicted comes back by
+ * anti-entropy once its causes are delivered; a forged one never does. The
+ * oldest goes because a genuine message's causes are usually close behind
+ * it: the one that has waited longest is the likeliest to wait for ever.
+ * Expiry by age was not chosen: it needs a guess at how long a genuine cause
+ * may be away (a partition lasts as long as it lasts), and it would throw
+ * away messages that wait for good reason while the buffer still has room.
  */
 import type {ChatMessage} from '../membership/messages.js';
 import {parseChatId} from '../membership/messages.js';
@@ -19,13 +32,16 @@ import {parseChatId} from '../membership/messages.js';
 export type Arrival =
   | {outcome: 'delivered'}
   | {outcome: 'duplicate'}
-  /** It had to wait, and the buffer was full or it was too far ahead of its stream: dropped, to come again by anti-entropy. */
+  /** It had to wait, and it was too far ahead of its stream for the buffer: dropped, to come again by anti-entropy. */
   | {outcome: 'dropped'}
-  /** Waiting for `missing`: those of its deps (and its sender's previous message) not delivered here yet. */
-  | {outcome: 'held'; missing: string[]};
+  /**
+   * Waiting for `missing`: those of its deps (and its sender's previous message) not delivered here yet.
+   * `evicted`: the oldest held message, dropped to make room for this one (the buffer was full).
+   */
+  | {outcome: 'held'; missing: string[]; evicted?: ChatMessage};
 
 export interface CausalDeliveryOptions {
-  /** How many messages may wait at once, and how far ahead of its stream one may be. */
+  /** How many messages may wait at once (beyond, the oldest is evicted), and how far ahead of its stream one may be. */
   maxHeld: number;
   /**
    * Whether a message waits for its causes. A peer that does not (a
@@ -54,16 +70,17 @@ export const streamOf = (message: Pick<ChatMessage, 'sender' | 'epoch'>): string
 export class CausalDelivery {
   readonly #streams = new Map<string, Stream>();
   /** Held messages by each id they wait for. */
-  readonly #waiting = new Map<string, Held[]>();
+  readonly #waiting = new Map<string, Set<Held>>();
+  /** Every held message, oldest first (a Set keeps insertion order): whom eviction picks. */
+  readonly #byAge = new Set<Held>();
   /** Delivered ids that no later delivery here depended on. */
   readonly #frontier = new Set<string>();
-  #held = 0;
 
   constructor(private readonly options: CausalDeliveryOptions) {}
 
   /** How many messages wait for their causes. */
   get heldCount(): number {
-    return this.#held;
+    return this.#byAge.size;
   }
 
   get streamCount(): number {
@@ -119,19 +136,32 @@ export class CausalDelivery {
       return {outcome: 'delivered'};
     }
     const {maxHeld} = this.options;
-    // Dropped when the buffer is full, or when it is further ahead of its stream than the buffer
-    // could ever hold (a forged far-future seq would otherwise keep its slot for ever): once its
-    // causes arrive, anti-entropy brings it again.
-    if (message.seq > (stream?.delivered ?? 0) + maxHeld || this.#held >= maxHeld) return {outcome: 'dropped'};
+    // Dropped when it is further ahead of its stream than the buffer could ever hold (a forged
+    // far-future seq would otherwise take a slot): once its causes arrive, anti-entropy brings it again.
+    if (message.seq > (stream?.delivered ?? 0) + maxHeld || maxHeld <= 0) return {outcome: 'dropped'};
+    const evicted = this.#byAge.size >= maxHeld ? this.#evictOldest() : undefined;
     const held: Held = {message, missing: new Set(missing)};
     this.#stream(key).held.set(message.seq, held);
-    this.#held++;
+    this.#byAge.add(held);
     for (const id of missing) {
-      const list = this.#waiting.get(id);
-      if (list) list.push(held);
-      else this.#waiting.set(id, [held]);
+      const waiters = this.#waiting.get(id);
+      if (waiters) waiters.add(held);
+      else this.#waiting.set(id, new Set([held]));
     }
-    return {outcome: 'held', missing};
+    return {outcome: 'held', missing, ...(evicted ? {evicted} : {})};
+  }
+
+  /** Forgets the held message that has waited longest, everywhere it is indexed. */
+  #evictOldest(): ChatMessage {
+    const oldest = this.#byAge.values().next().value as Held;
+    this.#byAge.delete(oldest);
+    this.#streams.get(streamOf(oldest.message))!.held.delete(oldest.message.seq);
+    for (const id of oldest.missing) {
+      const waiters = this.#waiting.get(id)!;
+      waiters.delete(oldest);
+      if (waiters.size === 0) this.#waiting.delete(id);
+    }
+    return oldest.message;
   }
 
   #stream(key: string): Stream {
@@ -156,7 +186,7 @@ export class CausalDelivery {
         held.missing.delete(message.id);
         if (held.missing.size > 0) continue;
         this.#streams.get(streamOf(held.message))!.held.delete(held.message.seq);
-        this.#held--;
+        this.#byAge.delete(held);
         queue.push(held.message);
       }
     }

@@ -25,7 +25,7 @@ export interface DeliveredMessage extends ChatMessage {
   deliveredAt: number;
 }
 
-/** A message from another member that waits for its causes, when it is first held. */
+/** A message from another member that waits for its causes, when it is held (first, or again after it was evicted from a full buffer). */
 export interface HeldMessage {
   message: ChatMessage;
   /** Its deps, and its sender's previous message, not delivered here yet. */
@@ -50,10 +50,15 @@ function listed(items: readonly string[], shown: number): string {
 export interface ChatRefusals {
   /**
    * Messages that had to wait for their causes and were not held: more than
-   * maxHeldMessages ahead of their stream's delivered sequence, or
-   * maxHeldMessages were already waiting.
+   * maxHeldMessages ahead of their stream's delivered sequence.
    */
   heldDropped: number;
+  /**
+   * Held messages evicted, oldest first, to make room when maxHeldMessages
+   * were already waiting (causal-delivery.ts says why): a genuine one comes
+   * back by anti-entropy once its causes are here.
+   */
+  heldEvicted: number;
   /** Digests from an address that is not their sender's: not answered. */
   unverifiedDigest: number;
 }
@@ -70,7 +75,7 @@ export class Chat extends EventEmitter<ChatEvents> {
   #seq = 0;
   #timer: NodeJS.Timeout | undefined;
   duplicates = 0;
-  readonly refusals: ChatRefusals = {heldDropped: 0, unverifiedDigest: 0};
+  readonly refusals: ChatRefusals = {heldDropped: 0, heldEvicted: 0, unverifiedDigest: 0};
 
   constructor(
     private readonly membership: Membership,
@@ -104,15 +109,37 @@ export class Chat extends EventEmitter<ChatEvents> {
     if (!this.membership.running) throw new Error('not a member of a group: join first');
     if (replyTo !== undefined && !this.#order.isDelivered(replyTo)) throw new Error(`cannot reply to ${replyTo}: no such message was delivered here`);
     const deps = this.#order.depsForSend(replyTo);
-    // Not reached in practice: the frontier holds one id per stream whose latest message nobody here answered yet.
+    // The frontier holds at most one id per stream (whose latest message nobody here answered yet), so
+    // deps grow with the streams that sent concurrently; the packet budget below binds long before this.
     if (deps.length > MAX_CHAT_DEPS) throw new Error(`this message would depend on ${deps.length} messages; the limit is ${MAX_CHAT_DEPS}`);
-    const seq = ++this.#seq;
+    const seq = this.#seq + 1;
     const sender = this.membership.name;
     const message: ChatMessage = {id: `${sender}:${this.#epoch}:${seq}`, sender, epoch: this.#epoch, seq, text, sentAt: Date.now(), deps, ...(replyTo !== undefined ? {replyTo} : {})};
+    this.#checkFits(message);
+    this.#seq = seq;
     this.emit('sent', message);
     this.#receive(message);
     for (const member of this.membership.others()) this.membership.transport.sendUdp(member.address, {t: 'chat', m: [message]});
     return message;
+  }
+
+  /**
+   * A message goes in one datagram, pushed or repaired, and never more than
+   * maxPacketBytes: the transport would send a larger one all the same, and a
+   * network drops what exceeds its datagram size without a word (over 64 KiB
+   * the operating system refuses it, and the transport ignores send errors).
+   * So one that cannot fit is refused here, before it has a sequence number.
+   */
+  #checkFits(message: ChatMessage): void {
+    const {maxPacketBytes, profile} = this.membership.config;
+    const bytes = Buffer.byteLength(JSON.stringify({t: 'chat', m: [message]} satisfies UdpMessage));
+    if (bytes <= maxPacketBytes) return;
+    const textBytes = Buffer.byteLength(JSON.stringify(message.text));
+    const depBytes = Buffer.byteLength(JSON.stringify(message.deps));
+    throw new Error(
+      `this message would take ${bytes} bytes in its datagram, more than the ${maxPacketBytes} one packet may carry (maxPacketBytes, profile ${profile}): ` +
+        `its text takes ${textBytes} and its deps (${message.deps.length} ids) ${depBytes}; send a shorter text`,
+    );
   }
 
   messages(): readonly DeliveredMessage[] {
@@ -141,6 +168,10 @@ export class Chat extends EventEmitter<ChatEvents> {
         this.refusals.heldDropped++;
         break;
       case 'held':
+        if (arrival.evicted) {
+          this.refusals.heldEvicted++;
+          this.log.info('chat', `evicted ${arrival.evicted.id} from ${arrival.evicted.sender}: the hold-back buffer is full and it had waited longest`);
+        }
         this.log.info('chat', `held ${message.id} from ${message.sender}: waits for ${listed(arrival.missing, 5)}`);
         this.emit('held', {message, missing: arrival.missing});
         break;
