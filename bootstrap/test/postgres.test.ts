@@ -361,7 +361,7 @@ test.serial('a database whose default isolation is repeatable read and whose com
   for (const instance of [a, b]) instance.spawned.child.kill('SIGTERM');
 });
 
-test.serial('an instance stopped (SIGSTOP) while it holds the lock does not block the other: the server cuts the stalled sessions, the other instance answers within the server's time limits instead of waiting for ever, and serves at once when they are cut', async (t) => {
+test.serial('an instance stopped (SIGSTOP) while it holds the lock does not block the other: the server cuts the stalled sessions, the other instance answers within the database time limits instead of waiting for ever, and serves at once when they are cut', async (t) => {
   t.timeout(120_000);
   const url = await freshDatabase(t);
   const database = databaseOf(url);
