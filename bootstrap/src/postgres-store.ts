@@ -119,7 +119,12 @@ export class PostgresStore implements PeerStore {
     try {
       await this.transaction(async (db) => {
         await db.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
-        await db.query(SCHEMA);
+        // Only when missing: CREATE INDEX IF NOT EXISTS locks the peers table even
+        // when the index is there, and with a change of another instance holding the
+        // config row (and waiting for that table) the INSERT below would deadlock.
+        // The schema is made in one transaction, so its last object means all.
+        const { rows } = await db.query<{ ready: boolean }>(`SELECT to_regclass('${PEERS}_age') IS NOT NULL AS ready`);
+        if (!rows[0]?.ready) await db.query(SCHEMA);
         await db.query(`INSERT INTO ${CONFIG} (maxpeers) VALUES ($1) ON CONFLICT DO NOTHING`, [this.maxpeersOverride ?? DEFAULT_MAXPEERS]);
       });
     } catch (error) {
