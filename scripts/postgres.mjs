@@ -2,12 +2,13 @@
 // A private, throwaway PostgreSQL server for the bootstrap service's tests:
 // Debian's postgresql (installed with apt-get when missing), a cluster in a temp
 // dir with trust auth, listening on 127.0.0.1 only on a free port, its socket in
-// that dir; stopped and removed afterwards. Nothing here touches a system cluster.
+// that dir; stopped and removed afterwards. Nothing here touches a system cluster,
+// and installing sets create_main_cluster = false first so that none is made.
 //
 //   node scripts/postgres.mjs          installs postgresql if missing
 //   import {startPostgres} ...         {url, stop()}: url names a fresh database
 import {spawnSync} from 'node:child_process';
-import {existsSync, readdirSync, rmSync} from 'node:fs';
+import {existsSync, readFileSync, readdirSync, rmSync} from 'node:fs';
 import {appendFile, chmod, chown, mkdtemp} from 'node:fs/promises';
 import {createServer} from 'node:net';
 import {tmpdir} from 'node:os';
@@ -41,13 +42,38 @@ export function ensurePostgres(log = (line) => process.stderr.write(`# ${line}\n
     log('PostgreSQL is missing and installing it needs root: run `sudo apt-get install -y postgresql` (the bootstrap service\'s database tests need it)');
     return undefined;
   }
-  const env = {...process.env, DEBIAN_FRONTEND: 'noninteractive'};
+  // UCF_FORCE_CONFFOLD: keep the createcluster.conf written below when the
+  // postgresql-common package installs its own (through ucf) and finds ours.
+  const settings = ['DEBIAN_FRONTEND=noninteractive', 'UCF_FORCE_CONFFOLD=1'];
+  const asRoot = (cmd, args, input) => {
+    const [program, argv] = root ? ['env', [...settings, cmd, ...args]] : ['sudo', ['-n', 'env', ...settings, cmd, ...args]];
+    return spawnSync(program, argv, {stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'inherit'], input});
+  };
   const apt = (args) => {
-    const [cmd, argv] = root ? ['apt-get', args] : ['sudo', ['-n', 'apt-get', ...args]];
-    log(`${cmd} ${argv.join(' ')}`);
-    return spawnSync(cmd, argv, {stdio: ['ignore', 'ignore', 'inherit'], env}).status === 0;
+    log(`apt-get ${args.join(' ')}`);
+    return asRoot('apt-get', args).status === 0;
   };
   log('PostgreSQL is missing: installing Debian\'s postgresql for the bootstrap service\'s database tests');
+  // Installing Debian's postgresql would otherwise create the system cluster
+  // (15/main) and start it on port 5432: the server package's postinst runs
+  // pg_createcluster unless createcluster.conf says create_main_cluster = false,
+  // then starts every cluster there is. With no cluster, nothing starts. This is the
+  // switch postgresql-common (248 in Debian 12) reads for exactly that; a
+  // policy-rc.d that forbids starting services would still leave a cluster created,
+  // and would hold back every other service the install starts. The setting stays
+  // for later installs; `pg_createcluster 15 main` still makes a cluster by hand.
+  const conf = '/etc/postgresql-common/createcluster.conf';
+  const current = existsSync(conf) ? readFileSync(conf, 'utf8') : '';
+  if (!/^\s*create_main_cluster\s*=/m.test(current)) {
+    log(`writing create_main_cluster = false to ${conf}, so that the install creates and starts no system cluster`);
+    const line = '# Written by peerlab\'s test setup: installing postgresql creates no cluster.\ncreate_main_cluster = false\n';
+    if (asRoot('mkdir', ['-p', path.dirname(conf)]).status !== 0 || asRoot('tee', ['-a', conf], line).status !== 0) {
+      log(`could not write ${conf}: not installing postgresql, as its install would create and start a system cluster`);
+      return undefined;
+    }
+  } else if (!/^\s*create_main_cluster\s*=\s*(false|off|no|0)\b/im.test(current)) {
+    log(`${conf} sets create_main_cluster: the install will create and start the system cluster as it says`);
+  }
   // A fresh image often has no package lists yet: update once, only when the first try fails.
   if (!apt(['install', '-y', 'postgresql'])) {
     apt(['update']);
@@ -63,9 +89,10 @@ export function ensurePostgres(log = (line) => process.stderr.write(`# ${line}\n
  * stop() (stopSync() for signal handlers), which stops the server and removes its
  * directory. The server runs in its own session (pg_ctl), so a Ctrl-C meant for
  * the tests does not reach it: whoever starts it must stop it. Throws, naming the
- * step and its output, if any step fails (and cleans up what it made).
+ * step and its output, if any step fails (and cleans up what it made). An
+ * AbortSignal given as `signal` interrupts the start between steps, the same way.
  */
-export async function startPostgres({log = () => {}} = {}) {
+export async function startPostgres({log = () => {}, signal} = {}) {
   const bin = ensurePostgres(log);
   if (!bin) throw new Error(`PostgreSQL is not installed (no ${LIB}/*/bin/initdb) and could not be installed`);
   // initdb and the server refuse to run as root: run them as the postgres account.
@@ -73,7 +100,10 @@ export async function startPostgres({log = () => {}} = {}) {
   const asOwner = root ? (cmd, args) => ['runuser', ['-u', SUPERUSER, '--', cmd, ...args]] : (cmd, args) => [cmd, args];
   const run = (tool, args) => {
     const [cmd, argv] = asOwner(path.join(bin, tool), args);
-    const result = spawnSync(cmd, argv, {encoding: 'utf8'});
+    // Detached (a session of its own), so that a Ctrl-C meant for the tests does
+    // not cut a step short, e.g. pg_ctl after it forked the server: each step ends,
+    // then the caller's handler (see `signal`) stops what was started.
+    const result = spawnSync(cmd, argv, {encoding: 'utf8', detached: true});
     if (result.status !== 0) {
       throw new Error(`${tool} ${args.join(' ')} failed (${result.error?.message ?? `exit ${result.status}`}): ${(result.stderr || result.stdout || '').trim()}`);
     }
@@ -81,26 +111,37 @@ export async function startPostgres({log = () => {}} = {}) {
 
   const dir = await mkdtemp(path.join(tmpdir(), 'peerlab-pg-'));
   const data = path.join(dir, 'data');
-  let started = false;
+  // The server is up, or may be: its pid file is there (a start that failed on a
+  // taken port removes it again as the server exits).
+  const running = () => existsSync(path.join(data, 'postmaster.pid'));
+  let stopped = false;
   // Synchronous, so that a signal handler can run it before the process dies.
   const stopSync = () => {
-    if (started) {
-      started = false;
+    if (stopped) return;
+    stopped = true;
+    if (running()) {
       try {
         run('pg_ctl', ['stop', '-D', data, '-m', 'fast', '-w']);
       } catch (error) {
-        log(`could not stop the test PostgreSQL in ${data}: ${error.message}`);
+        // Its files stay, so that the server still running on them can be found and stopped.
+        log(`could not stop the test PostgreSQL in ${data}, left it in place: ${error.message}`);
+        return;
       }
     }
     rmSync(dir, {recursive: true, force: true});
   };
   const stop = async () => stopSync();
+  // Checked between steps: an interrupted start stops what it started and throws.
+  const abandonIfAborted = () => {
+    if (signal?.aborted) throw new Error('start of the test PostgreSQL interrupted');
+  };
   try {
     if (root) {
       const {uid, gid} = accountIds(SUPERUSER);
       await chown(dir, uid, gid);
     }
     await chmod(dir, 0o700);
+    abandonIfAborted();
     run('initdb', ['-D', data, '-U', SUPERUSER, '--auth=trust', '--no-sync', '--encoding=UTF8', '--locale=C']);
     // A port another process takes between our probe and the server's bind is retried.
     for (let attempt = 1; ; attempt++) {
@@ -120,14 +161,17 @@ export async function startPostgres({log = () => {}} = {}) {
           '',
         ].join('\n'),
       );
+      abandonIfAborted();
       try {
         run('pg_ctl', ['start', '-D', data, '-l', path.join(dir, 'server.log'), '-w', '-t', '60']);
-        started = true;
-        run('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', SUPERUSER, DATABASE]);
-        return {url: `postgres://${SUPERUSER}@127.0.0.1:${port}/${DATABASE}`, port, dir, stop, stopSync};
       } catch (error) {
-        if (started || attempt >= 3) throw error;
+        if (running() || attempt >= 3) throw error;
+        continue;
       }
+      abandonIfAborted();
+      run('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', SUPERUSER, DATABASE]);
+      abandonIfAborted();
+      return {url: `postgres://${SUPERUSER}@127.0.0.1:${port}/${DATABASE}`, port, dir, stop, stopSync};
     }
   } catch (error) {
     await stop();

@@ -5,6 +5,7 @@
 // database tests get a throwaway PostgreSQL server, started here before ava and
 // stopped after it (PEERLAB_TEST_POSTGRES_URL tells the tests where it is).
 import {spawn} from 'node:child_process';
+import {constants} from 'node:os';
 import {createInterface} from 'node:readline';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -15,21 +16,45 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // The report's browser tests drive Debian's chromium: installed here, so the README's one command runs them on a fresh clone.
 ensureChromium();
 const log = (line) => process.stderr.write(`# ${line}\n`);
+
+// Interrupted (Ctrl-C, kill, a closed terminal): while ava runs, pass the signal on
+// and let its exit below stop the server; before, stop the server here (or abandon
+// its start, which stops what it started) and die of the signal. The server runs
+// in a session of its own, so nothing but this stops it.
+let postgres;
+let child;
+const starting = new AbortController();
+const dieOf = (signal) => process.exit(128 + (constants.signals[signal] ?? 1));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    if (child) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return;
+    }
+    if (postgres) {
+      postgres.stopSync();
+      dieOf(signal);
+    }
+    starting.abort(signal);
+  });
+}
+
 // Without it the database tests start a server of their own and, if that fails too, fail saying why.
-const postgres = await startPostgres({log}).catch((error) => {
+postgres = await startPostgres({log, signal: starting.signal}).catch((error) => {
+  if (starting.signal.aborted) dieOf(starting.signal.reason);
   log(`no PostgreSQL for the bootstrap database tests: ${error.message}`);
   return undefined;
 });
 const env = postgres ? {...process.env, PEERLAB_TEST_POSTGRES_URL: postgres.url} : process.env;
 const avaCli = path.join(root, 'node_modules', 'ava', 'entrypoints', 'cli.mjs');
-const child = spawn(process.execPath, [avaCli, '--tap', ...process.argv.slice(2)], {stdio: ['inherit', 'pipe', 'inherit'], env});
-
-// Interrupted: pass the signal on to ava, and let its exit below stop the server.
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-  });
-}
+child = spawn(process.execPath, [avaCli, '--tap', ...process.argv.slice(2)], {stdio: ['inherit', 'pipe', 'inherit'], env});
+// Not started at all (no node?): no close event follows, so stop the server here.
+child.on('error', (error) => {
+  postgres?.stopSync();
+  log(`could not run ava: ${error.message}`);
+  process.stdout.write('0 passed, 1 failed\n');
+  process.exit(1);
+});
 
 let passed = 0;
 let failed = 0;

@@ -2,8 +2,12 @@
 // must hand out one consistent list. Nothing is cached between requests: every
 // operation is one transaction, and every changing one first locks the single
 // config row, so changes run one after another whichever instance serves them.
-// Commit means the WAL is flushed (synchronous_commit, the server default), so a
-// change the client saw acknowledged survives a crash of the instance.
+// Each transaction sets its own isolation (read committed) and durability
+// (synchronous_commit on: commit means the WAL is flushed), so that neither the
+// rules nor "an acknowledged change survives a crash" depend on how the server or
+// database is configured. An instance that stalls inside a transaction (stopped,
+// frozen host) is cut off by the server after a few seconds, which frees the lock
+// for the others.
 
 import { Pool } from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
@@ -65,6 +69,17 @@ const AGE = 'since, seq';
 // CREATE ... IF NOT EXISTS can still collide in the catalog.
 const SCHEMA_LOCK = 0x70656572; // "peer"
 
+// Session limits, sent at connect time. A transaction idle for IDLE_IN_TRANSACTION_MS
+// belongs to a stalled instance (stopped, frozen host): the server ends its session
+// and so releases the config row lock. The stalled instance's other transactions
+// may already be queued for the lock and stall in turn, one after another; a
+// statement of another instance that waits longer than these limits fails (500)
+// rather than hanging, and the instances serve normally again once every stalled
+// session has been cut.
+const IDLE_IN_TRANSACTION_MS = 5_000;
+const LOCK_TIMEOUT_MS = 20_000;
+const STATEMENT_TIMEOUT_MS = 30_000;
+
 interface PeerRow extends QueryResultRow {
   name: string;
   address: string;
@@ -88,6 +103,9 @@ export class PostgresStore implements PeerStore {
       // An unreachable host must fail the start, not hang it.
       connectionTimeoutMillis: 10_000,
       application_name: 'peerlab-bootstrap',
+      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+      lock_timeout: LOCK_TIMEOUT_MS,
+      statement_timeout: STATEMENT_TIMEOUT_MS,
     });
     // An idle connection the server drops (restart, network) is replaced on next
     // use; without a listener the pool's error event would end the process.
@@ -101,7 +119,12 @@ export class PostgresStore implements PeerStore {
     try {
       await this.transaction(async (db) => {
         await db.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
-        await db.query(SCHEMA);
+        // Only when missing: CREATE INDEX IF NOT EXISTS locks the peers table even
+        // when the index is there, and with a change of another instance holding the
+        // config row (and waiting for that table) the INSERT below would deadlock.
+        // The schema is made in one transaction, so its last object means all.
+        const { rows } = await db.query<{ ready: boolean }>(`SELECT to_regclass('${PEERS}_age') IS NOT NULL AS ready`);
+        if (!rows[0]?.ready) await db.query(SCHEMA);
         await db.query(`INSERT INTO ${CONFIG} (maxpeers) VALUES ($1) ON CONFLICT DO NOTHING`, [this.maxpeersOverride ?? DEFAULT_MAXPEERS]);
       });
     } catch (error) {
@@ -197,7 +220,12 @@ export class PostgresStore implements PeerStore {
     const db = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      await db.query('BEGIN');
+      // Explicit, whatever default_transaction_isolation and synchronous_commit the
+      // server or database sets: under repeatable read or serializable, a change
+      // waiting for the config row lock would fail rather than see the changes
+      // committed before it, and without synchronous commit a 2xx could be lost.
+      await db.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+      await db.query('SET LOCAL synchronous_commit = on');
       const result = await work(db);
       await db.query('COMMIT');
       return result;
