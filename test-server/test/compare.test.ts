@@ -13,21 +13,25 @@
  * timeout that few confirmations shorten. Measured on a 2-core box that other
  * work kept at load 5-15, beside the report's browser tests or the fault and
  * coordinator tests: the last of 7 observers has the victim dead 0.76-1.5 s
- * after the kill with the correct peer, 1.5-2.8 s with gossip-once (medians
- * 0.84-1.06 s against 1.65-2.04 s). rejoin_ms would not do: it counts from
- * the spawn of the restarted process, whose start takes 0.2 s on an idle box
- * and over 1.5 s under load, as much as gossip-once adds to a rejoin (among 4
- * peers a member the one gossip missed hears at its next push-pull, mostly
- * within 2 s), so beside another test file the two peers overlapped.
+ * after the kill with the correct peer, 0.97-2.9 s with gossip-once, mostly
+ * above 1.5 s (medians 0.81-1.06 s against 1.65-2.04 s). rejoin_ms would not
+ * do: it counts from the spawn of the restarted process, whose start takes
+ * 0.2 s on an idle box and over 1.5 s under load, as much as gossip-once adds
+ * to a rejoin (among 4 peers a member the one gossip missed hears at its next
+ * push-pull, mostly within 2 s), so beside another test file the two peers
+ * overlapped.
  *
- * 7 repeats a side, alpha 0.01, only detect_max_ms compared (the
- * scenario's and its one detect step's): each needs p < 0.005, which 7
- * against 7 reach with at most three pairs out of order (p 0.0041), while
- * two runs of the same peer do so, and past the 25% threshold, by chance
- * well under 1% of the time. Comparing every figure (traffic adds fifteen)
- * would put the level below what 7 repeats can reach. The correct peer's
- * own samples are alternate runs of one --repeat 14, so both halves share
- * the machine's load as it drifts.
+ * 10 repeats a side, alpha 0.01, only detect_max_ms compared (the
+ * scenario's and its one detect step's): each needs p < 0.005, which 10
+ * against 10 reach with up to 13 of the 100 pairs out of order (p 0.0039).
+ * Now and then the one gossip of gossip-once does reach everyone (0.97 s
+ * once in 49 runs) and the correct peer has a slow run (1.5 s): drawn from
+ * all the runs measured, 7 a side would miss the regression 4% of the time,
+ * 10 a side 0.04%, while two draws of the correct peer flag something 0.1%
+ * of the time. Comparing every figure (traffic adds fifteen) would put the
+ * level below what the repeats can reach. The correct peer's own samples are
+ * alternate runs of one --repeat 20, so both halves share the machine's load
+ * as it drifts.
  */
 import test from 'ava';
 import {execa} from 'execa';
@@ -40,7 +44,7 @@ import {parseFigures} from '../src/compare/figures-file.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = path.join(root, 'test-server', 'bin', 'peerlab.mjs');
-const REPEATS = '7';
+const REPEATS = 10;
 const ALPHA = '0.01';
 /** The figure that tells: detect_max_ms on the scenario and on its one detect step, so the level is 0.01 / 2. */
 const FIGURES = ['--figures', 'detect_max_ms'];
@@ -76,22 +80,22 @@ test.serial('a slowed peer (--bug gossip-once) is a significant detect_max_ms re
   await writeFile(correct, scenario(false));
   await writeFile(slowed, scenario(true));
 
-  // The correct peer's 14 runs, split into alternate halves: both halves saw the same load as it drifted, so
+  // The correct peer's 2 × REPEATS runs, split into alternate halves: both halves saw the same load as it drifted, so
   // comparing them asks only whether the same code differs from itself. Two runs one after the other would
   // also compare the machine's load then and now (on a busy box: +85% with every sample apart).
   const all = path.join(dir, 'all.json');
-  const base = await peerlab(['run', correct, '--repeat', String(2 * Number(REPEATS)), '--out', path.join(dir, 'base'), '--save-figures', all]);
+  const base = await peerlab(['run', correct, '--repeat', String(2 * REPEATS), '--out', path.join(dir, 'base'), '--save-figures', all]);
   t.is(base.exitCode, 0, base.all);
-  t.regex(base.all, /figures of 14 runs saved to /);
+  t.regex(base.all, new RegExp(`figures of ${2 * REPEATS} runs saved to `));
   const saved = parseFigures(await readFile(all, 'utf8'), all);
   const samples = saved.scenarios[NAME]!;
-  t.is(samples.runs, 14);
-  t.is(samples.figures.detect_max_ms!.length, 14);
+  t.is(samples.runs, 2 * REPEATS);
+  t.is(samples.figures.detect_max_ms!.length, 2 * REPEATS);
   t.deepEqual(Object.keys(samples.steps), ['2 await converged within 10s', '4 await detected within 15s']);
   t.regex(saved.commit ?? '', /^[0-9a-f]{40}/, 'the commit the baseline was made at');
   const half = (parity: number) => {
     const pick = (figures: Record<string, number[]>) => Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, v.filter((_, i) => i % 2 === parity)]));
-    return {...saved, scenarios: {[NAME]: {runs: 7, figures: pick(samples.figures), steps: Object.fromEntries(Object.entries(samples.steps).map(([k, v]) => [k, pick(v)]))}}};
+    return {...saved, scenarios: {[NAME]: {runs: REPEATS, figures: pick(samples.figures), steps: Object.fromEntries(Object.entries(samples.steps).map(([k, v]) => [k, pick(v)]))}}};
   };
   const baseline = path.join(dir, 'baseline.json');
   const other = path.join(dir, 'other-half.json');
@@ -99,10 +103,10 @@ test.serial('a slowed peer (--bug gossip-once) is a significant detect_max_ms re
   await writeFile(other, JSON.stringify(half(1)));
 
   const slowOut = path.join(dir, 'slow');
-  const slow = await peerlab(['run', slowed, '--repeat', REPEATS, '--out', slowOut, '--reporter', 'list,json', '--baseline', baseline, '--alpha', ALPHA, ...FIGURES]);
+  const slow = await peerlab(['run', slowed, '--repeat', String(REPEATS), '--out', slowOut, '--reporter', 'list,json', '--baseline', baseline, '--alpha', ALPHA, ...FIGURES]);
   t.is(slow.exitCode, 1, slow.all);
-  t.regex(slow.all, /7 passed, 0 failed/, 'the slowed peer passes every await: only the comparison can tell');
-  t.regex(slow.all, /^a killed peer is detected\s+detect_max_ms\s+\d+ \(n=7\)\s+\d+ \(n=7\)\s+\+\d+%\s+[\d.e-]+\s+REGRESSION$/m);
+  t.regex(slow.all, new RegExp(`${REPEATS} passed, 0 failed`), 'the slowed peer passes every await: only the comparison can tell');
+  t.regex(slow.all, new RegExp(`^${NAME}\\s+detect_max_ms\\s+\\d+ \\(n=${REPEATS}\\)\\s+\\d+ \\(n=${REPEATS}\\)\\s+\\+\\d+%\\s+[\\d.e-]+\\s+REGRESSION$`, 'm'));
 
   // The same verdict from the saved baseline and the slowed run's results.json, as JSON.
   const again = await peerlab(['compare', baseline, slowOut, '--alpha', ALPHA, '--json', ...FIGURES]);
@@ -116,7 +120,7 @@ test.serial('a slowed peer (--bug gossip-once) is a significant detect_max_ms re
   const results = path.join(slowOut, 'results.json');
   const slowSamples = parseFigures(await readFile(results, 'utf8'), results).scenarios[NAME]!.figures.detect_max_ms!;
   const sorted = (v: readonly number[]) => [...v].sort((a, b) => a - b).join(' ');
-  t.log(`correct (14): ${sorted(samples.figures.detect_max_ms!)}; gossip-once (7): ${sorted(slowSamples)}`);
+  t.log(`correct (${2 * REPEATS}): ${sorted(samples.figures.detect_max_ms!)}; gossip-once (${REPEATS}): ${sorted(slowSamples)}`);
   t.deepEqual([...new Set(comparison.rows.map((r) => r.figure))], ['detect_max_ms'], 'only the figures asked for');
   t.is(comparison.gated, 2);
 
