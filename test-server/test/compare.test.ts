@@ -12,9 +12,9 @@
  * most observers wait for their own probe of the victim and for a suspicion
  * timeout that few confirmations shorten. Measured on a 2-core box that other
  * work kept at load 5-15, beside the report's browser tests or the fault and
- * coordinator tests (151 runs of the correct peer, 79 of gossip-once): the
- * last of 7 observers has the victim dead 0.76-1.5 s after the kill with the
- * correct peer (median 0.93 s), 0.97-2.9 s with gossip-once (median 1.9 s;
+ * coordinator tests (191 runs of the correct peer, 99 of gossip-once): the
+ * last of 7 observers has the victim dead 0.76-1.6 s after the kill with the
+ * correct peer (median 0.92 s), 0.97-2.9 s with gossip-once (median 1.9 s;
  * one run in seven below 1.5 s, when its one gossip happens to reach
  * everyone). rejoin_ms would not do: it counts from the spawn of the
  * restarted process, whose start takes 0.2 s on an idle box and over 1.5 s
@@ -25,9 +25,9 @@
  * 10 repeats a side, alpha 0.01, only detect_max_ms compared (the
  * scenario's and its one detect step's): each needs p < 0.005, which 10
  * against 10 reach with up to 13 of the 100 pairs out of order (p 0.0039).
- * Drawn from all the runs measured, 7 a side would miss the regression 8%
- * of the time, 10 a side 0.3%, while two draws of the correct peer flag
- * something 0.1% of the time. Comparing every figure (traffic adds fifteen)
+ * Drawn from all the runs measured, 7 a side would miss the regression 6%
+ * of the time, 10 a side 0.2%, while two draws of the correct peer flag
+ * something 0.15% of the time. Comparing every figure (traffic adds fifteen)
  * would put the level below what the repeats can reach. The correct peer's
  * own samples are alternate runs of one --repeat 20, so both halves share the
  * machine's load as it drifts.
