@@ -63,7 +63,8 @@ for (const {file, across} of scenarios) {
     t.regex(verdict?.message ?? '', /^(\w+) delivered (\w+:\w+:\d+) before its cause (\w+:\w+:\d+); \3 → .*\2/);
     t.true((verdict?.figures?.['violations'] ?? 0) >= 1);
     t.is(verdict?.figures?.['held'], 0, 'a peer that delivers on arrival never holds anything back');
-    t.regex((broken.evidence ?? []).join('\n'), /chat\.sent/);
+    // The invariant's own evidence (the scenario's is its first failure's: a step, when a delivered await fails first).
+    t.regex((verdict?.evidence ?? []).join('\n'), /chat\.sent/);
     const check = await peerlab(['check', broken.historyPath]);
     t.is(check.exitCode, 1, check.all);
     t.regex(check.all, /same verdict as recorded in result\.json: fail/);
