@@ -187,14 +187,24 @@ export function parseHello(v: unknown): Hello {
   string(h.version, 'hello.version', 100);
   string(h.address, 'hello.address', 300);
   if (h.instance !== undefined) string(h.instance, 'hello.instance', 100);
-  if (!Array.isArray(h.commands)) throw new ProtocolError('hello.commands', 'a list', h.commands);
-  for (let i = 0; i < h.commands.length; i++) {
-    const command = object(h.commands[i], `hello.commands[${i}]`);
-    string(command.name, `hello.commands[${i}].name`, 64);
-    if (!Array.isArray(command.args)) throw new ProtocolError(`hello.commands[${i}].args`, 'a list', command.args);
-    for (let j = 0; j < command.args.length; j++) argSpec(command.args[j], `hello.commands[${i}].args[${j}]`);
-  }
+  parseCommandSpecs(h.commands, 'hello.commands');
   return h as unknown as Hello;
+}
+
+/**
+ * A list of command specs, checked as `hello` checks its own: also what a
+ * peer program prints for `--describe-commands`, so the scenario loader
+ * trusts that list no more than the hub trusts a hello.
+ */
+export function parseCommandSpecs(v: unknown, field = 'commands'): CommandSpec[] {
+  if (!Array.isArray(v)) throw new ProtocolError(field, 'a list', v);
+  for (let i = 0; i < v.length; i++) {
+    const command = object(v[i], `${field}[${i}]`);
+    string(command.name, `${field}[${i}].name`, 64);
+    if (!Array.isArray(command.args)) throw new ProtocolError(`${field}[${i}].args`, 'a list', command.args);
+    for (let j = 0; j < command.args.length; j++) argSpec(command.args[j], `${field}[${i}].args[${j}]`);
+  }
+  return v as CommandSpec[];
 }
 
 export function parseHelloAck(v: unknown): HelloAck {

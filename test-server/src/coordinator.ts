@@ -18,6 +18,7 @@ import {Hub, HubError} from './hub/hub.js';
 import {PRE_AUTH_MAX_BYTES} from './hub/frame-limit.js';
 import {PeerViews} from './hub/peer-views.js';
 import {Fleet} from './fleet/fleet.js';
+import type {PeerProgram} from './peer-program/program.js';
 import type {PeerHost} from './fleet/peer-host.js';
 import {createApiRouter, requireToken} from './api/rest.js';
 import {LiveView} from './live/live-view.js';
@@ -40,6 +41,8 @@ export interface CoordinatorOptions {
   agentGraceMs?: number;
   commandTimeoutMs?: number;
   registerTimeoutMs?: number;
+  /** The program every peer runs (default: the reference peer, `node <peerBin>`). */
+  peer?: PeerProgram;
   peerBin?: string;
   extraPeerArgs?: string[];
   /** Names besides the listen address(es) that requests may carry in Host/Origin (a DNS name, a proxy's). */
@@ -109,6 +112,7 @@ export class Coordinator {
       dataDir: options.dataDir ?? (options.logDir ? path.join(options.logDir, 'peers') : path.join('runs', runId, 'peers')),
       profile: options.profile ?? 'local',
       agentGraceMs: options.agentGraceMs ?? 3000,
+      ...(options.peer ? {peer: options.peer} : {}),
       ...(options.peerBin ? {peerBin: options.peerBin} : {}),
       ...(options.extraPeerArgs ? {extraArgs: options.extraPeerArgs} : {}),
     });

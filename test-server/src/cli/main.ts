@@ -7,10 +7,12 @@ import {up} from './up.js';
 import {parseAuthority} from '@peerlab/node-kit/host-guard';
 import {filterMatcher, run} from './run.js';
 import {check} from './check.js';
+import {peerFlag} from './peer-choice.js';
 import {report} from './report.js';
 import {alphaArgument, compare, DEFAULT_ALPHA, DEFAULT_THRESHOLD, figureNames, thresholdArgument} from './compare.js';
 import {MIN_TOKEN_LENGTH, tokenArgument} from '@peerlab/node-kit/token';
 import {isValidPeerName} from '@peerlab/events/names';
+import {CONFIG_FILE_NAME} from '../peer-program/config-file.js';
 
 function integer(min: number, max: number) {
   return (value: string): number => {
@@ -66,7 +68,9 @@ export async function main(argv: string[]): Promise<void> {
     .option('--allowed-host <name>', 'a name clients reach the coordinator by (Host header), besides its address; repeatable', allowedHost, [])
     .option('--serve', 'no prompt: run until SIGINT or SIGTERM (drive the peers over REST)', false)
     .option('--no-prompt', 'the same as --serve')
-    .action(async (opts: {peers?: number; names?: string[]; host: string; port: number; token?: string; profile: 'local' | 'lan'; logs?: string; dataDir?: string; grace: number; peersPerProcess: number; allowedHost: string[]; serve: boolean; prompt: boolean}) => {
+    .option('--peer <command line>', 'the program the peers run, split into words without a shell (default: the config file\'s, else the reference peer)', peerFlag)
+    .option('--config <file>', `the config file (default: ${CONFIG_FILE_NAME} in the current folder or the nearest above it)`)
+    .action(async (opts: {peer?: string[]; config?: string; peers?: number; names?: string[]; host: string; port: number; token?: string; profile: 'local' | 'lan'; logs?: string; dataDir?: string; grace: number; peersPerProcess: number; allowedHost: string[]; serve: boolean; prompt: boolean}) => {
       if (opts.peers !== undefined && opts.names) {
         process.stderr.write('peerlab up: give --peers or --names, not both\n');
         process.exit(2);
@@ -92,7 +96,9 @@ export async function main(argv: string[]): Promise<void> {
     .option('--alpha <p>', 'with --baseline: significance level over all figures', alphaArgument, DEFAULT_ALPHA)
     .option('--threshold <percent>', 'with --baseline: smallest change of a median that counts', thresholdArgument, DEFAULT_THRESHOLD)
     .option('--figures <names>', 'with --baseline: compare only these figures (comma-separated names, e.g. converge_ms,rejoin_ms)', figureNames)
-    .action(async (paths: string[], opts: {reporter: string[]; watch: boolean; watchPort: number; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number; saveFigures?: string; baseline?: string; alpha: number; threshold: number; figures?: string[]}) => {
+    .option('--peer <command line>', 'the program the peers run, split into words without a shell; over any scenario\'s peer: key and the config file\'s', peerFlag)
+    .option('--config <file>', `the config file (default: ${CONFIG_FILE_NAME} in the current folder or the nearest above it)`)
+    .action(async (paths: string[], opts: {peer?: string[]; config?: string; reporter: string[]; watch: boolean; watchPort: number; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number; saveFigures?: string; baseline?: string; alpha: number; threshold: number; figures?: string[]}) => {
       process.exitCode = await run(paths, opts);
     });
 

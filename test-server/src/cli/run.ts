@@ -13,13 +13,14 @@ import {createReporters, HtmlReporter, ReporterMux} from '../reporters/index.js'
 import {startLiveServer} from '../live/server.js';
 import type {LiveServer} from '../live/server.js';
 import {loadScenarios, ScenarioLoadError} from '../scenario/load.js';
-import {peerCommandSpecs} from '../fleet/peer-commands.js';
+import {choosePeer} from './peer-choice.js';
+import type {PeerFlags} from './peer-choice.js';
 import {collectFigures, writeFigures} from '../compare/figures-file.js';
 import type {FiguresFile} from '../compare/figures-file.js';
 import {currentCommit} from '../compare/commit.js';
 import {loadFigures, printComparison} from './compare.js';
 
-export interface RunOptions {
+export interface RunOptions extends PeerFlags {
   reporter: string[];
   /** Serve a live view of the running scenario. */
   watch?: boolean;
@@ -76,9 +77,11 @@ export async function run(paths: string[], options: RunOptions): Promise<number>
     process.stderr.write(`peerlab run: --reporter: ${(error as Error).message}\n`);
     return exitCodes.usage;
   }
+  const peer = await choosePeer('peerlab run', options);
+  if (!peer) return exitCodes.usage;
   let scenarios;
   try {
-    scenarios = await loadScenarios(paths.length > 0 ? paths : ['scenarios'], await peerCommandSpecs());
+    scenarios = await loadScenarios(paths.length > 0 ? paths : ['scenarios'], peer.programs);
   } catch (error) {
     if (!(error instanceof ScenarioLoadError)) throw error;
     process.stderr.write(`${error.message}\n${error.problems.length} problem${error.problems.length === 1 ? '' : 's'} in the scenarios; nothing was run.\n`);

@@ -14,8 +14,11 @@ import {generateNames} from '@peerlab/events/names';
 import {completeLine, peersTable, recordConsoleFaults, runLine} from './console-commands.js';
 import {HistoryWriter} from '../history/writer.js';
 import {recordCoordinator} from '../history/record.js';
+import {choosePeer} from './peer-choice.js';
+import {REFERENCE_PEER, commandText} from '../peer-program/program.js';
+import type {PeerFlags} from './peer-choice.js';
 
-export interface UpOptions {
+export interface UpOptions extends PeerFlags {
   peers?: number;
   names?: string[];
   host: string;
@@ -37,7 +40,11 @@ const out = (line: string) => process.stdout.write(line + '\n');
 
 export async function up(options: UpOptions): Promise<number> {
   const names = options.names ?? generateNames(options.peers ?? 3);
+  // Checked before the coordinator starts: a program that cannot run stops here, exit 2.
+  const peer = await choosePeer('peerlab up', options);
+  if (!peer) return 2;
   const coordinator = await Coordinator.start({
+    peer: peer.fallback,
     host: options.host,
     port: options.port,
     ...(options.token ? {token: options.token} : {}),
@@ -74,6 +81,7 @@ export async function up(options: UpOptions): Promise<number> {
   process.on('SIGTERM', () => void stop(143));
 
   out(`peerlab coordinator on ${coordinator.url} (run ${coordinator.runId})`);
+  if (peer.fallback.origin !== REFERENCE_PEER) out(`peer program: ${commandText(peer.fallback.command)} (from ${peer.fallback.origin}) in ${peer.fallback.cwd}`);
   out(`REST API: ${coordinator.url}/api/peers   logs: ${coordinator.fleet.logFile('NAME')}   files: ${coordinator.fleet.dataDir('NAME')}`);
   if (!isLoopback(options.host)) out(`listening beyond loopback: every request needs "Authorization: Bearer ${coordinator.token}"`);
   // The token in the address gives the page control (it may kill, pause, send); without it the view is read-only.

@@ -11,6 +11,9 @@ import path from 'node:path';
 import {createRequire} from 'node:module';
 import type {PeerExit} from './peer-host.js';
 import {PeerHost} from './peer-host.js';
+import {findExecutable} from './executable.js';
+import type {PeerProgram} from '../peer-program/program.js';
+import {REFERENCE_PEER} from '../peer-program/program.js';
 import {PEER_NAME_RULE, isValidPeerName} from '@peerlab/events/names';
 
 export interface FleetOptions {
@@ -27,7 +30,12 @@ export interface FleetOptions {
   profile?: 'local' | 'lan';
   /** Seconds an agent waits for an unreachable coordinator before its peer exits. */
   agentGraceMs?: number;
-  /** The peer executable (default: the bundled peerlab-peer). */
+  /**
+   * The program every peer runs, run directly (no wrapper), so the fleet's
+   * signals reach it. Default: the reference peer, `node <peerBin>`.
+   */
+  peer?: PeerProgram;
+  /** The reference peer's file, run with this Node (default: the bundled peerlab-peer); ignored with `peer`. */
   peerBin?: string;
   extraArgs?: string[];
 }
@@ -50,6 +58,11 @@ export class FleetError extends Error {
 export function defaultPeerBin(): string {
   const require = createRequire(import.meta.url);
   return path.join(path.dirname(require.resolve('@peerlab/peer/package.json')), 'bin', 'peerlab-peer.mjs');
+}
+
+/** The reference peer as a peer program: this Node running peerBin, in the current folder. */
+export function referencePeer(peerBin = defaultPeerBin()): PeerProgram {
+  return {command: [process.execPath, peerBin], cwd: process.cwd(), env: {}, origin: REFERENCE_PEER};
 }
 
 /** Every fleet in this process, so a CLI's signal or exit handler can stop peers it never saw created. */
@@ -108,8 +121,11 @@ export class Fleet extends EventEmitter<FleetEvents> {
     }
     const name = names[0]!;
     const o = this.#options;
+    const program = o.peer ?? referencePeer(o.peerBin);
+    // The file as the load-time check found it; if it has gone since, spawning the word as given fails in the peer's exit.
+    const found = findExecutable(program);
     const args = [
-      o.peerBin ?? defaultPeerBin(),
+      ...program.command.slice(1),
       ...(names.length === 1 ? ['--name', name] : ['--names', names.join(',')]),
       '--port', '0',
       '--profile', o.profile ?? 'local',
@@ -122,12 +138,13 @@ export class Fleet extends EventEmitter<FleetEvents> {
       ...extraArgs,
     ];
     const host = new PeerHost(names, {
-      command: process.execPath,
+      command: found.ok ? found.file : program.command[0]!,
       args,
+      cwd: program.cwd,
       // The token goes by environment, not argv, which anyone can read with ps. The peer sends
       // PEERLAB_BOOTSTRAP_TOKEN before PEERLAB_TOKEN to its bootstrap service: one left in the user's
       // shell (for a stand-alone service) would reach the coordinator's, which wants the run token.
-      env: {PEERLAB_TOKEN: o.token, ...(o.bootstrapUrl ? {PEERLAB_BOOTSTRAP_TOKEN: o.token} : {}), PEERLAB_PARENT_PID: String(process.pid)},
+      env: {...program.env, PEERLAB_TOKEN: o.token, ...(o.bootstrapUrl ? {PEERLAB_BOOTSTRAP_TOKEN: o.token} : {}), PEERLAB_PARENT_PID: String(process.pid)},
       logFile: this.logFile(name),
     });
     for (const n of names) this.#hosts.set(n, host);

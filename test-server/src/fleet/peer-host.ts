@@ -22,6 +22,8 @@ export interface PeerExit {
 export interface PeerLaunch {
   command: string;
   args: string[];
+  /** The folder the process runs in (default: the coordinator's). */
+  cwd?: string;
   env: Record<string, string>;
   logFile: string;
 }
@@ -60,6 +62,7 @@ export class PeerHost extends EventEmitter<PeerHostEvents> {
         stdout: log,
         stderr: log,
         env: launch.env,
+        ...(launch.cwd ? {cwd: launch.cwd} : {}),
         reject: false,
         // execa kills the child when the coordinator exits normally or by SIGINT/SIGTERM.
         cleanup: true,

@@ -21,6 +21,8 @@ import type {ScenarioProblem} from './problems.js';
 import {fileProblem, ScenarioLoadError} from './problems.js';
 import {readScenarioFile} from './read-file.js';
 import {scenario as scenarioSchema, stateCondition, stepKinds} from './schema.js';
+import type {PeerProgram} from '../peer-program/program.js';
+import {REFERENCE_PEER, commandText, issueMessage, peerProgram, peerProgramSchema, programKey} from '../peer-program/program.js';
 
 export type {ScenarioProblem} from './problems.js';
 export {formatProblem, ScenarioLoadError} from './problems.js';
@@ -44,14 +46,35 @@ function fieldName(pathKeys: readonly PathKey[]): string {
   return pathKeys.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${key}` : key), '');
 }
 
+/**
+ * Which program a scenario's peers run, and what the loader needs of it, given
+ * the scenario's own `peer:` key: the program, and its command specs (to check
+ * run lines) or why it cannot run.
+ */
+export type ProgramLookup = (own: PeerProgram | undefined) => {program?: PeerProgram; specs?: readonly CommandSpec[]; problem?: string};
+
+/** Chooses and checks peer programs for loadScenarios; the checking runs processes, so the caller brings it. */
+export interface PeerPrograms {
+  /** The program a scenario runs, given its own peer: key (--peer comes before it, the config file and the reference peer after). */
+  choose(own: PeerProgram | undefined): PeerProgram;
+  /** Its specs, or why it cannot run (a sentence for a located problem). */
+  check(program: PeerProgram): Promise<{ok: true; specs: readonly CommandSpec[]} | {ok: false; message: string}>;
+}
+
 class Context {
   readonly problems: ScenarioProblem[] = [];
+  readonly lookup: ProgramLookup;
   constructor(
     readonly file: string,
     readonly doc: Document,
     readonly lines: LineCounter,
-    readonly commands: readonly CommandSpec[],
-  ) {}
+    commands: readonly CommandSpec[] | ProgramLookup,
+  ) {
+    // A plain list: every scenario runs the one program that offers these commands.
+    const lookup = typeof commands === 'function' ? commands : undefined;
+    const specs = commands as readonly CommandSpec[];
+    this.lookup = lookup ?? (() => ({specs}));
+  }
 
   /** Position of the node at path, or of its nearest existing parent. */
   position(pathKeys: readonly PathKey[], key?: string): {line: number; column: number} {
@@ -87,7 +110,7 @@ class Context {
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) this.problem(at, `unknown field "${key}"${expectedKeys(schema, issue.path as PathKey[])}`, key);
       } else {
-        this.problem(at, issue.message);
+        this.problem(at, issueMessage(issue));
       }
     }
     return undefined;
@@ -108,8 +131,38 @@ const actionKeys = [
   'partition', 'isolate', 'cut', 'heal', 'loss', 'delay', 'wait', 'parallel', 'repeat',
 ] as const;
 
-/** Loads every scenario from files and folders (a folder is a suite: its own *.yaml files, sorted). */
-export async function loadScenarios(paths: readonly string[], commands: readonly CommandSpec[]): Promise<Scenario[]> {
+/**
+ * A scenario's own `peer:` key as a program, its cwd from the scenario's
+ * folder; 'invalid' when the key is there but wrong (the schema says why).
+ */
+function ownProgram(value: unknown, file: string): PeerProgram | 'invalid' | undefined {
+  if (typeof value !== 'object' || value === null || !('peer' in value)) return undefined;
+  const parsed = peerProgramSchema.safeParse((value as {peer: unknown}).peer);
+  return parsed.success ? peerProgram(parsed.data, path.dirname(path.resolve(file)), file) : 'invalid';
+}
+
+/** Every scenario's own program in a file's text, for checking before the file is loaded in full; none if it does not parse. */
+function ownPrograms(text: string, file: string): Array<PeerProgram | undefined> {
+  try {
+    const doc = parseDocument(text, {uniqueKeys: true, logLevel: 'silent'});
+    if (doc.errors.length > 0 || firstNodeDeeperThan(doc, MAX_DEPTH) !== undefined) return [];
+    const root: unknown = doc.toJS({maxAliasCount: MAX_ALIAS_COUNT});
+    return (Array.isArray(root) ? root : [root]).map((value) => {
+      const own = ownProgram(value, file);
+      return own === 'invalid' ? undefined : own;
+    });
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Loads every scenario from files and folders (a folder is a suite: its own
+ * *.yaml files, sorted). Run lines are checked against `commands`, or, given
+ * PeerPrograms, against the specs of the program each scenario runs: each
+ * program is checked once, before any scenario is built.
+ */
+export async function loadScenarios(paths: readonly string[], commands: readonly CommandSpec[] | PeerPrograms): Promise<Scenario[]> {
   const files: string[] = [];
   const problems: ScenarioProblem[] = [];
   for (const p of paths) {
@@ -119,10 +172,38 @@ export async function loadScenarios(paths: readonly string[], commands: readonly
       problems.push(fileProblem(p, error instanceof EmptyFolder ? error.message : `cannot read: ${(error as Error).message}`));
     }
   }
-  const scenarios: Scenario[] = [];
+  const texts: Array<{file: string; text: string}> = [];
   for (const file of files) {
     try {
-      scenarios.push(...parseScenarioText(await readScenarioFile(file), file, commands));
+      texts.push({file, text: await readScenarioFile(file)});
+    } catch (error) {
+      if (error instanceof ScenarioLoadError) problems.push(...error.problems);
+      else throw error;
+    }
+  }
+  let lookup: readonly CommandSpec[] | ProgramLookup = commands as readonly CommandSpec[];
+  if (!Array.isArray(commands)) {
+    const programs = commands as PeerPrograms;
+    const checks = new Map<string, Awaited<ReturnType<PeerPrograms['check']>>>();
+    for (const {file, text} of texts) {
+      for (const own of ownPrograms(text, file)) {
+        const chosen = programs.choose(own);
+        const key = programKey(chosen);
+        if (!checks.has(key)) checks.set(key, await programs.check(chosen));
+      }
+    }
+    lookup = (own) => {
+      const program = programs.choose(own);
+      const check = checks.get(programKey(program));
+      // The first pass reads every scenario the second builds; one it missed must not load with its run lines unchecked.
+      if (!check) return {program, problem: 'was not checked before loading (a bug in the loader)'};
+      return check.ok ? {program, specs: check.specs} : {program, problem: check.message};
+    };
+  }
+  const scenarios: Scenario[] = [];
+  for (const {file, text} of texts) {
+    try {
+      scenarios.push(...parseScenarioText(text, file, lookup));
     } catch (error) {
       if (error instanceof ScenarioLoadError) problems.push(...error.problems);
       else throw error;
@@ -148,7 +229,7 @@ async function expand(p: string): Promise<string[]> {
   return files;
 }
 
-export function parseScenarioText(text: string, file: string, commands: readonly CommandSpec[]): Scenario[] {
+export function parseScenarioText(text: string, file: string, commands: readonly CommandSpec[] | ProgramLookup): Scenario[] {
   const lines = new LineCounter();
   // logLevel error: yaml's warnings (a collection as a key...) went to stderr; the schema reports such keys itself.
   const doc = parseDocument(text, {lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error'});
@@ -243,7 +324,14 @@ function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: num
   }
   const peersValid = shell !== undefined || scenarioSchema.shape.peers.safeParse(rest.peers).success;
   const limits = {timeoutMs, timeoutText: shell?.timeout ?? '60s (the default)'};
-  const builder = new StepBuilder(ctx, peersValid ? known : new Set(generateNamesOrList(rest.peers)), vars, peersValid, limits);
+  const own = ownProgram(value, ctx.file);
+  // A wrong peer: key is reported by the schema; checking run lines against some other program's commands would only add noise.
+  const chosen: ReturnType<ProgramLookup> = own === 'invalid' ? {} : ctx.lookup(own);
+  if (chosen.problem) {
+    const at = own ? [...base, 'peer', chosen.problem.startsWith('cwd ') ? 'cwd' : 'command'] : base;
+    ctx.problem(at, own ? chosen.problem : `${chosen.program?.origin ?? 'the peer program'}: ${chosen.problem}`);
+  }
+  const builder = new StepBuilder(ctx, peersValid ? known : new Set(generateNamesOrList(rest.peers)), vars, peersValid, limits, chosen.specs, chosen.program && chosen.program.origin !== REFERENCE_PEER ? commandText(chosen.program.command) : undefined);
   const steps = Array.isArray(rawSteps) ? builder.steps(rawSteps, [...base, 'steps'], '') : [];
   const total = stepCount(steps);
   if (total > MAX_STEPS) ctx.problem([...base, 'steps'], `the steps run ${total} steps in all (repeats multiplied out), at most ${MAX_STEPS}: each writes to the history and the report`);
@@ -274,6 +362,7 @@ function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: num
     peers,
     profile: shell.profile ?? 'local',
     timeoutMs,
+    ...(chosen.program ? {peer: chosen.program} : {}),
     ...(shell.seed !== undefined ? {seed: shell.seed} : {}),
     peerArgs,
     invariants: effectiveInvariants(shell.invariants ?? []),
@@ -320,6 +409,10 @@ class StepBuilder {
     private readonly vars: Record<string, string | number>,
     private readonly checkNames: boolean,
     private readonly limits: {timeoutMs: number; timeoutText: string},
+    /** The commands of the program the scenario runs; absent when it cannot run (already a problem). */
+    private readonly commands: readonly CommandSpec[] | undefined,
+    /** The program, named in a problem when it is not the reference peer. */
+    private readonly programText?: string,
   ) {}
 
   /** A single wait longer than the whole scenario's timeout could only end in that timeout. */
@@ -495,9 +588,10 @@ class StepBuilder {
     try {
       const [name, ...words] = splitWords(text);
       command = name ?? '';
-      const spec = this.ctx.commands.find((c) => c.name === command);
+      if (!this.commands) return undefined;
+      const spec = this.commands.find((c) => c.name === command);
       if (!spec) {
-        this.ctx.problem([...at, 'run'], `unknown command "${command}"; peers offer: ${this.ctx.commands.map((c) => c.name).join(', ')}`);
+        this.ctx.problem([...at, 'run'], `unknown command "${command}"; ${this.programText ? `the peer program (${this.programText}) offers` : 'peers offer'}: ${this.commands.map((c) => c.name).join(', ')}`);
         return undefined;
       }
       args = parseWords(spec, words);

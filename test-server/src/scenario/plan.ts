@@ -1,6 +1,7 @@
 /** A scenario after loading: validated, names resolved, run lines parsed. The engine runs only this. */
 import type {Args} from '@peerlab/client-agent';
 import type {Condition, TrafficBounds} from '@peerlab/checkers/history/types';
+import type {PeerProgram} from '../peer-program/program.js';
 
 /** An await's bound: milliseconds, or a multiple of the timing model's figure, which the engine resolves when the await begins. */
 export type Within = {kind: 'ms'; ms: number} | {kind: 'model'; multiple: number};
@@ -51,6 +52,8 @@ export interface Scenario {
   profile: 'local' | 'lan';
   timeoutMs: number;
   seed?: number;
+  /** The program its peers run (--peer, its own peer: key, the config file); absent: the reference peer. */
+  peer?: PeerProgram;
   peerArgs: Record<string, string[]>;
   invariants: string[];
   /** Peers per process (peer-host mode); 1 is a process per peer. */

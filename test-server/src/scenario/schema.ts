@@ -7,6 +7,7 @@
 import {z} from 'zod';
 import {PEER_NAME, PEER_NAME_RULE} from '@peerlab/events/names';
 import {defaultInvariants, invariantNames} from '@peerlab/checkers/history/types';
+import {peerProgramSchema} from '../peer-program/program.js';
 import type {DurationField} from './duration.js';
 import {DURATION, MODEL_WITHIN, WITHIN, durationProblem, limitText, multipleProblem} from './duration.js';
 
@@ -217,7 +218,8 @@ export const scenario = z.strictObject({
   seed: z.int().min(0).max(2 ** 31 - 1).optional().describe('default seed for random choices (--seed overrides)'),
   vars: z.record(z.string().regex(/^\w+$/), z.union([z.string(), z.number()])).optional().describe('values for ${name} in run lines and expectations'),
   peers_per_process: z.int().min(1).max(1000).optional().describe('run this many peers in each process (for scale; process faults then hit them all)'),
-  peer_args: z.record(z.string(), z.array(z.string())).optional().describe('extra peerlab-peer flags per peer name (or "all")'),
+  peer: peerProgramSchema.optional().describe('the peer program this scenario runs instead of the config file\'s or the reference peer (--peer overrides it); a relative cwd is from the scenario\'s folder'),
+  peer_args: z.record(z.string(), z.array(z.string())).optional().describe('extra flags for the peer program, per peer name (or "all")'),
   invariants: z.array(invariantEntry).optional().describe('properties checked over the whole run; membership-legality is checked unless listed as -membership-legality'),
   nemesis: nemesis.optional().describe('faults injected on a schedule in the background while the steps go on'),
   traffic: traffic.optional().describe('bounds on packets and bytes sent per peer per second, by phase, judged over the whole run'),

@@ -1,0 +1,83 @@
+/**
+ * Which program the peers of `peerlab run` and `peerlab up` run: the
+ * `--peer` flag, else (for run) the scenario's `peer:` key, else the config
+ * file's `peer:` key, else the reference peer. Everything named is read and
+ * checked here, before any peer starts; a problem is written to stderr,
+ * located, and the command exits 2.
+ */
+import {CommandError, splitWords} from '@peerlab/client-agent';
+import {InvalidArgumentError} from 'commander';
+import type {PeerPrograms} from '../scenario/load.js';
+import type {PeerProgram} from '../peer-program/program.js';
+import {ConfigError, findConfigFile, loadConfigFile} from '../peer-program/config-file.js';
+import type {PeerlabConfig} from '../peer-program/config-file.js';
+import {formatProblem} from '../scenario/problems.js';
+import {checkPeerProgram} from '../fleet/peer-commands.js';
+import {referencePeer} from '../fleet/fleet.js';
+
+export interface PeerFlags {
+  /** --peer, already split into words. */
+  peer?: string[];
+  /** --config: the config file instead of the one found from the current folder. */
+  config?: string;
+}
+
+/**
+ * `--peer "<command line>"` split into words without a shell (quotes and
+ * backslashes only: no variables, globs or pipes), so what was typed is
+ * exactly the program's argv and no part of it runs as a shell command.
+ */
+export function peerFlag(value: string): string[] {
+  let words: string[];
+  try {
+    words = splitWords(value);
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof CommandError ? error.message : String(error));
+  }
+  if (words.length === 0) throw new InvalidArgumentError('expected a command line: the program, then its own arguments');
+  return words;
+}
+
+export interface PeerChoice {
+  /** The program of every scenario without a peer: key, and of `peerlab up`: --peer, else the config file's, else the reference peer. */
+  fallback: PeerProgram;
+  /** For the scenario loader: --peer over a scenario's own key over the fallback. */
+  programs: PeerPrograms;
+}
+
+/**
+ * Reads the config file and the flag and checks the fallback program (it
+ * runs, it answers --describe-commands); undefined after writing why not.
+ */
+export async function choosePeer(command: string, flags: PeerFlags): Promise<PeerChoice | undefined> {
+  const fail = (message: string): undefined => {
+    process.stderr.write(`${message}\n${command === 'peerlab up' ? 'no peer was started' : 'nothing was run'}.\n`);
+    return undefined;
+  };
+  let config: PeerlabConfig | undefined;
+  try {
+    const file = flags.config ?? (await findConfigFile(process.cwd()));
+    if (file) config = await loadConfigFile(file);
+  } catch (error) {
+    if (error instanceof ConfigError) return fail(error.message);
+    throw error;
+  }
+  const flag: PeerProgram | undefined = flags.peer ? {command: flags.peer, cwd: process.cwd(), env: {}, origin: '--peer'} : undefined;
+  const fallback = flag ?? config?.peer ?? referencePeer();
+  const check = await checkPeerProgram(fallback);
+  if (!check.ok) {
+    if (fallback === flag) return fail(`${command}: --peer: ${check.message}`);
+    if (config?.peer && fallback === config.peer) {
+      const field = check.message.startsWith('cwd ') ? 'cwd' : 'command';
+      return fail(formatProblem({file: config.file, ...config.position(['peer', field]), field: `peer.${field}`, message: check.message}));
+    }
+    return fail(`${command}: the reference peer: ${check.message}`);
+  }
+  return {
+    fallback,
+    programs: {
+      choose: (own) => flag ?? own ?? fallback,
+      check: checkPeerProgram,
+    },
+  };
+}
