@@ -14,6 +14,7 @@ import type {StepResult} from './results.js';
 import {overallStatus} from './results.js';
 import {matchExpect} from './expect.js';
 import {modelFigures} from './bound.js';
+import {invariantNeeds, trafficNeeds, undeclared} from './capabilities.js';
 import {measureTraffic, trafficFigures, trafficVerdict} from './traffic.js';
 
 export interface Evaluation {
@@ -225,12 +226,17 @@ export function evaluate(history: readonly HistoryEvent[]): Evaluation {
   const steps = begins.map((i) => byBegin.get(i)!);
   const checked = (info.invariants ?? []).map((name) => {
     const check = (invariantNames as readonly string[]).includes(name) ? invariants[name as InvariantName] : undefined;
-    const verdict: Verdict = check ? check(history) : {status: 'unknown', message: `unknown invariant ${name}`};
+    // A check is run only on what the peers declared they report; else it has judged nothing and says why.
+    const lacking = check ? undeclared(history, invariantNeeds[name as InvariantName]) : undefined;
+    const verdict: Verdict = !check ? {status: 'unknown', message: `unknown invariant ${name}`} : lacking ? {status: 'unknown', message: lacking} : check(history);
     return {name, ...verdict};
   });
   // Traffic is measured on every run; a scenario's bounds on it are judged as one more invariant.
   const traffic = measureTraffic(history);
-  if (info.traffic) checked.push({name: 'traffic', ...trafficVerdict(traffic, info.traffic, history)});
+  if (info.traffic) {
+    const lacking = undeclared(history, trafficNeeds);
+    checked.push({name: 'traffic', ...(lacking ? {status: 'unknown' as const, message: lacking} : trafficVerdict(traffic, info.traffic, history))});
+  }
   const figures: Record<string, number> = trafficFigures(traffic);
   for (const f of [...steps.map((s) => s.figures), ...checked.map((c) => c.figures)]) {
     for (const [key, value] of Object.entries(f ?? {})) figures[key] = Math.max(figures[key] ?? -Infinity, value);

@@ -13,7 +13,7 @@ import {io} from 'socket.io-client';
 import type {Socket} from 'socket.io-client';
 import type {Registry} from './registry.js';
 import {CommandError} from './registry.js';
-import type {AgentSettings, CommandReply, EventBatch, EventBatchAck, Hello, HelloAck, PeerEvent, Snapshot, SnapshotReply} from './protocol.js';
+import type {AgentSettings, Capabilities, CommandReply, EventBatch, EventBatchAck, Hello, HelloAck, PeerEvent, Snapshot, SnapshotReply} from './protocol.js';
 import {Channel, PROTOCOL_VERSION, parseCommandRequest, parseHelloAck, toWireError} from './protocol.js';
 // Types only: the contract's zod schemas stay out of every peer that embeds the agent.
 import type {PeerEventData, PeerEventType} from '@peerlab/events/contract';
@@ -28,6 +28,8 @@ export interface AgentOptions<Ctx> {
   version: string;
   address: string;
   registry: Registry<Ctx>;
+  /** What the peer reports beyond its commands (sent in hello); without it, nothing. */
+  capabilities?: Capabilities;
   context: Ctx;
   snapshot(): Snapshot;
   /** How long the coordinator may stay unreachable before the agent gives up (default 5 s). */
@@ -151,7 +153,7 @@ export class Agent<Ctx> {
 
   async #hello(): Promise<void> {
     const {name, version, address, registry} = this.#options;
-    const hello: Hello = {protocol: PROTOCOL_VERSION, peer: name, pid: process.pid, version, address, commands: registry.specs(), instance: this.#instance};
+    const hello: Hello = {protocol: PROTOCOL_VERSION, peer: name, pid: process.pid, version, address, commands: registry.specs(), instance: this.#instance, ...(this.#options.capabilities ? {capabilities: this.#options.capabilities} : {})};
     const connection = this.#socket.id;
     let ack: HelloAck;
     try {

@@ -8,9 +8,13 @@
 import type {ArgSpec, CommandSpec} from './registry.js';
 import {MAX_VALUE_DEPTH, describeValue, findPrototypeKey, nestsDeeperThan, prototypeKey} from '@peerlab/events/values';
 import {PEER_NAME_RULE, isValidPeerName} from '@peerlab/events/names';
+import type {Capabilities} from '@peerlab/events/capabilities';
+import {EVENT_FAMILIES, EVENT_FIELDS, NO_CAPABILITIES} from '@peerlab/events/capabilities';
 
 export {MAX_VALUE_DEPTH, describeValue, findPrototypeKey, nestsDeeperThan} from '@peerlab/events/values';
 export {isValidPeerName} from '@peerlab/events/names';
+export {EVENT_FAMILIES, EVENT_FIELDS, NO_CAPABILITIES, declares} from '@peerlab/events/capabilities';
+export type {Capabilities, Capability, EventFamily, EventField} from '@peerlab/events/capabilities';
 
 export type {ArgSpec, CommandSpec};
 
@@ -56,6 +60,26 @@ export interface Hello {
    * Optional for compatibility; without it the pid is used.
    */
   instance?: string;
+  /**
+   * What the peer reports beyond its commands. Optional for compatibility:
+   * a hello without it declares nothing, and the checkers judge nothing that
+   * needs it. Its timing is not here but in `peer.started`, once per process.
+   */
+  capabilities?: Capabilities;
+}
+
+/** The commands a peer must offer for each network fault the coordinator can make. */
+export const FAULT_COMMANDS = {
+  cut: ['net-cut', 'net-heal'],
+  heal: ['net-heal'],
+  loss: ['net-loss', 'net-heal'],
+  delay: ['net-delay', 'net-heal'],
+} as const;
+
+/** What a program prints for `--describe-commands`: its hello's commands and capabilities. */
+export interface Description {
+  commands: CommandSpec[];
+  capabilities: Capabilities;
 }
 
 export interface AgentSettings {
@@ -188,8 +212,45 @@ export function parseHello(v: unknown): Hello {
   string(h.address, 'hello.address', 300);
   if (h.instance !== undefined) string(h.instance, 'hello.instance', 100);
   parseCommandSpecs(h.commands, 'hello.commands');
+  if (h.capabilities !== undefined) parseCapabilities(h.capabilities, 'hello.capabilities');
   return h as unknown as Hello;
 }
+
+/** A capabilities object: known names only, each once; an unknown one is refused rather than ignored, so a misspelling is seen. */
+export function parseCapabilities(v: unknown, field = 'capabilities'): Capabilities {
+  const c = object(v, field);
+  refusePrototypeKey(c, field);
+  for (const key of Object.keys(c)) if (key !== 'events' && key !== 'fields') throw new ProtocolError(`${field}.${key}`, 'no such key (events, fields)', c[key]);
+  const names = <T extends string>(list: unknown, at: string, known: readonly T[]): T[] => {
+    if (list === undefined) return [];
+    if (!Array.isArray(list)) throw new ProtocolError(at, `a list of ${known.join(', ')}`, list);
+    const out: T[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const name: unknown = list[i];
+      if (!known.includes(name as T)) throw new ProtocolError(`${at}[${i}]`, `one of ${known.join(', ')}`, name);
+      if (!out.includes(name as T)) out.push(name as T);
+    }
+    return out;
+  };
+  return {events: names(c.events, `${field}.events`, EVENT_FAMILIES), fields: names(c.fields, `${field}.fields`, EVENT_FIELDS)};
+}
+
+/**
+ * A program's `--describe-commands` answer: `{commands, capabilities}`, or
+ * (the older form, still taken) a plain list of command specs, which
+ * declares nothing beyond its commands.
+ */
+export function parseDescription(v: unknown): Description {
+  if (Array.isArray(v)) return {commands: parseCommandSpecs(v), capabilities: NO_CAPABILITIES};
+  const d = object(v, 'description');
+  refusePrototypeKey(d, 'description');
+  for (const key of Object.keys(d)) if (key !== 'commands' && key !== 'capabilities') throw new ProtocolError(`description.${key}`, 'no such key (commands, capabilities)', d[key]);
+  return {
+    commands: parseCommandSpecs(d.commands, 'description.commands'),
+    capabilities: d.capabilities === undefined ? NO_CAPABILITIES : parseCapabilities(d.capabilities, 'description.capabilities'),
+  };
+}
+
 
 /**
  * A list of command specs, checked as `hello` checks its own: also what a

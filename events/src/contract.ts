@@ -19,6 +19,7 @@ import {z} from 'zod';
 import {Ajv} from 'ajv';
 import type {ValidateFunction} from 'ajv';
 import {PEER_NAME} from './names.js';
+import {EVENT_FAMILIES, EVENT_FIELDS} from './capabilities.js';
 
 // ---------------------------------------------------------------- field kinds
 
@@ -27,6 +28,8 @@ const peerName = z.string().regex(PEER_NAME, 'a peer name (1-64 characters of A-
 const address = z.string().min(1).max(300);
 /** 0 and up, a safe integer (the reference peer keeps it within 2^32 - 1). */
 const incarnation = z.int().min(0);
+/** What a peer's hello declares it reports (./capabilities). */
+const capabilities = z.object({events: z.array(z.enum(EVENT_FAMILIES)), fields: z.array(z.enum(EVENT_FIELDS))});
 const count = z.int().min(0);
 /** Epoch ms. */
 const time = z.number();
@@ -190,8 +193,12 @@ export const coordinatorEventData = {
   'run.end': z.object({error: z.string().optional()}),
   /** A process started; `pid` null if it could not be. */
   'peer.spawn': z.object({peer: peerName, pid: pid.nullable()}),
-  /** The hub accepted a hello; `registrations` counts reconnects. */
-  'peer.registered': z.object({peer: peerName, pid, registrations: z.int().min(1)}),
+  /**
+   * The hub accepted a hello; `registrations` counts reconnects. `capabilities`
+   * is what the hello declared (empty lists when it declared nothing); absent
+   * only in histories written before peers declared them.
+   */
+  'peer.registered': z.object({peer: peerName, pid, registrations: z.int().min(1), capabilities: capabilities.optional()}),
   'peer.exit': z.object({peer: peerName, pid: pid.nullable(), code: z.int().nullable(), signal: z.string().nullable(), unexpectedly: z.boolean()}),
   /** The coordinator sent a signal: SIGKILL, SIGTERM, SIGSTOP, SIGCONT. */
   'peer.kill': z.object({peer: peerName, signal: z.string()}),

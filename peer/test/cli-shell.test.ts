@@ -131,7 +131,7 @@ test('run stops at the first failing line and names it; --keep-going runs the re
 test('the prompt offers the shell; --describe-commands, the agent\'s list, does not', async (t) => {
   const described = await runScript(['--describe-commands'], '');
   t.is(described.code, 0, described.stderr);
-  const names = (JSON.parse(described.stdout) as Array<{name: string}>).map((c) => c.name);
+  const names = (JSON.parse(described.stdout) as {commands: Array<{name: string}>}).commands.map((c) => c.name);
   t.true(names.includes('run'));
   t.false(names.includes('shell'));
 

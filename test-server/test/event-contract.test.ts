@@ -80,7 +80,9 @@ const events = [
   {seq: 3, time: Date.now(), type: 'member.joined', data: {name: other, address: '127.0.0.1:2', incarnation: 0}},
 ];
 socket.on('connect', async () => {
-  const ack = await socket.timeout(5000).emitWithAck('hello', {protocol: 1, peer: name, pid: process.pid, version: 'raw', address: '127.0.0.1:1', commands: []});
+  // It declares what it reports: membership, with incarnations; without that, the invariants on membership judge nothing.
+  const capabilities = {events: ['membership'], fields: ['incarnation']};
+  const ack = await socket.timeout(5000).emitWithAck('hello', {protocol: 1, peer: name, pid: process.pid, version: 'raw', address: '127.0.0.1:1', commands: [], capabilities});
   if (!ack.ok) process.exit(3);
   await socket.timeout(5000).emitWithAck('events', {peer: name, events});
 });

@@ -129,7 +129,7 @@ test('programs are checked before anything runs: missing, not executable, failin
   t.like(await checkPeerProgram(program(['x'], path.join(fixtures, 'nowhere'))), {ok: false, message: `cwd ${path.join(fixtures, 'nowhere')}: not a folder`});
   t.regex((await checkPeerProgram(program(['./describes.sh', 'fails'])) as {message: string}).message, /describes\.sh fails --describe-commands failed \(exit code 5\): describe: broken on purpose/);
   t.regex((await checkPeerProgram(program(['./describes.sh', 'not-json'])) as {message: string}).message, /did not print JSON/);
-  t.regex((await checkPeerProgram(program(['./describes.sh', 'bad-specs'])) as {message: string}).message, /printed specs that are not valid: commands\[0\]\.args\[0\]\.type: expected string\|integer\|number\|boolean\|enum, got "colour"/);
+  t.regex((await checkPeerProgram(program(['./describes.sh', 'bad-specs'])) as {message: string}).message, /printed a description that is not valid: commands\[0\]\.args\[0\]\.type: expected string\|integer\|number\|boolean\|enum, got "colour"/);
   const ok = await checkPeerProgram(program(['./describes.sh', 'ping-only']));
   t.deepEqual(ok.ok ? ok.specs.map((s) => s.name) : ok, ['ping']);
 });

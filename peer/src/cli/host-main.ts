@@ -7,6 +7,7 @@
 import type {ProfileName} from '../config.js';
 import type {Address} from '../membership/types.js';
 import type {Bugs} from '../policy.js';
+import type {Capabilities} from '@peerlab/client-agent';
 import {Logger, isLevel} from '../log.js';
 import {Peer} from '../peer.js';
 import {linkAgent} from '../agent-link.js';
@@ -25,6 +26,8 @@ export interface HostOptions {
   logLevel?: string | undefined;
   bugs: Bugs;
   dataDir?: string | undefined;
+  /** What each peer declares and reports (default everything). */
+  capabilities?: Capabilities | undefined;
 }
 
 export async function hostMain(options: HostOptions): Promise<void> {
@@ -64,6 +67,7 @@ export async function hostMain(options: HostOptions): Promise<void> {
       token: options.token,
       graceMs: options.graceMs,
       dataDir: await dataDirFor(options.dataDir && path.join(options.dataDir, name)),
+      capabilities: options.capabilities,
       // One peer's agent giving up means the coordinator is gone for all of them.
       exit: (code, reason) => {
         log.warn('agent', `exiting: ${reason}`);

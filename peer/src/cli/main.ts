@@ -20,9 +20,9 @@ import {createLocalRegistry} from './local-registry.js';
 import {hostMain} from './host-main.js';
 import {bugNames, isBugName} from '../policy.js';
 import type {BugName} from '../policy.js';
-import {agentRegistry, linkAgent} from '../agent-link.js';
+import {PEER_CAPABILITIES, agentRegistry, limitCapabilities, linkAgent} from '../agent-link.js';
 import {dataDirFor} from '../file-access.js';
-import type {HelloAck} from '@peerlab/client-agent';
+import type {Capabilities, HelloAck} from '@peerlab/client-agent';
 
 /**
  * A net against orphans: when the coordinator that spawned this peer dies, even
@@ -60,6 +60,15 @@ interface Flags {
   agentGrace?: number;
   names?: string[];
   dataDir?: string;
+  capabilities?: Capabilities;
+}
+
+function parseCapabilities(value: string): Capabilities {
+  try {
+    return limitCapabilities(value.split(',').map((n) => n.trim()).filter((n) => n !== ''));
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 function parsePort(value: string): number {
@@ -122,7 +131,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--history-file <file>', 'prompt history (default ~/.peerlab/peer_history)')
     .option('--daemon', 'no prompt and no script: run until SIGINT, SIGTERM or SIGHUP')
     .option('--bug <name>', `start with a deliberate defect, to test the harness (repeatable): ${bugNames.join(', ')}`, parseBug)
-    .option('--describe-commands', 'print the command specs as JSON (as sent in the agent\'s hello: the prompt\'s shell is not among them) and exit')
+    .option('--capabilities <a,b,...>', `declare and report only these (default all): ${[...PEER_CAPABILITIES.events, ...PEER_CAPABILITIES.fields].join(', ')}`, parseCapabilities)
+    .option('--describe-commands', 'print the command specs and capabilities as JSON (as sent in the agent\'s hello: the prompt\'s shell is not among them) and exit')
     .addOption(new Option('--print-profile <profile>', 'print a timing profile\'s knobs as JSON and exit (the harness\'s SWIM model reads them)').choices(['local', 'lan']))
     .option('--coordinator <url>', 'connect to a peerlab coordinator (implies --daemon)', parseUrl)
     .option('--token <token>', 'run token for the coordinator (default: $PEERLAB_TOKEN)')
@@ -134,7 +144,7 @@ export async function main(argv: string[]): Promise<void> {
   const flags = program.opts<Flags>();
 
   if (flags.describeCommands) {
-    process.stdout.write(JSON.stringify(agentRegistry().specs()) + '\n');
+    process.stdout.write(JSON.stringify({commands: agentRegistry().specs(), capabilities: flags.capabilities ?? PEER_CAPABILITIES}) + '\n');
     return;
   }
   if (flags.printProfile) {
@@ -158,6 +168,7 @@ export async function main(argv: string[]): Promise<void> {
       logLevel: flags.logLevel,
       bugs: new Set(flags.bug ?? []),
       dataDir: flags.dataDir,
+      capabilities: flags.capabilities,
     });
     return;
   }
@@ -224,6 +235,7 @@ export async function main(argv: string[]): Promise<void> {
       token: flags.token ?? process.env.PEERLAB_TOKEN ?? '',
       graceMs: flags.agentGrace ?? 5000,
       dataDir: await dataDirFor(flags.dataDir),
+      capabilities: flags.capabilities,
       exit: (code, reason) => {
         peer.log.warn('agent', `exiting: ${reason}`);
         void shutdown(code, code === 0);

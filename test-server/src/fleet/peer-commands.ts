@@ -7,14 +7,14 @@
  * per command, cwd and env, however many scenarios name it.
  */
 import {execa} from 'execa';
-import type {CommandSpec} from '@peerlab/client-agent';
-import {parseCommandSpecs, ProtocolError} from '@peerlab/client-agent/protocol';
+import type {Capabilities, CommandSpec} from '@peerlab/client-agent';
+import {parseDescription, ProtocolError} from '@peerlab/client-agent/protocol';
 import type {PeerProgram} from '../peer-program/program.js';
 import {commandText, programKey} from '../peer-program/program.js';
 import {findExecutable} from './executable.js';
 import {defaultPeerBin, referencePeer} from './fleet.js';
 
-export type ProgramCheck = {ok: true; specs: CommandSpec[]} | {ok: false; message: string};
+export type ProgramCheck = {ok: true; specs: CommandSpec[]; capabilities: Capabilities} | {ok: false; message: string};
 
 /** How long a program may take to print its specs: a slow start is fine, a hang is not. */
 const DESCRIBE_TIMEOUT_MS = 10_000;
@@ -24,7 +24,8 @@ const cache = new Map<string, Promise<ProgramCheck>>();
 /**
  * Whether the program can be run (it exists, is a file and executable, its
  * cwd a folder) and answers --describe-commands with valid specs; the specs
- * if so, else why not, in a sentence for a located problem.
+ * and the capabilities it declares if so (none when it prints the older plain
+ * list of specs), else why not, in a sentence for a located problem.
  */
 export function checkPeerProgram(program: PeerProgram): Promise<ProgramCheck> {
   const key = programKey(program);
@@ -57,12 +58,13 @@ async function describe(program: PeerProgram): Promise<ProgramCheck> {
   try {
     parsed = JSON.parse(String(result.stdout));
   } catch (error) {
-    return {ok: false, message: `${asked} did not print JSON (${(error as Error).message}); a peer program prints its command specs, the commands array of its hello`};
+    return {ok: false, message: `${asked} did not print JSON (${(error as Error).message}); a peer program prints {commands, capabilities} as its hello has them`};
   }
   try {
-    return {ok: true, specs: parseCommandSpecs(parsed)};
+    const {commands, capabilities} = parseDescription(parsed);
+    return {ok: true, specs: commands, capabilities};
   } catch (error) {
-    if (error instanceof ProtocolError) return {ok: false, message: `${asked} printed specs that are not valid: ${error.message}`};
+    if (error instanceof ProtocolError) return {ok: false, message: `${asked} printed a description that is not valid: ${error.message}`};
     throw error;
   }
 }

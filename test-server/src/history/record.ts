@@ -13,7 +13,7 @@ export function recordCoordinator(coordinator: Coordinator, history: HistoryWrit
     const src = `peer:${name}` as const;
     for (const e of events) history.appendPeer(src, e);
   });
-  hub.on('registered', (agent) => history.append('peer.registered', {peer: agent.name, pid: agent.pid, registrations: agent.registrations}));
+  hub.on('registered', (agent) => history.append('peer.registered', {peer: agent.name, pid: agent.pid, registrations: agent.registrations, capabilities: agent.capabilities}));
   hub.on('gap', (name, expected, got) => history.append('peer.gap', {peer: name, expected, got}));
   hub.on('protocol-error', (detail) => history.append('protocol.error', {...detail}));
   hub.on('rejected', (detail) => history.append('event.rejected', detail));

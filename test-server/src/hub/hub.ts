@@ -7,8 +7,8 @@
  */
 import {EventEmitter} from 'node:events';
 import type {Server, Socket} from 'socket.io';
-import type {AgentSettings, CommandReply, CommandSpec, HelloAck, PeerEvent, Snapshot, WireError} from '@peerlab/client-agent/protocol';
-import {Channel, ProtocolError, parseCommandReply, parseEventBatch, parseHello, parseSnapshotReply, toWireError} from '@peerlab/client-agent/protocol';
+import type {AgentSettings, Capabilities, CommandReply, CommandSpec, HelloAck, PeerEvent, Snapshot, WireError} from '@peerlab/client-agent/protocol';
+import {Channel, NO_CAPABILITIES, ProtocolError, parseCommandReply, parseEventBatch, parseHello, parseSnapshotReply, toWireError} from '@peerlab/client-agent/protocol';
 import {checkPeerEvent, eventPhrase} from '@peerlab/events/contract';
 import type {CoordinatorEventData} from '@peerlab/events/contract';
 import {describeValue} from '@peerlab/events/values';
@@ -21,6 +21,8 @@ export interface AgentInfo {
   version: string;
   address: string;
   commands: CommandSpec[];
+  /** What its hello declares it reports; nothing when the hello has no capabilities. */
+  capabilities: Capabilities;
   connectedAt: number;
   /** Highest event sequence received; events at or below it are duplicates. */
   lastSeq: number;
@@ -248,6 +250,7 @@ export class Hub extends EventEmitter<HubEvents> {
         version: hello.version,
         address: hello.address,
         commands: hello.commands,
+        capabilities: hello.capabilities ?? NO_CAPABILITIES,
         connectedAt: Date.now(),
         lastSeq: this.#lastSeq.get(name) ?? 0,
         registrations,

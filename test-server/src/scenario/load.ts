@@ -9,8 +9,9 @@ import path from 'node:path';
 import {LineCounter, isAlias, isCollection, isMap, isPair, isScalar, parseDocument, stringify} from 'yaml';
 import type {Document, Node as YamlNode} from 'yaml';
 import type {z} from 'zod';
-import type {Args, CommandSpec} from '@peerlab/client-agent';
-import {CommandError, parseWords, splitWords} from '@peerlab/client-agent';
+import type {Args, Capabilities, Capability, CommandSpec} from '@peerlab/client-agent';
+import {CommandError, FAULT_COMMANDS, parseWords, splitWords} from '@peerlab/client-agent';
+import {conditionNeeds, firstLacking, invariantNeeds, trafficNeeds} from '@peerlab/checkers/capabilities';
 import {generateNames} from '@peerlab/events/names';
 import type {Condition, TrafficBounds} from '@peerlab/checkers/history/types';
 import {effectiveInvariants} from '@peerlab/checkers/history/types';
@@ -51,14 +52,14 @@ function fieldName(pathKeys: readonly PathKey[]): string {
  * the scenario's own `peer:` key: the program, and its command specs (to check
  * run lines) or why it cannot run.
  */
-export type ProgramLookup = (own: PeerProgram | undefined) => {program?: PeerProgram; specs?: readonly CommandSpec[]; problem?: string};
+export type ProgramLookup = (own: PeerProgram | undefined) => {program?: PeerProgram; specs?: readonly CommandSpec[]; capabilities?: Capabilities; problem?: string};
 
 /** Chooses and checks peer programs for loadScenarios; the checking runs processes, so the caller brings it. */
 export interface PeerPrograms {
   /** The program a scenario runs, given its own peer: key (--peer comes before it, the config file and the reference peer after). */
   choose(own: PeerProgram | undefined): PeerProgram;
-  /** Its specs, or why it cannot run (a sentence for a located problem). */
-  check(program: PeerProgram): Promise<{ok: true; specs: readonly CommandSpec[]} | {ok: false; message: string}>;
+  /** Its specs and declared capabilities, or why it cannot run (a sentence for a located problem). */
+  check(program: PeerProgram): Promise<{ok: true; specs: readonly CommandSpec[]; capabilities: Capabilities} | {ok: false; message: string}>;
 }
 
 class Context {
@@ -197,7 +198,7 @@ export async function loadScenarios(paths: readonly string[], commands: readonly
       const check = checks.get(programKey(program));
       // The first pass reads every scenario the second builds; one it missed must not load with its run lines unchecked.
       if (!check) return {program, problem: 'was not checked before loading (a bug in the loader)'};
-      return check.ok ? {program, specs: check.specs} : {program, problem: check.message};
+      return check.ok ? {program, specs: check.specs, capabilities: check.capabilities} : {program, problem: check.message};
     };
   }
   const scenarios: Scenario[] = [];
@@ -331,7 +332,9 @@ function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: num
     const at = own ? [...base, 'peer', chosen.problem.startsWith('cwd ') ? 'cwd' : 'command'] : base;
     ctx.problem(at, own ? chosen.problem : `${chosen.program?.origin ?? 'the peer program'}: ${chosen.problem}`);
   }
-  const builder = new StepBuilder(ctx, peersValid ? known : new Set(generateNamesOrList(rest.peers)), vars, peersValid, limits, chosen.specs, chosen.program && chosen.program.origin !== REFERENCE_PEER ? commandText(chosen.program.command) : undefined);
+  const programText = chosen.program && chosen.program.origin !== REFERENCE_PEER ? commandText(chosen.program.command) : undefined;
+  const needs = chosen.specs && chosen.capabilities ? new Needs(ctx, chosen.specs, chosen.capabilities, programText) : undefined;
+  const builder = new StepBuilder(ctx, peersValid ? known : new Set(generateNamesOrList(rest.peers)), vars, peersValid, limits, chosen.specs, programText, needs);
   const steps = Array.isArray(rawSteps) ? builder.steps(rawSteps, [...base, 'steps'], '') : [];
   const total = stepCount(steps);
   if (total > MAX_STEPS) ctx.problem([...base, 'steps'], `the steps run ${total} steps in all (repeats multiplied out), at most ${MAX_STEPS}: each writes to the history and the report`);
@@ -354,6 +357,11 @@ function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: num
     builder.withinTimeout(nemesis.forMs, shell.nemesis.for, at);
   }
   const traffic = shell.traffic && trafficBounds(ctx, shell.traffic, [...base, 'traffic']);
+  if (traffic) needs?.capabilities(trafficNeeds, [...base, 'traffic'], 'traffic bounds');
+  // Only the invariants a scenario lists: a default one it cannot feed is judged unknown, with the reason, not refused.
+  (shell.invariants ?? []).forEach((name, i) => {
+    if (Object.hasOwn(invariantNeeds, name)) needs?.capabilities(invariantNeeds[name as keyof typeof invariantNeeds], [...base, 'invariants', i], `the ${name} invariant`);
+  });
   return {
     name: shell.name,
     file: ctx.file,
@@ -402,6 +410,40 @@ function stepCount(steps: readonly PlanStep[]): number {
   return total;
 }
 
+/**
+ * What a scenario asks of its peer program beyond command lines, checked
+ * against what the program declared (its --describe-commands answer): events
+ * it must report, and the net-* commands each network fault is made with.
+ * Without a program check (a plain list of commands) there is nothing to
+ * check against, and no Needs.
+ */
+class Needs {
+  constructor(
+    private readonly ctx: Context,
+    private readonly commands: readonly CommandSpec[],
+    private readonly declared: Capabilities,
+    private readonly programText: string | undefined,
+  ) {}
+
+  private get program(): string {
+    return this.programText ? `the peer program (${this.programText})` : 'the peer program';
+  }
+
+  capabilities(needs: readonly Capability[], at: PathKey[], what: string): void {
+    const lacking = firstLacking(this.declared, needs);
+    if (lacking === undefined) return;
+    const has = [...this.declared.events, ...this.declared.fields];
+    this.ctx.problem(at, `${what} needs a peer that reports ${lacking}; ${this.program} declares ${has.length > 0 ? has.join(', ') : 'nothing beyond its commands'}`);
+  }
+
+  fault(fault: keyof typeof FAULT_COMMANDS, at: PathKey[], what: string): void {
+    const names = new Set(this.commands.map((c) => c.name));
+    const missing = FAULT_COMMANDS[fault].filter((n) => !names.has(n));
+    if (missing.length === 0) return;
+    this.ctx.problem(at, `${what} is made with the peers' ${FAULT_COMMANDS[fault].join(' and ')} commands; ${this.program} does not offer ${missing.join(' or ')}`);
+  }
+}
+
 class StepBuilder {
   constructor(
     private readonly ctx: Context,
@@ -413,6 +455,8 @@ class StepBuilder {
     private readonly commands: readonly CommandSpec[] | undefined,
     /** The program, named in a problem when it is not the reference peer. */
     private readonly programText?: string,
+    /** What the program declared, when it was checked. */
+    private readonly needs?: Needs,
   ) {}
 
   /** A single wait longer than the whole scenario's timeout could only end in that timeout. */
@@ -477,6 +521,9 @@ class StepBuilder {
     const schema = stepKinds[kind];
     const step = ctx.validate(schema as z.ZodType<Record<string, unknown>>, raw, at);
     if (!step) return undefined;
+    // Network faults have one backend: the peers' own net-* commands.
+    const fault = kind === 'loss' ? 'loss' : kind === 'delay' ? 'delay' : kind === 'heal' ? 'heal' : kind === 'partition' || kind === 'isolate' || kind === 'cut' ? 'cut' : undefined;
+    if (fault) this.needs?.fault(fault, [...at, kind], `${kind}`);
     switch (kind) {
       case 'start':
         return {...base, kind, title: `start ${targetText(step.start)}`, target: this.target(step.start, [...at, 'start'])};
@@ -572,6 +619,8 @@ class StepBuilder {
       condition = {kind: 'state', of: s.of, is: s.is, seenBy};
       text = `${s.of} ${s.is} seen by ${seenBy === 'all' ? 'all' : seenBy.join(', ')}`;
     }
+    const needs = conditionNeeds[condition.kind];
+    if (needs) this.needs?.capabilities(needs, [...at, 'await'], `await ${condition.kind}`);
     if (within.kind === 'model' && !hasModel(condition.kind)) {
       this.ctx.problem([...at, 'within'], `${withinText}: the timing model has no figure for a state condition; use a duration, or await converged, detected, rejoined or delivered`);
     }
