@@ -8,26 +8,15 @@
  * the net-* commands.
  */
 import test from 'ava';
-import {execa} from 'execa';
 import {access, readFile, readdir, writeFile} from 'node:fs/promises';
 import path from 'node:path';
-import {fileURLToPath} from 'node:url';
 import {NO_CAPABILITIES, ProtocolError, parseDescription, parseHello} from '@peerlab/client-agent/protocol';
 import type {ScenarioResult} from '../src/engine/results.js';
 import {defaultPeerBin} from '../src/fleet/fleet.js';
 import {checkPeerProgram} from '../src/fleet/peer-commands.js';
 import {tempDir} from './support.js';
+import {describes, execPeer, fixtures, node, peerlab, root} from './foreign-peer.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const bin = path.join(root, 'test-server', 'bin', 'peerlab.mjs');
-const fixtures = path.join(root, 'test-server', 'test', 'fixtures', 'peers');
-const execPeer = path.join(fixtures, 'exec-peer.sh');
-const describes = path.join(fixtures, 'describes.sh');
-const node = process.execPath;
-
-function peerlab(args: string[], cwd: string, timeout = 120_000) {
-  return execa(node, [bin, ...args], {cwd, reject: false, all: true, timeout});
-}
 
 /** The reference peer behind a shell script, declaring (and reporting) only `capabilities`. */
 function limitedPeer(capabilities: string): string {

@@ -19,18 +19,9 @@ import {checkPeerProgram} from '../src/fleet/peer-commands.js';
 import {loadScenarios, ScenarioLoadError} from '../src/scenario/load.js';
 import type {PeerProgram} from '../src/peer-program/program.js';
 import {call, isAlive, scenarioProblems, startCoordinator, tempDir, until} from './support.js';
+import {bin, describes, execPeer, fixtures, node, peerlab} from './foreign-peer.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const bin = path.join(root, 'test-server', 'bin', 'peerlab.mjs');
-const fixtures = path.join(root, 'test-server', 'test', 'fixtures', 'peers');
-const execPeer = path.join(fixtures, 'exec-peer.sh');
-const describes = path.join(fixtures, 'describes.sh');
-const node = process.execPath;
 const peerFile = defaultPeerBin();
-
-function peerlab(args: string[], cwd: string, timeout = 120_000) {
-  return execa(node, [bin, ...args], {cwd, reject: false, all: true, timeout});
-}
 
 /** The exec-peer fixture under a label, as a command (for YAML flow lists and --peer alike). */
 function labelled(label: string): string[] {
