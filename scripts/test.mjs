@@ -9,12 +9,12 @@ import {constants} from 'node:os';
 import {createInterface} from 'node:readline';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {ensureChromium} from './chromium.mjs';
+import {ensureDebianPackages} from './debian-packages.mjs';
 import {startPostgres} from './postgres.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-// The report's browser tests drive Debian's chromium: installed here, so the README's one command runs them on a fresh clone.
-ensureChromium();
+// The tests drive Debian's chromium, nftables, Python and Go for real: installed here, so the README's one command runs them on a fresh clone.
+ensureDebianPackages();
 const log = (line) => process.stderr.write(`# ${line}\n`);
 
 // Interrupted (Ctrl-C, kill, a closed terminal): while ava runs, pass the signal on
