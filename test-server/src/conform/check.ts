@@ -51,9 +51,6 @@ export class Findings {
   }
 }
 
-/** Thrown by a check that cannot go on: a failure whose reason ends the check. */
-export class CheckStop extends Error {}
-
 export interface CheckContext {
   program: PeerProgram;
   /** The program's answer to --describe-commands, as the load-time check judged it. */

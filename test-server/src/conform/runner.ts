@@ -8,7 +8,8 @@ import path from 'node:path';
 import type {ProgramCheck} from '../fleet/peer-commands.js';
 import type {PeerProgram} from '../peer-program/program.js';
 import type {Check, CheckResult} from './check.js';
-import {CheckStop, Findings} from './check.js';
+import {Findings} from './check.js';
+import {CheckStop} from './stop.js';
 import {Session} from './session.js';
 import {judgeStream} from './checks/events.js';
 

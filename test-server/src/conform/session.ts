@@ -16,7 +16,7 @@ import {HubError} from '../hub/hub.js';
 import type {PeerHost, PeerLaunch} from '../fleet/peer-host.js';
 import type {PeerProgram} from '../peer-program/program.js';
 import {killAllPeersNow} from '../fleet/fleet.js';
-import {CheckStop} from './check.js';
+import {CheckStop} from './stop.js';
 
 export interface SessionOptions {
   /** The peer's --agent-grace (default 30 s: long enough that only the check's own cause ends it). */

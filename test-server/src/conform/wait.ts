@@ -35,7 +35,8 @@ export async function exitWithin(host: PeerHost, timeoutMs: number): Promise<Pee
 export function isGone(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X';
   } catch {
     try {
       process.kill(pid, 0);

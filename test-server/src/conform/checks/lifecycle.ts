@@ -9,7 +9,7 @@ import {fileURLToPath} from 'node:url';
 import type {Socket} from 'socket.io';
 import type {PeerEvent} from '@peerlab/client-agent/protocol';
 import type {Check} from '../check.js';
-import {CheckStop} from '../check.js';
+import {CheckStop} from '../stop.js';
 import {delay, exitText, exitWithin, isGone, until} from '../wait.js';
 import {UNKNOWN_COMMAND, replyText} from './commands.js';
 
