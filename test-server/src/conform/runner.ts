@@ -57,7 +57,13 @@ async function runOne(check: Check, options: RunOptions): Promise<CheckResult> {
       findings,
       signal: abort.signal,
       session: async (sessionOptions) => {
+        // A check cut off at its deadline runs on until its own waits end: it must start nothing more.
+        if (abort.signal.aborted) throw new CheckStop('stopped at its deadline');
         const session = await Session.start(options.program, dir, sessionOptions);
+        if (abort.signal.aborted) {
+          await session.close();
+          throw new CheckStop('stopped at its deadline');
+        }
         sessions.push(session);
         return session;
       },
@@ -74,6 +80,7 @@ async function runOne(check: Check, options: RunOptions): Promise<CheckResult> {
     else findings.fail(`the check broke: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   } finally {
     clearTimeout(timer);
+    abort.abort();
     for (const session of sessions) judgeStream(session, findings);
     await Promise.all(sessions.map((s) => s.close()));
   }
