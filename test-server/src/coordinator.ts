@@ -56,6 +56,7 @@ export {isLoopback};
 export class Coordinator {
   readonly views = new PeerViews();
   #closing: Promise<void> | undefined;
+  #serving: Promise<void> | undefined;
 
   private constructor(
     readonly runId: string,
@@ -65,7 +66,11 @@ export class Coordinator {
     readonly fleet: Fleet,
     readonly bootstrap: BootstrapStore,
     readonly registerTimeoutMs: number,
-    private readonly io: Server,
+    /**
+     * The socket.io server the hub runs on: for tools that watch or meddle with
+     * the wire itself (peerlab conform drops a batch unanswered to test resends).
+     */
+    readonly io: Server,
     private readonly server: ReturnType<typeof createServer>,
     log: (line: string) => void,
     /** The live view at /view/: shows the history given to `liveView.setSource` (the engine's, or `peerlab up`'s). */
@@ -162,14 +167,26 @@ export class Coordinator {
   close(timeoutMs = 3000): Promise<void> {
     this.#closing ??= (async () => {
       await this.fleet.stopAll(timeoutMs);
+      await this.stopServing();
+      await this.bootstrap.flush();
+    })();
+    return this.#closing;
+  }
+
+  /**
+   * Closes the servers and every connection but leaves the peers running:
+   * to them the coordinator is gone, as if it had crashed (peerlab conform's
+   * grace-period check). `close()` still stops the peers afterwards.
+   */
+  stopServing(): Promise<void> {
+    this.#serving ??= (async () => {
       this.liveView.close();
       await new Promise<void>((resolve) => {
         void this.io.close(() => resolve());
       });
       this.server.closeAllConnections();
       await new Promise<void>((resolve) => this.server.close(() => resolve()));
-      await this.bootstrap.flush();
     })();
-    return this.#closing;
+    return this.#serving;
   }
 }

@@ -7,6 +7,8 @@ import {up} from './up.js';
 import {parseAuthority} from '@peerlab/node-kit/host-guard';
 import {filterMatcher, run} from './run.js';
 import {check} from './check.js';
+import {checkList, conform} from './conform.js';
+import {CHECK_NAMES} from '../conform/checks.js';
 import {peerFlag} from './peer-choice.js';
 import {report} from './report.js';
 import {alphaArgument, compare, DEFAULT_ALPHA, DEFAULT_THRESHOLD, figureNames, thresholdArgument} from './compare.js';
@@ -100,6 +102,26 @@ export async function main(argv: string[]): Promise<void> {
     .option('--config <file>', `the config file (default: ${CONFIG_FILE_NAME} in the current folder or the nearest above it)`)
     .action(async (paths: string[], opts: {peer?: string[]; config?: string; reporter: string[]; watch: boolean; watchPort: number; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number; saveFigures?: string; baseline?: string; alpha: number; threshold: number; figures?: string[]}) => {
       process.exitCode = await run(paths, opts);
+    });
+
+  program
+    .command('conform')
+    .description('run the agent-protocol conformance checks against a peer program (any language) and print what passes')
+    .option('--peer <command line>', 'the program to check, split into words without a shell (default: the config file\'s, else the reference peer)', peerFlag)
+    .option('--config <file>', `the config file (default: ${CONFIG_FILE_NAME} in the current folder or the nearest above it)`)
+    .option('--only <checks>', `run only these checks, comma-separated: ${CHECK_NAMES.join(', ')}`, (value: string) => {
+      try {
+        return checkList(value);
+      } catch (error) {
+        throw new InvalidArgumentError((error as Error).message);
+      }
+    })
+    .option('--probe <command>', 'a command without side effects or required arguments that checks may send and expect ok (default: the first of status, ping, net-status, members, messages, echo the peer offers)')
+    .option('--logs <dir>', 'keep the peers\' logs here, one folder per check (default: a temporary folder, kept only when a check fails)')
+    .option('--json', 'print the results as JSON instead of a table', false)
+    .addHelpText('after', '\nExit codes: 0 every check passed (or skipped, with its reason), 1 a check failed, 2 bad input.\nThe checks and what each needs are in docs/PROTOCOL.md, "Checking a peer with peerlab conform".\n')
+    .action(async (opts: {peer?: string[]; config?: string; only?: string[]; probe?: string; logs?: string; json: boolean}) => {
+      process.exitCode = await conform(opts);
     });
 
   program

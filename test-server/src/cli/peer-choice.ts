@@ -45,6 +45,42 @@ export interface PeerChoice {
   programs: PeerPrograms;
 }
 
+/** The program the flags and the config file name, and how to word a problem with it where it was named. */
+export interface NamedPeer {
+  program: PeerProgram;
+  /** The origin of `program` when it came from the flag. */
+  fromFlag: boolean;
+  /** A problem with the program (a sentence from the program check), located where it was named. */
+  locate(message: string): string;
+}
+
+/**
+ * Reads the config file and the flag: --peer, else the config file's peer:,
+ * else the reference peer; a string saying why not when the config file is
+ * broken. Nothing is run here.
+ */
+export async function namePeer(command: string, flags: PeerFlags): Promise<NamedPeer | string> {
+  let config: PeerlabConfig | undefined;
+  try {
+    const file = flags.config ?? (await findConfigFile(process.cwd()));
+    if (file) config = await loadConfigFile(file);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+  const flag: PeerProgram | undefined = flags.peer ? {command: flags.peer, cwd: process.cwd(), env: {}, origin: '--peer'} : undefined;
+  const program = flag ?? config?.peer ?? referencePeer();
+  const locate = (message: string): string => {
+    if (program === flag) return `${command}: --peer: ${message}`;
+    if (config?.peer && program === config.peer) {
+      const field = message.startsWith('cwd ') ? 'cwd' : 'command';
+      return formatProblem({file: config.file, ...config.position(['peer', field]), field: `peer.${field}`, message});
+    }
+    return `${command}: the reference peer: ${message}`;
+  };
+  return {program, fromFlag: program === flag, locate};
+}
+
 /**
  * Reads the config file and the flag and checks the fallback program (it
  * runs, it answers --describe-commands); undefined after writing why not.
@@ -54,25 +90,12 @@ export async function choosePeer(command: string, flags: PeerFlags): Promise<Pee
     process.stderr.write(`${message}\n${command === 'peerlab up' ? 'no peer was started' : 'nothing was run'}.\n`);
     return undefined;
   };
-  let config: PeerlabConfig | undefined;
-  try {
-    const file = flags.config ?? (await findConfigFile(process.cwd()));
-    if (file) config = await loadConfigFile(file);
-  } catch (error) {
-    if (error instanceof ConfigError) return fail(error.message);
-    throw error;
-  }
-  const flag: PeerProgram | undefined = flags.peer ? {command: flags.peer, cwd: process.cwd(), env: {}, origin: '--peer'} : undefined;
-  const fallback = flag ?? config?.peer ?? referencePeer();
+  const named = await namePeer(command, flags);
+  if (typeof named === 'string') return fail(named);
+  const fallback = named.program;
   const check = await checkPeerProgram(fallback);
-  if (!check.ok) {
-    if (fallback === flag) return fail(`${command}: --peer: ${check.message}`);
-    if (config?.peer && fallback === config.peer) {
-      const field = check.message.startsWith('cwd ') ? 'cwd' : 'command';
-      return fail(formatProblem({file: config.file, ...config.position(['peer', field]), field: `peer.${field}`, message: check.message}));
-    }
-    return fail(`${command}: the reference peer: ${check.message}`);
-  }
+  if (!check.ok) return fail(named.locate(check.message));
+  const flag = named.fromFlag ? fallback : undefined;
   return {
     fallback,
     programs: {

@@ -9,7 +9,7 @@ import {EventEmitter} from 'node:events';
 import {mkdirSync} from 'node:fs';
 import path from 'node:path';
 import {createRequire} from 'node:module';
-import type {PeerExit} from './peer-host.js';
+import type {PeerExit, PeerLaunch} from './peer-host.js';
 import {PeerHost} from './peer-host.js';
 import {findExecutable} from './executable.js';
 import type {PeerProgram} from '../peer-program/program.js';
@@ -119,6 +119,20 @@ export class Fleet extends EventEmitter<FleetEvents> {
       if (!isValidPeerName(name)) throw new FleetError(`"${name}" is not a valid peer name (${PEER_NAME_RULE})`, 'bad-name');
       if (this.#hosts.get(name)?.alive) throw new FleetError(`${name} is already running`, 'already-running');
     }
+    const host = new PeerHost(names, this.launch(names, extraArgs));
+    for (const n of names) this.#hosts.set(n, host);
+    this.#extra.set(host, extraArgs);
+    host.on('exit', (exit) => this.emit('exit', host, exit));
+    this.emit('spawned', host);
+    return host;
+  }
+
+  /**
+   * How the fleet starts a process for these peers: the program, its flags and
+   * environment, its log. Public so that a tool can start one the same way
+   * with a detail changed (peerlab conform: a wrong token, another parent).
+   */
+  launch(names: readonly string[], extraArgs: readonly string[] = []): PeerLaunch {
     const name = names[0]!;
     const o = this.#options;
     const program = o.peer ?? referencePeer(o.peerBin);
@@ -137,7 +151,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
       ...(o.extraArgs ?? []),
       ...extraArgs,
     ];
-    const host = new PeerHost(names, {
+    return {
       command: found.ok ? found.file : program.command[0]!,
       args,
       cwd: program.cwd,
@@ -146,12 +160,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
       // shell (for a stand-alone service) would reach the coordinator's, which wants the run token.
       env: {...program.env, PEERLAB_TOKEN: o.token, ...(o.bootstrapUrl ? {PEERLAB_BOOTSTRAP_TOKEN: o.token} : {}), PEERLAB_PARENT_PID: String(process.pid)},
       logFile: this.logFile(name),
-    });
-    for (const n of names) this.#hosts.set(n, host);
-    this.#extra.set(host, extraArgs);
-    host.on('exit', (exit) => this.emit('exit', host, exit));
-    this.emit('spawned', host);
-    return host;
+    };
   }
 
   #require(name: string): PeerHost {
