@@ -27,7 +27,10 @@ import (
 const version = "0.1.0"
 const memberlistVersion = "0.2.2"
 
-var capabilities = map[string][]string{"events": {"membership", "chat"}, "fields": {"incarnation"}}
+var capabilities = map[string][]string{"events": {"membership", "chat", "traffic"}, "fields": {"incarnation"}}
+
+// countersInterval is how often net.counters goes out, as the reference peer's.
+const countersInterval = time.Second
 
 func logf(format string, a ...any) { log.Printf(format, a...) }
 
@@ -149,10 +152,11 @@ func main() {
 		capabilities: capabilities, snapshot: p.snapshot, exit: p.exit,
 	}, p.commands())
 	nudger := &eventNudger{}
+	counts := &counters{}
 	p.chat = newChat(p.name, p.agent.record, func() *memberlist.Memberlist { return p.ml })
 	ml, conf, err := startNode(nodeOptions{
 		name: p.name, host: host, port: port, profile: p.profile, reclaimDead: reclaim, debug: f.debug,
-		events: nudger, delegate: p.chat, logOut: os.Stderr,
+		events: nudger, delegate: p.chat, logOut: os.Stderr, counts: counts,
 		conflict: &conflictReporter{record: p.agent.record, reclaim: reclaim, last: map[string]time.Time{}},
 	})
 	if err != nil {
@@ -174,6 +178,11 @@ func main() {
 	p.observer = newObserver(p.name, p.table, p.agent.record)
 	nudger.o.Store(p.observer)
 	go p.observer.run(p.stopped, 10*time.Millisecond)
+	go func() {
+		for range time.Tick(countersInterval) {
+			p.agent.record("net.counters", counts.snapshot())
+		}
+	}()
 	log.Printf("memberlist %s on %s, profile %s, DeadNodeReclaimTime %s", memberlistVersion, p.address, p.profile, reclaim)
 
 	go p.agent.run()

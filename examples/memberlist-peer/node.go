@@ -9,6 +9,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -63,19 +64,75 @@ func timing(c *memberlist.Config) map[string]any {
 
 // boundTransport is memberlist's NetTransport with outgoing TCP connections
 // bound to the peer's own address, so that rules keyed on (source,
-// destination) addresses tell peers apart on a shared loopback.
+// destination) addresses tell peers apart on a shared loopback. It also
+// counts what the peer sends, for net.counters.
 type boundTransport struct {
 	*memberlist.NetTransport
-	local net.IP
+	local   net.IP
+	counts  *counters
+	streams chan net.Conn
+}
+
+func newBoundTransport(nt *memberlist.NetTransport, local net.IP, counts *counters) *boundTransport {
+	t := &boundTransport{NetTransport: nt, local: local, counts: counts, streams: make(chan net.Conn)}
+	go func() {
+		// Replies on inbound connections are bytes this peer writes too.
+		for c := range nt.StreamCh() {
+			t.streams <- &countingConn{Conn: c, counts: counts}
+		}
+	}()
+	return t
+}
+
+func (t *boundTransport) WriteTo(b []byte, addr string) (time.Time, error) {
+	t.counts.datagram(len(b))
+	return t.NetTransport.WriteTo(b, addr)
+}
+
+func (t *boundTransport) WriteToAddress(b []byte, a memberlist.Address) (time.Time, error) {
+	t.counts.datagram(len(b))
+	return t.NetTransport.WriteToAddress(b, a)
 }
 
 func (t *boundTransport) DialAddressTimeout(a memberlist.Address, timeout time.Duration) (net.Conn, error) {
 	d := net.Dialer{Timeout: timeout, LocalAddr: &net.TCPAddr{IP: t.local}}
-	return d.Dial("tcp", a.Addr)
+	c, err := d.Dial("tcp", a.Addr)
+	if err != nil {
+		return nil, err
+	}
+	t.counts.tcpOut.Add(1)
+	return &countingConn{Conn: c, counts: t.counts}, nil
 }
 
 func (t *boundTransport) DialTimeout(addr string, timeout time.Duration) (net.Conn, error) {
 	return t.DialAddressTimeout(memberlist.Address{Addr: addr}, timeout)
+}
+
+func (t *boundTransport) StreamCh() <-chan net.Conn { return t.streams }
+
+// counters are the cumulative figures of net.counters, from 0 in each process.
+type counters struct {
+	udpOut, udpOutBytes, tcpOut, tcpOutBytes atomic.Int64
+}
+
+func (c *counters) datagram(n int) {
+	c.udpOut.Add(1)
+	c.udpOutBytes.Add(int64(n))
+}
+
+func (c *counters) snapshot() map[string]any {
+	return map[string]any{"udpOut": c.udpOut.Load(), "udpOutBytes": c.udpOutBytes.Load(), "tcpOut": c.tcpOut.Load(), "tcpOutBytes": c.tcpOutBytes.Load()}
+}
+
+type countingConn struct {
+	net.Conn
+	counts *counters
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.counts.tcpOutBytes.Add(int64(n))
+	return n, err
 }
 
 // conflictReporter is memberlist's ConflictDelegate: another process claims a
@@ -135,6 +192,7 @@ type nodeOptions struct {
 	delegate            memberlist.Delegate
 	conflict            memberlist.ConflictDelegate
 	logOut              io.Writer
+	counts              *counters
 }
 
 func startNode(o nodeOptions) (*memberlist.Memberlist, *memberlist.Config, error) {
@@ -156,7 +214,7 @@ func startNode(o nodeOptions) (*memberlist.Memberlist, *memberlist.Config, error
 	conf.AdvertiseAddr = o.host
 	conf.BindPort = nt.GetAutoBindPort()
 	conf.AdvertisePort = conf.BindPort
-	conf.Transport = &boundTransport{NetTransport: nt, local: ip}
+	conf.Transport = newBoundTransport(nt, ip, o.counts)
 	conf.Logger = logger
 	conf.Events = o.events
 	conf.Delegate = o.delegate

@@ -87,7 +87,7 @@ serial('--describe-commands passes the load-time checks, and declares what membe
     ['status', 'members', 'join', 'leave', 'send', 'messages'],
   );
   // No suspicion-source: memberlist keeps no record of who raised a suspicion or declared a death.
-  t.deepEqual(check.capabilities, {events: ['membership', 'chat'], fields: ['incarnation']});
+  t.deepEqual(check.capabilities, {events: ['membership', 'chat', 'traffic'], fields: ['incarnation']});
 });
 
 serial('its agent registers, checks arguments, answers a snapshot, comes back after a drop, and exits 3 once the coordinator is gone', async (t) => {
@@ -103,7 +103,7 @@ serial('its agent registers, checks arguments, answers a snapshot, comes back af
   const info = coordinator.hub.get('gopher')!;
   t.is(info.pid, child.pid ?? -1);
   t.regex(info.address, /^127\.0\.0\.1:\d+$/);
-  t.deepEqual(info.capabilities, {events: ['membership', 'chat'], fields: ['incarnation']});
+  t.deepEqual(info.capabilities, {events: ['membership', 'chat', 'traffic'], fields: ['incarnation']});
 
   const status = await coordinator.hub.command('gopher', 'status', {json: true});
   if (!status.ok) return t.fail(JSON.stringify(status));
@@ -178,6 +178,10 @@ serial('the bundled scenarios without network faults pass on memberlist (but for
   t.is(killed.length, 2);
   t.true(exits.length >= 11 * 3);
   t.deepEqual([...new Set(exits.filter((e) => !killed.includes(e)).map((e) => e.data.code))], [0]);
+  // What its transport sent, every second: datagrams and TCP both, counted from 0 in each process.
+  const counters = (await histories(out)).flat().filter((e) => e.type === 'net.counters');
+  t.true(counters.length > 0);
+  t.true(counters.some((e) => (e.data.udpOut as number) > 0 && (e.data.udpOutBytes as number) > 0 && (e.data.tcpOut as number) > 0 && (e.data.tcpOutBytes as number) > 0));
 });
 
 serial('a restarted peer is refused by memberlist (a dead name at a new address), and the verdict says so', async (t) => {
