@@ -167,6 +167,35 @@ serial('a refused token ends it at once with exit 3, and a parent that is not it
   t.regex(orphan.all, /exiting: parent 1 is gone/);
 });
 
+serial('with --host every socket of its protocol is on that address: UDP and TCP listeners, and the TCP connections it opens', async (t) => {
+  const coordinator = await startCoordinator(t, {token: 'host-token'});
+  const start = (name: string, host: string, extra: string[] = []) => {
+    const child = execa(binary, ['--name', name, '--host', host, '--port', '0', '--coordinator', coordinator.url, ...extra], {
+      env: {PEERLAB_TOKEN: 'host-token', PEERLAB_PARENT_PID: String(process.pid)},
+      reject: false,
+    });
+    t.teardown(() => child.kill('SIGKILL'));
+    return child;
+  };
+  start('h21', '127.0.0.21');
+  await coordinator.hub.waitForRegistered(['h21'], 15_000);
+  const seed = coordinator.hub.get('h21')!.address;
+  t.regex(seed, /^127\.0\.0\.21:\d+$/);
+  start('h22', '127.0.0.22');
+  await coordinator.hub.waitForRegistered(['h22'], 15_000);
+  t.regex(coordinator.hub.get('h22')!.address, /^127\.0\.0\.22:\d+$/);
+  const joined = await coordinator.hub.command('h22', 'join', {seeds: [seed]});
+  if (!joined.ok) return t.fail(JSON.stringify(joined));
+  const sockets = () => execFileSync('ss', ['-Htanu'], {encoding: 'utf8'});
+  const port = seed.split(':')[1]!;
+  t.regex(sockets(), new RegExp(`udp\\s+UNCONN\\s+\\d+\\s+\\d+\\s+127\\.0\\.0\\.21:${port}\\s`));
+  t.regex(sockets(), new RegExp(`tcp\\s+LISTEN\\s+\\d+\\s+\\d+\\s+127\\.0\\.0\\.21:${port}\\s`));
+  // The join's push-pull went out from h22's own address, not from 127.0.0.1.
+  const outgoing = new RegExp(`\\s127\\.0\\.0\\.22:\\d+\\s+127\\.0\\.0\\.21:${port}\\s|\\s127\\.0\\.0\\.21:${port}\\s+127\\.0\\.0\\.22:\\d+\\s`);
+  await until(() => outgoing.test(sockets()), 5000, 'a TCP connection between 127.0.0.22 and 127.0.0.21');
+  t.notRegex(sockets(), new RegExp(`127\\.0\\.0\\.1:\\d+\\s+127\\.0\\.0\\.21:${port}\\s`));
+});
+
 serial('the bundled scenarios without network faults pass on memberlist (but for the restart)', async (t) => {
   const out = await tempDir(t, 'memberlist-runs-');
   const run = await peerlab(['run', '--out', out, '--peer', binary, '--filter', '/^(?!a restarted)(?!.*07-crash-detection)|^a crashed/', ...passing], root, 300_000);
