@@ -129,7 +129,9 @@ func (a *agent) flush() {
 		}
 		a.pending = a.pending[i:]
 	}
-	more := len(a.pending) > 0 && a.conn != nil && !a.scheduled
+	// A refusal is not retried on a timer: the next registration, event or reply sends again.
+	refused := err == nil && !ack.OK
+	more := len(a.pending) > 0 && a.conn != nil && !a.scheduled && !refused
 	if more {
 		a.scheduled = true
 	}

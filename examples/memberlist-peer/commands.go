@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hashicorp/memberlist"
 )
 
 var jsonFlag = argSpec{Name: "json", Type: "boolean", Flag: true, Description: "print machine-readable JSON"}
@@ -50,7 +52,7 @@ func (p *peer) cmdMembers(ctx context.Context, args map[string]any) (any, string
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-20s %-22s %-8s %s\n", "NAME", "ADDRESS", "STATE", "INCARNATION")
 	for _, e := range p.observer.view() {
-		isLive := e.state == 0 || stateName(e.state) == "suspect"
+		isLive := e.state == memberlist.StateAlive || e.state == memberlist.StateSuspect
 		if isLive {
 			live++
 		}

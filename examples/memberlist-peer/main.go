@@ -316,7 +316,9 @@ func (p *peer) leave() error {
 	if p.left.Swap(true) {
 		return nil
 	}
-	err := p.ml.Leave(p.conf.ProbeInterval * 5)
+	// Leave waits for its broadcast to go out (one gossip round, 50 or 200 ms);
+	// bounded well inside the 3 s the coordinator gives a SIGTERM.
+	err := p.ml.Leave(time.Second)
 	p.observer.diff()
 	if p.boot.url != "" {
 		if berr := p.boot.leave(p.name); berr != nil {
