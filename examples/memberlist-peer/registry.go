@@ -15,10 +15,10 @@ type argSpec struct {
 	Name        string   `json:"name"`
 	Type        string   `json:"type"`
 	Description string   `json:"description"`
-	Flag        bool     `json:"flag,omitempty"`
-	Required    bool     `json:"required,omitempty"`
-	Rest        bool     `json:"rest,omitempty"`
-	Repeatable  bool     `json:"repeatable,omitempty"`
+	Flag        bool     `json:"flag"`
+	Required    bool     `json:"required"`
+	Rest        bool     `json:"rest"`
+	Repeatable  bool     `json:"repeatable"`
 	Values      []string `json:"values,omitempty"`
 }
 
