@@ -36,7 +36,9 @@ const ready = goInstalled() && existsSync(path.join(gopath, 'src', 'github.com',
 const serial = ready || process.env.CI ? test.serial : test.serial.skip;
 
 if (ready || process.env.CI) {
-  test.before('build the peer (skipped when up to date)', async () => {
+  test.before('build the peer (skipped when up to date)', async (t) => {
+    // A cold build compiles memberlist and its dependencies: about a minute on two busy cores.
+    t.timeout(900_000, 'go build');
     const build = await execa(node, [buildScript], {reject: false, all: true, timeout: 900_000});
     if (build.exitCode !== 0) throw new Error(`build-memberlist-peer failed (exit ${build.exitCode}):\n${build.all}`);
   });
@@ -197,6 +199,7 @@ serial('with --host every socket of its protocol is on that address: UDP and TCP
 });
 
 serial('the bundled scenarios without network faults pass on memberlist (but for the restart)', async (t) => {
+  t.timeout(300_000, 'eleven scenarios');
   const out = await tempDir(t, 'memberlist-runs-');
   const run = await peerlab(['run', '--out', out, '--peer', binary, '--filter', '/^(?!a restarted)(?!.*07-crash-detection)|^a crashed/', ...passing], root, 300_000);
   t.is(run.exitCode, 0, run.all);
