@@ -20,6 +20,8 @@ export const TEST_PACKAGES = [
   {name: 'python3-requests', why: "the Python agent (python-socketio's client)"},
   {name: 'golang-go', why: 'building the memberlist example peer'},
   {name: 'golang-github-hashicorp-memberlist-dev', why: 'building the memberlist example peer (its Go source)'},
+  {name: 'golang-golang-x-net-dev', why: 'building the memberlist example peer (its websocket client)'},
+  {name: 'iproute2', why: 'the tests that check which address a peer binds (ss)'},
 ];
 
 /** Whether dpkg has the package installed (not merely known or half-removed). */

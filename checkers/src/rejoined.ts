@@ -11,9 +11,15 @@
  *
  * `unknown` while `of` was never restarted, is not live, or has not started
  * again, or when an observer's view is not known.
+ *
+ * A failure quotes the observer's own word on it, when it gave one: its latest
+ * event since the restart of a type the contract does not list (an extension,
+ * such as memberlist's refusal of a name at a new address) that names `of`
+ * and carries a `message`. The harness cannot know every system's reasons, but
+ * it can pass them on.
  */
 import type {HistoryEvent, Verdict} from './history/types.js';
-import {isEvent} from './history/types.js';
+import {isContractEvent, isEvent} from './history/types.js';
 import type {Window} from './model.js';
 import {Model, coordinatorPeer, evidence, formatTime, isMemberEvent, list, peerOf, whyNotLive} from './model.js';
 
@@ -65,8 +71,10 @@ export function rejoined(history: readonly HistoryEvent[], window: Window, of: s
     }
   }
 
+  const explains = (observer: string) => (e: HistoryEvent) =>
+    e.src === `peer:${observer}` && restartAt !== undefined && e.t >= restartAt && !isContractEvent(e) && e.data.name === of && typeof e.data.message === 'string';
   const about = (observer: string) => (e: HistoryEvent) => {
-    if (e.src === `peer:${observer}`) return e.type === 'peer.started' || (isMemberEvent(e) && e.data.name === of);
+    if (e.src === `peer:${observer}`) return e.type === 'peer.started' || (isMemberEvent(e) && e.data.name === of) || explains(observer)(e);
     if (e.src === `peer:${of}`) return e.type === 'peer.started';
     const peer = coordinatorPeer(e);
     return e.src === 'coordinator' && (peer === of || peer === observer || e.type === 'fault') && (e.type.startsWith('peer.') || e.type === 'fault');
@@ -102,9 +110,11 @@ export function rejoined(history: readonly HistoryEvent[], window: Window, of: s
     const at = incarnation === undefined ? 'at an unknown incarnation' : `at incarnation ${incarnation}`;
     const has = state === undefined ? `has not seen ${of} at all` : `has ${of} ${state} ${at}`;
     const more = wrong.length > 1 ? ` (and ${wrong.slice(1).join(', ')})` : '';
+    const said = history.findLast((e) => e.t <= window.at && explains(first)(e));
+    const reason = said ? `; ${first} said (${said.type}): ${clip(String(said.data.message), 300)}` : '';
     return {
       status: 'fail',
-      message: `${first} ${has}, not alive ${above} (${of} restarted at ${formatTime(restartAt)})${more}`,
+      message: `${first} ${has}, not alive ${above} (${of} restarted at ${formatTime(restartAt)})${more}${reason}`,
       evidence: evidence(history, window.at, about(first)),
     };
   }
@@ -117,4 +127,8 @@ export function rejoined(history: readonly HistoryEvent[], window: Window, of: s
   const figures: Record<string, number> = {rejoin_ms: last - restartAt, incarnation: lowest};
   if (before !== undefined) figures.incarnation_before = before;
   return {status: 'pass', message: `${of} rejoined: alive ${above} to ${list(observers)}`, figures};
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

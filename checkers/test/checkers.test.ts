@@ -815,6 +815,29 @@ test('rejoined: the restarted peer is alive in every view above its old incarnat
   t.regex(rejoined(b.events, win(b), 'bob').message, /^bob is not live \(exited\) since its restart at 12:00:02\.000$/);
 });
 
+test('rejoined: a failure quotes what the observer itself said about the peer since the restart (an extension event with a message)', (t) => {
+  const b = h().group('alice', 'bob', 'charly');
+  b.at(500).extension('alice', 'memberlist.conflict', {name: 'bob', message: 'before the restart: not quoted'});
+  b.at(1000).kill('bob').member('alice', 'dead', 'bob', 1).member('charly', 'dead', 'bob', 1);
+  b.at(2000).spawn('bob').started('bob');
+  const plain = rejoined(b.events, win(b), 'bob');
+  t.is(plain.message, 'alice has bob dead at incarnation 1, not alive above incarnation 1 (bob restarted at 12:00:02.000) (and charly)');
+  // Events of listed types, and extensions that name another peer or carry no message, are no explanation.
+  b.at(2100).extension('alice', 'memberlist.conflict', {name: 'charly', message: 'about someone else'}).extension('alice', 'memberlist.note', {name: 'bob'});
+  t.is(rejoined(b.events, win(b), 'bob').message, plain.message);
+  b.at(2200).extension('alice', 'memberlist.conflict', {name: 'bob', message: 'memberlist refused bob at 127.0.0.1:2: it holds bob dead at 127.0.0.1:1'});
+  const v = rejoined(b.events, win(b), 'bob');
+  t.is(v.status, 'fail');
+  t.is(
+    v.message,
+    'alice has bob dead at incarnation 1, not alive above incarnation 1 (bob restarted at 12:00:02.000) (and charly); alice said (memberlist.conflict): memberlist refused bob at 127.0.0.1:2: it holds bob dead at 127.0.0.1:1',
+  );
+  t.true(v.evidence!.some((line) => line.includes('peer:alice memberlist.conflict')));
+  // Once alice takes bob back, the word is moot: the verdict is about charly, who said nothing.
+  b.at(2500).member('alice', 'alive', 'bob', 2);
+  t.is(rejoined(b.events, win(b), 'bob').message, 'charly has bob dead at incarnation 1, not alive above incarnation 1 (bob restarted at 12:00:02.000)');
+});
+
 test('rejoined: a view that forgot the dead peer (member.reaped) holds no record; one that still remembers does', (t) => {
   const b = h().group('alice', 'bob', 'charly');
   b.member('alice', 'updated', 'bob', 4).member('charly', 'updated', 'bob', 4);

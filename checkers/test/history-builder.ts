@@ -71,6 +71,13 @@ export class History {
     return this.#push(peer(name, this.#t, type, data, seq));
   }
 
+  /** An event of a type the contract does not list: a peer's own extension, stored as it came. */
+  extension(name: string, type: string, data: Record<string, unknown>): this {
+    const seq = (this.#seq.get(name) ?? 0) + 1;
+    this.#seq.set(name, seq);
+    return this.#push({t: this.#t, src: `peer:${name}`, type, data, seq});
+  }
+
   spawn(...names: string[]): this {
     for (const peer of names) this.coordinator('peer.spawn', {peer, pid: ++this.#pid});
     return this;

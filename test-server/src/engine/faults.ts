@@ -212,8 +212,10 @@ export class FaultInjector {
         host.resume();
         this.record('fault', {kind, peer, ...description});
         // A heal while it was paused did not reach it: clear what it holds, then the rules in force now.
-        // (A restarted process starts clean and needs only the reapply.)
-        const problems = await this.#commandAll(host.names.map((name): [string, string, Record<string, unknown>] => [name, 'net-heal', {}]));
+        // (A restarted process starts clean and needs only the reapply.) A peer without net-heal holds
+        // no rules and runs every scenario without network faults: its resume is the signal alone.
+        const offersHeal = (name: string) => this.coordinator.hub.get(name)?.commands.some((command) => command.name === 'net-heal') ?? true;
+        const problems = await this.#commandAll(host.names.filter(offersHeal).map((name): [string, string, Record<string, unknown>] => [name, 'net-heal', {}]));
         for (const name of host.names) problems.push(...(await this.reapply(name)));
         return problems.length > 0 ? problems.join('; ') : undefined;
       }
