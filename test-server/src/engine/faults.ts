@@ -212,8 +212,10 @@ export class FaultInjector {
         host.resume();
         this.record('fault', {kind, peer, ...description});
         // A heal while it was paused did not reach it: clear what it holds, then the rules in force now.
-        // (A restarted process starts clean and needs only the reapply.)
-        const problems = await this.#commandAll(host.names.map((name): [string, string, Record<string, unknown>] => [name, 'net-heal', {}]));
+        // (A restarted process starts clean and needs only the reapply.) A peer without net-heal holds
+        // no rules of its own (its faults, if any, come from outside), so there is nothing to clear.
+        const holders = host.names.filter((name) => hub.get(name)?.commands.some((c) => c.name === 'net-heal') ?? true);
+        const problems = await this.#commandAll(holders.map((name): [string, string, Record<string, unknown>] => [name, 'net-heal', {}]));
         for (const name of host.names) problems.push(...(await this.reapply(name)));
         return problems.length > 0 ? problems.join('; ') : undefined;
       }
