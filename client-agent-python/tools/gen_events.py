@@ -3,6 +3,7 @@
 
     /usr/bin/python3 client-agent-python/tools/gen_events.py           # write it
     /usr/bin/python3 client-agent-python/tools/gen_events.py --check   # exit 1 if it is stale
+    (--schema <file> and --target <file> name other files)
 
 The schema (docs/events.schema.json) is itself generated from the TypeScript
 contract, so the chain is contract.ts -> schema -> events.py, and a test runs
@@ -113,16 +114,22 @@ def render(schema_text):
     return '\n'.join(out)
 
 
+def option(argv, name, default):
+    return pathlib.Path(argv[argv.index(name) + 1]) if name in argv and argv.index(name) + 1 < len(argv) else default
+
+
 def main(argv):
-    text = render(SCHEMA.read_text(encoding='utf-8'))
+    # --schema and --target name other files, so that a test can show --check failing on a changed schema.
+    schema, target = option(argv, '--schema', SCHEMA), option(argv, '--target', TARGET)
+    text = render(schema.read_text(encoding='utf-8'))
     if '--check' in argv:
-        current = TARGET.read_text(encoding='utf-8') if TARGET.exists() else ''
+        current = target.read_text(encoding='utf-8') if target.exists() else ''
         if current != text:
-            print(f'{TARGET} is stale: run /usr/bin/python3 {pathlib.Path(__file__).relative_to(HERE.parent.parent)}', file=sys.stderr)
+            print(f'{target} is stale: run /usr/bin/python3 client-agent-python/tools/gen_events.py', file=sys.stderr)
             return 1
         return 0
-    TARGET.write_text(text, encoding='utf-8')
-    print(f'wrote {TARGET}')
+    target.write_text(text, encoding='utf-8')
+    print(f'wrote {target}')
     return 0
 
 
