@@ -27,6 +27,7 @@ import random
 import select
 import threading
 import time
+import zlib
 
 from peerlab_agent import events as ev
 from peerlab_agent.flags import NAME_PATTERN
@@ -122,7 +123,6 @@ class Membership:
             return list(self.members.values())
 
     def checksum(self):
-        import zlib
         with self.lock:
             text = ','.join(sorted(f'{m.name}@{m.incarnation}' for m in self.members.values() if m.state in LIVE))
         return f'{zlib.crc32(text.encode()):08x}'
