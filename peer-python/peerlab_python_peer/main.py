@@ -28,11 +28,10 @@ LEVELS = {'error': 0, 'warn': 1, 'info': 2, 'debug': 3}
 EXTRA_FLAGS = {'--join': 'multi', '--bug': str, '--log-level': str}
 
 
-def capabilities_of(bug):
-    # Honest: membership with incarnations that mean something, `from` filled with who raised a
-    # suspicion, chat (FIFO, not causal), traffic counters. A broken build declares the same, so it
-    # is judged, not excused.
-    return capabilities(events=['membership', 'chat', 'traffic'], fields=['incarnation', 'suspicion-source'])
+# Honest: membership with incarnations that mean something, `from` filled with who raised a
+# suspicion, chat (FIFO, not causal), traffic counters. A broken build (--bug) declares the same,
+# so it is judged, not excused.
+CAPABILITIES = capabilities(events=['membership', 'chat', 'traffic'], fields=['incarnation', 'suspicion-source'])
 
 
 class Peer:
@@ -149,7 +148,7 @@ def main(argv):
         return 2
     if flags.describe_commands:
         # The specs do not depend on a live peer; a throwaway one on no socket is not needed.
-        print(describe(build_commands(_Describe()), capabilities_of(flags.extra.get('bug'))))
+        print(describe(build_commands(_Describe()), CAPABILITIES))
         return 0
     if not flags.name or not flags.coordinator:
         print('peerlab-python-peer: --name and --coordinator are required', file=sys.stderr)
@@ -163,7 +162,7 @@ def main(argv):
         print(f'peerlab-python-peer: {error}', file=sys.stderr)
         return 2
     peer.agent = Agent(flags.name, flags.coordinator, flags.token, commands=peer.commands,
-                       capabilities=capabilities_of(peer.bug), snapshot=peer.snapshot,
+                       capabilities=CAPABILITIES, snapshot=peer.snapshot,
                        address=lambda: peer.transport.address, version=VERSION, grace_ms=flags.agent_grace_ms,
                        log=lambda level, message: peer.log(level, f'agent: {message}'))
     # The first event, before the agent connects: this process's view starts from nothing but itself.

@@ -369,9 +369,9 @@ class Membership:
         target = self.members.get(probe['target'])
         if target is None or target.state not in LIVE:
             return
-        helpers = [m for m in self.others_live() if m.name != target.name]
-        for helper in random.sample(helpers, min(self.profile.indirect_checks, len(helpers))):
-            self.transport.send(helper.address, {'t': 'ping-req', 'seq': seq, 'target': target.name,
+        intermediaries = [m for m in self.others_live() if m.name != target.name]
+        for relay in random.sample(intermediaries, min(self.profile.indirect_checks, len(intermediaries))):
+            self.transport.send(relay.address, {'t': 'ping-req', 'seq': seq, 'target': target.name,
                                                  'addr': target.address, 'from': self.name})
 
     def probe_end(self, seq):
