@@ -9,6 +9,7 @@ Threads: python-socketio runs each incoming message on a thread of its own
 (so a slow command never blocks a snapshot); the link thread connects and
 reconnects; the flush thread sends event batches, one at a time.
 """
+import datetime
 import json
 import os
 import random
@@ -36,6 +37,11 @@ BACKOFF_JITTER = 0.3
 
 EXIT_GAVE_UP = 3
 EXIT_PARENT_GONE = 4
+
+
+def clock():
+    """Wall-clock time of day with milliseconds, for log lines."""
+    return datetime.datetime.now().strftime('%H:%M:%S.%f')[:-3]
 
 
 def now_ms():
@@ -85,7 +91,7 @@ def describe(commands, caps):
 
 
 def stderr_log(level, message):
-    print(f'{time.strftime("%H:%M:%S")} agent {level}: {message}', file=sys.stderr, flush=True)
+    print(f'{clock()} agent {level}: {message}', file=sys.stderr, flush=True)
 
 
 class Agent:

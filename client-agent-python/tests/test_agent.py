@@ -107,6 +107,38 @@ class Events(unittest.TestCase):
         for e in agent._pending:
             events.check_wire_event(e)
 
+    def test_kept_until_acknowledged_and_resent_from_the_oldest(self):
+        # The coordinator cannot be made to lose an ack on cue, so the socket is a stand-in here;
+        # python-peer.test.ts reconnects against the real one.
+        agent, _ = make_agent()
+        batches = []
+        answers = [TimeoutError('no ack'), {'ok': False, 'error': {'message': 'events before hello', 'code': 'bad-message'}},
+                   {'ok': True, 'lastSeq': 4}]
+
+        class Socket:
+            def call(self, event, payload, timeout):
+                self.assert_events(event, payload)
+                batches.append([e['seq'] for e in payload['events']])
+                agent.record('x.y', {'during': 'flight'})  # recorded while the batch is on its way
+                answer = answers.pop(0)
+                if isinstance(answer, Exception):
+                    raise answer
+                return answer
+
+            @staticmethod
+            def assert_events(event, payload):
+                assert event == 'events' and payload['peer'] == 'alice'
+
+        agent.sio = Socket()
+        for _ in range(2):
+            agent.record('x.y', {})
+        agent._registered = True
+        self.assertFalse(agent.flush(timeout=0.1))   # the ack is lost: everything stays
+        self.assertFalse(agent.flush(timeout=0.1))   # refused: nothing of it was recorded, everything stays
+        self.assertTrue(agent.flush(timeout=0.1))    # acknowledged up to the batch's last seq
+        self.assertEqual(batches, [[1, 2], [1, 2, 3], [1, 2, 3, 4]])
+        self.assertEqual([e['seq'] for e in agent._pending], [5], 'what came during the last flight stays')
+
     def test_nothing_is_sent_before_hello(self):
         agent, _ = make_agent()
         agent.record('x.y', {})

@@ -4,6 +4,7 @@ joining through seeds or the bootstrap service, and the way out.
 Exit codes: 0 graceful leave, 1 cannot bind, 2 bad flags, 3 the agent gave
 up, 4 the parent is gone (PROTOCOL.md section 6).
 """
+import datetime
 import os
 import random
 import sys
@@ -34,6 +35,11 @@ EXTRA_FLAGS = {'--join': 'multi', '--bug': str, '--log-level': str}
 CAPABILITIES = capabilities(events=['membership', 'chat', 'traffic'], fields=['incarnation', 'suspicion-source'])
 
 
+def clock():
+    """Wall-clock time of day with milliseconds, for log lines."""
+    return datetime.datetime.now().strftime('%H:%M:%S.%f')[:-3]
+
+
 class Peer:
     def __init__(self, flags):
         self.flags = flags
@@ -51,10 +57,13 @@ class Peer:
 
     def log(self, level, message):
         if LEVELS.get(level, 2) <= self.level:
-            print(f'{time.strftime("%H:%M:%S")} {self.name} {level}: {message}', file=sys.stderr, flush=True)
+            print(f'{clock()} {self.name} {level}: {message}', file=sys.stderr, flush=True)
 
     def record(self, event_type, data):
         self.agent.record(event_type, data)
+        if event_type.startswith('member.') or event_type == 'peer.joined':
+            # The membership story in the peer's log, for a person reading it after a run.
+            self.log('info', f'{event_type} ' + ' '.join(f'{k}={v}' for k, v in data.items()))
 
     def snapshot(self):
         with self.membership.lock:
