@@ -47,7 +47,7 @@ function deferred(): {promise: Promise<void>; resolve: () => void} {
 }
 
 /** A fleet of running peers whose restarts wait for `restartGate` between the old process's exit and the new one's start. */
-function fakeFleet(names: string[]) {
+function fakeFleet(names: string[], withoutNetCommands: readonly string[] = []) {
   const hosts = new Map(names.map((n) => [n, new FakeHost(n)]));
   let restartGate = Promise.resolve();
   const coordinator = {
@@ -64,7 +64,12 @@ function fakeFleet(names: string[]) {
         return fresh;
       },
     },
-    hub: {isConnected: () => true, waitForRegistered: async () => {}},
+    hub: {
+      isConnected: () => true,
+      waitForRegistered: async () => {},
+      // What each hello registered: the net-* commands, unless the peer leaves network faults to the kernel.
+      get: (name: string) => ({commands: withoutNetCommands.includes(name) ? [{name: 'status', args: []}] : [{name: 'net-heal', args: []}]}),
+    },
   };
   return {
     hosts,
@@ -116,4 +121,14 @@ test('a resumed peer drops the network rules healed while it was paused, then ge
   sent.length = 0;
   t.deepEqual(await injector.apply([{kind: 'resume', peer: 'charly', record: {}}]), []);
   t.deepEqual(sent, ['charly net-heal {}', 'charly net-cut {"peers":["bob"],"direction":"out"}', 'charly net-cut {"peers":["bob"],"direction":"in"}']);
+});
+
+test('a resumed peer without net-heal (its network faults come from outside) is sent no net-* command', async (t) => {
+  const fleet = fakeFleet(['alice', 'charly'], ['charly']);
+  const sent: string[] = [];
+  const injector = new FaultInjector(fleet.coordinator, () => {}, async (peer, name) => (sent.push(`${peer} ${name}`), {ok: true}), () => []);
+  t.deepEqual(await injector.apply([{kind: 'pause', peer: 'charly', record: {}}]), []);
+  t.deepEqual(await injector.apply([{kind: 'resume', peer: 'charly', record: {}}]), [], 'no problem: nothing to clear');
+  t.is(fleet.hosts.get('charly')!.state, 'running');
+  t.deepEqual(sent, []);
 });
