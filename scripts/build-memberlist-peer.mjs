@@ -10,7 +10,7 @@
 // Exit codes: 0 built or up to date, 1 the build failed, 3 go or the Debian
 // sources are missing (the message names the packages).
 import {execFile} from 'node:child_process';
-import {existsSync, readdirSync, statSync} from 'node:fs';
+import {existsSync, readdirSync, renameSync, rmSync, statSync} from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {promisify} from 'node:util';
@@ -64,9 +64,14 @@ async function main() {
   // A toolchain switch would try to download another Go.
   delete env.GOTOOLCHAIN;
   const started = Date.now();
+  // Built beside the binary and renamed over it: two test files may build at once, and a peer
+  // started from a half-written binary would fail in ways that have nothing to do with the peer.
+  const partial = `${binary}.${process.pid}.partial`;
   try {
-    await run('go', ['build', '-trimpath', '-o', binary, '.'], {cwd: source, env, timeout: 600_000, maxBuffer: 16 << 20});
+    await run('go', ['build', '-trimpath', '-o', partial, '.'], {cwd: source, env, timeout: 600_000, maxBuffer: 16 << 20});
+    renameSync(partial, binary);
   } catch (error) {
+    rmSync(partial, {force: true});
     say(`go build failed (${version}):`);
     process.stderr.write(`${error.stderr || error.message}\n`);
     return 1;
