@@ -14,12 +14,25 @@ import type {PeerlabConfig} from '../peer-program/config-file.js';
 import {formatProblem} from '../scenario/problems.js';
 import {checkPeerProgram} from '../fleet/peer-commands.js';
 import {referencePeer} from '../fleet/fleet.js';
+import {FAULTS_MODES} from '../faults/backend.js';
+import type {FaultsMode} from '../faults/backend.js';
+import type {FaultsChoice} from '../faults/choose.js';
+import {kernelSupport} from '../faults/kernel/nft.js';
+import type {KernelSupport} from '../faults/kernel/nft.js';
 
 export interface PeerFlags {
   /** --peer, already split into words. */
   peer?: string[];
   /** --config: the config file instead of the one found from the current folder. */
   config?: string;
+  /** --faults: what makes network faults (over a scenario's and the config file's faults:). */
+  faults?: FaultsMode;
+}
+
+/** `--faults peer|kernel|auto`. */
+export function faultsFlag(value: string): FaultsMode {
+  if (!(FAULTS_MODES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${FAULTS_MODES.join(', ')}`);
+  return value as FaultsMode;
 }
 
 /**
@@ -43,6 +56,10 @@ export interface PeerChoice {
   fallback: PeerProgram;
   /** For the scenario loader: --peer over a scenario's own key over the fallback. */
   programs: PeerPrograms;
+  /** The fallback's command names (for `peerlab up`'s choice of fault backend). */
+  fallbackCommands: readonly string[];
+  /** For the scenario loader: --faults, the config file's faults:, and what this machine allows. */
+  faults: FaultsChoice;
 }
 
 /**
@@ -73,8 +90,21 @@ export async function choosePeer(command: string, flags: PeerFlags): Promise<Pee
     }
     return fail(`${command}: the reference peer: ${check.message}`);
   }
+  let support: KernelSupport | undefined;
+  const faults: FaultsChoice = {
+    ...(flags.faults ? {flag: flags.faults} : {}),
+    ...(config?.faults ? {config: {mode: config.faults, file: config.file, ...config.position(['faults'])}} : {}),
+    kernel: () => (support ??= kernelSupport()),
+  };
+  // Refused here, once, before any scenario loads: the flag applies to all of them.
+  if (flags.faults === 'kernel') {
+    const here = faults.kernel();
+    if (!here.ok) return fail(`${command}: --faults kernel: ${here.reason}`);
+  }
   return {
     fallback,
+    fallbackCommands: check.specs.map((s) => s.name),
+    faults,
     programs: {
       choose: (own) => flag ?? own ?? fallback,
       check: checkPeerProgram,
