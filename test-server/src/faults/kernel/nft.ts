@@ -4,7 +4,7 @@
  * coordinator gone) can be found and deleted.
  */
 import {execFile, execFileSync, spawnSync} from 'node:child_process';
-import {accessSync, constants} from 'node:fs';
+import {accessSync, constants, readFileSync} from 'node:fs';
 import path from 'node:path';
 
 export type KernelSupport = {ok: true; nft: string} | {ok: false; reason: string};
@@ -12,17 +12,27 @@ export type KernelSupport = {ok: true; nft: string} | {ok: false; reason: string
 /** Where nft usually lives: a root shell's PATH may lack the sbin folders. */
 const SBIN = ['/usr/sbin', '/sbin', '/usr/local/sbin'];
 
+/**
+ * The nftables binary: the system folders first, then PATH. Each candidate
+ * must say it is nftables: under `npm run` and npx, PATH starts with
+ * node_modules/.bin, where another package's `nft` (a file tracer) may be.
+ */
 export function findNft(envPath = process.env.PATH ?? ''): string | undefined {
-  for (const dir of [...envPath.split(path.delimiter).filter(Boolean), ...SBIN]) {
+  for (const dir of [...SBIN, ...envPath.split(path.delimiter).filter(Boolean)]) {
     const file = path.join(dir, 'nft');
     try {
       accessSync(file, constants.X_OK);
-      return file;
     } catch {
-      // next folder
+      continue;
     }
+    if (isNftables(file)) return file;
   }
   return undefined;
+}
+
+function isNftables(file: string): boolean {
+  const result = spawnSync(file, ['--version'], {encoding: 'utf8', timeout: 5000});
+  return result.status === 0 && /^nftables v/.test(result.stdout.trim());
 }
 
 export interface SupportProbe {
@@ -105,12 +115,19 @@ export function isPeerlabTable(name: string): boolean {
   return name.startsWith('peerlab_');
 }
 
+/** Whether a pid is a live process; a zombie (dead, not yet reaped) is gone. */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     // EPERM: it exists, and is someone else's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
   }
 }

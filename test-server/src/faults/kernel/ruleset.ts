@@ -58,12 +58,10 @@ export function buildRuleset({table, rules, addresses}: RulesetInput): string {
   const every = [...new Set(addresses.values())].sort(compareAddresses);
   const set = every.length === 1 ? every[0]! : `{ ${every.join(', ')} }`;
   // Cuts first: a packet a cut drops is not also counted against a loss.
-  for (const rule of rules) {
-    if (rule.kind !== 'cut') continue;
-    for (const [a, b] of pairs(rule.links)) {
-      add(`ip saddr ${a} ip daddr ${b} meta l4proto tcp reject with tcp reset`);
-      add(`ip saddr ${a} ip daddr ${b} drop`);
-    }
+  // Each cut link once, however many rules cut it (a step's and a nemesis round's).
+  for (const [a, b] of pairs(rules.flatMap((rule) => (rule.kind === 'cut' ? rule.links : [])))) {
+    add(`ip saddr ${a} ip daddr ${b} meta l4proto tcp reject with tcp reset`);
+    add(`ip saddr ${a} ip daddr ${b} drop`);
   }
   for (const rule of rules) {
     if (rule.kind !== 'loss') continue;
