@@ -156,3 +156,10 @@ asNobody('without root: --faults kernel, a scenario\'s faults: kernel and auto w
   t.is(auto.exitCode, 2, auto.all);
   t.regex(auto.all ?? '', new RegExp(`^${fixture}:11:16: steps\\[2\\]\\.partition: partition is made with the peers' net-cut and net-heal commands; .* does not offer net-cut or net-heal, and kernel faults \\(nftables\\) cannot stand in: kernel faults need root`, 'm'));
 });
+
+test('--faults takes peer, kernel or auto', async (t) => {
+  const dir = await tempDir(t, 'peerlab-kernel-flag-');
+  const result = await peerlab(['run', fixture, '--out', path.join(dir, 'runs'), '--faults', 'iptables'], dir);
+  t.is(result.exitCode, 2, result.all);
+  t.regex(result.all ?? '', /--faults <mode>' argument 'iptables' is invalid\. expected one of peer, kernel, auto/);
+});

@@ -10,6 +10,7 @@ import {kernelSupport, parseRunTable, runTableName} from '../src/faults/kernel/n
 import {chooseBackend} from '../src/faults/choose.js';
 import type {FaultsChoice, NetFaultStep} from '../src/faults/choose.js';
 import type {NetRule} from '../src/engine/fault-plan.js';
+import {ConfigError, parseConfigText} from '../src/peer-program/config-file.js';
 
 const addresses = new Map([
   ['alice', '127.0.0.2'],
@@ -123,4 +124,12 @@ test('precedence: --faults over the scenario\'s faults: over the config file\'s'
   t.like(chooseBackend({choice: {...root, config}, scenario: 'peer', steps: [offered], peersPerProcess: 1}), {backend: 'peer', source: 'scenario'});
   t.like(chooseBackend({choice: {...root, config, flag: 'kernel'}, scenario: 'peer', steps: [offered], peersPerProcess: 1}), {backend: 'kernel', source: 'flag'});
   t.like(chooseBackend({choice: {...root, flag: 'peer'}, steps: [lacking], peersPerProcess: 1}), {backend: 'peer', problems: [{at: 'steps[1]', message: lacking.peerProblem}]});
+});
+
+test('the config file\'s faults: peer, kernel or auto, and a located refusal of anything else', (t) => {
+  t.is(parseConfigText('faults: kernel\n', 'peerlab.config.yaml').faults, 'kernel');
+  t.is(parseConfigText('peer: {command: [./p]}\n', 'peerlab.config.yaml').faults, undefined);
+  const error = t.throws(() => parseConfigText('faults: iptables\n', 'peerlab.config.yaml'), {instanceOf: ConfigError});
+  t.like(error?.problems[0], {file: 'peerlab.config.yaml', line: 1, column: 9, field: 'faults'});
+  t.regex(error?.problems[0]?.message ?? '', /peer.*kernel.*auto/);
 });
