@@ -38,11 +38,6 @@ export class FaultInjector {
     this.#net = coordinator.kernelTable ? new KernelFaults(coordinator.kernelTable, rules) : new PeerCommandFaults(coordinator, send, rules);
   }
 
-  /** Which backend makes this injector's network faults. */
-  get backend(): NetworkFaultBackend['name'] {
-    return this.#net.name;
-  }
-
   /** Per process (a peer host's name): the last action queued on it, settled. */
   readonly #tails = new Map<string, Promise<unknown>>();
 

@@ -91,7 +91,7 @@ export class KernelTable {
     const next = this.#applying.then(() => {
       if (this.#closed) return;
       // Every peer a rule names gets its address now, so the rule holds from the moment it starts.
-      for (const rule of rules) if (rule.links !== 'all') for (const [from, to] of rule.links) (this.addresses.addressOf(from), this.addresses.addressOf(to));
+      for (const rule of rules) if (rule.links !== 'all') for (const link of rule.links) for (const name of link) this.addresses.addressOf(name);
       return this.nft.apply(buildRuleset({table: this.name, rules, addresses: this.addresses.addresses}));
     });
     this.#applying = next.catch(() => undefined);
