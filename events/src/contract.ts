@@ -182,6 +182,8 @@ export const coordinatorEventData = {
     timeoutMs: z.number().min(0).optional(),
     /** The scenario's traffic bounds, judged over the whole run like an invariant. */
     traffic: trafficBounds.optional(),
+    /** What made the network faults: the peers' own net-* commands, or nftables rules in the kernel. */
+    faults: z.enum(['peer', 'kernel']).optional(),
   }),
   /**
    * The coordinator begins stopping every peer (`peerlab up` on its way out):

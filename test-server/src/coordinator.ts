@@ -22,6 +22,7 @@ import type {PeerProgram} from './peer-program/program.js';
 import type {PeerHost} from './fleet/peer-host.js';
 import {createApiRouter, requireToken} from './api/rest.js';
 import {LiveView} from './live/live-view.js';
+import {KernelTable} from './faults/kernel/table.js';
 
 export interface CoordinatorOptions {
   host?: string;
@@ -49,6 +50,12 @@ export interface CoordinatorOptions {
   allowedHosts?: readonly string[];
   /** Where protocol errors (malformed agent messages) are logged; default stderr. */
   log?: (line: string) => void;
+  /**
+   * Kernel faults: network faults as nftables rules (root), each peer on its own
+   * loopback address (`--host`). `nft` is the binary; `peers`, the names to give
+   * addresses first, in order (a scenario's peers). Absent: the peers' net-* commands.
+   */
+  kernelFaults?: {nft: string; peers?: readonly string[]};
 }
 
 export {isLoopback};
@@ -75,6 +82,8 @@ export class Coordinator {
     log: (line: string) => void,
     /** The live view at /view/: shows the history given to `liveView.setSource` (the engine's, or `peerlab up`'s). */
     readonly liveView: LiveView,
+    /** The run's nftables table, in kernel fault mode. */
+    readonly kernelTable: KernelTable | undefined,
   ) {
     hub.on('events', (name, events) => this.views.apply(name, events));
     hub.on('registered', (info) => fleet.get(info.name)?.markRunning());
@@ -104,7 +113,16 @@ export class Coordinator {
     const bootstrap = new BootstrapStore({maxpeers: 8});
     await bootstrap.load();
 
-    const {url, port} = await listen(server, host, options.port ?? 0);
+    // Made before any peer exists, so every peer starts at its own address; deleted by close() (or its janitor).
+    const kernelTable = options.kernelFaults ? await KernelTable.open(options.kernelFaults.nft, options.kernelFaults.peers) : undefined;
+    let listening;
+    try {
+      listening = await listen(server, host, options.port ?? 0);
+    } catch (error) {
+      await kernelTable?.close();
+      throw error;
+    }
+    const {url, port} = listening;
     allowedHosts = allowedAuthorities(host, port, options.allowedHosts);
     // Peers reach the coordinator over loopback when it listens on every interface.
     const localUrl = host === '0.0.0.0' || host === '::' ? `http://127.0.0.1:${port}` : url;
@@ -120,10 +138,11 @@ export class Coordinator {
       ...(options.peer ? {peer: options.peer} : {}),
       ...(options.peerBin ? {peerBin: options.peerBin} : {}),
       ...(options.extraPeerArgs ? {extraArgs: options.extraPeerArgs} : {}),
+      ...(kernelTable ? {hostFor: (name: string) => kernelTable.addresses.addressOf(name)} : {}),
     });
     const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
     const view = new LiveView(io, {token, requireToken: tokenForHttp !== undefined});
-    const coordinator = new Coordinator(runId, token, url, hub, fleet, bootstrap, options.registerTimeoutMs ?? 15_000, io, server, log, view);
+    const coordinator = new Coordinator(runId, token, url, hub, fleet, bootstrap, options.registerTimeoutMs ?? 15_000, io, server, log, view, kernelTable);
     // Before the token check: a browser cannot send a header when it opens a page, so the view takes the token
     // from its URL (?token=) and applies the same rule itself.
     app.use('/view', view.router());
@@ -169,6 +188,8 @@ export class Coordinator {
       await this.fleet.stopAll(timeoutMs);
       await this.stopServing();
       await this.bootstrap.flush();
+      // After the peers: nothing is left for a rule to act on.
+      await this.kernelTable?.close();
     })();
     return this.#closing;
   }

@@ -68,7 +68,8 @@ test('a scenario that needs what its peer program does not declare exits 2, loca
 
   const net = path.join(dir, 'net.yaml');
   await writeFile(net, `name: a partition without net-* commands\npeers: [alice, bob]\nsteps:\n  - start: all\n  - partition: [[alice], [bob]]\n  - loss: {rate: 10%}\n  - heal: all\n`);
-  const partition = await peerlab(['run', net, '--out', out, '--peer', `${describes} no-net`], dir);
+  // --faults peer: with root and nft, auto would make these faults in the kernel instead (kernel-faults.test.ts).
+  const partition = await peerlab(['run', net, '--out', out, '--peer', `${describes} no-net`, '--faults', 'peer'], dir);
   t.is(partition.exitCode, 2, partition.all);
   t.regex(partition.all, new RegExp(`^${net}:5:16: steps\\[1\\]\\.partition: partition is made with the peers' net-cut and net-heal commands; the peer program \\(.*describes\\.sh no-net\\) does not offer net-cut or net-heal$`, 'm'));
   t.regex(partition.all, new RegExp(`^${net}:6:11: steps\\[2\\]\\.loss: loss is made with the peers' net-loss and net-heal commands;`, 'm'));

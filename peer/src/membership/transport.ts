@@ -67,6 +67,11 @@ export interface TransportLimits {
 
 export type TcpHandler = (request: unknown, remote: (announced: Address) => LinkVerdict) => Promise<unknown>;
 
+/** An address that binds every interface: the kernel picks the source of what goes out. */
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
+}
+
 export class Transport extends EventEmitter<TransportEvents> {
   readonly stats: TransportStats = {udpIn: 0, udpOut: 0, tcpIn: 0, tcpOut: 0, udpInBytes: 0, udpOutBytes: 0, tcpInBytes: 0, tcpOutBytes: 0, dropped: 0, malformed: 0, tcpRefused: 0, tcpTooLarge: 0, tcpTimedOut: 0, udpOutByType: {}};
   #filter: LinkFilter = passAll;
@@ -161,7 +166,8 @@ export class Transport extends EventEmitter<TransportEvents> {
     if (verdict.action === 'delay') await new Promise((r) => setTimeout(r, verdict.ms));
     this.stats.tcpOut++;
     return new Promise((resolve, reject) => {
-      const socket = net.connect({host: to.host, port: to.port});
+      // From the bound address, not the one the route picks: kernel faults (nftables) tell peers apart by source address.
+      const socket = net.connect({host: to.host, port: to.port, ...(isWildcard(this.address.host) ? {} : {localAddress: this.address.host})});
       const chunks: Buffer[] = [];
       let size = 0;
       const timer = setTimeout(() => fail(new Error(`push-pull with ${formatAddress(to)} timed out after ${timeoutMs} ms`)), Math.max(1, deadline - Date.now()));

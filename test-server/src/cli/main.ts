@@ -9,7 +9,8 @@ import {filterMatcher, run} from './run.js';
 import {check} from './check.js';
 import {checkList, conform} from './conform.js';
 import {CHECK_NAMES} from '../conform/checks.js';
-import {peerFlag} from './peer-choice.js';
+import {faultsFlag, peerFlag} from './peer-choice.js';
+import type {FaultsMode} from '../faults/backend.js';
 import {report} from './report.js';
 import {alphaArgument, compare, DEFAULT_ALPHA, DEFAULT_THRESHOLD, figureNames, thresholdArgument} from './compare.js';
 import {MIN_TOKEN_LENGTH, tokenArgument} from '@peerlab/node-kit/token';
@@ -72,7 +73,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--no-prompt', 'the same as --serve')
     .option('--peer <command line>', 'the program the peers run, split into words without a shell (default: the config file\'s, else the reference peer)', peerFlag)
     .option('--config <file>', `the config file (default: ${CONFIG_FILE_NAME} in the current folder or the nearest above it)`)
-    .action(async (opts: {peer?: string[]; config?: string; peers?: number; names?: string[]; host: string; port: number; token?: string; profile: 'local' | 'lan'; logs?: string; dataDir?: string; grace: number; peersPerProcess: number; allowedHost: string[]; serve: boolean; prompt: boolean}) => {
+    .option('--faults <mode>', 'what makes network faults: peer (the peers\' net-* commands), kernel (nftables; root, no delay) or auto (default: a scenario\'s or the config file\'s faults:, else auto)', faultsFlag)
+    .action(async (opts: {peer?: string[]; config?: string; faults?: FaultsMode; peers?: number; names?: string[]; host: string; port: number; token?: string; profile: 'local' | 'lan'; logs?: string; dataDir?: string; grace: number; peersPerProcess: number; allowedHost: string[]; serve: boolean; prompt: boolean}) => {
       if (opts.peers !== undefined && opts.names) {
         process.stderr.write('peerlab up: give --peers or --names, not both\n');
         process.exit(2);
@@ -100,7 +102,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--figures <names>', 'with --baseline: compare only these figures (comma-separated names, e.g. converge_ms,rejoin_ms)', figureNames)
     .option('--peer <command line>', 'the program the peers run, split into words without a shell; over any scenario\'s peer: key and the config file\'s', peerFlag)
     .option('--config <file>', `the config file (default: ${CONFIG_FILE_NAME} in the current folder or the nearest above it)`)
-    .action(async (paths: string[], opts: {peer?: string[]; config?: string; reporter: string[]; watch: boolean; watchPort: number; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number; saveFigures?: string; baseline?: string; alpha: number; threshold: number; figures?: string[]}) => {
+    .option('--faults <mode>', 'what makes network faults: peer (the peers\' net-* commands), kernel (nftables; root, no delay) or auto (default: a scenario\'s or the config file\'s faults:, else auto)', faultsFlag)
+    .action(async (paths: string[], opts: {peer?: string[]; config?: string; faults?: FaultsMode; reporter: string[]; watch: boolean; watchPort: number; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number; saveFigures?: string; baseline?: string; alpha: number; threshold: number; figures?: string[]}) => {
       process.exitCode = await run(paths, opts);
     });
 

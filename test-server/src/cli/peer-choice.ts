@@ -14,12 +14,25 @@ import type {PeerlabConfig} from '../peer-program/config-file.js';
 import {formatProblem} from '../scenario/problems.js';
 import {checkPeerProgram} from '../fleet/peer-commands.js';
 import {referencePeer} from '../fleet/fleet.js';
+import {FAULTS_MODES} from '../faults/backend.js';
+import type {FaultsMode} from '../faults/backend.js';
+import type {FaultsChoice} from '../faults/choose.js';
+import {kernelSupport} from '../faults/kernel/nft.js';
+import type {KernelSupport} from '../faults/kernel/nft.js';
 
 export interface PeerFlags {
   /** --peer, already split into words. */
   peer?: string[];
   /** --config: the config file instead of the one found from the current folder. */
   config?: string;
+  /** --faults: what makes network faults (over a scenario's and the config file's faults:). */
+  faults?: FaultsMode;
+}
+
+/** `--faults peer|kernel|auto`. */
+export function faultsFlag(value: string): FaultsMode {
+  if (!(FAULTS_MODES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${FAULTS_MODES.join(', ')}`);
+  return value as FaultsMode;
 }
 
 /**
@@ -43,6 +56,10 @@ export interface PeerChoice {
   fallback: PeerProgram;
   /** For the scenario loader: --peer over a scenario's own key over the fallback. */
   programs: PeerPrograms;
+  /** The fallback's command names (for `peerlab up`'s choice of fault backend). */
+  fallbackCommands: readonly string[];
+  /** For the scenario loader: --faults, the config file's faults:, and what this machine allows. */
+  faults: FaultsChoice;
 }
 
 /** The program the flags and the config file name, and how to word a problem with it where it was named. */
@@ -52,6 +69,8 @@ export interface NamedPeer {
   fromFlag: boolean;
   /** A problem with the program (a sentence from the program check), located where it was named. */
   locate(message: string): string;
+  /** The config file read, if any (its other keys, such as faults:, apply too). */
+  config?: PeerlabConfig | undefined;
 }
 
 /**
@@ -78,7 +97,7 @@ export async function namePeer(command: string, flags: PeerFlags): Promise<Named
     }
     return `${command}: the reference peer: ${message}`;
   };
-  return {program, fromFlag: program === flag, locate};
+  return {program, fromFlag: program === flag, locate, config};
 }
 
 /**
@@ -96,8 +115,21 @@ export async function choosePeer(command: string, flags: PeerFlags): Promise<Pee
   const check = await checkPeerProgram(fallback);
   if (!check.ok) return fail(named.locate(check.message));
   const flag = named.fromFlag ? fallback : undefined;
+  let support: KernelSupport | undefined;
+  const faults: FaultsChoice = {
+    ...(flags.faults ? {flag: flags.faults} : {}),
+    ...(named.config?.faults ? {config: {mode: named.config.faults, file: named.config.file, ...named.config.position(['faults'])}} : {}),
+    kernel: () => (support ??= kernelSupport()),
+  };
+  // Refused here, once, before any scenario loads: the flag applies to all of them.
+  if (flags.faults === 'kernel') {
+    const here = faults.kernel();
+    if (!here.ok) return fail(`${command}: --faults kernel: ${here.reason}`);
+  }
   return {
     fallback,
+    fallbackCommands: check.specs.map((s) => s.name),
+    faults,
     programs: {
       choose: (own) => flag ?? own ?? fallback,
       check: checkPeerProgram,

@@ -81,7 +81,7 @@ export async function run(paths: string[], options: RunOptions): Promise<number>
   if (!peer) return exitCodes.usage;
   let scenarios;
   try {
-    scenarios = await loadScenarios(paths.length > 0 ? paths : ['scenarios'], peer.programs);
+    scenarios = await loadScenarios(paths.length > 0 ? paths : ['scenarios'], peer.programs, peer.faults);
   } catch (error) {
     if (!(error instanceof ScenarioLoadError)) throw error;
     process.stderr.write(`${error.message}\n${error.problems.length} problem${error.problems.length === 1 ? '' : 's'} in the scenarios; nothing was run.\n`);
@@ -102,6 +102,11 @@ export async function run(paths: string[], options: RunOptions): Promise<number>
     }
   }
   if (options.peersPerProcess) scenarios = scenarios.map((s) => ({...s, peersPerProcess: options.peersPerProcess!}));
+  const shared = scenarios.find((s) => s.faults === 'kernel' && s.peersPerProcess > 1);
+  if (shared) {
+    process.stderr.write(`peerlab run: --peers-per-process ${shared.peersPerProcess}: ${shared.file} (${shared.name}) runs with kernel faults, which tell peers apart by their addresses, and peers in one process share one; nothing was run.\n`);
+    return exitCodes.usage;
+  }
   const problem = await outProblem(options.out);
   if (problem) {
     process.stderr.write(`peerlab run: --out ${options.out}: ${problem}; nothing was run.\n`);

@@ -16,7 +16,7 @@ import {HistoryWriter} from '../history/writer.js';
 import {recordCoordinator} from '../history/record.js';
 import {choosePeer} from './peer-choice.js';
 import {REFERENCE_PEER, commandText} from '../peer-program/program.js';
-import type {PeerFlags} from './peer-choice.js';
+import type {PeerChoice, PeerFlags} from './peer-choice.js';
 
 export interface UpOptions extends PeerFlags {
   peers?: number;
@@ -38,12 +38,34 @@ export interface UpOptions extends PeerFlags {
 
 const out = (line: string) => process.stdout.write(line + '\n');
 
+/**
+ * The console's network fault backend: --faults over the config file's, else
+ * auto: the program's net-* commands when it has them, else the kernel when
+ * it can run here, else the commands (the console then says what fails).
+ */
+function upFaults(peer: PeerChoice, peersPerProcess: number): {backend: 'peer'} | {backend: 'kernel'; nft: string} | string {
+  const mode = peer.faults.flag ?? peer.faults.config?.mode ?? 'auto';
+  if (mode === 'peer') return {backend: 'peer'};
+  const offers = ['net-cut', 'net-loss', 'net-heal'].every((c) => peer.fallbackCommands.includes(c));
+  if (mode === 'auto' && offers) return {backend: 'peer'};
+  const support = peer.faults.kernel();
+  if (!support.ok) return mode === 'kernel' ? `${peer.faults.flag ? '--faults kernel' : `${peer.faults.config!.file}: faults: kernel`}: ${support.reason}` : {backend: 'peer'};
+  if (peersPerProcess > 1) return mode === 'kernel' ? `kernel faults tell peers apart by their addresses, and --peers-per-process ${peersPerProcess} puts several in one process with one address` : {backend: 'peer'};
+  return {backend: 'kernel', nft: support.nft};
+}
+
 export async function up(options: UpOptions): Promise<number> {
   const names = options.names ?? generateNames(options.peers ?? 3);
   // Checked before the coordinator starts: a program that cannot run stops here, exit 2.
   const peer = await choosePeer('peerlab up', options);
   if (!peer) return 2;
+  const faults = upFaults(peer, options.peersPerProcess);
+  if (typeof faults === 'string') {
+    process.stderr.write(`peerlab up: ${faults}\nno peer was started.\n`);
+    return 2;
+  }
   const coordinator = await Coordinator.start({
+    ...(faults.backend === 'kernel' ? {kernelFaults: {nft: faults.nft, peers: names}} : {}),
     peer: peer.fallback,
     host: options.host,
     port: options.port,
@@ -60,7 +82,7 @@ export async function up(options: UpOptions): Promise<number> {
   const runDir = options.logs ?? path.join('runs', coordinator.runId);
   await mkdir(runDir, {recursive: true});
   const history = new HistoryWriter(path.join(runDir, 'history.jsonl'));
-  history.append('run.begin', {scenario: 'peerlab up', runId: coordinator.runId, peers: names, profile: options.profile});
+  history.append('run.begin', {scenario: 'peerlab up', runId: coordinator.runId, peers: names, profile: options.profile, faults: faults.backend});
   recordCoordinator(coordinator, history);
   recordConsoleFaults(coordinator, (type, data) => history.append(type, data));
   coordinator.liveView.setSource(history);
@@ -80,7 +102,7 @@ export async function up(options: UpOptions): Promise<number> {
   process.on('SIGINT', () => void stop(130));
   process.on('SIGTERM', () => void stop(143));
 
-  out(`peerlab coordinator on ${coordinator.url} (run ${coordinator.runId})`);
+  out(`peerlab coordinator on ${coordinator.url} (run ${coordinator.runId})${faults.backend === 'kernel' ? ` with kernel faults (table ${coordinator.kernelTable?.name})` : ''}`);
   if (peer.fallback.origin !== REFERENCE_PEER) out(`peer program: ${commandText(peer.fallback.command)} (from ${peer.fallback.origin}) in ${peer.fallback.cwd}`);
   out(`REST API: ${coordinator.url}/api/peers   logs: ${coordinator.fleet.logFile('NAME')}   files: ${coordinator.fleet.dataDir('NAME')}`);
   if (!isLoopback(options.host)) out(`listening beyond loopback: every request needs "Authorization: Bearer ${coordinator.token}"`);

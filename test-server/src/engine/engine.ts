@@ -23,6 +23,14 @@ import {Random, nemesisRandom} from './random.js';
 import {FaultInjector} from './faults.js';
 import {initialFaultState, nemesisBegins, planFault, withStarted} from './fault-plan.js';
 import type {FaultState, StepFault} from './fault-plan.js';
+import {kernelSupport} from '../faults/kernel/nft.js';
+
+/** The nft binary for a scenario loaded with kernel faults; checked again here, since the machine may have changed since it loaded. */
+function kernelNft(): string {
+  const support = kernelSupport();
+  if (!support.ok) throw new Error(support.reason);
+  return support.nft;
+}
 
 export interface RunScenarioOptions {
   outDir: string;
@@ -75,7 +83,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   await writeFile(path.join(runDir, 'scenario.yaml'), scenario.source);
   await writeFile(path.join(runDir, 'seed'), `${options.seed}\n`);
   const history = new HistoryWriter(path.join(runDir, 'history.jsonl'));
-  const info: ScenarioInfo = {name: scenario.name, file: scenario.file, runId, attempt: options.attempt, runDir};
+  const info: ScenarioInfo = {name: scenario.name, file: scenario.file, runId, attempt: options.attempt, runDir, ...(scenario.faults === 'kernel' ? {faults: 'kernel' as const} : {})};
   const started = Date.now();
   options.onHistory?.(history, info);
   await options.onBegin?.(info);
@@ -90,6 +98,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     invariants: scenario.invariants,
     timeoutMs: scenario.timeoutMs,
     ...(scenario.traffic ? {traffic: scenario.traffic} : {}),
+    faults: scenario.faults,
   });
 
   let coordinator: Coordinator | undefined;
@@ -105,6 +114,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       // The scenario's program, chosen at load time (--peer, its peer: key, the config file), else the reference peer.
       ...(scenario.peer ? {peer: scenario.peer} : {}),
       ...(options.peerBin ? {peerBin: options.peerBin} : {}),
+      ...(scenario.faults === 'kernel' ? {kernelFaults: {nft: kernelNft(), peers: scenario.peers}} : {}),
     });
     coordinator.liveView.setSource(history);
     const run = new ScenarioRun(scenario, coordinator, history, new Random(options.seed), info, options);

@@ -1,13 +1,17 @@
 /**
  * Faults, as the engine injects them: process faults through the fleet,
- * network faults through each peer's `net-*` commands (applied in the peer's
- * transport, so no root is needed). The injector keeps the network rules in
+ * network faults through the run's backend (each peer's `net-*` commands, or
+ * nftables rules in the kernel: test-server/src/faults). The injector keeps the network rules in
  * force, so a peer that restarts or resumes gets them again, and records
  * every fault and heal in the history once it has taken effect.
  */
 import type {Coordinator} from '../coordinator.js';
 import type {CoordinatorEventData} from '@peerlab/events/contract';
 import type {FaultRecord, Link, NetRule, PlannedAction} from './fault-plan.js';
+import type {NetworkFaultBackend} from '../faults/backend.js';
+import {PeerCommandFaults, cutLinks} from '../faults/peer-commands.js';
+import type {SendCommand} from '../faults/peer-commands.js';
+import {KernelFaults} from '../faults/kernel/kernel-faults.js';
 
 export type {Link} from './fault-plan.js';
 export {linksBetween, shapeLinks} from './fault-plan.js';
@@ -18,16 +22,21 @@ export type RecordFault = <K extends 'fault' | 'peer.kill'>(type: K, data: Coord
 /** How a fault is described in the history beside what it did (see `fault` in the event contract). */
 export type FaultDescription = CoordinatorEventData<'fault'>;
 
-export type SendCommand = (peer: string, name: string, args: Record<string, unknown>) => Promise<{ok: boolean; error?: {message: string}}>;
+export type {SendCommand} from '../faults/peer-commands.js';
 
 export class FaultInjector {
+  /** The run's network fault backend: the kernel's rules when the coordinator holds a table, else the peers' net-* commands. */
+  readonly #net: NetworkFaultBackend;
+
   constructor(
     private readonly coordinator: Coordinator,
     private readonly record: RecordFault,
-    private readonly send: SendCommand,
+    send: SendCommand,
     /** The network rules in force now (the owner's FaultState): what a restarted, resumed or healed peer gets. */
     private readonly rules: () => readonly NetRule[],
-  ) {}
+  ) {
+    this.#net = coordinator.kernelTable ? new KernelFaults(coordinator.kernelTable, rules) : new PeerCommandFaults(coordinator, send, rules);
+  }
 
   /** Per process (a peer host's name): the last action queued on it, settled. */
   readonly #tails = new Map<string, Promise<unknown>>();
@@ -81,106 +90,42 @@ export class FaultInjector {
     }
   }
 
-  /** Peers the coordinator can send commands to now. */
-  #reachablePeers(): string[] {
-    return this.coordinator.fleet
-      .peers()
-      .filter(({name, host}) => host.state === 'running' && this.coordinator.hub.isConnected(name))
-      .map(({name}) => name);
-  }
-
-  async #commandAll(commands: Array<[peer: string, name: string, args: Record<string, unknown>]>): Promise<string[]> {
-    const replies = await Promise.all(commands.map(([peer, name, args]) => this.send(peer, name, args).then((r) => (r.ok ? undefined : `${peer}: ${r.error?.message ?? 'failed'}`))));
-    return replies.filter((r): r is string => r !== undefined);
-  }
-
   /** Cuts directed links (added to those already cut) and records them; returns problems, if any. */
   async cut(links: readonly Link[], description: FaultRecord): Promise<string[]> {
-    const live = new Set(this.#reachablePeers());
-    const problems = await this.#commandAll(this.#cutCommands(links, live));
+    const problems = await this.#net.cut(links);
     this.record('fault', {kind: 'cut', ...description, blocked: [...links]});
     return problems;
   }
 
-  #cutCommands(links: readonly Link[], live: ReadonlySet<string>): Array<[string, string, Record<string, unknown>]> {
-    const outs = new Map<string, string[]>();
-    const ins = new Map<string, string[]>();
-    for (const [from, to] of links) {
-      if (live.has(from)) outs.set(from, [...(outs.get(from) ?? []), to]);
-      if (live.has(to)) ins.set(to, [...(ins.get(to) ?? []), from]);
-    }
-    return [
-      ...[...outs].map(([peer, peers]): [string, string, Record<string, unknown>] => [peer, 'net-cut', {peers, direction: 'out'}]),
-      ...[...ins].map(([peer, peers]): [string, string, Record<string, unknown>] => [peer, 'net-cut', {peers, direction: 'in'}]),
-    ];
-  }
-
   async loss(percent: number, links: Link[] | 'all', description: FaultRecord): Promise<string[]> {
-    const problems = await this.#commandAll(this.#rateCommands('net-loss', {percent}, links, new Set(this.#reachablePeers())));
+    const problems = await this.#net.loss(percent, links);
     this.record('fault', {kind: 'loss', ...description, rate: percent / 100, links});
     return problems;
   }
 
   async delay(ms: number, jitter: number, links: Link[] | 'all', description: FaultRecord): Promise<string[]> {
-    const problems = await this.#commandAll(this.#rateCommands('net-delay', {ms, jitter}, links, new Set(this.#reachablePeers())));
+    // The loader refuses a delay the run's backend cannot make; this is the last word if one gets through.
+    const problems = this.#net.delay ? await this.#net.delay(ms, jitter, links) : [`delay is not available with ${this.#net.name} faults`];
     this.record('fault', {kind: 'delay', ...description, ms, jitter, links});
     return problems;
   }
 
-  #rateCommands(command: string, args: Record<string, unknown>, links: Link[] | 'all', live: ReadonlySet<string>): Array<[string, string, Record<string, unknown>]> {
-    if (links === 'all') return [...live].map((peer) => [peer, command, args]);
-    const byPeer = new Map<string, string[]>();
-    for (const [from, to] of links) if (live.has(from)) byPeer.set(from, [...(byPeer.get(from) ?? []), to]);
-    return [...byPeer].map(([peer, peers]) => [peer, command, {...args, peers}]);
-  }
-
   /**
-   * Every reachable peer's network rules back to those in force: net-heal, then the rules again
-   * (read after the heal's reply, so a rule added meanwhile is not lost). Recorded as a heal and,
-   * when links stay cut, a cut of those links, so the history's reachability stays right.
+   * The network back to the rules in force. Recorded as a heal and, when links
+   * stay cut, a cut of those links, so the history's reachability stays right.
    */
   async heal(description: FaultRecord = {}): Promise<string[]> {
-    const peers = this.#reachablePeers();
-    const problems = (
-      await Promise.all(
-        peers.map(async (peer) => {
-          const reply = await this.send(peer, 'net-heal', {});
-          return reply.ok ? this.reapply(peer) : [`${peer}: ${reply.error?.message ?? 'failed'}`];
-        }),
-      )
-    ).flat();
-    const kept = this.#cutLinks();
+    const problems = await this.#net.heal();
+    const kept = cutLinks(this.rules());
     // Loss or delay someone else made (the nemesis's, or the steps') outlives this heal: readers must know.
     const keptRates = this.rules().some((rule) => rule.kind === 'loss' || rule.kind === 'delay');
     this.record('fault', {kind: 'heal', ...description, ...(kept.length > 0 ? {kept} : {}), ...(keptRates ? {kept_rates: true} : {})});
     return problems;
   }
 
-  #cutLinks(): Link[] {
-    const seen = new Set<string>();
-    const links: Link[] = [];
-    for (const rule of this.rules()) {
-      if (rule.kind !== 'cut') continue;
-      for (const link of rule.links) {
-        const key = `${link[0]}\u0000${link[1]}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        links.push(link);
-      }
-    }
-    return links;
-  }
-
   /** Gives a peer back the network rules in force, after it restarted, resumed (and was healed) or healed. */
-  async reapply(peer: string): Promise<string[]> {
-    const live = new Set([peer]);
-    const links = this.#cutLinks().filter(([from, to]) => from === peer || to === peer);
-    const commands = this.#cutCommands(links, live);
-    for (const rule of this.rules()) {
-      if (rule.kind === 'loss') commands.push(...this.#rateCommands('net-loss', {percent: rule.percent}, rule.links, live));
-      if (rule.kind === 'delay') commands.push(...this.#rateCommands('net-delay', {ms: rule.ms, jitter: rule.jitter}, rule.links, live));
-    }
-    return this.#commandAll(commands);
+  reapply(peer: string): Promise<string[]> {
+    return this.#net.reapply(peer);
   }
 
   /** Process faults. Each is recorded as a `fault` once done; the fleet records the exit itself. */
@@ -211,12 +156,8 @@ export class FaultInjector {
       case 'resume': {
         host.resume();
         this.record('fault', {kind, peer, ...description});
-        // A heal while it was paused did not reach it: clear what it holds, then the rules in force now.
-        // (A restarted process starts clean and needs only the reapply.) A peer without net-heal holds
-        // no rules and runs every scenario without network faults: its resume is the signal alone.
-        const offersHeal = (name: string) => this.coordinator.hub.get(name)?.commands.some((command) => command.name === 'net-heal') ?? true;
-        const problems = await this.#commandAll(host.names.filter(offersHeal).map((name): [string, string, Record<string, unknown>] => [name, 'net-heal', {}]));
-        for (const name of host.names) problems.push(...(await this.reapply(name)));
+        // A heal while it was paused may not have reached it. (A restarted process starts clean and needs only the reapply.)
+        const problems = await this.#net.refresh(host.names);
         return problems.length > 0 ? problems.join('; ') : undefined;
       }
       case 'restart': {

@@ -38,6 +38,11 @@ export interface FleetOptions {
   /** The reference peer's file, run with this Node (default: the bundled peerlab-peer); ignored with `peer`. */
   peerBin?: string;
   extraArgs?: string[];
+  /**
+   * Kernel fault mode: the address each peer binds, passed as `--host`, the same
+   * for a name all run long (the kernel's rules name addresses). Absent: no --host.
+   */
+  hostFor?: (name: string) => string;
 }
 
 export interface FleetEvents {
@@ -142,6 +147,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
       ...program.command.slice(1),
       ...(names.length === 1 ? ['--name', name] : ['--names', names.join(',')]),
       '--port', '0',
+      ...(o.hostFor ? ['--host', o.hostFor(name)] : []),
       '--profile', o.profile ?? 'local',
       '--coordinator', o.coordinatorUrl,
       '--agent-grace', String(o.agentGraceMs ?? 3000),

@@ -2,7 +2,9 @@
  * The project's config file, `peerlab.config.yaml`: found in the current
  * folder or the nearest folder above it that has one (so any sub-folder of
  * a project runs with the project's settings), or named with `--config`.
- * Today it holds one key, `peer:`, the program the peers run. Mistakes are
+ * It holds `peer:`, the program the peers run, and `faults:`, what makes
+ * network faults (peer, kernel or auto; --faults and a scenario's own key
+ * come first). Mistakes are
  * reported like a scenario's: file:line:column, the field, what was expected.
  */
 import {readFile, stat} from 'node:fs/promises';
@@ -22,11 +24,13 @@ const MAX_CONFIG_BYTES = 1024 * 1024;
 
 const configSchema = z.strictObject({
   peer: peerProgramSchema.optional(),
+  faults: z.enum(['peer', 'kernel', 'auto']).optional(),
 });
 
 export interface PeerlabConfig {
   file: string;
   peer?: PeerProgram;
+  faults?: 'peer' | 'kernel' | 'auto';
   /** Where a field is in the file (its nearest existing parent if it is not there), for problems found later. */
   position(field: readonly (string | number)[]): {line: number; column: number};
 }
@@ -98,7 +102,7 @@ export function parseConfigText(text: string, file: string): PeerlabConfig {
       const field = issue.path as Array<string | number>;
       const name = (keys: readonly (string | number)[]) => keys.reduce<string>((out, k) => (typeof k === 'number' ? `${out}[${k}]` : out ? `${out}.${k}` : k), '');
       if (issue.code === 'unrecognized_keys') {
-        const expected = field.length === 0 ? 'peer' : field.join('.') === 'peer' ? 'command, cwd, env' : '';
+        const expected = field.length === 0 ? 'peer, faults' : field.join('.') === 'peer' ? 'command, cwd, env' : '';
         return issue.keys.map((key) => ({file, ...position(field, key), field: name([...field, key]), message: `unknown field "${key}"${expected ? `; expected one of: ${expected}` : ''}`}));
       }
       const message = field.length === 0 && (typeof root !== 'object' || Array.isArray(root)) ? 'expected a mapping, e.g. peer: {command: [./my-peer]}' : issueMessage(issue);
@@ -109,6 +113,7 @@ export function parseConfigText(text: string, file: string): PeerlabConfig {
   return {
     file,
     ...(parsed.data.peer ? {peer: peerProgram(parsed.data.peer, path.dirname(path.resolve(file)), file)} : {}),
+    ...(parsed.data.faults ? {faults: parsed.data.faults} : {}),
     position: (field) => position(field),
   };
 }

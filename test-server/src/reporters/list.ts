@@ -46,7 +46,7 @@ export class ListReporter implements Reporter {
 
   onScenarioBegin(scenario: ScenarioInfo): void {
     const attempt = scenario.attempt > 1 ? `, attempt ${scenario.attempt}` : '';
-    this.#line(`${this.#style('bold', '▶')} ${printable(scenario.name)} (${printable(scenario.file)}) run ${printable(scenario.runId)}${attempt}`);
+    this.#line(`${this.#style('bold', '▶')} ${printable(scenario.name)} (${printable(scenario.file)}) run ${printable(scenario.runId)}${attempt}${scenario.faults === 'kernel' ? ' [kernel faults]' : ''}`);
   }
 
   onStepEnd(_scenario: ScenarioInfo, step: StepResult): void {

@@ -18,6 +18,8 @@ export interface ScenarioInfo {
   runId: string;
   attempt: number;
   runDir: string;
+  /** Set when network faults are nftables rules in the kernel (absent: the peers' own net-* commands). */
+  faults?: 'kernel';
 }
 
 export interface Reporter {

@@ -24,6 +24,11 @@ import {readScenarioFile} from './read-file.js';
 import {scenario as scenarioSchema, stateCondition, stepKinds} from './schema.js';
 import type {PeerProgram} from '../peer-program/program.js';
 import {REFERENCE_PEER, commandText, issueMessage, peerProgram, peerProgramSchema, programKey} from '../peer-program/program.js';
+import {chooseBackend} from '../faults/choose.js';
+import type {FaultsChoice, NetFaultStep} from '../faults/choose.js';
+
+/** Without a choice from the command line: auto, and kernel faults are not asked for. */
+const PEER_FAULTS_ONLY: FaultsChoice = {kernel: () => ({ok: false, reason: 'kernel faults were not offered to this loader'})};
 
 export type {ScenarioProblem} from './problems.js';
 export {formatProblem, ScenarioLoadError} from './problems.js';
@@ -70,6 +75,7 @@ class Context {
     readonly doc: Document,
     readonly lines: LineCounter,
     commands: readonly CommandSpec[] | ProgramLookup,
+    readonly faults: FaultsChoice = PEER_FAULTS_ONLY,
   ) {
     // A plain list: every scenario runs the one program that offers these commands.
     const lookup = typeof commands === 'function' ? commands : undefined;
@@ -163,7 +169,7 @@ function ownPrograms(text: string, file: string): Array<PeerProgram | undefined>
  * PeerPrograms, against the specs of the program each scenario runs: each
  * program is checked once, before any scenario is built.
  */
-export async function loadScenarios(paths: readonly string[], commands: readonly CommandSpec[] | PeerPrograms): Promise<Scenario[]> {
+export async function loadScenarios(paths: readonly string[], commands: readonly CommandSpec[] | PeerPrograms, faults?: FaultsChoice): Promise<Scenario[]> {
   const files: string[] = [];
   const problems: ScenarioProblem[] = [];
   for (const p of paths) {
@@ -204,7 +210,7 @@ export async function loadScenarios(paths: readonly string[], commands: readonly
   const scenarios: Scenario[] = [];
   for (const {file, text} of texts) {
     try {
-      scenarios.push(...parseScenarioText(text, file, lookup));
+      scenarios.push(...parseScenarioText(text, file, lookup, faults));
     } catch (error) {
       if (error instanceof ScenarioLoadError) problems.push(...error.problems);
       else throw error;
@@ -230,11 +236,11 @@ async function expand(p: string): Promise<string[]> {
   return files;
 }
 
-export function parseScenarioText(text: string, file: string, commands: readonly CommandSpec[] | ProgramLookup): Scenario[] {
+export function parseScenarioText(text: string, file: string, commands: readonly CommandSpec[] | ProgramLookup, faults?: FaultsChoice): Scenario[] {
   const lines = new LineCounter();
   // logLevel error: yaml's warnings (a collection as a key...) went to stderr; the schema reports such keys itself.
   const doc = parseDocument(text, {lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error'});
-  const ctx = new Context(file, doc, lines, commands);
+  const ctx = new Context(file, doc, lines, commands, faults);
   if (doc.errors.length > 0) {
     throw new ScenarioLoadError(
       doc.errors.map((e) => {
@@ -356,6 +362,14 @@ function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: num
     else if (nemesis.forMs / nemesis.everyMs > MAX_NEMESIS_ROUNDS) ctx.problem(at, `${Math.floor(nemesis.forMs / nemesis.everyMs)} rounds of faults (for / every), at most ${MAX_NEMESIS_ROUNDS}: inject less often or for less long`);
     builder.withinTimeout(nemesis.forMs, shell.nemesis.for, at);
   }
+  const peersPerProcess = shell.peers_per_process ?? 1;
+  const chosenFaults = chooseBackend({choice: ctx.faults, ...(shell.faults ? {scenario: shell.faults} : {}), steps: builder.netSteps, peersPerProcess});
+  for (const problem of chosenFaults.problems) {
+    if (problem.at === 'config') {
+      const config = ctx.faults.config!;
+      ctx.problems.push({file: config.file, line: config.line, column: config.column, field: 'faults', message: problem.message});
+    } else ctx.problem(problem.at === 'faults' || problem.at === 'peers_per_process' ? [...base, problem.at] : problem.at, problem.message);
+  }
   const traffic = shell.traffic && trafficBounds(ctx, shell.traffic, [...base, 'traffic']);
   if (traffic) needs?.capabilities(trafficNeeds, [...base, 'traffic'], 'traffic bounds');
   // Only the invariants a scenario lists: a default one it cannot feed is judged unknown, with the reason, not refused.
@@ -374,7 +388,8 @@ function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: num
     ...(shell.seed !== undefined ? {seed: shell.seed} : {}),
     peerArgs,
     invariants: effectiveInvariants(shell.invariants ?? []),
-    peersPerProcess: shell.peers_per_process ?? 1,
+    peersPerProcess,
+    faults: chosenFaults.backend,
     ...(nemesis ? {nemesis} : {}),
     ...(traffic ? {traffic} : {}),
     steps,
@@ -436,15 +451,19 @@ class Needs {
     this.ctx.problem(at, `${what} needs a peer that reports ${lacking}; ${this.program} declares ${has.length > 0 ? has.join(', ') : 'nothing beyond its commands'}`);
   }
 
-  fault(fault: keyof typeof FAULT_COMMANDS, at: PathKey[], what: string): void {
+  /** The net-* commands a fault step needs that the program lacks, and what the peer backend would say of it. */
+  fault(fault: keyof typeof FAULT_COMMANDS, what: string): {missing: string[]; peerProblem?: string} {
     const names = new Set(this.commands.map((c) => c.name));
     const missing = FAULT_COMMANDS[fault].filter((n) => !names.has(n));
-    if (missing.length === 0) return;
-    this.ctx.problem(at, `${what} is made with the peers' ${FAULT_COMMANDS[fault].join(' and ')} commands; ${this.program} does not offer ${missing.join(' or ')}`);
+    if (missing.length === 0) return {missing};
+    return {missing, peerProblem: `${what} is made with the peers' ${FAULT_COMMANDS[fault].join(' and ')} commands; ${this.program} does not offer ${missing.join(' or ')}`};
   }
 }
 
 class StepBuilder {
+  /** Every network fault step (the nemesis's too), for the choice of backend once all are read. */
+  readonly netSteps: NetFaultStep<PathKey[]>[] = [];
+
   constructor(
     private readonly ctx: Context,
     private readonly peers: Set<string>,
@@ -521,9 +540,9 @@ class StepBuilder {
     const schema = stepKinds[kind];
     const step = ctx.validate(schema as z.ZodType<Record<string, unknown>>, raw, at);
     if (!step) return undefined;
-    // Network faults have one backend: the peers' own net-* commands.
+    // Made by the peers' own net-* commands or by the kernel: chooseBackend decides once every step is read.
     const fault = kind === 'loss' ? 'loss' : kind === 'delay' ? 'delay' : kind === 'heal' ? 'heal' : kind === 'partition' || kind === 'isolate' || kind === 'cut' ? 'cut' : undefined;
-    if (fault) this.needs?.fault(fault, [...at, kind], `${kind}`);
+    if (fault) this.netSteps.push({at: [...at, kind], kind, ...(this.needs?.fault(fault, kind) ?? {missing: []})});
     switch (kind) {
       case 'start':
         return {...base, kind, title: `start ${targetText(step.start)}`, target: this.target(step.start, [...at, 'start'])};

@@ -58,6 +58,8 @@ export interface Scenario {
   invariants: string[];
   /** Peers per process (peer-host mode); 1 is a process per peer. */
   peersPerProcess: number;
+  /** What makes its network faults: the peers' net-* commands, or nftables rules in the kernel (chosen at load time). */
+  faults: 'peer' | 'kernel';
   nemesis?: NemesisPlan;
   /** Bounds on what each peer sends per second, by phase; judged at the end like an invariant. */
   traffic?: TrafficBounds;

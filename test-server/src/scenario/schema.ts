@@ -219,6 +219,7 @@ export const scenario = z.strictObject({
   vars: z.record(z.string().regex(/^\w+$/), z.union([z.string(), z.number()])).optional().describe('values for ${name} in run lines and expectations'),
   peers_per_process: z.int().min(1).max(1000).optional().describe('run this many peers in each process (for scale; process faults then hit them all)'),
   peer: peerProgramSchema.optional().describe('the peer program this scenario runs instead of the config file\'s or the reference peer (--peer overrides it); a relative cwd is from the scenario\'s folder'),
+  faults: z.enum(['peer', 'kernel', 'auto']).optional().describe('what makes network faults: the peers\' own net-* commands (peer), nftables rules in the kernel (kernel: root, no delay), or peer when the program offers the commands and kernel otherwise (auto, the default); --faults overrides it'),
   peer_args: z.record(z.string(), z.array(z.string())).optional().describe('extra flags for the peer program, per peer name (or "all")'),
   invariants: z.array(invariantEntry).optional().describe('properties checked over the whole run; membership-legality is checked unless listed as -membership-legality'),
   nemesis: nemesis.optional().describe('faults injected on a schedule in the background while the steps go on'),
