@@ -17,7 +17,7 @@ const addresses = new Map([
   ['bob', '127.0.0.3'],
   ['carol', '127.0.0.4'],
 ]);
-const header = ['table inet peerlab_1_1_b0 {', '  chain out {', '    type filter hook output priority 0; policy accept;', '  }', '}', 'flush chain inet peerlab_1_1_b0 out'];
+const header = ['table inet peerlab_1_1_b0 {', '  chain in {', '    type filter hook input priority 0; policy accept;', '  }', '}', 'flush chain inet peerlab_1_1_b0 in'];
 const rulesOf = (text: string) => text.split('\n').filter((l) => l.startsWith('add rule')).map((l) => l.replace('add rule inet peerlab_1_1_b0 out ', ''));
 
 test('no rules: the table and its chain, flushed, so one transaction both creates and clears it', (t) => {

@@ -4,13 +4,17 @@
  * transaction (the table declared, its chain flushed and refilled), so a
  * change is atomic and a restart or resume needs nothing but the same text.
  *
- * Rules sit on the output hook and key on (source, destination) address
- * pairs of peers: every peer has its own loopback address, and the
+ * Rules sit on the input hook, as a firewall on the receiving host would:
+ * a dropped packet leaves its sender as on a real network, and vanishes on
+ * the way in. (On the output hook the sender's own send fails with EPERM,
+ * which no real partition does, and which memberlist, for one, takes as its
+ * own fault and never suspects the member it could not reach.) They key on
+ * (source, destination) address pairs of peers: every peer has its own loopback address, and the
  * coordinator's 127.0.0.1 is never one of them, so agent traffic is untouched.
  */
 import type {Link, NetRule} from '../../engine/fault-plan.js';
 
-export const CHAIN = 'out';
+export const CHAIN = 'in';
 
 /** A table name nft takes as is: letters, digits, underscores. */
 export function isTableName(name: string): boolean {
@@ -35,7 +39,7 @@ export function buildRuleset({table, rules, addresses}: RulesetInput): string {
   const lines = [
     `table inet ${table} {`,
     `  chain ${CHAIN} {`,
-    '    type filter hook output priority 0; policy accept;',
+    '    type filter hook input priority 0; policy accept;',
     '  }',
     '}',
     `flush chain inet ${table} ${CHAIN}`,
