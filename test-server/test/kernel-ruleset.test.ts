@@ -18,7 +18,7 @@ const addresses = new Map([
   ['carol', '127.0.0.4'],
 ]);
 const header = ['table inet peerlab_1_1_b0 {', '  chain in {', '    type filter hook input priority 0; policy accept;', '  }', '}', 'flush chain inet peerlab_1_1_b0 in'];
-const rulesOf = (text: string) => text.split('\n').filter((l) => l.startsWith('add rule')).map((l) => l.replace('add rule inet peerlab_1_1_b0 out ', ''));
+const rulesOf = (text: string) => text.split('\n').filter((l) => l.startsWith('add rule')).map((l) => l.replace('add rule inet peerlab_1_1_b0 in ', ''));
 
 test('no rules: the table and its chain, flushed, so one transaction both creates and clears it', (t) => {
   t.is(buildRuleset({table: 'peerlab_1_1_b0', rules: [], addresses}), header.join('\n') + '\n');
