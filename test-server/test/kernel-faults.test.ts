@@ -98,6 +98,28 @@ kernelTest('a partition made in the kernel is detected and healed; the run\'s ta
   t.false(events.some((e) => e.type === 'command.send' && String(e.data.name).startsWith('net-')), 'no net-* command was sent');
 });
 
+kernelTest('two Python peers, which cannot cut their own links, are partitioned in the kernel (faults: auto): each declares the other dead, and the heal merges them', async (t) => {
+  t.timeout(180_000);
+  const dir = await tempDir(t, 'peerlab-kernel-python-');
+  const out = path.join(dir, 'runs');
+  const pythonPeer = `/usr/bin/python3 ${path.join(root, 'peer-python', 'bin', 'peerlab-python-peer')}`;
+  // No --faults: auto picks the kernel because the Python peer offers no net-* commands.
+  const run = execa(node, [bin, 'run', path.join(root, 'test-server', 'test', 'fixtures', 'scenarios', 'kernel-partition-2.yaml'), '--out', out, '--peer', pythonPeer], {cwd: dir, reject: false, all: true, timeout: 150_000});
+  const result = await run;
+  t.is(result.exitCode, 0, result.all);
+  t.regex(result.all ?? '', /\[kernel faults\]/);
+  t.deepEqual(await tablesOf(run.pid!), [], 'no table of this run is left');
+  const events = await history(out);
+  t.like(events.find((e) => e.type === 'run.begin')?.data, {faults: 'kernel'});
+  // Detected by the peers themselves: each reported the other dead while the rules were in force.
+  const partitionAt = events.findIndex((e) => e.type === 'fault' && e.data.kind === 'partition');
+  const healAt = events.findIndex((e) => e.type === 'fault' && e.data.kind === 'heal');
+  const deaths = events.slice(partitionAt, healAt).filter((e) => e.type === 'member.dead').map((e) => `${e.src} ${String(e.data.name)}`);
+  t.true(deaths.includes('peer:alice bob') && deaths.includes('peer:bob alice'), `deaths between partition and heal: ${deaths.join(', ')}`);
+  const rejoins = events.slice(healAt).filter((e) => e.type === 'member.alive' || e.type === 'member.joined').map((e) => `${e.src} ${String(e.data.name)}`);
+  t.true(rejoins.includes('peer:alice bob') && rejoins.includes('peer:bob alice'), `after the heal: ${rejoins.join(', ')}`);
+});
+
 kernelTest('SIGKILL of the coordinator inside a partition: its janitor deletes the table, and no peer is left', async (t) => {
   t.timeout(120_000);
   const dir = await tempDir(t, 'peerlab-kernel-kill-');
