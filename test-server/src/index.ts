@@ -2,5 +2,5 @@
 export {Coordinator} from './coordinator.js';
 export type {CoordinatorOptions} from './coordinator.js';
 export {generateNames} from '@peerlab/events/names';
-export {defaultPeerBin, killAllPeersNow} from './fleet/fleet.js';
+export {defaultPeerBin, killAllPeersNow} from './runners/local/local-runner.js';
 export {HistoryWriter} from './history/writer.js';

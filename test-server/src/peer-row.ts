@@ -4,7 +4,7 @@
  * coordinator rather than in either front end, so both use it and neither
  * imports the other.
  */
-import type {Fleet} from './fleet/fleet.js';
+import type {Fleet} from './runners/local/local-runner.js';
 import type {Hub} from './hub/hub.js';
 import type {PeerViews} from './hub/peer-views.js';
 

@@ -16,7 +16,7 @@ import path from 'node:path';
 import {execa} from 'execa';
 import type {CommandReply, PeerEvent} from '@peerlab/client-agent/protocol';
 import type {Coordinator} from '../src/coordinator.js';
-import {defaultPeerBin} from '../src/fleet/fleet.js';
+import {defaultPeerBin} from '../src/runners/local/local-runner.js';
 import {call, isAlive, startCoordinator, tempDir, until} from './support.js';
 
 function errorOf(reply: CommandReply): string {

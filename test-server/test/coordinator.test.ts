@@ -11,7 +11,7 @@ import {io} from 'socket.io-client';
 import type {PeerEvent} from '@peerlab/client-agent/protocol';
 import type {Coordinator} from '../src/coordinator.js';
 import {generateNames} from '@peerlab/events/names';
-import type {PeerHost, PeerExit} from '../src/fleet/peer-host.js';
+import type {PeerHost, PeerExit} from '../src/runners/local/peer-host.js';
 import type {AgentInfo, HubEvents} from '../src/hub/hub.js';
 import {call, isAlive, isError, rawAgent, record, startCoordinator, until, waitForEvent} from './support.js';
 

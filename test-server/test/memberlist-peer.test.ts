@@ -15,7 +15,7 @@ import {execFileSync} from 'node:child_process';
 import {existsSync} from 'node:fs';
 import {readFile, readdir} from 'node:fs/promises';
 import path from 'node:path';
-import {checkPeerProgram} from '../src/fleet/peer-commands.js';
+import {checkPeerProgram} from '../src/peer-program/peer-commands.js';
 import {startCoordinator, tempDir, until} from './support.js';
 import {node, peerlab, root} from './foreign-peer.js';
 

@@ -15,7 +15,7 @@ import {Coordinator} from '../src/coordinator.js';
 import type {CoordinatorOptions} from '../src/coordinator.js';
 import {parseScenarioText, ScenarioLoadError} from '../src/scenario/load.js';
 import type {ScenarioProblem} from '../src/scenario/load.js';
-import {peerCommandSpecs} from '../src/fleet/peer-commands.js';
+import {peerCommandSpecs} from '../src/peer-program/peer-commands.js';
 
 type Listener = (...args: any[]) => void;
 interface Emitter {

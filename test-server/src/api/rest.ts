@@ -7,7 +7,7 @@ import express from 'express';
 import type {ErrorRequestHandler, NextFunction, Request, RequestHandler, Response, Router} from 'express';
 import {z} from 'zod';
 import {findPrototypeKey} from '@peerlab/client-agent/protocol';
-import {FleetError} from '../fleet/fleet.js';
+import {FleetError} from '../runners/local/local-runner.js';
 import {PEER_NAME, PEER_NAME_RULE, generateNames} from '@peerlab/events/names';
 import {notJsonBody} from '@peerlab/node-kit/json-body';
 import {peerRow} from '../peer-row.js';

@@ -9,7 +9,7 @@ import type {CommandSpec} from '@peerlab/client-agent';
 import {CommandError, parseWords, splitWords} from '@peerlab/client-agent';
 import type {Coordinator} from '../coordinator.js';
 import {peerRow} from '../peer-row.js';
-import {FleetError} from '../fleet/fleet.js';
+import {FleetError} from '../runners/local/local-runner.js';
 import {renderTable} from '@peerlab/node-kit/table';
 import {FaultInjector} from '../engine/faults.js';
 import type {RecordFault} from '../engine/faults.js';

@@ -13,9 +13,9 @@ import type {PeerEvent} from '@peerlab/client-agent/protocol';
 import {Coordinator} from '../coordinator.js';
 import type {AgentInfo} from '../hub/hub.js';
 import {HubError} from '../hub/hub.js';
-import type {PeerHost, PeerLaunch} from '../fleet/peer-host.js';
+import type {PeerHost, PeerLaunch} from '../runners/local/peer-host.js';
 import type {PeerProgram} from '../peer-program/program.js';
-import {killAllPeersNow} from '../fleet/fleet.js';
+import {killAllPeersNow} from '../runners/local/local-runner.js';
 import {CheckStop} from './stop.js';
 
 export interface SessionOptions {

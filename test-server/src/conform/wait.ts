@@ -1,6 +1,6 @@
 /** Waiting with deadlines: polled conditions, process ends, and the one deliberate pause (a fault's duration). */
 import {readFileSync} from 'node:fs';
-import type {PeerExit, PeerHost} from '../fleet/peer-host.js';
+import type {PeerExit, PeerHost} from '../runners/local/peer-host.js';
 
 /** Polls `check` every 20 ms; its value, or undefined at the deadline. */
 export async function until<T>(check: () => T | undefined | false, timeoutMs: number): Promise<T | undefined> {

@@ -11,9 +11,9 @@ import path from 'node:path';
 import {createRequire} from 'node:module';
 import type {PeerExit, PeerLaunch} from './peer-host.js';
 import {PeerHost} from './peer-host.js';
-import {findExecutable} from './executable.js';
-import type {PeerProgram} from '../peer-program/program.js';
-import {REFERENCE_PEER} from '../peer-program/program.js';
+import {findExecutable} from '../../peer-program/executable.js';
+import type {PeerProgram} from '../../peer-program/program.js';
+import {REFERENCE_PEER} from '../../peer-program/program.js';
 import {PEER_NAME_RULE, isValidPeerName} from '@peerlab/events/names';
 
 export interface FleetOptions {

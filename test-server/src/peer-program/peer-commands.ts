@@ -9,10 +9,10 @@
 import {execa} from 'execa';
 import type {Capabilities, CommandSpec} from '@peerlab/client-agent';
 import {parseDescription, ProtocolError} from '@peerlab/client-agent/protocol';
-import type {PeerProgram} from '../peer-program/program.js';
-import {commandText, programKey} from '../peer-program/program.js';
+import type {PeerProgram} from './program.js';
+import {commandText, programKey} from './program.js';
 import {findExecutable} from './executable.js';
-import {defaultPeerBin, referencePeer} from './fleet.js';
+import {defaultPeerBin, referencePeer} from '../runners/local/local-runner.js';
 
 export type ProgramCheck = {ok: true; specs: CommandSpec[]; capabilities: Capabilities} | {ok: false; message: string};
 
