@@ -12,7 +12,7 @@ import {access, readFile, readdir, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import {NO_CAPABILITIES, ProtocolError, parseDescription, parseHello} from '@peerlab/client-agent/protocol';
 import type {ScenarioResult} from '../src/engine/results.js';
-import {defaultPeerBin} from '../src/runners/local/local-runner.js';
+import {defaultPeerBin} from '../src/peer-program/reference.js';
 import {checkPeerProgram} from '../src/peer-program/peer-commands.js';
 import {tempDir} from './support.js';
 import {describes, execPeer, fixtures, node, peerlab, root} from './foreign-peer.js';

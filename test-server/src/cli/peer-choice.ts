@@ -13,7 +13,7 @@ import {ConfigError, findConfigFile, loadConfigFile} from '../peer-program/confi
 import type {PeerlabConfig} from '../peer-program/config-file.js';
 import {formatProblem} from '../scenario/problems.js';
 import {checkPeerProgram} from '../peer-program/peer-commands.js';
-import {referencePeer} from '../runners/local/local-runner.js';
+import {referencePeer} from '../peer-program/reference.js';
 import {FAULTS_MODES} from '../faults/backend.js';
 import type {FaultsMode} from '../faults/backend.js';
 import type {FaultsChoice} from '../faults/choose.js';

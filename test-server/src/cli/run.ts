@@ -6,7 +6,7 @@
  * run's, and a run that passed then exits as the comparison does.
  */
 import {access, constants, mkdir} from 'node:fs/promises';
-import {killAllPeersNow} from '../runners/local/local-runner.js';
+import {killAllPeersNow} from '../runners/factory.js';
 import {runSuite} from '../engine/runner.js';
 import {exitCodes} from '../engine/results.js';
 import {createReporters, HtmlReporter, ReporterMux} from '../reporters/index.js';

@@ -1,6 +1,6 @@
 /**
  * Runs one scenario on fresh peers and records everything in its history.
- * The engine talks to peers only through the coordinator's fleet and hub;
+ * The engine talks to peers only through the coordinator's runner and hub;
  * it decides when an await is satisfied with the same checkers that later
  * judge the run, and the final verdict is computed from the history alone.
  */
@@ -292,7 +292,7 @@ class ScenarioRun {
 
   /** Live peers the coordinator can drive now: running and registered. */
   #live(): string[] {
-    return this.coordinator.fleet.peers().filter(({name, host}) => host.state === 'running' && this.coordinator.hub.isConnected(name)).map(({name}) => name).sort();
+    return this.coordinator.runner.peers().filter(({name, handle}) => handle.state === 'running' && this.coordinator.hub.isConnected(name)).map(({name}) => name).sort();
   }
 
   #resolve(target: Target, forStart = false): string[] {

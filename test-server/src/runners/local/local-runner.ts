@@ -1,104 +1,58 @@
 /**
- * The fleet supervisor: spawns peers by name, keeps one host per name, and
- * stops them all, whatever way the run ends. Peers stay in the coordinator's
- * process group (Ctrl-C in a terminal reaches them all), carry the
- * coordinator's pid so they exit when it is gone, and their agents give up
- * when it stops answering: three nets against orphans.
+ * The local runner: peers as processes on this machine. It spawns peers by
+ * name, keeps one host per name, and stops them all, whatever way the run
+ * ends. Peers stay in the coordinator's process group (Ctrl-C in a terminal
+ * reaches them all), carry the coordinator's pid so they exit when it is
+ * gone, and their agents give up when it stops answering: three nets against
+ * orphans. A fourth, for whatever slips through: each carries the run id
+ * (PEERLAB_RUN_ID), which `peerlab down` looks for (reap.ts).
  */
 import {EventEmitter} from 'node:events';
 import {mkdirSync} from 'node:fs';
 import path from 'node:path';
-import {createRequire} from 'node:module';
-import type {PeerExit, PeerLaunch} from './peer-host.js';
+import type {PeerLaunch} from './peer-host.js';
 import {PeerHost} from './peer-host.js';
 import {findExecutable} from '../../peer-program/executable.js';
-import type {PeerProgram} from '../../peer-program/program.js';
-import {REFERENCE_PEER} from '../../peer-program/program.js';
+import {referencePeer} from '../../peer-program/reference.js';
 import {PEER_NAME_RULE, isValidPeerName} from '@peerlab/events/names';
+import type {PeerExit, Runner, RunnerEvents, RunnerOptions} from '../runner.js';
+import {RunnerError} from '../runner.js';
+import type {RunnerLimits} from '../limits.js';
 
-export interface FleetOptions {
-  coordinatorUrl: string;
-  token: string;
-  bootstrapUrl?: string;
-  logDir: string;
-  /**
-   * Where each peer's own folder goes (`<dataDir>/<name>`), passed as its
-   * `--data-dir`: the only files its run, load-config and save-config reach
-   * when a scenario or the prompt sends them.
-   */
-  dataDir: string;
-  profile?: 'local' | 'lan';
-  /** Seconds an agent waits for an unreachable coordinator before its peer exits. */
-  agentGraceMs?: number;
-  /**
-   * The program every peer runs, run directly (no wrapper), so the fleet's
-   * signals reach it. Default: the reference peer, `node <peerBin>`.
-   */
-  peer?: PeerProgram;
-  /** The reference peer's file, run with this Node (default: the bundled peerlab-peer); ignored with `peer`. */
-  peerBin?: string;
-  extraArgs?: string[];
-  /**
-   * Kernel fault mode: the address each peer binds, passed as `--host`, the same
-   * for a name all run long (the kernel's rules name addresses). Absent: no --host.
-   */
-  hostFor?: (name: string) => string;
+/** Every local runner in this process, so a CLI's signal or exit handler can stop peers it never saw created. */
+const runners = new Set<LocalRunner>();
+
+/** Synchronous SIGKILL of every peer of every local runner: the last resort on the way out. */
+export function killAllLocalPeersNow(): void {
+  for (const runner of runners) runner.killAllNow();
 }
 
-export interface FleetEvents {
-  spawned: [PeerHost];
-  exit: [PeerHost, PeerExit];
-}
+/** Processes on this machine can do everything a scenario asks. */
+export const LOCAL_LIMITS: RunnerLimits = {};
 
-export class FleetError extends Error {
-  constructor(
-    message: string,
-    readonly code: 'unknown-peer' | 'already-running' | 'bad-name' | 'not-running' | 'not-paused',
-  ) {
-    super(message);
-    this.name = 'FleetError';
-  }
-}
-
-export function defaultPeerBin(): string {
-  const require = createRequire(import.meta.url);
-  return path.join(path.dirname(require.resolve('@peerlab/peer/package.json')), 'bin', 'peerlab-peer.mjs');
-}
-
-/** The reference peer as a peer program: this Node running peerBin, in the current folder. */
-export function referencePeer(peerBin = defaultPeerBin()): PeerProgram {
-  return {command: [process.execPath, peerBin], cwd: process.cwd(), env: {}, origin: REFERENCE_PEER};
-}
-
-/** Every fleet in this process, so a CLI's signal or exit handler can stop peers it never saw created. */
-const fleets = new Set<Fleet>();
-
-/** Synchronous SIGKILL of every peer of every fleet: the last resort on the way out. */
-export function killAllPeersNow(): void {
-  for (const fleet of fleets) fleet.killAllNow();
-}
-
-export class Fleet extends EventEmitter<FleetEvents> {
+export class LocalRunner extends EventEmitter<RunnerEvents> implements Runner {
+  readonly kind = 'local';
+  readonly limits = LOCAL_LIMITS;
   readonly #hosts = new Map<string, PeerHost>();
-  readonly #options: FleetOptions;
+  readonly #options: RunnerOptions;
   /** Per-peer flags given at spawn, kept so a restart starts the peer the same way. */
   readonly #extra = new WeakMap<PeerHost, readonly string[]>();
 
-  constructor(options: FleetOptions) {
+  constructor(options: RunnerOptions) {
     super();
     this.#options = options;
     mkdirSync(options.logDir, {recursive: true});
-    fleets.add(this);
+    runners.add(this);
   }
 
   /** The processes, each once (a peer host carries several peers). */
-  hosts(): PeerHost[] {
+  handles(): PeerHost[] {
     return [...new Set(this.#hosts.values())];
   }
 
   /** Every peer by name, with the process that carries it. */
-  peers(): Array<{name: string; host: PeerHost}> {
-    return [...this.#hosts].map(([name, host]) => ({name, host}));
+  peers(): Array<{name: string; handle: PeerHost}> {
+    return [...this.#hosts].map(([name, handle]) => ({name, handle}));
   }
 
   get(name: string): PeerHost | undefined {
@@ -114,15 +68,15 @@ export class Fleet extends EventEmitter<FleetEvents> {
     return path.resolve(this.#options.dataDir, name);
   }
 
-  spawn(name: string, extraArgs: readonly string[] = []): PeerHost {
-    return this.spawnGroup([name], extraArgs);
+  async start(names: readonly string[], extraArgs: readonly string[] = []): Promise<PeerHost> {
+    return this.spawnGroup(names, extraArgs);
   }
 
-  /** One process for these peers: one name is a plain peer, several a peer host (`--names`). */
+  /** One process for these peers, at once: one name is a plain peer, several a peer host (`--names`). */
   spawnGroup(names: readonly string[], extraArgs: readonly string[] = []): PeerHost {
     for (const name of names) {
-      if (!isValidPeerName(name)) throw new FleetError(`"${name}" is not a valid peer name (${PEER_NAME_RULE})`, 'bad-name');
-      if (this.#hosts.get(name)?.alive) throw new FleetError(`${name} is already running`, 'already-running');
+      if (!isValidPeerName(name)) throw new RunnerError(`"${name}" is not a valid peer name (${PEER_NAME_RULE})`, 'bad-name');
+      if (this.#hosts.get(name)?.alive) throw new RunnerError(`${name} is already running`, 'already-running');
     }
     const host = new PeerHost(names, this.launch(names, extraArgs));
     for (const n of names) this.#hosts.set(n, host);
@@ -132,8 +86,12 @@ export class Fleet extends EventEmitter<FleetEvents> {
     return host;
   }
 
+  markRegistered(name: string): void {
+    this.#hosts.get(name)?.markRunning();
+  }
+
   /**
-   * How the fleet starts a process for these peers: the program, its flags and
+   * How the runner starts a process for these peers: the program, its flags and
    * environment, its log. Public so that a tool can start one the same way
    * with a detail changed (peerlab conform: a wrong token, another parent).
    */
@@ -164,31 +122,31 @@ export class Fleet extends EventEmitter<FleetEvents> {
       // The token goes by environment, not argv, which anyone can read with ps. The peer sends
       // PEERLAB_BOOTSTRAP_TOKEN before PEERLAB_TOKEN to its bootstrap service: one left in the user's
       // shell (for a stand-alone service) would reach the coordinator's, which wants the run token.
-      env: {...program.env, PEERLAB_TOKEN: o.token, ...(o.bootstrapUrl ? {PEERLAB_BOOTSTRAP_TOKEN: o.token} : {}), PEERLAB_PARENT_PID: String(process.pid)},
+      env: {...program.env, PEERLAB_TOKEN: o.token, ...(o.bootstrapUrl ? {PEERLAB_BOOTSTRAP_TOKEN: o.token} : {}), PEERLAB_PARENT_PID: String(process.pid), PEERLAB_RUN_ID: o.runId},
       logFile: this.logFile(name),
     };
   }
 
   #require(name: string): PeerHost {
     const host = this.#hosts.get(name);
-    if (!host) throw new FleetError(`no peer named ${name}`, 'unknown-peer');
+    if (!host) throw new RunnerError(`no peer named ${name}`, 'unknown-peer');
     return host;
   }
 
-  kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): PeerHost {
+  async kill(name: string): Promise<PeerExit> {
     const host = this.#require(name);
-    if (!host.kill(signal)) throw new FleetError(`${name} is not running`, 'not-running');
-    return host;
+    if (!host.kill('SIGKILL')) throw new RunnerError(`${name} is not running`, 'not-running');
+    return host.exited;
   }
 
-  async terminate(name: string, timeoutMs?: number): Promise<PeerExit> {
+  async terminate(name: string, deadlineMs?: number): Promise<PeerExit> {
     const host = this.#require(name);
-    if (!host.alive) throw new FleetError(`${name} is not running`, 'not-running');
-    return host.terminate(timeoutMs);
+    if (!host.alive) throw new RunnerError(`${name} is not running`, 'not-running');
+    return host.terminate(deadlineMs);
   }
 
   /** Stops the current process (SIGKILL unless asked to be graceful) and starts a new one under the same name. */
-  async restart(name: string, graceful = false): Promise<PeerHost> {
+  async restart(name: string, {graceful = false}: {graceful?: boolean} = {}): Promise<PeerHost> {
     const host = this.#require(name);
     const extra = this.#extra.get(host) ?? [];
     if (host.alive) {
@@ -201,22 +159,23 @@ export class Fleet extends EventEmitter<FleetEvents> {
     return this.spawnGroup(host.names, extra);
   }
 
-  pause(name: string): PeerHost {
+  async pause(name: string): Promise<void> {
     const host = this.#require(name);
-    if (!host.pause()) throw new FleetError(`${name} is not running`, 'not-running');
-    return host;
+    if (!host.pause()) throw new RunnerError(`${name} is not running`, 'not-running');
   }
 
-  resume(name: string): PeerHost {
+  async resume(name: string): Promise<void> {
     const host = this.#require(name);
-    if (!host.resume()) throw new FleetError(`${name} is not paused`, 'not-paused');
-    return host;
+    if (!host.resume()) throw new RunnerError(`${name} is not paused`, 'not-paused');
   }
+
+  /** Each peer writes its log into the run folder itself: nothing to fetch. */
+  async collectLogs(): Promise<void> {}
 
   /** Graceful stop of every peer at once, then SIGKILL for any still there at the deadline. */
-  async stopAll(timeoutMs = 3000): Promise<void> {
-    await Promise.all(this.hosts().filter((h) => h.alive).map((h) => h.terminate(timeoutMs)));
-    fleets.delete(this);
+  async stopAll(deadlineMs = 3000): Promise<void> {
+    await Promise.all(this.handles().filter((h) => h.alive).map((h) => h.terminate(deadlineMs)));
+    runners.delete(this);
   }
 
   /** Last resort on the way out: synchronous, no waiting. */
