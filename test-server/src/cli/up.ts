@@ -17,6 +17,7 @@ import {recordCoordinator} from '../history/record.js';
 import {choosePeer} from './peer-choice.js';
 import {REFERENCE_PEER, commandText} from '../peer-program/program.js';
 import type {PeerChoice, PeerFlags} from './peer-choice.js';
+import {cannot} from '../runners/limits.js';
 
 export interface UpOptions extends PeerFlags {
   peers?: number;
@@ -59,6 +60,11 @@ export async function up(options: UpOptions): Promise<number> {
   // Checked before the coordinator starts: a program that cannot run stops here, exit 2.
   const peer = await choosePeer('peerlab up', options);
   if (!peer) return 2;
+  const oneEach = peer.runner.limits.peersPerProcess;
+  if (options.peersPerProcess > 1 && oneEach !== undefined) {
+    process.stderr.write(`peerlab up: --peers-per-process ${options.peersPerProcess}: ${cannot(peer.runner, `run ${options.peersPerProcess} peers in one process`, oneEach)}\nno peer was started.\n`);
+    return 2;
+  }
   const faults = upFaults(peer, options.peersPerProcess);
   if (typeof faults === 'string') {
     process.stderr.write(`peerlab up: ${faults}\nno peer was started.\n`);
@@ -67,6 +73,7 @@ export async function up(options: UpOptions): Promise<number> {
   const coordinator = await Coordinator.start({
     ...(faults.backend === 'kernel' ? {kernelFaults: {nft: faults.nft, peers: names}} : {}),
     peer: peer.fallback,
+    runner: peer.runner.kind,
     host: options.host,
     port: options.port,
     ...(options.token ? {token: options.token} : {}),
