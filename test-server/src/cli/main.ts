@@ -19,6 +19,7 @@ import {alphaArgument, compare, DEFAULT_ALPHA, DEFAULT_THRESHOLD, figureNames, t
 import {MIN_TOKEN_LENGTH, tokenArgument} from '@peerlab/node-kit/token';
 import {isValidPeerName} from '@peerlab/events/names';
 import {CONFIG_FILE_NAME} from '../peer-program/config-file.js';
+import {configureSwarm} from '../runners/swarm/settings.js';
 
 function integer(min: number, max: number) {
   return (value: string): number => {
@@ -78,6 +79,9 @@ export async function main(argv: string[]): Promise<void> {
     .option('--config <file>', `the config file (default: ${CONFIG_FILE_NAME} in the current folder or the nearest above it)`)
     .option('--faults <mode>', 'what makes network faults: peer (the peers\' net-* commands), kernel (nftables; root, no delay) or auto (default: a scenario\'s or the config file\'s faults:, else auto)', faultsFlag)
     .option('--runner <kind>', `what runs the peers: ${RUNNER_KINDS.join(', ')} (default: the config file's runner:, else local)`, runnerFlag)
+    .option('--image <ref>', 'with --runner swarm: the image the peers run in, holding the --peer program (default: the reference peer\'s, built here from this Node)')
+    .option('--coordinator-address <host>', 'with --runner swarm: the address peers on other nodes reach the coordinator at (the port stays its own)')
+    .hook('preAction', (command) => swarmFlags(command.opts()))
     .action(async (opts: {peer?: string[]; config?: string; faults?: FaultsMode; runner?: RunnerKind; peers?: number; names?: string[]; host: string; port: number; token?: string; profile: 'local' | 'lan'; logs?: string; dataDir?: string; grace: number; peersPerProcess: number; allowedHost: string[]; serve: boolean; prompt: boolean}) => {
       if (opts.peers !== undefined && opts.names) {
         process.stderr.write('peerlab up: give --peers or --names, not both\n');
@@ -108,6 +112,9 @@ export async function main(argv: string[]): Promise<void> {
     .option('--config <file>', `the config file (default: ${CONFIG_FILE_NAME} in the current folder or the nearest above it)`)
     .option('--faults <mode>', 'what makes network faults: peer (the peers\' net-* commands), kernel (nftables; root, no delay) or auto (default: a scenario\'s or the config file\'s faults:, else auto)', faultsFlag)
     .option('--runner <kind>', `what runs the peers: ${RUNNER_KINDS.join(', ')} (default: the config file's runner:, else local)`, runnerFlag)
+    .option('--image <ref>', 'with --runner swarm: the image the peers run in, holding the --peer program (default: the reference peer\'s, built here from this Node)')
+    .option('--coordinator-address <host>', 'with --runner swarm: the address peers on other nodes reach the coordinator at (the port stays its own)')
+    .hook('preAction', (command) => swarmFlags(command.opts()))
     .action(async (paths: string[], opts: {peer?: string[]; config?: string; faults?: FaultsMode; runner?: RunnerKind; reporter: string[]; watch: boolean; watchPort: number; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number; saveFigures?: string; baseline?: string; alpha: number; threshold: number; figures?: string[]}) => {
       process.exitCode = await run(paths, opts);
     });
@@ -171,4 +178,9 @@ export async function main(argv: string[]): Promise<void> {
     });
 
   await program.parseAsync(argv);
+}
+
+/** The swarm runner's own flags, for whichever run or up follows. */
+function swarmFlags(opts: {image?: string; coordinatorAddress?: string}): void {
+  configureSwarm({...(opts.image ? {image: opts.image} : {}), ...(opts.coordinatorAddress ? {coordinatorAddress: opts.coordinatorAddress} : {})});
 }

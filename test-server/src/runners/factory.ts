@@ -7,9 +7,11 @@
 import type {Runner, RunnerKind, RunnerModule, RunnerOptions} from './runner.js';
 import {RUNNER_KINDS} from './runner.js';
 import {localRunner} from './local/module.js';
+import {swarmRunner} from './swarm/module.js';
 
 const modules: Partial<Record<RunnerKind, RunnerModule>> = {
   local: localRunner,
+  swarm: swarmRunner,
 };
 
 export function isRunnerKind(value: string): value is RunnerKind {
