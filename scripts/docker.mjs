@@ -3,14 +3,14 @@
 // docker.io (installed with apt-get when missing), a dockerd with its own
 // socket, data, exec root and pid file in a temp dir, in a session of its own
 // (a Ctrl-C meant for the tests does not reach it), made a single-node swarm
-// on 127.0.0.1; stopped and removed afterwards (its swarm with it). It never touches a system
+// on 127.0.0.1; stopped and removed afterwards. It never touches a system
 // engine: no default socket, no default data root, its own swarm ports, no
 // bridge and no iptables rules (the peers use host networking).
 //
 //   node scripts/docker.mjs            installs docker.io if missing
 //   import {startDocker} ...           {host, stop(), stopSync()}: host is DOCKER_HOST for it
 import {spawn, spawnSync} from 'node:child_process';
-import {existsSync, openSync, closeSync, rmSync} from 'node:fs';
+import {existsSync, openSync, closeSync, readFileSync, rmSync} from 'node:fs';
 import {mkdtemp} from 'node:fs/promises';
 import {createServer} from 'node:net';
 import {createSocket} from 'node:dgram';
@@ -43,26 +43,31 @@ function sleepSync(ms) {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/** Running: there, and not a zombie (our own child, which a blocked event loop cannot reap, stays one). */
 function alive(pid) {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
 }
 
-function freePort(kind) {
-  return new Promise((resolve, reject) => {
-    if (kind === 'udp') {
+/** A UDP port free on this machine in the range the engine accepts for its data path (1024-49151). */
+async function freeDataPathPort() {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 29_000);
+    const free = await new Promise((resolve) => {
       const socket = createSocket('udp4');
-      socket.once('error', reject);
-      socket.bind(0, '127.0.0.1', () => {
-        const {port} = socket.address();
-        socket.close(() => resolve(port));
-      });
-      return;
-    }
+      socket.once('error', () => resolve(false));
+      socket.bind(port, () => socket.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
@@ -74,8 +79,9 @@ function freePort(kind) {
 
 /**
  * Starts a dockerd of its own and makes it a single-node swarm; resolves with
- * its DOCKER_HOST and stop() (stopSync() for signal handlers), which stop
- * dockerd and remove its directory, the swarm's state with it. Throws, with the end of
+ * its DOCKER_HOST and stop(), which leaves the swarm, stops dockerd and
+ * removes its directory (stopSync(), for signal handlers, skips the leave:
+ * the swarm's state goes with the directory). Throws, with the end of
  * dockerd's log, if it does not come up (and cleans up what it made). An
  * AbortSignal given as `signal` interrupts the start, the same way.
  */
@@ -130,9 +136,11 @@ export async function startDocker({log = () => {}, signal} = {}) {
     }
   };
   const docker = new Docker({socketPath: socket});
-  // Leaving the swarm is removing its state, which lives in the data root that stopSync removes:
-  // a `swarm leave` first only makes dockerd's shutdown wait 20 s longer for the ingress network.
-  const stop = async () => stopSync();
+  const stop = async () => {
+    if (stopped) return;
+    await docker.swarmLeave({force: true}).catch((error) => log(`swarm leave: ${error.message}`));
+    stopSync();
+  };
   try {
     const deadline = Date.now() + START_MS;
     for (;;) {
@@ -143,7 +151,7 @@ export async function startDocker({log = () => {}, signal} = {}) {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     // Ports of its own: another engine's swarm on this machine has the default ones.
-    const [listen, dataPath] = await Promise.all([freePort('tcp'), freePort('udp')]);
+    const [listen, dataPath] = await Promise.all([freePort(), freeDataPathPort()]);
     await docker.swarmInit({ListenAddr: `127.0.0.1:${listen}`, AdvertiseAddr: `127.0.0.1:${listen}`, DataPathPort: dataPath, ForceNewCluster: false});
     return {host, dir, stop, stopSync};
   } catch (error) {

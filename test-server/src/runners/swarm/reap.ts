@@ -28,7 +28,17 @@ function ignoreGone(error: unknown): void {
 export async function reapSwarm(runId?: string): Promise<Reaped[]> {
   if (noEngineConfigured()) return [];
   const docker = connect();
-  const services = await docker.listServices({filters: runFilter(runId)});
+  let services;
+  try {
+    services = await docker.listServices({filters: runFilter(runId)});
+  } catch (error) {
+    // The default socket with no engine behind it (a stopped system dockerd): nothing of ours is running there.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!process.env.DOCKER_HOST && (code === 'ECONNREFUSED' || code === 'ENOENT')) return [];
+    // An engine that is not a swarm manager runs no services of ours.
+    if (statusOf(error) === 503) return [];
+    throw error;
+  }
   const runs = new Set<string>();
   const reaped: Reaped[] = [];
   for (const service of services) {
