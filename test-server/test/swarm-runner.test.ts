@@ -9,7 +9,7 @@
 import test from 'ava';
 import type {ExecutionContext} from 'ava';
 import {spawn} from 'node:child_process';
-import {readFile, readdir} from 'node:fs/promises';
+import {readFile, readdir, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import {createInterface} from 'node:readline';
 import {fileURLToPath} from 'node:url';
@@ -79,6 +79,19 @@ async function leftovers(docker: Docker, runId: string): Promise<{services: numb
   const [services, containers, networks] = await Promise.all([docker.listServices({filters}), docker.listContainers({all: true, filters}), docker.listNetworks({filters})]);
   return {services: services.length, containers: containers.length, running: containers.filter((c) => c.State === 'running').length, networks: networks.length};
 }
+
+// Load-time refusals need no engine: they run everywhere.
+test('the swarm runner refuses several peers per process and kernel faults at load time, before anything starts', async (t) => {
+  const dir = await tempDir(t, 'peerlab-swarm-limits-');
+  const perProcess = await peerlab(['run', '--runner', 'swarm', '--peers-per-process', '2', path.join(root, 'scenarios', '02-three-peer-chat.yaml'), '--out', dir]);
+  t.is(perProcess.exitCode, 2, perProcess.all);
+  t.regex(perProcess.all ?? '', /--peers-per-process 2: the swarm runner cannot run 2 peers in one process: each peer is a service of its own/);
+  const file = path.join(dir, 'kernel.yaml');
+  await writeFile(file, '- name: kernel faults\n  peers: 2\n  faults: kernel\n  steps:\n    - start: all\n');
+  const kernel = await peerlab(['run', '--runner', 'swarm', file, '--out', dir]);
+  t.is(kernel.exitCode, 2, kernel.all);
+  t.true((kernel.all ?? '').includes(`${file}:3:11: [0].faults: the swarm runner cannot make kernel faults`), kernel.all);
+});
 
 serial('swarm: three peers join and converge', async (t) => {
   const [history] = await runScenarios(t, '01-join-and-converge.yaml', ['--filter', 'three peers']);
