@@ -105,8 +105,25 @@ serial('swarm: three peers join and converge', async (t) => {
   t.deepEqual(exits.map((l) => [l.data.code, l.data.unexpectedly]), [[0, false], [0, false], [0, false]]);
 });
 
-serial('swarm: chat among three peers', async (t) => {
-  await runScenarios(t, '02-three-peer-chat.yaml');
+serial('swarm: chat among three peers, in the image --image names', async (t) => {
+  // The image the first test made, named as a copy from a registry would be.
+  const [made] = await new Docker().listImages({filters: {reference: ['peerlab-peer']}});
+  t.truthy(made, 'the reference peer\'s image exists');
+  const copy = 'peerlab-test-copy:1';
+  await new Docker().getImage(made!.Id).tag({repo: 'peerlab-test-copy', tag: '1'});
+  t.teardown(() => new Docker().getImage(copy).remove().catch(() => {}));
+  const [history] = await runScenarios(t, '02-three-peer-chat.yaml', ['--image', copy]);
+  t.true(history!.some((l) => l.type === 'peer.registered'));
+});
+
+serial('swarm: an image the engine does not have is a peer that never registers, said at once, and teardown still removes its service', async (t) => {
+  const out = await tempDir(t, 'peerlab-swarm-');
+  const started = Date.now();
+  const result = await peerlab(['run', path.join('scenarios', '02-three-peer-chat.yaml'), '--runner', 'swarm', '--out', out, '--image', 'peerlab-no-such-image:0']);
+  t.not(result.exitCode, 0, result.all);
+  t.true(Date.now() - started < 60_000, `took ${Date.now() - started} ms`);
+  const [runId] = await readdir(out);
+  t.deepEqual(await leftovers(new Docker(), runId!), {services: 0, containers: 0, running: 0, networks: 0});
 });
 
 serial('swarm: a killed peer is detected, with the same history events as a local run', async (t) => {

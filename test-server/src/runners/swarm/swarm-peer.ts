@@ -31,7 +31,7 @@ export class SwarmPeer extends EventEmitter<SwarmPeerEvents> implements PeerHand
   /** The coordinator asked for its end (kill, stop, teardown): not unexpected. */
   expected = false;
   readonly #settle: (exit: PeerExit) => void;
-  readonly #waiters = new Set<(id: string) => void>();
+  readonly #waiters = new Set<{wake: (id: string) => void; fail: (error: Error) => void}>();
 
   constructor(
     readonly name: string,
@@ -50,7 +50,7 @@ export class SwarmPeer extends EventEmitter<SwarmPeerEvents> implements PeerHand
 
   started(containerId: string): void {
     this.containerId = containerId;
-    for (const wake of this.#waiters) wake(containerId);
+    for (const waiter of this.#waiters) waiter.wake(containerId);
     this.#waiters.clear();
   }
 
@@ -59,15 +59,21 @@ export class SwarmPeer extends EventEmitter<SwarmPeerEvents> implements PeerHand
     if (this.containerId) return Promise.resolve(this.containerId);
     if (!this.alive) return Promise.reject(new Error(`${this.name} ended before its container started`));
     return new Promise((resolve, reject) => {
+      const waiter = {
+        wake: (id: string): void => {
+          clearTimeout(timer);
+          resolve(id);
+        },
+        fail: (error: Error): void => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
       const timer = setTimeout(() => {
-        this.#waiters.delete(wake);
+        this.#waiters.delete(waiter);
         reject(new Error(`${this.name}: no container started within ${timeoutMs} ms`));
       }, timeoutMs);
-      const wake = (id: string): void => {
-        clearTimeout(timer);
-        resolve(id);
-      };
-      this.#waiters.add(wake);
+      this.#waiters.add(waiter);
     });
   }
 
@@ -76,6 +82,9 @@ export class SwarmPeer extends EventEmitter<SwarmPeerEvents> implements PeerHand
     const exit: PeerExit = {...(status === null ? {code: null, signal: null} : exitOf(status)), unexpectedly: !this.expected, at};
     this.exit = exit;
     this.state = 'exited';
+    // Nobody waits for a container that can no longer come (nor keeps this process up for it).
+    for (const waiter of this.#waiters) waiter.fail(new Error(`${this.name} ended before its container started`));
+    this.#waiters.clear();
     this.#settle(exit);
     this.emit('exit', exit);
   }

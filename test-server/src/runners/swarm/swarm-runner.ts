@@ -9,7 +9,7 @@
  */
 import {EventEmitter} from 'node:events';
 import {mkdirSync} from 'node:fs';
-import {writeFile} from 'node:fs/promises';
+import {appendFile, writeFile} from 'node:fs/promises';
 import {hostname} from 'node:os';
 import {spawn} from 'node:child_process';
 import {createHash} from 'node:crypto';
@@ -105,6 +105,7 @@ export class SwarmRunner extends EventEmitter<RunnerEvents> implements Runner {
   #hostNetwork: Promise<string> | undefined;
   #events: Promise<Readable> | undefined;
   #tornDown = false;
+  #taskTimer: NodeJS.Timeout | undefined;
 
   constructor(options: RunnerOptions, settings: SwarmSettings, docker: Docker = connect()) {
     super();
@@ -189,7 +190,8 @@ export class SwarmRunner extends EventEmitter<RunnerEvents> implements Runner {
 
   #containerSpec(name: string, generation: number, image: string, extraArgs: readonly string[]): Docker.ContainerSpec {
     const o = this.#options;
-    const program = this.#settings.image ? o.peer : undefined;
+    // The reference peer runs from the reference image's layout, also in an --image copied from it (a registry's).
+    const program = this.#settings.image && o.peer && o.peer.origin !== REFERENCE_PEER ? o.peer : undefined;
     const command = program ? [...program.command] : [IMAGE_NODE, IMAGE_PEER_BIN];
     const coordinator = reachableAt(o.coordinatorUrl, this.#settings.coordinatorAddress);
     const bootstrap = o.bootstrapUrl ? reachableAt(o.bootstrapUrl, this.#settings.coordinatorAddress) : undefined;
@@ -255,6 +257,7 @@ export class SwarmRunner extends EventEmitter<RunnerEvents> implements Runner {
   #track(name: string, generation: number): SwarmPeer {
     const handle = new SwarmPeer(name, generation);
     this.#peers.set(name, handle);
+    this.#watchTasks();
     handle.on('exit', (exit) => {
       this.emit('exit', handle, exit);
       void this.collectLogs([name]);
@@ -291,6 +294,38 @@ export class SwarmRunner extends EventEmitter<RunnerEvents> implements Runner {
     }
   }
 
+  /**
+   * A task the engine refuses or fails before any container (an image the
+   * node cannot get, no node to run it) sends no container event: the
+   * tasks of peers still without a container are read once a second, and
+   * such a task ends its peer at once, its error in the peer's log.
+   */
+  #watchTasks(): void {
+    if (this.#taskTimer) return;
+    this.#taskTimer = setInterval(() => {
+      const waiting = this.handles().filter((h) => h.alive && !h.containerId && !h.expected);
+      if (waiting.length === 0 || this.#tornDown) {
+        clearInterval(this.#taskTimer);
+        this.#taskTimer = undefined;
+        return;
+      }
+      for (const handle of waiting) void this.#checkTasks(handle).catch(() => {});
+    }, 1000);
+    this.#taskTimer.unref();
+  }
+
+  async #checkTasks(handle: SwarmPeer): Promise<void> {
+    const service = this.#services.get(handle.name);
+    if (!service) return;
+    const tasks = (await this.#docker.listTasks({filters: {service: [service.id]}})) as Array<{Spec?: {ContainerSpec?: {Labels?: Record<string, string>}}; Status?: {State?: string; Err?: string; ContainerStatus?: {ContainerID?: string}}}>;
+    const mine = tasks.find((task) => task.Spec?.ContainerSpec?.Labels?.[LABEL_GENERATION] === String(handle.generation));
+    const state = mine?.Status?.State;
+    if (!mine || !state || !['rejected', 'failed', 'orphaned'].includes(state) || mine.Status?.ContainerStatus?.ContainerID) return;
+    if (!handle.alive || handle.containerId) return;
+    await appendFile(this.logFile(handle.name), `peerlab: the engine did not start ${handle.name}: task ${state}: ${mine.Status?.Err ?? 'no reason given'}\n`).catch(() => {});
+    handle.ended(null);
+  }
+
   markRegistered(name: string): void {
     const handle = this.#peers.get(name);
     if (handle?.state === 'starting') handle.state = 'running';
@@ -311,8 +346,16 @@ export class SwarmRunner extends EventEmitter<RunnerEvents> implements Runner {
     return this.#signalContainer(handle, 'SIGKILL');
   }
 
-  async #signalContainer(handle: SwarmPeer, signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
-    const container = await this.#container(handle);
+  async #signalContainer(handle: SwarmPeer, signal: 'SIGKILL' | 'SIGTERM', startWithinMs = CONTAINER_START_MS): Promise<void> {
+    let container: Docker.Container;
+    try {
+      container = await handle.container(startWithinMs).then((id) => this.#docker.getContainer(id));
+    } catch (error) {
+      if (handle.containerId || !handle.alive) throw error;
+      // No container came: the peer ends without ever having run.
+      handle.ended(null);
+      return;
+    }
     try {
       if (handle.state === 'paused') await container.unpause();
       await container.kill({signal});
@@ -346,12 +389,15 @@ export class SwarmRunner extends EventEmitter<RunnerEvents> implements Runner {
     }
     const timer = setTimeout(() => void this.#killContainer(handle).catch(() => {}), deadlineMs);
     try {
-      await Promise.all([
-        this.#update(service, (spec) => {
-          spec.Mode = {Replicated: {Replicas: 0}};
-        }),
-        this.#signalContainer(handle, 'SIGTERM'),
-      ]);
+      const scaled = this.#update(service, (spec) => {
+        spec.Mode = {Replicated: {Replicas: 0}};
+      });
+      if (handle.containerId) await Promise.all([scaled, this.#signalContainer(handle, 'SIGTERM')]);
+      else {
+        // Never started (not scheduled yet, or refused: an image the node lacks): scaled to 0, it never will.
+        await scaled;
+        await this.#signalContainer(handle, 'SIGTERM', deadlineMs);
+      }
       return await handle.exited;
     } finally {
       clearTimeout(timer);
