@@ -39,6 +39,23 @@ export function dockerUnavailable() {
   return undefined;
 }
 
+/** Mount points inside dir, deepest first (/proc/self/mounts escapes spaces and such as octal). */
+function mountsUnder(dir) {
+  let text;
+  try {
+    text = readFileSync('/proc/self/mounts', 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .map((line) => line.split(' ')[1])
+    .filter(Boolean)
+    .map((field) => field.replace(/\\([0-7]{3})/g, (_, octal) => String.fromCharCode(parseInt(octal, 8))))
+    .filter((point) => point.startsWith(dir + '/'))
+    .sort((a, b) => b.length - a.length);
+}
+
 function sleepSync(ms) {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
@@ -128,6 +145,10 @@ export async function startDocker({log = () => {}, signal} = {}) {
         process.kill(pid, 'SIGKILL');
         sleepSync(500);
       }
+    }
+    // dockerd leaves mounts behind in its exec root (the default network namespace's bind mount): deepest first.
+    for (const point of mountsUnder(dir)) {
+      if (spawnSync('umount', [point], {stdio: 'ignore'}).status !== 0) spawnSync('umount', ['-l', point], {stdio: 'ignore'});
     }
     try {
       rmSync(dir, {recursive: true, force: true});
