@@ -112,8 +112,17 @@ serial('swarm: chat among three peers, in the image --image names', async (t) =>
   const copy = 'peerlab-test-copy:1';
   await new Docker().getImage(made!.Id).tag({repo: 'peerlab-test-copy', tag: '1'});
   t.teardown(() => new Docker().getImage(copy).remove().catch(() => {}));
+  const since = Math.floor(Date.now() / 1000);
   const [history] = await runScenarios(t, '02-three-peer-chat.yaml', ['--image', copy]);
   t.true(history!.some((l) => l.type === 'peer.registered'));
+  // The engine's own record of what it created for the run: three containers, of that image.
+  const runId = history!.find((l) => l.type === 'run.begin')?.data.runId;
+  t.truthy(runId);
+  const stream = await new Docker().getEvents({since, until: Math.ceil(Date.now() / 1000), filters: {type: ['container'], event: ['create'], label: [`peerlab.run=${String(runId)}`]}} as Docker.GetEventsOptions);
+  let text = '';
+  for await (const chunk of stream as AsyncIterable<Buffer>) text += chunk.toString('utf8');
+  const images = text.trim().split('\n').filter(Boolean).map((line) => (JSON.parse(line) as {Actor: {Attributes: {image: string}}}).Actor.Attributes.image);
+  t.deepEqual(images, [copy, copy, copy]);
 });
 
 serial('swarm: an image the engine does not have is a peer that never registers, said at once, and teardown still removes its service', async (t) => {
