@@ -267,7 +267,7 @@ class Agent:
                         return
                     self.log('debug', f'cannot reach coordinator: {failure}')
                     self._mark_down()
-                    self._stopped.wait(delay * random.uniform(1 - BACKOFF_JITTER, 1 + BACKOFF_JITTER))
+                    self._stopped.wait(min(delay * random.uniform(1 - BACKOFF_JITTER, 1 + BACKOFF_JITTER), self._grace_left()))
                     delay = min(delay * 2, BACKOFF_MAX_S)
                     continue
             self._stopped.wait(0.05)
@@ -320,6 +320,13 @@ class Agent:
             self.sio.disconnect()
         except Exception:
             pass
+
+    def _grace_left(self):
+        """Seconds until the grace period runs out (a little past, so that it has); the
+        backoff sleeps no longer, so the peer exits when the period ends, not a retry later."""
+        with self._lock:
+            down = self._down_since
+        return self.grace_s if down is None else max(0.0, down + self.grace_s - time.monotonic()) + 0.005
 
     def _mark_down(self):
         with self._lock:
