@@ -133,6 +133,34 @@ test.serial('the agent registers with its capabilities and advertises --host; co
   t.deepEqual(rejected, [], 'every event fits the contract');
 });
 
+test.serial('a batch lost with its connection goes again right after the new hello, not after its ack timeout', async (t) => {
+  const coordinator = await startCoordinator(t, {peer: {command: [python, peerBin], cwd: root, env: {}, origin: 'test'}});
+  const gaps = record(coordinator.hub, 'gap');
+  // The first batch is held unanswered, and its connection dropped: its ack can never come.
+  let held: number[] | undefined;
+  const hellos: number[] = [];
+  coordinator.io.on('connection', (socket) => {
+    socket.use(([channel, payload], next) => {
+      if (channel === 'hello') hellos.push(Date.now());
+      if (channel === 'events' && !held) {
+        held = (payload as {events: {seq: number}[]}).events.map((e) => e.seq);
+        return;
+      }
+      next();
+    });
+  });
+  await coordinator.spawn(['alice']);
+  const batch = await until(() => held, 10_000, 'the first batch');
+  t.true(coordinator.hub.disconnect('alice'));
+  await until(() => coordinator.hub.get('alice')?.registrations === 2 || undefined, 10_000, 'alice registered again');
+  const last = Math.max(...batch);
+  await until(() => (coordinator.hub.get('alice')?.lastSeq ?? 0) >= last || undefined, 10_000, `seq ${batch[0]}-${last} sent again`);
+  const after = Date.now() - hellos.at(-1)!;
+  // The agent waits 5 s for an ack; a resend that waited it out would take that long.
+  t.true(after < 2500, `resent ${after} ms after the new hello`);
+  t.deepEqual(gaps, []);
+});
+
 test.serial('--host: the peer binds and advertises the address it is given', async (t) => {
   const coordinator = await startCoordinator(t);
   const child = execa(python, [peerBin, '--name', 'hosted', '--host', '127.0.0.9', '--port', '0', '--coordinator', coordinator.url, '--agent-grace', '2000'], {
@@ -161,9 +189,14 @@ test.serial('SIGTERM leaves gracefully (member.left about itself) and exits 0', 
 test.serial('a peer gives up: exit 3 on a refused token or an unreachable coordinator (after --agent-grace), exit 4 when its parent is gone', async (t) => {
   const coordinator = await startCoordinator(t);
   const flags = (url: string) => ['--name', 'pyra', '--coordinator', url, '--agent-grace', '500'];
-  const refused = await execa(python, [peerBin, ...flags(coordinator.url)], {env: {PEERLAB_TOKEN: 'wrong'}, reject: false, timeout: 20_000});
+  // The refusal is final: it exits at once, not after a connect timeout (5 s) or the grace period.
+  let triedAt = 0;
+  coordinator.io.engine.on('connection', () => (triedAt ||= Date.now()));
+  const refused = await execa(python, [peerBin, '--name', 'pyra', '--coordinator', coordinator.url, '--agent-grace', '30000'], {env: {PEERLAB_TOKEN: 'wrong'}, reject: false, timeout: 20_000});
+  const refusedIn = Date.now() - triedAt;
   t.is(refused.exitCode, 3);
-  t.regex(refused.stderr, /unauthorized/);
+  t.regex(refused.stderr, /coordinator refused the token: unauthorized/);
+  t.true(triedAt > 0 && refusedIn < 2500, `exited ${refusedIn} ms after it connected`);
 
   const nobody = `http://127.0.0.1:${await freePort()}`;
   const started = Date.now();
