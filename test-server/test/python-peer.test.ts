@@ -17,6 +17,7 @@ import {copyFile, readFile, writeFile} from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import {record, startCoordinator, tempDir, until} from './support.js';
+import {kernelSupport} from '../src/faults/kernel/nft.js';
 import {peerlab, root} from './foreign-peer.js';
 
 const python = '/usr/bin/python3';
@@ -223,12 +224,30 @@ test.serial('the Python peer passes every bundled scenario that fits it, in one 
   t.regex(run.all ?? '', new RegExp(`^${fitting.length + 2} passed, 0 failed, 0 unknown`, 'm'), 'every scenario of the eleven files (01 and 07 have two each)');
 });
 
-test.serial('the scenarios it skips need network faults (net-* commands) and are refused before any peer starts', async (t) => {
+test.serial('with the peers making network faults (--faults peer) the scenarios that have them are refused before any peer starts', async (t) => {
   for (const [name, reason] of Object.entries(skipped)) {
-    const run = await peerlab(['run', scenario(name), '--peer', peerCommand], root, 60_000);
+    const run = await peerlab(['run', scenario(name), '--faults', 'peer', '--peer', peerCommand], root, 60_000);
     t.is(run.exitCode, 2, `${name}: ${run.all}`);
     t.regex(run.all ?? '', reason, name);
   }
+});
+
+/** The network-fault scenarios whose faults the kernel makes (partitions, cuts, loss); delay it cannot, causal chat this peer has not. */
+const kernelFitting = ['10-partition-heal', '11-asymmetric-cut', '12-loss-chat', '14-partition-chat'];
+const kernel = kernelSupport();
+const kernelSerial = kernel.ok ? test.serial : (title: string, _fn: unknown) => test.skip(`${title} (skipped: ${kernel.reason})`, () => {});
+
+kernelSerial('with kernel faults (auto picks them: it has no net-* commands) it passes the partition, cut and loss scenarios; delay and causal chat are refused, located', async (t) => {
+  t.timeout(300_000);
+  const out = await tempDir(t, 'peerlab-python-kernel-');
+  const run = await peerlab(['run', ...kernelFitting.map(scenario), '--out', out, '--peer', peerCommand], root, 280_000);
+  t.is(run.exitCode, 0, run.all);
+  t.regex(run.all ?? '', /\[kernel faults\]/);
+  t.regex(run.all ?? '', new RegExp(`^${kernelFitting.length + 1} passed, 0 failed, 0 unknown`, 'm'), 'every scenario of the four files (10 has two)');
+  const refused = await peerlab(['run', scenario('15-lossy-delay-chat'), scenario('17-causal-delay'), '--peer', peerCommand], root, 60_000);
+  t.is(refused.exitCode, 2, refused.all);
+  t.regex(refused.all ?? '', /15-lossy-delay-chat\.yaml:\d+:\d+: steps\[\d+\]\.delay: .*does not offer net-delay.*kernel faults \(nftables\) cannot stand in: kernel faults cannot make the scenario's delay steps/);
+  t.regex(refused.all ?? '', /17-causal-delay\.yaml:\d+:\d+: invariants\[0\]: the causal invariant needs a peer that reports causal-chat/);
 });
 
 test.serial('the broken builds fail bundled scenarios: --bug no-dead never declares the killed peer dead, --bug drop-chat loses messages', async (t) => {
