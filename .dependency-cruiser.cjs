@@ -101,13 +101,14 @@ module.exports = {
       comment:
         'Loading and validating a scenario (YAML in, Plan out) is pure: peerlab check, the schema writer and ' +
         'the fuzz tests load scenarios without starting anything. So scenario/ imports nothing that runs ' +
-        'processes or servers: not the fleet, the engine, the hub, the API, the coordinator or the CLI, and ' +
-        'no execa or child_process. Asking the peer binary for its command specs is process work: it lives ' +
-        'in fleet/peer-commands.ts and the CLI hands the specs to the loader.',
+        'processes or servers: not the runners (only what a runner cannot do, runners/limits, which is data), ' +
+        'the engine, the hub, the API, the coordinator or the CLI, and no execa or child_process. Asking the ' +
+        'peer binary for its command specs is process work: it lives in peer-program/peer-commands.ts and the ' +
+        'CLI hands the specs to the loader.',
       severity: 'error',
       from: {path: '^test-server/dist/src/scenario/'},
       to: {
-        path: '^test-server/dist/src/(fleet|engine|hub|api|cli|reporters)/|^test-server/dist/src/coordinator\\.js$|^node_modules/(execa|socket\\.io|express)/|^(node:)?(child_process|net|http|https|dgram|cluster)$',
+        path: '^test-server/dist/src/(runners/(?!limits\\.js$)|(engine|hub|api|cli|reporters)/|peer-program/peer-commands\\.js$)|^test-server/dist/src/coordinator\\.js$|^node_modules/(execa|socket\\.io|express)/|^(node:)?(child_process|net|http|https|dgram|cluster)$',
       },
     },
     {
@@ -119,12 +120,12 @@ module.exports = {
         'one table renderer.',
       severity: 'error',
       from: {path: '^test-server/dist/src/reporters/'},
-      to: {path: '^test-server/dist/src/(engine/(?!results\\.js$)|cli/|fleet/|hub/|api/|coordinator\\.js$)'},
+      to: {path: '^test-server/dist/src/(engine/(?!results\\.js$)|cli/|runners/|hub/|api/|coordinator\\.js$)'},
     },
     {
       name: 'engine-reaches-peers-through-coordinator',
       comment:
-        'The engine drives peers only through the coordinator (its fleet, hub and views): it never starts ' +
+        'The engine drives peers only through the coordinator (its runner, hub and views): it never starts ' +
         'processes itself or talks to an agent behind the hub\'s back, so every action lands in the history.',
       severity: 'error',
       from: {path: '^test-server/dist/src/engine/'},

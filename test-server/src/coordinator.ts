@@ -1,8 +1,8 @@
 /**
  * One coordinator run: an HTTP server on 127.0.0.1 (by default) carrying the
- * socket.io hub, the REST API and the bootstrap data service, plus the fleet
- * of peer processes. `close()` stops every peer; the fleet's nets cover the
- * ways of ending that skip it.
+ * socket.io hub, the REST API and the bootstrap data service, plus the runner
+ * that runs the peers (runners/runner.ts). `close()` stops every peer; the
+ * runner's nets cover the ways of ending that skip it.
  */
 import {createServer} from 'node:http';
 import {listen} from '@peerlab/node-kit/listen';
@@ -17,9 +17,9 @@ import {createBootstrapRouter} from '@peerlab/bootstrap/router';
 import {Hub, HubError} from './hub/hub.js';
 import {PRE_AUTH_MAX_BYTES} from './hub/frame-limit.js';
 import {PeerViews} from './hub/peer-views.js';
-import {Fleet} from './fleet/fleet.js';
 import type {PeerProgram} from './peer-program/program.js';
-import type {PeerHost} from './fleet/peer-host.js';
+import type {PeerHandle, Runner, RunnerKind} from './runners/runner.js';
+import {createRunner} from './runners/factory.js';
 import {createApiRouter, requireToken} from './api/rest.js';
 import {LiveView} from './live/live-view.js';
 import {KernelTable} from './faults/kernel/table.js';
@@ -56,6 +56,8 @@ export interface CoordinatorOptions {
    * addresses first, in order (a scenario's peers). Absent: the peers' net-* commands.
    */
   kernelFaults?: {nft: string; peers?: readonly string[]};
+  /** What runs the peers (default: local processes). */
+  runner?: RunnerKind;
 }
 
 export {isLoopback};
@@ -70,7 +72,7 @@ export class Coordinator {
     readonly token: string,
     readonly url: string,
     readonly hub: Hub,
-    readonly fleet: Fleet,
+    readonly runner: Runner,
     readonly bootstrap: BootstrapStore,
     readonly registerTimeoutMs: number,
     /**
@@ -86,12 +88,17 @@ export class Coordinator {
     readonly kernelTable: KernelTable | undefined,
   ) {
     hub.on('events', (name, events) => this.views.apply(name, events));
-    hub.on('registered', (info) => fleet.get(info.name)?.markRunning());
+    // Ready means registered here, whatever the runner's backend says.
+    hub.on('registered', (info) => runner.markRegistered(info.name));
     hub.on('protocol-error', (d) => log(`peerlab: rejected a message on "${d.channel}" from ${d.peer ?? `connection ${d.socket}`}: ${d.message}`));
     // A dead process's connection can linger until its heartbeat times out; cut it now, so a
     // restart under the same name is not refused as a duplicate.
-    fleet.on('exit', (host) => {
-      for (const name of host.names) if (host.pid !== undefined && hub.get(name)?.pid === host.pid) hub.disconnect(name);
+    // Without a local pid to match, the connection is the dead process's while no other process has taken its name.
+    runner.on('exit', (handle) => {
+      for (const name of handle.names) {
+        const agent = hub.get(name);
+        if (agent && (handle.pid !== undefined ? agent.pid === handle.pid : runner.get(name) === handle)) hub.disconnect(name);
+      }
     });
   }
 
@@ -127,7 +134,8 @@ export class Coordinator {
     // Peers reach the coordinator over loopback when it listens on every interface.
     const localUrl = host === '0.0.0.0' || host === '::' ? `http://127.0.0.1:${port}` : url;
     const logDir = options.logDir ?? path.join('runs', runId, 'logs');
-    const fleet = new Fleet({
+    const runner = createRunner(options.runner ?? 'local', {
+      runId,
       coordinatorUrl: localUrl,
       token,
       bootstrapUrl: `${localUrl}/bootstrap`,
@@ -142,7 +150,7 @@ export class Coordinator {
     });
     const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
     const view = new LiveView(io, {token, requireToken: tokenForHttp !== undefined});
-    const coordinator = new Coordinator(runId, token, url, hub, fleet, bootstrap, options.registerTimeoutMs ?? 15_000, io, server, log, view, kernelTable);
+    const coordinator = new Coordinator(runId, token, url, hub, runner, bootstrap, options.registerTimeoutMs ?? 15_000, io, server, log, view, kernelTable);
     // Before the token check: a browser cannot send a header when it opens a page, so the view takes the token
     // from its URL (?token=) and applies the same rule itself.
     app.use('/view', view.router());
@@ -153,21 +161,22 @@ export class Coordinator {
   }
 
   /** Spawns the named peers and waits until every one has registered. */
-  async spawn(names: readonly string[], options: {signal?: AbortSignal; argsFor?: (name: string) => string[]; perProcess?: number} = {}): Promise<PeerHost[]> {
+  async spawn(names: readonly string[], options: {signal?: AbortSignal; argsFor?: (name: string) => string[]; perProcess?: number} = {}): Promise<PeerHandle[]> {
     // With perProcess > 1, each process carries that many peers (peer-host mode), sharing the first one's flags.
     const per = Math.max(1, options.perProcess ?? 1);
-    const hosts: PeerHost[] = [];
+    const hosts: PeerHandle[] = [];
     for (let i = 0; i < names.length; i += per) {
       const group = names.slice(i, i + per);
-      hosts.push(this.fleet.spawnGroup(group, options.argsFor?.(group[0]!) ?? []));
+      hosts.push(await this.runner.start(group, options.argsFor?.(group[0]!) ?? []));
     }
     // A peer that exits before it registers will never register: say so at once, not at the deadline.
     const stop = new AbortController();
     const exitedEarly = Promise.race(
       hosts.map((host) =>
-        host.exited.then((exit) => {
+        host.exited.then(async (exit) => {
           if (!host.names.every((n) => this.hub.isConnected(n)) && !stop.signal.aborted) {
-            throw new HubError(`${host.name} exited (${exit.signal ?? `code ${exit.code}`}) before it registered; see ${this.fleet.logFile(host.name)}`, 'exited');
+            await this.runner.collectLogs(host.names);
+            throw new HubError(`${host.name} exited (${exit.signal ?? `code ${exit.code}`}) before it registered; see ${this.runner.logFile(host.name)}`, 'exited');
           }
           return new Promise<never>(() => {});
         }),
@@ -185,7 +194,7 @@ export class Coordinator {
   /** Stops every peer (graceful, then forced), then the servers. Safe to call twice. */
   close(timeoutMs = 3000): Promise<void> {
     this.#closing ??= (async () => {
-      await this.fleet.stopAll(timeoutMs);
+      await this.runner.stopAll(timeoutMs);
       await this.stopServing();
       await this.bootstrap.flush();
       // After the peers: nothing is left for a rule to act on.

@@ -1,6 +1,7 @@
-/** What other packages (the bench) use of the harness: one coordinator, its fleet's names, and the history writer. */
+/** What other packages (the bench) use of the harness: one coordinator, its runner's last resort, and the history writer. */
 export {Coordinator} from './coordinator.js';
 export type {CoordinatorOptions} from './coordinator.js';
 export {generateNames} from '@peerlab/events/names';
-export {defaultPeerBin, killAllPeersNow} from './fleet/fleet.js';
+export {defaultPeerBin} from './peer-program/reference.js';
+export {killAllPeersNow} from './runners/factory.js';
 export {HistoryWriter} from './history/writer.js';

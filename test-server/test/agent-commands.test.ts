@@ -16,7 +16,7 @@ import path from 'node:path';
 import {execa} from 'execa';
 import type {CommandReply, PeerEvent} from '@peerlab/client-agent/protocol';
 import type {Coordinator} from '../src/coordinator.js';
-import {defaultPeerBin} from '../src/fleet/fleet.js';
+import {defaultPeerBin} from '../src/peer-program/reference.js';
 import {call, isAlive, startCoordinator, tempDir, until} from './support.js';
 
 function errorOf(reply: CommandReply): string {
@@ -119,7 +119,7 @@ async function chainOfScripts(dir: string, prefix: string, fanout: number): Prom
 test.serial('a script that runs itself stops at the depth limit, a tree of scripts at the command budget, and the peer stays healthy', async (t) => {
   const coordinator = await startCoordinator(t);
   const [host] = await coordinator.spawn(['agent1']);
-  const dir = coordinator.fleet.dataDir('agent1');
+  const dir = coordinator.runner.dataDir('agent1');
   await writeFile(path.join(dir, 'loop.peer'), 'run loop.peer\n');
 
   // Through REST, as a tool outside the coordinator would send it: a failed command is a 422.
@@ -148,7 +148,7 @@ test.serial('a long script the coordinator gave up on stops soon after the timeo
   const coordinator = await startCoordinator(t);
   const events = eventLog(coordinator);
   const [host] = await coordinator.spawn(['agent2']);
-  const dir = coordinator.fleet.dataDir('agent2');
+  const dir = coordinator.runner.dataDir('agent2');
   // Thousands of lines, each pair a message (counted by the peer and in its event stream) and
   // a file write (slow enough that the whole script takes far longer than the deadline).
   const pairs = 4000;
@@ -192,7 +192,7 @@ test.serial('a script stops when the connection to the coordinator drops, and sa
   const coordinator = await startCoordinator(t);
   const events = eventLog(coordinator);
   const [host] = await coordinator.spawn(['agent3']);
-  await writeFile(path.join(coordinator.fleet.dataDir('agent3'), 'long.peer'), 'send tick\nsave-config scratch.json\n'.repeat(4000));
+  await writeFile(path.join(coordinator.runner.dataDir('agent3'), 'long.peer'), 'send tick\nsave-config scratch.json\n'.repeat(4000));
   const pending = coordinator.hub.command('agent3', 'run', {file: 'long.peer'}, 60_000);
   await until(() => events.get('agent3')?.some((e) => e.type === 'chat.sent'), 10_000, 'the script has started');
   coordinator.hub.disconnect('agent3');
@@ -224,7 +224,7 @@ test.serial('a peer started without a data folder may not read or write any file
 test.serial('a fleet peer reaches only files inside its own folder', async (t) => {
   const coordinator = await startCoordinator(t);
   await coordinator.spawn(['agent4']);
-  const data = coordinator.fleet.dataDir('agent4');
+  const data = coordinator.runner.dataDir('agent4');
   const outside = await tempDir(t, 'peerlab-outside-');
   await writeFile(path.join(outside, 'secret.peer'), 'echo secret\n');
   await writeFile(path.join(data, 'ok.peer'), 'echo inside\n');
@@ -268,10 +268,10 @@ test.serial('each peer of a peer host gets a folder of its own, and a restart ke
   for (const name of names) {
     const saved = await coordinator.hub.command(name, 'save-config', {file: 'mine.json'});
     t.true(saved.ok, errorOf(saved));
-    t.like(JSON.parse(await readFile(path.join(coordinator.fleet.dataDir(name), 'mine.json'), 'utf8')), {name});
+    t.like(JSON.parse(await readFile(path.join(coordinator.runner.dataDir(name), 'mine.json'), 'utf8')), {name});
   }
   // The folder outlives the process: restarted, each peer finds what it saved.
-  const restarted = await coordinator.fleet.restart('host-a');
+  const restarted = await coordinator.runner.restart('host-a');
   await until(() => names.every((name) => coordinator.hub.get(name)?.pid === restarted.pid), 15_000, 'both peers register again');
   for (const name of names) {
     const loaded = await coordinator.hub.command(name, 'load-config', {file: 'mine.json'});
@@ -301,7 +301,7 @@ test.serial('the shell is never offered to the coordinator, and asking for it, b
   t.regex(viaRest.body.error.message, refusal);
 
   // A script with a shell line is refused whole, before its first line (a message) runs; nested too.
-  const dir = coordinator.fleet.dataDir('agent5');
+  const dir = coordinator.runner.dataDir('agent5');
   await writeFile(path.join(dir, 'bang.peer'), `send before\n!touch ${marker(3)}\n`);
   await writeFile(path.join(dir, 'word.peer'), `# a comment\nsend before\n\nshell touch ${marker(4)}\n`);
   await writeFile(path.join(dir, 'outer.peer'), `run --keep-going word.peer\nrun bang.peer\n`);

@@ -12,8 +12,8 @@ import {access, readFile, readdir, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import {NO_CAPABILITIES, ProtocolError, parseDescription, parseHello} from '@peerlab/client-agent/protocol';
 import type {ScenarioResult} from '../src/engine/results.js';
-import {defaultPeerBin} from '../src/fleet/fleet.js';
-import {checkPeerProgram} from '../src/fleet/peer-commands.js';
+import {defaultPeerBin} from '../src/peer-program/reference.js';
+import {checkPeerProgram} from '../src/peer-program/peer-commands.js';
 import {tempDir} from './support.js';
 import {describes, execPeer, fixtures, node, peerlab, root} from './foreign-peer.js';
 

@@ -11,7 +11,8 @@ import {io} from 'socket.io-client';
 import type {PeerEvent} from '@peerlab/client-agent/protocol';
 import type {Coordinator} from '../src/coordinator.js';
 import {generateNames} from '@peerlab/events/names';
-import type {PeerHost, PeerExit} from '../src/fleet/peer-host.js';
+import type {PeerHandle, PeerExit} from '../src/runners/runner.js';
+import type {PeerHost} from '../src/runners/local/peer-host.js';
 import type {AgentInfo, HubEvents} from '../src/hub/hub.js';
 import {call, isAlive, isError, rawAgent, record, startCoordinator, until, waitForEvent} from './support.js';
 
@@ -119,9 +120,9 @@ test.serial('commands round-trip to one peer, to every peer, and through REST; t
 test.serial('a peer killed from outside is reported with its signal', async (t) => {
   const coordinator = await startCoordinator(t);
   await coordinator.spawn(['alice', 'bob']);
-  const host = coordinator.fleet.get('bob')!;
+  const host = coordinator.runner.get('bob')!;
   const pid = host.pid!;
-  const exited = waitForEvent<[PeerHost, PeerExit]>(coordinator.fleet, 'exit', (h) => h.name === 'bob');
+  const exited = waitForEvent<[PeerHandle, PeerExit]>(coordinator.runner, 'exit', (h) => h.name === 'bob');
   const disconnected = waitForEvent<HubEvents['disconnected']>(coordinator.hub, 'disconnected', (name) => name === 'bob');
 
   process.kill(pid, 'SIGKILL');
@@ -160,7 +161,7 @@ test.serial('an agent reconnects after a dropped connection without losing an ev
   t.is(info.registrations, 2);
   t.is(info.pid, before.pid, 'the same process');
   t.is(coordinator.hub.get('bob')?.registrations, 2);
-  t.true(coordinator.fleet.get('bob')!.alive);
+  t.true(coordinator.runner.get('bob')!.alive);
 
   const reply = await coordinator.hub.command('bob', 'send', {text: 'back again'});
   if (!reply.ok) return t.fail(reply.error.message);
@@ -203,12 +204,12 @@ test.serial('malformed agent messages get errors while the hub keeps serving', a
   socket.emit('make-coffee');
   bad += 2;
   await refused('duplicate name', ask('hello', {...hello, peer: 'alice'}), /a peer named alice is already registered/, 'duplicate-name'), bad++;
-  t.is(coordinator.hub.get('alice')?.pid, coordinator.fleet.get('alice')?.pid, 'the live alice keeps her name');
+  t.is(coordinator.hub.get('alice')?.pid, coordinator.runner.get('alice')?.pid, 'the live alice keeps her name');
 
   const ack = await ask('hello', hello);
   t.like(ack, {ok: true, runId: coordinator.runId});
   await refused('rename', ask('hello', {...hello, peer: 'raw-2'}), /already registered as raw-1/), bad++;
-  // Registered, but not a process of the fleet: REST can see it, not stop it.
+  // Registered, but not a process of the runner: REST can see it, not stop it.
   isError(t, await call(coordinator.url, 'DELETE', '/api/peers/raw-1'), 409, 'not-managed');
   await refused('events for another peer', ask('events', {peer: 'alice', events: [event(1)]}), /^events\.peer: expected raw-1 .*got alice/), bad++;
   await refused('seq 0', ask('events', {peer: 'raw-1', events: [event(0)]}), /^events\.events\[0\]\.seq: expected an integer >= 1, got 0/), bad++;
@@ -287,7 +288,7 @@ test.serial('malformed HTTP requests get JSON errors with fitting statuses while
   e = isError(t, await call(base, 'DELETE', '/api/peers/alice?signal=bogus'), 400, 'bad-request');
   t.is(e.field, 'signal');
   isError(t, await call(base, 'DELETE', '/api/peers/nobody'), 404, 'unknown-peer');
-  t.true(coordinator.fleet.get('alice')!.alive, 'a refused DELETE stops nothing');
+  t.true(coordinator.runner.get('alice')!.alive, 'a refused DELETE stops nothing');
 
   const good = await command('alice', {name: 'members'});
   t.is(good.status, 200, JSON.stringify(good.body));
@@ -305,7 +306,7 @@ test.serial('malformed HTTP requests get JSON errors with fitting statuses while
   }
   t.is((await rows(t, base)).size, 4);
 
-  const pid = coordinator.fleet.get('charly')!.pid!;
+  const pid = coordinator.runner.get('charly')!.pid!;
   const stopped = await call(base, 'DELETE', '/api/peers/charly');
   t.is(stopped.status, 200, JSON.stringify(stopped.body));
   t.like(stopped.body, {name: 'charly', exit: {code: 0, signal: null, unexpectedly: false}});
@@ -390,6 +391,6 @@ test.serial('on loopback, REST needs no token but agents still do', async (t) =>
 test.serial('an agent grace period longer than a minute is passed to peers as is', async (t) => {
   const coordinator = await startCoordinator(t, {agentGraceMs: 120_000, registerTimeoutMs: 10_000});
   const [host] = await coordinator.spawn(['alice']);
-  t.true(host!.launch.args.includes('120000'));
+  t.true((host as PeerHost).launch.args.includes('120000'));
   t.like(coordinator.hub.get('alice'), {registrations: 1});
 });

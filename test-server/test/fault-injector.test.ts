@@ -1,5 +1,5 @@
 /**
- * The FaultInjector on a fake fleet (no processes): the actions on one peer
+ * The FaultInjector on a fake runner (no processes): the actions on one peer
  * happen in the order they were planned, whoever planned them, and a resumed
  * peer's network rules are cleared before those in force are applied again.
  */
@@ -46,15 +46,27 @@ function deferred(): {promise: Promise<void>; resolve: () => void} {
   return {promise, resolve};
 }
 
-/** A fleet of running peers whose restarts wait for `restartGate` between the old process's exit and the new one's start. */
-function fakeFleet(names: string[], withoutNetCommands: readonly string[] = []) {
+/** A runner of running peers whose restarts wait for `restartGate` between the old process's exit and the new one's start. */
+function fakeRunner(names: string[], withoutNetCommands: readonly string[] = []) {
   const hosts = new Map(names.map((n) => [n, new FakeHost(n)]));
   let restartGate = Promise.resolve();
   const coordinator = {
     registerTimeoutMs: 1000,
-    fleet: {
+    runner: {
       get: (name: string) => hosts.get(name),
-      peers: () => [...hosts].map(([name, host]) => ({name, host})),
+      peers: () => [...hosts].map(([name, handle]) => ({name, handle})),
+      async kill(name: string) {
+        hosts.get(name)!.kill();
+      },
+      async terminate(name: string) {
+        await hosts.get(name)!.terminate();
+      },
+      async pause(name: string) {
+        hosts.get(name)!.pause();
+      },
+      async resume(name: string) {
+        hosts.get(name)!.resume();
+      },
       async restart(name: string) {
         const old = hosts.get(name)!;
         if (old.alive) old.kill();
@@ -81,40 +93,40 @@ function fakeFleet(names: string[], withoutNetCommands: readonly string[] = []) 
 }
 
 test('a step kill that lands while a recovery restarts the peer waits for it, then kills the restarted process', async (t) => {
-  const fleet = fakeFleet(['alice', 'bob']);
+  const runner = fakeRunner(['alice', 'bob']);
   const records: unknown[] = [];
-  const injector = new FaultInjector(fleet.coordinator, (_type, data) => records.push(data), async () => ({ok: true}), () => []);
+  const injector = new FaultInjector(runner.coordinator, (_type, data) => records.push(data), async () => ({ok: true}), () => []);
   const gate = deferred();
-  fleet.holdRestarts(gate.promise);
+  runner.holdRestarts(gate.promise);
   // The nemesis's recovery, then a step's kill, planned in that order: the planner says bob is dead.
   const recovery = injector.apply([{kind: 'restart', peer: 'bob', record: {nemesis: 1}}]);
   const kill = injector.apply([{kind: 'kill', peer: 'bob', record: {}}]);
   await new Promise((resolve) => setImmediate(resolve));
-  t.is(fleet.hosts.get('bob')!.state, 'exited', 'the restart has killed the old process and waits for the new one');
+  t.is(runner.hosts.get('bob')!.state, 'exited', 'the restart has killed the old process and waits for the new one');
   gate.resolve();
   t.deepEqual(await recovery, []);
   t.deepEqual(await kill, [], 'the kill found bob running: the restart was done first');
-  t.is(fleet.hosts.get('bob')!.state, 'exited', 'bob is down, as the planner says');
+  t.is(runner.hosts.get('bob')!.state, 'exited', 'bob is down, as the planner says');
   t.deepEqual(records.filter((r) => (r as {kind?: string}).kind !== undefined && (r as {peer?: string}).peer === 'bob').map((r) => (r as {kind: string}).kind), ['restart', 'kill']);
 });
 
 test('actions on different peers do not wait for each other', async (t) => {
-  const fleet = fakeFleet(['alice', 'bob']);
-  const injector = new FaultInjector(fleet.coordinator, () => {}, async () => ({ok: true}), () => []);
+  const runner = fakeRunner(['alice', 'bob']);
+  const injector = new FaultInjector(runner.coordinator, () => {}, async () => ({ok: true}), () => []);
   const gate = deferred();
-  fleet.holdRestarts(gate.promise);
+  runner.holdRestarts(gate.promise);
   const restart = injector.apply([{kind: 'restart', peer: 'bob', record: {}}]);
   t.deepEqual(await injector.apply([{kind: 'pause', peer: 'alice', record: {}}]), []);
-  t.is(fleet.hosts.get('alice')!.state, 'paused');
+  t.is(runner.hosts.get('alice')!.state, 'paused');
   gate.resolve();
   t.deepEqual(await restart, []);
 });
 
 test('a resumed peer drops the network rules healed while it was paused, then gets those in force', async (t) => {
-  const fleet = fakeFleet(['alice', 'bob', 'charly']);
+  const runner = fakeRunner(['alice', 'bob', 'charly']);
   const sent: string[] = [];
   let rules: NetRule[] = [{by: 'step', kind: 'cut', links: [['alice', 'charly'], ['charly', 'alice'], ['bob', 'charly'], ['charly', 'bob']]}];
-  const injector = new FaultInjector(fleet.coordinator, () => {}, async (peer, name, args) => (sent.push(`${peer} ${name} ${JSON.stringify(args)}`), {ok: true}), () => rules);
+  const injector = new FaultInjector(runner.coordinator, () => {}, async (peer, name, args) => (sent.push(`${peer} ${name} ${JSON.stringify(args)}`), {ok: true}), () => rules);
   t.deepEqual(await injector.apply([{kind: 'pause', peer: 'charly', record: {}}]), []);
   // The step's partition healed, a nemesis isolation of bob in force: charly, paused, heard neither.
   rules = [{by: 'nemesis', round: 1, kind: 'cut', links: [['bob', 'alice'], ['alice', 'bob'], ['bob', 'charly'], ['charly', 'bob']]}];
@@ -124,11 +136,11 @@ test('a resumed peer drops the network rules healed while it was paused, then ge
 });
 
 test('a resumed peer without net-heal (its network faults come from outside) is sent no net-* command', async (t) => {
-  const fleet = fakeFleet(['alice', 'charly'], ['charly']);
+  const runner = fakeRunner(['alice', 'charly'], ['charly']);
   const sent: string[] = [];
-  const injector = new FaultInjector(fleet.coordinator, () => {}, async (peer, name) => (sent.push(`${peer} ${name}`), {ok: true}), () => []);
+  const injector = new FaultInjector(runner.coordinator, () => {}, async (peer, name) => (sent.push(`${peer} ${name}`), {ok: true}), () => []);
   t.deepEqual(await injector.apply([{kind: 'pause', peer: 'charly', record: {}}]), []);
   t.deepEqual(await injector.apply([{kind: 'resume', peer: 'charly', record: {}}]), [], 'no problem: nothing to clear');
-  t.is(fleet.hosts.get('charly')!.state, 'running');
+  t.is(runner.hosts.get('charly')!.state, 'running');
   t.deepEqual(sent, []);
 });

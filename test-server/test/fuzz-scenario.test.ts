@@ -16,7 +16,7 @@ import {parse, stringify} from 'yaml';
 import type {CommandSpec} from '@peerlab/client-agent';
 import {durationLimits} from '../src/scenario/duration.js';
 import {parseScenarioText, ScenarioLoadError} from '../src/scenario/load.js';
-import {peerCommandSpecs} from '../src/fleet/peer-commands.js';
+import {peerCommandSpecs} from '../src/peer-program/peer-commands.js';
 import type {PlanStep, Scenario} from '../src/scenario/plan.js';
 import {applyEdits, cliRuns, cliTimeout, edgeValue, edit, fuzzOptions} from './fuzz-support.js';
 import {tempDir} from './support.js';

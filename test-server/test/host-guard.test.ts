@@ -71,7 +71,7 @@ test.serial('coordinator on loopback: forged Host and cross-site Origin are refu
   refused(t, await rawRequest(`${base}/healthz`, {headers: {host: `127.0.0.1:${Number(port) + 1}`}}), 421, 'host');
   refused(t, await rawRequest(`${base}/api/peers`, {headers: {origin: 'http://evil.example'}}), 403, 'origin');
   refused(t, await rawRequest(`${base}/bootstrap/reset`, {method: 'POST', headers: {origin: 'http://evil.example'}}), 403, 'origin');
-  t.is(coordinator.fleet.peers().length, 0, 'a refused POST spawned nothing');
+  t.is(coordinator.runner.peers().length, 0, 'a refused POST spawned nothing');
 
   for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]) {
     const reply = await rawRequest(`${base}/healthz`, {headers: {host, origin: `http://${host}`}});

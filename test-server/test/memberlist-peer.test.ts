@@ -18,7 +18,7 @@ import {existsSync} from 'node:fs';
 import {readFile, readdir, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import {kernelSupport} from '../src/faults/kernel/nft.js';
-import {checkPeerProgram} from '../src/fleet/peer-commands.js';
+import {checkPeerProgram} from '../src/peer-program/peer-commands.js';
 import {startCoordinator, tempDir, until} from './support.js';
 import {node, peerlab, root} from './foreign-peer.js';
 

@@ -14,8 +14,8 @@ import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {parseConfigText, ConfigError, findConfigFile} from '../src/peer-program/config-file.js';
 import {peerFlag} from '../src/cli/peer-choice.js';
-import {defaultPeerBin} from '../src/fleet/fleet.js';
-import {checkPeerProgram} from '../src/fleet/peer-commands.js';
+import {defaultPeerBin} from '../src/peer-program/reference.js';
+import {checkPeerProgram} from '../src/peer-program/peer-commands.js';
 import {loadScenarios, ScenarioLoadError} from '../src/scenario/load.js';
 import type {PeerProgram} from '../src/peer-program/program.js';
 import {call, isAlive, scenarioProblems, startCoordinator, tempDir, until} from './support.js';
@@ -229,16 +229,16 @@ test.serial('the fleet runs the program itself: the hello\'s pid is the spawned 
   const [host] = await coordinator.spawn(['alice']);
   const pid = host!.pid!;
   t.is(coordinator.hub.get('alice')?.pid, pid, 'registered by the spawned process itself, not a child of it');
-  t.regex(await readFile(coordinator.fleet.logFile('alice'), 'utf8'), new RegExp(`peer program: direct \\(pid ${pid}\\)`));
+  t.regex(await readFile(coordinator.runner.logFile('alice'), 'utf8'), new RegExp(`peer program: direct \\(pid ${pid}\\)`));
 
-  coordinator.fleet.pause('alice');
+  await coordinator.runner.pause('alice');
   await until(() => procState(pid) === 'T', 5000, 'alice stopped (state T)');
-  coordinator.fleet.resume('alice');
+  await coordinator.runner.resume('alice');
   await until(() => procState(pid) !== 'T', 5000, 'alice running again');
   const members = await coordinator.hub.command('alice', 'members', {});
   t.true(members.ok, JSON.stringify(members));
 
-  const next = await coordinator.fleet.restart('alice');
+  const next = await coordinator.runner.restart('alice');
   await until(() => coordinator.hub.get('alice')?.pid === next.pid, 15_000, 'the restarted alice registered');
   t.not(next.pid, pid);
   await until(() => !isAlive(pid), 5000, 'the first alice is gone');
@@ -246,12 +246,11 @@ test.serial('the fleet runs the program itself: the hello\'s pid is the spawned 
 
   const spawned = await call(coordinator.url, 'POST', '/api/peers', {json: {names: ['bob']}});
   t.is(spawned.status, 201, JSON.stringify(spawned.body));
-  const bob = coordinator.fleet.get('bob')!;
+  const bob = coordinator.runner.get('bob')!;
   t.is(coordinator.hub.get('bob')?.pid, bob.pid);
-  t.regex(await readFile(coordinator.fleet.logFile('bob'), 'utf8'), new RegExp(`peer program: direct \\(pid ${bob.pid}\\)`));
+  t.regex(await readFile(coordinator.runner.logFile('bob'), 'utf8'), new RegExp(`peer program: direct \\(pid ${bob.pid}\\)`));
 
-  coordinator.fleet.kill('bob');
-  const exit = await bob.exited;
+  const exit = await coordinator.runner.kill('bob');
   t.is(exit.signal, 'SIGKILL');
   t.false(isAlive(bob.pid!));
 });

@@ -181,8 +181,7 @@ test.serial('SIGTERM leaves gracefully (member.left about itself) and exits 0', 
   const coordinator = await startCoordinator(t, {peer: {command: [python, peerBin], cwd: root, env: {}, origin: 'test'}});
   const events = record<[string, {type: string; data: {name?: string}}[]]>(coordinator.hub, 'events');
   const [host] = await coordinator.spawn(['alice']);
-  host!.kill('SIGTERM');
-  const exit = await host!.exited;
+  const exit = await coordinator.runner.terminate(host!.name, 10_000);
   t.is(exit.code, 0);
   t.true(events.some(([name, batch]) => name === 'alice' && batch.some((e) => e.type === 'member.left' && e.data.name === 'alice')));
 });

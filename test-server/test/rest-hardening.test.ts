@@ -25,7 +25,7 @@ test.serial('a body that is not JSON gets 415 naming the Content-Type; no body a
   const good = await rawRequest(`${base}/api/peers/echo/commands`, {method: 'POST', headers: {'content-type': 'application/json; charset=utf-8'}, body: '{"name":"members"}'});
   t.is(good.status, 200, JSON.stringify(good.body));
   t.is(agent.received.length, 1, 'only the JSON request reached the agent');
-  t.is(coordinator.fleet.peers().length, 0, 'no refused spawn started anything');
+  t.is(coordinator.runner.peers().length, 0, 'no refused spawn started anything');
 });
 
 test.serial('__proto__, constructor and prototype keys get a 400 naming the field, and never reach the peer', async (t) => {

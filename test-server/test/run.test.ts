@@ -13,7 +13,7 @@ import {fileURLToPath} from 'node:url';
 import {XMLParser, XMLValidator} from 'fast-xml-parser';
 import type {RunResult, ScenarioResult} from '../src/engine/results.js';
 import {loadScenarios} from '../src/scenario/load.js';
-import {peerCommandSpecs} from '../src/fleet/peer-commands.js';
+import {peerCommandSpecs} from '../src/peer-program/peer-commands.js';
 import {readHistory} from '@peerlab/checkers/history/read';
 import {swimTimingFields} from '@peerlab/checkers/swim-model';
 import {profiles} from '@peerlab/peer';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import {durationLimits} from '../src/scenario/duration.js';
 import {loadScenarios, parseScenarioText, ScenarioLoadError} from '../src/scenario/load.js';
 import type {ScenarioProblem} from '../src/scenario/load.js';
-import {peerCommandSpecs} from '../src/fleet/peer-commands.js';
+import {peerCommandSpecs} from '../src/peer-program/peer-commands.js';
 import {MAX_SCENARIO_BYTES} from '../src/scenario/read-file.js';
 import {tempDir, scenarioProblems as problems} from './support.js';
 

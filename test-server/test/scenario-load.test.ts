@@ -9,7 +9,7 @@ import {fileURLToPath} from 'node:url';
 import {Ajv} from 'ajv';
 import {parse as parseYaml} from 'yaml';
 import {loadScenarios, parseScenarioText, ScenarioLoadError} from '../src/scenario/load.js';
-import {peerCommandSpecs} from '../src/fleet/peer-commands.js';
+import {peerCommandSpecs} from '../src/peer-program/peer-commands.js';
 import {schemaFile, schemaText} from '../src/scenario/write-schema.js';
 import {scenarioProblems as problems} from './support.js';
 

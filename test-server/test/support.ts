@@ -15,7 +15,7 @@ import {Coordinator} from '../src/coordinator.js';
 import type {CoordinatorOptions} from '../src/coordinator.js';
 import {parseScenarioText, ScenarioLoadError} from '../src/scenario/load.js';
 import type {ScenarioProblem} from '../src/scenario/load.js';
-import {peerCommandSpecs} from '../src/fleet/peer-commands.js';
+import {peerCommandSpecs} from '../src/peer-program/peer-commands.js';
 
 type Listener = (...args: any[]) => void;
 interface Emitter {
@@ -117,10 +117,10 @@ export async function startCoordinator(t: ExecutionContext, options: Coordinator
   const logDir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-coordinator-'));
   const coordinator = await Coordinator.start({logDir, ...options});
   t.teardown(async () => {
-    const pids = coordinator.fleet.hosts().map((h) => h.pid).filter((p): p is number => p !== undefined);
+    const pids = coordinator.runner.handles().map((h) => h.pid).filter((p): p is number => p !== undefined);
     await coordinator.close();
     // close() waits for every exit; this is the net in case it did not.
-    coordinator.fleet.killAllNow();
+    coordinator.runner.killAllNow();
     const left = await pidsAlive(pids, 5000);
     await rm(logDir, {recursive: true, force: true});
     if (left.length > 0) throw new Error(`peer processes survived the coordinator: ${left.join(', ')}`);

@@ -8,7 +8,7 @@ import test from 'ava';
 import {execa} from 'execa';
 import {failureDetectionBoundMs as peerBound, profiles, suspicionMaxMs as peerMax, suspicionMinMs as peerMin} from '@peerlab/peer';
 import {failureDetectionBoundMs, parseSwimTiming, suspicionMaxMs, suspicionMinMs} from '@peerlab/checkers/swim-model';
-import {defaultPeerBin} from '../src/fleet/fleet.js';
+import {defaultPeerBin} from '../src/peer-program/reference.js';
 
 test('the model agrees with the peer on the timing it prints', async (t) => {
   for (const name of ['local', 'lan'] as const) {

@@ -7,7 +7,7 @@ import express from 'express';
 import type {ErrorRequestHandler, NextFunction, Request, RequestHandler, Response, Router} from 'express';
 import {z} from 'zod';
 import {findPrototypeKey} from '@peerlab/client-agent/protocol';
-import {FleetError} from '../fleet/fleet.js';
+import {RunnerError} from '../runners/runner.js';
 import {PEER_NAME, PEER_NAME_RULE, generateNames} from '@peerlab/events/names';
 import {notJsonBody} from '@peerlab/node-kit/json-body';
 import {peerRow} from '../peer-row.js';
@@ -85,18 +85,18 @@ export function createApiRouter(coordinator: ApiRun): Router {
   router.use(express.json({limit: '1mb'}));
 
   router.get('/healthz', (_req, res) => {
-    const peers = coordinator.fleet.peers();
-    res.json({ok: true, runId: coordinator.runId, peers: peers.filter(({host}) => host.alive).length, registered: coordinator.hub.agents().length});
+    const peers = coordinator.runner.peers();
+    res.json({ok: true, runId: coordinator.runId, peers: peers.filter(({handle}) => handle.alive).length, registered: coordinator.hub.agents().length});
   });
 
   router.get('/api/peers', (_req, res) => {
-    res.json({peers: coordinator.fleet.peers().map(({name}) => peerRow(coordinator, name))});
+    res.json({peers: coordinator.runner.peers().map(({name}) => peerRow(coordinator, name))});
   });
 
   router.post('/api/peers', requireJson, route(async (req, res) => {
     const body = parse(spawnBody, req.body);
-    const taken = new Set(coordinator.fleet.peers().filter(({host}) => host.alive).map(({name}) => name));
-    const names = 'names' in body ? body.names : generateNames(body.count, new Set(coordinator.fleet.peers().map(({name}) => name)));
+    const taken = new Set(coordinator.runner.peers().filter(({handle}) => handle.alive).map(({name}) => name));
+    const names = 'names' in body ? body.names : generateNames(body.count, new Set(coordinator.runner.peers().map(({name}) => name)));
     const clash = names.filter((n) => taken.has(n));
     if (clash.length > 0) throw new ApiError(409, `already running: ${clash.join(', ')}`, 'already-running', 'names');
     if (new Set(names).size !== names.length) throw new ApiError(400, 'names: contains duplicates', 'bad-request', 'names');
@@ -129,11 +129,11 @@ export function createApiRouter(coordinator: ApiRun): Router {
     if (signal !== undefined && signal !== 'SIGKILL' && signal !== 'SIGTERM') {
       throw new ApiError(400, 'signal: expected SIGTERM (graceful, the default) or SIGKILL', 'bad-request', 'signal');
     }
-    const host = coordinator.fleet.get(name);
-    // A peer can register without the fleet having started it (an agent run by hand): no process to stop.
+    const host = coordinator.runner.get(name);
+    // A peer can register without the runner having started it (an agent run by hand): no process to stop.
     if (!host) throw new ApiError(409, `${name} was not started by this coordinator; it cannot stop it`, 'not-managed');
     if (!host.alive) throw new ApiError(409, `${name} is not running`, 'not-running');
-    const exit = signal === 'SIGKILL' ? (host.kill('SIGKILL'), await host.exited) : await host.terminate();
+    const exit = signal === 'SIGKILL' ? await coordinator.runner.kill(name) : await coordinator.runner.terminate(name);
     res.json({name, exit});
   }));
 
@@ -142,8 +142,8 @@ export function createApiRouter(coordinator: ApiRun): Router {
   const onError: ErrorRequestHandler = (error, _req, res, _next) => {
     if (error instanceof ApiError) {
       res.status(error.status).json({error: {message: error.message, code: error.code, ...(error.field ? {field: error.field} : {})}});
-    } else if (error instanceof FleetError) {
-      res.status(error.code === 'unknown-peer' ? 404 : 409).json({error: {message: error.message, code: error.code}});
+    } else if (error instanceof RunnerError) {
+      res.status(error.code === 'unknown-peer' ? 404 : error.code === 'unsupported' ? 501 : 409).json({error: {message: error.message, code: error.code}});
     } else if ((error as {type?: string}).type === 'entity.parse.failed') {
       res.status(400).json({error: {message: `body: malformed JSON (${(error as Error).message})`, code: 'bad-request', field: 'body'}});
     } else if (typeof (error as {status?: unknown}).status === 'number' && (error as {status: number}).status < 500) {
@@ -158,6 +158,6 @@ export function createApiRouter(coordinator: ApiRun): Router {
 
 function nameParam(coordinator: ApiRun, req: Request): string {
   const name = String(req.params.name);
-  if (!coordinator.fleet.get(name) && !coordinator.hub.get(name)) throw new ApiError(404, `no peer named ${name}`, 'unknown-peer');
+  if (!coordinator.runner.get(name) && !coordinator.hub.get(name)) throw new ApiError(404, `no peer named ${name}`, 'unknown-peer');
   return name;
 }

@@ -7,8 +7,8 @@
 import {mkdtemp, rm} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import {checkPeerProgram} from '../fleet/peer-commands.js';
-import {findExecutable} from '../fleet/executable.js';
+import {checkPeerProgram} from '../peer-program/peer-commands.js';
+import {findExecutable} from '../peer-program/executable.js';
 import {commandText} from '../peer-program/program.js';
 import {CHECKS, CHECK_NAMES} from '../conform/checks.js';
 import {runChecks} from '../conform/runner.js';

@@ -9,7 +9,7 @@ import type {CommandSpec} from '@peerlab/client-agent';
 import {CommandError, parseWords, splitWords} from '@peerlab/client-agent';
 import type {Coordinator} from '../coordinator.js';
 import {peerRow} from '../peer-row.js';
-import {FleetError} from '../fleet/fleet.js';
+import {RunnerError} from '../runners/runner.js';
 import {renderTable} from '@peerlab/node-kit/table';
 import {FaultInjector} from '../engine/faults.js';
 import type {RecordFault} from '../engine/faults.js';
@@ -44,7 +44,7 @@ export interface ConsoleResult {
 }
 
 export function peersTable(coordinator: Coordinator): string {
-  const rows = coordinator.fleet.peers().map(({name}) => {
+  const rows = coordinator.runner.peers().map(({name}) => {
     const r = peerRow(coordinator, name);
     const state = r.exit ? `exited (${r.exit.signal ?? `code ${r.exit.code}`})` : r.registered ? r.state : `${r.state}, not registered`;
     return [r.name, String(r.pid ?? '-'), state, String(r.membersSeen), String(r.messages)];
@@ -69,7 +69,7 @@ export function resolveTargets(coordinator: Coordinator, word: string): string[]
   const registered = coordinator.hub.agents().map((a) => a.name);
   if (word === 'all') return registered;
   const names = word.split(',').filter(Boolean);
-  const unknown = names.filter((n) => !coordinator.fleet.get(n) && !coordinator.hub.get(n));
+  const unknown = names.filter((n) => !coordinator.runner.get(n) && !coordinator.hub.get(n));
   if (unknown.length > 0) throw new CommandError(`no peer named ${unknown.join(', ')}; peers: ${registered.join(', ') || 'none'}`, 'bad-arguments');
   return names;
 }
@@ -77,7 +77,7 @@ export function resolveTargets(coordinator: Coordinator, word: string): string[]
 export function completeLine(coordinator: Coordinator, line: string): [string[], string] {
   const words = line.split(/\s+/);
   const current = words.at(-1) ?? '';
-  const names = coordinator.fleet.peers().map(({name}) => name);
+  const names = coordinator.runner.peers().map(({name}) => name);
   if (words.length <= 1) {
     const options = [...Object.keys(consoleCommands), 'quit', 'all', ...names];
     return [options.filter((o) => o.startsWith(current)).map((o) => o + ' '), current];
@@ -120,8 +120,8 @@ function faultsFor(coordinator: Coordinator): ConsoleFaults {
     faults = created;
     consoles.set(coordinator, faults);
   }
-  // Peers come and go outside the console too (the REST API spawns): every peer the fleet knows counts as started.
-  const names = coordinator.fleet.peers().map(({name}) => name);
+  // Peers come and go outside the console too (the REST API spawns): every peer the runner knows counts as started.
+  const names = coordinator.runner.peers().map(({name}) => name);
   faults.state = {...faults.state, peers: names, started: names};
   return faults;
 }
@@ -195,7 +195,7 @@ async function processFault(coordinator: Coordinator, name: 'kill' | 'terminate'
   if (problems.length > 0) return {ok: false, output: `error: ${problems.join('; ')}`};
   const lines = await Promise.all(
     peers.map(async (peer) => {
-      const exit = name === 'kill' || name === 'terminate' ? await coordinator.fleet.get(peer)?.exited : undefined;
+      const exit = name === 'kill' || name === 'terminate' ? await coordinator.runner.get(peer)?.exited : undefined;
       switch (name) {
         case 'kill':
           return `${peer} killed (${exit?.signal ?? 'SIGKILL'})`;
@@ -270,7 +270,7 @@ export async function runLine(coordinator: Coordinator, line: string): Promise<C
     });
     return {ok: replies.every((r) => r.ok), output: blocks.join('\n')};
   } catch (error) {
-    const message = error instanceof CommandError || error instanceof FleetError || error instanceof Error ? error.message : String(error);
+    const message = error instanceof CommandError || error instanceof RunnerError || error instanceof Error ? error.message : String(error);
     return {ok: false, output: `error: ${message}`};
   }
 }

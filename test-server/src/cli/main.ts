@@ -9,7 +9,10 @@ import {filterMatcher, run} from './run.js';
 import {check} from './check.js';
 import {checkList, conform} from './conform.js';
 import {CHECK_NAMES} from '../conform/checks.js';
-import {faultsFlag, peerFlag} from './peer-choice.js';
+import {faultsFlag, peerFlag, runnerFlag} from './peer-choice.js';
+import type {RunnerKind} from '../runners/runner.js';
+import {RUNNER_KINDS} from '../runners/runner.js';
+import {down} from './down.js';
 import type {FaultsMode} from '../faults/backend.js';
 import {report} from './report.js';
 import {alphaArgument, compare, DEFAULT_ALPHA, DEFAULT_THRESHOLD, figureNames, thresholdArgument} from './compare.js';
@@ -74,7 +77,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--peer <command line>', 'the program the peers run, split into words without a shell (default: the config file\'s, else the reference peer)', peerFlag)
     .option('--config <file>', `the config file (default: ${CONFIG_FILE_NAME} in the current folder or the nearest above it)`)
     .option('--faults <mode>', 'what makes network faults: peer (the peers\' net-* commands), kernel (nftables; root, no delay) or auto (default: a scenario\'s or the config file\'s faults:, else auto)', faultsFlag)
-    .action(async (opts: {peer?: string[]; config?: string; faults?: FaultsMode; peers?: number; names?: string[]; host: string; port: number; token?: string; profile: 'local' | 'lan'; logs?: string; dataDir?: string; grace: number; peersPerProcess: number; allowedHost: string[]; serve: boolean; prompt: boolean}) => {
+    .option('--runner <kind>', `what runs the peers: ${RUNNER_KINDS.join(', ')} (default: the config file's runner:, else local)`, runnerFlag)
+    .action(async (opts: {peer?: string[]; config?: string; faults?: FaultsMode; runner?: RunnerKind; peers?: number; names?: string[]; host: string; port: number; token?: string; profile: 'local' | 'lan'; logs?: string; dataDir?: string; grace: number; peersPerProcess: number; allowedHost: string[]; serve: boolean; prompt: boolean}) => {
       if (opts.peers !== undefined && opts.names) {
         process.stderr.write('peerlab up: give --peers or --names, not both\n');
         process.exit(2);
@@ -103,8 +107,17 @@ export async function main(argv: string[]): Promise<void> {
     .option('--peer <command line>', 'the program the peers run, split into words without a shell; over any scenario\'s peer: key and the config file\'s', peerFlag)
     .option('--config <file>', `the config file (default: ${CONFIG_FILE_NAME} in the current folder or the nearest above it)`)
     .option('--faults <mode>', 'what makes network faults: peer (the peers\' net-* commands), kernel (nftables; root, no delay) or auto (default: a scenario\'s or the config file\'s faults:, else auto)', faultsFlag)
-    .action(async (paths: string[], opts: {peer?: string[]; config?: string; faults?: FaultsMode; reporter: string[]; watch: boolean; watchPort: number; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number; saveFigures?: string; baseline?: string; alpha: number; threshold: number; figures?: string[]}) => {
+    .option('--runner <kind>', `what runs the peers: ${RUNNER_KINDS.join(', ')} (default: the config file's runner:, else local)`, runnerFlag)
+    .action(async (paths: string[], opts: {peer?: string[]; config?: string; faults?: FaultsMode; runner?: RunnerKind; reporter: string[]; watch: boolean; watchPort: number; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number; saveFigures?: string; baseline?: string; alpha: number; threshold: number; figures?: string[]}) => {
       process.exitCode = await run(paths, opts);
+    });
+
+  program
+    .command('down')
+    .description("remove what a run left behind (its peers' processes, services, containers, networks), asking every runner; without a run id, what runs whose coordinator is gone left")
+    .argument('[run-id]', 'the run id (the run folder\'s name, or the id peerlab up prints)')
+    .action(async (runId: string | undefined) => {
+      process.exitCode = await down(runId);
     });
 
   program

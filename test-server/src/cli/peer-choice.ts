@@ -1,5 +1,6 @@
 /**
- * Which program the peers of `peerlab run` and `peerlab up` run: the
+ * Which program the peers of `peerlab run` and `peerlab up` run, and what
+ * runs them (`--runner` over the config file's `runner:`, default local): the
  * `--peer` flag, else (for run) the scenario's `peer:` key, else the config
  * file's `peer:` key, else the reference peer. Everything named is read and
  * checked here, before any peer starts; a problem is written to stderr,
@@ -12,13 +13,17 @@ import type {PeerProgram} from '../peer-program/program.js';
 import {ConfigError, findConfigFile, loadConfigFile} from '../peer-program/config-file.js';
 import type {PeerlabConfig} from '../peer-program/config-file.js';
 import {formatProblem} from '../scenario/problems.js';
-import {checkPeerProgram} from '../fleet/peer-commands.js';
-import {referencePeer} from '../fleet/fleet.js';
+import {checkPeerProgram} from '../peer-program/peer-commands.js';
+import {referencePeer} from '../peer-program/reference.js';
 import {FAULTS_MODES} from '../faults/backend.js';
 import type {FaultsMode} from '../faults/backend.js';
 import type {FaultsChoice} from '../faults/choose.js';
 import {kernelSupport} from '../faults/kernel/nft.js';
 import type {KernelSupport} from '../faults/kernel/nft.js';
+import {RUNNER_KINDS} from '../runners/runner.js';
+import type {RunnerKind, RunnerModule} from '../runners/runner.js';
+import {runnerModule} from '../runners/factory.js';
+import {cannot} from '../runners/limits.js';
 
 export interface PeerFlags {
   /** --peer, already split into words. */
@@ -27,6 +32,14 @@ export interface PeerFlags {
   config?: string;
   /** --faults: what makes network faults (over a scenario's and the config file's faults:). */
   faults?: FaultsMode;
+  /** --runner: what runs the peers (over the config file's runner:). */
+  runner?: RunnerKind;
+}
+
+/** `--runner local|swarm|kubernetes`: any kind peerlab knows; whether this build has it is said later, with exit 2. */
+export function runnerFlag(value: string): RunnerKind {
+  if (!(RUNNER_KINDS as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${RUNNER_KINDS.join(', ')}`);
+  return value as RunnerKind;
 }
 
 /** `--faults peer|kernel|auto`. */
@@ -58,8 +71,10 @@ export interface PeerChoice {
   programs: PeerPrograms;
   /** The fallback's command names (for `peerlab up`'s choice of fault backend). */
   fallbackCommands: readonly string[];
-  /** For the scenario loader: --faults, the config file's faults:, and what this machine allows. */
+  /** For the scenario loader: --faults, the config file's faults:, and what this machine and the runner allow. */
   faults: FaultsChoice;
+  /** What runs the peers, with what it cannot do (the loader refuses scenarios that need it). */
+  runner: RunnerModule;
 }
 
 /** The program the flags and the config file name, and how to word a problem with it where it was named. */
@@ -115,11 +130,18 @@ export async function choosePeer(command: string, flags: PeerFlags): Promise<Pee
   const check = await checkPeerProgram(fallback);
   if (!check.ok) return fail(named.locate(check.message));
   const flag = named.fromFlag ? fallback : undefined;
+  const kind = flags.runner ?? named.config?.runner ?? 'local';
+  const runner = runnerModule(kind);
+  if ('unavailable' in runner) {
+    if (flags.runner) return fail(`${command}: --runner ${kind}: ${runner.unavailable}`);
+    return fail(formatProblem({file: named.config!.file, ...named.config!.position(['runner']), field: 'runner', message: runner.unavailable}));
+  }
   let support: KernelSupport | undefined;
+  const noKernel = runner.limits.kernelFaults;
   const faults: FaultsChoice = {
     ...(flags.faults ? {flag: flags.faults} : {}),
     ...(named.config?.faults ? {config: {mode: named.config.faults, file: named.config.file, ...named.config.position(['faults'])}} : {}),
-    kernel: () => (support ??= kernelSupport()),
+    kernel: () => (support ??= noKernel !== undefined ? {ok: false, reason: cannot(runner, 'make kernel faults', noKernel)} : kernelSupport()),
   };
   // Refused here, once, before any scenario loads: the flag applies to all of them.
   if (flags.faults === 'kernel') {
@@ -130,6 +152,7 @@ export async function choosePeer(command: string, flags: PeerFlags): Promise<Pee
     fallback,
     fallbackCommands: check.specs.map((s) => s.name),
     faults,
+    runner,
     programs: {
       choose: (own) => flag ?? own ?? fallback,
       check: checkPeerProgram,

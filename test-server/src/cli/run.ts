@@ -6,7 +6,8 @@
  * run's, and a run that passed then exits as the comparison does.
  */
 import {access, constants, mkdir} from 'node:fs/promises';
-import {killAllPeersNow} from '../fleet/fleet.js';
+import {killAllPeersNow} from '../runners/factory.js';
+import {cannot} from '../runners/limits.js';
 import {runSuite} from '../engine/runner.js';
 import {exitCodes} from '../engine/results.js';
 import {createReporters, HtmlReporter, ReporterMux} from '../reporters/index.js';
@@ -81,7 +82,7 @@ export async function run(paths: string[], options: RunOptions): Promise<number>
   if (!peer) return exitCodes.usage;
   let scenarios;
   try {
-    scenarios = await loadScenarios(paths.length > 0 ? paths : ['scenarios'], peer.programs, peer.faults);
+    scenarios = await loadScenarios(paths.length > 0 ? paths : ['scenarios'], peer.programs, peer.faults, peer.runner);
   } catch (error) {
     if (!(error instanceof ScenarioLoadError)) throw error;
     process.stderr.write(`${error.message}\n${error.problems.length} problem${error.problems.length === 1 ? '' : 's'} in the scenarios; nothing was run.\n`);
@@ -100,6 +101,11 @@ export async function run(paths: string[], options: RunOptions): Promise<number>
       process.stderr.write(`peerlab run: --filter ${options.filter} matches no scenario\n`);
       return exitCodes.usage;
     }
+  }
+  const oneEach = peer.runner.limits.peersPerProcess;
+  if (options.peersPerProcess && options.peersPerProcess > 1 && oneEach !== undefined) {
+    process.stderr.write(`peerlab run: --peers-per-process ${options.peersPerProcess}: ${cannot(peer.runner, `run ${options.peersPerProcess} peers in one process`, oneEach)}; nothing was run.\n`);
+    return exitCodes.usage;
   }
   if (options.peersPerProcess) scenarios = scenarios.map((s) => ({...s, peersPerProcess: options.peersPerProcess!}));
   const shared = scenarios.find((s) => s.faults === 'kernel' && s.peersPerProcess > 1);
@@ -147,6 +153,7 @@ export async function run(paths: string[], options: RunOptions): Promise<number>
       bail: options.bail,
       reporter: new ReporterMux(reporters),
       signal: abort.signal,
+      runner: peer.runner.kind,
       report: reporters.some((r) => r instanceof HtmlReporter),
       ...(watch ? {onHistory: (history) => watch.view.setSource(history)} : {}),
     });

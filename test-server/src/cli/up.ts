@@ -17,6 +17,7 @@ import {recordCoordinator} from '../history/record.js';
 import {choosePeer} from './peer-choice.js';
 import {REFERENCE_PEER, commandText} from '../peer-program/program.js';
 import type {PeerChoice, PeerFlags} from './peer-choice.js';
+import {cannot} from '../runners/limits.js';
 
 export interface UpOptions extends PeerFlags {
   peers?: number;
@@ -59,6 +60,11 @@ export async function up(options: UpOptions): Promise<number> {
   // Checked before the coordinator starts: a program that cannot run stops here, exit 2.
   const peer = await choosePeer('peerlab up', options);
   if (!peer) return 2;
+  const oneEach = peer.runner.limits.peersPerProcess;
+  if (options.peersPerProcess > 1 && oneEach !== undefined) {
+    process.stderr.write(`peerlab up: --peers-per-process ${options.peersPerProcess}: ${cannot(peer.runner, `run ${options.peersPerProcess} peers in one process`, oneEach)}\nno peer was started.\n`);
+    return 2;
+  }
   const faults = upFaults(peer, options.peersPerProcess);
   if (typeof faults === 'string') {
     process.stderr.write(`peerlab up: ${faults}\nno peer was started.\n`);
@@ -67,6 +73,7 @@ export async function up(options: UpOptions): Promise<number> {
   const coordinator = await Coordinator.start({
     ...(faults.backend === 'kernel' ? {kernelFaults: {nft: faults.nft, peers: names}} : {}),
     peer: peer.fallback,
+    runner: peer.runner.kind,
     host: options.host,
     port: options.port,
     ...(options.token ? {token: options.token} : {}),
@@ -77,7 +84,7 @@ export async function up(options: UpOptions): Promise<number> {
     ...(options.dataDir ? {dataDir: options.dataDir} : {}),
   });
   // Synchronous last resort: whatever ends this process, the peers go with it.
-  process.on('exit', () => coordinator.fleet.killAllNow());
+  process.on('exit', () => coordinator.runner.killAllNow());
   // A history as a scenario run records one, for the live view and for peerlab check/report afterwards.
   const runDir = options.logs ?? path.join('runs', coordinator.runId);
   await mkdir(runDir, {recursive: true});
@@ -89,7 +96,7 @@ export async function up(options: UpOptions): Promise<number> {
   let stopping: Promise<void> | undefined;
   const stop = (code: number) => {
     stopping ??= (async () => {
-      out(`stopping ${coordinator.fleet.peers().filter(({host}) => host.alive).length} peers...`);
+      out(`stopping ${coordinator.runner.peers().filter(({handle}) => handle.alive).length} peers...`);
       // Marks where the peers' leaving and exiting stops being faults, for the report.
       history.append('run.stop', {});
       await coordinator.close();
@@ -104,7 +111,7 @@ export async function up(options: UpOptions): Promise<number> {
 
   out(`peerlab coordinator on ${coordinator.url} (run ${coordinator.runId})${faults.backend === 'kernel' ? ` with kernel faults (table ${coordinator.kernelTable?.name})` : ''}`);
   if (peer.fallback.origin !== REFERENCE_PEER) out(`peer program: ${commandText(peer.fallback.command)} (from ${peer.fallback.origin}) in ${peer.fallback.cwd}`);
-  out(`REST API: ${coordinator.url}/api/peers   logs: ${coordinator.fleet.logFile('NAME')}   files: ${coordinator.fleet.dataDir('NAME')}`);
+  out(`REST API: ${coordinator.url}/api/peers   logs: ${coordinator.runner.logFile('NAME')}   files: ${coordinator.runner.dataDir('NAME')}`);
   if (!isLoopback(options.host)) out(`listening beyond loopback: every request needs "Authorization: Bearer ${coordinator.token}"`);
   // The token in the address gives the page control (it may kill, pause, send); without it the view is read-only.
   // Beyond loopback every viewer needs it; on loopback anyone may watch, and whoever reads this terminal may take control.
@@ -159,7 +166,7 @@ export async function up(options: UpOptions): Promise<number> {
 
 /** The live table: on a terminal it redraws until every peer sees every other (or 10 s pass). */
 async function showTable(coordinator: Coordinator, n: number, tty: boolean): Promise<void> {
-  const converged = () => coordinator.fleet.peers().every(({name, host}) => !host.alive || coordinator.views.liveCount(name) === n);
+  const converged = () => coordinator.runner.peers().every(({name, handle}) => !handle.alive || coordinator.views.liveCount(name) === n);
   const deadline = Date.now() + 10_000;
   await new Promise<void>((resolve) => {
     const tick = () => {

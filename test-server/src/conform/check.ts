@@ -5,7 +5,7 @@
  * says why it skipped, and is never counted as a pass.
  */
 import type {CommandSpec} from '@peerlab/client-agent';
-import type {ProgramCheck} from '../fleet/peer-commands.js';
+import type {ProgramCheck} from '../peer-program/peer-commands.js';
 import type {PeerProgram} from '../peer-program/program.js';
 import type {Session, SessionOptions} from './session.js';
 

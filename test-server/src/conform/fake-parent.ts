@@ -9,7 +9,7 @@
  */
 import {spawn} from 'node:child_process';
 import {closeSync, openSync} from 'node:fs';
-import type {PeerLaunch} from '../fleet/peer-host.js';
+import type {PeerLaunch} from '../runners/local/peer-host.js';
 
 const launch = JSON.parse(process.argv[2] ?? 'null') as PeerLaunch | null;
 if (!launch) {

@@ -5,7 +5,7 @@
  */
 import {mkdir} from 'node:fs/promises';
 import path from 'node:path';
-import type {ProgramCheck} from '../fleet/peer-commands.js';
+import type {ProgramCheck} from '../peer-program/peer-commands.js';
 import type {PeerProgram} from '../peer-program/program.js';
 import type {Check, CheckResult} from './check.js';
 import {Findings} from './check.js';

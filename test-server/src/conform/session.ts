@@ -1,5 +1,5 @@
 /**
- * One check's coordinator and peer: a real coordinator (hub, fleet, REST)
+ * One check's coordinator and peer: a real coordinator (hub, local runner, REST)
  * on 127.0.0.1 running the program under test, with a tap on the wire that
  * records every hello and event batch as the peer sent them, and can hold a
  * message back unanswered. Closing it kills whatever it started, and every
@@ -13,9 +13,10 @@ import type {PeerEvent} from '@peerlab/client-agent/protocol';
 import {Coordinator} from '../coordinator.js';
 import type {AgentInfo} from '../hub/hub.js';
 import {HubError} from '../hub/hub.js';
-import type {PeerHost, PeerLaunch} from '../fleet/peer-host.js';
+import type {PeerHost, PeerLaunch} from '../runners/local/peer-host.js';
 import type {PeerProgram} from '../peer-program/program.js';
-import {killAllPeersNow} from '../fleet/fleet.js';
+import {killAllPeersNow} from '../runners/factory.js';
+import {LocalRunner} from '../runners/local/local-runner.js';
 import {CheckStop} from './stop.js';
 
 export interface SessionOptions {
@@ -62,10 +63,18 @@ export class Session {
   host: PeerHost | undefined;
   readonly #extras = new Set<number>();
 
+  /**
+   * The coordinator's runner as what it is: conformance is about a process on
+   * this machine (its pid, its signals, its parent), so conform runs peers locally.
+   */
+  readonly local: LocalRunner;
+
   private constructor(
     readonly coordinator: Coordinator,
     readonly logDir: string,
   ) {
+    if (!(coordinator.runner instanceof LocalRunner)) throw new Error(`conform runs peers as local processes, not with the ${coordinator.runner.kind} runner`);
+    this.local = coordinator.runner;
     open.add(this);
     const hub = coordinator.hub;
     hub.on('events', (_name, events) => this.events.push(...events));
@@ -91,6 +100,7 @@ export class Session {
   static async start(program: PeerProgram, dir: string, options: SessionOptions = {}): Promise<Session> {
     const coordinator = await Coordinator.start({
       peer: program,
+      runner: 'local',
       logDir: path.join(dir, 'logs'),
       dataDir: path.join(dir, 'peers'),
       agentGraceMs: options.graceMs ?? 30_000,
@@ -102,7 +112,7 @@ export class Session {
   }
 
   get logFile(): string {
-    return this.coordinator.fleet.logFile(this.name);
+    return this.local.logFile(this.name);
   }
 
   /** The peer's log so far, or '' when it wrote none. */
@@ -119,27 +129,28 @@ export class Session {
     return this.log().trim().split('\n').filter((l) => l.trim() !== '').at(-1)?.slice(0, 300) ?? '';
   }
 
-  /** What the fleet would run for this check's peer, to start it some other way. */
+  /** What the runner would run for this check's peer, to start it some other way. */
   launch(): PeerLaunch {
-    return this.coordinator.fleet.launch([this.name]);
+    return this.local.launch([this.name]);
   }
 
-  /** A process the check started itself (not through the fleet), killed when the session closes. */
+  /** A process the check started itself (not through the runner), killed when the session closes. */
   track(pid: number | undefined): void {
     if (pid !== undefined) this.#extras.add(pid);
   }
 
   /**
-   * Starts the peer through the fleet, as a run does, and waits for its
+   * Starts the peer through the runner, as a run does, and waits for its
    * registration; a CheckStop saying what went wrong if it does not come.
    */
   async spawn(): Promise<PeerHost> {
     try {
-      [this.host] = await this.coordinator.spawn([this.name]);
+      await this.coordinator.spawn([this.name]);
+      this.host = this.local.get(this.name);
       return this.host!;
     } catch (error) {
       if (!(error instanceof HubError)) throw error;
-      this.host ??= this.coordinator.fleet.get(this.name);
+      this.host ??= this.local.get(this.name);
       throw new CheckStop(this.whyNotRegistered(error.message));
     }
   }
@@ -185,7 +196,7 @@ export class Session {
 
   /** Kills every process the session started, then stops the coordinator. */
   async close(): Promise<void> {
-    this.coordinator.fleet.killAllNow();
+    this.local.killAllNow();
     this.killExtrasNow();
     await this.coordinator.close(1000);
     open.delete(this);

@@ -1,6 +1,6 @@
 /** Waiting with deadlines: polled conditions, process ends, and the one deliberate pause (a fault's duration). */
 import {readFileSync} from 'node:fs';
-import type {PeerExit, PeerHost} from '../fleet/peer-host.js';
+import type {PeerExit, PeerHandle} from '../runners/runner.js';
 
 /** Polls `check` every 20 ms; its value, or undefined at the deadline. */
 export async function until<T>(check: () => T | undefined | false, timeoutMs: number): Promise<T | undefined> {
@@ -18,7 +18,7 @@ export function delay(ms: number): Promise<void> {
 }
 
 /** The host's exit, or undefined if it is still running at the deadline. */
-export async function exitWithin(host: PeerHost, timeoutMs: number): Promise<PeerExit | undefined> {
+export async function exitWithin(host: PeerHandle, timeoutMs: number): Promise<PeerExit | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)));
   try {

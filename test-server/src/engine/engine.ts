@@ -1,6 +1,6 @@
 /**
  * Runs one scenario on fresh peers and records everything in its history.
- * The engine talks to peers only through the coordinator's fleet and hub;
+ * The engine talks to peers only through the coordinator's runner and hub;
  * it decides when an await is satisfied with the same checkers that later
  * judge the run, and the final verdict is computed from the history alone.
  */
@@ -9,6 +9,7 @@ import {mkdir, writeFile} from 'node:fs/promises';
 import {writeFileAtomic} from '@peerlab/node-kit/write-file-atomic';
 import path from 'node:path';
 import {Coordinator} from '../coordinator.js';
+import type {RunnerKind} from '../runners/runner.js';
 import {HistoryWriter} from '../history/writer.js';
 import {recordCoordinator} from '../history/record.js';
 import {writeBuiltReport} from '@peerlab/report';
@@ -37,6 +38,8 @@ export interface RunScenarioOptions {
   seed: number;
   attempt: number;
   peerBin?: string;
+  /** What runs the peers (default: local processes); the scenarios were loaded against its limits. */
+  runner?: RunnerKind;
   /** Also write the HTML report into <runDir>/report/ (before result.json, which then names it). */
   report?: boolean;
   /** The history as it is being written, for a live view of the run. */
@@ -114,6 +117,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       // The scenario's program, chosen at load time (--peer, its peer: key, the config file), else the reference peer.
       ...(scenario.peer ? {peer: scenario.peer} : {}),
       ...(options.peerBin ? {peerBin: options.peerBin} : {}),
+      ...(options.runner ? {runner: options.runner} : {}),
       ...(scenario.faults === 'kernel' ? {kernelFaults: {nft: kernelNft(), peers: scenario.peers}} : {}),
     });
     coordinator.liveView.setSource(history);
@@ -292,7 +296,7 @@ class ScenarioRun {
 
   /** Live peers the coordinator can drive now: running and registered. */
   #live(): string[] {
-    return this.coordinator.fleet.peers().filter(({name, host}) => host.state === 'running' && this.coordinator.hub.isConnected(name)).map(({name}) => name).sort();
+    return this.coordinator.runner.peers().filter(({name, handle}) => handle.state === 'running' && this.coordinator.hub.isConnected(name)).map(({name}) => name).sort();
   }
 
   #resolve(target: Target, forStart = false): string[] {

@@ -1,5 +1,5 @@
 /**
- * Faults, as the engine injects them: process faults through the fleet,
+ * Faults, as the engine injects them: process faults through the runner,
  * network faults through the run's backend (each peer's `net-*` commands, or
  * nftables rules in the kernel: test-server/src/faults). The injector keeps the network rules in
  * force, so a peer that restarts or resumes gets them again, and records
@@ -12,6 +12,12 @@ import type {NetworkFaultBackend} from '../faults/backend.js';
 import {PeerCommandFaults, cutLinks} from '../faults/peer-commands.js';
 import type {SendCommand} from '../faults/peer-commands.js';
 import {KernelFaults} from '../faults/kernel/kernel-faults.js';
+import {RunnerError} from '../runners/runner.js';
+
+/** A pause of a paused peer (or a resume of a running one) changes nothing, and is recorded as asked. */
+function refused(error: unknown): void {
+  if (!(error instanceof RunnerError) || (error.code !== 'not-running' && error.code !== 'not-paused')) throw error;
+}
 
 export type {Link} from './fault-plan.js';
 export {linksBetween, shapeLinks} from './fault-plan.js';
@@ -52,7 +58,7 @@ export class FaultInjector {
     let previous: Promise<unknown> = Promise.resolve();
     const results: Promise<string[]>[] = [];
     for (const action of actions) {
-      const key = 'peer' in action ? (this.coordinator.fleet.get(action.peer)?.name ?? action.peer) : undefined;
+      const key = 'peer' in action ? (this.coordinator.runner.get(action.peer)?.name ?? action.peer) : undefined;
       const after = key === undefined ? previous : Promise.all([previous, this.#tails.get(key)]);
       const result = after.then(() => this.#one(action));
       const settled = result.catch(() => undefined);
@@ -128,10 +134,10 @@ export class FaultInjector {
     return this.#net.reapply(peer);
   }
 
-  /** Process faults. Each is recorded as a `fault` once done; the fleet records the exit itself. */
+  /** Process faults. Each is recorded as a `fault` once done; the runner's exit event records the exit itself. */
   async process(kind: 'kill' | 'terminate' | 'pause' | 'resume' | 'restart', peer: string, description: FaultRecord = {}): Promise<string | undefined> {
-    const {fleet, hub} = this.coordinator;
-    const host = fleet.get(peer);
+    const {runner, hub} = this.coordinator;
+    const host = runner.get(peer);
     if (!host) return `${peer} was never started`;
     const signal = {kill: 'SIGKILL', terminate: 'SIGTERM', pause: 'SIGSTOP', resume: 'SIGCONT', restart: 'SIGKILL'}[kind];
     if (kind === 'resume' ? host.state !== 'paused' : !host.alive && kind !== 'restart') {
@@ -144,17 +150,16 @@ export class FaultInjector {
     if (host.alive) this.record('peer.kill', {peer, signal});
     switch (kind) {
       case 'kill':
-        host.kill('SIGKILL');
-        await host.exited;
+        await runner.kill(peer);
         break;
       case 'terminate':
-        await host.terminate();
+        await runner.terminate(peer);
         break;
       case 'pause':
-        host.pause();
+        await runner.pause(peer).catch(refused);
         break;
       case 'resume': {
-        host.resume();
+        await runner.resume(peer).catch(refused);
         this.record('fault', {kind, peer, ...description});
         // A heal while it was paused may not have reached it. (A restarted process starts clean and needs only the reapply.)
         const problems = await this.#net.refresh(host.names);
@@ -162,8 +167,8 @@ export class FaultInjector {
       }
       case 'restart': {
         this.record('fault', {kind, peer, ...description});
-        // The fleet restarts the whole process: with peer hosts, every peer it carries.
-        const fresh = await fleet.restart(peer);
+        // The runner restarts the whole process: with peer hosts, every peer it carries.
+        const fresh = await runner.restart(peer);
         try {
           await hub.waitForRegistered(fresh.names, this.coordinator.registerTimeoutMs);
         } catch (error) {

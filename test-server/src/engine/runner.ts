@@ -19,6 +19,8 @@ export interface SuiteOptions {
   bail: boolean;
   reporter: Reporter;
   peerBin?: string;
+  /** What runs the peers (default: local processes). */
+  runner?: RunScenarioOptions['runner'];
   /** Write each scenario's HTML report into its run folder. */
   report?: boolean;
   /** Each scenario's history as it is written (the live view of `peerlab run --watch`). */
@@ -42,6 +44,7 @@ export async function runSuite(scenarios: readonly Scenario[], options: SuiteOpt
         seed,
         attempt,
         ...(options.peerBin ? {peerBin: options.peerBin} : {}),
+        ...(options.runner ? {runner: options.runner} : {}),
         ...(options.report ? {report: true} : {}),
         ...(options.onHistory ? {onHistory: options.onHistory} : {}),
         onBegin: (info) => reporter.onScenarioBegin?.(info),

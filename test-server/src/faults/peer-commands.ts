@@ -39,9 +39,9 @@ export class PeerCommandFaults implements NetworkFaultBackend {
 
   /** Peers the coordinator can send commands to now. */
   #reachablePeers(): string[] {
-    return this.coordinator.fleet
+    return this.coordinator.runner
       .peers()
-      .filter(({name, host}) => host.state === 'running' && this.coordinator.hub.isConnected(name))
+      .filter(({name, handle}) => handle.state === 'running' && this.coordinator.hub.isConnected(name))
       .map(({name}) => name);
   }
 

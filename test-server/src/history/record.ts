@@ -8,7 +8,7 @@ import type {Coordinator} from '../coordinator.js';
 import type {HistoryWriter} from './writer.js';
 
 export function recordCoordinator(coordinator: Coordinator, history: HistoryWriter): void {
-  const {hub, fleet} = coordinator;
+  const {hub, runner} = coordinator;
   hub.on('events', (name, events) => {
     const src = `peer:${name}` as const;
     for (const e of events) history.appendPeer(src, e);
@@ -17,10 +17,10 @@ export function recordCoordinator(coordinator: Coordinator, history: HistoryWrit
   hub.on('gap', (name, expected, got) => history.append('peer.gap', {peer: name, expected, got}));
   hub.on('protocol-error', (detail) => history.append('protocol.error', {...detail}));
   hub.on('rejected', (detail) => history.append('event.rejected', detail));
-  fleet.on('spawned', (host) => {
+  runner.on('spawned', (host) => {
     for (const peer of host.names) history.append('peer.spawn', {peer, pid: host.pid ?? null});
   });
-  fleet.on('exit', (host, exit) => {
+  runner.on('exit', (host, exit) => {
     for (const peer of host.names) history.append('peer.exit', {peer, pid: host.pid ?? null, code: exit.code, signal: exit.signal, unexpectedly: exit.unexpectedly});
   });
 }

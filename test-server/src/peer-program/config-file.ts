@@ -2,9 +2,10 @@
  * The project's config file, `peerlab.config.yaml`: found in the current
  * folder or the nearest folder above it that has one (so any sub-folder of
  * a project runs with the project's settings), or named with `--config`.
- * It holds `peer:`, the program the peers run, and `faults:`, what makes
+ * It holds `peer:`, the program the peers run, `faults:`, what makes
  * network faults (peer, kernel or auto; --faults and a scenario's own key
- * come first). Mistakes are
+ * come first), and `runner:`, what runs the peers (--runner comes first).
+ * Mistakes are
  * reported like a scenario's: file:line:column, the field, what was expected.
  */
 import {readFile, stat} from 'node:fs/promises';
@@ -16,6 +17,8 @@ import type {ScenarioProblem} from '../scenario/problems.js';
 import {fileProblem, formatProblem} from '../scenario/problems.js';
 import type {PeerProgram} from './program.js';
 import {issueMessage, peerProgram, peerProgramSchema} from './program.js';
+import {RUNNER_KINDS} from '../runners/runner.js';
+import type {RunnerKind} from '../runners/runner.js';
 
 export const CONFIG_FILE_NAME = 'peerlab.config.yaml';
 
@@ -25,12 +28,14 @@ const MAX_CONFIG_BYTES = 1024 * 1024;
 const configSchema = z.strictObject({
   peer: peerProgramSchema.optional(),
   faults: z.enum(['peer', 'kernel', 'auto']).optional(),
+  runner: z.enum(RUNNER_KINDS).optional(),
 });
 
 export interface PeerlabConfig {
   file: string;
   peer?: PeerProgram;
   faults?: 'peer' | 'kernel' | 'auto';
+  runner?: RunnerKind;
   /** Where a field is in the file (its nearest existing parent if it is not there), for problems found later. */
   position(field: readonly (string | number)[]): {line: number; column: number};
 }
@@ -102,7 +107,7 @@ export function parseConfigText(text: string, file: string): PeerlabConfig {
       const field = issue.path as Array<string | number>;
       const name = (keys: readonly (string | number)[]) => keys.reduce<string>((out, k) => (typeof k === 'number' ? `${out}[${k}]` : out ? `${out}.${k}` : k), '');
       if (issue.code === 'unrecognized_keys') {
-        const expected = field.length === 0 ? 'peer, faults' : field.join('.') === 'peer' ? 'command, cwd, env' : '';
+        const expected = field.length === 0 ? 'peer, faults, runner' : field.join('.') === 'peer' ? 'command, cwd, env' : '';
         return issue.keys.map((key) => ({file, ...position(field, key), field: name([...field, key]), message: `unknown field "${key}"${expected ? `; expected one of: ${expected}` : ''}`}));
       }
       const message = field.length === 0 && (typeof root !== 'object' || Array.isArray(root)) ? 'expected a mapping, e.g. peer: {command: [./my-peer]}' : issueMessage(issue);
@@ -114,6 +119,7 @@ export function parseConfigText(text: string, file: string): PeerlabConfig {
     file,
     ...(parsed.data.peer ? {peer: peerProgram(parsed.data.peer, path.dirname(path.resolve(file)), file)} : {}),
     ...(parsed.data.faults ? {faults: parsed.data.faults} : {}),
+    ...(parsed.data.runner ? {runner: parsed.data.runner} : {}),
     position: (field) => position(field),
   };
 }

@@ -26,9 +26,20 @@ import type {PeerProgram} from '../peer-program/program.js';
 import {REFERENCE_PEER, commandText, issueMessage, peerProgram, peerProgramSchema, programKey} from '../peer-program/program.js';
 import {chooseBackend} from '../faults/choose.js';
 import type {FaultsChoice, NetFaultStep} from '../faults/choose.js';
+import type {RunnerTraits} from '../runners/limits.js';
+import {cannot} from '../runners/limits.js';
 
 /** Without a choice from the command line: auto, and kernel faults are not asked for. */
 const PEER_FAULTS_ONLY: FaultsChoice = {kernel: () => ({ok: false, reason: 'kernel faults were not offered to this loader'})};
+
+/** Without a runner named: local processes, which can do all a scenario asks. */
+const LOCAL: RunnerTraits = {kind: 'local', limits: {}};
+
+/** A runner that cannot give each peer its own loopback address cannot run kernel faults, whatever this machine allows. */
+function faultsFor(choice: FaultsChoice, runner: RunnerTraits): FaultsChoice {
+  const reason = runner.limits.kernelFaults;
+  return reason === undefined ? choice : {...choice, kernel: () => ({ok: false, reason: cannot(runner, 'make kernel faults', reason)})};
+}
 
 export type {ScenarioProblem} from './problems.js';
 export {formatProblem, ScenarioLoadError} from './problems.js';
@@ -70,13 +81,17 @@ export interface PeerPrograms {
 class Context {
   readonly problems: ScenarioProblem[] = [];
   readonly lookup: ProgramLookup;
+  readonly faults: FaultsChoice;
   constructor(
     readonly file: string,
     readonly doc: Document,
     readonly lines: LineCounter,
     commands: readonly CommandSpec[] | ProgramLookup,
-    readonly faults: FaultsChoice = PEER_FAULTS_ONLY,
+    faults: FaultsChoice = PEER_FAULTS_ONLY,
+    /** What runs the peers: a scenario needing what it cannot do is refused here. */
+    readonly runner: RunnerTraits = LOCAL,
   ) {
+    this.faults = faultsFor(faults, runner);
     // A plain list: every scenario runs the one program that offers these commands.
     const lookup = typeof commands === 'function' ? commands : undefined;
     const specs = commands as readonly CommandSpec[];
@@ -169,7 +184,7 @@ function ownPrograms(text: string, file: string): Array<PeerProgram | undefined>
  * PeerPrograms, against the specs of the program each scenario runs: each
  * program is checked once, before any scenario is built.
  */
-export async function loadScenarios(paths: readonly string[], commands: readonly CommandSpec[] | PeerPrograms, faults?: FaultsChoice): Promise<Scenario[]> {
+export async function loadScenarios(paths: readonly string[], commands: readonly CommandSpec[] | PeerPrograms, faults?: FaultsChoice, runner?: RunnerTraits): Promise<Scenario[]> {
   const files: string[] = [];
   const problems: ScenarioProblem[] = [];
   for (const p of paths) {
@@ -210,7 +225,7 @@ export async function loadScenarios(paths: readonly string[], commands: readonly
   const scenarios: Scenario[] = [];
   for (const {file, text} of texts) {
     try {
-      scenarios.push(...parseScenarioText(text, file, lookup, faults));
+      scenarios.push(...parseScenarioText(text, file, lookup, faults, runner));
     } catch (error) {
       if (error instanceof ScenarioLoadError) problems.push(...error.problems);
       else throw error;
@@ -236,11 +251,11 @@ async function expand(p: string): Promise<string[]> {
   return files;
 }
 
-export function parseScenarioText(text: string, file: string, commands: readonly CommandSpec[] | ProgramLookup, faults?: FaultsChoice): Scenario[] {
+export function parseScenarioText(text: string, file: string, commands: readonly CommandSpec[] | ProgramLookup, faults?: FaultsChoice, runner?: RunnerTraits): Scenario[] {
   const lines = new LineCounter();
   // logLevel error: yaml's warnings (a collection as a key...) went to stderr; the schema reports such keys itself.
   const doc = parseDocument(text, {lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error'});
-  const ctx = new Context(file, doc, lines, commands, faults);
+  const ctx = new Context(file, doc, lines, commands, faults, runner);
   if (doc.errors.length > 0) {
     throw new ScenarioLoadError(
       doc.errors.map((e) => {
@@ -363,6 +378,8 @@ function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: num
     builder.withinTimeout(nemesis.forMs, shell.nemesis.for, at);
   }
   const peersPerProcess = shell.peers_per_process ?? 1;
+  const shared = ctx.runner.limits.peersPerProcess;
+  if (peersPerProcess > 1 && shared !== undefined) ctx.problem([...base, 'peers_per_process'], cannot(ctx.runner, `run ${peersPerProcess} peers in one process`, shared));
   const chosenFaults = chooseBackend({choice: ctx.faults, ...(shell.faults ? {scenario: shell.faults} : {}), steps: builder.netSteps, peersPerProcess});
   for (const problem of chosenFaults.problems) {
     if (problem.at === 'config') {
@@ -478,6 +495,14 @@ class StepBuilder {
     private readonly needs?: Needs,
   ) {}
 
+  /** A process fault the run's runner cannot make is refused where the step names it. */
+  runnerCan(kind: string, at: PathKey[]): void {
+    const {runner} = this.ctx;
+    const {pause, signals} = runner.limits;
+    if ((kind === 'pause' || kind === 'resume') && pause !== undefined) this.ctx.problem(at, cannot(runner, 'pause', pause));
+    if (kind === 'kill' && signals !== undefined) this.ctx.problem(at, cannot(runner, 'kill a peer hard, without its goodbye', signals));
+  }
+
   /** A single wait longer than the whole scenario's timeout could only end in that timeout. */
   withinTimeout(ms: number, text: string, at: PathKey[]): void {
     if (ms > this.limits.timeoutMs) this.ctx.problem(at, `${text} is longer than the scenario's timeout, ${this.limits.timeoutText}: raise timeout or shorten this`);
@@ -543,6 +568,7 @@ class StepBuilder {
     // Made by the peers' own net-* commands or by the kernel: chooseBackend decides once every step is read.
     const fault = kind === 'loss' ? 'loss' : kind === 'delay' ? 'delay' : kind === 'heal' ? 'heal' : kind === 'partition' || kind === 'isolate' || kind === 'cut' ? 'cut' : undefined;
     if (fault) this.netSteps.push({at: [...at, kind], kind, ...(this.needs?.fault(fault, kind) ?? {missing: []})});
+    this.runnerCan(kind, [...at, kind]);
     switch (kind) {
       case 'start':
         return {...base, kind, title: `start ${targetText(step.start)}`, target: this.target(step.start, [...at, 'start'])};

@@ -5,7 +5,7 @@
  */
 import {readFileSync} from 'node:fs';
 import type {CommandSpec} from '@peerlab/client-agent';
-import {PeerHost} from '../../fleet/peer-host.js';
+import {PeerHost} from '../../runners/local/peer-host.js';
 import type {Check} from '../check.js';
 import {exitText, exitWithin} from '../wait.js';
 

@@ -43,11 +43,11 @@ export const sigstopCheck: Check = {
   async run({session, findings}) {
     const s = await session();
     const host = await s.spawn();
-    s.coordinator.fleet.pause(s.name);
+    await s.local.pause(s.name);
     // The pause is the fault itself; its length is the test's, not a wait for something to happen.
     await delay(PAUSE_MS);
     findings.expect(host.alive, `it ended while stopped (${host.exit ? exitText(host.exit) : '?'})`);
-    s.coordinator.fleet.resume(s.name);
+    await s.local.resume(s.name);
     const t0 = Date.now();
     const reply = await s.coordinator.hub.command(s.name, UNKNOWN_COMMAND, undefined, 5000);
     if (!reply.ok && reply.error.code === 'unknown-command') findings.note(`answered ${Date.now() - t0} ms after SIGCONT`);

@@ -7,7 +7,7 @@
  */
 import {accessSync, constants, statSync} from 'node:fs';
 import path from 'node:path';
-import type {PeerProgram} from '../peer-program/program.js';
+import type {PeerProgram} from './program.js';
 
 export type Executable = {ok: true; file: string} | {ok: false; message: string};
 

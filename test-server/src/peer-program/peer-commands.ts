@@ -2,17 +2,17 @@
  * The commands a peer program offers, asked of the program itself
  * (`<program> --describe-commands`), so scenario run lines are checked
  * before any peer starts without the coordinator importing peer code. It
- * runs a process, so it lives with the fleet, not in scenario/: the loader
+ * runs a process, so it lives here, not in scenario/: the loader
  * stays pure and takes the specs as an argument. A program is checked once
  * per command, cwd and env, however many scenarios name it.
  */
 import {execa} from 'execa';
 import type {Capabilities, CommandSpec} from '@peerlab/client-agent';
 import {parseDescription, ProtocolError} from '@peerlab/client-agent/protocol';
-import type {PeerProgram} from '../peer-program/program.js';
-import {commandText, programKey} from '../peer-program/program.js';
+import type {PeerProgram} from './program.js';
+import {commandText, programKey} from './program.js';
 import {findExecutable} from './executable.js';
-import {defaultPeerBin, referencePeer} from './fleet.js';
+import {defaultPeerBin, referencePeer} from './reference.js';
 
 export type ProgramCheck = {ok: true; specs: CommandSpec[]; capabilities: Capabilities} | {ok: false; message: string};
 

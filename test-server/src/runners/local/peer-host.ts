@@ -8,16 +8,9 @@ import {EventEmitter} from 'node:events';
 import {closeSync, openSync} from 'node:fs';
 import {execa} from 'execa';
 import type {ResultPromise} from 'execa';
+import type {PeerExit, PeerHandle, PeerState} from '../runner.js';
 
-export type PeerState = 'starting' | 'running' | 'paused' | 'exited';
-
-export interface PeerExit {
-  code: number | null;
-  signal: string | null;
-  /** True when the coordinator did not ask the peer to stop. */
-  unexpectedly: boolean;
-  at: number;
-}
+export type {PeerExit, PeerState} from '../runner.js';
 
 export interface PeerLaunch {
   command: string;
@@ -32,7 +25,7 @@ export interface PeerHostEvents {
   exit: [PeerExit];
 }
 
-export class PeerHost extends EventEmitter<PeerHostEvents> {
+export class PeerHost extends EventEmitter<PeerHostEvents> implements PeerHandle {
   state: PeerState = 'starting';
   exit: PeerExit | undefined;
   readonly startedAt = Date.now();
