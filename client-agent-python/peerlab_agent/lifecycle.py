@@ -45,9 +45,11 @@ def parent_gone_exit(agent):
     return gone
 
 
-def on_terminate(leave):
+def on_terminate(leave, pending=()):
     """SIGTERM and SIGINT: run leave() (leave the group, flush, disconnect) and
-    exit 0; a second signal while it runs exits at once, 128 + the signal."""
+    exit 0; a second signal while it runs exits at once, 128 + the signal.
+    `pending`: signals that came before this was installed (held by an earlier
+    handler); the first is acted on now."""
     state = {'leaving': False}
 
     def handler(signum, _frame):
@@ -60,6 +62,8 @@ def on_terminate(leave):
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+    if pending:
+        handler(pending[0], None)
 
 
 def _leave_and_exit(leave):
