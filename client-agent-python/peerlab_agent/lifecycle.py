@@ -3,7 +3,9 @@ parent-pid watch and the signals. Exit codes: 0 after a graceful leave, 3 the
 agent gave up (agent.py), 4 the parent is gone, 130/143 a second signal.
 """
 import os
+import select
 import signal
+import socket
 import sys
 import threading
 import time
@@ -64,6 +66,24 @@ def on_terminate(leave, pending=()):
     signal.signal(signal.SIGINT, handler)
     if pending:
         handler(pending[0], None)
+
+
+def wait_forever():
+    """The main thread's idle wait, for a peer whose work runs on other threads.
+
+    A signal sent to the process may be taken by any of its threads. CPython runs the
+    Python handler on the main thread, but only when that thread runs bytecode again:
+    a main thread in time.sleep(3600) did not until the hour was up, so a SIGTERM that
+    landed on a socket thread left the peer running until it was killed. With a wakeup
+    fd the C-level handler wakes the main thread, whichever thread took the signal;
+    the one-second timeout is a backstop should something else own the wakeup fd."""
+    wake, woken = socket.socketpair()
+    woken.setblocking(False)
+    signal.set_wakeup_fd(woken.fileno(), warn_on_full_buffer=False)
+    while True:
+        ready, _, _ = select.select([wake], [], [], 1.0)
+        if ready:
+            wake.recv(64)
 
 
 def _leave_and_exit(leave):

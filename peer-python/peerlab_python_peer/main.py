@@ -12,7 +12,7 @@ import threading
 import time
 
 from peerlab_agent import (Agent, FlagError, bootstrap_token, capabilities, describe, events as ev, on_terminate,
-                           parent_gone_exit, parse_flags, watch_parent)
+                           parent_gone_exit, parse_flags, wait_forever, watch_parent)
 
 from .bootstrap import JOIN_CONTACTS, Bootstrap, BootstrapError
 from .chat import Chat
@@ -188,8 +188,7 @@ def main(argv, early_signals=()):
     peer.log('info', f'listening on udp {peer.transport.address} (profile {peer.profile.name}{", bug " + peer.bug if peer.bug else ""})')
     seeds = flags.extra.get('join')
     threading.Thread(target=peer.join, args=(seeds, True), name='join', daemon=True).start()
-    while True:
-        time.sleep(3600)
+    wait_forever()
 
 
 class _Describe:
