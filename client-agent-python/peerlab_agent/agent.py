@@ -34,6 +34,9 @@ CLOSE_FLUSH_S = 1.0
 BACKOFF_FIRST_S = 0.1
 BACKOFF_MAX_S = 2.0
 BACKOFF_JITTER = 0.3
+# How long engine.io may take to notice its own closed websocket before the link watchdog steps in;
+# it normally notices within milliseconds.
+TRANSPORT_STUCK_S = 0.5
 
 EXIT_GAVE_UP = 3
 EXIT_PARENT_GONE = 4
@@ -157,6 +160,8 @@ class Agent:
         self._link_up = False         # the namespace is connected: requests may go out
         self._calls = set()           # requests awaiting their acks, ended when the connection drops
         self.registrations = 0
+        self._gone_since = None       # monotonic time the watchdog first saw the websocket closed under a live link
+        self._nudged = False
 
         self.sio = socketio.Client(reconnection=False)  # the link thread reconnects, also after a server-side disconnect
         self.sio.on('connect', self._on_connect)
@@ -270,7 +275,47 @@ class Agent:
                     self._stopped.wait(min(delay * random.uniform(1 - BACKOFF_JITTER, 1 + BACKOFF_JITTER), self._grace_left()))
                     delay = min(delay * 2, BACKOFF_MAX_S)
                     continue
+            else:
+                self._watch_transport()
             self._stopped.wait(0.05)
+
+    def _transport_gone(self):
+        """True when engine.io still counts the connection as up though its websocket has closed.
+        Reads python-engineio's internals (4.3.4); any other shape reads as not gone, so a
+        different version keeps the library's own behaviour."""
+        try:
+            eio = self.sio.eio
+            return (eio.state == 'connected' and eio.current_transport == 'websocket'
+                    and eio.ws is not None and getattr(eio.ws, 'connected', True) is False)
+        except Exception:
+            return False
+
+    def _watch_transport(self):
+        """The link watchdog. python-engineio 4.3.4's write loop drops the stop marker its read
+        loop queues when the server closes, if an outgoing packet (an event batch sent just as the
+        server closed) is queued before it; the write loop then waits up to max(pingInterval,
+        pingTimeout) + 5 s (30 s against the coordinator's defaults) and the read loop, which joins
+        it, fires no disconnect until then: no grace period, no reconnect. When the websocket is
+        closed but the link still up for longer than engine.io ever takes on its own, the watchdog
+        queues the marker again, so engine.io ends the connection its usual way and the disconnect
+        handler runs once, as for any lost connection. Should that not end it, it disconnects."""
+        if not self._transport_gone():
+            self._gone_since = None
+            return
+        now = time.monotonic()
+        if self._gone_since is None:
+            self._gone_since, self._nudged = now, False
+            return
+        if not self._nudged and now - self._gone_since > TRANSPORT_STUCK_S:
+            self._nudged = True
+            self.log('debug', 'the websocket closed but engine.io still holds the connection; ending it')
+            try:
+                self.sio.eio.queue.put(None)
+            except Exception:
+                pass
+        elif self._nudged and now - self._gone_since > 4 * TRANSPORT_STUCK_S:
+            self._gone_since = None
+            self._disconnect_quietly()
 
     def _call(self, event, payload, timeout):
         """Sends a request and returns its ack; raises TimeoutError when none comes in time,
