@@ -22,7 +22,9 @@ import {kernelSupport} from '../faults/kernel/nft.js';
 import type {KernelSupport} from '../faults/kernel/nft.js';
 import {RUNNER_KINDS} from '../runners/runner.js';
 import type {RunnerKind, RunnerModule} from '../runners/runner.js';
-import {runnerModule} from '../runners/factory.js';
+import {configureKubernetes, runnerModule} from '../runners/factory.js';
+import {settingsProblem} from '../runners/kubernetes/settings.js';
+import type {KubernetesSettings} from '../runners/kubernetes/settings.js';
 import {cannot} from '../runners/limits.js';
 
 export interface PeerFlags {
@@ -34,6 +36,11 @@ export interface PeerFlags {
   faults?: FaultsMode;
   /** --runner: what runs the peers (over the config file's runner:). */
   runner?: RunnerKind;
+  /** The kubernetes runner's: --kubeconfig, --namespace, --image, --coordinator-address. */
+  kubeconfig?: string;
+  namespace?: string;
+  image?: string;
+  coordinatorAddress?: string;
 }
 
 /** `--runner local|swarm|kubernetes`: any kind peerlab knows; whether this build has it is said later, with exit 2. */
@@ -131,6 +138,20 @@ export async function choosePeer(command: string, flags: PeerFlags): Promise<Pee
   if (!check.ok) return fail(named.locate(check.message));
   const flag = named.fromFlag ? fallback : undefined;
   const kind = flags.runner ?? named.config?.runner ?? 'local';
+  if (kind === 'kubernetes') {
+    const settings: KubernetesSettings = {
+      ...(flags.kubeconfig ? {kubeconfig: flags.kubeconfig} : {}),
+      ...(flags.namespace ? {namespace: flags.namespace} : {}),
+      ...(flags.image ? {image: flags.image} : {}),
+      ...(flags.coordinatorAddress ? {coordinatorAddress: flags.coordinatorAddress} : {}),
+    };
+    const problem = settingsProblem(settings);
+    if (problem) {
+      if (flags.runner) return fail(`${command}: --runner kubernetes: ${problem}`);
+      return fail(formatProblem({file: named.config!.file, ...named.config!.position(['runner']), field: 'runner', message: problem}));
+    }
+    configureKubernetes(settings);
+  }
   const runner = runnerModule(kind);
   if ('unavailable' in runner) {
     if (flags.runner) return fail(`${command}: --runner ${kind}: ${runner.unavailable}`);
