@@ -266,7 +266,7 @@ async function commands(n: number, rounds: number): Promise<void> {
     await Promise.all(names.map((name) => c.hub.command(name, 'echo', {text: 'ping'}, 5000)));
     fan.push(performance.now() - t);
   }
-  const peerRss = median(c.fleet.hosts().slice(0, 5).map((h) => rssOf(h.pid!)));
+  const peerRss = median(c.runner.handles().slice(0, 5).map((h) => rssOf(h.pid!)));
   await c.close();
 
   report({name: `command round trip p50, ${n} peers up`, value: percentile(ours, 50), unit: 'ms', baseline: percentile(raw, 50), target: '<= 1.5x raw emit-with-ack'}, (r) => r <= 1.5);
@@ -350,7 +350,7 @@ async function detection(n: number, chatSeconds: number): Promise<void> {
 
   const victim = names[Math.floor(n / 2)]!;
   const killedAt = Date.now();
-  c.fleet.kill(victim);
+  void c.runner.kill(victim);
   const bound = failureDetectionBoundMs(local, n);
   const seenBy = new Map<string, number>();
   const deadline = Date.now() + bound + 5000;

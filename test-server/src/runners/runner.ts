@@ -138,7 +138,12 @@ export interface Runner extends EventEmitter<RunnerEvents> {
   kill(name: string): Promise<PeerExit>;
   /** Graceful stop (SIGTERM: the peer leaves), hard at the deadline; resolves once it has exited. */
   terminate(name: string, deadlineMs?: number): Promise<PeerExit>;
-  /** Stops the process (hard unless graceful) and starts a new one for the same peers, with the same flags. */
+  /**
+   * Stops the process (hard unless graceful) and starts a new one for the same
+   * peers, with the same flags; the old one's `exit` is emitted before the new
+   * one's `spawned` (the coordinator then drops the old connection, so the new
+   * hello is not refused as a duplicate name).
+   */
   restart(name: string, options?: {graceful?: boolean}): Promise<PeerHandle>;
   /** Freezes the process (SIGSTOP): alive, silent. */
   pause(name: string): Promise<void>;
