@@ -11,12 +11,15 @@ import test from 'ava';
 import type {ExecutionContext} from 'ava';
 import {readFile, writeFile} from 'node:fs/promises';
 import path from 'node:path';
+import {networkInterfaces} from 'node:os';
+import {parseAllDocuments} from 'yaml';
 import type {V1Pod} from '@kubernetes/client-node';
 import {connect} from '../src/runners/kubernetes/api.js';
 import {KubernetesRunner} from '../src/runners/kubernetes/kubernetes-runner.js';
 import {podManifest, secretManifest, serviceManifest} from '../src/runners/kubernetes/manifests.js';
 import {reapKubernetes} from '../src/runners/kubernetes/reap.js';
 import type {KubernetesSettings} from '../src/runners/kubernetes/settings.js';
+import {coordinatorListen, podCoordinatorUrl} from '../src/runners/kubernetes/settings.js';
 import {ManifestError, validateManifest} from '../src/runners/kubernetes/validate.js';
 import type {PeerExit, PeerHandle} from '../src/runners/runner.js';
 import {RunnerError} from '../src/runners/runner.js';
@@ -243,4 +246,31 @@ test('under --runner kubernetes a scenario that pauses is refused by the loader,
   const loopback = await peerlab(['run', 'pauses.yaml', '--runner', 'kubernetes', '--image', 'peerlab-peer:1', '--coordinator-address', 'http://127.0.0.1:7400'], dir);
   t.is(loopback.exitCode, 2, loopback.all);
   t.regex(loopback.all ?? '', /a loopback address reaches the pod itself/);
+});
+
+test('peerlab run --runner kubernetes --dry-run prints every manifest of each run as YAML, each valid, and sends nothing', async (t) => {
+  const dir = await tempDir(t, 'peerlab-k8s-dry-');
+  await writeFile(path.join(dir, 'three.yaml'), 'name: three\npeers: [alice, bob, carol]\nsteps:\n  - start: all\n  - kill: bob\n  - restart: carol\n');
+  // A kubeconfig naming a server nobody listens on: a request would fail the command.
+  await writeFile(path.join(dir, 'kubeconfig.yaml'), 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:9", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n');
+  const result = await peerlab(['run', 'three.yaml', '--runner', 'kubernetes', '--image', 'peerlab-peer:1', '--coordinator-address', 'http://10.0.0.5', '--kubeconfig', 'kubeconfig.yaml', '--dry-run'], dir);
+  t.is(result.exitCode, 0, result.all);
+  const docs = parseAllDocuments(result.stdout).map((d) => d.toJS() as {kind: string; metadata: {name: string}}).filter(Boolean);
+  t.deepEqual(
+    docs.map((d) => `${d.kind} ${d.metadata.name}`),
+    ['Secret peerlab-dry-run-1-token', 'Service peerlab-dry-run-1', 'Pod peerlab-dry-run-1-alice-0', 'Pod peerlab-dry-run-1-bob-0', 'Pod peerlab-dry-run-1-carol-0'],
+  );
+  for (const doc of docs) t.notThrows(() => validateManifest(doc as never));
+  t.false(result.stdout.includes('*'), 'no YAML aliases: each manifest reads on its own');
+  const local = await peerlab(['run', 'three.yaml', '--dry-run'], dir);
+  t.is(local.exitCode, 2, local.all);
+  t.regex(local.all ?? '', /--dry-run: only the kubernetes runner has manifests to print/);
+});
+
+test('the coordinator listens where its address says: an address of this machine alone, a name or a forwarded address on every interface; pods get its port when the address has none', (t) => {
+  const own = Object.values(networkInterfaces()).flatMap((a) => a ?? []).find((a) => a.family === 'IPv4' && !a.internal)?.address;
+  if (own) t.deepEqual(coordinatorListen(`http://${own}`), {host: own, allowedHosts: []});
+  t.deepEqual(coordinatorListen('http://peerlab.example:7400'), {host: '0.0.0.0', port: 7400, allowedHosts: ['peerlab.example']});
+  t.is(podCoordinatorUrl('http://10.0.0.5', 'http://10.0.0.5:43210'), 'http://10.0.0.5:43210');
+  t.is(podCoordinatorUrl('http://peerlab.example:7400/', 'http://0.0.0.0:7400'), 'http://peerlab.example:7400');
 });

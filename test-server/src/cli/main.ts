@@ -81,7 +81,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--kubeconfig <file>', 'with --runner kubernetes: the cluster to run on (default: KUBECONFIG, else ~/.kube/config)')
     .option('--namespace <name>', "with --runner kubernetes: the namespace (default: the kubeconfig context's, else default)")
     .option('--image <image>', 'with --runner kubernetes: the image that holds the peer, as the cluster pulls it')
-    .option('--coordinator-address <url>', 'with --runner kubernetes: the coordinator as the pods reach it, e.g. http://10.0.0.5:7400 (never 127.0.0.1: in a pod that is the pod)')
+    .option('--coordinator-address <url>', 'with --runner kubernetes: the coordinator as the pods reach it, e.g. http://10.0.0.5 (it listens there, on the port given, else any, which the pods are told); never 127.0.0.1, which in a pod is the pod')
     .action(async (opts: {peer?: string[]; config?: string; faults?: FaultsMode; runner?: RunnerKind; kubeconfig?: string; namespace?: string; image?: string; coordinatorAddress?: string; peers?: number; names?: string[]; host: string; port: number; token?: string; profile: 'local' | 'lan'; logs?: string; dataDir?: string; grace: number; peersPerProcess: number; allowedHost: string[]; serve: boolean; prompt: boolean}) => {
       if (opts.peers !== undefined && opts.names) {
         process.stderr.write('peerlab up: give --peers or --names, not both\n');
@@ -115,8 +115,9 @@ export async function main(argv: string[]): Promise<void> {
     .option('--kubeconfig <file>', 'with --runner kubernetes: the cluster to run on (default: KUBECONFIG, else ~/.kube/config)')
     .option('--namespace <name>', "with --runner kubernetes: the namespace (default: the kubeconfig context's, else default)")
     .option('--image <image>', 'with --runner kubernetes: the image that holds the peer, as the cluster pulls it')
-    .option('--coordinator-address <url>', 'with --runner kubernetes: the coordinator as the pods reach it, e.g. http://10.0.0.5:7400 (never 127.0.0.1: in a pod that is the pod)')
-    .action(async (paths: string[], opts: {peer?: string[]; config?: string; faults?: FaultsMode; runner?: RunnerKind; kubeconfig?: string; namespace?: string; image?: string; coordinatorAddress?: string; reporter: string[]; watch: boolean; watchPort: number; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number; saveFigures?: string; baseline?: string; alpha: number; threshold: number; figures?: string[]}) => {
+    .option('--coordinator-address <url>', 'with --runner kubernetes: the coordinator as the pods reach it, e.g. http://10.0.0.5 (it listens there, on the port given, else any, which the pods are told); never 127.0.0.1, which in a pod is the pod')
+    .option('--dry-run', 'with --runner kubernetes: print the manifests each scenario would create, as YAML, and run nothing', false)
+    .action(async (paths: string[], opts: {peer?: string[]; config?: string; faults?: FaultsMode; runner?: RunnerKind; kubeconfig?: string; namespace?: string; image?: string; coordinatorAddress?: string; dryRun: boolean; reporter: string[]; watch: boolean; watchPort: number; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number; saveFigures?: string; baseline?: string; alpha: number; threshold: number; figures?: string[]}) => {
       process.exitCode = await run(paths, opts);
     });
 

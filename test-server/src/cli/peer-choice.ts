@@ -23,8 +23,8 @@ import type {KernelSupport} from '../faults/kernel/nft.js';
 import {RUNNER_KINDS} from '../runners/runner.js';
 import type {RunnerKind, RunnerModule} from '../runners/runner.js';
 import {configureKubernetes, runnerModule} from '../runners/factory.js';
-import {settingsProblem} from '../runners/kubernetes/settings.js';
-import type {KubernetesSettings} from '../runners/kubernetes/settings.js';
+import {coordinatorListen, settingsProblem} from '../runners/kubernetes/settings.js';
+import type {CoordinatorListen, KubernetesSettings} from '../runners/kubernetes/settings.js';
 import {cannot} from '../runners/limits.js';
 
 export interface PeerFlags {
@@ -82,6 +82,8 @@ export interface PeerChoice {
   faults: FaultsChoice;
   /** What runs the peers, with what it cannot do (the loader refuses scenarios that need it). */
   runner: RunnerModule;
+  /** Where the coordinator must listen for the runner's peers to reach it (kubernetes: its coordinator address). */
+  listen?: CoordinatorListen;
 }
 
 /** The program the flags and the config file name, and how to word a problem with it where it was named. */
@@ -138,6 +140,7 @@ export async function choosePeer(command: string, flags: PeerFlags): Promise<Pee
   if (!check.ok) return fail(named.locate(check.message));
   const flag = named.fromFlag ? fallback : undefined;
   const kind = flags.runner ?? named.config?.runner ?? 'local';
+  let listen: CoordinatorListen | undefined;
   if (kind === 'kubernetes') {
     const settings: KubernetesSettings = {
       ...(flags.kubeconfig ? {kubeconfig: flags.kubeconfig} : {}),
@@ -151,6 +154,7 @@ export async function choosePeer(command: string, flags: PeerFlags): Promise<Pee
       return fail(formatProblem({file: named.config!.file, ...named.config!.position(['runner']), field: 'runner', message: problem}));
     }
     configureKubernetes(settings);
+    listen = coordinatorListen(settings.coordinatorAddress!);
   }
   const runner = runnerModule(kind);
   if ('unavailable' in runner) {
@@ -174,6 +178,7 @@ export async function choosePeer(command: string, flags: PeerFlags): Promise<Pee
     fallbackCommands: check.specs.map((s) => s.name),
     faults,
     runner,
+    ...(listen ? {listen} : {}),
     programs: {
       choose: (own) => flag ?? own ?? fallback,
       check: checkPeerProgram,

@@ -9,6 +9,8 @@ import {RUNNER_KINDS} from './runner.js';
 import {localRunner} from './local/module.js';
 import {kubernetesRunner} from './kubernetes/module.js';
 import type {KubernetesSettings} from './kubernetes/settings.js';
+import {settingsProblem} from './kubernetes/settings.js';
+import type {ReadySettings} from './kubernetes/plan.js';
 
 const modules: Partial<Record<RunnerKind, RunnerModule>> = {
   local: localRunner,
@@ -21,8 +23,16 @@ const modules: Partial<Record<RunnerKind, RunnerModule>> = {
  * the run starts: the coordinator makes runners by kind alone.
  */
 export function configureKubernetes(settings: KubernetesSettings): RunnerModule {
+  kubernetes = settingsProblem(settings) === undefined ? (settings as ReadySettings) : undefined;
   modules.kubernetes = kubernetesRunner(settings);
   return modules.kubernetes;
+}
+
+let kubernetes: ReadySettings | undefined;
+
+/** The kubernetes runner's settings as configured, once they can run peers (for --dry-run). */
+export function kubernetesSettings(): ReadySettings | undefined {
+  return kubernetes;
 }
 
 export function isRunnerKind(value: string): value is RunnerKind {

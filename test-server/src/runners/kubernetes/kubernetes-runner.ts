@@ -15,19 +15,17 @@
  */
 import {EventEmitter} from 'node:events';
 import {appendFile, mkdir} from 'node:fs/promises';
-import {hostname} from 'node:os';
 import path from 'node:path';
 import {PEER_NAME_RULE, isValidPeerName} from '@peerlab/events/names';
 import type {V1Pod} from '@kubernetes/client-node';
 import type {PeerExit, Runner, RunnerEvents, RunnerOptions} from '../runner.js';
 import {RunnerError} from '../runner.js';
 import type {RunnerLimits} from '../limits.js';
-import {REFERENCE_PEER} from '../../peer-program/program.js';
 import type {KubeApi} from './api.js';
-import {DATA_MOUNT, PEER_LABEL, RUN_LABEL, nameProblem, podManifest, podName, runNames, secretManifest, serviceManifest} from './manifests.js';
+import {PEER_LABEL, RUN_LABEL, nameProblem, podName, runNames} from './manifests.js';
 import type {Manifest} from './validate.js';
-import {validateManifest} from './validate.js';
-import type {KubernetesSettings} from './settings.js';
+import {DEFAULT_GRACE_SECONDS, peerPod, podDataDir, runObjects} from './plan.js';
+import type {ReadySettings} from './plan.js';
 import {PodHandle, podEnded} from './pod-handle.js';
 
 export const KUBERNETES_LIMITS: RunnerLimits = {
@@ -36,8 +34,6 @@ export const KUBERNETES_LIMITS: RunnerLimits = {
   kernelFaults: "its peers run in pods on the cluster's machines, out of reach of this machine's nftables",
 };
 
-/** Seconds a terminated peer has to say goodbye before Kubernetes kills it, unless the settings say. */
-export const DEFAULT_GRACE_SECONDS = 5;
 /** How long after the watch ends the runner re-lists and watches again. */
 const REWATCH_MS = 500;
 /** How long an asked-for exit may go unseen by the watch before the runner looks for itself. */
@@ -50,22 +46,11 @@ export function killAllKubernetesPeersNow(): void {
   for (const runner of runners) runner.killAllNow();
 }
 
-/** Who made the run's objects: `peerlab down` without a run id removes a run's only once this is gone. */
-export function coordinatorMark(): string {
-  return `${hostname()}/${process.pid}`;
-}
-
-/** The pod's manifests are checked here: a ManifestError is a bug to show, not a request to send. */
-function checked<T extends Manifest>(manifest: T): T {
-  validateManifest(manifest);
-  return manifest;
-}
-
 export class KubernetesRunner extends EventEmitter<RunnerEvents> implements Runner {
   readonly kind = 'kubernetes';
   readonly limits = KUBERNETES_LIMITS;
   readonly #options: RunnerOptions;
-  readonly #settings: KubernetesSettings & {image: string; coordinatorAddress: string};
+  readonly #settings: ReadySettings;
   readonly #api: KubeApi;
   /** The latest pod of each peer. */
   readonly #latest = new Map<string, PodHandle>();
@@ -77,7 +62,7 @@ export class KubernetesRunner extends EventEmitter<RunnerEvents> implements Runn
   #stopWatch: (() => void) | undefined;
   #closed = false;
 
-  constructor(options: RunnerOptions, settings: KubernetesSettings & {image: string; coordinatorAddress: string}, api: KubeApi) {
+  constructor(options: RunnerOptions, settings: ReadySettings, api: KubeApi) {
     super();
     this.#options = options;
     this.#settings = settings;
@@ -105,53 +90,22 @@ export class KubernetesRunner extends EventEmitter<RunnerEvents> implements Runn
     return path.join(this.#options.logDir, `${name}.log`);
   }
 
-  /** In the pod: an emptyDir, gone with it. */
   dataDir(name: string): string {
-    return `${DATA_MOUNT}/${name}`;
+    return podDataDir(name);
   }
 
   markRegistered(name: string): void {
     this.#latest.get(name)?.markRunning();
   }
 
-  /** The manifests of the run's Secret and Service, and of a peer's pod as `start` would send it. */
+  /** The run's Secret and Service as `start` sends them first. */
   runManifests(): Manifest[] {
-    const mark = coordinatorMark();
-    return [checked(secretManifest(this.#options.runId, this.#options.token, mark)), checked(serviceManifest(this.#options.runId, mark))];
+    return runObjects(this.#options);
   }
 
+  /** A peer's pod as `start` would send it. */
   podManifest(name: string, generation: number, extraArgs: readonly string[] = []): V1Pod {
-    const o = this.#options;
-    const address = this.#settings.coordinatorAddress.replace(/\/+$/, '');
-    const program = o.peer && o.peer.origin !== REFERENCE_PEER ? o.peer : undefined;
-    const args = [
-      '--name', name,
-      '--port', '0',
-      // Kubernetes puts the variable's value in: the pod's own address, which the peer binds and advertises.
-      '--host', '$(PEERLAB_POD_IP)',
-      '--profile', o.profile ?? 'lan',
-      '--coordinator', address,
-      '--agent-grace', String(o.agentGraceMs ?? 3000),
-      ...(o.bootstrapUrl ? ['--bootstrap', `${address}/bootstrap`] : []),
-      '--data-dir', this.dataDir(name),
-      ...(o.extraArgs ?? []),
-      ...extraArgs,
-    ];
-    return checked(
-      podManifest({
-        runId: o.runId,
-        peer: name,
-        generation,
-        image: this.#settings.image,
-        // The reference peer is the image's entrypoint; another program's words are run inside the image.
-        ...(program ? {command: program.command} : {}),
-        args,
-        ...(program ? {env: program.env} : {}),
-        bootstrap: o.bootstrapUrl !== undefined,
-        graceSeconds: this.#settings.graceSeconds ?? DEFAULT_GRACE_SECONDS,
-        coordinator: coordinatorMark(),
-      }),
-    );
+    return peerPod(this.#options, this.#settings, name, generation, extraArgs);
   }
 
   /** The Secret and the Service, then the watch: once, before the first pod. */

@@ -4,6 +4,8 @@
  * From flags (--kubeconfig, --namespace, --image, --coordinator-address) or
  * the environment (KUBECONFIG), checked before anything starts.
  */
+import {isIP} from 'node:net';
+import {networkInterfaces} from 'node:os';
 import {isLoopback} from '@peerlab/node-kit/loopback';
 
 export interface KubernetesSettings {
@@ -13,7 +15,10 @@ export interface KubernetesSettings {
   namespace?: string;
   /** The image every pod runs: it holds the peer (its entrypoint, unless the peer program names a command). */
   image?: string;
-  /** The coordinator's URL as a pod reaches it, e.g. http://10.0.0.5:7400. */
+  /**
+   * The coordinator's URL as a pod reaches it, e.g. http://10.0.0.5 (the
+   * coordinator's port is added) or http://10.0.0.5:7400 (it listens there).
+   */
   coordinatorAddress?: string;
   /** Seconds a terminated pod has to leave before Kubernetes kills it (terminationGracePeriodSeconds). */
   graceSeconds?: number;
@@ -42,3 +47,35 @@ export function settingsProblem(settings: KubernetesSettings): string | undefine
 
 export const DNS_LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const DNS_LABEL_RULE = '1-63 characters of a-z 0-9 -, starting and ending with a letter or digit';
+
+/** Where the coordinator listens so that pods reach it at the coordinator address. */
+export interface CoordinatorListen {
+  host: string;
+  /** The address's own port; absent: any, and the runner tells the pods which. */
+  port?: number;
+  /** The address's name, when it is not the listen address: requests from pods carry it in Host. */
+  allowedHosts: string[];
+}
+
+/**
+ * An address of this machine is listened on alone; a name, or an address in
+ * front of this machine (a load balancer, a NAT), on every interface. Either
+ * way beyond loopback, so every request needs the run token.
+ */
+export function coordinatorListen(coordinatorAddress: string): CoordinatorListen {
+  const url = new URL(coordinatorAddress);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const own = Object.values(networkInterfaces()).some((addresses) => addresses?.some((a) => a.address === host));
+  return {
+    host: own ? host : isIP(host) === 6 ? '::' : '0.0.0.0',
+    ...(url.port ? {port: Number(url.port)} : {}),
+    allowedHosts: own ? [] : [host],
+  };
+}
+
+/** The coordinator address with the coordinator's own port when it gives none. */
+export function podCoordinatorUrl(coordinatorAddress: string, coordinatorUrl: string): string {
+  const url = new URL(coordinatorAddress);
+  if (!url.port) url.port = new URL(coordinatorUrl).port;
+  return url.toString().replace(/\/+$/, '');
+}
