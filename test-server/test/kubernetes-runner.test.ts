@@ -24,7 +24,9 @@ import {ManifestError, validateManifest} from '../src/runners/kubernetes/validat
 import type {PeerExit, PeerHandle} from '../src/runners/runner.js';
 import {RunnerError} from '../src/runners/runner.js';
 import {FakeKubeApi} from './fake-kube-api.js';
-import {peerlab} from './foreign-peer.js';
+import {peerlab, root} from './foreign-peer.js';
+import {dryRunManifests} from '../src/runners/kubernetes/dry-run.js';
+import type {Scenario} from '../src/scenario/plan.js';
 import {tempDir} from './support.js';
 
 const RUN = '20261202T060000-abc123';
@@ -273,4 +275,11 @@ test('the coordinator listens where its address says: an address of this machine
   t.deepEqual(coordinatorListen('http://peerlab.example:7400'), {host: '0.0.0.0', port: 7400, allowedHosts: ['peerlab.example']});
   t.is(podCoordinatorUrl('http://10.0.0.5', 'http://10.0.0.5:43210'), 'http://10.0.0.5:43210');
   t.is(podCoordinatorUrl('http://peerlab.example:7400/', 'http://0.0.0.0:7400'), 'http://peerlab.example:7400');
+});
+
+test('docs/kubernetes-sample.yaml is what --dry-run prints today', async (t) => {
+  const sample = parseAllDocuments(await readFile(path.join(root, 'docs', 'kubernetes-sample.yaml'), 'utf8')).map((d) => d.toJS());
+  const scenario = {name: 'three peers join and converge', file: 'scenarios/01-join-and-converge.yaml', peers: ['alice', 'bob', 'charly'], profile: 'local'} as unknown as Scenario;
+  const printed = parseAllDocuments(dryRunManifests([scenario], {image: 'peerlab-peer:0.1.0', coordinatorAddress: 'http://10.0.0.5'})).map((d) => d.toJS());
+  t.deepEqual(sample, printed.slice(0, 3));
 });

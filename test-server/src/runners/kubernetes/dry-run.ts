@@ -1,7 +1,8 @@
 /**
  * `peerlab run --runner kubernetes --dry-run`: the manifests each scenario's
- * run would create, as YAML, and nothing sent. The run id and the token are
- * placeholders (both are made when a run starts; a token is never printed).
+ * run would create, as YAML, and nothing sent. The run id, the token and the
+ * coordinator's mark are placeholders (made when a run starts; a token is
+ * never printed).
  */
 import {stringify} from 'yaml';
 import type {Scenario} from '../../scenario/plan.js';
@@ -9,6 +10,8 @@ import {peerPod, runObjects} from './plan.js';
 import type {ReadySettings} from './plan.js';
 
 export const TOKEN_PLACEHOLDER = 'the-run-token';
+/** The coordinator's host/pid, known only to a running coordinator. */
+const MARK_PLACEHOLDER = 'coordinator-host/pid';
 
 export function dryRunManifests(scenarios: readonly Scenario[], settings: ReadySettings): string {
   const out: string[] = [];
@@ -25,7 +28,7 @@ export function dryRunManifests(scenarios: readonly Scenario[], settings: ReadyS
       profile: scenario.profile,
       ...(scenario.peer ? {peer: scenario.peer} : {}),
     };
-    const objects = [...runObjects(options), ...scenario.peers.map((name) => peerPod(options, settings, name, 0))];
+    const objects = [...runObjects(options, MARK_PLACEHOLDER), ...scenario.peers.map((name) => peerPod(options, settings, name, 0, [], MARK_PLACEHOLDER))];
     out.push(`# ${scenario.name} (${scenario.file}): run id and token are placeholders, made when the run starts\n`);
     for (const object of objects) out.push(`---\n${stringify(object, {aliasDuplicateObjects: false})}`);
   });

@@ -36,12 +36,11 @@ export function podDataDir(name: string): string {
 }
 
 /** The run's Secret (holding the token) and its headless Service. */
-export function runObjects(options: Pick<RunnerOptions, 'runId' | 'token'>): Manifest[] {
-  const mark = coordinatorMark();
+export function runObjects(options: Pick<RunnerOptions, 'runId' | 'token'>, mark = coordinatorMark()): Manifest[] {
   return [checked(secretManifest(options.runId, options.token, mark)), checked(serviceManifest(options.runId, mark))];
 }
 
-export function peerPod(options: RunnerOptions, settings: ReadySettings, name: string, generation: number, extraArgs: readonly string[] = []): V1Pod {
+export function peerPod(options: RunnerOptions, settings: ReadySettings, name: string, generation: number, extraArgs: readonly string[] = [], mark = coordinatorMark()): V1Pod {
   const o = options;
   const address = podCoordinatorUrl(settings.coordinatorAddress, o.coordinatorUrl);
   const program = o.peer && o.peer.origin !== REFERENCE_PEER ? o.peer : undefined;
@@ -70,7 +69,7 @@ export function peerPod(options: RunnerOptions, settings: ReadySettings, name: s
       ...(program ? {env: program.env} : {}),
       bootstrap: o.bootstrapUrl !== undefined,
       graceSeconds: settings.graceSeconds ?? DEFAULT_GRACE_SECONDS,
-      coordinator: coordinatorMark(),
+      coordinator: mark,
     }),
   );
 }
