@@ -24,7 +24,8 @@ import {ManifestError, validateManifest} from '../src/runners/kubernetes/validat
 import type {PeerExit, PeerHandle} from '../src/runners/runner.js';
 import {RunnerError} from '../src/runners/runner.js';
 import {FakeKubeApi} from './fake-kube-api.js';
-import {peerlab, root} from './foreign-peer.js';
+import {bin, peerlab, root} from './foreign-peer.js';
+import {execa} from 'execa';
 import {dryRunManifests} from '../src/runners/kubernetes/dry-run.js';
 import type {Scenario} from '../src/scenario/plan.js';
 import {tempDir} from './support.js';
@@ -282,4 +283,14 @@ test('docs/kubernetes-sample.yaml is what --dry-run prints today', async (t) => 
   const scenario = {name: 'three peers join and converge', file: 'scenarios/01-join-and-converge.yaml', peers: ['alice', 'bob', 'charly'], profile: 'local'} as unknown as Scenario;
   const printed = parseAllDocuments(dryRunManifests([scenario], {image: 'peerlab-peer:0.1.0', coordinatorAddress: 'http://10.0.0.5'})).map((d) => d.toJS());
   t.deepEqual(sample, printed.slice(0, 3));
+});
+
+test.serial('peerlab down <run-id> --kubeconfig reaches the cluster through the factory and says what it removed', async (t) => {
+  const {fake, runner, dir} = await setUp(t);
+  await runner.start(['alice']);
+  const result = await execa(process.execPath, [bin, 'down', RUN, '--kubeconfig', path.join(dir, 'kubeconfig.yaml')], {cwd: dir, reject: false, all: true, timeout: 60_000});
+  t.is(result.exitCode, 0, result.all);
+  t.regex(result.stdout, new RegExp(`removed pod ${pod('alice', 0)} of run ${RUN} \\(peer alice; namespace ${NS}\\)`));
+  t.regex(result.stdout, /removed service peerlab-20261202t060000-abc123 .*\nremoved secret peerlab-20261202t060000-abc123-token .*\n3 removed of run/);
+  t.deepEqual([fake.names('pods'), fake.names('services'), fake.names('secrets')], [[], [], []]);
 });

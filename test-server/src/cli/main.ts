@@ -125,8 +125,10 @@ export async function main(argv: string[]): Promise<void> {
     .command('down')
     .description("remove what a run left behind (its peers' processes, services, containers, networks), asking every runner; without a run id, what runs whose coordinator is gone left")
     .argument('[run-id]', 'the run id (the run folder\'s name, or the id peerlab up prints)')
-    .action(async (runId: string | undefined) => {
-      process.exitCode = await down(runId);
+    .option('--kubeconfig <file>', 'the cluster the kubernetes runner looks in (default: KUBECONFIG, else ~/.kube/config; none: it looks nowhere)')
+    .option('--namespace <name>', "the namespace it looks in (default: the kubeconfig context's, else default)")
+    .action(async (runId: string | undefined, opts: {kubeconfig?: string; namespace?: string}) => {
+      process.exitCode = await down(runId, opts);
     });
 
   program

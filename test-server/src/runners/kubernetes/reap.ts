@@ -13,7 +13,7 @@ import type {V1ObjectMeta} from '@kubernetes/client-node';
 import type {Reaped} from '../runner.js';
 import type {KubeApi} from './api.js';
 import {connect} from './api.js';
-import {COORDINATOR_ANNOTATION, PEER_LABEL, RUN_LABEL} from './manifests.js';
+import {COORDINATOR_ANNOTATION, PEER_LABEL, RUN_LABEL, isLabelValue} from './manifests.js';
 import type {KubernetesSettings} from './settings.js';
 
 /** A kubeconfig to read, or a cluster around us: otherwise there is no cluster to ask. */
@@ -41,6 +41,8 @@ function orphaned(meta: V1ObjectMeta | undefined): boolean {
 
 export async function reapKubernetes(settings: KubernetesSettings, runId?: string, api?: KubeApi): Promise<Reaped[]> {
   if (!api && !hasCluster(settings)) return [];
+  // No run of that id could have been labelled with it.
+  if (runId !== undefined && !isLabelValue(runId)) return [];
   const k = api ?? connect(settings);
   const selector = runId !== undefined ? `${RUN_LABEL}=${runId}` : RUN_LABEL;
   const take = (meta: V1ObjectMeta | undefined): boolean => runId !== undefined || orphaned(meta);
