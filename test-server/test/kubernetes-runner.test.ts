@@ -265,6 +265,17 @@ test('peerlab run --runner kubernetes --dry-run prints every manifest of each ru
   );
   for (const doc of docs) t.notThrows(() => validateManifest(doc as never));
   t.false(result.stdout.includes('*'), 'no YAML aliases: each manifest reads on its own');
+  // The config file's kubernetes: keys, under the flags.
+  await writeFile(path.join(dir, 'peerlab.config.yaml'), 'runner: kubernetes\nkubernetes:\n  image: from-config:2\n  coordinator_address: http://10.0.0.6:7400\n  kubeconfig: kubeconfig.yaml\n');
+  const configured = await peerlab(['run', 'three.yaml', '--image', 'from-flag:3', '--dry-run'], dir);
+  t.is(configured.exitCode, 0, configured.all);
+  t.regex(configured.stdout, /image: from-flag:3\n/);
+  t.regex(configured.stdout, /- --coordinator\n\s+- http:\/\/10\.0\.0\.6:7400\n/);
+  await writeFile(path.join(dir, 'peerlab.config.yaml'), 'kubernetes:\n  imag: typo:1\n');
+  const typo = await peerlab(['run', 'three.yaml', '--dry-run'], dir);
+  t.is(typo.exitCode, 2, typo.all);
+  t.regex(typo.all ?? '', /peerlab\.config\.yaml:2:3: kubernetes\.imag: unknown field "imag"; expected one of: kubeconfig, namespace, image, coordinator_address/);
+  await writeFile(path.join(dir, 'peerlab.config.yaml'), 'runner: local\n');
   const local = await peerlab(['run', 'three.yaml', '--dry-run'], dir);
   t.is(local.exitCode, 2, local.all);
   t.regex(local.all ?? '', /--dry-run: only the kubernetes runner has manifests to print/);

@@ -143,6 +143,8 @@ export async function choosePeer(command: string, flags: PeerFlags): Promise<Pee
   let listen: CoordinatorListen | undefined;
   if (kind === 'kubernetes') {
     const settings: KubernetesSettings = {
+      // The flags over the config file's kubernetes: keys.
+      ...named.config?.kubernetes,
       ...(flags.kubeconfig ? {kubeconfig: flags.kubeconfig} : {}),
       ...(flags.namespace ? {namespace: flags.namespace} : {}),
       ...(flags.image ? {image: flags.image} : {}),

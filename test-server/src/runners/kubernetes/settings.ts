@@ -26,10 +26,10 @@ export interface KubernetesSettings {
 
 /** Why these settings cannot run peers, in words for the user; undefined when they can. */
 export function settingsProblem(settings: KubernetesSettings): string | undefined {
-  if (!settings.image) return 'the kubernetes runner needs --image: the image that holds the peer (the cluster pulls it; it cannot run files of this machine)';
+  if (!settings.image) return 'the kubernetes runner needs --image (or image: under kubernetes: in the config file): the image that holds the peer (the cluster pulls it; it cannot run files of this machine)';
   const address = settings.coordinatorAddress;
   if (!address) {
-    return "the kubernetes runner needs --coordinator-address: the coordinator's URL as a pod reaches it (127.0.0.1 inside a pod is the pod itself, so the coordinator must listen on an address the pods can reach)";
+    return "the kubernetes runner needs --coordinator-address (or coordinator_address: under kubernetes: in the config file): the coordinator's URL as a pod reaches it (127.0.0.1 inside a pod is the pod itself, so the coordinator must listen on an address the pods can reach)";
   }
   let url: URL;
   try {
