@@ -101,6 +101,11 @@ test('--runner takes only the kinds peerlab knows, and a known kind this build l
   const configured = await peerlab(['up', '--serve'], dir);
   t.is(configured.exitCode, 2, configured.all);
   t.regex(configured.all ?? '', /peerlab\.config\.yaml:2:9: runner: the kubernetes runner needs --image/);
+  // The flag comes first: with --runner local the same folder gets as far as its scenarios (here: none to read).
+  const overridden = await peerlab(['run', '--runner', 'local', 'missing.yaml'], dir);
+  t.is(overridden.exitCode, 2, overridden.all);
+  t.regex(overridden.all ?? '', /missing\.yaml:1:1: cannot read/);
+  t.notRegex(overridden.all ?? '', /kubernetes/);
   await writeFile(path.join(dir, 'peerlab.config.yaml'), 'runner: bogus\n');
   const wrong = await peerlab(['up', '--serve'], dir);
   t.is(wrong.exitCode, 2, wrong.all);
