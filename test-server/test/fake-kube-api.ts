@@ -30,6 +30,8 @@ export class FakeKubeApi {
   readonly bodies = new Map<string, Obj>();
   readonly #objects: Record<Plural, Map<string, Obj>> = {pods: new Map(), services: new Map(), secrets: new Map()};
   readonly #watchers = new Set<Watcher>();
+  /** The next create of this plural is refused with this status, as an API server's RBAC or admission would. */
+  refuseNext: {plural: Plural; code: number; reason: string; message: string} | undefined;
   #version = 1;
   #server: Server;
   url = '';
@@ -141,6 +143,11 @@ export class FakeKubeApi {
     const store = this.#objects[plural];
     const selector = url.searchParams.get('labelSelector') ?? undefined;
 
+    if (req.method === 'POST' && !name && this.refuseNext?.plural === plural) {
+      const {code, reason, message} = this.refuseNext;
+      this.refuseNext = undefined;
+      return status(code, reason, message);
+    }
     if (req.method === 'POST' && !name) {
       const obj = JSON.parse(body) as Obj;
       if (obj.kind !== KINDS[plural]) return status(400, 'BadRequest', `expected a ${KINDS[plural]}`);

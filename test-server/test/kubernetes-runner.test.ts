@@ -181,6 +181,18 @@ test.serial('pause is not a thing Kubernetes does; names that cannot be pods are
   await runner.stopAll(1000);
 });
 
+test.serial('a refusal by the API server is an error in its own words, and leaves nothing behind to wait for', async (t) => {
+  const {fake, runner} = await setUp(t);
+  await runner.start(['alice']);
+  fake.refuseNext = {plural: 'pods', code: 403, reason: 'Forbidden', message: 'pods is forbidden: User "tester" cannot create resource "pods" in API group "" in the namespace "peerlab-test"'};
+  const error = await t.throwsAsync(runner.start(['bob']));
+  t.is(error?.message, `create pod ${pod('bob', 0)}: the API server answered 403: pods is forbidden: User "tester" cannot create resource "pods" in API group "" in the namespace "peerlab-test"`);
+  t.is(runner.get('bob'), undefined);
+  const from = fake.requests.length;
+  await within(runner.stopAll(1000), 5000, 'stopAll');
+  t.false(fake.requests.slice(from).some((r) => r.includes('bob')), 'no request for the pod that was never made');
+});
+
 test.serial('peerlab down <run-id>: every pod, service and secret of that run, by its label, and nothing of another run', async (t) => {
   const {fake, runner, settings} = await setUp(t);
   await runner.start(['alice']);

@@ -168,7 +168,12 @@ export class KubernetesRunner extends EventEmitter<RunnerEvents> implements Runn
     const handle = new PodHandle(name, manifest.metadata!.name!, generation);
     // Known before it is created, so that no event of it is missed.
     this.#pods.set(handle.podName, handle);
-    await this.#api.createPod(manifest);
+    try {
+      await this.#api.createPod(manifest);
+    } catch (error) {
+      this.#pods.delete(handle.podName);
+      throw error;
+    }
     handle.created = true;
     this.#latest.set(name, handle);
     this.emit('spawned', handle);
