@@ -14,12 +14,13 @@ import path from 'node:path';
 import {networkInterfaces} from 'node:os';
 import {parseAllDocuments} from 'yaml';
 import type {V1Pod} from '@kubernetes/client-node';
-import {connect} from '../src/runners/kubernetes/api.js';
+import {connect, loadKubeConfig} from '../src/runners/kubernetes/api.js';
+import {loadConfigFile} from '../src/peer-program/config-file.js';
 import {KubernetesRunner} from '../src/runners/kubernetes/kubernetes-runner.js';
 import {podManifest, secretManifest, serviceManifest} from '../src/runners/kubernetes/manifests.js';
 import {reapKubernetes} from '../src/runners/kubernetes/reap.js';
 import type {KubernetesSettings} from '../src/runners/kubernetes/settings.js';
-import {coordinatorListen, podCoordinatorUrl} from '../src/runners/kubernetes/settings.js';
+import {coordinatorListen, podCoordinatorUrl, settingsProblem} from '../src/runners/kubernetes/settings.js';
 import {ManifestError, validateManifest} from '../src/runners/kubernetes/validate.js';
 import type {PeerExit, PeerHandle} from '../src/runners/runner.js';
 import {RunnerError} from '../src/runners/runner.js';
@@ -240,6 +241,9 @@ test('the manifests pass Kubernetes\' schema; a broken one is refused, naming it
   );
 });
 
+/** A kubeconfig naming a server nobody listens on: a request would fail the command. */
+const KUBECONFIG_NOBODY = 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:9", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n';
+
 const PAUSING = `name: pauses
 peers: [alice, bob]
 steps:
@@ -248,26 +252,44 @@ steps:
   - resume: bob
 `;
 
-test('under --runner kubernetes a scenario that pauses is refused by the loader, located, exit 2; without a coordinator address nothing starts', async (t) => {
+test.serial('under --runner kubernetes a scenario that pauses is refused by the loader, located, exit 2; without a coordinator address nothing starts', async (t) => {
   const dir = await tempDir(t, 'peerlab-k8s-cli-');
   await writeFile(path.join(dir, 'pauses.yaml'), PAUSING);
-  const flags = ['--image', 'peerlab-peer:1', '--coordinator-address', 'http://10.0.0.5:7400', '--kubeconfig', path.join(dir, 'none.yaml')];
+  // Read, never asked: nothing gets as far as a request.
+  await writeFile(path.join(dir, 'kubeconfig.yaml'), KUBECONFIG_NOBODY);
+  const flags = ['--image', 'peerlab-peer:1', '--coordinator-address', 'http://10.0.0.5:7400', '--kubeconfig', 'kubeconfig.yaml'];
   const paused = await peerlab(['run', 'pauses.yaml', '--runner', 'kubernetes', ...flags], dir);
   t.is(paused.exitCode, 2, paused.all);
   t.regex(paused.all ?? '', /pauses\.yaml:5:12: steps\[1\]\.pause: the kubernetes runner cannot pause: Kubernetes has no way to freeze a container/);
   const noAddress = await peerlab(['run', 'pauses.yaml', '--runner', 'kubernetes', '--image', 'peerlab-peer:1'], dir);
   t.is(noAddress.exitCode, 2, noAddress.all);
   t.regex(noAddress.all ?? '', /--coordinator-address.*127\.0\.0\.1 inside a pod is the pod itself/);
-  const loopback = await peerlab(['run', 'pauses.yaml', '--runner', 'kubernetes', '--image', 'peerlab-peer:1', '--coordinator-address', 'http://127.0.0.1:7400'], dir);
-  t.is(loopback.exitCode, 2, loopback.all);
-  t.regex(loopback.all ?? '', /a loopback address reaches the pod itself/);
+  const noConfig = await peerlab(['run', 'pauses.yaml', '--runner', 'kubernetes', '--image', 'peerlab-peer:1', '--coordinator-address', 'http://10.0.0.5', '--kubeconfig', 'missing.yaml'], dir);
+  t.is(noConfig.exitCode, 2, noConfig.all);
+  t.regex(noConfig.all ?? '', /peerlab run: --runner kubernetes: the kubernetes runner cannot read the kubeconfig missing\.yaml: ENOENT/);
 });
 
-test('peerlab run --runner kubernetes --dry-run prints every manifest of each run as YAML, each valid, and sends nothing', async (t) => {
+test('settings a pod could not use are refused with the reason', async (t) => {
+  const dir = await tempDir(t, 'peerlab-k8s-settings-');
+  t.regex(settingsProblem({image: 'i:1', coordinatorAddress: 'http://127.0.0.1:7400'}) ?? '', /a loopback address reaches the pod itself/);
+  t.regex(settingsProblem({image: 'i:1', coordinatorAddress: 'http://localhost'}) ?? '', /a loopback address reaches the pod itself/);
+  t.regex(settingsProblem({image: 'i:1', coordinatorAddress: 'ftp://10.0.0.5'}) ?? '', /expected an http or https URL/);
+  t.regex(settingsProblem({coordinatorAddress: 'http://10.0.0.5'}) ?? '', /needs --image/);
+  t.regex(settingsProblem({image: 'i:1', coordinatorAddress: 'http://10.0.0.5', namespace: 'Not_A_Namespace'}) ?? '', /--namespace Not_A_Namespace: expected a Kubernetes namespace name/);
+  t.is(settingsProblem({image: 'i:1', coordinatorAddress: 'http://10.0.0.5', namespace: 'peerlab'}), undefined);
+  await writeFile(path.join(dir, 'empty.yaml'), 'apiVersion: v1\nkind: Config\n');
+  t.throws(() => loadKubeConfig({kubeconfig: path.join(dir, 'empty.yaml')}), {message: /names no cluster/});
+  // The config file's kubernetes: keys are checked like every key.
+  await writeFile(path.join(dir, 'peerlab.config.yaml'), 'kubernetes:\n  imag: typo:1\n');
+  const error = await t.throwsAsync(loadConfigFile(path.join(dir, 'peerlab.config.yaml')));
+  t.regex(error?.message ?? '', /peerlab\.config\.yaml:2:3: kubernetes\.imag: unknown field "imag"; expected one of: kubeconfig, namespace, image, coordinator_address/);
+});
+
+test.serial('peerlab run --runner kubernetes --dry-run prints every manifest of each run as YAML, each valid, and sends nothing', async (t) => {
   const dir = await tempDir(t, 'peerlab-k8s-dry-');
   await writeFile(path.join(dir, 'three.yaml'), 'name: three\npeers: [alice, bob, carol]\nsteps:\n  - start: all\n  - kill: bob\n  - restart: carol\n');
   // A kubeconfig naming a server nobody listens on: a request would fail the command.
-  await writeFile(path.join(dir, 'kubeconfig.yaml'), 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:9", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n');
+  await writeFile(path.join(dir, 'kubeconfig.yaml'), KUBECONFIG_NOBODY);
   const result = await peerlab(['run', 'three.yaml', '--runner', 'kubernetes', '--image', 'peerlab-peer:1', '--coordinator-address', 'http://10.0.0.5', '--kubeconfig', 'kubeconfig.yaml', '--dry-run'], dir);
   t.is(result.exitCode, 0, result.all);
   const docs = parseAllDocuments(result.stdout).map((d) => d.toJS() as {kind: string; metadata: {name: string}}).filter(Boolean);
@@ -283,10 +305,6 @@ test('peerlab run --runner kubernetes --dry-run prints every manifest of each ru
   t.is(configured.exitCode, 0, configured.all);
   t.regex(configured.stdout, /image: from-flag:3\n/);
   t.regex(configured.stdout, /- --coordinator\n\s+- http:\/\/10\.0\.0\.6:7400\n/);
-  await writeFile(path.join(dir, 'peerlab.config.yaml'), 'kubernetes:\n  imag: typo:1\n');
-  const typo = await peerlab(['run', 'three.yaml', '--dry-run'], dir);
-  t.is(typo.exitCode, 2, typo.all);
-  t.regex(typo.all ?? '', /peerlab\.config\.yaml:2:3: kubernetes\.imag: unknown field "imag"; expected one of: kubeconfig, namespace, image, coordinator_address/);
   await writeFile(path.join(dir, 'peerlab.config.yaml'), 'runner: local\n');
   const local = await peerlab(['run', 'three.yaml', '--dry-run'], dir);
   t.is(local.exitCode, 2, local.all);

@@ -24,6 +24,7 @@ import {RUNNER_KINDS} from '../runners/runner.js';
 import type {RunnerKind, RunnerModule} from '../runners/runner.js';
 import {configureKubernetes, runnerModule} from '../runners/factory.js';
 import {coordinatorListen, settingsProblem} from '../runners/kubernetes/settings.js';
+import {loadKubeConfig} from '../runners/kubernetes/api.js';
 import type {CoordinatorListen, KubernetesSettings} from '../runners/kubernetes/settings.js';
 import {cannot} from '../runners/limits.js';
 
@@ -41,6 +42,8 @@ export interface PeerFlags {
   namespace?: string;
   image?: string;
   coordinatorAddress?: string;
+  /** peerlab run --dry-run: the manifests only, no cluster asked (its kubeconfig is not read). */
+  dryRun?: boolean;
 }
 
 /** `--runner local|swarm|kubernetes`: any kind peerlab knows; whether this build has it is said later, with exit 2. */
@@ -150,7 +153,14 @@ export async function choosePeer(command: string, flags: PeerFlags): Promise<Pee
       ...(flags.image ? {image: flags.image} : {}),
       ...(flags.coordinatorAddress ? {coordinatorAddress: flags.coordinatorAddress} : {}),
     };
-    const problem = settingsProblem(settings);
+    let problem = settingsProblem(settings);
+    if (!problem && !flags.dryRun) {
+      try {
+        loadKubeConfig(settings);
+      } catch (error) {
+        problem = (error as Error).message;
+      }
+    }
     if (problem) {
       if (flags.runner) return fail(`${command}: --runner kubernetes: ${problem}`);
       return fail(formatProblem({file: named.config!.file, ...named.config!.position(['runner']), field: 'runner', message: problem}));

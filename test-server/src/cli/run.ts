@@ -33,8 +33,6 @@ export interface RunOptions extends PeerFlags {
   bail: boolean;
   repeat: number;
   peersPerProcess?: number;
-  /** With --runner kubernetes: print the manifests a run would create, and run nothing. */
-  dryRun?: boolean;
   /** Where to write every repeat's figures. */
   saveFigures?: string;
   /** Figures to compare this run's with, after it. */

@@ -8,6 +8,9 @@
  */
 import {ApiException, CoreV1Api, KubeConfig, Watch} from '@kubernetes/client-node';
 import type {V1Pod, V1Secret, V1Service} from '@kubernetes/client-node';
+import {existsSync} from 'node:fs';
+import {homedir} from 'node:os';
+import path from 'node:path';
 import type {KubernetesSettings} from './settings.js';
 
 export type WatchEvent = {type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR'; object: V1Pod};
@@ -61,10 +64,23 @@ function status(error: unknown): number | undefined {
   return error instanceof ApiException ? error.code : undefined;
 }
 
+/** A kubeconfig to read, or a cluster around us: otherwise there is no cluster to ask. */
+export function hasCluster(settings: Pick<KubernetesSettings, 'kubeconfig'>): boolean {
+  return Boolean(settings.kubeconfig || process.env['KUBECONFIG'] || process.env['KUBERNETES_SERVICE_HOST'] || existsSync(path.join(homedir(), '.kube', 'config')));
+}
+
+/** The kubeconfig, or an error that says which file and why, instead of the library's default of localhost:8080. */
 export function loadKubeConfig(settings: Pick<KubernetesSettings, 'kubeconfig'>): KubeConfig {
+  if (!hasCluster(settings)) throw new Error('the kubernetes runner has no kubeconfig: give --kubeconfig, set KUBECONFIG, or write ~/.kube/config');
   const config = new KubeConfig();
-  if (settings.kubeconfig) config.loadFromFile(settings.kubeconfig);
-  else config.loadFromDefault();
+  const which = settings.kubeconfig ?? process.env['KUBECONFIG'] ?? '~/.kube/config';
+  try {
+    if (settings.kubeconfig) config.loadFromFile(settings.kubeconfig);
+    else config.loadFromDefault();
+  } catch (error) {
+    throw new Error(`the kubernetes runner cannot read the kubeconfig ${which}: ${(error as Error).message}`);
+  }
+  if (!config.getCurrentCluster()) throw new Error(`the kubeconfig ${which} names no cluster for its current context ("${config.getCurrentContext()}")`);
   return config;
 }
 

@@ -6,20 +6,13 @@
  * are left alone, as a live coordinator's are. A machine with no kubeconfig
  * has nothing to reap, and says nothing.
  */
-import {existsSync} from 'node:fs';
-import {homedir, hostname} from 'node:os';
-import path from 'node:path';
+import {hostname} from 'node:os';
 import type {V1ObjectMeta} from '@kubernetes/client-node';
 import type {Reaped} from '../runner.js';
 import type {KubeApi} from './api.js';
-import {connect} from './api.js';
+import {connect, hasCluster} from './api.js';
 import {COORDINATOR_ANNOTATION, PEER_LABEL, RUN_LABEL, isLabelValue} from './manifests.js';
 import type {KubernetesSettings} from './settings.js';
-
-/** A kubeconfig to read, or a cluster around us: otherwise there is no cluster to ask. */
-export function hasCluster(settings: Pick<KubernetesSettings, 'kubeconfig'>): boolean {
-  return Boolean(settings.kubeconfig || process.env['KUBECONFIG'] || process.env['KUBERNETES_SERVICE_HOST'] || existsSync(path.join(homedir(), '.kube', 'config')));
-}
 
 function alive(pid: number): boolean {
   try {
