@@ -17,13 +17,12 @@ import {EventEmitter} from 'node:events';
 import {appendFile, mkdir} from 'node:fs/promises';
 import path from 'node:path';
 import {PEER_NAME_RULE, isValidPeerName} from '@peerlab/events/names';
-import type {V1Pod} from '@kubernetes/client-node';
+import type {V1Pod, V1Secret, V1Service} from '@kubernetes/client-node';
 import type {PeerExit, Runner, RunnerEvents, RunnerOptions} from '../runner.js';
 import {RunnerError} from '../runner.js';
 import type {RunnerLimits} from '../limits.js';
 import type {KubeApi} from './api.js';
 import {PEER_LABEL, RUN_LABEL, nameProblem, podName, runNames} from './manifests.js';
-import type {Manifest} from './validate.js';
 import {DEFAULT_GRACE_SECONDS, peerPod, podDataDir, runObjects} from './plan.js';
 import type {ReadySettings} from './plan.js';
 import {PodHandle, podEnded} from './pod-handle.js';
@@ -99,7 +98,7 @@ export class KubernetesRunner extends EventEmitter<RunnerEvents> implements Runn
   }
 
   /** The run's Secret and Service as `start` sends them first. */
-  runManifests(): Manifest[] {
+  runManifests(): [V1Secret, V1Service] {
     return runObjects(this.#options);
   }
 
@@ -112,8 +111,8 @@ export class KubernetesRunner extends EventEmitter<RunnerEvents> implements Runn
   #prepare(): Promise<void> {
     this.#prepared ??= (async () => {
       const [secret, service] = this.runManifests();
-      await this.#api.createSecret(secret as never);
-      await this.#api.createService(service as never);
+      await this.#api.createSecret(secret);
+      await this.#api.createService(service);
       await this.#watch();
     })();
     return this.#prepared;
@@ -130,12 +129,21 @@ export class KubernetesRunner extends EventEmitter<RunnerEvents> implements Runn
       this.#observe('MODIFIED', pod);
     }
     for (const handle of this.#pods.values()) if (handle.alive && handle.created && !seen.has(handle.podName)) this.#gone(handle, undefined);
-    const again = (): void => {
-      this.#stopWatch = undefined;
-      if (this.#closed) return;
-      setTimeout(() => void this.#watch().catch(again), REWATCH_MS).unref();
+    // Once per watch, however many ways its end is told.
+    let ended = false;
+    const done = (): void => {
+      if (ended) return;
+      ended = true;
+      this.#rewatch();
     };
-    this.#stopWatch = await this.#api.watchPods(selector, resourceVersion, (event) => event.type !== 'BOOKMARK' && event.type !== 'ERROR' && this.#observe(event.type, event.object), again);
+    // An ERROR event (410 Gone: the resource version is too old) is followed by the end of the stream, and the re-list covers it.
+    this.#stopWatch = await this.#api.watchPods(selector, resourceVersion, (event) => event.type !== 'BOOKMARK' && event.type !== 'ERROR' && this.#observe(event.type, event.object), done);
+  }
+
+  #rewatch(): void {
+    this.#stopWatch = undefined;
+    if (this.#closed) return;
+    setTimeout(() => void this.#watch().catch(() => this.#rewatch()), REWATCH_MS).unref();
   }
 
   #observe(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: V1Pod): void {

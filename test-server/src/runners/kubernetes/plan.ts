@@ -5,7 +5,7 @@
  * Kubernetes' schema on the way.
  */
 import {hostname} from 'node:os';
-import type {V1Pod} from '@kubernetes/client-node';
+import type {V1Pod, V1Secret, V1Service} from '@kubernetes/client-node';
 import type {RunnerOptions} from '../runner.js';
 import {REFERENCE_PEER} from '../../peer-program/program.js';
 import {DATA_MOUNT, podManifest, secretManifest, serviceManifest} from './manifests.js';
@@ -36,7 +36,7 @@ export function podDataDir(name: string): string {
 }
 
 /** The run's Secret (holding the token) and its headless Service. */
-export function runObjects(options: Pick<RunnerOptions, 'runId' | 'token'>, mark = coordinatorMark()): Manifest[] {
+export function runObjects(options: Pick<RunnerOptions, 'runId' | 'token'>, mark = coordinatorMark()): [V1Secret, V1Service] {
   return [checked(secretManifest(options.runId, options.token, mark)), checked(serviceManifest(options.runId, mark))];
 }
 
