@@ -179,6 +179,11 @@ test.serial('pause is not a thing Kubernetes does; names that cannot be pods are
   t.regex((await t.throwsAsync(runner.start(['Alice']), {instanceOf: RunnerError}))?.message ?? '', /Alice and alice would have the same pod name/);
   t.is((await t.throwsAsync(runner.start(['x', 'y']), {instanceOf: RunnerError}))?.code, 'unsupported');
   t.is(fake.requests.length, before);
+  // Two starts of one name at once: one pod, and the other start refused.
+  const both = await Promise.allSettled([runner.start(['dave']), runner.start(['dave'])]);
+  t.deepEqual(both.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+  t.is(((both.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason as RunnerError).code, 'already-running');
+  t.is(fake.names('pods').filter((n) => n.includes('-dave-')).length, 1);
   await runner.stopAll(1000);
 });
 

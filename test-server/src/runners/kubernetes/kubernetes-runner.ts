@@ -165,10 +165,13 @@ export class KubernetesRunner extends EventEmitter<RunnerEvents> implements Runn
     if (!isValidPeerName(name)) throw new RunnerError(`"${name}" is not a valid peer name (${PEER_NAME_RULE})`, 'bad-name');
     const problem = nameProblem(this.#options.runId, name);
     if (problem) throw new RunnerError(`the kubernetes runner cannot name a pod: ${problem}`, 'bad-name');
-    if (this.#latest.get(name)?.alive) throw new RunnerError(`${name} is already running`, 'already-running');
     const clash = [...this.#latest.keys()].find((other) => other !== name && podName(this.#options.runId, other, 0) === podName(this.#options.runId, name, 0));
     if (clash) throw new RunnerError(`${name} and ${clash} would have the same pod name (pod names are lower case)`, 'bad-name');
+    if (this.#latest.get(name)?.alive) throw new RunnerError(`${name} is already running`, 'already-running');
     await this.#prepare();
+    // Checked again after the wait, and taken at once: two starts of one name never make two pods.
+    const previous = this.#latest.get(name);
+    if (previous?.alive) throw new RunnerError(`${name} is already running`, 'already-running');
     const generation = this.#generation.get(name) ?? 0;
     const manifest = this.podManifest(name, generation, extraArgs);
     this.#generation.set(name, generation + 1);
@@ -176,14 +179,16 @@ export class KubernetesRunner extends EventEmitter<RunnerEvents> implements Runn
     const handle = new PodHandle(name, manifest.metadata!.name!, generation);
     // Known before it is created, so that no event of it is missed.
     this.#pods.set(handle.podName, handle);
+    this.#latest.set(name, handle);
     try {
       await this.#api.createPod(manifest);
     } catch (error) {
       this.#pods.delete(handle.podName);
+      if (previous) this.#latest.set(name, previous);
+      else this.#latest.delete(name);
       throw error;
     }
     handle.created = true;
-    this.#latest.set(name, handle);
     this.emit('spawned', handle);
     return handle;
   }
