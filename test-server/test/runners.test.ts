@@ -95,12 +95,12 @@ test('--runner takes only the kinds peerlab knows, and a known kind this build l
   t.is(bogusUp.exitCode, 2, bogusUp.all);
   const swarm = await peerlab(['up', '--runner', 'swarm', '--serve'], dir);
   t.is(swarm.exitCode, 2, swarm.all);
-  t.regex(swarm.all ?? '', /peerlab up: --runner swarm: the swarm runner is not available yet; available: local\nno peer was started\./);
+  t.regex(swarm.all ?? '', /peerlab up: --runner swarm: the swarm runner is not available yet; available: local, kubernetes\nno peer was started\./);
   // The config file's runner: is read the same way, and its refusal points into the file.
   await writeFile(path.join(dir, 'peerlab.config.yaml'), 'faults: peer\nrunner: kubernetes\n');
   const configured = await peerlab(['up', '--serve'], dir);
   t.is(configured.exitCode, 2, configured.all);
-  t.regex(configured.all ?? '', /peerlab\.config\.yaml:2:9: runner: the kubernetes runner is not available yet/);
+  t.regex(configured.all ?? '', /peerlab\.config\.yaml:2:9: runner: the kubernetes runner needs --image/);
   // The flag comes first: with --runner local the same folder gets as far as its scenarios (here: none to read).
   const overridden = await peerlab(['run', '--runner', 'local', 'missing.yaml'], dir);
   t.is(overridden.exitCode, 2, overridden.all);
