@@ -34,6 +34,9 @@ CLOSE_FLUSH_S = 1.0
 BACKOFF_FIRST_S = 0.1
 BACKOFF_MAX_S = 2.0
 BACKOFF_JITTER = 0.3
+# How long engine.io may take to notice its own closed websocket before the link watchdog steps in;
+# it normally notices within milliseconds.
+TRANSPORT_STUCK_S = 0.5
 
 EXIT_GAVE_UP = 3
 EXIT_PARENT_GONE = 4
@@ -42,6 +45,12 @@ EXIT_PARENT_GONE = 4
 def clock():
     """Wall-clock time of day with milliseconds, for log lines."""
     return datetime.datetime.now().strftime('%H:%M:%S.%f')[:-3]
+
+
+def is_final_refusal(message):
+    """A connect error that asking again cannot fix: the run token was refused (section 1).
+    The protocol gives it no code, only a message that contains `unauthorized`."""
+    return 'unauthorized' in (message or '')
 
 
 def now_ms():
@@ -94,6 +103,27 @@ def stderr_log(level, message):
     print(f'{clock()} agent {level}: {message}', file=sys.stderr, flush=True)
 
 
+class ConnectionDropped(ConnectionError):
+    """The connection a request went out on closed before its answer came."""
+
+
+class _Call:
+    """One request awaiting its ack, ended early when its connection drops."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.answer = None
+        self.dropped = False
+
+    def acked(self, *args):
+        self.answer = args[0] if len(args) == 1 else (list(args) or None)
+        self.done.set()
+
+    def drop(self):
+        self.dropped = True
+        self.done.set()
+
+
 class Agent:
     def __init__(self, name, coordinator, token, *, commands, capabilities, snapshot=None,
                  address=lambda: '127.0.0.1:0', version='0.1.0', grace_ms=5000, log=stderr_log,
@@ -122,11 +152,16 @@ class Agent:
         self._registered = False      # hello accepted on the current connection
         self._connection = 0          # counts connections, so a late hello ack is recognised as stale
         self._down_since = None       # monotonic time of the first failure since the last accepted hello
-        self._refusal = ''
+        self._refusal = None          # why the current connection attempt failed, from connect_error
+        self._handshake = threading.Event()  # the current attempt's handshake was answered, either way
         self._closing = False
         self._stopped = threading.Event()
         self._live_commands = {}      # id -> CommandContext, to cancel on disconnect and shutdown
+        self._link_up = False         # the namespace is connected: requests may go out
+        self._calls = set()           # requests awaiting their acks, ended when the connection drops
         self.registrations = 0
+        self._gone_since = None       # monotonic time the watchdog first saw the websocket closed under a live link
+        self._nudged = False
 
         self.sio = socketio.Client(reconnection=False)  # the link thread reconnects, also after a server-side disconnect
         self.sio.on('connect', self._on_connect)
@@ -192,7 +227,7 @@ class Agent:
             if not registered or not batch:
                 return not batch
             try:
-                ack = self.sio.call('events', {'peer': self.name, 'events': batch}, timeout=timeout)
+                ack = self._call('events', {'peer': self.name, 'events': batch}, timeout)
             except Exception as error:  # no ack, or disconnected: keep the events for the next connection
                 self.log('debug', f'event batch not acknowledged: {error!r}')
                 return False
@@ -226,20 +261,117 @@ class Agent:
             if self._closing:
                 return
             if not self.sio.connected:
-                try:
-                    self._refusal = ''
-                    self.sio.connect(self.url, auth={'token': self.token}, transports=['websocket'], wait_timeout=CONNECT_TIMEOUT_S)
+                failure = self._connect_once()
+                if failure is None:
                     delay = BACKOFF_FIRST_S
-                except Exception as error:
-                    if 'unauthorized' in self._refusal:
-                        self._give_up(EXIT_GAVE_UP, f'coordinator refused the token: {self._refusal}')
+                else:
+                    if self._stopped.is_set():
                         return
-                    self.log('debug', f'cannot reach coordinator: {error}')
+                    if is_final_refusal(failure):
+                        self._give_up(EXIT_GAVE_UP, f'coordinator refused the token: {failure}')
+                        return
+                    self.log('debug', f'cannot reach coordinator: {failure}')
                     self._mark_down()
-                    self._stopped.wait(delay * random.uniform(1 - BACKOFF_JITTER, 1 + BACKOFF_JITTER))
+                    self._stopped.wait(min(delay * random.uniform(1 - BACKOFF_JITTER, 1 + BACKOFF_JITTER), self._grace_left()))
                     delay = min(delay * 2, BACKOFF_MAX_S)
                     continue
+            else:
+                self._watch_transport()
             self._stopped.wait(0.05)
+
+    def _transport_gone(self):
+        """True when engine.io still counts the connection as up though its websocket has closed.
+        Reads python-engineio's internals (4.3.4); any other shape reads as not gone, so a
+        different version keeps the library's own behaviour."""
+        try:
+            eio = self.sio.eio
+            return (eio.state == 'connected' and eio.current_transport == 'websocket'
+                    and eio.ws is not None and getattr(eio.ws, 'connected', True) is False)
+        except Exception:
+            return False
+
+    def _watch_transport(self):
+        """The link watchdog. python-engineio 4.3.4's write loop drops the stop marker its read
+        loop queues when the server closes, if an outgoing packet (an event batch sent just as the
+        server closed) is queued before it; the write loop then waits up to max(pingInterval,
+        pingTimeout) + 5 s (30 s against the coordinator's defaults) and the read loop, which joins
+        it, fires no disconnect until then: no grace period, no reconnect. When the websocket is
+        closed but the link still up for longer than engine.io ever takes on its own, the watchdog
+        queues the marker again, so engine.io ends the connection its usual way and the disconnect
+        handler runs once, as for any lost connection. Should that not end it, it disconnects."""
+        if not self._transport_gone():
+            self._gone_since = None
+            return
+        now = time.monotonic()
+        if self._gone_since is None:
+            self._gone_since, self._nudged = now, False
+            return
+        if not self._nudged and now - self._gone_since > TRANSPORT_STUCK_S:
+            self._nudged = True
+            self.log('debug', 'the websocket closed but engine.io still holds the connection; ending it')
+            try:
+                self.sio.eio.queue.put(None)
+            except Exception:
+                pass
+        elif self._nudged and now - self._gone_since > 4 * TRANSPORT_STUCK_S:
+            self._gone_since = None
+            self._disconnect_quietly()
+
+    def _call(self, event, payload, timeout):
+        """Sends a request and returns its ack; raises TimeoutError when none comes in time,
+        ConnectionDropped when the connection closes first.
+
+        Not sio.call: python-socketio (5.7.2) keeps waiting for an ack the closed connection
+        can no longer bring, for the whole timeout. A batch that waits so would hold back the
+        resend after a reconnect by seconds, since one batch is in flight at a time (section 4)."""
+        call = _Call()
+        with self._lock:
+            if not self._link_up:
+                raise ConnectionDropped('not connected')
+            self._calls.add(call)
+        try:
+            self.sio.emit(event, payload, callback=call.acked)
+            if not call.done.wait(timeout):
+                raise TimeoutError(f'no ack to {event} within {int(timeout * 1000)} ms')
+            if call.dropped:
+                raise ConnectionDropped(f'the connection closed before {event} was acknowledged')
+            return call.answer
+        finally:
+            with self._lock:
+                self._calls.discard(call)
+
+    def _connect_once(self):
+        """One connection attempt: None once the namespace is connected, else why not.
+
+        The attempt ends when the handshake is answered either way. python-socketio's
+        connect(wait=True) (5.7.2) does not: after a connect error it waits out its whole
+        wait_timeout, so a refused token would keep the peer running seconds after a
+        refusal that is final (section 1). So connect() returns once the transport is up,
+        and the connect or connect_error handler ends the wait."""
+        self._handshake.clear()
+        self._refusal = None
+        try:
+            self.sio.connect(self.url, auth={'token': self.token}, transports=['websocket'], wait=False)
+        except Exception as error:  # the transport did not open (nothing listening, an HTTP refusal)
+            return self._refusal or str(error) or repr(error)
+        if self._handshake.wait(CONNECT_TIMEOUT_S) and self._refusal is None:
+            return None
+        refusal = self._refusal or f'no answer to the connect within {int(CONNECT_TIMEOUT_S * 1000)} ms'
+        self._disconnect_quietly()
+        return refusal
+
+    def _disconnect_quietly(self):
+        try:
+            self.sio.disconnect()
+        except Exception:
+            pass
+
+    def _grace_left(self):
+        """Seconds until the grace period runs out (a little past, so that it has); the
+        backoff sleeps no longer, so the peer exits when the period ends, not a retry later."""
+        with self._lock:
+            down = self._down_since
+        return self.grace_s if down is None else max(0.0, down + self.grace_s - time.monotonic()) + 0.005
 
     def _mark_down(self):
         with self._lock:
@@ -250,6 +382,8 @@ class Agent:
         with self._lock:
             self._connection += 1
             connection = self._connection
+            self._link_up = True
+        self._handshake.set()
         # The connect handler runs on the socket's reader thread: hello must wait for its ack elsewhere.
         self.sio.start_background_task(self._hello, connection)
 
@@ -260,16 +394,17 @@ class Agent:
             'instance': self.instance, 'capabilities': self.capabilities,
         }
         try:
-            ack = self.sio.call('hello', hello, timeout=HELLO_TIMEOUT_S)
+            ack = self._call('hello', hello, HELLO_TIMEOUT_S)
+        except ConnectionDropped:
+            return  # the link thread connects again, and the next connection says hello
         except Exception as error:
             self.log('warn', f'hello not answered: {error!r}; connecting again')
-            self._drop()
+            self._drop(connection)
             return
-        with self._lock:
-            if connection != self._connection:
-                return  # answered on a connection that has since dropped; the next one says hello again
+        if not self._current(connection):
+            return  # answered on a connection that has since dropped; the next one says hello again
         if not isinstance(ack, dict):
-            self._drop()
+            self._drop(connection)
             return
         if not ack.get('ok'):
             error = ack.get('error') or {}
@@ -282,9 +417,11 @@ class Agent:
                         for k in ('commandTimeoutMs', 'flushIntervalMs')))
         if not good:
             self.log('warn', f'malformed hello ack {ack!r}; connecting again')
-            self._drop()
+            self._drop(connection)
             return
         with self._lock:
+            if connection != self._connection or not self._link_up:
+                return
             self.run_id = run_id
             self.settings = {'commandTimeoutMs': settings['commandTimeoutMs'], 'flushIntervalMs': settings['flushIntervalMs']}
             self._registered = True
@@ -294,21 +431,33 @@ class Agent:
             self._wake.notify_all()
         self.log('info', f'registered as {self.name} in run {run_id}')
 
-    def _drop(self):
+    def _current(self, connection):
+        with self._lock:
+            return connection == self._connection and self._link_up
+
+    def _drop(self, connection):
+        """Ends a connection whose hello went wrong, unless it has ended already: the
+        link thread may be opening the next one."""
         self._mark_down()
-        try:
-            self.sio.disconnect()
-        except Exception:
-            pass
+        if self._current(connection):
+            self._disconnect_quietly()
 
     def _on_connect_error(self, data=None):
-        self._refusal = data.get('message', '') if isinstance(data, dict) else str(data or '')
+        # A refused namespace handshake gives the server's {message, data}; a transport that
+        # failed gives its error text.
+        message = data.get('message') if isinstance(data, dict) else data
+        self._refusal = str(message) if message else 'connect error'
         self._mark_down()
+        self._handshake.set()
 
     def _on_disconnect(self):
         with self._lock:
             self._registered = False
+            self._link_up = False
             live = list(self._live_commands.values())
+            calls = list(self._calls)
+        for call in calls:
+            call.drop()
         for ctx in live:
             ctx.cancelled.set()
         if not self._closing:

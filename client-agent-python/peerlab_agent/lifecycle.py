@@ -3,7 +3,9 @@ parent-pid watch and the signals. Exit codes: 0 after a graceful leave, 3 the
 agent gave up (agent.py), 4 the parent is gone, 130/143 a second signal.
 """
 import os
+import select
 import signal
+import socket
 import sys
 import threading
 import time
@@ -45,9 +47,11 @@ def parent_gone_exit(agent):
     return gone
 
 
-def on_terminate(leave):
+def on_terminate(leave, pending=()):
     """SIGTERM and SIGINT: run leave() (leave the group, flush, disconnect) and
-    exit 0; a second signal while it runs exits at once, 128 + the signal."""
+    exit 0; a second signal while it runs exits at once, 128 + the signal.
+    `pending`: signals that came before this was installed (held by an earlier
+    handler); the first is acted on now."""
     state = {'leaving': False}
 
     def handler(signum, _frame):
@@ -60,6 +64,26 @@ def on_terminate(leave):
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+    if pending:
+        handler(pending[0], None)
+
+
+def wait_forever():
+    """The main thread's idle wait, for a peer whose work runs on other threads.
+
+    A signal sent to the process may be taken by any of its threads. CPython runs the
+    Python handler on the main thread, but only when that thread runs bytecode again:
+    a main thread in time.sleep(3600) did not until the hour was up, so a SIGTERM that
+    landed on a socket thread left the peer running until it was killed. With a wakeup
+    fd the C-level handler wakes the main thread, whichever thread took the signal;
+    the one-second timeout is a backstop should something else own the wakeup fd."""
+    wake, woken = socket.socketpair()
+    woken.setblocking(False)
+    signal.set_wakeup_fd(woken.fileno(), warn_on_full_buffer=False)
+    while True:
+        ready, _, _ = select.select([wake], [], [], 1.0)
+        if ready:
+            wake.recv(64)
 
 
 def _leave_and_exit(leave):

@@ -49,15 +49,17 @@ type peer struct {
 }
 
 type flags struct {
-	values   map[string]string
-	describe bool
-	debug    bool
+	values      map[string]string
+	describe    bool
+	debug       bool
+	noReconnect bool
 }
 
 // parseFlags reads --name value and --name=value, and skips what it does not know.
 func parseFlags(argv []string) flags {
 	withValue := map[string]bool{"name": true, "names": true, "port": true, "host": true, "profile": true, "coordinator": true,
-		"agent-grace": true, "bootstrap": true, "data-dir": true, "token": true, "reclaim-dead": true, "join": true}
+		"agent-grace": true, "bootstrap": true, "data-dir": true, "token": true, "reclaim-dead": true, "join": true,
+		"reconnect-interval": true, "reconnect-timeout": true}
 	f := flags{values: map[string]string{}}
 	for i := 0; i < len(argv); i++ {
 		a := argv[i]
@@ -70,6 +72,8 @@ func parseFlags(argv []string) flags {
 			f.describe = true
 		case key == "debug":
 			f.debug = true
+		case key == "no-reconnect":
+			f.noReconnect = true
 		case withValue[key] && hasVal:
 			f.values[key] = val
 		case withValue[key] && i+1 < len(argv):
@@ -128,6 +132,23 @@ func main() {
 			usageExit(fmt.Sprintf("--reclaim-dead: expected a duration such as 1s, got %q", v))
 		}
 	}
+	var reconnect *reconnectConfig
+	if !f.noReconnect {
+		rc := reconnectDefaults(p.profile)
+		for _, k := range []struct {
+			flag string
+			to   *time.Duration
+		}{{"reconnect-interval", &rc.interval}, {"reconnect-timeout", &rc.timeout}} {
+			if v := f.values[k.flag]; v != "" {
+				d, err := time.ParseDuration(v)
+				if err != nil || d <= 0 {
+					usageExit(fmt.Sprintf("--%s: expected a positive duration such as 1s, got %q", k.flag, v))
+				}
+				*k.to = d
+			}
+		}
+		reconnect = &rc
+	}
 	if dir := f.values["data-dir"]; dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			usageExit(fmt.Sprintf("--data-dir: %v", err))
@@ -174,8 +195,13 @@ func main() {
 		os.Exit(1)
 	}
 	self := p.table.read()[p.name]
-	p.agent.record("peer.started", map[string]any{"address": p.address, "incarnation": self.incarnation, "profile": p.profile, "timing": timing(conf)})
+	p.agent.record("peer.started", map[string]any{"address": p.address, "incarnation": self.incarnation, "profile": p.profile, "timing": timing(conf, reconnect)})
 	p.observer = newObserver(p.name, p.table, p.agent.record)
+	if reconnect != nil {
+		r := newReconnector(p.name, *reconnect)
+		p.observer.watch = r.note
+		go r.run(ml, p.stopped, p.left.Load)
+	}
 	nudger.o.Store(p.observer)
 	go p.observer.run(p.stopped, 10*time.Millisecond)
 	go func() {
@@ -183,7 +209,11 @@ func main() {
 			p.agent.record("net.counters", counts.snapshot())
 		}
 	}()
-	log.Printf("memberlist %s on %s, profile %s, DeadNodeReclaimTime %s", memberlistVersion, p.address, p.profile, reclaim)
+	reconnecting := "off (--no-reconnect)"
+	if reconnect != nil {
+		reconnecting = fmt.Sprintf("every %s for %s", reconnect.interval, reconnect.timeout)
+	}
+	log.Printf("memberlist %s on %s, profile %s, DeadNodeReclaimTime %s, reconnect %s", memberlistVersion, p.address, p.profile, reclaim, reconnecting)
 
 	go p.agent.run()
 	go p.watchParent()

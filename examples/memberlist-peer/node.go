@@ -41,8 +41,14 @@ func profileConfig(profile string) (*memberlist.Config, error) {
 
 // timing is the knobs under the names of checkers/src/swim-model.ts. Chat
 // anti-entropy rides on push-pull, so its interval is PushPullInterval.
-func timing(c *memberlist.Config) map[string]any {
+// The reconnector's knobs (0 when --no-reconnect) are the reference peer's
+// reconnectIntervalMs, which the model does not read either.
+func timing(c *memberlist.Config, r *reconnectConfig) map[string]any {
 	ms := func(d time.Duration) int64 { return d.Milliseconds() }
+	var rc reconnectConfig
+	if r != nil {
+		rc = *r
+	}
 	return map[string]any{
 		"probeIntervalMs":         ms(c.ProbeInterval),
 		"suspicionMult":           c.SuspicionMult,
@@ -59,6 +65,8 @@ func timing(c *memberlist.Config) map[string]any {
 		"deadNodeReclaimTimeMs":  ms(c.DeadNodeReclaimTime),
 		"indirectChecks":         c.IndirectChecks,
 		"awarenessMaxMultiplier": c.AwarenessMaxMultiplier,
+		"reconnectIntervalMs":    ms(rc.interval),
+		"reconnectTimeoutMs":     ms(rc.timeout),
 	}
 }
 

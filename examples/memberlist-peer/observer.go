@@ -22,6 +22,8 @@ type observer struct {
 	mu    sync.Mutex
 	known map[string]tableEntry
 	poke  chan struct{}
+	// watch, if set, is told each member's new state (called under mu).
+	watch func(tableEntry)
 }
 
 func newObserver(self string, t *table, record func(string, map[string]any)) *observer {
@@ -84,6 +86,7 @@ func (o *observer) diff() {
 			if cur.state == memberlist.StateAlive || cur.state == memberlist.StateSuspect {
 				o.record("member.joined", map[string]any{"name": name, "address": cur.address, "incarnation": cur.incarnation})
 				o.known[name] = tableEntry{name: name, address: cur.address, state: memberlist.StateAlive, incarnation: cur.incarnation}
+				o.tell(cur)
 				if cur.state == memberlist.StateSuspect {
 					o.transition(o.known[name], cur)
 				}
@@ -97,6 +100,9 @@ func (o *observer) diff() {
 func (o *observer) transition(old, cur tableEntry) {
 	name := cur.name
 	o.known[name] = cur
+	if old.state != cur.state || old.address != cur.address {
+		o.tell(cur)
+	}
 	if old.state == cur.state {
 		if cur.state == memberlist.StateAlive && (old.incarnation != cur.incarnation || old.address != cur.address) {
 			reason := "incarnation"
@@ -118,6 +124,12 @@ func (o *observer) transition(old, cur tableEntry) {
 		o.record("member.dead", map[string]any{"name": name, "incarnation": cur.incarnation, "from": o.self})
 	case memberlist.StateLeft:
 		o.record("member.left", map[string]any{"name": name, "incarnation": cur.incarnation})
+	}
+}
+
+func (o *observer) tell(e tableEntry) {
+	if o.watch != nil {
+		o.watch(e)
 	}
 }
 

@@ -12,7 +12,7 @@ import threading
 import time
 
 from peerlab_agent import (Agent, FlagError, bootstrap_token, capabilities, describe, events as ev, on_terminate,
-                           parent_gone_exit, parse_flags, watch_parent)
+                           parent_gone_exit, parse_flags, wait_forever, watch_parent)
 
 from .bootstrap import JOIN_CONTACTS, Bootstrap, BootstrapError
 from .chat import Chat
@@ -142,7 +142,7 @@ class Peer:
         threading.Thread(target=later, daemon=True).start()
 
 
-def main(argv):
+def main(argv, early_signals=()):
     try:
         flags = parse_flags(argv, extra=EXTRA_FLAGS)
         if flags.profile not in PROFILES:
@@ -177,17 +177,18 @@ def main(argv):
     # The first event, before the agent connects: this process's view starts from nothing but itself.
     peer.record(ev.PEER_STARTED, ev.peer_started(address=peer.transport.address, incarnation=0,
                                                  profile=peer.profile.name, timing=peer.profile.timing()))
-    peer.agent.start()
-    watch_parent(parent_gone_exit(peer.agent))
-    on_terminate(peer.shutdown)
     peer.membership.start()
     peer.chat.start()
     peer.membership.every(peer.profile.counters_interval_ms, peer.counters_tick)
+    # Signals and the parent watch before the agent connects: the coordinator may send SIGTERM as soon
+    # as the peer registers, and a registration can win the race against a main thread slow to get here.
+    watch_parent(parent_gone_exit(peer.agent))
+    on_terminate(peer.shutdown, pending=early_signals)
+    peer.agent.start()
     peer.log('info', f'listening on udp {peer.transport.address} (profile {peer.profile.name}{", bug " + peer.bug if peer.bug else ""})')
     seeds = flags.extra.get('join')
     threading.Thread(target=peer.join, args=(seeds, True), name='join', daemon=True).start()
-    while True:
-        time.sleep(3600)
+    wait_forever()
 
 
 class _Describe:

@@ -5,6 +5,8 @@
  * real coordinator (argument errors, snapshot, reconnect, exit codes), the
  * bundled scenarios it can run, and memberlist's refusal of a restarted name
  * at a new address reported as a failed rejoin that names the conflict.
+ * Under kernel faults (root and nft): the network-fault scenarios it can run,
+ * and a healed partition that stays split without the peer's reconnector.
  *
  * Needs golang-go and golang-github-hashicorp-memberlist-dev. Without them the
  * tests are skipped, except under CI, where they fail with the build's message.
@@ -13,8 +15,9 @@ import test from 'ava';
 import {execa} from 'execa';
 import {execFileSync} from 'node:child_process';
 import {existsSync} from 'node:fs';
-import {readFile, readdir} from 'node:fs/promises';
+import {readFile, readdir, writeFile} from 'node:fs/promises';
 import path from 'node:path';
+import {kernelSupport} from '../src/faults/kernel/nft.js';
 import {checkPeerProgram} from '../src/peer-program/peer-commands.js';
 import {startCoordinator, tempDir, until} from './support.js';
 import {node, peerlab, root} from './foreign-peer.js';
@@ -34,6 +37,9 @@ function goInstalled(): boolean {
 const gopath = process.env.MEMBERLIST_PEER_GOPATH ?? '/usr/share/gocode';
 const ready = goInstalled() && existsSync(path.join(gopath, 'src', 'github.com', 'hashicorp', 'memberlist'));
 const serial = ready || process.env.CI ? test.serial : test.serial.skip;
+const kernel = kernelSupport();
+/** Kernel-fault tests: skipped, with the reason in the title, where nftables cannot be used. */
+const kernelSerial = kernel.ok ? serial : (title: string, _fn: unknown) => test.skip(`${title} (skipped: ${kernel.reason})`, () => {});
 
 if (ready || process.env.CI) {
   test.before('build the peer (skipped when up to date)', async (t) => {
@@ -242,4 +248,102 @@ serial('with --reclaim-dead memberlist takes the restarted name back, and the re
   // refutes. no-false-dead reports that when it happens; nothing else may fail.
   if (run.exitCode !== 0) t.regex(run.all, /✘ [^\n]*: failed[\s\S]*invariant no-false-dead: \w+ declared charly dead/);
   t.notRegex(run.all, /✘ \d/);
+});
+
+/** The network-fault scenarios whose faults the kernel backend makes: partitions, cuts, loss. */
+const kernelPassing = ['10-partition-heal.yaml', '11-asymmetric-cut.yaml', '12-loss-chat.yaml', '14-partition-chat.yaml'].map((f) => path.join(root, 'scenarios', f));
+
+kernelSerial('under kernel faults the partition, cut and loss scenarios pass, healed partitions merging through its reconnector', async (t) => {
+  t.timeout(240_000, 'five scenarios');
+  const out = await tempDir(t, 'memberlist-kernel-');
+  const run = await peerlab(['run', '--faults', 'kernel', '--out', out, '--peer', binary, ...kernelPassing], root, 240_000);
+  t.regex(run.all, /\n\d passed, \d failed, 0 unknown/);
+  t.notRegex(run.all, /✘ \d/, 'every step passes');
+  t.is(run.all.match(/✔ 6 await converged within 20s \(/g)?.length, 2, 'the heals of 10');
+  t.regex(run.all, /✔ 11 await converged within 20s \(/, 'the heal of 14');
+  // A death declared in the partition's last moments is still being gossiped (memberlist gossips
+  // to members dead for less than GossipToTheDeadTime) when the heal comes: it reaches the dead
+  // member's own side, which takes it as news, until the member refutes. no-false-dead reports
+  // that when it happens; nothing else may fail.
+  if (run.exitCode !== 0) {
+    const failures = run.all.match(/✘ [^\n]*/g) ?? [];
+    for (const f of failures) t.regex(f, /^✘ (?:invariant no-false-dead — \w+ declared \w+ dead at [\d:.]+ while \w+ was live and reachable|.*: failed \(\d)/, f);
+    t.regex(run.all, /✘ invariant no-false-dead — /);
+  }
+  // Each process says what reconnects it runs: the local profile's every second, for a minute.
+  const started = (await histories(out)).flat().filter((e) => e.type === 'peer.started');
+  t.true(started.length >= 5 * 4);
+  for (const e of started) t.like(e.data.timing as object, {reconnectIntervalMs: 1000, reconnectTimeoutMs: 60_000});
+});
+
+kernelSerial('scenarios that need delay or causal chat are refused at load time under kernel faults, each refusal located', async (t) => {
+  const scenarios = ['15-lossy-delay-chat.yaml', '17-causal-delay.yaml', '18-causal-one-way-cut.yaml', '19-causal-partition.yaml'].map((f) => path.join('scenarios', f));
+  const out = await tempDir(t, 'memberlist-refused-');
+  const run = await peerlab(['run', '--faults', 'kernel', '--out', out, '--peer', binary, ...scenarios], root, 60_000);
+  t.is(run.exitCode, 2, run.all);
+  t.regex(run.all, /\n5 problems in the scenarios; nothing was run\./);
+  t.regex(run.all, /scenarios\/15-lossy-delay-chat\.yaml:\d+:\d+: steps\[\d+\]\.delay: delay is not available with kernel faults/);
+  t.regex(run.all, /scenarios\/17-causal-delay\.yaml:\d+:\d+: steps\[\d+\]\.delay: delay is not available with kernel faults/);
+  for (const f of ['17-causal-delay', '18-causal-one-way-cut', '19-causal-partition']) {
+    t.regex(run.all, new RegExp(`scenarios/${f}\\.yaml:\\d+:\\d+: invariants\\[0\\]: the causal invariant needs a peer that reports causal-chat`));
+  }
+  t.deepEqual(await readdir(out).catch(() => []), [], 'no run began');
+});
+
+/**
+ * A partition that outlasts GossipToTheDeadTime (15 s in local): every peer
+ * forgets the other side's members before the heal. memberlist contacts only
+ * the members in its table, so from then on nothing crosses: without the
+ * reconnector the heal cannot merge, however long one waits.
+ */
+const outlasting = `name: a partition outlasts the reaping of the dead, then heals
+peers: [alice, bob, charly, dave]
+timeout: 120s
+steps:
+  - start: all
+  - await: converged
+    within: 5x model
+  - partition: [[alice, bob], [charly, dave]]
+  - await: converged
+    within: 15s
+  - sleep: 17s
+  - heal: all
+  - await: converged
+    within: 10s
+`;
+
+/** Every peer reaped every member of the other side before the heal: the premise of the scenario. */
+function reapedBeforeHeal(t: {true: (v: boolean, m?: string) => void}, lines: Line[]) {
+  const heal = lines.find((e) => e.type === 'fault' && e.data.kind === 'heal');
+  if (!heal) return t.true(false, 'no heal in the history');
+  const sides = [['alice', 'bob'], ['charly', 'dave']] as const;
+  for (const [mine, theirs] of [sides, [sides[1], sides[0]]] as const) {
+    for (const peer of mine) {
+      for (const other of theirs) {
+        const reaped = lines.some((e) => e.src === `peer:${peer}` && e.type === 'member.reaped' && e.data.name === other && e.t < heal.t);
+        t.true(reaped, `${peer} forgot ${other} before the heal`);
+      }
+    }
+  }
+}
+
+kernelSerial('a healed partition whose dead were reaped merges through the reconnector, and never with --no-reconnect', async (t) => {
+  t.timeout(180_000, 'two runs of a 20 s partition');
+  const dir = await tempDir(t, 'memberlist-reaped-');
+  const file = path.join(dir, 'outlasting.yaml');
+  await writeFile(file, outlasting);
+
+  const withOut = path.join(dir, 'with');
+  const merged = await peerlab(['run', '--faults', 'kernel', '--out', withOut, '--peer', binary, file], root, 90_000);
+  t.is(merged.exitCode, 0, merged.all);
+  t.regex(merged.all, /✔ 7 await converged within 10s \(/);
+  reapedBeforeHeal(t, (await histories(withOut)).flat());
+
+  const withoutOut = path.join(dir, 'without');
+  const split = await peerlab(['run', '--faults', 'kernel', '--out', withoutOut, '--peer', `${binary} --no-reconnect`, file], root, 90_000);
+  t.is(split.exitCode, 1, split.all);
+  t.regex(split.all, /✘ 7 await converged within 10s \(10\.0 s\)[^\n]* — not within 10000 ms: \w+ sees \[\w+, \w+\] but the live set is \[alice, bob, charly, dave\]: lacks /);
+  const lines = (await histories(withoutOut)).flat();
+  reapedBeforeHeal(t, lines);
+  for (const e of lines.filter((l) => l.type === 'peer.started')) t.like(e.data.timing as object, {reconnectIntervalMs: 0, reconnectTimeoutMs: 0});
 });

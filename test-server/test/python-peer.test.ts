@@ -17,6 +17,7 @@ import {copyFile, readFile, writeFile} from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import {record, startCoordinator, tempDir, until} from './support.js';
+import {kernelSupport} from '../src/faults/kernel/nft.js';
 import {peerlab, root} from './foreign-peer.js';
 
 const python = '/usr/bin/python3';
@@ -133,6 +134,34 @@ test.serial('the agent registers with its capabilities and advertises --host; co
   t.deepEqual(rejected, [], 'every event fits the contract');
 });
 
+test.serial('a batch lost with its connection goes again right after the new hello, not after its ack timeout', async (t) => {
+  const coordinator = await startCoordinator(t, {peer: {command: [python, peerBin], cwd: root, env: {}, origin: 'test'}});
+  const gaps = record(coordinator.hub, 'gap');
+  // The first batch is held unanswered, and its connection dropped: its ack can never come.
+  let held: number[] | undefined;
+  const hellos: number[] = [];
+  coordinator.io.on('connection', (socket) => {
+    socket.use(([channel, payload], next) => {
+      if (channel === 'hello') hellos.push(Date.now());
+      if (channel === 'events' && !held) {
+        held = (payload as {events: {seq: number}[]}).events.map((e) => e.seq);
+        return;
+      }
+      next();
+    });
+  });
+  await coordinator.spawn(['alice']);
+  const batch = await until(() => held, 10_000, 'the first batch');
+  t.true(coordinator.hub.disconnect('alice'));
+  await until(() => coordinator.hub.get('alice')?.registrations === 2 || undefined, 10_000, 'alice registered again');
+  const last = Math.max(...batch);
+  await until(() => (coordinator.hub.get('alice')?.lastSeq ?? 0) >= last || undefined, 10_000, `seq ${batch[0]}-${last} sent again`);
+  const after = Date.now() - hellos.at(-1)!;
+  // The agent waits 5 s for an ack; a resend that waited it out would take that long.
+  t.true(after < 2500, `resent ${after} ms after the new hello`);
+  t.deepEqual(gaps, []);
+});
+
 test.serial('--host: the peer binds and advertises the address it is given', async (t) => {
   const coordinator = await startCoordinator(t);
   const child = execa(python, [peerBin, '--name', 'hosted', '--host', '127.0.0.9', '--port', '0', '--coordinator', coordinator.url, '--agent-grace', '2000'], {
@@ -160,9 +189,14 @@ test.serial('SIGTERM leaves gracefully (member.left about itself) and exits 0', 
 test.serial('a peer gives up: exit 3 on a refused token or an unreachable coordinator (after --agent-grace), exit 4 when its parent is gone', async (t) => {
   const coordinator = await startCoordinator(t);
   const flags = (url: string) => ['--name', 'pyra', '--coordinator', url, '--agent-grace', '500'];
-  const refused = await execa(python, [peerBin, ...flags(coordinator.url)], {env: {PEERLAB_TOKEN: 'wrong'}, reject: false, timeout: 20_000});
+  // The refusal is final: it exits at once, not after a connect timeout (5 s) or the grace period.
+  let triedAt = 0;
+  coordinator.io.engine.on('connection', () => (triedAt ||= Date.now()));
+  const refused = await execa(python, [peerBin, '--name', 'pyra', '--coordinator', coordinator.url, '--agent-grace', '30000'], {env: {PEERLAB_TOKEN: 'wrong'}, reject: false, timeout: 20_000});
+  const refusedIn = Date.now() - triedAt;
   t.is(refused.exitCode, 3);
-  t.regex(refused.stderr, /unauthorized/);
+  t.regex(refused.stderr, /coordinator refused the token: unauthorized/);
+  t.true(triedAt > 0 && refusedIn < 2500, `exited ${refusedIn} ms after it connected`);
 
   const nobody = `http://127.0.0.1:${await freePort()}`;
   const started = Date.now();
@@ -189,12 +223,30 @@ test.serial('the Python peer passes every bundled scenario that fits it, in one 
   t.regex(run.all ?? '', new RegExp(`^${fitting.length + 2} passed, 0 failed, 0 unknown`, 'm'), 'every scenario of the eleven files (01 and 07 have two each)');
 });
 
-test.serial('the scenarios it skips need network faults (net-* commands) and are refused before any peer starts', async (t) => {
+test.serial('with the peers making network faults (--faults peer) the scenarios that have them are refused before any peer starts', async (t) => {
   for (const [name, reason] of Object.entries(skipped)) {
-    const run = await peerlab(['run', scenario(name), '--peer', peerCommand], root, 60_000);
+    const run = await peerlab(['run', scenario(name), '--faults', 'peer', '--peer', peerCommand], root, 60_000);
     t.is(run.exitCode, 2, `${name}: ${run.all}`);
     t.regex(run.all ?? '', reason, name);
   }
+});
+
+/** The network-fault scenarios whose faults the kernel makes (partitions, cuts, loss); delay it cannot, causal chat this peer has not. */
+const kernelFitting = ['10-partition-heal', '11-asymmetric-cut', '12-loss-chat', '14-partition-chat'];
+const kernel = kernelSupport();
+const kernelSerial = kernel.ok ? test.serial : (title: string, _fn: unknown) => test.skip(`${title} (skipped: ${kernel.reason})`, () => {});
+
+kernelSerial('with kernel faults (auto picks them: it has no net-* commands) it passes the partition, cut and loss scenarios; delay and causal chat are refused, located', async (t) => {
+  t.timeout(300_000);
+  const out = await tempDir(t, 'peerlab-python-kernel-');
+  const run = await peerlab(['run', ...kernelFitting.map(scenario), '--out', out, '--peer', peerCommand], root, 280_000);
+  t.is(run.exitCode, 0, run.all);
+  t.regex(run.all ?? '', /\[kernel faults\]/);
+  t.regex(run.all ?? '', new RegExp(`^${kernelFitting.length + 1} passed, 0 failed, 0 unknown`, 'm'), 'every scenario of the four files (10 has two)');
+  const refused = await peerlab(['run', scenario('15-lossy-delay-chat'), scenario('17-causal-delay'), '--peer', peerCommand], root, 60_000);
+  t.is(refused.exitCode, 2, refused.all);
+  t.regex(refused.all ?? '', /15-lossy-delay-chat\.yaml:\d+:\d+: steps\[\d+\]\.delay: .*does not offer net-delay.*kernel faults \(nftables\) cannot stand in: kernel faults cannot make the scenario's delay steps/);
+  t.regex(refused.all ?? '', /17-causal-delay\.yaml:\d+:\d+: invariants\[0\]: the causal invariant needs a peer that reports causal-chat/);
 });
 
 test.serial('the broken builds fail bundled scenarios: --bug no-dead never declares the killed peer dead, --bug drop-chat loses messages', async (t) => {

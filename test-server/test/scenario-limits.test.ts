@@ -124,8 +124,10 @@ test('a file that is not UTF-8 is refused with the line and byte offset of the f
 });
 
 test('a device, a fifo and an oversized file are refused without being read', async (t) => {
+  // A loader that read them would hang on the fifo and stream /dev/zero: the deadline catches that,
+  // and the messages say each was refused for what it is, not for what reading it found.
+  t.timeout(30_000);
   const dir = await tempDir(t, 'peerlab-special-');
-  const started = Date.now();
   // /dev/zero was read for 643 MB.
   const zero = await loadProblems(['/dev/zero']);
   t.like(zero[0], {file: '/dev/zero', line: 1});
@@ -139,7 +141,6 @@ test('a device, a fifo and an oversized file are refused without being read', as
   await writeFile(big, `name: t\n${'#'.repeat(MAX_SCENARIO_BYTES)}\n`);
   const fromBig = await loadProblems([big]);
   t.regex(fromBig[0]!.message, /too big for a scenario: \d+ bytes, at most 4194304 \(4 MiB\)/);
-  t.true(Date.now() - started < 5000);
 });
 
 test('a folder with no scenario file is an error, not an empty suite', async (t) => {

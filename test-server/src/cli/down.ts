@@ -3,17 +3,18 @@
  * run left behind, and says what went. Nothing to remove is no error: after
  * a clean run there is nothing, and saying so is the answer.
  */
-import {availableRunners} from '../runners/factory.js';
+import {availableRunners, configureKubernetes} from '../runners/factory.js';
 import type {Reaped} from '../runners/runner.js';
 
 /** A run id as runs are named: a folder name, no path, nothing a process listing could confuse. */
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
-export async function down(runId: string | undefined): Promise<number> {
+export async function down(runId: string | undefined, kubernetes: {kubeconfig?: string; namespace?: string} = {}): Promise<number> {
   if (runId !== undefined && !RUN_ID.test(runId)) {
     process.stderr.write(`peerlab down: ${JSON.stringify(runId)} is not a run id (letters, digits, . _ -; the run folder's name)\n`);
     return 2;
   }
+  configureKubernetes({...(kubernetes.kubeconfig ? {kubeconfig: kubernetes.kubeconfig} : {}), ...(kubernetes.namespace ? {namespace: kubernetes.namespace} : {})});
   let failed = false;
   const removed: Reaped[] = [];
   for (const runner of availableRunners()) {

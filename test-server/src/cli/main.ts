@@ -19,7 +19,6 @@ import {alphaArgument, compare, DEFAULT_ALPHA, DEFAULT_THRESHOLD, figureNames, t
 import {MIN_TOKEN_LENGTH, tokenArgument} from '@peerlab/node-kit/token';
 import {isValidPeerName} from '@peerlab/events/names';
 import {CONFIG_FILE_NAME} from '../peer-program/config-file.js';
-import {configureSwarm} from '../runners/swarm/settings.js';
 
 function integer(min: number, max: number) {
   return (value: string): number => {
@@ -79,10 +78,11 @@ export async function main(argv: string[]): Promise<void> {
     .option('--config <file>', `the config file (default: ${CONFIG_FILE_NAME} in the current folder or the nearest above it)`)
     .option('--faults <mode>', 'what makes network faults: peer (the peers\' net-* commands), kernel (nftables; root, no delay) or auto (default: a scenario\'s or the config file\'s faults:, else auto)', faultsFlag)
     .option('--runner <kind>', `what runs the peers: ${RUNNER_KINDS.join(', ')} (default: the config file's runner:, else local)`, runnerFlag)
-    .option('--image <ref>', 'with --runner swarm: the image the peers run in, holding the --peer program (default: the reference peer\'s, built here from this Node)')
-    .option('--coordinator-address <host>', 'with --runner swarm: the address peers on other nodes reach the coordinator at (the port stays its own)')
-    .hook('preAction', (command) => swarmFlags(command.opts()))
-    .action(async (opts: {peer?: string[]; config?: string; faults?: FaultsMode; runner?: RunnerKind; peers?: number; names?: string[]; host: string; port: number; token?: string; profile: 'local' | 'lan'; logs?: string; dataDir?: string; grace: number; peersPerProcess: number; allowedHost: string[]; serve: boolean; prompt: boolean}) => {
+    .option('--kubeconfig <file>', 'with --runner kubernetes: the cluster to run on (default: KUBECONFIG, else ~/.kube/config)')
+    .option('--namespace <name>', "with --runner kubernetes: the namespace (default: the kubeconfig context's, else default)")
+    .option('--image <image>', 'with --runner swarm or kubernetes: the image that holds the peer, as the engine gets it (swarm default: the reference peer\'s, made here from this Node)')
+    .option('--coordinator-address <url>', 'with --runner kubernetes: the coordinator as the pods reach it, e.g. http://10.0.0.5 (it listens there, on the port given, else any, which the pods are told); never 127.0.0.1, which in a pod is the pod. With --runner swarm: the host peers on other nodes reach it at (its port stays its own)')
+    .action(async (opts: {peer?: string[]; config?: string; faults?: FaultsMode; runner?: RunnerKind; kubeconfig?: string; namespace?: string; image?: string; coordinatorAddress?: string; peers?: number; names?: string[]; host: string; port: number; token?: string; profile: 'local' | 'lan'; logs?: string; dataDir?: string; grace: number; peersPerProcess: number; allowedHost: string[]; serve: boolean; prompt: boolean}) => {
       if (opts.peers !== undefined && opts.names) {
         process.stderr.write('peerlab up: give --peers or --names, not both\n');
         process.exit(2);
@@ -112,10 +112,12 @@ export async function main(argv: string[]): Promise<void> {
     .option('--config <file>', `the config file (default: ${CONFIG_FILE_NAME} in the current folder or the nearest above it)`)
     .option('--faults <mode>', 'what makes network faults: peer (the peers\' net-* commands), kernel (nftables; root, no delay) or auto (default: a scenario\'s or the config file\'s faults:, else auto)', faultsFlag)
     .option('--runner <kind>', `what runs the peers: ${RUNNER_KINDS.join(', ')} (default: the config file's runner:, else local)`, runnerFlag)
-    .option('--image <ref>', 'with --runner swarm: the image the peers run in, holding the --peer program (default: the reference peer\'s, built here from this Node)')
-    .option('--coordinator-address <host>', 'with --runner swarm: the address peers on other nodes reach the coordinator at (the port stays its own)')
-    .hook('preAction', (command) => swarmFlags(command.opts()))
-    .action(async (paths: string[], opts: {peer?: string[]; config?: string; faults?: FaultsMode; runner?: RunnerKind; reporter: string[]; watch: boolean; watchPort: number; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number; saveFigures?: string; baseline?: string; alpha: number; threshold: number; figures?: string[]}) => {
+    .option('--kubeconfig <file>', 'with --runner kubernetes: the cluster to run on (default: KUBECONFIG, else ~/.kube/config)')
+    .option('--namespace <name>', "with --runner kubernetes: the namespace (default: the kubeconfig context's, else default)")
+    .option('--image <image>', 'with --runner swarm or kubernetes: the image that holds the peer, as the engine gets it (swarm default: the reference peer\'s, made here from this Node)')
+    .option('--coordinator-address <url>', 'with --runner kubernetes: the coordinator as the pods reach it, e.g. http://10.0.0.5 (it listens there, on the port given, else any, which the pods are told); never 127.0.0.1, which in a pod is the pod. With --runner swarm: the host peers on other nodes reach it at (its port stays its own)')
+    .option('--dry-run', 'with --runner kubernetes: print the manifests each scenario would create, as YAML, and run nothing', false)
+    .action(async (paths: string[], opts: {peer?: string[]; config?: string; faults?: FaultsMode; runner?: RunnerKind; kubeconfig?: string; namespace?: string; image?: string; coordinatorAddress?: string; dryRun: boolean; reporter: string[]; watch: boolean; watchPort: number; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number; saveFigures?: string; baseline?: string; alpha: number; threshold: number; figures?: string[]}) => {
       process.exitCode = await run(paths, opts);
     });
 
@@ -123,8 +125,10 @@ export async function main(argv: string[]): Promise<void> {
     .command('down')
     .description("remove what a run left behind (its peers' processes, services, containers, networks), asking every runner; without a run id, what runs whose coordinator is gone left")
     .argument('[run-id]', 'the run id (the run folder\'s name, or the id peerlab up prints)')
-    .action(async (runId: string | undefined) => {
-      process.exitCode = await down(runId);
+    .option('--kubeconfig <file>', 'the cluster the kubernetes runner looks in (default: KUBECONFIG, else ~/.kube/config; none: it looks nowhere)')
+    .option('--namespace <name>', "the namespace it looks in (default: the kubeconfig context's, else default)")
+    .action(async (runId: string | undefined, opts: {kubeconfig?: string; namespace?: string}) => {
+      process.exitCode = await down(runId, opts);
     });
 
   program
@@ -178,9 +182,4 @@ export async function main(argv: string[]): Promise<void> {
     });
 
   await program.parseAsync(argv);
-}
-
-/** The swarm runner's own flags, for whichever run or up follows. */
-function swarmFlags(opts: {image?: string; coordinatorAddress?: string}): void {
-  configureSwarm({...(opts.image ? {image: opts.image} : {}), ...(opts.coordinatorAddress ? {coordinatorAddress: opts.coordinatorAddress} : {})});
 }

@@ -22,7 +22,11 @@ import {kernelSupport} from '../faults/kernel/nft.js';
 import type {KernelSupport} from '../faults/kernel/nft.js';
 import {RUNNER_KINDS} from '../runners/runner.js';
 import type {RunnerKind, RunnerModule} from '../runners/runner.js';
-import {runnerModule} from '../runners/factory.js';
+import {configureKubernetes, runnerModule} from '../runners/factory.js';
+import {configureSwarm} from '../runners/swarm/settings.js';
+import {coordinatorListen, settingsProblem} from '../runners/kubernetes/settings.js';
+import {loadKubeConfig} from '../runners/kubernetes/api.js';
+import type {CoordinatorListen, KubernetesSettings} from '../runners/kubernetes/settings.js';
 import {cannot} from '../runners/limits.js';
 
 export interface PeerFlags {
@@ -34,6 +38,13 @@ export interface PeerFlags {
   faults?: FaultsMode;
   /** --runner: what runs the peers (over the config file's runner:). */
   runner?: RunnerKind;
+  /** The kubernetes runner's: --kubeconfig, --namespace, --image, --coordinator-address. */
+  kubeconfig?: string;
+  namespace?: string;
+  image?: string;
+  coordinatorAddress?: string;
+  /** peerlab run --dry-run: the manifests only, no cluster asked (its kubeconfig is not read). */
+  dryRun?: boolean;
 }
 
 /** `--runner local|swarm|kubernetes`: any kind peerlab knows; whether this build has it is said later, with exit 2. */
@@ -75,6 +86,8 @@ export interface PeerChoice {
   faults: FaultsChoice;
   /** What runs the peers, with what it cannot do (the loader refuses scenarios that need it). */
   runner: RunnerModule;
+  /** Where the coordinator must listen for the runner's peers to reach it (kubernetes: its coordinator address). */
+  listen?: CoordinatorListen;
 }
 
 /** The program the flags and the config file name, and how to word a problem with it where it was named. */
@@ -131,6 +144,38 @@ export async function choosePeer(command: string, flags: PeerFlags): Promise<Pee
   if (!check.ok) return fail(named.locate(check.message));
   const flag = named.fromFlag ? fallback : undefined;
   const kind = flags.runner ?? named.config?.runner ?? 'local';
+  let listen: CoordinatorListen | undefined;
+  if (kind === 'kubernetes') {
+    const settings: KubernetesSettings = {
+      // The flags over the config file's kubernetes: keys.
+      ...named.config?.kubernetes,
+      ...(flags.kubeconfig ? {kubeconfig: flags.kubeconfig} : {}),
+      ...(flags.namespace ? {namespace: flags.namespace} : {}),
+      ...(flags.image ? {image: flags.image} : {}),
+      ...(flags.coordinatorAddress ? {coordinatorAddress: flags.coordinatorAddress} : {}),
+    };
+    let problem = settingsProblem(settings);
+    if (!problem && !flags.dryRun) {
+      try {
+        loadKubeConfig(settings);
+      } catch (error) {
+        problem = (error as Error).message;
+      }
+    }
+    if (problem) {
+      if (flags.runner) return fail(`${command}: --runner kubernetes: ${problem}`);
+      return fail(formatProblem({file: named.config!.file, ...named.config!.position(['runner']), field: 'runner', message: problem}));
+    }
+    configureKubernetes(settings);
+    listen = coordinatorListen(settings.coordinatorAddress!);
+  }
+  if (kind === 'swarm') {
+    configureSwarm({
+      ...(flags.image ? {image: flags.image} : {}),
+      // A URL (as the kubernetes runner takes it) or a bare host: the swarm runner needs the host.
+      ...(flags.coordinatorAddress ? {coordinatorAddress: flags.coordinatorAddress.includes('://') ? new URL(flags.coordinatorAddress).hostname : flags.coordinatorAddress} : {}),
+    });
+  }
   const runner = runnerModule(kind);
   if ('unavailable' in runner) {
     if (flags.runner) return fail(`${command}: --runner ${kind}: ${runner.unavailable}`);
@@ -153,6 +198,7 @@ export async function choosePeer(command: string, flags: PeerFlags): Promise<Pee
     fallbackCommands: check.specs.map((s) => s.name),
     faults,
     runner,
+    ...(listen ? {listen} : {}),
     programs: {
       choose: (own) => flag ?? own ?? fallback,
       check: checkPeerProgram,

@@ -6,7 +6,8 @@
  * run's, and a run that passed then exits as the comparison does.
  */
 import {access, constants, mkdir} from 'node:fs/promises';
-import {killAllPeersNow} from '../runners/factory.js';
+import {killAllPeersNow, kubernetesSettings} from '../runners/factory.js';
+import {dryRunManifests} from '../runners/kubernetes/dry-run.js';
 import {cannot} from '../runners/limits.js';
 import {runSuite} from '../engine/runner.js';
 import {exitCodes} from '../engine/results.js';
@@ -107,6 +108,15 @@ export async function run(paths: string[], options: RunOptions): Promise<number>
     process.stderr.write(`peerlab run: --peers-per-process ${options.peersPerProcess}: ${cannot(peer.runner, `run ${options.peersPerProcess} peers in one process`, oneEach)}; nothing was run.\n`);
     return exitCodes.usage;
   }
+  if (options.dryRun) {
+    const settings = kubernetesSettings();
+    if (peer.runner.kind !== 'kubernetes' || !settings) {
+      process.stderr.write(`peerlab run: --dry-run: only the kubernetes runner has manifests to print (--runner kubernetes); nothing was run.\n`);
+      return exitCodes.usage;
+    }
+    process.stdout.write(dryRunManifests(scenarios, settings));
+    return exitCodes.pass;
+  }
   if (options.peersPerProcess) scenarios = scenarios.map((s) => ({...s, peersPerProcess: options.peersPerProcess!}));
   const shared = scenarios.find((s) => s.faults === 'kernel' && s.peersPerProcess > 1);
   if (shared) {
@@ -154,6 +164,7 @@ export async function run(paths: string[], options: RunOptions): Promise<number>
       reporter: new ReporterMux(reporters),
       signal: abort.signal,
       runner: peer.runner.kind,
+      ...(peer.listen ? {listen: peer.listen} : {}),
       report: reporters.some((r) => r instanceof HtmlReporter),
       ...(watch ? {onHistory: (history) => watch.view.setSource(history)} : {}),
     });

@@ -70,14 +70,18 @@ export async function up(options: UpOptions): Promise<number> {
     process.stderr.write(`peerlab up: ${faults}\nno peer was started.\n`);
     return 2;
   }
+  // The kubernetes runner's pods cannot reach loopback: the coordinator listens where its address says, unless --host says otherwise.
+  const listen = peer.listen && isLoopback(options.host) ? peer.listen : undefined;
+  const host = listen?.host ?? options.host;
+  const allowedHosts = [...(options.allowedHosts ?? []), ...(listen?.allowedHosts ?? [])];
   const coordinator = await Coordinator.start({
     ...(faults.backend === 'kernel' ? {kernelFaults: {nft: faults.nft, peers: names}} : {}),
     peer: peer.fallback,
     runner: peer.runner.kind,
-    host: options.host,
-    port: options.port,
+    host,
+    port: options.port || (listen?.port ?? 0),
     ...(options.token ? {token: options.token} : {}),
-    ...(options.allowedHosts?.length ? {allowedHosts: options.allowedHosts} : {}),
+    ...(allowedHosts.length ? {allowedHosts} : {}),
     profile: options.profile,
     agentGraceMs: options.grace,
     ...(options.logs ? {logDir: options.logs} : {}),
@@ -112,12 +116,12 @@ export async function up(options: UpOptions): Promise<number> {
   out(`peerlab coordinator on ${coordinator.url} (run ${coordinator.runId})${faults.backend === 'kernel' ? ` with kernel faults (table ${coordinator.kernelTable?.name})` : ''}`);
   if (peer.fallback.origin !== REFERENCE_PEER) out(`peer program: ${commandText(peer.fallback.command)} (from ${peer.fallback.origin}) in ${peer.fallback.cwd}`);
   out(`REST API: ${coordinator.url}/api/peers   logs: ${coordinator.runner.logFile('NAME')}   files: ${coordinator.runner.dataDir('NAME')}`);
-  if (!isLoopback(options.host)) out(`listening beyond loopback: every request needs "Authorization: Bearer ${coordinator.token}"`);
+  if (!isLoopback(host)) out(`listening beyond loopback: every request needs "Authorization: Bearer ${coordinator.token}"`);
   // The token in the address gives the page control (it may kill, pause, send); without it the view is read-only.
   // Beyond loopback every viewer needs it; on loopback anyone may watch, and whoever reads this terminal may take control.
   const withToken = `${coordinator.url}/view/?token=${encodeURIComponent(coordinator.token)}`;
-  out(`live view: ${isLoopback(options.host) ? `${coordinator.url}/view/` : withToken}   history: ${history.file}`);
-  if (isLoopback(options.host)) out(`live view with control: ${withToken}`);
+  out(`live view: ${isLoopback(host) ? `${coordinator.url}/view/` : withToken}   history: ${history.file}`);
+  if (isLoopback(host)) out(`live view with control: ${withToken}`);
 
   const tty = Boolean(process.stdout.isTTY);
   const started = Date.now();

@@ -40,6 +40,8 @@ export interface RunScenarioOptions {
   peerBin?: string;
   /** What runs the peers (default: local processes); the scenarios were loaded against its limits. */
   runner?: RunnerKind;
+  /** Where the coordinator listens, when the runner's peers cannot reach loopback (default: 127.0.0.1, any port). */
+  listen?: {host: string; port?: number; allowedHosts?: readonly string[]};
   /** Also write the HTML report into <runDir>/report/ (before result.json, which then names it). */
   report?: boolean;
   /** The history as it is being written, for a live view of the run. */
@@ -118,6 +120,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       ...(scenario.peer ? {peer: scenario.peer} : {}),
       ...(options.peerBin ? {peerBin: options.peerBin} : {}),
       ...(options.runner ? {runner: options.runner} : {}),
+      ...(options.listen ? {host: options.listen.host, ...(options.listen.port ? {port: options.listen.port} : {}), ...(options.listen.allowedHosts ? {allowedHosts: options.listen.allowedHosts} : {})} : {}),
       ...(scenario.faults === 'kernel' ? {kernelFaults: {nft: kernelNft(), peers: scenario.peers}} : {}),
     });
     coordinator.liveView.setSource(history);

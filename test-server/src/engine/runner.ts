@@ -21,6 +21,7 @@ export interface SuiteOptions {
   peerBin?: string;
   /** What runs the peers (default: local processes). */
   runner?: RunScenarioOptions['runner'];
+  listen?: RunScenarioOptions['listen'];
   /** Write each scenario's HTML report into its run folder. */
   report?: boolean;
   /** Each scenario's history as it is written (the live view of `peerlab run --watch`). */
@@ -45,6 +46,7 @@ export async function runSuite(scenarios: readonly Scenario[], options: SuiteOpt
         attempt,
         ...(options.peerBin ? {peerBin: options.peerBin} : {}),
         ...(options.runner ? {runner: options.runner} : {}),
+        ...(options.listen ? {listen: options.listen} : {}),
         ...(options.report ? {report: true} : {}),
         ...(options.onHistory ? {onHistory: options.onHistory} : {}),
         onBegin: (info) => reporter.onScenarioBegin?.(info),

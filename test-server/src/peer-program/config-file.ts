@@ -4,7 +4,8 @@
  * a project runs with the project's settings), or named with `--config`.
  * It holds `peer:`, the program the peers run, `faults:`, what makes
  * network faults (peer, kernel or auto; --faults and a scenario's own key
- * come first), and `runner:`, what runs the peers (--runner comes first).
+ * come first), `runner:`, what runs the peers (--runner comes first), and
+ * `kubernetes:`, the kubernetes runner's settings (its flags come first).
  * Mistakes are
  * reported like a scenario's: file:line:column, the field, what was expected.
  */
@@ -29,13 +30,30 @@ const configSchema = z.strictObject({
   peer: peerProgramSchema.optional(),
   faults: z.enum(['peer', 'kernel', 'auto']).optional(),
   runner: z.enum(RUNNER_KINDS).optional(),
+  kubernetes: z
+    .strictObject({
+      kubeconfig: z.string().min(1).optional(),
+      namespace: z.string().min(1).optional(),
+      image: z.string().min(1).optional(),
+      coordinator_address: z.string().min(1).optional(),
+    })
+    .optional(),
 });
+
+/** The kubernetes runner's settings as a config file gives them (a relative kubeconfig from the file's folder). */
+export interface KubernetesConfig {
+  kubeconfig?: string;
+  namespace?: string;
+  image?: string;
+  coordinatorAddress?: string;
+}
 
 export interface PeerlabConfig {
   file: string;
   peer?: PeerProgram;
   faults?: 'peer' | 'kernel' | 'auto';
   runner?: RunnerKind;
+  kubernetes?: KubernetesConfig;
   /** Where a field is in the file (its nearest existing parent if it is not there), for problems found later. */
   position(field: readonly (string | number)[]): {line: number; column: number};
 }
@@ -107,7 +125,7 @@ export function parseConfigText(text: string, file: string): PeerlabConfig {
       const field = issue.path as Array<string | number>;
       const name = (keys: readonly (string | number)[]) => keys.reduce<string>((out, k) => (typeof k === 'number' ? `${out}[${k}]` : out ? `${out}.${k}` : k), '');
       if (issue.code === 'unrecognized_keys') {
-        const expected = field.length === 0 ? 'peer, faults, runner' : field.join('.') === 'peer' ? 'command, cwd, env' : '';
+        const expected = field.length === 0 ? 'peer, faults, runner, kubernetes' : field.join('.') === 'peer' ? 'command, cwd, env' : field.join('.') === 'kubernetes' ? 'kubeconfig, namespace, image, coordinator_address' : '';
         return issue.keys.map((key) => ({file, ...position(field, key), field: name([...field, key]), message: `unknown field "${key}"${expected ? `; expected one of: ${expected}` : ''}`}));
       }
       const message = field.length === 0 && (typeof root !== 'object' || Array.isArray(root)) ? 'expected a mapping, e.g. peer: {command: [./my-peer]}' : issueMessage(issue);
@@ -120,6 +138,16 @@ export function parseConfigText(text: string, file: string): PeerlabConfig {
     ...(parsed.data.peer ? {peer: peerProgram(parsed.data.peer, path.dirname(path.resolve(file)), file)} : {}),
     ...(parsed.data.faults ? {faults: parsed.data.faults} : {}),
     ...(parsed.data.runner ? {runner: parsed.data.runner} : {}),
+    ...(parsed.data.kubernetes ? {kubernetes: kubernetesConfig(parsed.data.kubernetes, path.dirname(path.resolve(file)))} : {}),
     position: (field) => position(field),
+  };
+}
+
+function kubernetesConfig(raw: {kubeconfig?: string | undefined; namespace?: string | undefined; image?: string | undefined; coordinator_address?: string | undefined}, dir: string): KubernetesConfig {
+  return {
+    ...(raw.kubeconfig ? {kubeconfig: path.resolve(dir, raw.kubeconfig)} : {}),
+    ...(raw.namespace ? {namespace: raw.namespace} : {}),
+    ...(raw.image ? {image: raw.image} : {}),
+    ...(raw.coordinator_address ? {coordinatorAddress: raw.coordinator_address} : {}),
   };
 }

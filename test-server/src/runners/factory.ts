@@ -7,12 +7,35 @@
 import type {Runner, RunnerKind, RunnerModule, RunnerOptions} from './runner.js';
 import {RUNNER_KINDS} from './runner.js';
 import {localRunner} from './local/module.js';
+import {kubernetesRunner} from './kubernetes/module.js';
 import {swarmRunner} from './swarm/module.js';
+import type {KubernetesSettings} from './kubernetes/settings.js';
+import {settingsProblem} from './kubernetes/settings.js';
+import type {ReadySettings} from './kubernetes/plan.js';
 
 const modules: Partial<Record<RunnerKind, RunnerModule>> = {
   local: localRunner,
   swarm: swarmRunner,
+  // Until the CLI gives it its flags, it has what the environment says (KUBECONFIG): enough for `peerlab down`.
+  kubernetes: kubernetesRunner(),
 };
+
+/**
+ * The kubernetes runner's settings (its flags), given once by the CLI before
+ * the run starts: the coordinator makes runners by kind alone.
+ */
+export function configureKubernetes(settings: KubernetesSettings): RunnerModule {
+  kubernetes = settingsProblem(settings) === undefined ? (settings as ReadySettings) : undefined;
+  modules.kubernetes = kubernetesRunner(settings);
+  return modules.kubernetes;
+}
+
+let kubernetes: ReadySettings | undefined;
+
+/** The kubernetes runner's settings as configured, once they can run peers (for --dry-run). */
+export function kubernetesSettings(): ReadySettings | undefined {
+  return kubernetes;
+}
 
 export function isRunnerKind(value: string): value is RunnerKind {
   return (RUNNER_KINDS as readonly string[]).includes(value);
