@@ -4,7 +4,7 @@
  * coordinator gone) can be found and deleted.
  */
 import {execFile, execFileSync, spawnSync} from 'node:child_process';
-import {accessSync, constants, readFileSync} from 'node:fs';
+import {accessSync, constants} from 'node:fs';
 import path from 'node:path';
 
 export type KernelSupport = {ok: true; nft: string} | {ok: false; reason: string};
@@ -115,19 +115,3 @@ export function isPeerlabTable(name: string): boolean {
   return name.startsWith('peerlab_');
 }
 
-/** Whether a pid is a live process; a zombie (dead, not yet reaped) is gone. */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    // EPERM: it exists, and is someone else's.
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}

@@ -10,7 +10,8 @@ import type {ChildProcess} from 'node:child_process';
 import {fileURLToPath} from 'node:url';
 import type {NetRule} from '../../engine/fault-plan.js';
 import {AddressBook, MAX_BLOCK} from './addresses.js';
-import {Nft, isPeerlabTable, parseRunTable, processAlive, runTableName} from './nft.js';
+import {processAlive} from '@peerlab/node-kit/process-alive';
+import {Nft, isPeerlabTable, parseRunTable, runTableName} from './nft.js';
 import {buildRuleset} from './ruleset.js';
 
 let runs = 0;

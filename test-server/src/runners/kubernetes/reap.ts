@@ -7,6 +7,7 @@
  * has nothing to reap, and says nothing.
  */
 import {hostname} from 'node:os';
+import {processAlive} from '@peerlab/node-kit/process-alive';
 import type {V1ObjectMeta} from '@kubernetes/client-node';
 import type {Reaped} from '../runner.js';
 import type {KubeApi} from './api.js';
@@ -14,22 +15,13 @@ import {connect, hasCluster} from './api.js';
 import {COORDINATOR_ANNOTATION, PEER_LABEL, RUN_LABEL, isLabelValue} from './manifests.js';
 import type {KubernetesSettings} from './settings.js';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Made by a coordinator on this machine that is gone. */
 function orphaned(meta: V1ObjectMeta | undefined): boolean {
   const mark = meta?.annotations?.[COORDINATOR_ANNOTATION];
   const slash = mark?.lastIndexOf('/') ?? -1;
   if (!mark || slash < 0 || mark.slice(0, slash) !== hostname()) return false;
   const pid = Number(mark.slice(slash + 1));
-  return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid);
+  return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid);
 }
 
 export async function reapKubernetes(settings: KubernetesSettings, runId?: string, api?: KubeApi): Promise<Reaped[]> {

@@ -5,19 +5,11 @@
  * gone from this machine. A machine without any engine has nothing to reap.
  */
 import {hostname} from 'node:os';
+import {processAlive} from '@peerlab/node-kit/process-alive';
 import type {Reaped} from '../runner.js';
 import {LABEL_COORDINATOR_HOST, LABEL_COORDINATOR_PID, LABEL_PEER, LABEL_RUN, connect, noEngineConfigured, runFilter, statusOf} from './docker.js';
 
 const GONE_WITHIN_MS = 20_000;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function ignoreGone(error: unknown): void {
   // Gone already, or being removed by the engine itself: either way it goes.
@@ -47,7 +39,7 @@ export async function reapSwarm(runId?: string): Promise<Reaped[]> {
     if (runId === undefined) {
       const pid = Number(labels[LABEL_COORDINATOR_PID]);
       // Another machine's coordinator cannot be asked from here: its runs are its own (or need a run id).
-      if (labels[LABEL_COORDINATOR_HOST] !== hostname() || !Number.isSafeInteger(pid) || alive(pid)) continue;
+      if (labels[LABEL_COORDINATOR_HOST] !== hostname() || !Number.isSafeInteger(pid) || processAlive(pid)) continue;
     }
     runs.add(run);
     await docker.getService(service.ID!).remove().catch(ignoreGone);
