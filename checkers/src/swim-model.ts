@@ -84,25 +84,80 @@ export function expectedDetectionMs(timing: SwimTiming, n: number): number {
 }
 
 /**
- * Serf's convergence model of epidemic dissemination: the gossip rounds until
- * 99.99% of N members have heard a piece of news, when every member that has
- * heard it tells `fanout` random members each round. Each round multiplies
- * the informed fraction by about e^(fanout/2) while few know, so the count of
- * rounds grows with log N and shrinks with the fan-out.
+ * Serf's convergence model, as its convergence simulator computes it
+ * (serf.io/docs/internals/simulator.html; the page's JavaScript is
+ * `convergenceAtRound` in hashicorp/serf, website/source/assets/javascripts/_simulator.js):
+ * a logistic epidemic in which each member that has heard the news tells
+ * `fanout` random members every gossip round, over `nodes` members, with a
+ * fraction of packets lost and of members failed:
+ *
+ *   contact  = (fanout / nodes) · (1 − packetLoss) · (1 − nodeFail) · 0.5
+ *   infected = nodes / (1 + (nodes + 1) · e^(−contact · nodes · round))
+ *
+ * and the simulator draws rounds until 99.99% have heard it. (The page's first
+ * version, website/source/javascripts/simulator.js, had no factor 0.5; the
+ * current one halves the contact rate, which is the one restated here.)
+ */
+export interface SerfSimulation {
+  /** Members in the group (the simulator's "Nodes"). */
+  readonly nodes: number;
+  /** Random members told each round (its "Gossip Fanout", memberlist's GossipNodes). */
+  readonly fanout: number;
+  /** Fraction of packets lost, in [0, 1). */
+  readonly packetLoss?: number;
+  /** Fraction of members failed, in [0, 1). */
+  readonly nodeFail?: number;
+}
+
+/** Where the simulator stops drawing: the news has reached 99.99% of the members. */
+export const SERF_MAX_CONVERGE = 0.9999;
+
+/** Serf's convergenceAtRound: the fraction of members that have heard the news after `round` rounds (not necessarily whole). */
+export function serfConvergenceAtRound(sim: SerfSimulation, round: number): number {
+  const contact = serfContact(sim);
+  const infected = sim.nodes / (1 + (sim.nodes + 1) * Math.exp(-contact * sim.nodes * round));
+  return infected / sim.nodes;
+}
+
+/**
+ * The simulator's rounds to converge: the first whole round whose fraction
+ * reaches `maxConverge` (the last point it draws). Worked out in closed form,
+ * then nudged by one where floating point lands beside the boundary, so it is
+ * exactly the round the simulator's loop stops at.
+ */
+export function serfConvergenceRounds(sim: SerfSimulation, maxConverge = SERF_MAX_CONVERGE): number {
+  const rate = serfContact(sim) * sim.nodes;
+  let rounds = Math.max(0, Math.ceil(Math.log((sim.nodes + 1) / (1 / maxConverge - 1)) / rate));
+  while (serfConvergenceAtRound(sim, rounds) < maxConverge) rounds++;
+  while (rounds > 0 && serfConvergenceAtRound(sim, rounds - 1) >= maxConverge) rounds--;
+  return rounds;
+}
+
+function serfContact(sim: SerfSimulation): number {
+  const {nodes, fanout, packetLoss = 0, nodeFail = 0} = sim;
+  if (!(nodes >= 1) || !(fanout > 0)) throw new RangeError(`Serf's model needs nodes >= 1 and fanout > 0, got ${nodes} and ${fanout}`);
+  if (!(packetLoss >= 0 && packetLoss < 1) || !(nodeFail >= 0 && nodeFail < 1)) throw new RangeError(`packetLoss and nodeFail must be in [0, 1), got ${packetLoss} and ${nodeFail}`);
+  return (fanout / nodes) * (1 - packetLoss) * (1 - nodeFail) * 0.5;
+}
+
+/**
+ * Serf's model with no loss and no failure: the gossip rounds until 99.99% of
+ * N members have heard a piece of news. Each round multiplies the informed
+ * fraction by about e^(fanout/2) while few know, so the count of rounds grows
+ * with log N and shrinks with the fan-out.
  */
 export function epidemicRounds(n: number, fanout: number): number {
-  return Math.ceil(Math.log((n + 1) / (1 / 0.9999 - 1)) / (0.5 * fanout));
+  return serfConvergenceRounds({nodes: n, fanout});
 }
 
 /**
  * The same model as a curve: the fraction of N members that have heard the
- * news after `rounds` gossip rounds (not necessarily whole). The model's
- * logistic growth, odds(r) = e^(fanout/2 · r) / (N + 1), is what
- * epidemicRounds solves for odds 0.9999/0.0001, so the curve reaches
- * 99.99% exactly at that many rounds.
+ * news after `rounds` gossip rounds (not necessarily whole), Serf's
+ * convergenceAtRound with no loss: odds(r) = e^(fanout/2 · r) / (N + 1), so
+ * the curve reaches 99.99% exactly at epidemicRounds.
  */
 export function epidemicFraction(n: number, fanout: number, rounds: number): number {
-  return 1 / (1 + (n + 1) * Math.exp(-0.5 * fanout * rounds));
+  return serfConvergenceAtRound({nodes: n, fanout}, rounds);
 }
 
 /**
@@ -135,6 +190,49 @@ export function epidemicSpreadMs(n: number, fanout: number, intervalMs: number):
  */
 export function convergeModelMs(timing: SwimTiming, n: number): number {
   return timing.probeIntervalMs + epidemicSpreadMs(n, timing.gossipNodes, timing.gossipIntervalMs);
+}
+
+/**
+ * How long one new member's arrival takes to reach every member of a formed,
+ * quiet group of `n`: Serf's rounds for the group with the newcomer (n + 1
+ * nodes, the profile's fan-out), one gossip interval each. What stands
+ * between the change and its gossip in this peer, and how it is counted:
+ *
+ * - The newcomer's `alive` first reaches the group through its join: a
+ *   push-pull with each of its seeds (up to three), which merges the
+ *   newcomer's state before answering. That hop is the news coming into
+ *   existence, not its spread: the clock starts when the first member holds it
+ *   (no later than the newcomer's own `peer.joined`), so it is not in the model.
+ *   Serf's model starts from one informed member; the seeds make up to three,
+ *   a start about log(3)/(fanout/2) rounds ahead that is not subtracted.
+ * - News waits for a gossip tick: the model charges every hop a whole round.
+ *   This peer sends the first news after a quiet spell at once and the rest at
+ *   each tick (gossip.ts), so nothing is added for the wait; in a quiet group
+ *   the first hop from each newly informed member is quicker than the model's.
+ * - Updates also ride on probes (every probe interval): more paths than the
+ *   model has, not counted.
+ * - Each member sends an update only retransmitMult · ceil(log10(N + 1)) times
+ *   where the model has it tell others forever; a member the epidemic misses
+ *   waits for a push-pull (pushPullIntervalMs). Not in the model: it would
+ *   show as a tail far above it.
+ */
+export function joinSpreadModelMs(timing: SwimTiming, n: number): number {
+  return serfConvergenceRounds({nodes: n + 1, fanout: timing.gossipNodes}) * timing.gossipIntervalMs;
+}
+
+/**
+ * How long one member's graceful leave takes to reach every other member:
+ * one hop, which Serf's model counts as one round (what is sent in round r is
+ * heard in round r + 1). The leaving peer sends its `left` straight to every
+ * live member it knows and then gossips it (membership.ts leave), so no
+ * epidemic stands between it and the others; each member that takes it
+ * gossips it on, which covers a lost datagram within about one more round,
+ * not counted (the model's packet loss is 0, as on loopback). memberlist's
+ * Leave instead queues its own `dead` for gossip, an epidemic like a join.
+ * N does not appear: the sends are one hop however many they are.
+ */
+export function leaveSpreadModelMs(timing: SwimTiming, _n: number): number {
+  return timing.gossipIntervalMs;
 }
 
 /**

@@ -7,7 +7,21 @@ import type {HistoryEvent} from '../src/history/types.js';
 import {conditionModelMs, groupSize, modelBoundAt, modelFigures, timingAt} from '../src/bound.js';
 import {Model} from '../src/model.js';
 import type {SwimTiming} from '../src/swim-model.js';
-import {convergeModelMs, deliveryModelMs, epidemicCurve, epidemicFraction, epidemicRounds, epidemicSpreadMs, failureDetectionBoundMs, rejoinModelMs} from '../src/swim-model.js';
+import {
+  SERF_MAX_CONVERGE,
+  convergeModelMs,
+  deliveryModelMs,
+  epidemicCurve,
+  epidemicFraction,
+  epidemicRounds,
+  epidemicSpreadMs,
+  failureDetectionBoundMs,
+  joinSpreadModelMs,
+  leaveSpreadModelMs,
+  rejoinModelMs,
+  serfConvergenceAtRound,
+  serfConvergenceRounds,
+} from '../src/swim-model.js';
 import {awaitVerdict, evaluate} from '../src/verdict.js';
 import {History, T0} from './history-builder.js';
 
@@ -22,6 +36,65 @@ const local: SwimTiming = {
   pushPullIntervalMs: 2000,
   chatSyncIntervalMs: 300,
 };
+
+/** The `lan` profile's gossip knobs (memberlist's DefaultLANConfig), as `--print-profile lan` prints them. */
+const lan: SwimTiming = {...local, probeIntervalMs: 1000, suspicionMaxTimeoutMult: 6, gossipIntervalMs: 200, pushPullIntervalMs: 30_000, chatSyncIntervalMs: 1000};
+
+/** The simulator's own loop (serf.io's _simulator.js seriesData), restated: rounds are drawn until one reaches 99.99%. */
+function simulatorRounds(nodes: number, fanout: number, packetLoss: number, nodeFail: number): number {
+  let round = 0;
+  let last = 0;
+  while (last < SERF_MAX_CONVERGE && round < 1000) {
+    last = serfConvergenceAtRound({nodes, fanout, packetLoss, nodeFail}, round);
+    round++;
+  }
+  return round - 1;
+}
+
+test("Serf's convergence simulator: its defaults (30 nodes, fan-out 3, 0.2 s) converge in 9 rounds, 1.8 s", (t) => {
+  const sim = {nodes: 30, fanout: 3};
+  t.is(serfConvergenceAtRound(sim, 0), 1 / 32, 'round 0: nodes / (1 + (nodes + 1)), about one member');
+  // contact · nodes = fanout / 2 = 1.5: round 1 is 1 / (1 + 31 e^-1.5).
+  t.is(serfConvergenceAtRound(sim, 1), 1 / (1 + 31 * Math.exp(-1.5)));
+  t.is(serfConvergenceRounds(sim), 9);
+  t.true(serfConvergenceAtRound(sim, 8) < SERF_MAX_CONVERGE && serfConvergenceAtRound(sim, 9) >= SERF_MAX_CONVERGE);
+});
+
+test("Serf's model: packet loss and failed nodes slow it by the share of contacts they cost", (t) => {
+  t.is(serfConvergenceRounds({nodes: 30, fanout: 3, packetLoss: 0.1}), 10, 'ln(31 · 9999) / 1.35 = 9.4');
+  t.is(serfConvergenceRounds({nodes: 30, fanout: 3, nodeFail: 0.5}), 17, 'half the contacts land: ln(31 · 9999) / 0.75 = 16.9');
+  t.is(serfConvergenceRounds({nodes: 30, fanout: 3, packetLoss: 0.2, nodeFail: 0.2}), 14);
+  t.is(serfConvergenceRounds({nodes: 30, fanout: 6}), 5, 'twice the fan-out, about half the rounds');
+  t.throws(() => serfConvergenceRounds({nodes: 30, fanout: 3, packetLoss: 1}), {instanceOf: RangeError});
+  t.throws(() => serfConvergenceRounds({nodes: 0, fanout: 3}), {instanceOf: RangeError});
+  t.throws(() => serfConvergenceAtRound({nodes: 10, fanout: 0}, 1), {instanceOf: RangeError});
+});
+
+test("Serf's rounds are exactly where the simulator's loop stops, over a grid of settings", (t) => {
+  for (const nodes of [1, 2, 3, 10, 30, 99, 100, 101, 1000, 5000]) {
+    for (const fanout of [1, 2, 3, 4, 7]) {
+      for (const [loss, fail] of [[0, 0], [0.05, 0], [0, 0.3], [0.5, 0.5]] as const) {
+        t.is(serfConvergenceRounds({nodes, fanout, packetLoss: loss, nodeFail: fail}), simulatorRounds(nodes, fanout, loss, fail), `${nodes} nodes, fan-out ${fanout}, loss ${loss}, failed ${fail}`);
+      }
+    }
+  }
+});
+
+test('the join and leave spread models of both profiles: Serf\'s rounds for a join, one hop for a leave', (t) => {
+  t.is(joinSpreadModelMs(local, 10), epidemicRounds(11, 3) * 50, 'the group and the newcomer, 50 ms rounds');
+  t.is(joinSpreadModelMs(local, 10), 400);
+  t.is(joinSpreadModelMs(local, 50), 450);
+  t.is(joinSpreadModelMs(local, 100), 500);
+  t.is(joinSpreadModelMs(lan, 200), 2000, '10 rounds of 200 ms');
+  t.is(joinSpreadModelMs(lan, 1000), 2200);
+  t.is(leaveSpreadModelMs(local, 10), 50, 'a direct send to each member: one round');
+  t.is(leaveSpreadModelMs(lan, 1000), 200, 'one hop whatever N');
+  // Like log N: each tenfold N adds ln(10) / (fanout / 2) = 1.5 rounds, give or take the rounding up.
+  for (const n of [10, 30, 100, 300]) {
+    const added = (joinSpreadModelMs(local, 10 * n) - joinSpreadModelMs(local, n)) / local.gossipIntervalMs;
+    t.true(added >= 1 && added <= 2, `N=${n} to ${10 * n}: ${added} rounds more`);
+  }
+});
 
 test('the epidemic curve reaches 99.99% exactly at the rounds epidemicRounds counts, rising all the way', (t) => {
   for (const [n, fanout] of [[3, 3], [10, 3], [100, 3], [1000, 3], [10, 1], [50, 4]] as const) {
