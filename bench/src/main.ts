@@ -22,12 +22,14 @@ import type {HistoryEvent} from '@peerlab/checkers/history/types';
 import {checkCondition, invariants} from '@peerlab/checkers/check';
 import {causal} from '@peerlab/checkers/causal';
 import {median, percentile, round} from '@peerlab/checkers/stats';
-import {epidemicSpreadMs, expectedDetectionMs, failureDetectionBoundMs, parseSwimTiming} from '@peerlab/checkers/swim-model';
+import {epidemicRounds, expectedDetectionMs, failureDetectionBoundMs, joinSpreadModelMs, leaveSpreadModelMs, parseSwimTiming} from '@peerlab/checkers/swim-model';
 import type {SwimTiming} from '@peerlab/checkers/swim-model';
 import {buildReportFiles} from '@peerlab/report';
 import {withBrowser} from '@peerlab/report/probe/browser';
 import {painted} from '@peerlab/report/probe/screenshots';
 import {writeCausalHistory} from './causal-history.js';
+import type {ChangeKind, Spread} from './spread.js';
+import {SpreadClock} from './spread.js';
 
 interface Figure {
   name: string;
@@ -41,7 +43,7 @@ interface Figure {
 }
 
 const quick = process.argv.includes('--quick');
-/** `--only spawn,commands` runs some phases (spawn, commands, ingestion, detection, checkers, causal, report, scale); results then go to results-partial.json. */
+/** `--only spawn,commands` runs some phases (spawn, convergence, commands, ingestion, detection, checkers, causal, report, scale); results then go to results-partial.json. */
 const only = process.argv.find((a, i) => process.argv[i - 1] === '--only')?.split(',');
 const phase = (name: string) => !only || only.includes(name);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -119,8 +121,8 @@ class Baseline {
   }
 }
 
-async function coordinator(name: string, profile: 'local' | 'lan' = 'local'): Promise<Coordinator> {
-  return Coordinator.start({logDir: path.join(tmpRoot, name), registerTimeoutMs: 120_000, profile});
+async function coordinator(name: string, profile: 'local' | 'lan' = 'local', registerTimeoutMs = 120_000): Promise<Coordinator> {
+  return Coordinator.start({logDir: path.join(tmpRoot, name), registerTimeoutMs, profile});
 }
 
 /**
@@ -135,9 +137,11 @@ function profileFor(n: number): 'local' | 'lan' {
 /** Resolves when every spawned peer sees all N, from the events the peers stream. */
 async function waitConverged(c: Coordinator, names: readonly string[], timeoutMs: number): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
+  // Each look walks every view: at 1,000 peers a million entries, so look less often as N grows.
+  const every = Math.max(20, names.length / 2);
   while (performance.now() < deadline) {
     if (names.every((n) => c.views.liveCount(n) === names.length)) return true;
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, every));
   }
   return false;
 }
@@ -151,42 +155,6 @@ async function convergedGroup(name: string, n: number, timeoutMs: number): Promi
   return {c, names};
 }
 
-/**
- * Times convergence by the peers' own clocks, from the moment the last peer
- * joined (its join exchanged state with a member: `peer.joined`) to the
- * moment the last view became complete. That is what the epidemic model
- * describes: news spreading through a group. The time from a process's start
- * to its join is start-up, which spawn-to-registered measures; it is reported
- * beside, from the last `peer.started`. (Timing from the coordinator's side
- * would measure registration, which is slower than the gossip it is meant to time.)
- */
-function convergenceClock(c: Coordinator, n: number): () => {fromJoin: number; fromStart: number} {
-  let lastStart = 0;
-  let lastJoin = 0;
-  const complete = new Map<string, number>();
-  const views = new Map<string, Set<string>>();
-  c.hub.on('events', (name, events) => {
-    for (const e of events) {
-      if (e.type === 'peer.started') {
-        lastStart = Math.max(lastStart, e.time);
-        views.set(name, new Set([name]));
-      } else if (e.type === 'peer.joined') {
-        lastJoin = Math.max(lastJoin, e.time);
-      } else if (e.type === 'member.joined' || e.type === 'member.alive') {
-        const view = views.get(name) ?? new Set([name]);
-        view.add(e.data.name as string);
-        views.set(name, view);
-        if (view.size === n && !complete.has(name)) complete.set(name, e.time);
-      }
-    }
-  });
-  return () => {
-    if (complete.size !== n) return {fromJoin: NaN, fromStart: NaN};
-    const done = Math.max(...complete.values());
-    return {fromJoin: Math.max(0, done - lastJoin), fromStart: done - lastStart};
-  };
-}
-
 /** Resident memory of a process, in MB, from /proc. */
 function rssOf(pid: number): number {
   try {
@@ -196,43 +164,155 @@ function rssOf(pid: number): number {
   }
 }
 
-// --- spawn-to-registered and convergence ----------------------------------------
+// --- spawn-to-registered, and one change's spread through a formed group ---------------
 
-async function spawnAndConverge(sizes: number[]): Promise<void> {
+/**
+ * Groups of N peers, each formed once for both phases that need one: spawn
+ * times its registration, convergence times single changes in it once it has
+ * converged (spread below). Then, for convergence, 1,000 peers in peer hosts.
+ */
+async function groups(sizes: number[], changes: number, hosted: {n: number; perProcess: number} | undefined): Promise<void> {
+  const spreads: SpreadFigures[] = [];
   for (const n of sizes) {
-    const baseline = await Baseline.start();
-    const floor = await baseline.spawn(n);
-    await baseline.close();
-
+    let floor = NaN;
+    if (phase('spawn')) {
+      const baseline = await Baseline.start();
+      floor = await baseline.spawn(n);
+      await baseline.close();
+    }
     const profile = profileFor(n);
-    const c = await coordinator(`spawn-${n}`, profile);
-    const clock = convergenceClock(c, n);
-    const names = generateNames(n);
-    const started = performance.now();
-    await c.spawn(names);
-    const registered = performance.now() - started;
-    report({name: `spawn-to-registered, N=${n} (${profile})`, value: registered, unit: 'ms', baseline: floor, target: '<= 1.3x bare socket.io hello'}, (r) => r <= 1.3);
+    const c = await coordinator(`group-${n}`, profile);
+    try {
+      const names = generateNames(n);
+      const started = performance.now();
+      await c.spawn(names);
+      const registered = performance.now() - started;
+      if (phase('spawn')) report({name: `spawn-to-registered, N=${n} (${profile})`, value: registered, unit: 'ms', baseline: floor, target: '<= 1.3x bare socket.io hello'}, (r) => r <= 1.3);
+      const last = n === Math.max(...sizes);
+      if (!phase('convergence') && !last) continue;
+      const converged = await waitConverged(c, names, 60_000);
+      if (phase('spawn') && last) {
+        const rss = process.memoryUsage().rss / 1024 / 1024;
+        report({name: `coordinator RSS at ${n} peers`, value: rss, unit: 'MB', baseline: 300, target: '<= 300 MB'}, (_r, v) => v <= 300);
+      }
+      if (phase('convergence')) spreads.push(...(await spread(c, names, {profile, changes, label: profile, converged})));
+    } finally {
+      await c.close();
+    }
+  }
+  if (phase('convergence') && hosted) {
+    // The expensive group: forming 1,000 peers takes minutes on two cores (scenarios/scale/1000-peers.yaml).
+    const {n, perProcess} = hosted;
+    const c = await coordinator(`hosted-${n}`, 'lan', 300_000);
+    try {
+      const names = generateNames(n);
+      const started = performance.now();
+      await c.spawn(names, {perProcess});
+      const registered = performance.now() - started;
+      const converged = await waitConverged(c, names, 240_000);
+      const formed = `${n} peers registered in ${round(registered / 1000, 1)} s, ${converged ? 'converged' : 'NOT converged'} ${round((performance.now() - started) / 1000, 1)} s after the start`;
+      log(formed);
+      spreads.push(...(await spread(c, names, {profile: 'lan', changes, label: `lan, ${perProcess} per process`, converged, formed})));
+    } finally {
+      await c.close();
+    }
+  }
+  if (phase('convergence')) spreadGrowth(spreads);
+}
 
-    await waitConverged(c, names, 60_000);
-    const converge = clock();
-    const config = profiles[profile];
-    const model = epidemicSpreadMs(n, config.gossipNodes, config.gossipIntervalMs);
+interface SpreadFigures {
+  n: number;
+  profile: 'local' | 'lan';
+  kind: ChangeKind;
+  median: number;
+  model: number;
+}
+
+/**
+ * One change at a time in a formed group, each timed until every other live
+ * member's view has it (SpreadClock): a new peer joins, then leaves
+ * gracefully (the `leave` command) and its process is killed, `changes`
+ * times; the group is N again after each pair. Between changes the group is
+ * left to fall quiet (every member has sent the news its retransmit limit of
+ * times), so each change starts from rest, as the model does.
+ */
+async function spread(c: Coordinator, names: string[], options: {profile: 'local' | 'lan'; changes: number; label: string; converged: boolean; formed?: string}): Promise<SpreadFigures[]> {
+  const n = names.length;
+  const timing = profiles[options.profile];
+  const clock = new SpreadClock(c);
+  // A change missed by some view is caught up by push-pull at the latest; beyond two of those it is missed.
+  const deadline = 5000 + 2 * timing.pushPullIntervalMs;
+  const quiet = (Math.ceil((timing.retransmitMult * Math.ceil(Math.log10(n + 2))) / timing.gossipNodes) + 1) * timing.gossipIntervalMs;
+  const settle = () => new Promise((r) => setTimeout(r, quiet));
+  const results: Record<ChangeKind, Spread[]> = {join: [], leave: []};
+  await settle();
+  for (const joiner of generateNames(options.changes, new Set(names))) {
+    clock.begin('join', joiner, names);
+    await c.spawn([joiner]);
+    results.join.push(await clock.end(deadline));
+    await settle();
+    clock.begin('leave', joiner, names);
+    const left = c.hub.command(joiner, 'leave', {}, 30_000);
+    results.leave.push(await clock.end(deadline));
+    const reply = await left;
+    if (!reply.ok) throw new Error(`${joiner} leave: ${reply.error.message}`);
+    await c.runner.kill(joiner);
+    await settle();
+  }
+  const out: SpreadFigures[] = [];
+  for (const kind of ['join', 'leave'] as const) {
+    const model = kind === 'join' ? joinSpreadModelMs(timing, n) : leaveSpreadModelMs(timing, n);
+    const modelText =
+      kind === 'join'
+        ? `Serf's model: ${epidemicRounds(n + 1, timing.gossipNodes)} rounds of ${timing.gossipIntervalMs} ms, fan-out ${timing.gossipNodes}, ${n + 1} nodes`
+        : `one hop (the leaver sends its left to every member), one ${timing.gossipIntervalMs} ms round in Serf's model`;
+    const spreads = results[kind];
+    // A change not seen by all counts as never: it drags the median and p99 to missed, loudly, never to 0.
+    const times = spreads.map((s) => (Number.isFinite(s.ms) ? s.ms : Infinity));
+    const missed = spreads.filter((s) => !Number.isFinite(s.ms));
+    const seen = times.every((t) => t === Infinity) ? NaN : undefined;
+    const missedText = missed.length ? `; ${missed.length} of ${spreads.length} NOT seen by all within ${deadline / 1000} s (${missed.map((s) => `${s.subject}: ${s.seen} of ${s.observers} views${s.started ? '' : ', its start never seen'}`).join('; ')})` : '';
+    const rounds = (v: number) => round(v / timing.gossipIntervalMs, 1);
+    const common = `${spreads.length} ${kind}s: ${times.map((t) => (t === Infinity ? 'missed' : round(t))).join(', ')} ms${missedText}; ${modelText}${options.converged ? '' : '; the group had NOT converged when measured'}${options.formed ? `; ${options.formed}` : ''}`;
+    const what = kind === 'join' ? 'one join seen by all' : 'one leave seen by all';
+    const median_ = seen ?? median(times);
+    const p99 = seen ?? percentile(times, 99);
+    const ok = (r: number) => r <= 1.5 && missed.length === 0;
+    report({name: `${what}, N=${n} (${options.label}), median`, value: median_, unit: 'ms', baseline: model, target: "<= 1.5x Serf's model", note: `${rounds(median_)} rounds; ${common}`}, ok);
+    report({name: `${what}, N=${n} (${options.label}), p99`, value: p99, unit: 'ms', baseline: model, target: "<= 1.5x Serf's model", note: `${rounds(p99)} rounds; the slowest of ${spreads.length}`}, ok);
+    out.push({n, profile: options.profile, kind, median: median_, model});
+  }
+  return out;
+}
+
+/**
+ * Whether the spread grows like log N: a join's median at the largest N over
+ * the smallest, per profile (rounds differ between profiles), against the
+ * model's growth over the same sizes. A leave's model is flat (one hop); its
+ * growth goes in the note.
+ */
+function spreadGrowth(all: SpreadFigures[]): void {
+  for (const profile of ['local', 'lan'] as const) {
+    const of = (kind: ChangeKind) => all.filter((f) => f.profile === profile && f.kind === kind).sort((a, b) => a.n - b.n);
+    const joins = of('join');
+    const leaves = of('leave');
+    if (joins.length < 2) continue;
+    const [lo, hi] = [joins[0]!, joins.at(-1)!];
+    const growth = hi.median / lo.median;
+    const modelGrowth = hi.model / lo.model;
+    const series = (fs: SpreadFigures[]) => fs.map((f) => `${round(f.median)} ms at ${f.n}`).join(', ');
+    const leaveGrowth = leaves.length >= 2 ? round(leaves.at(-1)!.median / leaves[0]!.median) : NaN;
     report(
       {
-        name: `converge after all joined, N=${n} (${profile})`,
-        value: converge.fromJoin,
-        unit: 'ms',
-        baseline: model,
-        target: '<= 1.5x the epidemic model',
-        note: `model: ${config.gossipNodes} fan-out, ${config.gossipIntervalMs} ms rounds; ${round(converge.fromStart)} ms from the last peer's start`,
+        name: `join spread growth, N=${lo.n} to ${hi.n} (${profile}), median`,
+        value: Number.isFinite(growth) ? growth : NaN,
+        unit: 'x',
+        baseline: modelGrowth,
+        target: "<= 1.5x the model's growth (log N)",
+        note: `joins: ${series(joins)}; the model: ${joins.map((f) => `${f.model} ms`).join(', ')}; leaves: ${series(leaves)} (${leaveGrowth}x; the model is flat, one hop)`,
       },
       (r) => r <= 1.5,
     );
-    if (n === Math.max(...sizes)) {
-      const rss = process.memoryUsage().rss / 1024 / 1024;
-      report({name: `coordinator RSS at ${n} peers`, value: rss, unit: 'MB', baseline: 300, target: '<= 300 MB'}, (_r, v) => v <= 300);
-    }
-    await c.close();
   }
 }
 
@@ -586,7 +666,7 @@ const started = Date.now();
 try {
   await mkdir(path.join(root, 'bench'), {recursive: true});
   log(`peerlab bench${quick ? ' (quick)' : ''} on ${os.cpus().length} cores, node ${process.version}`);
-  if (phase('spawn')) await spawnAndConverge(quick ? [5, 10] : [10, 50, 100, 200]);
+  if (phase('spawn') || phase('convergence')) await groups(quick ? [5, 10] : [10, 50, 100, 200], quick ? 2 : 5, quick ? undefined : {n: 1000, perProcess: 25});
   if (phase('commands')) await commands(quick ? 5 : 100, quick ? 50 : 500);
   if (phase('ingestion')) await ingestion(quick ? 20_000 : 200_000);
   if (phase('detection')) await detection(quick ? 5 : 50, quick ? 3 : 300);

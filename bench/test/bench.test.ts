@@ -18,9 +18,23 @@ test.serial('npm run bench -- --quick runs and prints one parsable figure per li
   const figures = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
   t.true(figures.length >= 12);
   const names = figures.map((f) => f.name as string);
-  for (const expected of ['spawn-to-registered', 'converge after all joined', 'command round trip p50', 'command round trip p99', 'command fan-out', 'event ingestion', 'peer RSS', 'coordinator RSS', 'failure detection after SIGKILL', 'false dead declarations', 'checkers over', 'report files of', 'report first view painted', 'report longest task while scrubbing']) {
+  for (const expected of ['spawn-to-registered', 'command round trip p50', 'command round trip p99', 'command fan-out', 'event ingestion', 'peer RSS', 'coordinator RSS', 'failure detection after SIGKILL', 'false dead declarations', 'checkers over', 'report files of', 'report first view painted', 'report longest task while scrubbing']) {
     t.true(names.some((n) => n.startsWith(expected)), expected);
   }
+  // The convergence phase: one join and one leave timed through a formed group, at each quick N. A change
+  // nobody saw spread would print null or 0, never a time: each must be a positive, finite number of ms.
+  for (const kind of ['join', 'leave']) {
+    for (const n of [5, 10]) {
+      for (const stat of ['median', 'p99']) {
+        const name = `one ${kind} seen by all, N=${n} (local), ${stat}`;
+        const figure = figures.find((f) => f.name === name);
+        t.truthy(figure, name);
+        t.true(typeof figure?.value === 'number' && Number.isFinite(figure.value) && figure.value > 0, `${name}: ${JSON.stringify(figure)}`);
+        t.true(typeof figure?.baseline === 'number' && figure.baseline > 0, `${name}: the model`);
+      }
+    }
+  }
+  t.true(names.some((n) => n.startsWith('join spread growth, N=5 to 10 (local)')), 'the growth against the model');
   for (const f of figures) {
     t.is(typeof f.value, 'number', String(f.name));
     t.is(typeof f.baseline, 'number', String(f.name));
