@@ -171,7 +171,7 @@ function rssOf(pid: number): number {
  * times its registration, convergence times single changes in it once it has
  * converged (spread below). Then, for convergence, 1,000 peers in peer hosts.
  */
-async function groups(sizes: number[], changes: number, hosted: {n: number; perProcess: number} | undefined): Promise<void> {
+async function groups(sizes: number[], changes: number, hosted: {n: number; perProcess: number; registerTimeoutMs: number; convergeTimeoutMs: number} | undefined): Promise<void> {
   const spreads: SpreadFigures[] = [];
   for (const n of sizes) {
     let floor = NaN;
@@ -203,16 +203,24 @@ async function groups(sizes: number[], changes: number, hosted: {n: number; perP
   if (phase('convergence') && hosted) {
     // The expensive group: forming 1,000 peers takes minutes on two cores (scenarios/scale/1000-peers.yaml).
     const {n, perProcess} = hosted;
-    const c = await coordinator(`hosted-${n}`, 'lan', 300_000);
+    const c = await coordinator(`hosted-${n}`, 'lan', hosted.registerTimeoutMs);
     try {
       const names = generateNames(n);
       const started = performance.now();
-      await c.spawn(names, {perProcess});
-      const registered = performance.now() - started;
-      const converged = await waitConverged(c, names, 240_000);
-      const formed = `${n} peers registered in ${round(registered / 1000, 1)} s, ${converged ? 'converged' : 'NOT converged'} ${round((performance.now() - started) / 1000, 1)} s after the start`;
+      let formed: string;
+      let members = names;
+      try {
+        await c.spawn(names, {perProcess});
+        formed = `${n} peers registered in ${round((performance.now() - started) / 1000, 1)} s`;
+      } catch (error) {
+        // Measured among those that did register, and said so: the figures are then not the 1,000-peer group's.
+        members = names.filter((name) => c.hub.isConnected(name));
+        formed = `only ${members.length} of ${n} peers registered within ${hosted.registerTimeoutMs / 1000} s (${error instanceof Error ? error.name : 'error'})`;
+      }
+      const converged = members.length === n && (await waitConverged(c, names, hosted.convergeTimeoutMs));
+      formed += `, ${converged ? 'converged' : 'NOT converged'} ${round((performance.now() - started) / 1000, 1)} s after the start`;
       log(formed);
-      spreads.push(...(await spread(c, names, {profile: 'lan', changes, label: `lan, ${perProcess} per process`, converged, formed})));
+      spreads.push(...(await spread(c, members, {profile: 'lan', changes, label: `lan, ${perProcess} per process`, converged, formed, n})));
     } finally {
       await c.close();
     }
@@ -236,8 +244,9 @@ interface SpreadFigures {
  * left to fall quiet (every member has sent the news its retransmit limit of
  * times), so each change starts from rest, as the model does.
  */
-async function spread(c: Coordinator, names: string[], options: {profile: 'local' | 'lan'; changes: number; label: string; converged: boolean; formed?: string}): Promise<SpreadFigures[]> {
-  const n = names.length;
+async function spread(c: Coordinator, names: string[], options: {profile: 'local' | 'lan'; changes: number; label: string; converged: boolean; formed?: string; n?: number}): Promise<SpreadFigures[]> {
+  // The group's size as it was meant to be: a group not fully formed is still named by it, with a note.
+  const n = options.n ?? names.length;
   const timing = profiles[options.profile];
   const clock = new SpreadClock(c);
   // A change missed by some view is caught up by push-pull at the latest; beyond two of those it is missed.
@@ -246,18 +255,27 @@ async function spread(c: Coordinator, names: string[], options: {profile: 'local
   const settle = () => new Promise((r) => setTimeout(r, quiet));
   const results: Record<ChangeKind, Spread[]> = {join: [], leave: []};
   await settle();
-  for (const joiner of generateNames(options.changes, new Set(names))) {
-    clock.begin('join', joiner, names);
-    await c.spawn([joiner]);
-    results.join.push(await clock.end(deadline));
-    await settle();
-    clock.begin('leave', joiner, names);
-    const left = c.hub.command(joiner, 'leave', {}, 30_000);
-    results.leave.push(await clock.end(deadline));
-    const reply = await left;
-    if (!reply.ok) throw new Error(`${joiner} leave: ${reply.error.message}`);
-    await c.runner.kill(joiner);
-    await settle();
+  const failures: string[] = [];
+  for (const joiner of generateNames(options.changes, new Set(generateNames(n)))) {
+    try {
+      clock.begin('join', joiner, names);
+      await c.spawn([joiner]);
+      results.join.push(await clock.end(deadline));
+      await settle();
+      clock.begin('leave', joiner, names);
+      const left = c.hub.command(joiner, 'leave', {}, 30_000);
+      results.leave.push(await clock.end(deadline));
+      const reply = await left;
+      if (!reply.ok) throw new Error(`${joiner} leave: ${reply.error.message}`);
+      await c.runner.kill(joiner);
+      await settle();
+    } catch (error) {
+      // A change that could not be made is not a time: it is reported, and the rest are not tried.
+      failures.push(`${joiner}: ${error instanceof Error ? error.message.slice(0, 200) : String(error)}`);
+      break;
+    }
+    // In a group that never formed, one miss is enough to know: the rest would each wait out the deadline.
+    if (!options.converged && ![...results.join, ...results.leave].every((s) => Number.isFinite(s.ms))) break;
   }
   const out: SpreadFigures[] = [];
   for (const kind of ['join', 'leave'] as const) {
@@ -273,11 +291,13 @@ async function spread(c: Coordinator, names: string[], options: {profile: 'local
     const seen = times.every((t) => t === Infinity) ? NaN : undefined;
     const missedText = missed.length ? `; ${missed.length} of ${spreads.length} NOT seen by all within ${deadline / 1000} s (${missed.map((s) => `${s.subject}: ${s.seen} of ${s.observers} views${s.started ? '' : ', its start never seen'}`).join('; ')})` : '';
     const rounds = (v: number) => round(v / timing.gossipIntervalMs, 1);
-    const common = `${spreads.length} ${kind}s: ${times.map((t) => (t === Infinity ? 'missed' : round(t))).join(', ')} ms${missedText}; ${modelText}${options.converged ? '' : '; the group had NOT converged when measured'}${options.formed ? `; ${options.formed}` : ''}`;
+    const failed = failures.length || spreads.length < options.changes ? `; ${spreads.length} of ${options.changes} ${kind}s made${failures.length ? ` (${failures.join('; ')})` : ''}` : '';
+    const halves = spreads.map((s) => (Number.isFinite(s.half) ? round(s.half) : 'missed')).join(', ');
+    const common = `${spreads.length} ${kind}s: ${times.map((t) => (t === Infinity ? 'missed' : round(t))).join(', ')} ms (half the views by ${halves} ms)${missedText}; ${modelText}${failed}${options.converged ? '' : '; the group had NOT converged when measured'}${options.formed ? `; ${options.formed}` : ''}`;
     const what = kind === 'join' ? 'one join seen by all' : 'one leave seen by all';
     const median_ = seen ?? median(times);
     const p99 = seen ?? percentile(times, 99);
-    const ok = (r: number) => r <= 1.5 && missed.length === 0;
+    const ok = (r: number) => r <= 1.5 && missed.length === 0 && spreads.length === options.changes;
     report({name: `${what}, N=${n} (${options.label}), median`, value: median_, unit: 'ms', baseline: model, target: "<= 1.5x Serf's model", note: `${rounds(median_)} rounds; ${common}`}, ok);
     report({name: `${what}, N=${n} (${options.label}), p99`, value: p99, unit: 'ms', baseline: model, target: "<= 1.5x Serf's model", note: `${rounds(p99)} rounds; the slowest of ${spreads.length}`}, ok);
     out.push({n, profile: options.profile, kind, median: median_, model});
@@ -666,7 +686,7 @@ const started = Date.now();
 try {
   await mkdir(path.join(root, 'bench'), {recursive: true});
   log(`peerlab bench${quick ? ' (quick)' : ''} on ${os.cpus().length} cores, node ${process.version}`);
-  if (phase('spawn') || phase('convergence')) await groups(quick ? [5, 10] : [10, 50, 100, 200], quick ? 2 : 5, quick ? undefined : {n: 1000, perProcess: 25});
+  if (phase('spawn') || phase('convergence')) await groups(quick ? [5, 10] : [10, 50, 100, 200], quick ? 2 : 5, quick ? undefined : {n: 1000, perProcess: 25, registerTimeoutMs: 180_000, convergeTimeoutMs: 120_000});
   if (phase('commands')) await commands(quick ? 5 : 100, quick ? 50 : 500);
   if (phase('ingestion')) await ingestion(quick ? 20_000 : 200_000);
   if (phase('detection')) await detection(quick ? 5 : 50, quick ? 3 : 300);

@@ -29,6 +29,8 @@ export interface Spread {
   observers: number;
   /** Observers that recorded the change. */
   seen: number;
+  /** ms until half the observers had recorded it: a change that reaches most views at once and a few late shows here. */
+  half: number;
   /** Whether the change's own start (the newcomer's join, the leaver's `left`) reached the hub. */
   started: boolean;
 }
@@ -88,7 +90,16 @@ export class SpreadClock {
     const done = () => a.started && a.seen.size === a.observers.size;
     while (!done() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.#active = undefined;
-    const last = Math.max(...a.seen.values());
-    return {kind: a.kind, subject: a.subject, ms: done() && a.observers.size > 0 ? last - a.from : NaN, observers: a.observers.size, seen: a.seen.size, started: a.started};
+    const times = [...a.seen.values()].sort((x, y) => x - y);
+    const complete = done() && a.observers.size > 0;
+    return {
+      kind: a.kind,
+      subject: a.subject,
+      ms: complete ? times.at(-1)! - a.from : NaN,
+      half: complete ? times[Math.ceil(times.length / 2) - 1]! - a.from : NaN,
+      observers: a.observers.size,
+      seen: a.seen.size,
+      started: a.started,
+    };
   }
 }
