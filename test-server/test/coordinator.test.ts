@@ -368,10 +368,15 @@ test.serial('a stray PEERLAB_BOOTSTRAP_TOKEN in the environment does not reach t
   const authorization = {authorization: `Bearer ${coordinator.token}`};
   await coordinator.spawn(['alice', 'bob']);
   // Both recorded by the coordinator's bootstrap service: their /join carried the run token, not the stray one.
-  const listed = await call(base, 'GET', '/bootstrap/list', {headers: authorization});
-  t.is(listed.status, 200, JSON.stringify(listed.body));
-  const {contacts = [], candidates = []} = listed.body as {contacts?: Array<{name: string}>; candidates?: Array<{name: string}>};
-  t.deepEqual([...contacts, ...candidates].map((p) => p.name).sort(), ['alice', 'bob']);
+  // A peer joins once it has registered, so the list is awaited.
+  const listed = await until(async () => {
+    const reply = await call(base, 'GET', '/bootstrap/list', {headers: authorization});
+    t.is(reply.status, 200, JSON.stringify(reply.body));
+    const {contacts = [], candidates = []} = reply.body as {contacts?: Array<{name: string}>; candidates?: Array<{name: string}>};
+    const names = [...contacts, ...candidates].map((p) => p.name).sort();
+    return names.length === 2 && names;
+  }, 10_000, 'both peers recorded by the bootstrap service');
+  t.deepEqual(listed, ['alice', 'bob']);
   await until(async () => {
     const reply = await coordinator.hub.command('alice', 'members');
     return reply.ok && (reply.result as {count: number}).count === 2;

@@ -245,15 +245,19 @@ export async function main(argv: string[]): Promise<void> {
     registered = link.registered;
   }
 
+  if (registered) {
+    // Registered first, then the join: a run starts peers by the hundred, and the join's round
+    // trips (the bootstrap service, three full-state exchanges, an event per member) competed
+    // with every other peer's start-up for the CPU before the coordinator could drive anyone.
+    // The agent subscribed before the join, so the coordinator still sees all of it.
+    const ack = await registered;
+    if (!ack.ok) return; // the agent gives up and exits
+    peer.log.info('agent', `registered with ${flags.coordinator} (run ${ack.runId})`);
+  }
   const joined = await peer.joinAtStart();
   if (joined.seeds > 0) peer.log.info('cli', `joined through ${joined.contacted} of ${joined.seeds} seeds`);
   for (const error of joined.errors) peer.log.warn('cli', `join: ${error}`);
-
-  if (registered) {
-    const ack = await registered;
-    if (ack.ok) peer.log.info('agent', `registered with ${flags.coordinator} (run ${ack.runId})`);
-    return;
-  }
+  if (registered) return;
   if (flags.daemon) return;
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const session = new Session({
