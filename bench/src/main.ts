@@ -174,20 +174,23 @@ function rssOf(pid: number): number {
 async function groups(sizes: number[], changes: number, hosted: {n: number; perProcess: number; registerTimeoutMs: number; convergeTimeoutMs: number} | undefined): Promise<void> {
   const spreads: SpreadFigures[] = [];
   for (const n of sizes) {
-    let floor = NaN;
-    if (phase('spawn')) {
+    // The baseline is taken before the peers and again after their group is gone, and the faster of the
+    // two counts: a neighbour that slowed one of them on this shared machine does not flatter the ratio.
+    const floors: number[] = [];
+    const bareClients = async () => {
       const baseline = await Baseline.start();
-      floor = await baseline.spawn(n);
+      floors.push(await baseline.spawn(n));
       await baseline.close();
-    }
+    };
+    if (phase('spawn')) await bareClients();
     const profile = profileFor(n);
     const c = await coordinator(`group-${n}`, profile);
+    let registered = NaN;
     try {
       const names = generateNames(n);
       const started = performance.now();
       await c.spawn(names);
-      const registered = performance.now() - started;
-      if (phase('spawn')) report({name: `spawn-to-registered, N=${n} (${profile})`, value: registered, unit: 'ms', baseline: floor, target: '<= 1.3x bare socket.io hello'}, (r) => r <= 1.3);
+      registered = performance.now() - started;
       const last = n === Math.max(...sizes);
       if (!phase('convergence') && !last) continue;
       const converged = await waitConverged(c, names, 60_000);
@@ -198,6 +201,11 @@ async function groups(sizes: number[], changes: number, hosted: {n: number; perP
       if (phase('convergence')) spreads.push(...(await spread(c, names, {profile, changes, label: profile, converged})));
     } finally {
       await c.close();
+    }
+    if (phase('spawn')) {
+      await bareClients();
+      const floor = Math.min(...floors);
+      report({name: `spawn-to-registered, N=${n} (${profile})`, value: registered, unit: 'ms', baseline: floor, target: '<= 1.3x bare socket.io hello', note: `baseline: the faster of ${floors.map((f) => round(f)).join(' ms (before) and ')} ms (after)`}, (r) => r <= 1.3);
     }
   }
   if (phase('convergence') && hosted) {
@@ -692,7 +700,9 @@ try {
   if (phase('spawn') || phase('convergence')) await groups(quick ? [5, 10] : [10, 50, 100, 200], quick ? 2 : 5, quick ? undefined : {n: 1000, perProcess: 25, registerTimeoutMs: 180_000, convergeTimeoutMs: 120_000});
   if (phase('commands')) await commands(quick ? 5 : 100, quick ? 50 : 500);
   if (phase('ingestion')) await ingestion(quick ? 20_000 : 200_000);
-  if (phase('detection')) await detection(quick ? 5 : 50, quick ? 3 : 300);
+  // 90 s of chat, not the 300 s it once had: the full run must stay under ten minutes on two cores, and the
+  // scale scenarios (200 processes, 100 peers chatting) hold no-false-dead over their runs as well.
+  if (phase('detection')) await detection(quick ? 5 : 50, quick ? 3 : 90);
   if (phase('checkers')) await checkers(quick ? 20_000 : 1_000_000);
   if (phase('causal')) await causalPhase(quick ? 20_000 : 1_000_000);
   if (phase('report')) await reportPhase(quick ? 20_000 : 1_000_000);
