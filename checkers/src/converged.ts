@@ -41,9 +41,38 @@ export class ConvergenceTracker {
     else this.#bad.delete(peer);
   }
 
+  /**
+   * One peer entered or left the live set, and no link is blocked: every
+   * other view's verdict changes for that one member only, so each is
+   * adjusted by it (the full recount of every view for every start made a
+   * 1,000-peer history cost a minute to check). Its own view is counted
+   * again: the same event may have reset it (peer.started).
+   */
+  #liveFlipped(who: string): void {
+    const expected = this.model.isLive(who);
+    for (const peer of this.model.peers()) {
+      if (peer === who) continue;
+      const diff = this.#diff.get(peer);
+      if (diff === undefined) {
+        this.#recount(peer);
+      } else {
+        // Without blocked links a view should hold `who` exactly when it is live, whoever the viewer; absent counts as not live.
+        const seesLive = isLiveState(this.model.view(peer)?.members.get(who));
+        this.#diff.set(peer, diff + (seesLive !== expected ? 1 : 0) - (seesLive !== !expected ? 1 : 0));
+      }
+      this.#judge(peer);
+    }
+    this.#recount(who);
+    this.#judge(who);
+  }
+
   apply(e: HistoryEvent): void {
     const effect = this.model.apply(e);
     if (!effect) return;
+    if (effect.liveChanged && !effect.reachChanged && effect.liveOf !== undefined && !this.model.hasBlockedLinks()) {
+      this.#liveFlipped(effect.liveOf);
+      return;
+    }
     if (effect.liveChanged || effect.reachChanged) {
       for (const peer of this.model.peers()) {
         this.#recount(peer);
@@ -51,6 +80,8 @@ export class ConvergenceTracker {
       }
       return;
     }
+    // A respawn of a peer that never left the live set leaves its view stale until its peer.started.
+    if (effect.liveOf !== undefined && effect.liveOf !== effect.viewOf) this.#judge(effect.liveOf);
     const peer = effect.viewOf;
     if (peer === undefined) return;
     if (effect.member === undefined) {

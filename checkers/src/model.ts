@@ -300,6 +300,8 @@ export function describeEvent(e: HistoryEvent): string {
 export interface Effect {
   /** The live set changed (a peer entered or left it). */
   liveChanged: boolean;
+  /** The one peer whose process or liveness the event concerns (with liveChanged: the one that entered or left the live set). */
+  liveOf?: string;
   /** Links were blocked or healed: reachability, and so the sides, may have changed. */
   reachChanged?: boolean;
   /** Whose view changed; with `member` undefined, the whole view was reset. */
@@ -478,7 +480,7 @@ export class Model {
           // A respawn is a new process even if the peer never looked dead: it re-enters the live set now.
           const changed = this.#relive(name, p, e.t);
           if (!changed && this.#live.has(name)) p.liveSince = e.t;
-          return {liveChanged: changed};
+          return {liveChanged: changed, liveOf: name};
         }
         case 'peer.exit': {
           const name = e.data.peer;
@@ -488,7 +490,7 @@ export class Model {
           if (typeof e.data.pid === 'number' && typeof p.pid === 'number' && e.data.pid !== p.pid) return undefined;
           p.running = false;
           p.paused = false;
-          return {liveChanged: this.#relive(name, p, e.t)};
+          return {liveChanged: this.#relive(name, p, e.t), liveOf: name};
         }
         case 'peer.kill': {
           const name = e.data.peer;
@@ -497,7 +499,7 @@ export class Model {
           if (e.data.signal === 'SIGSTOP') p.paused = true;
           else if (e.data.signal === 'SIGCONT') p.paused = false;
           else return undefined;
-          return {liveChanged: this.#relive(name, p, e.t)};
+          return {liveChanged: this.#relive(name, p, e.t), liveOf: name};
         }
         default:
           return undefined;
@@ -537,7 +539,7 @@ export class Model {
     v.since = new Map([[self, t]]);
     const p = this.#process(self);
     p.left = false;
-    return {liveChanged: this.#relive(self, p, t), viewOf: self};
+    return {liveChanged: this.#relive(self, p, t), liveOf: self, viewOf: self};
   }
 
   /** The peer forgot a dead or left member: it is in no state in that view any more. */
@@ -565,7 +567,7 @@ export class Model {
       liveChanged = this.#relive(self, p, t);
     }
     if (before === state && !liveChanged) return undefined;
-    return {liveChanged, viewOf: self, member, before, after: state};
+    return {liveChanged, liveOf: self, viewOf: self, member, before, after: state};
   }
 
   isLive(name: string): boolean {

@@ -27,6 +27,7 @@ import {
   stateSeen,
   views,
 } from '../src/check.js';
+import {ConvergenceTracker, viewProblem} from '../src/converged.js';
 import {History, T0, coord, peer} from './history-builder.js';
 
 const h = () => new History();
@@ -1100,4 +1101,76 @@ test('detected: a fault recorded as skipped takes nobody down, so it does not st
   // Timed from the kill at 5000, not from the skipped restart at 1000.
   t.is(v.figures?.detect_min_ms, 400);
   t.true(v.figures!.detect_max_ms! < 1000, `detect_max_ms ${v.figures?.detect_max_ms}`);
+});
+
+test('converged: the tracker, kept one event at a time, agrees with every view compared in full at each step of a random history', (t) => {
+  // A small seeded generator: the same histories every run.
+  let state = 42;
+  const next = (n: number) => ((state = (state * 1103515245 + 12345) % 2 ** 31), state % n);
+  const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+  let held = 0;
+  for (let round = 0; round < 30; round++) {
+    const h = new History();
+    const tracker = new ConvergenceTracker();
+    const m = tracker.model;
+    let fed = 0;
+    for (let i = 0; i < 300; i++) {
+      const p = names[next(names.length)]!;
+      const q = names[next(names.length)]!;
+      switch (next(14)) {
+        case 0:
+          h.up(p);
+          break;
+        case 1:
+          if (next(3) === 0) h.spawn(p);
+          else h.started(p);
+          break;
+        case 2:
+          h.exit(p);
+          break;
+        case 3:
+          h.pause(p);
+          break;
+        case 4:
+          h.resume(p);
+          break;
+        case 5:
+          if (next(3) === 0) h.partition([p, q], names.filter((n) => n !== p && n !== q));
+          else h.heal();
+          break;
+        case 6:
+          h.left(p, q);
+          break;
+        case 7:
+          h.dead(p, q);
+          break;
+        case 8:
+          h.suspect(p, q);
+          break;
+        case 9:
+        case 10:
+          // Every view catches up with its side at once: the states in which the condition holds.
+          for (const viewer of m.peers()) {
+            for (const member of names) {
+              if (member === viewer) continue;
+              const side = m.component(viewer) ?? m.live();
+              if (side.includes(member)) h.joined(viewer, member);
+              else if (m.view(viewer)?.members.has(member)) h.dead(viewer, member);
+            }
+          }
+          break;
+        default:
+          h.joined(p, q);
+      }
+      for (; fed < h.events.length; fed++) {
+        const e = h.events[fed]!;
+        tracker.apply(e);
+        const expected = m.live().every((peer) => m.view(peer)?.current === true && viewProblem(m, peer) === undefined);
+        if (tracker.holds !== expected) return t.fail(`after ${describeEvent(e)}: the tracker says ${tracker.holds}, the views say ${expected}`);
+        if (expected && m.live().length > 1) held++;
+      }
+    }
+  }
+  // The comparison means something only if the condition held often enough.
+  t.true(held > 100, `held in ${held} states`);
 });

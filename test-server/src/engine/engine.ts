@@ -20,6 +20,7 @@ import type {ScenarioResult, StepResult} from './results.js';
 import {awaitVerdict, evaluate, judgeStep} from '@peerlab/checkers/verdict';
 import type {StepEnding} from '@peerlab/checkers/verdict';
 import {modelBoundAt} from '@peerlab/checkers/bound';
+import {conditionWatch} from '@peerlab/checkers/check';
 import {Random, nemesisRandom} from './random.js';
 import {FaultInjector} from './faults.js';
 import {initialFaultState, nemesisBegins, planFault, withStarted} from './fault-plan.js';
@@ -461,18 +462,26 @@ class ScenarioRun {
     const begin = this.history.append('await.begin', {step, condition, withinMs, ...modelData});
     const deadline = begin.t + withinMs;
     const signal = this.#abort.signal;
+    // Fed each event once; the full check, which replays the whole history, runs only when it says the
+    // condition may hold (and at the deadline): the verdict is still the full check's.
+    const watch = conditionWatch(condition);
+    let fed = 0;
     for (;;) {
       const now = Date.now();
       // No event can be appended while the check runs: it is synchronous.
       const prefix = this.history.events;
-      const checkStarted = performance.now();
-      const verdict = awaitVerdict(condition, prefix, begin.t, now, withinMs, begin.data.model);
-      const checkMs = performance.now() - checkStarted;
-      if (verdict.status === 'pass' || now >= deadline || signal.aborted) {
-        // Stamped with the time of the check, right after the prefix it saw, so `peerlab check` re-derives this verdict.
-        this.history.append('await.end', {step, condition, status: verdict.status, message: verdict.message, ...(verdict.figures ? {figures: verdict.figures} : {})}, {t: now});
-        signal.throwIfAborted();
-        return verdict;
+      if (watch) while (fed < prefix.length) watch.apply(prefix[fed++]!);
+      let checkMs = 0;
+      if (!watch || watch.holds || now >= deadline || signal.aborted) {
+        const checkStarted = performance.now();
+        const verdict = awaitVerdict(condition, prefix, begin.t, now, withinMs, begin.data.model);
+        checkMs = performance.now() - checkStarted;
+        if (verdict.status === 'pass' || now >= deadline || signal.aborted) {
+          // Stamped with the time of the check, right after the prefix it saw, so `peerlab check` re-derives this verdict.
+          this.history.append('await.end', {step, condition, status: verdict.status, message: verdict.message, ...(verdict.figures ? {figures: verdict.figures} : {})}, {t: now});
+          signal.throwIfAborted();
+          return verdict;
+        }
       }
       await this.#nextEventOr(Math.min(100, deadline - now));
       // Every check reads the whole history: under a flood of events, check at most every 25 ms, not per
