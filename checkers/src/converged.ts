@@ -153,14 +153,21 @@ export function converged(history: readonly HistoryEvent[], window: Window): Ver
       evidence: evidence(history, window.at, (e) => concerns(e, who) && (e.src === 'coordinator' || e.src === `peer:${who}`)),
     };
   }
+  if (live.length === 0) {
+    // An empty group agrees with itself trivially: when every peer is gone (crashed, killed, or its agent gave up on
+    // an unreachable coordinator) there is no view to judge, and passing would call a dead run converged.
+    const gone = model.peers().filter((p) => !model.isLive(p));
+    return {
+      status: 'unknown',
+      message: gone.length === 0 ? 'no peer has started, so there is no view to judge' : `no live peers: ${gone.length} ${gone.length === 1 ? 'is' : 'are'} gone (${gone.slice(0, 3).map((p) => `${p} ${whyNotLive(model, p)}`).join('; ')}${gone.length > 3 ? '; …' : ''}), so there is no view to judge`,
+    };
+  }
   if (tracker.holds) {
     const split = model.components().length > 1;
     return {
       status: 'pass',
       message:
-        live.length === 0
-          ? 'no live peers'
-          : split
+        split
             ? `${live.length} live peers, each sees its side of the partition: ${sidesText(model)}`
             : `${live.length} live ${live.length === 1 ? 'peer sees' : 'peers see'} ${list(live)}`,
       figures: {converge_ms: Math.max(0, since - window.from)},

@@ -189,6 +189,17 @@ test('converged: unknown when a live peer never started', (t) => {
   t.deepEqual(v.evidence, [describeEvent(b.events.find((e) => e.type === 'peer.spawn' && e.data.peer === 'charly')!)]);
 });
 
+test('converged: unknown, never passed, when no peer is live: an empty group proves nothing', (t) => {
+  t.is(converged([], {from: T0, at: T0 + 1000}).status, 'unknown');
+  t.regex(converged([], {from: T0, at: T0 + 1000}).message, /^no peer has started/);
+  // Every agent gave up on an unreachable coordinator and its process ended: not a converged group.
+  const b = h().group('alice', 'bob', 'charly').kill('alice').kill('bob').kill('charly');
+  const v = converged(b.events, win(b));
+  t.is(v.status, 'unknown');
+  t.regex(v.message, /^no live peers: 3 are gone \(alice exited; bob exited; charly exited\), so there is no view to judge$/);
+  t.is(checkCondition({kind: 'converged'}, b.events, win(b)).status, 'unknown');
+});
+
 test('converged: events after at are not seen', (t) => {
   const b = h().group('alice', 'bob');
   const at = b.now - 1;
