@@ -75,8 +75,11 @@ export async function hostMain(options: HostOptions): Promise<void> {
       },
     });
     links.push({peer, close: () => link.agent.close()});
-    // Joins go on in the background: waiting for each would start the last peer minutes late.
-    void peer.joinAtStart().then((joined) => {
+    // Joins go on in the background: waiting for each would start the last peer minutes late. Each peer joins
+    // once it has registered, as a peer of its own does: a mass join's gossip otherwise starves the hellos.
+    void link.registered.then(async (ack) => {
+      if (!ack.ok) return; // the agent gives up, and the host exits
+      const joined = await peer.joinAtStart();
       for (const error of joined.errors) log.warn('cli', `join: ${error}`);
     });
   }
