@@ -28,6 +28,8 @@ function within() {
 }
 
 const name = z.string().regex(PEER_NAME, `expected a peer name: ${PEER_NAME_RULE}`);
+/** The most peers a scenario may start: the reference peer's member table holds 2,048 (peer/src/config.ts, maxMembers). */
+export const MAX_PEERS = 2000;
 /** A duration within its field's limits (see durationLimits); the range is in the description, as JSON Schema cannot check it. */
 function duration(field: DurationField, what: string) {
   return z
@@ -211,7 +213,7 @@ export const traffic = z.strictObject({
 export const scenario = z.strictObject({
   name: z.string().min(1).max(200).describe('what the scenario shows'),
   description: z.string().optional(),
-  peers: z.union([z.array(name).min(1).max(1000), z.int().min(1).max(1000)], {error: 'expected a list of peer names, or a number of peers (1-1000)'}).describe('peer names, or how many peers (named alice, bob, ...)'),
+  peers: z.union([z.array(name).min(1).max(MAX_PEERS), z.int().min(1).max(MAX_PEERS)], {error: `expected a list of peer names, or a number of peers (1-${MAX_PEERS})`}).describe('peer names, or how many peers (named alice, bob, ...)'),
   profile: z.enum(['local', 'lan']).optional().describe('peer timing profile (default local)'),
   timeout: duration('timeout', 'bound on the whole scenario (default 60s)').optional(),
   // The engine's generator keeps 32 bits of a seed, and --seed takes 0 to 2^31-1: the same range here.
