@@ -113,3 +113,13 @@ test('within takes a duration, model, or a multiple of the model; the plan keeps
     ['await delivered within 2s', {kind: 'ms', ms: 2000}],
   ]);
 });
+
+test('a scenario starts up to 2,000 peers by number; more is refused, located', async (t) => {
+  const steps = 'peers_per_process: 50\nsteps:\n  - start: all\n';
+  const [big] = parseScenarioText(`name: big\npeers: 2000\n${steps}`, 'x.yaml', []);
+  t.is(big!.peers.length, 2000);
+  t.is(new Set(big!.peers).size, 2000);
+  const tooMany = await problems(`name: big\npeers: 2001\n${steps}`);
+  t.like(tooMany[0], {field: 'peers', line: 2});
+  t.regex(tooMany[0]!.message, /2000/);
+});

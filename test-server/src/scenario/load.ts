@@ -21,7 +21,7 @@ import type {PlanStep, Scenario, Target, Within} from './plan.js';
 import type {ScenarioProblem} from './problems.js';
 import {fileProblem, ScenarioLoadError} from './problems.js';
 import {readScenarioFile} from './read-file.js';
-import {scenario as scenarioSchema, stateCondition, stepKinds} from './schema.js';
+import {MAX_PEERS, scenario as scenarioSchema, stateCondition, stepKinds} from './schema.js';
 import type {PeerProgram} from '../peer-program/program.js';
 import {REFERENCE_PEER, commandText, issueMessage, peerProgram, peerProgramSchema, programKey} from '../peer-program/program.js';
 import {chooseBackend} from '../faults/choose.js';
@@ -427,7 +427,7 @@ function trafficBounds(ctx: Context, traffic: TrafficBounds, at: PathKey[]): Tra
 }
 
 function generateNamesOrList(peers: unknown): string[] {
-  if (typeof peers === 'number' && Number.isInteger(peers) && peers > 0 && peers <= 1000) return generateNames(peers);
+  if (typeof peers === 'number' && Number.isInteger(peers) && peers > 0 && peers <= MAX_PEERS) return generateNames(peers);
   return Array.isArray(peers) ? peers.filter((p): p is string => typeof p === 'string') : [];
 }
 
