@@ -27,16 +27,6 @@ export function killAllLocalPeersNow(): void {
   for (const runner of runners) runner.killAllNow();
 }
 
-/**
- * Peers run at a lower CPU priority than the coordinator. Hundreds of busy
- * peers on a few cores otherwise leave the coordinator, one process among
- * forty or four hundred, a fortieth of a core: it then answers hellos and
- * bootstrap joins so late that agents time out and reconnect, which loads the
- * peers further. The coordinator observes the run; it must keep up with it.
- * The peers still get every cycle it does not use.
- */
-export const PEER_NICE = 10;
-
 /** Processes on this machine can do everything a scenario asks. */
 export const LOCAL_LIMITS: RunnerLimits = {};
 
@@ -134,7 +124,6 @@ export class LocalRunner extends EventEmitter<RunnerEvents> implements Runner {
       // shell (for a stand-alone service) would reach the coordinator's, which wants the run token.
       env: {...program.env, PEERLAB_TOKEN: o.token, ...(o.bootstrapUrl ? {PEERLAB_BOOTSTRAP_TOKEN: o.token} : {}), PEERLAB_PARENT_PID: String(process.pid), PEERLAB_RUN_ID: o.runId},
       logFile: this.logFile(name),
-      nice: PEER_NICE,
     };
   }
 

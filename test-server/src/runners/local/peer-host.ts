@@ -6,7 +6,6 @@
  */
 import {EventEmitter} from 'node:events';
 import {closeSync, openSync} from 'node:fs';
-import {getPriority, setPriority} from 'node:os';
 import {execa} from 'execa';
 import type {ResultPromise} from 'execa';
 import type {PeerExit, PeerHandle, PeerState} from '../runner.js';
@@ -20,20 +19,10 @@ export interface PeerLaunch {
   cwd?: string;
   env: Record<string, string>;
   logFile: string;
-  /** How much lower than the coordinator's the process's CPU priority is (nice increment); none when absent. */
-  nice?: number;
 }
 
 export interface PeerHostEvents {
   exit: [PeerExit];
-}
-
-function getPriorityOfSelf(): number {
-  try {
-    return getPriority();
-  } catch {
-    return 0;
-  }
 }
 
 export class PeerHost extends EventEmitter<PeerHostEvents> implements PeerHandle {
@@ -74,13 +63,6 @@ export class PeerHost extends EventEmitter<PeerHostEvents> implements PeerHandle
     } finally {
       // The child has its own copy of the descriptor once spawned.
       closeSync(log);
-    }
-    if (launch.nice && this.#child.pid !== undefined) {
-      try {
-        setPriority(this.#child.pid, Math.min(19, getPriorityOfSelf() + launch.nice));
-      } catch {
-        // Not allowed here (or the process is already gone): it runs at the coordinator's priority, as before.
-      }
     }
     this.exited = this.#child.then((result) => {
       const exit: PeerExit = {
