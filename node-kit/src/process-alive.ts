@@ -19,11 +19,12 @@ export function processAlive(pid: number): boolean {
     return state !== 'Z' && state !== 'X';
   } catch {
     // No /proc (not Linux), or it went between the two looks: kill(0) has spoken.
-    return existsAfterAll(pid);
+    return pidExists(pid);
   }
 }
 
-function existsAfterAll(pid: number): boolean {
+/** Whether a process with this pid exists (a zombie counts): kill(0) succeeds, or is refused for want of permission. */
+export function pidExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -9,6 +9,7 @@
 import {randomBytes} from 'node:crypto';
 import {mkdir, open, readdir, rename, rm} from 'node:fs/promises';
 import {basename, dirname, join, resolve} from 'node:path';
+import {pidExists} from './process-alive.js';
 
 /** `.<name>.<pid>.<random>.tmp`: the pid says whose it is, the random part keeps two writes apart. */
 function tempName(file: string): string {
@@ -45,15 +46,6 @@ export async function writeFileAtomic(file: string, data: string): Promise<void>
   }
 }
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes the temporary files earlier writes of `file` left when their process
  * died mid-write. Files of another running process may be a write in progress
@@ -79,7 +71,7 @@ export async function removeStaleTempFiles(file: string): Promise<string[]> {
     if (!match) continue;
     const pid = Number(match[1]);
     const path = join(dir, entry);
-    if (pid === process.pid ? writing.has(path) : isRunning(pid)) continue;
+    if (pid === process.pid ? writing.has(path) : pidExists(pid)) continue;
     await rm(path, {force: true});
     removed.push(entry);
   }
