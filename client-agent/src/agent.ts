@@ -41,6 +41,17 @@ export interface AgentOptions<Ctx> {
 
 const MAX_BATCH = 5000;
 const BACKLOG = 500;
+/**
+ * How long the agent waits for the coordinator: a connection attempt, the
+ * hello's ack, a batch's ack. A coordinator taking in a thousand peers at
+ * once answers late, not never, and every retry after a short timeout is work
+ * it does twice (the abandoned hello is still registered, the batch still
+ * taken in): short timeouts there turn a slow start into a retry storm that
+ * never registers the last peers. A coordinator that is gone is found out
+ * sooner by the connection dropping (a refused connect, the heartbeat), not by these.
+ */
+const CONNECT_TIMEOUT_MS = 20_000;
+const ACK_TIMEOUT_MS = 30_000;
 
 export class Agent<Ctx> {
   readonly #options: AgentOptions<Ctx>;
@@ -68,7 +79,7 @@ export class Agent<Ctx> {
       reconnectionDelay: 100,
       reconnectionDelayMax: 2000,
       randomizationFactor: 0.3,
-      timeout: 5000,
+      timeout: CONNECT_TIMEOUT_MS,
       autoConnect: false,
     });
     this.#socket.on('connect', () => void this.#hello());
@@ -157,7 +168,7 @@ export class Agent<Ctx> {
     const connection = this.#socket.id;
     let ack: HelloAck;
     try {
-      ack = parseHelloAck(await this.#socket.timeout(5000).emitWithAck(Channel.hello, hello));
+      ack = parseHelloAck(await this.#socket.timeout(ACK_TIMEOUT_MS).emitWithAck(Channel.hello, hello));
     } catch (error) {
       this.#log(`hello failed: ${(error as Error).message}`);
       this.#socket.disconnect().connect();
@@ -195,7 +206,7 @@ export class Agent<Ctx> {
     this.#inFlight = true;
     let refused = false;
     this.#socket
-      .timeout(5000)
+      .timeout(ACK_TIMEOUT_MS)
       .emitWithAck(Channel.events, batch)
       .then(
         (ack: EventBatchAck | undefined) => {

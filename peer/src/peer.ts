@@ -29,6 +29,14 @@ export interface PeerSettings {
   bugs?: Bugs | undefined;
 }
 
+/**
+ * How many bootstrap contacts a newcomer tries, one after another, until one
+ * answers. One full-state exchange is enough to join: the rest of the group
+ * hears of the newcomer by gossip, and the newcomer hears of the rest from the
+ * contact. Every newcomer asks the same few oldest members, so asking three at
+ * once tripled their load: with a thousand peers starting, their exchanges
+ * timed out and the newcomers waited out backoffs to join.
+ */
 const JOIN_CONTACTS = 3;
 
 function shuffled<T>(items: readonly T[]): T[] {
@@ -82,20 +90,27 @@ export class Peer {
 
   /** Joins through explicit seeds, or else through the bootstrap service when one is set. */
   async join(seeds: Address[] = this.settings.join): Promise<{contacted: number; seeds: number; errors: string[]}> {
-    let all = seeds;
     const errors: string[] = [];
-    if (all.length === 0 && this.settings.bootstrap) {
+    if (seeds.length === 0 && this.settings.bootstrap) {
+      let contacts: Address[] = [];
       try {
-        // A few random contacts are enough to join: each is a full-state exchange, and on a busy
-        // machine starting many peers, eight of them per newcomer cost more than they add.
-        all = shuffled((await bootstrapJoin(this.settings.bootstrap, this.settings.name, this.address)).seeds).slice(0, JOIN_CONTACTS);
+        contacts = shuffled((await bootstrapJoin(this.settings.bootstrap, this.settings.name, this.address)).seeds).slice(0, JOIN_CONTACTS);
       } catch (error) {
         errors.push(`bootstrap: ${error instanceof Error ? error.message : String(error)}`);
       }
+      let contacted = 0;
+      for (const contact of contacts) {
+        const result = await this.membership.join([contact]);
+        errors.push(...result.errors);
+        contacted += result.contacted;
+        if (contacted > 0) break;
+      }
+      this.chat.start();
+      return {contacted, seeds: contacts.length, errors, ...(errors.length > 0 && contacts.length === 0 ? {bootstrapFailed: true} : {})};
     }
-    const result = await this.membership.join(all);
+    const result = await this.membership.join(seeds);
     this.chat.start();
-    return {contacted: result.contacted, seeds: all.length, errors: [...errors, ...result.errors], ...(errors.length > 0 ? {bootstrapFailed: true} : {})};
+    return {contacted: result.contacted, seeds: seeds.length, errors: result.errors};
   }
 
   /**

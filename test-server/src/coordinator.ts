@@ -41,6 +41,11 @@ export interface CoordinatorOptions {
   profile?: 'local' | 'lan';
   agentGraceMs?: number;
   commandTimeoutMs?: number;
+  /**
+   * How many peers the run expects: the agents' flush interval is sized for
+   * it (flushIntervalFor). Default: a handful.
+   */
+  expectedPeers?: number;
   registerTimeoutMs?: number;
   /** The program every peer runs (default: the reference peer, `node <peerBin>`). */
   peer?: PeerProgram;
@@ -61,6 +66,38 @@ export interface CoordinatorOptions {
 }
 
 export {isLoopback};
+
+/**
+ * The agents' flush interval for a run of this many peers: 50 ms up to 50
+ * peers, then 1 ms a peer, at most a second. Every batch costs the
+ * coordinator a websocket frame in, an ack out, and a wake-up of the peer,
+ * whatever it holds; a thousand agents flushing every 50 ms are 20,000 round
+ * trips a second, and on a small machine each ack hands the CPU to a peer, so
+ * the coordinator starved and stopped registering the rest. Scaled, the whole
+ * run sends about a thousand batches a second. Events carry the peers' own
+ * times, so the checkers lose nothing; only what the coordinator sees lags,
+ * by at most the interval.
+ */
+/**
+ * The names each process carries when it carries `perProcess` of them: dealt
+ * out in turn (the first name to the first process, the second to the second,
+ * ...), not in runs. The first names register first and become everyone's
+ * bootstrap contacts, so every joiner's full-state exchange goes to them: in
+ * runs, all eight contacts shared one process, which a thousand joiners then
+ * held up (its exchanges timed out and its members were suspected). Dealt out,
+ * they sit in eight processes.
+ */
+export function hostGroups(names: readonly string[], perProcess: number): string[][] {
+  const per = Math.max(1, Math.floor(perProcess));
+  const count = Math.ceil(names.length / per);
+  const groups: string[][] = Array.from({length: count}, () => []);
+  names.forEach((name, i) => groups[i % count]!.push(name));
+  return groups;
+}
+
+export function flushIntervalFor(peers: number): number {
+  return Math.min(1000, Math.max(50, Math.round(peers)));
+}
 
 export class Coordinator {
   readonly views = new PeerViews();
@@ -116,7 +153,7 @@ export class Coordinator {
     let allowedHosts: ReadonlySet<string> = new Set();
     guardServer(server, () => allowedHosts);
     const io = new Server(server, {serveClient: false, transports: ['websocket'], maxHttpBufferSize: PRE_AUTH_MAX_BYTES});
-    const hub = new Hub(io, {runId, token, settings: {commandTimeoutMs: options.commandTimeoutMs ?? 10_000}});
+    const hub = new Hub(io, {runId, token, settings: {commandTimeoutMs: options.commandTimeoutMs ?? 10_000, flushIntervalMs: flushIntervalFor(options.expectedPeers ?? 0)}});
     const bootstrap = new BootstrapStore({maxpeers: 8});
     await bootstrap.load();
 
@@ -163,10 +200,8 @@ export class Coordinator {
   /** Spawns the named peers and waits until every one has registered. */
   async spawn(names: readonly string[], options: {signal?: AbortSignal; argsFor?: (name: string) => string[]; perProcess?: number} = {}): Promise<PeerHandle[]> {
     // With perProcess > 1, each process carries that many peers (peer-host mode), sharing the first one's flags.
-    const per = Math.max(1, options.perProcess ?? 1);
     const hosts: PeerHandle[] = [];
-    for (let i = 0; i < names.length; i += per) {
-      const group = names.slice(i, i + per);
+    for (const group of hostGroups(names, options.perProcess ?? 1)) {
       hosts.push(await this.runner.start(group, options.argsFor?.(group[0]!) ?? []));
     }
     // A peer that exits before it registers will never register: say so at once, not at the deadline.

@@ -116,19 +116,15 @@ export class Prober {
     return undefined;
   }
 
-  #waitAck(seq: number, ms: number): {promise: Promise<boolean>; cancel(): void} {
-    let timer: NodeJS.Timeout | undefined;
+  /** Waits for the ack of `seq`, direct or relayed, until it comes or the probe gives up (cancel). */
+  #waitAck(seq: number): {promise: Promise<boolean>; cancel(): void} {
     let settle: (v: boolean) => void = () => {};
     const promise = new Promise<boolean>((resolve) => {
       settle = resolve;
-      timer = setTimeout(() => resolve(false), ms);
       this.#ackHandlers.set(seq, () => resolve(true));
     });
     return {
-      promise: promise.finally(() => {
-        clearTimeout(timer);
-        this.#ackHandlers.delete(seq);
-      }),
+      promise: promise.finally(() => this.#ackHandlers.delete(seq)),
       cancel: () => settle(false),
     };
   }
@@ -140,9 +136,9 @@ export class Prober {
     const incarnation = target.incarnation;
     const seq = this.#nextSeq();
     const self = formatAddress(this.context.transport.address);
-    const ack = this.#waitAck(seq, this.context.config.probeIntervalMs);
+    const ack = this.#waitAck(seq);
     this.#send(target.address, {t: 'ping', s: seq, f: this.context.name, to: target.name, a: self, u: this.gossip.piggyback()});
-    const timeout = cancellableDelay(this.context.config.probeTimeoutMs);
+    const timeout = fairDelay(this.context.config.probeTimeoutMs);
     const direct = await Promise.race([ack.promise, timeout.promise.then(() => undefined)]);
     timeout.cancel();
     if (direct) return;
@@ -151,18 +147,67 @@ export class Prober {
     for (const helper of helpers) {
       this.#send(helper.address, {t: 'ping-req', s: seq, f: this.context.name, a: self, to: target.name, ta: formatAddress(target.address), u: this.gossip.piggyback()});
     }
-    const remaining = Math.max(0, this.context.config.probeIntervalMs - (performance.now() - started));
-    const timer = setTimeout(() => ack.cancel(), remaining);
+    // What is left of the probe period, and never less than the indirect probes' own share of it:
+    // a direct wait that was extended must not leave them no time.
+    const {probeIntervalMs, probeTimeoutMs} = this.context.config;
+    const remaining = Math.max(probeIntervalMs - probeTimeoutMs, probeIntervalMs - (performance.now() - started), 0);
+    const wait = fairDelay(remaining);
+    void wait.promise.then(() => ack.cancel());
     const acked = await ack.promise;
-    clearTimeout(timer);
+    wait.cancel();
     if (acked || !this.context.run.active()) return;
     this.context.table.missedAck(target.name, incarnation);
   }
 }
 
-/** A delay whose timer can be cleared: a probe acked in time should not leave a wake-up behind. */
-function cancellableDelay(ms: number): {promise: Promise<void>; cancel(): void} {
+/** How many times a probe's deadline is moved on because this process was not running when it fell due. */
+export const MAX_DEADLINE_EXTENSIONS = 3;
+
+/**
+ * A probe's deadline, judged fairly to the target. Two things can make it
+ * pass while the answer is already here:
+ *
+ * - Node runs due timers before it reads the sockets, so after any stall the
+ *   timeout fires first and the ack waiting in the socket is read after the
+ *   verdict. The deadline settles only once the sockets have been read
+ *   (setImmediate runs after the poll phase).
+ * - A timer that fires late says this process was not running: busy, or
+ *   descheduled among hundreds of members on a few cores. The target, most
+ *   likely starved by the same machine, had no fair window to answer in. When
+ *   the timer fires more than half its length late, the window starts again,
+ *   up to MAX_DEADLINE_EXTENSIONS times.
+ *
+ * Accusing others for its own slowness is how a starved group turns into a
+ * storm of suspicions and refutations (Lifeguard's observation); a slow prober
+ * now probes more slowly instead, and a member that is really gone is still
+ * found once the prober runs on time.
+ *
+ * Cancelling clears the timer: a probe acked in time leaves no wake-up behind.
+ */
+export function fairDelay(ms: number, now: () => number = () => performance.now()): {promise: Promise<void>; cancel(): void} {
   let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-  return {promise, cancel: () => clearTimeout(timer)};
+  let immediate: NodeJS.Immediate | undefined;
+  let cancelled = false;
+  const promise = new Promise<void>((resolve) => {
+    const arm = (extensions: number) => {
+      const due = now() + ms;
+      timer = setTimeout(() => {
+        if (cancelled) return;
+        const late = now() - due;
+        if (late > ms / 2 && extensions < MAX_DEADLINE_EXTENSIONS) return arm(extensions + 1);
+        immediate = setImmediate(() => {
+          if (!cancelled) resolve();
+        });
+      }, ms);
+    };
+    arm(0);
+  });
+  return {
+    promise,
+    cancel: () => {
+      cancelled = true;
+      clearTimeout(timer);
+      if (immediate) clearImmediate(immediate);
+    },
+  };
 }

@@ -83,6 +83,7 @@ export async function up(options: UpOptions): Promise<number> {
     ...(options.token ? {token: options.token} : {}),
     ...(allowedHosts.length ? {allowedHosts} : {}),
     profile: options.profile,
+    expectedPeers: names.length,
     agentGraceMs: options.grace,
     ...(options.logs ? {logDir: options.logs} : {}),
     ...(options.dataDir ? {dataDir: options.dataDir} : {}),

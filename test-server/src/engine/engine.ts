@@ -117,6 +117,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       profile: scenario.profile,
       // Hundreds of peers take longer to start on a small machine than a handful.
       registerTimeoutMs: Math.max(15_000, scenario.peers.length * 150),
+      expectedPeers: scenario.peers.length,
       // The scenario's program, chosen at load time (--peer, its peer: key, the config file), else the reference peer.
       ...(scenario.peer ? {peer: scenario.peer} : {}),
       ...(options.peerBin ? {peerBin: options.peerBin} : {}),

@@ -6,6 +6,7 @@
  */
 import {EventEmitter} from 'node:events';
 import {closeSync, openSync} from 'node:fs';
+import {getPriority, setPriority} from 'node:os';
 import {execa} from 'execa';
 import type {ResultPromise} from 'execa';
 import type {PeerExit, PeerHandle, PeerState} from '../runner.js';
@@ -19,6 +20,16 @@ export interface PeerLaunch {
   cwd?: string;
   env: Record<string, string>;
   logFile: string;
+  /** How much lower than the coordinator's the process's CPU priority is (a nice increment); none when absent. */
+  nice?: number;
+}
+
+function ownPriority(): number {
+  try {
+    return getPriority();
+  } catch {
+    return 0;
+  }
 }
 
 export interface PeerHostEvents {
@@ -63,6 +74,13 @@ export class PeerHost extends EventEmitter<PeerHostEvents> implements PeerHandle
     } finally {
       // The child has its own copy of the descriptor once spawned.
       closeSync(log);
+    }
+    if (launch.nice && this.#child.pid !== undefined) {
+      try {
+        setPriority(this.#child.pid, Math.min(19, ownPriority() + launch.nice));
+      } catch {
+        // Not allowed here, or the process is already gone: it runs at the coordinator's priority.
+      }
     }
     this.exited = this.#child.then((result) => {
       const exit: PeerExit = {

@@ -1,0 +1,53 @@
+/**
+ * What keeps a run of hundreds of peers on a small machine observable: the
+ * names dealt out across peer hosts (so the first registrants, everyone's
+ * bootstrap contacts, do not share one process), the agents' flush interval
+ * sized for the run, and peer hosts below the coordinator's CPU priority
+ * while a process of one peer keeps it. Real coordinators and peer processes.
+ */
+import test from 'ava';
+import {getPriority} from 'node:os';
+import {flushIntervalFor, hostGroups} from '../src/coordinator.js';
+import {PEER_HOST_NICE} from '../src/runners/local/local-runner.js';
+import {rawAgent, startCoordinator} from './support.js';
+
+test('names are dealt out across processes in turn, every name once, sizes within one of each other', (t) => {
+  t.deepEqual(hostGroups(['a', 'b', 'c', 'd', 'e', 'f'], 3), [['a', 'c', 'e'], ['b', 'd', 'f']]);
+  t.deepEqual(hostGroups(['a', 'b', 'c'], 1), [['a'], ['b'], ['c']]);
+  t.deepEqual(hostGroups(['a', 'b'], 5), [['a', 'b']]);
+  for (const [n, per] of [[1000, 25], [2000, 50], [7, 3], [101, 10]] as const) {
+    const names = Array.from({length: n}, (_, i) => `p${i}`);
+    const groups = hostGroups(names, per);
+    t.is(groups.length, Math.ceil(n / per));
+    t.deepEqual(groups.flat().sort(), [...names].sort());
+    const sizes = groups.map((g) => g.length);
+    t.true(Math.max(...sizes) <= per && Math.max(...sizes) - Math.min(...sizes) <= 1, `${n}/${per}: ${sizes.join(',')}`);
+    // The eight oldest, the bootstrap's contacts, are in eight processes.
+    t.is(new Set(names.slice(0, 8).map((name) => groups.findIndex((g) => g.includes(name)))).size, Math.min(8, groups.length));
+  }
+});
+
+test('the flush interval grows with the run, from 50 ms to a second', (t) => {
+  t.is(flushIntervalFor(0), 50);
+  t.is(flushIntervalFor(3), 50);
+  t.is(flushIntervalFor(200), 200);
+  t.is(flushIntervalFor(1000), 1000);
+  t.is(flushIntervalFor(2000), 1000);
+});
+
+test('agents are told the flush interval sized for the run', async (t) => {
+  const coordinator = await startCoordinator(t, {expectedPeers: 400});
+  const socket = await rawAgent(t, coordinator.url, coordinator.token);
+  const ack = (await socket.timeout(5000).emitWithAck('hello', {protocol: 1, peer: 'probe', pid: process.pid, version: 'test', address: '127.0.0.1:1', commands: []})) as {ok: boolean; settings?: {flushIntervalMs: number}};
+  t.true(ack.ok, JSON.stringify(ack));
+  t.is(ack.settings?.flushIntervalMs, 400);
+});
+
+test('a process carrying several peers runs below the coordinator, a process of one peer beside it', async (t) => {
+  const coordinator = await startCoordinator(t);
+  const [host] = await coordinator.spawn(['host-a', 'host-b'], {perProcess: 2});
+  const [single] = await coordinator.spawn(['single']);
+  const own = getPriority();
+  t.is(getPriority(host!.pid!), Math.min(19, own + PEER_HOST_NICE));
+  t.is(getPriority(single!.pid!), own);
+});
