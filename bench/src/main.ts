@@ -121,8 +121,9 @@ class Baseline {
   }
 }
 
-async function coordinator(name: string, profile: 'local' | 'lan' = 'local', registerTimeoutMs = 120_000): Promise<Coordinator> {
-  return Coordinator.start({logDir: path.join(tmpRoot, name), registerTimeoutMs, profile});
+/** `peers`: how many the group will have, as a scenario run tells its coordinator (the agents' flush interval follows). */
+async function coordinator(name: string, profile: 'local' | 'lan' = 'local', registerTimeoutMs = 120_000, peers?: number): Promise<Coordinator> {
+  return Coordinator.start({logDir: path.join(tmpRoot, name), registerTimeoutMs, profile, ...(peers !== undefined ? {expectedPeers: peers} : {})});
 }
 
 /**
@@ -187,7 +188,7 @@ async function groups(sizes: number[], changes: number, hosted: {n: number; perP
     };
     if (phase('spawn')) await bareClients();
     const profile = profileFor(n);
-    const c = await coordinator(`group-${n}`, profile);
+    const c = await coordinator(`group-${n}`, profile, undefined, n + changes);
     let registered = NaN;
     try {
       const names = generateNames(n);
@@ -214,7 +215,7 @@ async function groups(sizes: number[], changes: number, hosted: {n: number; perP
   if (phase('convergence') && hosted) {
     // The expensive group: forming 1,000 peers takes minutes on two cores (scenarios/scale/1000-peers.yaml).
     const {n, perProcess} = hosted;
-    const c = await coordinator(`hosted-${n}`, 'lan', hosted.registerTimeoutMs);
+    const c = await coordinator(`hosted-${n}`, 'lan', hosted.registerTimeoutMs, n);
     try {
       const names = generateNames(n);
       const started = performance.now();

@@ -438,3 +438,35 @@ test('dead and left members are forgotten after deadReapMs; a reaped dead addres
   t.deepEqual(s.drain(), ['joined bob@0']);
   t.deepEqual(s.table.reapedDead(), []);
 });
+
+test("a join's answer is taken in but not passed on, a refutation in it still is, and any other exchange passes on what it teaches", (t) => {
+  const answer: PushPullMember[] = [
+    {n: 'bob', a: `127.0.0.1:${portOf('bob')}`, s: 'alive', i: 0},
+    {n: 'carol', a: `127.0.0.1:${portOf('carol')}`, s: 'dead', i: 2},
+    {n: 'dave', a: `127.0.0.1:${portOf('dave')}`, s: 'left', i: 1},
+    {n: 'erin', a: `127.0.0.1:${portOf('erin')}`, s: 'alive', i: 3},
+    {n: 'me', a: '127.0.0.1:1', s: 'suspect', i: 0},
+  ];
+  const quiet = setup();
+  const loud = setup();
+  for (const s of [quiet, loud]) {
+    s.hear('carol', s.alive('carol', 0), s.alive('dave', 0));
+    s.broadcasts.length = 0;
+    s.drain();
+  }
+  quiet.table.mergeState(answer, 'bob', true, new Set(['bob', 'me']), true);
+  loud.table.mergeState(answer, 'bob', true, new Set(['bob', 'me']));
+  for (const s of [quiet, loud]) {
+    t.is(s.state('bob'), 'alive@0');
+    t.is(s.state('carol'), 'suspect@2', 'a remote dead is a suspicion here, as from any push-pull');
+    t.is(s.state('dave'), 'left@1');
+    t.is(s.state('erin'), 'alive@3');
+    t.is(s.state('me'), 'alive@1', 'refuted');
+  }
+  t.deepEqual(quiet.drain(), loud.drain(), 'the same events either way');
+  t.deepEqual(quiet.broadcasts, [quiet.alive('me', 1, 1)], 'only the refutation about itself goes out');
+  t.true(loud.broadcasts.length >= 5, 'any other exchange passes on what it teaches');
+  // News heard afterwards by gossip is passed on as ever.
+  quiet.hear('bob', quiet.alive('frank', 0));
+  t.deepEqual(quiet.broadcasts.at(-1), quiet.alive('frank', 0));
+});

@@ -50,3 +50,22 @@ test('every member entry the decoder accepts serialises within MAX_MEMBER_ENTRY_
   t.notThrows(() => decodePushPull(longest));
   t.true(Buffer.byteLength(JSON.stringify(longest.members[0])) + 1 <= MAX_MEMBER_ENTRY_BYTES);
 });
+
+test('updates travel as tuples and decode to the same updates as the object form, which is still taken', async (t) => {
+  const {toWire} = await import('../src/membership/messages.js');
+  const updates = [
+    {k: 'alive', n: 'peer-123', i: 0, a: '127.0.0.1:40000'},
+    {k: 'suspect', n: 'bob', i: 7, f: 'carol'},
+    {k: 'dead', n: 'bob', i: 8, f: 'dave'},
+    {k: 'left', n: 'erin', i: MAX_INCARNATION},
+  ] as const;
+  const wire = updates.map((u) => toWire(u));
+  t.deepEqual(wire[0], ['a', 'peer-123', 0, '127.0.0.1:40000']);
+  const gossip = (u: unknown[]) => decodeUdp(Buffer.from(JSON.stringify({t: 'gossip', f: 'x', u})));
+  t.deepEqual(gossip(wire), {t: 'gossip', f: 'x', u: updates});
+  t.deepEqual(gossip([...updates]), {t: 'gossip', f: 'x', u: updates});
+  t.true(JSON.stringify(wire[0]).length < JSON.stringify(updates[0]).length * 0.7, 'about a third shorter');
+  for (const bad of [['x', 'bob', 1], ['a', 'bob', 1], ['l', 'bob', 1, 'extra'], ['s', 'bob', -1, 'carol'], ['a', 'bad name', 1, '127.0.0.1:1'], ['d', 'bob', 1, 7], []]) {
+    t.throws(() => gossip([bad]), {instanceOf: MalformedMessage}, JSON.stringify(bad));
+  }
+});

@@ -12,9 +12,11 @@
  */
 import type {Update} from './messages.js';
 
-interface Entry {
+interface Entry<T> {
   update: Update;
-  /** Encoded length, counted once: take() runs for every packet sent. */
+  /** As it goes into a datagram, encoded once: take() runs for every packet sent. */
+  encoded: T;
+  /** Encoded length, counted once. */
   bytes: number;
   transmits: number;
   /** Replaced by newer news, or sent its limit of times: skipped, and dropped from its list when next passed. */
@@ -24,20 +26,25 @@ interface Entry {
 /** Below this many bytes left, no update fits (the smallest is a type, a name and an incarnation). */
 const SMALLEST_UPDATE_BYTES = 16;
 
-export class BroadcastQueue {
-  readonly #entries = new Map<string, Entry>();
+/** T: an update as the datagram carries it (by default the Update itself). */
+export class BroadcastQueue<T = Update> {
+  readonly #entries = new Map<string, Entry<T>>();
   /** By transmit count; each list oldest first, so its end is the newest (memberlist sends newer news first among equals). */
-  #byTransmits: Entry[][] = [];
+  #byTransmits: Entry<T>[][] = [];
   /** Gone entries still sitting in some list: when they outnumber the live ones, the lists are rebuilt. */
   #gone = 0;
 
   /** @param onQueue called after each queue(), so the owner can wake its gossip timer. */
-  constructor(readonly onQueue: () => void = () => {}) {}
+  constructor(
+    readonly onQueue: () => void = () => {},
+    private readonly encode: (update: Update) => T = (update) => update as unknown as T,
+  ) {}
 
   queue(update: Update): void {
     const old = this.#entries.get(update.n);
     if (old) this.#retire(old);
-    const entry: Entry = {update, bytes: JSON.stringify(update).length + 1, transmits: 0, gone: false};
+    const encoded = this.encode(update);
+    const entry: Entry<T> = {update, encoded, bytes: JSON.stringify(encoded).length + 1, transmits: 0, gone: false};
     this.#entries.set(update.n, entry);
     (this.#byTransmits[0] ??= []).push(entry);
     if (this.#gone > 2 * this.#entries.size + 64) this.#compact();
@@ -49,14 +56,14 @@ export class BroadcastQueue {
   }
 
   /** Takes the updates that fit in `budgetBytes`, least-sent first, counting one transmission for each. */
-  take(budgetBytes: number, limit: number): Update[] {
-    const out: Update[] = [];
+  take(budgetBytes: number, limit: number): T[] {
+    const out: T[] = [];
     let used = 0;
-    const promoted: Entry[] = [];
+    const promoted: Entry<T>[] = [];
     for (let t = 0; t < this.#byTransmits.length && budgetBytes - used >= SMALLEST_UPDATE_BYTES; t++) {
       const list = this.#byTransmits[t];
       if (!list || list.length === 0) continue;
-      const tooBig: Entry[] = [];
+      const tooBig: Entry<T>[] = [];
       let i = list.length - 1;
       for (; i >= 0 && budgetBytes - used >= SMALLEST_UPDATE_BYTES; i--) {
         const entry = list[i]!;
@@ -74,7 +81,7 @@ export class BroadcastQueue {
           continue;
         }
         used += entry.bytes;
-        out.push(entry.update);
+        out.push(entry.encoded);
         entry.transmits++;
         if (entry.transmits >= limit) this.#drop(entry);
         else promoted.push(entry);
@@ -98,12 +105,12 @@ export class BroadcastQueue {
   }
 
   /** Sent its limit of times: out of the queue (it leaves its list as the take that sent it last rebuilds it). */
-  #drop(entry: Entry): void {
+  #drop(entry: Entry<T>): void {
     if (this.#entries.get(entry.update.n) === entry) this.#entries.delete(entry.update.n);
   }
 
   /** Replaced while still in a list: skipped there until a take or a compaction passes it. */
-  #retire(entry: Entry): void {
+  #retire(entry: Entry<T>): void {
     entry.gone = true;
     this.#gone++;
   }

@@ -5,12 +5,12 @@
  */
 import {retransmitLimit} from '../config.js';
 import {BroadcastQueue} from './broadcast-queue.js';
-import type {Update} from './messages.js';
+import type {Update, WireUpdate} from './messages.js';
+import {toWire} from './messages.js';
 import type {ProtocolContext} from './run-state.js';
-import {shuffle} from './shuffle.js';
 
 export class Gossip {
-  readonly #queue = new BroadcastQueue(() => this.arm());
+  readonly #queue = new BroadcastQueue<WireUpdate>(() => this.arm(), toWire);
   #timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly context: ProtocolContext) {}
@@ -25,7 +25,7 @@ export class Gossip {
   }
 
   /** The queued updates that fit in one datagram, each counted as sent once; undefined when there are none. */
-  piggyback(): Update[] | undefined {
+  piggyback(): WireUpdate[] | undefined {
     const limit = this.context.policy.retransmitLimit(retransmitLimit(this.context.config, this.context.table.liveCount()));
     const updates = this.#queue.take(this.context.config.maxPacketBytes - 200, limit);
     return updates.length > 0 ? updates : undefined;
@@ -59,7 +59,7 @@ export class Gossip {
 
   #gossip(): void {
     if (this.#queue.size === 0) return;
-    const targets = shuffle(this.context.table.others()).slice(0, this.context.config.gossipNodes);
+    const targets = this.context.table.sampleOthers(this.context.config.gossipNodes);
     for (const target of targets) {
       const updates = this.piggyback();
       if (!updates) return;

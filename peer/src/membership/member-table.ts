@@ -47,6 +47,8 @@ export const LIVE: readonly MemberState[] = ['alive', 'suspect'];
 interface Record_ {
   name: string;
   address: Address;
+  /** `address` as it goes on the wire, formatted once: every alive update heard is compared with it. */
+  wire: string;
   state: MemberState;
   incarnation: number;
   since: number;
@@ -121,6 +123,19 @@ export class MemberTable {
   /** Dead members #reap forgot, by name, oldest first: still reconnect targets (at most maxMembers). */
   readonly #reapedDead = new Map<string, Address>();
   #leaving = false;
+  /**
+   * Set while a join's answer is merged: what it says about others is not
+   * passed on. It is the group's own state, which the group has; memberlist
+   * queues all of it again, so every newcomer of a mass join sends the whole
+   * group λ·log N times: at a thousand members, half of all the gossip of
+   * forming, for news nobody lacked. The newcomer's own record, which is news,
+   * is spread by the contact that learned it and by the newcomer itself, and a
+   * refutation about itself always goes out. Every other exchange (periodic,
+   * reconnect, the answer to someone else's) still passes on what it teaches:
+   * that is how a healed partition merges.
+   */
+  #quiet = false;
+  #liveCache: Record_[] | undefined;
 
   constructor(options: MemberTableOptions) {
     this.name = options.name;
@@ -131,7 +146,7 @@ export class MemberTable {
     this.#policy = options.policy ?? correctPolicy;
     this.#broadcast = options.broadcast ?? (() => {});
     this.#viewChanged = options.viewChanged ?? (() => {});
-    this.#members.set(this.name, {name: this.name, address: options.address, state: 'alive', incarnation: 0, since: this.#clock.now()});
+    this.#members.set(this.name, {name: this.name, address: options.address, wire: formatAddress(options.address), state: 'alive', incarnation: 0, since: this.#clock.now()});
   }
 
   // --- views ---------------------------------------------------------------
@@ -171,9 +186,36 @@ export class MemberTable {
 
   /** Size of the live set, without building it: this runs for every packet sent. */
   liveCount(): number {
-    let n = 0;
-    for (const r of this.#members.values()) if (r.state === 'alive' || r.state === 'suspect') n++;
-    return n;
+    return this.#live().length + (this.#self().state === 'alive' || this.#self().state === 'suspect' ? 1 : 0);
+  }
+
+  /**
+   * Up to k distinct live members other than this peer, at random: the
+   * gossip targets, picked five times a second by every member. Copying and
+   * shuffling the whole live set for three of a thousand was most of the cost
+   * of a gossip round.
+   */
+  sampleOthers(k: number): Member[] {
+    const live = this.#live();
+    if (live.length <= k) return [...live];
+    const picked = new Set<number>();
+    while (picked.size < k) picked.add(Math.floor(Math.random() * live.length));
+    return [...picked].map((i) => live[i]!);
+  }
+
+  /** Other members alive or suspect, rebuilt only after a change (#changed): read, never handed out to be changed. */
+  #live(): readonly Record_[] {
+    if (this.#liveCache === undefined) {
+      const out: Record_[] = [];
+      for (const r of this.#members.values()) if (r.name !== this.name && (r.state === 'alive' || r.state === 'suspect')) out.push(r);
+      this.#liveCache = out;
+    }
+    return this.#liveCache;
+  }
+
+  /** A member came, went or changed state: the cached live set is stale. */
+  #changed(): void {
+    this.#liveCache = undefined;
   }
 
   /**
@@ -194,7 +236,7 @@ export class MemberTable {
 
   /** The whole table as push-pull sends it. */
   localState(): PushPullMember[] {
-    return [...this.#members.values()].map((r) => ({n: r.name, a: formatAddress(r.address), s: r.state, i: r.incarnation}));
+    return [...this.#members.values()].map((r) => ({n: r.name, a: r.wire, s: r.state, i: r.incarnation}));
   }
 
   /** This peer's own `alive`, as it announces itself when it starts. */
@@ -216,14 +258,19 @@ export class MemberTable {
    * peer started, which may introduce as many members as the table holds.
    * `trusted`: the members whose news may go beyond MAX_INCARNATION_STEP (Intake.trusted).
    */
-  mergeState(members: readonly PushPullMember[], from: string, solicited: boolean, trusted?: ReadonlySet<string>): void {
+  mergeState(members: readonly PushPullMember[], from: string, solicited: boolean, trusted?: ReadonlySet<string>, quiet = false): void {
     const intake: Intake = {from, pushPull: true, solicited, newMembers: solicited ? Infinity : this.#config.maxNewMembersPerPushPull, ...(trusted ? {trusted} : {})};
-    for (const m of members) {
-      const update: Update =
-        m.s === 'alive' ? {k: 'alive', n: m.n, i: m.i, a: m.a}
-        : m.s === 'left' ? {k: 'left', n: m.n, i: m.i}
-        : {k: 'suspect', n: m.n, i: m.i, f: from};
-      this.#apply(update, intake);
+    this.#quiet = quiet;
+    try {
+      for (const m of members) {
+        const update: Update =
+          m.s === 'alive' ? {k: 'alive', n: m.n, i: m.i, a: m.a}
+          : m.s === 'left' ? {k: 'left', n: m.n, i: m.i}
+          : {k: 'suspect', n: m.n, i: m.i, f: from};
+        this.#apply(update, intake);
+      }
+    } finally {
+      this.#quiet = false;
     }
   }
 
@@ -244,6 +291,7 @@ export class MemberTable {
     this.#leaving = true;
     const self = this.#self();
     self.state = 'left';
+    this.#changed();
     self.since = this.#clock.now();
     this.#events.emit('left', {name: this.name, incarnation: self.incarnation, at: this.#clock.now()});
     return {k: 'left', n: this.name, i: self.incarnation};
@@ -256,6 +304,7 @@ export class MemberTable {
     if (self.incarnation < MAX_INCARNATION) self.incarnation++;
     else this.refusals.unbeatable++;
     self.state = 'alive';
+    this.#changed();
     self.since = this.#clock.now();
     this.#leaving = false;
     this.#events.emit('alive', {name: this.name, address: self.address, incarnation: self.incarnation, previous: 'left', at: this.#clock.now()});
@@ -273,6 +322,7 @@ export class MemberTable {
     for (const [name, record] of this.#members) {
       if (name === this.name || (record.state !== 'dead' && record.state !== 'left') || record.since > cutoff) continue;
       this.#members.delete(name);
+      this.#changed();
       if (record.state === 'dead') {
         this.#reapedDead.delete(name);
         this.#reapedDead.set(name, record.address);
@@ -291,6 +341,11 @@ export class MemberTable {
   }
 
   // --- the rules -----------------------------------------------------------
+
+  /** News about another member, passed on unless it came with a join's answer (#quiet). */
+  #passOn(update: Update): void {
+    if (!this.#quiet) this.#broadcast(update);
+  }
 
   #self(): Record_ {
     return this.#members.get(this.name)!;
@@ -330,7 +385,7 @@ export class MemberTable {
     switch (update.k) {
       case 'alive': {
         // Most alive updates a member hears are old news; the incarnation says so before the address is parsed.
-        if (known && !this.#policy.aliveOverrides(update.i, known.incarnation, known.state) && (update.i < known.incarnation || update.a === formatAddress(known.address))) return;
+        if (known && !this.#policy.aliveOverrides(update.i, known.incarnation, known.state) && (update.i < known.incarnation || update.a === (known as Record_).wire)) return;
         const address = parseAddress(update.a);
         if (address) this.#onAlive(update.n, update.i, address);
         return;
@@ -357,10 +412,12 @@ export class MemberTable {
     const now = this.#clock.now();
     const current = this.#members.get(name);
     if (!current) {
-      this.#members.set(name, {name, address, state: 'alive', incarnation, since: now});
+      const wire = formatAddress(address);
+      this.#members.set(name, {name, address, wire, state: 'alive', incarnation, since: now});
+      this.#changed();
       this.#reapedDead.delete(name);
-      this.#broadcast({k: 'alive', n: name, i: incarnation, a: formatAddress(address)});
-      this.#log.info('swim', `${name} joined at ${formatAddress(address)}`);
+      this.#passOn({k: 'alive', n: name, i: incarnation, a: wire});
+      this.#log.info('swim', `${name} joined at ${wire}`);
       this.#viewChanged();
       this.#events.emit('joined', {name, address, incarnation, at: now});
       return;
@@ -377,9 +434,13 @@ export class MemberTable {
     current.suspicion?.cancel();
     delete current.suspicion;
     current.incarnation = incarnation;
-    current.address = address;
+    if (moved) {
+      current.address = address;
+      current.wire = formatAddress(address);
+    }
     current.state = 'alive';
-    this.#broadcast({k: 'alive', n: name, i: incarnation, a: formatAddress(address)});
+    this.#changed();
+    this.#passOn({k: 'alive', n: name, i: incarnation, a: current.wire});
     if (previous !== 'alive') {
       current.since = now;
       // A refuted suspicion leaves the live set as it was; a member back from dead or left changes it.
@@ -398,7 +459,7 @@ export class MemberTable {
     if (current.state === 'dead' || current.state === 'left') return;
     if (name === this.name) return this.#refute(incarnation);
     if (current.state === 'suspect' && current.suspicion) {
-      if (current.suspicion.confirm(from)) this.#broadcast({k: 'suspect', n: name, i: incarnation, f: from});
+      if (current.suspicion.confirm(from)) this.#passOn({k: 'suspect', n: name, i: incarnation, f: from});
       return;
     }
     const now = this.#clock.now();
@@ -406,6 +467,7 @@ export class MemberTable {
     const expected = Math.max(0, Math.min(this.#config.indirectChecks, n - 2));
     current.incarnation = incarnation;
     current.state = 'suspect';
+    this.#changed();
     current.since = now;
     const [minMs, maxMs] = this.#policy.suspicionBounds(suspicionMinMs(this.#config, n), suspicionMaxMs(this.#config, n));
     current.suspicion = new Suspicion(
@@ -422,7 +484,7 @@ export class MemberTable {
       },
       this.#clock,
     );
-    this.#broadcast({k: 'suspect', n: name, i: incarnation, f: from});
+    this.#passOn({k: 'suspect', n: name, i: incarnation, f: from});
     this.#log.info('swim', `suspect ${name} at incarnation ${incarnation} (reported by ${from})`);
     this.#events.emit('suspect', {name, incarnation, from, at: now});
   }
@@ -443,9 +505,10 @@ export class MemberTable {
     delete current.suspicion;
     current.incarnation = incarnation;
     current.state = left ? 'left' : 'dead';
+    this.#changed();
     current.since = now;
     this.#viewChanged();
-    this.#broadcast(left ? {k: 'left', n: name, i: incarnation} : {k: 'dead', n: name, i: incarnation, f: from});
+    this.#passOn(left ? {k: 'left', n: name, i: incarnation} : {k: 'dead', n: name, i: incarnation, f: from});
     if (left) {
       this.#log.info('swim', `${name} left`);
       this.#events.emit('left', {name, incarnation, at: now});
@@ -461,5 +524,5 @@ function view(r: Record_): Member {
 }
 
 function aliveUpdate(r: Record_): Update {
-  return {k: 'alive', n: r.name, i: r.incarnation, a: formatAddress(r.address)};
+  return {k: 'alive', n: r.name, i: r.incarnation, a: r.wire};
 }

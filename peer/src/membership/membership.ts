@@ -23,7 +23,7 @@ import {Gossip} from './gossip.js';
 import {LIVE, MemberTable} from './member-table.js';
 import type {MembershipRefusals} from './member-table.js';
 import type {UdpMessage} from './messages.js';
-import {MalformedMessage, decodeUdp} from './messages.js';
+import {MalformedMessage, decodeUdp, toWire} from './messages.js';
 import {Prober} from './probe.js';
 import {PushPull} from './push-pull.js';
 import type {ProtocolContext, RunState} from './run-state.js';
@@ -187,7 +187,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.#gossip.clear();
     if (this.#policy.announcesLeave) {
       this.#gossip.queue(update);
-      for (const member of recipients) this.transport.sendUdp(member.address, {t: 'gossip', f: this.name, u: [update]});
+      const wire = [toWire(update)];
+      for (const member of recipients) this.transport.sendUdp(member.address, {t: 'gossip', f: this.name, u: wire});
     }
     const generation = this.#generation;
     await new Promise((r) => setTimeout(r, this.config.leavePropagateMs));

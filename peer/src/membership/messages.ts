@@ -14,6 +14,31 @@ export type Update =
   | {k: 'dead'; n: string; i: number; f: string}
   | {k: 'left'; n: string; i: number};
 
+/**
+ * An update as it travels: a tuple, not an object. At a thousand members a
+ * group forming sends some eight million updates, twenty to a 1,400-byte
+ * datagram as objects; as tuples (`["a","peer-123",0,"127.0.0.1:40000"]`)
+ * about a third more fit, so a third fewer datagrams carry the same news,
+ * and each is cheaper to build and parse. Decoding still takes the object
+ * form (`{"k":"alive",...}`), which a person writes by hand more easily.
+ */
+export type WireUpdate = ['a', string, number, string] | ['s', string, number, string] | ['d', string, number, string] | ['l', string, number];
+
+export function toWire(update: Update): WireUpdate {
+  switch (update.k) {
+    case 'alive':
+      return ['a', update.n, update.i, update.a];
+    case 'suspect':
+      return ['s', update.n, update.i, update.f];
+    case 'dead':
+      return ['d', update.n, update.i, update.f];
+    case 'left':
+      return ['l', update.n, update.i];
+  }
+}
+
+const WIRE_KINDS = {a: 'alive', s: 'suspect', d: 'dead', l: 'left'} as const;
+
 export interface ChatMessage {
   /** Unique id: `${sender}:${epoch}:${seq}`. */
   id: string;
@@ -32,6 +57,9 @@ export interface ChatMessage {
   /** The message this one answers; always one of `deps`. */
   replyTo?: string;
 }
+
+/** A membership datagram as it is sent: its piggybacked updates in the wire form. */
+export type OutgoingUdpMessage = UdpMessage extends infer M ? (M extends {u?: Update[]} ? Omit<M, 'u'> & {u?: WireUpdate[]} : M) : never;
 
 export type UdpMessage =
   | {t: 'ping'; s: number; f: string; to: string; a: string; u?: Update[]}
@@ -109,7 +137,13 @@ export function isValidName(name: string): boolean {
   return NAME.test(name);
 }
 
-function checkUpdate(u: unknown): Update {
+function checkUpdate(raw: unknown): Update {
+  let u: unknown = raw;
+  if (Array.isArray(raw)) {
+    const kind = WIRE_KINDS[raw[0] as keyof typeof WIRE_KINDS];
+    need(kind !== undefined && raw.length === (kind === 'left' ? 3 : 4), 'update is not a known tuple');
+    u = kind === 'alive' ? {k: kind, n: raw[1], i: raw[2], a: raw[3]} : kind === 'left' ? {k: kind, n: raw[1], i: raw[2]} : {k: kind, n: raw[1], i: raw[2], f: raw[3]};
+  }
   need(isObject(u), 'update is not an object');
   need(isName(u.n) && isInc(u.i), 'update lacks name or incarnation');
   switch (u.k) {
@@ -128,10 +162,11 @@ function checkUpdate(u: unknown): Update {
   return u as Update;
 }
 
-function checkUpdates(u: unknown, required: boolean): void {
-  if (u === undefined && !required) return;
+/** The updates of a datagram, each as an Update whichever form it came in; undefined when absent and allowed to be. */
+function checkUpdates(u: unknown, required: boolean): Update[] | undefined {
+  if (u === undefined && !required) return undefined;
   need(Array.isArray(u) && u.length <= 1000, 'updates is not a list');
-  u.forEach(checkUpdate);
+  return u.map(checkUpdate);
 }
 
 /** The most ids a chat message may depend on (the event contract's bound too). */
@@ -189,19 +224,19 @@ export function decodeUdp(buf: Buffer): UdpMessage {
   switch (msg.t) {
     case 'ping':
       need(isSeq(msg.s) && isName(msg.f) && isName(msg.to) && isAddr(msg.a), 'bad ping');
-      checkUpdates(msg.u, false);
+      if (msg.u !== undefined) msg.u = checkUpdates(msg.u, false);
       break;
     case 'ack':
       need(isSeq(msg.s) && isName(msg.f), 'bad ack');
-      checkUpdates(msg.u, false);
+      if (msg.u !== undefined) msg.u = checkUpdates(msg.u, false);
       break;
     case 'ping-req':
       need(isSeq(msg.s) && isName(msg.f) && isAddr(msg.a) && isName(msg.to) && isAddr(msg.ta), 'bad ping-req');
-      checkUpdates(msg.u, false);
+      if (msg.u !== undefined) msg.u = checkUpdates(msg.u, false);
       break;
     case 'gossip':
       need(isName(msg.f), 'bad gossip');
-      checkUpdates(msg.u, true);
+      msg.u = checkUpdates(msg.u, true);
       break;
     case 'chat':
       need(Array.isArray(msg.m) && msg.m.length <= 10_000, 'bad chat');

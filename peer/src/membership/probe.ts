@@ -5,7 +5,7 @@
  */
 import type {Gossip} from './gossip.js';
 import type {Member} from './types.js';
-import type {UdpMessage} from './messages.js';
+import type {OutgoingUdpMessage, UdpMessage} from './messages.js';
 import type {ProtocolContext} from './run-state.js';
 import {shuffle} from './shuffle.js';
 import type {Address} from './types.js';
@@ -94,7 +94,7 @@ export class Prober {
     this.#send(target, {t: 'ping', s: seq, f: this.context.name, to: message.to, a: formatAddress(this.context.transport.address), u: this.gossip.piggyback()});
   }
 
-  #send(to: Address, message: UdpMessage): void {
+  #send(to: Address, message: OutgoingUdpMessage): void {
     this.context.transport.sendUdp(to, message);
   }
 

@@ -49,7 +49,8 @@ export class PushPull {
     if (partner !== undefined && reply.f === partner) trusted.add(partner);
     // Read when the answer arrives: once one seed's answer made this peer refute, the others are ordinary news.
     if (join && this.context.table.self.incarnation === 0) trusted.add(this.context.name);
-    this.context.table.mergeState(reply.members, reply.f, true, trusted);
+    // A join's answer is the group's state: taken in, not passed on (MemberTable.#quiet).
+    this.context.table.mergeState(reply.members, reply.f, true, trusted, join);
   }
 
   async onRequest(raw: unknown, verdict: (announced: Address) => {action: string; ms?: number}): Promise<PushPullResponse | undefined> {
