@@ -55,7 +55,12 @@ async function call(base: string, path: string, body: unknown, timeoutMs: number
 }
 
 /** Registers with the service and returns the contacts it gave, as addresses. */
-export async function bootstrapJoin(base: string, name: string, address: string, timeoutMs = 10_000): Promise<{contacts: BootstrapContact[]; seeds: Address[]}> {
+/**
+ * The join waits up to 30 s for the service: the coordinator that serves it
+ * answers a thousand newcomers late, not never, and a newcomer that gave up
+ * and asked again was one more request in its queue.
+ */
+export async function bootstrapJoin(base: string, name: string, address: string, timeoutMs = 30_000): Promise<{contacts: BootstrapContact[]; seeds: Address[]}> {
   const payload = (await call(base, '/join', {name, address}, timeoutMs)) as {contacts?: BootstrapContact[]};
   const contacts = Array.isArray(payload?.contacts) ? payload.contacts : [];
   const seeds = contacts.map((c) => parseAddress(c.address)).filter((a): a is Address => a !== undefined);

@@ -7,7 +7,7 @@
  */
 import test from 'ava';
 import dgram from 'node:dgram';
-import {MAX_DEADLINE_EXTENSIONS, fairDelay} from '../src/membership/probe.js';
+import {MAX_DEADLINE_EXTENSIONS, fairDelay} from '../src/membership/fair-deadline.js';
 
 function busy(ms: number): void {
   const until = performance.now() + ms;

@@ -155,25 +155,59 @@ export class Membership extends EventEmitter<MembershipEvents> {
     );
   }
 
-  /** Joins through the given seeds with a push-pull each; returns how many answered. */
-  async join(seeds: readonly Address[]): Promise<{contacted: number; errors: string[]}> {
+  /**
+   * Joins through the given seeds with a push-pull each; returns how many
+   * answered. With `hedgeMs`, one seed at a time instead, in the order given:
+   * the next is asked when the one before failed or has not answered within
+   * hedgeMs, and the join is done at the first answer (a slower exchange still
+   * under way finishes unawaited). One full state is all a newcomer needs,
+   * and bootstrap contacts are everyone's: a thousand newcomers asking all of
+   * them at once held every answer up past its deadline, while waiting out a
+   * whole deadline before the next seed left a newcomer outside for 10 s.
+   */
+  async join(seeds: readonly Address[], options: {hedgeMs?: number} = {}): Promise<{contacted: number; errors: string[]}> {
     if (this.#table.leaving) this.#rejoin();
     else if (!this.#running) this.start();
     const errors: string[] = [];
     let contacted = 0;
     const others = seeds.filter((seed) => !sameAddress(seed, this.transport.address));
-    await Promise.all(
-      others.map(async (seed) => {
-        try {
-          await this.#pushPull.exchange(seed, true);
-          // The first answer makes us part of the group; a dead seed must not delay saying so.
-          if (++contacted === 1) this.emit('contacted', {via: formatAddress(seed), seeds: others.length, at: Date.now()});
-        } catch (error) {
-          errors.push(`${formatAddress(seed)}: ${error instanceof Error ? error.message : String(error)}`);
+    const ask = async (seed: Address) => {
+      try {
+        await this.#pushPull.exchange(seed, true);
+        // The first answer makes us part of the group; a dead seed must not delay saying so.
+        if (++contacted === 1) this.emit('contacted', {via: formatAddress(seed), seeds: others.length, at: Date.now()});
+        return true;
+      } catch (error) {
+        errors.push(`${formatAddress(seed)}: ${error instanceof Error ? error.message : String(error)}`);
+        return false;
+      }
+    };
+    if (options.hedgeMs === undefined) {
+      await Promise.all(others.map(ask));
+      return {contacted, errors};
+    }
+    const hedgeMs = options.hedgeMs;
+    await new Promise<void>((resolve) => {
+      let next = 0;
+      let pending = 0;
+      const askNext = () => {
+        if (contacted > 0 || next >= others.length) {
+          if (contacted > 0 || pending === 0) resolve();
+          return;
         }
-      }),
-    );
-    return {contacted, errors};
+        const seed = others[next++]!;
+        pending++;
+        const hedge = setTimeout(askNext, hedgeMs);
+        void ask(seed).then((answered) => {
+          clearTimeout(hedge);
+          pending--;
+          if (answered) resolve();
+          else askNext();
+        });
+      };
+      askNext();
+    });
+    return {contacted, errors: [...errors]};
   }
 
   /**

@@ -7,6 +7,7 @@ import type {Gossip} from './gossip.js';
 import type {Member} from './types.js';
 import type {OutgoingUdpMessage, UdpMessage} from './messages.js';
 import type {ProtocolContext} from './run-state.js';
+import {fairDelay} from './fair-deadline.js';
 import {shuffle} from './shuffle.js';
 import type {Address} from './types.js';
 import {formatAddress} from './types.js';
@@ -158,56 +159,4 @@ export class Prober {
     if (acked || !this.context.run.active()) return;
     this.context.table.missedAck(target.name, incarnation);
   }
-}
-
-/** How many times a probe's deadline is moved on because this process was not running when it fell due. */
-export const MAX_DEADLINE_EXTENSIONS = 3;
-
-/**
- * A probe's deadline, judged fairly to the target. Two things can make it
- * pass while the answer is already here:
- *
- * - Node runs due timers before it reads the sockets, so after any stall the
- *   timeout fires first and the ack waiting in the socket is read after the
- *   verdict. The deadline settles only once the sockets have been read
- *   (setImmediate runs after the poll phase).
- * - A timer that fires late says this process was not running: busy, or
- *   descheduled among hundreds of members on a few cores. The target, most
- *   likely starved by the same machine, had no fair window to answer in. When
- *   the timer fires more than half its length late, the window starts again,
- *   up to MAX_DEADLINE_EXTENSIONS times.
- *
- * Accusing others for its own slowness is how a starved group turns into a
- * storm of suspicions and refutations (Lifeguard's observation); a slow prober
- * now probes more slowly instead, and a member that is really gone is still
- * found once the prober runs on time.
- *
- * Cancelling clears the timer: a probe acked in time leaves no wake-up behind.
- */
-export function fairDelay(ms: number, now: () => number = () => performance.now()): {promise: Promise<void>; cancel(): void} {
-  let timer: NodeJS.Timeout | undefined;
-  let immediate: NodeJS.Immediate | undefined;
-  let cancelled = false;
-  const promise = new Promise<void>((resolve) => {
-    const arm = (extensions: number) => {
-      const due = now() + ms;
-      timer = setTimeout(() => {
-        if (cancelled) return;
-        const late = now() - due;
-        if (late > ms / 2 && extensions < MAX_DEADLINE_EXTENSIONS) return arm(extensions + 1);
-        immediate = setImmediate(() => {
-          if (!cancelled) resolve();
-        });
-      }, ms);
-    };
-    arm(0);
-  });
-  return {
-    promise,
-    cancel: () => {
-      cancelled = true;
-      clearTimeout(timer);
-      if (immediate) clearImmediate(immediate);
-    },
-  };
 }

@@ -8,6 +8,7 @@ import {pushPullIntervalMs} from '../config.js';
 import type {PushPullRequest, PushPullResponse} from './messages.js';
 import {decodePushPull, decodePushPullReply} from './messages.js';
 import type {ProtocolContext} from './run-state.js';
+import {EncodedReply} from './transport.js';
 import {shuffle} from './shuffle.js';
 import type {Address} from './types.js';
 import {formatAddress, parseAddress} from './types.js';
@@ -19,6 +20,16 @@ export class PushPull {
   #pullSoon: () => void = () => {};
   #viewChangedAt = 0;
   #lastPushPullAt = 0;
+  /**
+   * This peer's full state as its answer to a push-pull, kept for a short
+   * while (#answerTtlMs). The first members to register are every newcomer's
+   * bootstrap contacts: a thousand joining at once sent each of them a few
+   * hundred requests within seconds, and building and encoding a
+   * thousand-member state for each (2-3 ms) held their answers up past the
+   * 10 s deadline. Anti-entropy loses nothing by an answer a second old: what
+   * changed since comes by gossip, as it does to everyone.
+   */
+  #answer: {json: string; at: number} | undefined;
 
   constructor(private readonly context: ProtocolContext) {}
 
@@ -53,7 +64,7 @@ export class PushPull {
     this.context.table.mergeState(reply.members, reply.f, true, trusted, join);
   }
 
-  async onRequest(raw: unknown, verdict: (announced: Address) => {action: string; ms?: number}): Promise<PushPullResponse | undefined> {
+  async onRequest(raw: unknown, verdict: (announced: Address) => {action: string; ms?: number}): Promise<EncodedReply | undefined> {
     const request = decodePushPull(raw);
     const announced = parseAddress(request.a);
     if (announced) {
@@ -62,9 +73,23 @@ export class PushPull {
       if (v.action === 'delay') await delay(v.ms ?? 0);
     }
     if (!this.context.run.active()) return undefined;
-    const reply: PushPullResponse = {t: 'push-pull-reply', f: this.context.name, members: this.context.table.localState()};
+    const reply = this.#encodedAnswer();
     this.context.table.mergeState(request.members, request.f, false);
     return reply;
+  }
+
+  /** How long an encoded answer is reused: a second at most, and a quarter of the push-pull interval. */
+  get #answerTtlMs(): number {
+    return Math.min(1000, this.context.config.pushPullIntervalMs / 4);
+  }
+
+  #encodedAnswer(): EncodedReply {
+    const now = performance.now();
+    if (!this.#answer || now - this.#answer.at > this.#answerTtlMs) {
+      const reply: PushPullResponse = {t: 'push-pull-reply', f: this.context.name, members: this.context.table.localState()};
+      this.#answer = {json: JSON.stringify(reply), at: now};
+    }
+    return new EncodedReply(this.#answer.json);
   }
 
   async #periodic(): Promise<void> {

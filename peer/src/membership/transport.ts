@@ -7,6 +7,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import {EventEmitter} from 'node:events';
+import {fairDelay} from './fair-deadline.js';
 import type {Address} from './types.js';
 import {formatAddress} from './types.js';
 
@@ -63,6 +64,11 @@ export interface TransportLimits {
    * an idle timeout alone lets a slow sender hold a connection for ever.
    */
   readDeadlineMs: number;
+}
+
+/** A reply already encoded as JSON, sent as it is: what many requests share is encoded once. */
+export class EncodedReply {
+  constructor(readonly json: string) {}
 }
 
 export type TcpHandler = (request: unknown, remote: (announced: Address) => LinkVerdict) => Promise<unknown>;
@@ -170,9 +176,11 @@ export class Transport extends EventEmitter<TransportEvents> {
       const socket = net.connect({host: to.host, port: to.port, ...(isWildcard(this.address.host) ? {} : {localAddress: this.address.host})});
       const chunks: Buffer[] = [];
       let size = 0;
-      const timer = setTimeout(() => fail(new Error(`push-pull with ${formatAddress(to)} timed out after ${timeoutMs} ms`)), Math.max(1, deadline - Date.now()));
+      // Fair to the partner (fair-deadline.ts): an answer already in the socket is read before it counts as late.
+      const timer = fairDelay(Math.max(1, deadline - Date.now()));
+      void timer.promise.then(() => fail(new Error(`push-pull with ${formatAddress(to)} timed out after ${timeoutMs} ms`)));
       const fail = (error: Error) => {
-        clearTimeout(timer);
+        timer.cancel();
         socket.destroy();
         reject(error);
       };
@@ -193,7 +201,7 @@ export class Transport extends EventEmitter<TransportEvents> {
         chunks.push(chunk);
       });
       socket.on('end', () => {
-        clearTimeout(timer);
+        timer.cancel();
         try {
           resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
         } catch {
@@ -281,7 +289,7 @@ export class Transport extends EventEmitter<TransportEvents> {
   }
 
   #reply(socket: net.Socket, response: unknown): void {
-    const payload = Buffer.from(JSON.stringify(response));
+    const payload = Buffer.from(response instanceof EncodedReply ? response.json : JSON.stringify(response));
     this.stats.tcpOutBytes += payload.length;
     socket.end(payload);
   }
