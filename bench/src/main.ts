@@ -680,15 +680,18 @@ async function reportPhase(events: number): Promise<void> {
 // --- scale scenarios ---------------------------------------------------------------------------
 
 /**
- * The scenarios in scenarios/scale (200 processes, 100 peers chatting, 1,000
- * peers in peer hosts), run as a user runs them: through `peerlab run`. Not
- * part of CI; a figure each, met when the scenario passes.
+ * The 2,000-peer scenario of scenarios/scale, run as a user runs it: through
+ * `peerlab run`. Not part of CI; met when it passes, and timed against the
+ * 1,000-peer group. The other scale scenarios are a user's to run: the bench
+ * already starts 200 processes (the spawn phase) and watches 50 peers chat
+ * for false deaths (the detection phase), and running them again here took
+ * the 95 s that kept the whole run over ten minutes.
  */
 async function scale(): Promise<void> {
   const out = path.join(tmpRoot, 'scale');
   const bin = path.join(root, 'test-server/bin/peerlab.mjs');
   // 1000-peers.yaml is the convergence phase's hosted group (the same 1,000 peers, 25 to a process, lan), formed there once.
-  const files = ['100-peers-chat.yaml', '200-peers.yaml', '2000-peers.yaml'].map((f) => path.join(root, 'scenarios/scale', f));
+  const files = ['2000-peers.yaml'].map((f) => path.join(root, 'scenarios/scale', f));
   const run = await execa(process.execPath, [bin, 'run', ...files, '--reporter', 'json', '--out', out], {reject: false, stdio: ['ignore', 'ignore', 'inherit']});
   let result: {scenarios: Array<{name: string; file: string; status: string; durationMs: number; message?: string; figures?: Record<string, number>; steps: Array<{kind: string; title: string; status: string; durationMs: number}>}>};
   try {
@@ -731,9 +734,9 @@ try {
   if (phase('spawn') || phase('convergence')) await groups(quick ? [5, 10] : [10, 50, 100, 200], quick ? 2 : 5, quick ? undefined : {n: 1000, perProcess: 25, registerTimeoutMs: 90_000, convergeTimeoutMs: 60_000});
   if (phase('commands')) await commands(quick ? 5 : 100, quick ? 50 : 500);
   if (phase('ingestion')) await ingestion(quick ? 20_000 : 200_000);
-  // 90 s of chat, not the 300 s it once had: the full run must stay under ten minutes on two cores, and the
-  // scale scenarios (200 processes, 100 peers chatting) hold no-false-dead over their runs as well.
-  if (phase('detection')) await detection(quick ? 5 : 50, quick ? 3 : 90);
+  // 60 s of chat, not the 300 s it once had: the full run must stay under ten minutes on two cores. The scale
+  // scenarios (200 processes, 100 peers chatting) hold no-false-dead over longer runs, and are a user's to run.
+  if (phase('detection')) await detection(quick ? 5 : 50, quick ? 3 : 60);
   if (phase('checkers')) await checkers(quick ? 20_000 : 1_000_000);
   if (phase('causal')) await causalPhase(quick ? 20_000 : 1_000_000);
   if (phase('report')) await reportPhase(quick ? 20_000 : 1_000_000);

@@ -12,7 +12,7 @@ import {randomBytes} from 'node:crypto';
 import path from 'node:path';
 import express from 'express';
 import {Server} from 'socket.io';
-import {BootstrapStore} from '@peerlab/bootstrap/store';
+import {BootstrapStore, MAX_MAXPEERS} from '@peerlab/bootstrap/store';
 import {createBootstrapRouter} from '@peerlab/bootstrap/router';
 import {Hub, HubError} from './hub/hub.js';
 import {PRE_AUTH_MAX_BYTES} from './hub/frame-limit.js';
@@ -95,6 +95,29 @@ export function hostGroups(names: readonly string[], perProcess: number): string
   return groups;
 }
 
+/**
+ * How many contacts the run's bootstrap service hands out: 8 (the service's
+ * own default) up to 200 peers, then one per 25. Every newcomer's full-state
+ * exchange goes to one of them: 2,000 newcomers on 8 contacts are 250 each
+ * within seconds, more than the 50-peer processes they sit in could answer
+ * before the 10 s deadline, and thousands of joins timed out.
+ */
+export function bootstrapContactsFor(peers: number): number {
+  return Math.min(MAX_MAXPEERS, Math.max(8, Math.ceil(peers / 25)));
+}
+
+/**
+ * How long an agent may go without reaching the coordinator before its peer
+ * exits: 3 s, and 10 ms a peer in larger runs (20 s at 2,000). Two thousand
+ * connections at once can be refused or reset by a coordinator that is alive
+ * but behind, and at 3 s a whole peer host gave up and ended the start step.
+ * A coordinator that is really gone is still noticed at once by local peers,
+ * which watch their parent process.
+ */
+export function agentGraceFor(peers: number): number {
+  return Math.max(3000, peers * 10);
+}
+
 export function flushIntervalFor(peers: number): number {
   return Math.min(1000, Math.max(50, Math.round(peers)));
 }
@@ -154,7 +177,7 @@ export class Coordinator {
     guardServer(server, () => allowedHosts);
     const io = new Server(server, {serveClient: false, transports: ['websocket'], maxHttpBufferSize: PRE_AUTH_MAX_BYTES});
     const hub = new Hub(io, {runId, token, settings: {commandTimeoutMs: options.commandTimeoutMs ?? 10_000, flushIntervalMs: flushIntervalFor(options.expectedPeers ?? 0)}});
-    const bootstrap = new BootstrapStore({maxpeers: 8});
+    const bootstrap = new BootstrapStore({maxpeers: bootstrapContactsFor(options.expectedPeers ?? 0)});
     await bootstrap.load();
 
     // Made before any peer exists, so every peer starts at its own address; deleted by close() (or its janitor).
@@ -179,7 +202,7 @@ export class Coordinator {
       logDir,
       dataDir: options.dataDir ?? (options.logDir ? path.join(options.logDir, 'peers') : path.join('runs', runId, 'peers')),
       profile: options.profile ?? 'local',
-      agentGraceMs: options.agentGraceMs ?? 3000,
+      agentGraceMs: options.agentGraceMs ?? agentGraceFor(options.expectedPeers ?? 0),
       ...(options.peer ? {peer: options.peer} : {}),
       ...(options.peerBin ? {peerBin: options.peerBin} : {}),
       ...(options.extraPeerArgs ? {extraArgs: options.extraPeerArgs} : {}),

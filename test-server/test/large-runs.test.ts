@@ -7,7 +7,7 @@
  */
 import test from 'ava';
 import {getPriority} from 'node:os';
-import {flushIntervalFor, hostGroups} from '../src/coordinator.js';
+import {agentGraceFor, bootstrapContactsFor, flushIntervalFor, hostGroups} from '../src/coordinator.js';
 import {PEER_HOST_NICE} from '../src/runners/local/local-runner.js';
 import {rawAgent, startCoordinator} from './support.js';
 
@@ -27,12 +27,33 @@ test('names are dealt out across processes in turn, every name once, sizes withi
   }
 });
 
+test('the agents\' grace period is 3 s, and 10 ms a peer in larger runs', (t) => {
+  t.is(agentGraceFor(0), 3000);
+  t.is(agentGraceFor(300), 3000);
+  t.is(agentGraceFor(2000), 20_000);
+});
+
 test('the flush interval grows with the run, from 50 ms to a second', (t) => {
   t.is(flushIntervalFor(0), 50);
   t.is(flushIntervalFor(3), 50);
   t.is(flushIntervalFor(200), 200);
   t.is(flushIntervalFor(1000), 1000);
   t.is(flushIntervalFor(2000), 1000);
+});
+
+test('the bootstrap service hands out 8 contacts, and one per 25 peers in larger runs', async (t) => {
+  t.is(bootstrapContactsFor(0), 8);
+  t.is(bootstrapContactsFor(200), 8);
+  t.is(bootstrapContactsFor(1000), 40);
+  t.is(bootstrapContactsFor(2000), 80);
+  const coordinator = await startCoordinator(t, {expectedPeers: 1000});
+  const base = `${coordinator.url}/bootstrap`;
+  for (let i = 0; i < 45; i++) {
+    const reply = await fetch(`${base}/join`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({name: `p${i}`, address: `127.0.0.1:${20000 + i}`})});
+    t.is(reply.status, 200);
+  }
+  const list = (await (await fetch(`${base}/list`)).json()) as {contacts: unknown[]};
+  t.is(list.contacts.length, 40);
 });
 
 test('agents are told the flush interval sized for the run', async (t) => {
