@@ -40,6 +40,9 @@ export interface PeerSettings {
  */
 const JOIN_CONTACTS = 3;
 
+/** The bootstrap service's own number of contacts, which the coordinator raises only for large runs. */
+const DEFAULT_CONTACTS = 8;
+
 function shuffled<T>(items: readonly T[]): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
@@ -94,15 +97,20 @@ export class Peer {
     const errors: string[] = [];
     if (seeds.length === 0 && this.settings.bootstrap) {
       let contacts: Address[] = [];
+      let offered = 0;
       try {
-        contacts = shuffled((await bootstrapJoin(this.settings.bootstrap, this.settings.name, this.address)).seeds).slice(0, JOIN_CONTACTS);
+        const offeredSeeds = (await bootstrapJoin(this.settings.bootstrap, this.settings.name, this.address)).seeds;
+        offered = offeredSeeds.length;
+        contacts = shuffled(offeredSeeds).slice(0, JOIN_CONTACTS);
       } catch (error) {
         errors.push(`bootstrap: ${error instanceof Error ? error.message : String(error)}`);
       }
       // The next contact only once the one before failed or ran out its deadline: asking the next after a
       // quarter of it, with a thousand newcomers, multiplied the requests the contacts were already late
       // with (1,769 exchanges timed out in a 1,000-peer start, against 121).
-      const result = await this.membership.join(contacts, {hedgeMs: this.config.tcpTimeoutMs});
+      // A service handing out more contacts than its default eight is serving a large group, and there every
+      // contact is asked by hundreds: one at a time. A small group's newcomer asks its few at once, as ever.
+      const result = await this.membership.join(contacts, offered > DEFAULT_CONTACTS ? {hedgeMs: this.config.tcpTimeoutMs} : {});
       this.chat.start();
       return {contacted: result.contacted, seeds: contacts.length, errors: [...errors, ...result.errors], ...(errors.length > 0 && contacts.length === 0 ? {bootstrapFailed: true} : {})};
     }

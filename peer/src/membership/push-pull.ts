@@ -13,6 +13,9 @@ import {shuffle} from './shuffle.js';
 import type {Address} from './types.js';
 import {formatAddress, parseAddress} from './types.js';
 
+/** From this many live members on, an encoded answer is reused (#answer); below it, each answer is built afresh. */
+const REUSE_ANSWERS_FROM = 100;
+
 export class PushPull {
   #timer: NodeJS.Timeout | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
@@ -85,7 +88,9 @@ export class PushPull {
 
   #encodedAnswer(): EncodedReply {
     const now = performance.now();
-    if (!this.#answer || now - this.#answer.at > this.#answerTtlMs) {
+    // A small state is cheap to build, and in a small group an answer a second old can lack most of it.
+    const reuse = this.context.table.liveCount() >= REUSE_ANSWERS_FROM;
+    if (!reuse || !this.#answer || now - this.#answer.at > this.#answerTtlMs) {
       const reply: PushPullResponse = {t: 'push-pull-reply', f: this.context.name, members: this.context.table.localState()};
       this.#answer = {json: JSON.stringify(reply), at: now};
     }
