@@ -118,6 +118,15 @@ export function agentGraceFor(peers: number): number {
   return Math.max(3000, peers * 10);
 }
 
+/**
+ * Connections the coordinator's port holds before they are accepted: two a peer (its agent's and its
+ * bootstrap request), 511 at least. With Node's 511, two thousand peers starting at once overflowed it:
+ * handshakes were dropped or reset, and agents that could not connect for their grace period gave up.
+ */
+export function listenBacklogFor(peers: number): number {
+  return Math.max(511, 2 * peers);
+}
+
 export function flushIntervalFor(peers: number): number {
   return Math.min(1000, Math.max(50, Math.round(peers)));
 }
@@ -184,7 +193,7 @@ export class Coordinator {
     const kernelTable = options.kernelFaults ? await KernelTable.open(options.kernelFaults.nft, options.kernelFaults.peers) : undefined;
     let listening;
     try {
-      listening = await listen(server, host, options.port ?? 0);
+      listening = await listen(server, host, options.port ?? 0, {backlog: listenBacklogFor(options.expectedPeers ?? 0)});
     } catch (error) {
       await kernelTable?.close();
       throw error;
@@ -272,6 +281,7 @@ export class Coordinator {
       await new Promise<void>((resolve) => {
         void this.io.close(() => resolve());
       });
+      this.hub.flushEvents();
       this.server.closeAllConnections();
       await new Promise<void>((resolve) => this.server.close(() => resolve()));
     })();

@@ -2,12 +2,15 @@
  * What keeps a run of hundreds of peers on a small machine observable: the
  * names dealt out across peer hosts (so the first registrants, everyone's
  * bootstrap contacts, do not share one process), the agents' flush interval
- * sized for the run, and peer hosts below the coordinator's CPU priority
+ * sized for the run, a listen backlog that takes a burst of thousands of
+ * connections, and peer hosts below the coordinator's CPU priority
  * while a process of one peer keeps it. Real coordinators and peer processes.
  */
 import test from 'ava';
+import {execFileSync} from 'node:child_process';
+import {readFileSync} from 'node:fs';
 import {getPriority} from 'node:os';
-import {agentGraceFor, bootstrapContactsFor, flushIntervalFor, hostGroups} from '../src/coordinator.js';
+import {agentGraceFor, bootstrapContactsFor, flushIntervalFor, hostGroups, listenBacklogFor} from '../src/coordinator.js';
 import {PEER_HOST_NICE} from '../src/runners/local/local-runner.js';
 import {rawAgent, startCoordinator} from './support.js';
 
@@ -54,6 +57,17 @@ test('the bootstrap service hands out 8 contacts, and one per 25 peers in larger
   }
   const list = (await (await fetch(`${base}/list`)).json()) as {contacts: unknown[]};
   t.is(list.contacts.length, 40);
+});
+
+test('the coordinator\'s port holds two pending connections a peer, 511 at least, as the kernel sees it', async (t) => {
+  t.is(listenBacklogFor(0), 511);
+  t.is(listenBacklogFor(2000), 4000);
+  const coordinator = await startCoordinator(t, {expectedPeers: 1500});
+  const port = new URL(coordinator.url).port;
+  // For a listening socket, ss's Send-Q column is its backlog (capped by net.core.somaxconn).
+  const line = execFileSync('ss', ['-ltnH', `sport = :${port}`], {encoding: 'utf8'}).trim();
+  const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+  t.is(Number(line.split(/\s+/)[2]), Math.min(3000, somaxconn), line);
 });
 
 test('agents are told the flush interval sized for the run', async (t) => {

@@ -7,13 +7,14 @@
  */
 import {EventEmitter} from 'node:events';
 import type {Server, Socket} from 'socket.io';
-import type {AgentSettings, Capabilities, CommandReply, CommandSpec, HelloAck, PeerEvent, Snapshot, WireError} from '@peerlab/client-agent/protocol';
+import type {AgentSettings, Capabilities, CommandReply, CommandSpec, EventBatch, EventBatchAck, HelloAck, PeerEvent, Snapshot, WireError} from '@peerlab/client-agent/protocol';
 import {Channel, NO_CAPABILITIES, ProtocolError, parseCommandReply, parseEventBatch, parseHello, parseSnapshotReply, toWireError} from '@peerlab/client-agent/protocol';
 import {checkPeerEvent, eventPhrase} from '@peerlab/events/contract';
 import type {CoordinatorEventData} from '@peerlab/events/contract';
 import {describeValue} from '@peerlab/events/values';
 import {tokenMatches} from '@peerlab/node-kit/require-token';
 import {AUTHENTICATED_MAX_BYTES, setFrameLimit} from './frame-limit.js';
+import {IngestQueue} from './ingest-queue.js';
 
 export interface AgentInfo {
   name: string;
@@ -70,6 +71,8 @@ export class Hub extends EventEmitter<HubEvents> {
   /** Which process run (hello.instance, else pid) last registered under each name. */
   readonly #instances = new Map<string, string>();
   readonly settings: AgentSettings;
+  /** Event batches beyond what one turn of the event loop may spend on them wait here, in arrival order. */
+  readonly #ingest = new IngestQueue();
 
   constructor(
     io: Server,
@@ -185,6 +188,11 @@ export class Hub extends EventEmitter<HubEvents> {
     });
   }
 
+  /** Takes in every event batch that still waits: the coordinator is closing, and what arrived belongs in the history. */
+  flushEvents(): void {
+    this.#ingest.flush();
+  }
+
   /** A bare round trip to the agent: no registry, no validation. The floor a command pays; the bench's baseline. */
   async ping(name: string, timeoutMs = 5000): Promise<boolean> {
     const agent = this.#agents.get(name);
@@ -206,6 +214,41 @@ export class Hub extends EventEmitter<HubEvents> {
     agent.socket.disconnect(true);
     this.emit('disconnected', name, 'server namespace disconnect');
     return true;
+  }
+
+  /** Records a batch's new events (read when it is its turn, so a resent batch behind it counts as duplicates) and acknowledges it. */
+  #takeIn(name: string, batch: EventBatch, reply: (answer: EventBatchAck) => void): void {
+    const last = this.#lastSeq.get(name) ?? 0;
+    let fresh = batch.events.filter((e) => e.seq > last);
+    const rejected: CoordinatorEventData<'event.rejected'>[] = [];
+    if (fresh.length > 0) {
+      if (fresh[0]!.seq !== last + 1) this.emit('gap', name, last + 1, fresh[0]!.seq);
+      const newLast = fresh.at(-1)!.seq;
+      this.#lastSeq.set(name, newLast);
+      const agent = this.#agents.get(name);
+      if (agent) agent.info.lastSeq = newLast;
+      // The contract, event by event: one dispatch on the type and one parse, nothing copied.
+      // Events before and after a rejected one are passed on in order, around its rejection.
+      let from = 0;
+      for (let i = 0; i < fresh.length; i++) {
+        const e = fresh[i]!;
+        const problem = checkPeerEvent(e.type, e.data);
+        if (!problem) continue;
+        if (i > from) this.emit('events', name, fresh.slice(from, i));
+        from = i + 1;
+        const index = e.seq - batch.events[0]!.seq;
+        const message = `events.events[${index}].${problem.field}: expected ${problem.expected} in ${eventPhrase(e.type)}, got ${describeValue(problem.value)}`;
+        const detail = {peer: name, seq: e.seq, time: e.time, type: e.type, field: problem.field, message};
+        rejected.push(detail);
+        this.emit('rejected', detail);
+      }
+      fresh = from === 0 ? fresh : fresh.slice(from);
+      if (fresh.length > 0) this.emit('events', name, fresh);
+    }
+    if (rejected.length > 0) {
+      return reply({ok: true, lastSeq: this.#lastSeq.get(name) ?? 0, rejected: rejected.map(({seq, field, message}) => ({seq, field, message}))});
+    }
+    reply({ok: true, lastSeq: this.#lastSeq.get(name) ?? 0});
   }
 
   #protocolError(socket: Socket, channel: string, error: unknown, peer?: string): WireError {
@@ -270,37 +313,8 @@ export class Hub extends EventEmitter<HubEvents> {
       } catch (error) {
         return reply({ok: false, error: this.#protocolError(socket, Channel.events, error, name)});
       }
-      const last = this.#lastSeq.get(name) ?? 0;
-      let fresh = batch.events.filter((e) => e.seq > last);
-      const rejected: CoordinatorEventData<'event.rejected'>[] = [];
-      if (fresh.length > 0) {
-        if (fresh[0]!.seq !== last + 1) this.emit('gap', name, last + 1, fresh[0]!.seq);
-        const newLast = fresh.at(-1)!.seq;
-        this.#lastSeq.set(name, newLast);
-        const agent = this.#agents.get(name);
-        if (agent) agent.info.lastSeq = newLast;
-        // The contract, event by event: one dispatch on the type and one parse, nothing copied.
-        // Events before and after a rejected one are passed on in order, around its rejection.
-        let from = 0;
-        for (let i = 0; i < fresh.length; i++) {
-          const e = fresh[i]!;
-          const problem = checkPeerEvent(e.type, e.data);
-          if (!problem) continue;
-          if (i > from) this.emit('events', name, fresh.slice(from, i));
-          from = i + 1;
-          const index = e.seq - batch.events[0]!.seq;
-          const message = `events.events[${index}].${problem.field}: expected ${problem.expected} in ${eventPhrase(e.type)}, got ${describeValue(problem.value)}`;
-          const detail = {peer: name, seq: e.seq, time: e.time, type: e.type, field: problem.field, message};
-          rejected.push(detail);
-          this.emit('rejected', detail);
-        }
-        fresh = from === 0 ? fresh : fresh.slice(from);
-        if (fresh.length > 0) this.emit('events', name, fresh);
-      }
-      if (rejected.length > 0) {
-        return reply({ok: true, lastSeq: this.#lastSeq.get(name) ?? 0, rejected: rejected.map(({seq, field, message}) => ({seq, field, message}))});
-      }
-      reply({ok: true, lastSeq: this.#lastSeq.get(name) ?? 0});
+      const peer = name;
+      this.#ingest.run(() => this.#takeIn(peer, batch, reply));
     });
 
     socket.on('disconnect', (reason) => {
