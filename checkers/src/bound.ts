@@ -83,12 +83,16 @@ export interface ModelBound {
   n: number;
 }
 
-/** The model's figure for `condition` on the history up to `at`; a problem when no peer has reported a usable timing. */
-export function modelBoundAt(condition: Condition, history: readonly HistoryEvent[], at: number): ModelBound | {problem: string} | undefined {
+/**
+ * The model's figure for `condition` on the history up to `at`; a problem when no peer has reported a usable timing.
+ * `folded`: the model of that very prefix, when the caller keeps one up to date (a coordinator with millions of
+ * events cannot replay them all in one go while peers wait for it).
+ */
+export function modelBoundAt(condition: Condition, history: readonly HistoryEvent[], at: number, folded?: Model): ModelBound | {problem: string} | undefined {
   if (!hasModel(condition.kind)) return undefined;
   const found = timingAt(history, at);
   if ('problem' in found) return found;
-  const model = modelAt(history, at);
+  const model = folded ?? modelAt(history, at);
   const n = groupSize(condition.kind, model);
   let ms = conditionModelMs(condition.kind, found.timing, Math.max(1, n));
   // Convergence after a crash waits for the crash to be detected first: while a live peer still holds a

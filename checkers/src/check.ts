@@ -5,7 +5,7 @@
  */
 import type {Condition, HistoryEvent, Verdict} from './history/types.js';
 import type {Window} from './model.js';
-import {ConvergenceTracker, converged} from './converged.js';
+import {converged} from './converged.js';
 import {delivered} from './delivered.js';
 import {detected} from './detected.js';
 import {rejoined} from './rejoined.js';
@@ -28,17 +28,6 @@ export function checkCondition(condition: Condition, history: readonly HistoryEv
       return {status: 'unknown', message: `unknown condition ${String(kind)}`};
     }
   }
-}
-
-/**
- * A cheap, incremental test that a condition may hold, fed the history one
- * event at a time, for a waiter that must not replay a million events to
- * learn that nothing has changed. Only its `holds` going true is worth a
- * full check (checkCondition stays the verdict); undefined for a condition
- * without one, which is then checked in full each time.
- */
-export function conditionWatch(condition: Condition): {apply(e: HistoryEvent): void; readonly holds: boolean} | undefined {
-  return condition.kind === 'converged' ? new ConvergenceTracker() : undefined;
 }
 
 export {converged, expectedView, viewProblem} from './converged.js';

@@ -20,7 +20,7 @@ import type {ScenarioResult, StepResult} from './results.js';
 import {awaitVerdict, evaluate, judgeStep} from '@peerlab/checkers/verdict';
 import type {StepEnding} from '@peerlab/checkers/verdict';
 import {modelBoundAt} from '@peerlab/checkers/bound';
-import {conditionWatch} from '@peerlab/checkers/check';
+import {ConvergenceTracker} from '@peerlab/checkers/converged';
 import {Random, nemesisRandom} from './random.js';
 import {FaultInjector} from './faults.js';
 import {initialFaultState, nemesisBegins, planFault, withStarted} from './fault-plan.js';
@@ -177,6 +177,13 @@ class ScenarioRun {
   readonly #nemesisRandom: Random;
   #nemesisDone: Promise<void> | undefined;
   #commandIds = 0;
+  /**
+   * The run's model and whether it has converged, folded one event at a time as the history grows. An await
+   * that replayed the whole history at its start held the event loop for tens of seconds at 2,000 peers
+   * (millions of events), long enough for agents to drop; folded as events arrive, the cost is spread
+   * across the hub's slices.
+   */
+  readonly #tracker = new ConvergenceTracker();
 
   constructor(
     private readonly scenario: Scenario,
@@ -186,6 +193,8 @@ class ScenarioRun {
     private readonly info: ScenarioInfo,
     private readonly options: RunScenarioOptions,
   ) {
+    for (const e of history.events) this.#tracker.apply(e);
+    history.on('event', (e) => this.#tracker.apply(e));
     recordCoordinator(coordinator, history);
     coordinator.hub.on('registered', (agent) => this.#registered.add(agent.name));
     this.#faultState = initialFaultState(scenario.peers);
@@ -447,12 +456,12 @@ class ScenarioRun {
   async #await(condition: Condition, within: Within, step: string, title: string): Promise<Verdict> {
     // The model's figure from the history as it stands (the peers' reported timing, N live), recorded with the
     // bound, so the re-check of `peerlab check` uses this very number.
-    let found = modelBoundAt(condition, this.history.events, Infinity);
+    let found = modelBoundAt(condition, this.history.events, Infinity, this.#tracker.model);
     // A start step ends at registration, and a peer's peer.started may still be on its way: give it a moment.
     const timingDeadline = Date.now() + TIMING_WAIT_MS;
     while (within.kind === 'model' && found && 'problem' in found && Date.now() < timingDeadline && !this.#abort.signal.aborted) {
       await this.#nextEventOr(timingDeadline - Date.now());
-      found = modelBoundAt(condition, this.history.events, Infinity);
+      found = modelBoundAt(condition, this.history.events, Infinity, this.#tracker.model);
     }
     if (within.kind === 'model' && found && 'problem' in found) {
       throw new Error(`step ${step} (${title}): ${found.problem}, so the model bound cannot be worked out`);
@@ -463,15 +472,13 @@ class ScenarioRun {
     const begin = this.history.append('await.begin', {step, condition, withinMs, ...modelData});
     const deadline = begin.t + withinMs;
     const signal = this.#abort.signal;
-    // Fed each event once; the full check, which replays the whole history, runs only when it says the
+    // For `converged`, the full check, which replays the whole history, runs only when the tracker says the
     // condition may hold (and at the deadline): the verdict is still the full check's.
-    const watch = conditionWatch(condition);
-    let fed = 0;
+    const watch = condition.kind === 'converged' ? this.#tracker : undefined;
     for (;;) {
       const now = Date.now();
       // No event can be appended while the check runs: it is synchronous.
       const prefix = this.history.events;
-      if (watch) while (fed < prefix.length) watch.apply(prefix[fed++]!);
       let checkMs = 0;
       if (!watch || watch.holds || now >= deadline || signal.aborted) {
         const checkStarted = performance.now();
