@@ -30,17 +30,20 @@ export interface PeerSettings {
 }
 
 /**
- * How many bootstrap contacts a newcomer tries, one after another (hedged:
- * Membership.join), until one answers. One full-state exchange is enough to
- * join: the rest of the group hears of the newcomer by gossip, and the
- * newcomer hears of the rest from the contact. Every newcomer asks the same
- * few oldest members, so asking three at once tripled their load: with a
- * thousand peers starting, their exchanges timed out and the newcomers waited
- * out backoffs to join.
+ * How many of the bootstrap's contacts a newcomer asks for the group's state.
+ * One full-state exchange is enough to join: the rest of the group hears of
+ * the newcomer by gossip, and the newcomer hears of the rest from the
+ * contact. Every newcomer is handed the same few oldest members, so asking
+ * all eight multiplied their load: with a thousand peers starting, their
+ * exchanges timed out and the newcomers waited out backoffs to join.
  */
 const JOIN_CONTACTS = 3;
 
-/** The bootstrap service's own number of contacts, which the coordinator raises only for large runs. */
+/**
+ * The bootstrap service's own number of contacts (DEFAULT_MAXPEERS in
+ * @peerlab/bootstrap, which the peer reaches only over HTTP). A service that
+ * hands out more has been sized for a large group by its operator.
+ */
 const DEFAULT_CONTACTS = 8;
 
 function shuffled<T>(items: readonly T[]): T[] {
@@ -105,11 +108,10 @@ export class Peer {
       } catch (error) {
         errors.push(`bootstrap: ${error instanceof Error ? error.message : String(error)}`);
       }
-      // The next contact only once the one before failed or ran out its deadline: asking the next after a
-      // quarter of it, with a thousand newcomers, multiplied the requests the contacts were already late
-      // with (1,769 exchanges timed out in a 1,000-peer start, against 121).
-      // A service handing out more contacts than its default eight is serving a large group, and there every
-      // contact is asked by hundreds: one at a time. A small group's newcomer asks its few at once, as ever.
+      // In a large group every contact is asked by hundreds: the next only once the one before failed or ran
+      // out its deadline (asking the next after a quarter of it multiplied the requests the contacts were
+      // already late with: 1,769 exchanges timed out in a 1,000-peer start, against 121). A small group's
+      // newcomer asks its few at once, and joins as soon as the first answers.
       const result = await this.membership.join(contacts, offered > DEFAULT_CONTACTS ? {hedgeMs: this.config.tcpTimeoutMs} : {});
       this.chat.start();
       return {contacted: result.contacted, seeds: contacts.length, errors: [...errors, ...result.errors], ...(errors.length > 0 && contacts.length === 0 ? {bootstrapFailed: true} : {})};
