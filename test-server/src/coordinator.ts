@@ -46,6 +46,8 @@ export interface CoordinatorOptions {
    * it (flushIntervalFor). Default: a handful.
    */
   expectedPeers?: number;
+  /** How long one turn of the event loop may spend taking in agents' event batches before the rest wait; default 20 ms. */
+  ingestSliceMs?: number;
   registerTimeoutMs?: number;
   /** The program every peer runs (default: the reference peer, `node <peerBin>`). */
   peer?: PeerProgram;
@@ -185,7 +187,7 @@ export class Coordinator {
     let allowedHosts: ReadonlySet<string> = new Set();
     guardServer(server, () => allowedHosts);
     const io = new Server(server, {serveClient: false, transports: ['websocket'], maxHttpBufferSize: PRE_AUTH_MAX_BYTES});
-    const hub = new Hub(io, {runId, token, settings: {commandTimeoutMs: options.commandTimeoutMs ?? 10_000, flushIntervalMs: flushIntervalFor(options.expectedPeers ?? 0)}});
+    const hub = new Hub(io, {runId, token, settings: {commandTimeoutMs: options.commandTimeoutMs ?? 10_000, flushIntervalMs: flushIntervalFor(options.expectedPeers ?? 0)}, ...(options.ingestSliceMs !== undefined ? {ingestSliceMs: options.ingestSliceMs} : {})});
     const bootstrap = new BootstrapStore({maxpeers: bootstrapContactsFor(options.expectedPeers ?? 0)});
     await bootstrap.load();
 
@@ -281,9 +283,12 @@ export class Coordinator {
       await new Promise<void>((resolve) => {
         void this.io.close(() => resolve());
       });
-      this.hub.flushEvents();
-      this.server.closeAllConnections();
-      await new Promise<void>((resolve) => this.server.close(() => resolve()));
+      try {
+        this.hub.flushEvents();
+      } finally {
+        this.server.closeAllConnections();
+        await new Promise<void>((resolve) => this.server.close(() => resolve()));
+      }
     })();
     return this.#serving;
   }

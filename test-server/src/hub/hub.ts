@@ -7,7 +7,7 @@
  */
 import {EventEmitter} from 'node:events';
 import type {Server, Socket} from 'socket.io';
-import type {AgentSettings, Capabilities, CommandReply, CommandSpec, EventBatch, EventBatchAck, HelloAck, PeerEvent, Snapshot, WireError} from '@peerlab/client-agent/protocol';
+import type {AgentSettings, Capabilities, CommandReply, CommandSpec, EventBatch, EventBatchAck, Hello, HelloAck, PeerEvent, Snapshot, WireError} from '@peerlab/client-agent/protocol';
 import {Channel, NO_CAPABILITIES, ProtocolError, parseCommandReply, parseEventBatch, parseHello, parseSnapshotReply, toWireError} from '@peerlab/client-agent/protocol';
 import {checkPeerEvent, eventPhrase} from '@peerlab/events/contract';
 import type {CoordinatorEventData} from '@peerlab/events/contract';
@@ -49,6 +49,8 @@ export interface HubOptions {
   runId: string;
   token: string;
   settings?: Partial<AgentSettings>;
+  /** How long one turn of the event loop may spend taking in batches (IngestQueue); default 20 ms. */
+  ingestSliceMs?: number;
 }
 
 export class HubError extends Error {
@@ -72,7 +74,9 @@ export class Hub extends EventEmitter<HubEvents> {
   readonly #instances = new Map<string, string>();
   readonly settings: AgentSettings;
   /** Event batches beyond what one turn of the event loop may spend on them wait here, in arrival order. */
-  readonly #ingest = new IngestQueue();
+  readonly #ingest: IngestQueue;
+  /** Per peer name, its batches, hellos and disconnects still waiting in #ingest. */
+  readonly #waiting = new Map<string, number>();
 
   constructor(
     io: Server,
@@ -80,6 +84,7 @@ export class Hub extends EventEmitter<HubEvents> {
   ) {
     super();
     this.settings = {commandTimeoutMs: 10_000, flushIntervalMs: 50, ...options.settings};
+    this.#ingest = new IngestQueue(options.ingestSliceMs);
     io.use((socket, next) => {
       const token = (socket.handshake.auth as {token?: unknown} | undefined)?.token;
       if (!tokenMatches(token, options.token)) return next(new Error('unauthorized: a valid run token is required'));
@@ -181,7 +186,9 @@ export class Hub extends EventEmitter<HubEvents> {
       const onGone = (peer: string) => {
         if (peer === name) done(false);
       };
-      const timer = setTimeout(() => done(false), timeoutMs);
+      // The deadline is the peer's: while its events wait in this hub's own queue, it has not run out.
+      const expire = () => (this.#waitingFor(name) > 0 ? (timer = setTimeout(expire, 50)) : done(false));
+      let timer = setTimeout(expire, timeoutMs);
       this.on('events', onEvents);
       this.on('rejected', onRejected);
       this.on('disconnected', onGone);
@@ -191,6 +198,31 @@ export class Hub extends EventEmitter<HubEvents> {
   /** Takes in every event batch that still waits: the coordinator is closing, and what arrived belongs in the history. */
   flushEvents(): void {
     this.#ingest.flush();
+  }
+
+  #waitingFor(name: string): number {
+    return this.#waiting.get(name) ?? 0;
+  }
+
+  /** Runs `job` for `name` through #ingest (at once while the turn has budget and nothing waits), counted as waiting meanwhile. */
+  #queue(name: string, job: () => void): void {
+    this.#waiting.set(name, this.#waitingFor(name) + 1);
+    this.#ingest.run(() => {
+      const left = this.#waitingFor(name) - 1;
+      if (left > 0) this.#waiting.set(name, left);
+      else this.#waiting.delete(name);
+      job();
+    });
+  }
+
+  /**
+   * Runs `job` for `name` now, unless some of that peer's batches still wait: then after them, so its
+   * history stays in the order it arrived (a restart's hello resets the count its old events are deduplicated
+   * by; a disconnect ends a command's wait for the events it caused).
+   */
+  #afterWaiting(name: string, job: () => void): void {
+    if (this.#waitingFor(name) > 0) this.#queue(name, job);
+    else job();
   }
 
   /** A bare round trip to the agent: no registry, no validation. The floor a command pays; the bench's baseline. */
@@ -267,6 +299,13 @@ export class Hub extends EventEmitter<HubEvents> {
       } catch (error) {
         return reply({ok: false, error: this.#protocolError(socket, Channel.hello, error)});
       }
+      const accepted = hello;
+      this.#afterWaiting(hello.peer, () => register(accepted, reply));
+    });
+
+    const register = (hello: Hello, reply: (answer: HelloAck) => void) => {
+      // Gone while its hello waited behind its name's batches: there is nobody to register.
+      if (socket.disconnected) return;
       const existing = this.#agents.get(hello.peer);
       const instance = hello.instance ?? `pid:${hello.pid}`;
       if (existing && existing.socket.id !== socket.id && this.#instances.get(hello.peer) === instance) {
@@ -301,7 +340,7 @@ export class Hub extends EventEmitter<HubEvents> {
       this.#agents.set(name, {info, socket});
       reply({ok: true, runId: this.options.runId, settings: this.settings});
       this.emit('registered', info);
-    });
+    };
 
     socket.on(Channel.events, (...args: unknown[]) => {
       const {payload, reply} = splitAck<unknown>(args);
@@ -314,16 +353,19 @@ export class Hub extends EventEmitter<HubEvents> {
         return reply({ok: false, error: this.#protocolError(socket, Channel.events, error, name)});
       }
       const peer = name;
-      this.#ingest.run(() => this.#takeIn(peer, batch, reply));
+      this.#queue(peer, () => this.#takeIn(peer, batch, reply));
     });
 
     socket.on('disconnect', (reason) => {
       if (!name) return;
-      const current = this.#agents.get(name);
-      if (current?.socket.id === socket.id) {
-        this.#agents.delete(name);
-        this.emit('disconnected', name, reason);
-      }
+      const peer = name;
+      this.#afterWaiting(peer, () => {
+        const current = this.#agents.get(peer);
+        if (current?.socket.id === socket.id) {
+          this.#agents.delete(peer);
+          this.emit('disconnected', peer, reason);
+        }
+      });
     });
 
     // Anything else an agent sends is not part of the protocol: say so, and carry on.

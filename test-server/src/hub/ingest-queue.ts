@@ -93,9 +93,13 @@ export class IngestQueue {
 
   #drain(): void {
     this.#draining = false;
+    // flush() may have taken everything in since this was scheduled.
+    if (this.length === 0) return;
     const start = performance.now();
     try {
-      while (this.length > 0 && performance.now() - start < this.sliceMs) this.#next()();
+      // At least one a turn, whatever the slice: a queue that waits always moves.
+      do this.#next()();
+      while (this.length > 0 && performance.now() - start < this.sliceMs);
     } finally {
       // A job that throws fails as it would have inline, without stranding the ones behind it.
       this.#compact();
