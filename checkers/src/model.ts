@@ -369,6 +369,8 @@ const memberStates = {
 export class Model {
   readonly #processes = new Map<string, Process>();
   readonly #views = new Map<string, PeerView>();
+  /** peers(), kept until a process or a view is first seen: the convergence tracker walks it at every change of the live set. */
+  #peers: string[] | undefined;
   readonly #live = new Set<string>();
   #sorted: string[] | undefined = [];
   /** Running processes out of the live set (paused, or left without exiting), sorted; undefined: to be derived. */
@@ -383,6 +385,7 @@ export class Model {
     if (!p) {
       p = {running: false, paused: false, left: false, spawned: false, pid: undefined, generation: 0, liveSince: -Infinity};
       this.#processes.set(name, p);
+      this.#peers = undefined;
     }
     return p;
   }
@@ -392,6 +395,7 @@ export class Model {
     if (!v) {
       v = {name, started: false, current: false, starts: 0, startedAt: undefined, members: new Map(), incarnations: new Map(), since: new Map()};
       this.#views.set(name, v);
+      this.#peers = undefined;
     }
     return v;
   }
@@ -638,8 +642,9 @@ export class Model {
   }
 
   /** Names of every peer seen in any way, sorted. */
-  peers(): string[] {
-    return [...new Set([...this.#processes.keys(), ...this.#views.keys()])].sort();
+  peers(): readonly string[] {
+    this.#peers ??= [...new Set([...this.#processes.keys(), ...this.#views.keys()])].sort();
+    return this.#peers;
   }
 
   // -------------------------------------------------------------- reachability

@@ -150,7 +150,10 @@ export class PushPull {
       if (!current()) return;
       if (this.#dueAt !== Infinity && this.#dueAt - Date.now() > this.context.config.pushPullIntervalMs) arm(this.context.config.pushPullIntervalMs);
     };
-    arm(this.context.config.pushPullIntervalMs);
+    // The first at a random point of the interval, as memberlist's pushPullTrigger staggers it: peers started
+    // together then exchange state one after another through the interval, not all at its end, so a member that
+    // a forming group's gossip missed is caught up by whichever exchange reaches it first.
+    arm(Math.floor(Math.random() * this.context.config.pushPullIntervalMs));
   }
 }
 
