@@ -550,17 +550,26 @@ function bigHistory(events: number): Promise<string> {
 
 async function checkers(events: number): Promise<void> {
   const file = await bigHistory(events);
-  const {ms: readOnly, parsed} = await readAndParse(file);
-
-  const started = performance.now();
-  const history = await readHistory(file);
-  const at = history.at(-1)!.t + 1;
-  const window = {from: history[0]!.t, at};
-  checkCondition({kind: 'converged'}, history, window);
-  checkCondition({kind: 'delivered'}, history, window);
-  for (const check of Object.values(invariants)) check(history);
-  const withCheckers = performance.now() - started;
-  report({name: `checkers over a ${Math.round(parsed / 1000)}k-event history`, value: withCheckers, unit: 'ms', baseline: readOnly, target: '<= 3x reading and parsing the file'}, (r) => r <= 3);
+  // The best of a few alternating rounds of each, as the causal and report phases take them: one round of
+  // each swung between 2.2x and 3.1x from run to run, with whatever else the machine ran.
+  const rounds = quick ? 1 : 3;
+  let readOnly = Infinity;
+  let withCheckers = Infinity;
+  let parsed = 0;
+  for (let round = 0; round < rounds; round++) {
+    const raw = await readAndParse(file);
+    readOnly = Math.min(readOnly, raw.ms);
+    parsed = raw.parsed;
+    const started = performance.now();
+    const history = await readHistory(file);
+    const at = history.at(-1)!.t + 1;
+    const window = {from: history[0]!.t, at};
+    checkCondition({kind: 'converged'}, history, window);
+    checkCondition({kind: 'delivered'}, history, window);
+    for (const check of Object.values(invariants)) check(history);
+    withCheckers = Math.min(withCheckers, performance.now() - started);
+  }
+  report({name: `checkers over a ${Math.round(parsed / 1000)}k-event history`, value: withCheckers, unit: 'ms', baseline: readOnly, target: '<= 3x reading and parsing the file', note: `best of ${rounds}`}, (r) => r <= 3);
 }
 
 // --- the causal invariant over a large chat history ------------------------------------------
