@@ -202,6 +202,16 @@ export function pushPullIntervalMs(config: SwimConfig, n: number): number {
 }
 
 /**
+ * When a member's first periodic push-pull falls: at a random point of the
+ * base interval, as memberlist's pushPullTrigger staggers it. Members started
+ * together then exchange state one after another through the interval; held
+ * to its end, a forming group's gaps all waited for one synchronised round.
+ */
+export function firstPushPullDelayMs(config: SwimConfig, random: () => number = Math.random): number {
+  return Math.floor(random() * config.pushPullIntervalMs);
+}
+
+/**
  * The bound within which every other member should record a crashed member as
  * dead: a full round-robin of probes before the victim's turn comes up for
  * certain, one probe period for the indirect probes, the unconfirmed suspicion

@@ -4,7 +4,7 @@
  * reconnect attempts to dead members so the two sides of a healed partition
  * merge again. What the state says is the member table's business (mergeState).
  */
-import {pushPullIntervalMs} from '../config.js';
+import {firstPushPullDelayMs, pushPullIntervalMs} from '../config.js';
 import type {PushPullRequest, PushPullResponse} from './messages.js';
 import {decodePushPull, decodePushPullReply} from './messages.js';
 import type {ProtocolContext} from './run-state.js';
@@ -150,10 +150,7 @@ export class PushPull {
       if (!current()) return;
       if (this.#dueAt !== Infinity && this.#dueAt - Date.now() > this.context.config.pushPullIntervalMs) arm(this.context.config.pushPullIntervalMs);
     };
-    // The first at a random point of the interval, as memberlist's pushPullTrigger staggers it: peers started
-    // together then exchange state one after another through the interval, not all at its end, so a member that
-    // a forming group's gossip missed is caught up by whichever exchange reaches it first.
-    arm(Math.floor(Math.random() * this.context.config.pushPullIntervalMs));
+    arm(firstPushPullDelayMs(this.context.config));
   }
 }
 
