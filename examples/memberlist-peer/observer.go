@@ -58,9 +58,11 @@ func (o *observer) nudge() {
 }
 
 func (o *observer) diff() {
-	now := o.table.read()
+	// The read is taken under mu: leave() diffs beside the ticker's loop, and a read taken before the other
+	// diff's newer one but applied after it turned a member's left back into alive at the same incarnation.
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	now := o.table.read()
 	names := make([]string, 0, len(now)+len(o.known))
 	for n := range now {
 		names = append(names, n)
