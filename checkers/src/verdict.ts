@@ -59,6 +59,37 @@ export function runVerdict(replies: readonly CommandReplyData[], expect: Record<
  * engine and `peerlab check` both call this, with the same prefix and time.
  */
 export function awaitVerdict(condition: Condition, prefix: readonly HistoryEvent[], from: number, at: number, withinMs: number, model?: AwaitModel): Verdict {
+  const key = awaitKey(condition, from, at, withinMs, model);
+  const known = awaitsJudged.get(prefix);
+  if (known && known.length === prefix.length && known.key === key) return known.verdict;
+  const verdict = judgeAwait(condition, prefix, from, at, withinMs, model);
+  awaitsJudged.set(prefix, {length: prefix.length, key, verdict});
+  return verdict;
+}
+
+/**
+ * The last await verdict worked out on each history array, with the length
+ * of the prefix it saw. The engine checks an await on its history as it
+ * stands, appends the await.end, and then judges the step on that same prefix:
+ * a second replay of the whole history (seconds at a million events) for the
+ * same answer, and `evaluate` at the end of the run a third. A history only
+ * grows, so the same array and length are the same events; a copy, or a
+ * history read from a file, is judged afresh.
+ */
+const awaitsJudged = new WeakMap<readonly HistoryEvent[], {length: number; key: string; verdict: Verdict}>();
+
+function awaitKey(condition: Condition, from: number, at: number, withinMs: number, model: AwaitModel | undefined): string {
+  return JSON.stringify([condition, from, at, withinMs, model ?? null]);
+}
+
+/** The await's verdict on the first `end` events of the history, as awaitVerdict gave it on that prefix. */
+function awaitVerdictUpTo(condition: Condition, history: readonly HistoryEvent[], end: number, from: number, at: number, withinMs: number, model?: AwaitModel): Verdict {
+  const known = awaitsJudged.get(history);
+  if (known && known.length === end && known.key === awaitKey(condition, from, at, withinMs, model)) return known.verdict;
+  return awaitVerdict(condition, history.slice(0, end), from, at, withinMs, model);
+}
+
+function judgeAwait(condition: Condition, prefix: readonly HistoryEvent[], from: number, at: number, withinMs: number, model?: AwaitModel): Verdict {
   const checked = checkCondition(condition, prefix, {from, at});
   // The model's figures go beside the condition's own, for a wall-clock bound too: how far from the model a run is shows either way.
   const verdict = model ? {...checked, figures: {...checked.figures, ...modelFigures(condition.kind, checked.figures, model.ms)}} : checked;
@@ -157,7 +188,7 @@ function stepVerdict(history: readonly HistoryEvent[], begin: number, end: numbe
       if (!awaitBegin || awaitEndIndex < 0) return {status: 'unknown', message: 'the await did not conclude'};
       const awaitEnd = history[awaitEndIndex]!;
       const {condition, withinMs, model} = awaitBegin.data;
-      return awaitVerdict(condition, history.slice(0, awaitEndIndex), awaitBegin.t, awaitEnd.t, withinMs, model);
+      return awaitVerdictUpTo(condition, history, awaitEndIndex, awaitBegin.t, awaitEnd.t, withinMs, model);
     }
     case 'run': {
       const replies: CommandReplyData[] = inStep('command.reply').map((x) => x.data);

@@ -231,3 +231,26 @@ test('peerlab check judges a model-bounded await with the bound its await.begin 
   t.regex(evaluation.steps[0]?.message ?? '', /3x the model's 550 ms/);
   t.is(evaluation.steps[0]?.figures?.model_ms, 550);
 });
+
+test('an await judged on a history that then grows is judged again on the longer one, and the step judged on the prefix it saw gives what a fresh copy gives', (t) => {
+  const {events, from} = lateJoin(1000);
+  const h: HistoryEvent[] = [{t: T0, src: 'coordinator', type: 'run.begin', data: {runId: 'r', scenario: 's', file: 'f', seed: 1, invariants: []}}, ...events.filter((e) => e.t < from)];
+  h.push({t: from, src: 'coordinator', type: 'step.begin', data: {path: '1', kind: 'await', title: 'await converged within 5s', line: 1}});
+  h.push({t: from, src: 'coordinator', type: 'await.begin', data: {step: '1', condition: {kind: 'converged'}, withinMs: 5000}});
+  // Checked the engine's way, on its own growing array: before the last member saw charly, then after.
+  const late = events.filter((e) => e.t >= from);
+  for (const e of late.slice(0, -1)) h.push(e);
+  const early = awaitVerdict({kind: 'converged'}, h, from, from + 1200, 5000);
+  t.is(early.status, 'fail', 'bob has not seen charly yet');
+  h.push(late.at(-1)!);
+  const verdict = awaitVerdict({kind: 'converged'}, h, from, from + 1200, 5000);
+  t.is(verdict.status, 'pass', 'the same array, grown by one event, is judged on all of it');
+  h.push({t: from + 1200, src: 'coordinator', type: 'await.end', data: {step: '1', condition: {kind: 'converged'}, status: verdict.status, message: verdict.message ?? ''}});
+  h.push({t: from + 1201, src: 'coordinator', type: 'step.end', data: {path: '1', kind: 'await', title: 'await converged within 5s', line: 1, status: verdict.status, message: verdict.message ?? '', durationMs: 1201}});
+  h.push({t: from + 1202, src: 'coordinator', type: 'run.end', data: {}});
+  const live = evaluate(h);
+  const fresh = evaluate([...h]);
+  t.is(live.steps[0]?.status, 'pass');
+  t.deepEqual(live.steps, fresh.steps, 'a copy of the history, judged with nothing remembered, gives the same steps');
+  t.is(fresh.steps[0]?.message, verdict.message);
+});

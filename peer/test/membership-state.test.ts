@@ -470,3 +470,41 @@ test("a join's answer is taken in but not passed on, a refutation in it still is
   quiet.hear('bob', quiet.alive('frank', 0));
   t.deepEqual(quiet.broadcasts.at(-1), quiet.alive('frank', 0));
 });
+
+test('the live count and the gossip targets follow every change of state: joins, suspicions, refutations, deaths, leaves, returns, reaping, and this peer leaving and rejoining', (t) => {
+  const s = setup();
+  const names = Array.from({length: 12}, (_, i) => `m${i}`);
+  const incarnation = new Map<string, number>();
+  // A seeded walk, so a failure is reproducible: each step is news about one member, or a reap or a leave of this peer.
+  let seed = 7;
+  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const expected = () => s.table.all().filter((m) => m.name !== 'me' && (m.state === 'alive' || m.state === 'suspect')).map((m) => m.name);
+  for (let step = 0; step < 2000; step++) {
+    const name = names[Math.floor(random() * names.length)]!;
+    const i = incarnation.get(name) ?? 0;
+    const roll = random();
+    if (roll < 0.3) {
+      const next = i + (random() < 0.5 ? 1 : 0);
+      incarnation.set(name, next);
+      s.hear('x', s.alive(name, next));
+    } else if (roll < 0.5) s.hear('x', s.suspect(name, i));
+    else if (roll < 0.6) s.hear('x', s.dead(name, i));
+    else if (roll < 0.7) s.hear('x', s.left(name, i));
+    else if (roll < 0.75) {
+      s.clock.advance(config.deadReapMs);
+      s.table.reap();
+    } else if (roll < 0.78) {
+      if (s.table.leaving) s.table.rejoin();
+      else s.table.leave();
+    } else s.clock.advance(1000);
+    const live = expected();
+    const self = s.table.leaving ? 0 : 1;
+    t.is(s.table.liveCount(), live.length + self, `step ${step}`);
+    const targets = s.table.sampleOthers(3).map((m) => m.name);
+    t.is(new Set(targets).size, Math.min(3, live.length), `step ${step}: distinct targets`);
+    for (const target of targets) t.true(live.includes(target), `step ${step}: ${target} is live`);
+    t.deepEqual(s.table.sampleOthers(live.length + 1).map((m) => m.name).sort(), [...live].sort(), `step ${step}: every live member can be drawn`);
+  }
+  // The walk went through every kind of state, so the check above saw each transition.
+  t.true(s.events.some((e) => e.kind === 'reaped') && s.events.some((e) => e.kind === 'alive') && s.events.some((e) => e.kind === 'dead') && s.events.some((e) => e.kind === 'left'));
+});

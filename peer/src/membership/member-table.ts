@@ -53,6 +53,8 @@ interface Record_ {
   incarnation: number;
   since: number;
   suspicion?: Suspicion;
+  /** Its index in MemberTable's live list while it is alive or suspect (and not this peer). */
+  liveAt?: number;
 }
 
 /** Where a batch of updates came from, and what it may still introduce. */
@@ -135,7 +137,14 @@ export class MemberTable {
    * that is how a healed partition merges.
    */
   #quiet = false;
-  #liveCache: Record_[] | undefined;
+  /**
+   * Other members alive or suspect, in no order, kept as their states change:
+   * every datagram sent reads its length (the retransmit limit) and every
+   * gossip round draws from it. Rebuilt from the table after each change, it
+   * cost a pass over a thousand members per packet while a group formed,
+   * since every packet then brought a newcomer.
+   */
+  readonly #live: Record_[] = [];
 
   constructor(options: MemberTableOptions) {
     this.name = options.name;
@@ -184,9 +193,9 @@ export class MemberTable {
     return undefined;
   }
 
-  /** Size of the live set, without building it: this runs for every packet sent. */
+  /** Size of the live set, this peer included while it is alive or suspect. */
   liveCount(): number {
-    return this.#live().length + (this.#self().state === 'alive' || this.#self().state === 'suspect' ? 1 : 0);
+    return this.#live.length + (this.#self().state === 'alive' || this.#self().state === 'suspect' ? 1 : 0);
   }
 
   /**
@@ -196,26 +205,33 @@ export class MemberTable {
    * of a gossip round.
    */
   sampleOthers(k: number): Member[] {
-    const live = this.#live();
+    const live = this.#live;
     if (live.length <= k) return [...live];
     const picked = new Set<number>();
     while (picked.size < k) picked.add(Math.floor(Math.random() * live.length));
     return [...picked].map((i) => live[i]!);
   }
 
-  /** Other members alive or suspect, rebuilt only after a change (#changed): read, never handed out to be changed. */
-  #live(): readonly Record_[] {
-    if (this.#liveCache === undefined) {
-      const out: Record_[] = [];
-      for (const r of this.#members.values()) if (r.name !== this.name && (r.state === 'alive' || r.state === 'suspect')) out.push(r);
-      this.#liveCache = out;
+  /** Sets another member's state, and keeps the live list in step with it. */
+  #setState(record: Record_, state: MemberState): void {
+    record.state = state;
+    const live = state === 'alive' || state === 'suspect';
+    if (live && record.liveAt === undefined) {
+      record.liveAt = this.#live.push(record) - 1;
+    } else if (!live && record.liveAt !== undefined) {
+      this.#dropLive(record);
     }
-    return this.#liveCache;
   }
 
-  /** A member came, went or changed state: the cached live set is stale. */
-  #changed(): void {
-    this.#liveCache = undefined;
+  /** Takes a member out of the live list: the last one takes its place. */
+  #dropLive(record: Record_): void {
+    const at = record.liveAt!;
+    const last = this.#live.pop()!;
+    if (last !== record) {
+      this.#live[at] = last;
+      last.liveAt = at;
+    }
+    delete record.liveAt;
   }
 
   /**
@@ -291,7 +307,6 @@ export class MemberTable {
     this.#leaving = true;
     const self = this.#self();
     self.state = 'left';
-    this.#changed();
     self.since = this.#clock.now();
     this.#events.emit('left', {name: this.name, incarnation: self.incarnation, at: this.#clock.now()});
     return {k: 'left', n: this.name, i: self.incarnation};
@@ -304,7 +319,6 @@ export class MemberTable {
     if (self.incarnation < MAX_INCARNATION) self.incarnation++;
     else this.refusals.unbeatable++;
     self.state = 'alive';
-    this.#changed();
     self.since = this.#clock.now();
     this.#leaving = false;
     this.#events.emit('alive', {name: this.name, address: self.address, incarnation: self.incarnation, previous: 'left', at: this.#clock.now()});
@@ -322,7 +336,6 @@ export class MemberTable {
     for (const [name, record] of this.#members) {
       if (name === this.name || (record.state !== 'dead' && record.state !== 'left') || record.since > cutoff) continue;
       this.#members.delete(name);
-      this.#changed();
       if (record.state === 'dead') {
         this.#reapedDead.delete(name);
         this.#reapedDead.set(name, record.address);
@@ -413,8 +426,9 @@ export class MemberTable {
     const current = this.#members.get(name);
     if (!current) {
       const wire = formatAddress(address);
-      this.#members.set(name, {name, address, wire, state: 'alive', incarnation, since: now});
-      this.#changed();
+      const record: Record_ = {name, address, wire, state: 'alive', incarnation, since: now};
+      this.#members.set(name, record);
+      this.#setState(record, 'alive');
       this.#reapedDead.delete(name);
       this.#passOn({k: 'alive', n: name, i: incarnation, a: wire});
       this.#log.info('swim', `${name} joined at ${wire}`);
@@ -438,8 +452,7 @@ export class MemberTable {
       current.address = address;
       current.wire = formatAddress(address);
     }
-    current.state = 'alive';
-    this.#changed();
+    this.#setState(current, 'alive');
     this.#passOn({k: 'alive', n: name, i: incarnation, a: current.wire});
     if (previous !== 'alive') {
       current.since = now;
@@ -466,8 +479,7 @@ export class MemberTable {
     const n = this.liveCount();
     const expected = Math.max(0, Math.min(this.#config.indirectChecks, n - 2));
     current.incarnation = incarnation;
-    current.state = 'suspect';
-    this.#changed();
+    this.#setState(current, 'suspect');
     current.since = now;
     const [minMs, maxMs] = this.#policy.suspicionBounds(suspicionMinMs(this.#config, n), suspicionMaxMs(this.#config, n));
     current.suspicion = new Suspicion(
@@ -504,8 +516,7 @@ export class MemberTable {
     current.suspicion?.cancel();
     delete current.suspicion;
     current.incarnation = incarnation;
-    current.state = left ? 'left' : 'dead';
-    this.#changed();
+    this.#setState(current, left ? 'left' : 'dead');
     current.since = now;
     this.#viewChanged();
     this.#passOn(left ? {k: 'left', n: name, i: incarnation} : {k: 'dead', n: name, i: incarnation, f: from});
