@@ -175,7 +175,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
       try {
         await this.#pushPull.exchange(seed, true);
         // The first answer makes us part of the group; a dead seed must not delay saying so.
-        if (++contacted === 1) this.emit('contacted', {via: formatAddress(seed), seeds: others.length, at: Date.now()});
+        if (++contacted === 1) {
+          this.emit('contacted', {via: formatAddress(seed), seeds: others.length, at: Date.now()});
+          this.#pushPull.joined();
+        }
         return true;
       } catch (error) {
         errors.push(`${formatAddress(seed)}: ${error instanceof Error ? error.message : String(error)}`);
