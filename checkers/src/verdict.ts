@@ -59,24 +59,30 @@ export function runVerdict(replies: readonly CommandReplyData[], expect: Record<
  * engine and `peerlab check` both call this, with the same prefix and time.
  */
 export function awaitVerdict(condition: Condition, prefix: readonly HistoryEvent[], from: number, at: number, withinMs: number, model?: AwaitModel): Verdict {
-  const key = awaitKey(condition, from, at, withinMs, model);
-  const known = awaitsJudged.get(prefix);
-  if (known && known.length === prefix.length && known.key === key) return known.verdict;
+  const key = `${prefix.length} ${awaitKey(condition, from, at, withinMs, model)}`;
+  const known = awaitsJudged.get(prefix)?.get(key);
+  if (known) return known;
   const verdict = judgeAwait(condition, prefix, from, at, withinMs, model);
-  awaitsJudged.set(prefix, {length: prefix.length, key, verdict});
+  let judged = awaitsJudged.get(prefix);
+  if (!judged) awaitsJudged.set(prefix, (judged = new Map()));
+  judged.set(key, verdict);
+  // An await re-checks as its history grows: only the last few checks can be asked for again.
+  if (judged.size > MAX_AWAITS_JUDGED) judged.delete(judged.keys().next().value!);
   return verdict;
 }
 
 /**
- * The last await verdict worked out on each history array, with the length
- * of the prefix it saw. The engine checks an await on its history as it
- * stands, appends the await.end, and then judges the step on that same prefix:
- * a second replay of the whole history (seconds at a million events) for the
- * same answer, and `evaluate` at the end of the run a third. A history only
- * grows, so the same array and length are the same events; a copy, or a
- * history read from a file, is judged afresh.
+ * Await verdicts already worked out on each history array, by the length of
+ * the prefix they saw and their inputs. The engine checks an await on its
+ * history as it stands, appends the await.end, and then judges the step on
+ * that same prefix: a second replay of the whole history (seconds at a
+ * million events) for the same answer, and `evaluate` at the end of the run
+ * a third. A history only grows, so the same array and length are the same
+ * events; a copy, or a history read from a file, is judged afresh.
  */
-const awaitsJudged = new WeakMap<readonly HistoryEvent[], {length: number; key: string; verdict: Verdict}>();
+const awaitsJudged = new WeakMap<readonly HistoryEvent[], Map<string, Verdict>>();
+/** Enough for the awaits of a parallel block decided in one turn; older ones are judged again if asked. */
+const MAX_AWAITS_JUDGED = 64;
 
 function awaitKey(condition: Condition, from: number, at: number, withinMs: number, model: AwaitModel | undefined): string {
   return JSON.stringify([condition, from, at, withinMs, model ?? null]);
@@ -84,9 +90,8 @@ function awaitKey(condition: Condition, from: number, at: number, withinMs: numb
 
 /** The await's verdict on the first `end` events of the history, as awaitVerdict gave it on that prefix. */
 function awaitVerdictUpTo(condition: Condition, history: readonly HistoryEvent[], end: number, from: number, at: number, withinMs: number, model?: AwaitModel): Verdict {
-  const known = awaitsJudged.get(history);
-  if (known && known.length === end && known.key === awaitKey(condition, from, at, withinMs, model)) return known.verdict;
-  return awaitVerdict(condition, history.slice(0, end), from, at, withinMs, model);
+  const known = awaitsJudged.get(history)?.get(`${end} ${awaitKey(condition, from, at, withinMs, model)}`);
+  return known ?? awaitVerdict(condition, history.slice(0, end), from, at, withinMs, model);
 }
 
 function judgeAwait(condition: Condition, prefix: readonly HistoryEvent[], from: number, at: number, withinMs: number, model?: AwaitModel): Verdict {

@@ -477,7 +477,7 @@ test('the live count and the gossip targets follow every change of state: joins,
   const incarnation = new Map<string, number>();
   // A seeded walk, so a failure is reproducible: each step is news about one member, or a reap or a leave of this peer.
   let seed = 7;
-  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) / 2 ** 32;
   const expected = () => s.table.all().filter((m) => m.name !== 'me' && (m.state === 'alive' || m.state === 'suspect')).map((m) => m.name);
   for (let step = 0; step < 2000; step++) {
     const name = names[Math.floor(random() * names.length)]!;

@@ -23,6 +23,7 @@ export class PushPull {
   #dueAt = Infinity;
   #pullSoon: () => void = () => {};
   #pullWithin: (ms: number) => void = () => {};
+  #pullNow: () => void = () => {};
   #settle: ReturnType<typeof fairDelay> | undefined;
   #viewChangedAt = 0;
   #lastPushPullAt = 0;
@@ -66,9 +67,11 @@ export class PushPull {
     const joinedAt = Date.now();
     const check = () => {
       if (!this.context.run.active() || generation !== this.context.run.generation()) return;
+      // A view that has not settled within an interval is churning: the periodic schedule has it from here.
+      if (Date.now() - joinedAt > this.context.config.pushPullIntervalMs) return;
       const quiet = settledAfterMs(this.context.config, this.context.table.liveCount());
       const left = Math.max(joinedAt, this.#viewChangedAt) + quiet - Date.now();
-      if (left <= 0) return this.#pullWithin(0);
+      if (left <= 0) return this.#pullNow();
       // Drawn within the spell, so members whose news stopped together do not all exchange at once; judged fairly
       // (fair-deadline.ts): after a stall, on the datagrams that waited in the socket, not on a view that only
       // looks quiet because they were not read yet.
@@ -160,6 +163,8 @@ export class PushPull {
   #schedule(): void {
     const generation = this.context.run.generation();
     const current = () => this.context.run.active() && generation === this.context.run.generation();
+    /** An exchange asked for (#pullNow) while one was under way: it follows that one. */
+    let pending = false;
     const tick = async () => {
       if (!current()) return;
       this.#dueAt = Infinity;
@@ -168,6 +173,10 @@ export class PushPull {
       if (!current()) return;
       const changed = this.#viewChangedAt >= this.#lastPushPullAt;
       this.#lastPushPullAt = started;
+      if (pending) {
+        pending = false;
+        return arm(0);
+      }
       arm(changed ? this.context.config.pushPullIntervalMs : pushPullIntervalMs(this.context.config, this.context.table.liveCount()));
     };
     const arm = (ms: number) => {
@@ -178,6 +187,12 @@ export class PushPull {
     this.#pullWithin = (ms: number) => {
       if (!current()) return;
       if (this.#dueAt !== Infinity && this.#dueAt - Date.now() > ms) arm(ms);
+    };
+    // Now, or right after the exchange under way: that one was asked for before the view settled, and may fail.
+    this.#pullNow = () => {
+      if (!current()) return;
+      if (this.#dueAt === Infinity) pending = true;
+      else arm(0);
     };
     this.#pullSoon = () => this.#pullWithin(this.context.config.pushPullIntervalMs);
     arm(firstPushPullDelayMs(this.context.config));
