@@ -59,7 +59,10 @@ export class PushPull {
    * (news of others joining at the same time has stopped arriving), the next
    * periodic exchange is pulled forward to then, to take in what that news
    * missed. One exchange moved, not an extra one, and once per join: a group
-   * at rest hears of one newcomer with no exchange but the newcomer's.
+   * at rest hears of one newcomer with no exchange but the newcomer's. In a
+   * group forming all at once the first joiners' views keep changing for as
+   * long as others join (40 s at 1,000 members here), and it is then that
+   * their gaps are known: the wait has no bound but the quiet.
    */
   joined(): void {
     this.#settle?.cancel();
@@ -67,8 +70,6 @@ export class PushPull {
     const joinedAt = Date.now();
     const check = () => {
       if (!this.context.run.active() || generation !== this.context.run.generation()) return;
-      // A view that has not settled within an interval is churning: the periodic schedule has it from here.
-      if (Date.now() - joinedAt > this.context.config.pushPullIntervalMs) return;
       const quiet = settledAfterMs(this.context.config, this.context.table.liveCount());
       const left = Math.max(joinedAt, this.#viewChangedAt) + quiet - Date.now();
       if (left <= 0) return this.#pullNow();
