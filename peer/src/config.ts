@@ -212,22 +212,6 @@ export function firstPushPullDelayMs(config: SwimConfig, random: () => number = 
 }
 
 /**
- * How long a newcomer's view must have been quiet before it pulls the group's
- * state once more (PushPull.joined): two spells of gossip, a spell being the
- * rounds one holder takes to send a piece of news its limit of times. Its
- * join's answer was its contact's state at that moment; members joining at
- * the same time spread their news while few knew this one, and that news dies
- * out, leaving them strangers until a push-pull. A group forming all at once
- * keeps every view changing (and the gossip queues full) for as long as
- * members keep joining, so the gaps are known to be final only once the news
- * has stopped: forming 1,000 members at once, they waited 20 s and more for
- * first exchanges drawn anywhere in the 30 s interval.
- */
-export function settledAfterMs(config: SwimConfig, n: number): number {
-  return 2 * Math.ceil(retransmitLimit(config, n) / config.gossipNodes) * config.gossipIntervalMs;
-}
-
-/**
  * The bound within which every other member should record a crashed member as
  * dead: a full round-robin of probes before the victim's turn comes up for
  * certain, one probe period for the indirect probes, the unconfirmed suspicion

@@ -175,10 +175,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
       try {
         await this.#pushPull.exchange(seed, true);
         // The first answer makes us part of the group; a dead seed must not delay saying so.
-        if (++contacted === 1) {
-          this.emit('contacted', {via: formatAddress(seed), seeds: others.length, at: Date.now()});
-          this.#pushPull.joined();
-        }
+        if (++contacted === 1) this.emit('contacted', {via: formatAddress(seed), seeds: others.length, at: Date.now()});
         return true;
       } catch (error) {
         errors.push(`${formatAddress(seed)}: ${error instanceof Error ? error.message : String(error)}`);

@@ -4,12 +4,11 @@
  * reconnect attempts to dead members so the two sides of a healed partition
  * merge again. What the state says is the member table's business (mergeState).
  */
-import {firstPushPullDelayMs, pushPullIntervalMs, settledAfterMs} from '../config.js';
+import {firstPushPullDelayMs, pushPullIntervalMs} from '../config.js';
 import type {PushPullRequest, PushPullResponse} from './messages.js';
 import {decodePushPull, decodePushPullReply} from './messages.js';
 import type {ProtocolContext} from './run-state.js';
 import {EncodedReply} from './transport.js';
-import {fairDelay} from './fair-deadline.js';
 import {shuffle} from './shuffle.js';
 import type {Address} from './types.js';
 import {formatAddress, parseAddress} from './types.js';
@@ -22,9 +21,6 @@ export class PushPull {
   #reconnectTimer: NodeJS.Timeout | undefined;
   #dueAt = Infinity;
   #pullSoon: () => void = () => {};
-  #pullWithin: (ms: number) => void = () => {};
-  #pullNow: () => void = () => {};
-  #settle: ReturnType<typeof fairDelay> | undefined;
   #viewChangedAt = 0;
   #lastPushPullAt = 0;
   /**
@@ -49,37 +45,8 @@ export class PushPull {
 
   stop(): void {
     clearTimeout(this.#timer);
-    this.#settle?.cancel();
     this.#dueAt = Infinity;
     clearInterval(this.#reconnectTimer);
-  }
-
-  /**
-   * The join was answered: once the view has been quiet for settledAfterMs
-   * (news of others joining at the same time has stopped arriving), the next
-   * periodic exchange is pulled forward to then, to take in what that news
-   * missed. One exchange moved, not an extra one, and once per join: a group
-   * at rest hears of one newcomer with no exchange but the newcomer's. In a
-   * group forming all at once the first joiners' views keep changing for as
-   * long as others join (40 s at 1,000 members here), and it is then that
-   * their gaps are known: the wait has no bound but the quiet.
-   */
-  joined(): void {
-    this.#settle?.cancel();
-    const generation = this.context.run.generation();
-    const joinedAt = Date.now();
-    const check = () => {
-      if (!this.context.run.active() || generation !== this.context.run.generation()) return;
-      const quiet = settledAfterMs(this.context.config, this.context.table.liveCount());
-      const left = Math.max(joinedAt, this.#viewChangedAt) + quiet - Date.now();
-      if (left <= 0) return this.#pullNow();
-      // Drawn within the spell, so members whose news stopped together do not all exchange at once; judged fairly
-      // (fair-deadline.ts): after a stall, on the datagrams that waited in the socket, not on a view that only
-      // looks quiet because they were not read yet.
-      this.#settle = fairDelay(left + Math.floor(Math.random() * quiet));
-      void this.#settle.promise.then(check);
-    };
-    check();
   }
 
   /** A member came, went or came back: the view is changing (see #schedule). */
@@ -164,8 +131,6 @@ export class PushPull {
   #schedule(): void {
     const generation = this.context.run.generation();
     const current = () => this.context.run.active() && generation === this.context.run.generation();
-    /** An exchange asked for (#pullNow) while one was under way: it follows that one. */
-    let pending = false;
     const tick = async () => {
       if (!current()) return;
       this.#dueAt = Infinity;
@@ -174,10 +139,6 @@ export class PushPull {
       if (!current()) return;
       const changed = this.#viewChangedAt >= this.#lastPushPullAt;
       this.#lastPushPullAt = started;
-      if (pending) {
-        pending = false;
-        return arm(0);
-      }
       arm(changed ? this.context.config.pushPullIntervalMs : pushPullIntervalMs(this.context.config, this.context.table.liveCount()));
     };
     const arm = (ms: number) => {
@@ -185,17 +146,10 @@ export class PushPull {
       this.#dueAt = Date.now() + ms;
       this.#timer = setTimeout(tick, ms);
     };
-    this.#pullWithin = (ms: number) => {
+    this.#pullSoon = () => {
       if (!current()) return;
-      if (this.#dueAt !== Infinity && this.#dueAt - Date.now() > ms) arm(ms);
+      if (this.#dueAt !== Infinity && this.#dueAt - Date.now() > this.context.config.pushPullIntervalMs) arm(this.context.config.pushPullIntervalMs);
     };
-    // Now, or right after the exchange under way: that one was asked for before the view settled, and may fail.
-    this.#pullNow = () => {
-      if (!current()) return;
-      if (this.#dueAt === Infinity) pending = true;
-      else arm(0);
-    };
-    this.#pullSoon = () => this.#pullWithin(this.context.config.pushPullIntervalMs);
     arm(firstPushPullDelayMs(this.context.config));
   }
 }
