@@ -117,8 +117,15 @@ export class FalseDeadJudge {
   readonly #registered = new Map<string, number>();
   /** Per healthy peer: since when. */
   readonly #healthySince = new Map<string, number>();
-  /** Per observer, per member: time of its last joined/alive/suspect event (its view's fresh news of life). */
-  readonly #lastNews = new Map<string, Map<string, number>>();
+  /**
+   * Per observer, per member: the times of its last few joined/alive/suspect
+   * events (its view's fresh news of life), oldest first. Peers' events reach
+   * the history out of time order, so a declaration is judged on the news
+   * its declarer had at its time, not on news recorded since.
+   */
+  readonly #news = new Map<string, Map<string, number[]>>();
+  /** Per declarer, per member: its own last few dead declarations, oldest first, as judged when made. */
+  readonly #declared = new Map<string, Map<string, Array<{t: number; incarnation: number; unfounded: boolean}>>>();
 
   constructor(readonly model: Model) {}
 
@@ -132,8 +139,14 @@ export class FalseDeadJudge {
     else if (!this.#healthySince.has(peer)) this.#healthySince.set(peer, t);
   }
 
-  /** Whether `observer`'s declaration about `victim`, originated by `declarer`, is unfounded at this point. */
-  #unfounded(observer: string, declarer: string, victim: string): boolean {
+  /**
+   * Whether `observer`'s declaration about `victim` at `t`, originated by
+   * `declarer` at `incarnation`, is unfounded at this point. A relay of the
+   * declarer's own declaration is judged as that was: after a partition
+   * heals, the verdict its far side reached comes over, and the victim's
+   * refutation may be recorded before the relay is.
+   */
+  #unfounded(observer: string, declarer: string, victim: string, t: number, incarnation: number): boolean {
     const model = this.model;
     const since = this.#healthySince.get(victim);
     if (since === undefined || !model.sameComponent(observer, victim)) return false;
@@ -141,7 +154,11 @@ export class FalseDeadJudge {
     if (model.isLive(declarer) && !model.sameComponent(declarer, victim)) return false;
     // The declarer's own news when it reports to us, else the observer's.
     const by = model.view(declarer)?.started ? declarer : observer;
-    const news = this.#lastNews.get(by)?.get(victim);
+    const news = lastAtOrBefore(this.#news.get(by)?.get(victim), t);
+    if (observer !== declarer) {
+      const own = this.#declared.get(declarer)?.get(victim)?.findLast((d) => d.t <= t);
+      if (own && own.incarnation === incarnation && (news === undefined || news <= own.t)) return own.unfounded;
+    }
     return news !== undefined && news >= Math.max(since, this.#splits.mergedAt(by, victim));
   }
 
@@ -163,7 +180,7 @@ export class FalseDeadJudge {
     const observer = peerOf(e.src);
     if (observer === undefined) return undefined;
     if (e.type === 'peer.started') {
-      this.#lastNews.delete(observer);
+      this.#news.delete(observer);
       this.#recheck(observer, e.t);
       return undefined;
     }
@@ -173,19 +190,39 @@ export class FalseDeadJudge {
     let declaration: Declaration | undefined;
     if (e.type === 'member.dead' || e.type === 'member.suspect') {
       const declarer = e.data.from;
-      const unfounded = this.#unfounded(observer, declarer, victim);
+      const unfounded = this.#unfounded(observer, declarer, victim, e.t, e.data.incarnation);
       declaration = {kind: e.type === 'member.dead' ? 'dead' : 'suspect', observer, declarer, victim, t: e.t, unfounded, ...(unfounded ? {since: this.#healthySince.get(victim)!} : {})};
       // A death is no news of life.
-      if (e.type === 'member.dead') return declaration;
+      if (e.type === 'member.dead') {
+        if (declarer === observer) remember(this.#declared, observer, victim, {t: e.t, incarnation: e.data.incarnation, unfounded}, (d) => d.t);
+        return declaration;
+      }
     }
-    let news = this.#lastNews.get(observer);
-    if (!news) {
-      news = new Map();
-      this.#lastNews.set(observer, news);
-    }
-    news.set(victim, e.t);
+    remember(this.#news, observer, victim, e.t, (t) => t);
     return declaration;
   }
+}
+
+/** How many news times and declarations are kept per pair: enough for events recorded a little out of time order. */
+const KEPT_PER_PAIR = 8;
+
+/** Adds `value` to the pair's list, kept in time order and to KEPT_PER_PAIR. */
+function remember<V>(lists: Map<string, Map<string, V[]>>, who: string, about: string, value: V, time: (v: V) => number): void {
+  let byMember = lists.get(who);
+  if (!byMember) lists.set(who, (byMember = new Map()));
+  let list = byMember.get(about);
+  if (!list) byMember.set(about, (list = []));
+  let at = list.length;
+  while (at > 0 && time(list[at - 1]!) > time(value)) at--;
+  list.splice(at, 0, value);
+  if (list.length > KEPT_PER_PAIR) list.shift();
+}
+
+/** The latest time in the list at or before `t`, if the list reaches back that far. */
+function lastAtOrBefore(times: readonly number[] | undefined, t: number): number | undefined {
+  if (!times) return undefined;
+  for (let i = times.length - 1; i >= 0; i--) if (times[i]! <= t) return times[i];
+  return undefined;
 }
 
 export function noFalseDead(history: readonly HistoryEvent[]): Verdict {

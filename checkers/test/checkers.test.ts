@@ -951,6 +951,21 @@ test('no-false-dead: a detection that began while the peer was down and ends aft
   t.is(h2.figures!.false_suspicions, 1);
 });
 
+test('no-false-dead: a verdict from the far side of a healed partition, relayed after the victim refuted it, is judged as its declarer made it', (t) => {
+  // alice declared dave dead across the partition; eve heard it from bob after the heal, and her event reached the
+  // history after alice's of dave's refutation, which came later by the clock (as a kernel-fault run recorded it).
+  const b = h().group('alice', 'bob', 'charly', 'dave', 'eve').at(1000).partition(['alice', 'bob'], ['charly', 'dave', 'eve']);
+  b.at(1600).member('alice', 'suspect', 'dave', 0).at(2600).member('alice', 'dead', 'dave', 0).member('bob', 'dead', 'dave', 0, 'alice');
+  b.at(2700).heal().at(2720).member('dave', 'updated', 'dave', 1);
+  b.at(2810).member('alice', 'alive', 'dave', 1).at(2780).member('eve', 'dead', 'dave', 0, 'alice').at(2812).member('eve', 'alive', 'dave', 1);
+  const v = noFalseDead(b.events);
+  t.is(v.status, 'pass', v.message);
+  t.deepEqual(v.figures, {false_dead: 0, false_suspicions: 0, dead_declarations: 3});
+  // A fresh declaration of alice's, after the heal and her news of dave's life, is false, and so is its relay.
+  b.at(4000).member('alice', 'suspect', 'dave', 1).at(5000).member('alice', 'dead', 'dave', 1).at(5100).member('eve', 'dead', 'dave', 1, 'alice');
+  t.deepEqual(noFalseDead(b.events).figures, {false_dead: 2, false_suspicions: 1, dead_declarations: 5});
+});
+
 test('no-dead: any death fails, suspicions are counted', (t) => {
   const b = h().group('alice', 'bob', 'charly').pause('charly').suspect('alice', 'charly').resume('charly').alive('alice', 'charly');
   t.deepEqual(noDead(b.events), {status: 'pass', message: 'no peer was declared dead (1 suspicion)', figures: {dead_declarations: 0, suspicions: 1}});
