@@ -154,7 +154,7 @@ export class FalseDeadJudge {
     if (model.isLive(declarer) && !model.sameComponent(declarer, victim)) return false;
     // The declarer's own news when it reports to us, else the observer's.
     const by = model.view(declarer)?.started ? declarer : observer;
-    const news = lastAtOrBefore(this.#news.get(by)?.get(victim), t);
+    const news = this.#news.get(by)?.get(victim)?.findLast((n) => n <= t);
     if (observer !== declarer) {
       const own = this.#declared.get(declarer)?.get(victim)?.findLast((d) => d.t <= t);
       if (own && own.incarnation === incarnation && (news === undefined || news <= own.t)) return own.unfounded;
@@ -216,13 +216,6 @@ function remember<V>(lists: Map<string, Map<string, V[]>>, who: string, about: s
   while (at > 0 && time(list[at - 1]!) > time(value)) at--;
   list.splice(at, 0, value);
   if (list.length > KEPT_PER_PAIR) list.shift();
-}
-
-/** The latest time in the list at or before `t`, if the list reaches back that far. */
-function lastAtOrBefore(times: readonly number[] | undefined, t: number): number | undefined {
-  if (!times) return undefined;
-  for (let i = times.length - 1; i >= 0; i--) if (times[i]! <= t) return times[i];
-  return undefined;
 }
 
 export function noFalseDead(history: readonly HistoryEvent[]): Verdict {

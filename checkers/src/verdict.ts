@@ -59,16 +59,7 @@ export function runVerdict(replies: readonly CommandReplyData[], expect: Record<
  * engine and `peerlab check` both call this, with the same prefix and time.
  */
 export function awaitVerdict(condition: Condition, prefix: readonly HistoryEvent[], from: number, at: number, withinMs: number, model?: AwaitModel): Verdict {
-  const key = `${prefix.length} ${awaitKey(condition, from, at, withinMs, model)}`;
-  const known = awaitsJudged.get(prefix)?.get(key);
-  if (known) return known;
-  const verdict = judgeAwait(condition, prefix, from, at, withinMs, model);
-  let judged = awaitsJudged.get(prefix);
-  if (!judged) awaitsJudged.set(prefix, (judged = new Map()));
-  judged.set(key, verdict);
-  // An await re-checks as its history grows: only the last few checks can be asked for again.
-  if (judged.size > MAX_AWAITS_JUDGED) judged.delete(judged.keys().next().value!);
-  return verdict;
+  return awaitVerdictUpTo(condition, prefix, prefix.length, from, at, withinMs, model);
 }
 
 /**
@@ -84,14 +75,18 @@ const awaitsJudged = new WeakMap<readonly HistoryEvent[], Map<string, Verdict>>(
 /** Enough for the awaits of a parallel block decided in one turn; older ones are judged again if asked. */
 const MAX_AWAITS_JUDGED = 64;
 
-function awaitKey(condition: Condition, from: number, at: number, withinMs: number, model: AwaitModel | undefined): string {
-  return JSON.stringify([condition, from, at, withinMs, model ?? null]);
-}
-
-/** The await's verdict on the first `end` events of the history, as awaitVerdict gave it on that prefix. */
+/** The await's verdict on the first `end` events of the history, worked out once for that array and prefix. */
 function awaitVerdictUpTo(condition: Condition, history: readonly HistoryEvent[], end: number, from: number, at: number, withinMs: number, model?: AwaitModel): Verdict {
-  const known = awaitsJudged.get(history)?.get(`${end} ${awaitKey(condition, from, at, withinMs, model)}`);
-  return known ?? awaitVerdict(condition, history.slice(0, end), from, at, withinMs, model);
+  const key = JSON.stringify([end, condition, from, at, withinMs, model ?? null]);
+  let judged = awaitsJudged.get(history);
+  const known = judged?.get(key);
+  if (known) return known;
+  const verdict = judgeAwait(condition, end === history.length ? history : history.slice(0, end), from, at, withinMs, model);
+  if (!judged) awaitsJudged.set(history, (judged = new Map()));
+  judged.set(key, verdict);
+  // An await re-checks as its history grows: only the last few checks can be asked for again.
+  if (judged.size > MAX_AWAITS_JUDGED) judged.delete(judged.keys().next().value!);
+  return verdict;
 }
 
 function judgeAwait(condition: Condition, prefix: readonly HistoryEvent[], from: number, at: number, withinMs: number, model?: AwaitModel): Verdict {
