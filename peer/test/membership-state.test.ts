@@ -28,6 +28,8 @@ function setup(options: {policy?: Policy; config?: Partial<SwimConfig>} = {}) {
   const emitter = new EventEmitter<MembershipEvents>();
   for (const kind of kinds) emitter.on(kind, (event: object) => events.push({kind, ...event}));
   const broadcasts: Update[] = [];
+  /** Per broadcast, whether it may go out at once (Gossip.queue). */
+  const atOnce: boolean[] = [];
   let viewChanges = 0;
   const table = new MemberTable({
     name: 'me',
@@ -37,7 +39,10 @@ function setup(options: {policy?: Policy; config?: Partial<SwimConfig>} = {}) {
     events: emitter,
     clock,
     ...(options.policy ? {policy: options.policy} : {}),
-    broadcast: (update) => broadcasts.push(update),
+    broadcast: (update, now) => {
+      broadcasts.push(update);
+      atOnce.push(now);
+    },
     viewChanged: () => viewChanges++,
   });
   /** One datagram from `from` carrying `updates`. */
@@ -52,7 +57,7 @@ function setup(options: {policy?: Policy; config?: Partial<SwimConfig>} = {}) {
   };
   /** Events since the last call, as `kind name@incarnation`. */
   const drain = () => events.splice(0).map((e) => `${e.kind} ${String(e.name)}@${String(e.incarnation)}`);
-  return {table, clock, events, broadcasts, hear, alive, suspect, dead, left, state, drain, viewChanges: () => viewChanges};
+  return {table, clock, events, broadcasts, atOnce, hear, alive, suspect, dead, left, state, drain, viewChanges: () => viewChanges};
 }
 
 const ports = new Map<string, number>();
@@ -67,6 +72,7 @@ function groupOfFive(options: {policy?: Policy} = {}) {
   s.hear('bob', s.alive('bob', 0), s.alive('carol', 0), s.alive('dave', 0), s.alive('eve', 0));
   s.drain();
   s.broadcasts.length = 0;
+  s.atOnce.length = 0;
   return s;
 }
 
@@ -364,6 +370,16 @@ test('leave: the peer is left, says so, takes no news and refutes nothing until 
     [['alive', 'me', 2, 'left']],
   );
   t.deepEqual(s.table.selfAlive(), s.alive('me', 2, 1));
+});
+
+test("a leaver's own left is passed on at the next tick (it told every member itself); a left relayed by another, or learnt in an exchange, at once", (t) => {
+  const s = groupOfFive();
+  s.hear('bob', s.left('bob', 0));
+  s.hear('dave', s.left('carol', 0));
+  s.table.mergeState([{n: 'eve', a: `127.0.0.1:${portOf('eve')}`, s: 'left', i: 0}], 'eve', false);
+  t.deepEqual(s.drain(), ['left bob@0', 'left carol@0', 'left eve@0']);
+  t.deepEqual(s.broadcasts, [s.left('bob', 0), s.left('carol', 0), s.left('eve', 0)]);
+  t.deepEqual(s.atOnce, [false, true, true]);
 });
 
 test('a member restarted under the same name starts at 0, is ignored until it refutes what the group holds, then is alive again', (t) => {

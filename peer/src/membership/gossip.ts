@@ -10,13 +10,19 @@ import {toWire} from './messages.js';
 import type {ProtocolContext} from './run-state.js';
 
 export class Gossip {
-  readonly #queue = new BroadcastQueue<WireUpdate>(() => this.arm(), toWire);
+  readonly #queue = new BroadcastQueue<WireUpdate>(undefined, toWire);
   #timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly context: ProtocolContext) {}
 
-  queue(update: Update): void {
+  /**
+   * @param atOnce whether news after a quiet spell goes out now (the default) or at the next tick: news
+   * its subject already sent to every member itself (a leaver's `left`) gains nothing from a resend now,
+   * and N members each resending it at once would compete with the last of them still taking it in.
+   */
+  queue(update: Update, atOnce = true): void {
     this.#queue.queue(update);
+    this.arm(atOnce);
   }
 
   /** Drops all queued news: a leaving member has only its `left` left to say. */
@@ -36,7 +42,7 @@ export class Gossip {
    * every member 1000/gossipInterval times a second for nothing, and on one
    * machine carrying hundreds of members those wake-ups are most of the load.
    */
-  arm(): void {
+  arm(atOnce = true): void {
     if (this.#timer || !this.context.run.active()) return;
     // Alone, there is nobody to tell: the next member we learn of queues news and re-arms the timer.
     const newsToTell = () => this.context.run.active() && this.#queue.size > 0 && this.context.table.liveCount() > 1;
@@ -47,6 +53,7 @@ export class Gossip {
     }, this.context.config.gossipIntervalMs);
     // First news after a quiet spell goes out at once (once the current packet is applied), not a
     // whole interval later: a ticking timer would have fired half an interval later on average.
+    if (!atOnce) return;
     setImmediate(() => {
       if (this.#timer && newsToTell()) this.#gossip();
     });

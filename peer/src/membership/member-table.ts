@@ -105,8 +105,8 @@ export interface MemberTableOptions {
   events: EventEmitter<MembershipEvents>;
   clock?: Clock;
   policy?: Policy;
-  /** Takes each update this peer passes on to the others: the gossip queue. */
-  broadcast?: (update: Update) => void;
+  /** Takes each update this peer passes on to the others: the gossip queue (atOnce: see Gossip.queue). */
+  broadcast?: (update: Update, atOnce: boolean) => void;
   /** Told when a member came, went or came back: the live set changed. */
   viewChanged?: () => void;
 }
@@ -119,7 +119,7 @@ export class MemberTable {
   readonly #events: EventEmitter<MembershipEvents>;
   readonly #clock: Clock;
   readonly #policy: Policy;
-  readonly #broadcast: (update: Update) => void;
+  readonly #broadcast: (update: Update, atOnce: boolean) => void;
   readonly #viewChanged: () => void;
   readonly #members = new Map<string, Record_>();
   /** Dead members #reap forgot, by name, oldest first: still reconnect targets (at most maxMembers). */
@@ -356,8 +356,8 @@ export class MemberTable {
   // --- the rules -----------------------------------------------------------
 
   /** News about another member, passed on unless it came with a join's answer (#quiet). */
-  #passOn(update: Update): void {
-    if (!this.#quiet) this.#broadcast(update);
+  #passOn(update: Update, atOnce = true): void {
+    if (!this.#quiet) this.#broadcast(update, atOnce);
   }
 
   #self(): Record_ {
@@ -376,7 +376,7 @@ export class MemberTable {
       return;
     }
     self.incarnation = next;
-    this.#broadcast(aliveUpdate(self));
+    this.#broadcast(aliveUpdate(self), true);
     this.#log.debug('swim', `refuting a claim at incarnation ${claimed}; now ${self.incarnation}`);
     this.#events.emit('updated', {name: this.name, address: self.address, incarnation: self.incarnation, reason: 'refute', at: this.#clock.now()});
   }
@@ -409,7 +409,8 @@ export class MemberTable {
         // Push-pull state can be old: a remote `dead` only makes us suspect, so a live member gets to refute.
         return intake.pushPull ? this.#onSuspect(update.n, update.i, from) : this.#onDead(update.n, update.i, update.f, false);
       case 'left':
-        return this.#onDead(update.n, update.i, update.n, true);
+        // Heard from the leaver itself: it sent its left to every member it knew, so ours waits for the next tick.
+        return this.#onDead(update.n, update.i, update.n, true, intake.from !== update.n || intake.pushPull);
     }
   }
 
@@ -501,7 +502,7 @@ export class MemberTable {
     this.#events.emit('suspect', {name, incarnation, from, at: now});
   }
 
-  #onDead(name: string, incarnation: number, from: string, left: boolean): void {
+  #onDead(name: string, incarnation: number, from: string, left: boolean, passOnAtOnce = true): void {
     const current = this.#members.get(name);
     if (!current || incarnation < current.incarnation) return;
     if (current.state === 'left') return;
@@ -519,7 +520,7 @@ export class MemberTable {
     this.#setState(current, left ? 'left' : 'dead');
     current.since = now;
     this.#viewChanged();
-    this.#passOn(left ? {k: 'left', n: name, i: incarnation} : {k: 'dead', n: name, i: incarnation, f: from});
+    this.#passOn(left ? {k: 'left', n: name, i: incarnation} : {k: 'dead', n: name, i: incarnation, f: from}, passOnAtOnce);
     if (left) {
       this.#log.info('swim', `${name} left`);
       this.#events.emit('left', {name, incarnation, at: now});

@@ -80,7 +80,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
       events: this,
       clock: options.clock ?? systemClock,
       policy: this.#policy,
-      broadcast: (update) => this.#gossip.queue(update),
+      broadcast: (update, atOnce) => this.#gossip.queue(update, atOnce),
       viewChanged: () => this.#pushPull.viewChanged(),
     });
     this.refusals = this.#table.refusals;
@@ -220,7 +220,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
     const update = this.#table.leave();
     this.#gossip.clear();
     if (this.#policy.announcesLeave) {
-      this.#gossip.queue(update);
+      // Sent to every member just below: the queue keeps it for those this peer did not know of, at the next tick.
+      this.#gossip.queue(update, false);
       const wire = [toWire(update)];
       for (const member of recipients) this.transport.sendUdp(member.address, {t: 'gossip', f: this.name, u: wire});
     }
