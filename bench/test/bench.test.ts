@@ -5,6 +5,7 @@
  */
 import test from 'ava';
 import {execa} from 'execa';
+import {readFileSync} from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 
@@ -42,4 +43,9 @@ test.serial('npm run bench -- --quick runs and prints one parsable figure per li
     t.is(typeof f.unit, 'string', String(f.name));
     t.is(typeof f.met, 'boolean', String(f.name));
   }
+  // Where the run's time went, phase by phase, in the file it wrote.
+  const summary = JSON.parse(readFileSync(path.resolve(path.dirname(main), '../../results-quick.json'), 'utf8')) as {durationS: number; phasesS: Record<string, number>};
+  t.deepEqual(Object.keys(summary.phasesS), ['spawn and convergence', 'commands', 'ingestion', 'detection', 'checkers', 'causal', 'report']);
+  const phases = Object.values(summary.phasesS);
+  t.true(phases.every((s) => Number.isInteger(s) && s >= 0) && phases.reduce((a, b) => a + b, 0) <= summary.durationS, JSON.stringify(summary.phasesS));
 });
