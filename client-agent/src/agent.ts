@@ -68,6 +68,15 @@ export class Agent<Ctx> {
   /** One per command whose handler is still running, deadline passed or not. */
   readonly #running = new Set<AbortController>();
   readonly #instance = randomUUID();
+  #release: (() => void) | undefined;
+  /**
+   * Settles once the coordinator lets the peer begin its own start-up work
+   * (a join): at the first accepted hello, or, when that hello's answer said
+   * `hold`, at the coordinator's `go`. Never settles if the agent gives up.
+   */
+  readonly released = new Promise<void>((resolve) => {
+    this.#release = resolve;
+  });
   runId: string | undefined;
 
   constructor(options: AgentOptions<Ctx>) {
@@ -103,6 +112,7 @@ export class Agent<Ctx> {
     });
     this.#socket.on(Channel.command, (raw: unknown, ack: unknown) => void this.#onCommand(raw, ack));
     this.#socket.on(Channel.snapshot, (_raw: unknown, ack: unknown) => this.#onSnapshot(ack));
+    this.#socket.on(Channel.go, () => this.#release?.());
     this.#socket.on(Channel.ping, (payload: unknown, ack: unknown) => {
       if (typeof ack === 'function') (ack as (p: unknown) => void)(payload);
     });
@@ -190,6 +200,7 @@ export class Agent<Ctx> {
     this.runId = ack.runId;
     this.#settings = ack.settings;
     this.#registered = true;
+    if (ack.hold !== true) this.#release?.();
     clearTimeout(this.#graceTimer);
     this.#graceTimer = undefined;
     this.#flush();

@@ -32,6 +32,13 @@ export const Channel = {
   snapshot: 'snapshot',
   /** coordinator → agent, with ack: answered at once with the payload; the floor any command pays. */
   ping: 'ping',
+  /**
+   * coordinator → agent, no ack: the peers started together with this one
+   * have all registered (or their start has ended), so the peer may begin its
+   * own work, such as joining its group. Sent only after a hello answered
+   * with `hold: true`.
+   */
+  go: 'go',
 } as const;
 
 /** Sent in the socket.io handshake (`auth`), checked before any message. */
@@ -89,7 +96,14 @@ export interface AgentSettings {
   flushIntervalMs: number;
 }
 
-export type HelloAck = {ok: true; runId: string; settings: AgentSettings} | {ok: false; error: WireError};
+/**
+ * `hold: true` asks the peer to hold back its own start-up work (a join)
+ * until `go` arrives: peers started by the hundred register sooner when the
+ * first ones' joins are not competing with the last ones' start-up for the
+ * CPU. Absent or false: begin at once. An agent that ignores it still
+ * conforms; its peer only starts that work sooner.
+ */
+export type HelloAck = {ok: true; runId: string; settings: AgentSettings; hold?: boolean} | {ok: false; error: WireError};
 
 export interface CommandRequest {
   /** Unique per coordinator; echoed in the reply. */
@@ -275,6 +289,7 @@ export function parseHelloAck(v: unknown): HelloAck {
     const s = object(a.settings, 'hello ack.settings');
     integer(s.commandTimeoutMs, 'hello ack.settings.commandTimeoutMs', 1);
     integer(s.flushIntervalMs, 'hello ack.settings.flushIntervalMs', 1);
+    if (a.hold !== undefined && typeof a.hold !== 'boolean') throw new ProtocolError('hello ack.hold', 'a boolean', a.hold);
   } else {
     parseWireError(a.error, 'hello ack.error');
   }

@@ -100,6 +100,8 @@ test('hello acks: success with settings, or an error value', (t) => {
   refuses(t, parseHelloAck, {ok: false}, 'hello ack.error');
   refuses(t, parseHelloAck, {ok: false, error: {code: 'x'}}, 'hello ack.error.message');
   refuses(t, parseHelloAck, {ok: false, error: {message: 'x', code: 3}}, 'hello ack.error.code');
+  t.deepEqual(parseHelloAck({...ok, hold: true}), {...ok, hold: true} as never, 'hold: start-up work waits for go');
+  refuses(t, parseHelloAck, {...ok, hold: 'yes'}, 'hello ack.hold');
 });
 
 test('command requests: args are optional but must be an object', (t) => {

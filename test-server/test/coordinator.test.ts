@@ -141,6 +141,55 @@ test.serial('a peer killed from outside is reported with its signal', async (t) 
   isError(t, rest, 409, 'not-connected');
 });
 
+test.serial('peers started together are answered hold and join only once the last of them has registered', async (t) => {
+  const coordinator = await startCoordinator(t);
+  const names = generateNames(6);
+  let lastRegistered = 0;
+  coordinator.hub.on('registered', () => (lastRegistered = Date.now()));
+  await coordinator.spawn(names);
+  const registeredAt = lastRegistered;
+  // Each join begins at the bootstrap service, which stamps it (same machine, same clock).
+  const joins = await until(
+    async () => {
+      const {contacts, candidates} = await coordinator.bootstrap.list();
+      const all = [...contacts, ...candidates];
+      return all.length === names.length && all;
+    },
+    20_000,
+    'every peer has asked the bootstrap service',
+  );
+  t.true(
+    joins.every((c) => c.since >= registeredAt),
+    `joins began ${joins.map((c) => `${c.name} ${c.since - registeredAt}`).join(', ')} ms after the last registration`,
+  );
+  await until(() => names.every((n) => coordinator.views.liveCount(n) === names.length), 20_000, 'the group converges');
+});
+
+test.serial('the hub answers hold to the names it holds, and go when released; others start at once', async (t) => {
+  const coordinator = await startCoordinator(t);
+  const hello = (peer: string) => ({protocol: 1, peer, pid: process.pid, version: 'test', address: '127.0.0.1:1', commands: []});
+  const release = coordinator.hub.hold(['held-1', 'held-2']);
+  const held = await rawAgent(t, coordinator.url, coordinator.token);
+  const went = new Promise<void>((resolve) => held.once('go', () => resolve()));
+  t.like(await held.timeout(5000).emitWithAck('hello', hello('held-1')), {ok: true, hold: true});
+  const free = await rawAgent(t, coordinator.url, coordinator.token);
+  let freeWent = false;
+  free.once('go', () => (freeWent = true));
+  const freeAck = (await free.timeout(5000).emitWithAck('hello', hello('free'))) as Record<string, unknown>;
+  t.is(freeAck.ok, true);
+  t.false('hold' in freeAck, 'a peer outside any batch begins at once');
+  release();
+  await went;
+  // After the release, the rest of the batch is not held: it would never hear a go.
+  const late = await rawAgent(t, coordinator.url, coordinator.token);
+  const lateAck = (await late.timeout(5000).emitWithAck('hello', hello('held-2'))) as Record<string, unknown>;
+  t.is(lateAck.ok, true);
+  t.false('hold' in lateAck);
+  // A ping after the go: anything the hub had sent to the free agent has arrived by its answer.
+  await free.timeout(5000).emitWithAck('hello', hello('free'));
+  t.false(freeWent, 'no go for a peer that was not held');
+});
+
 test.serial('an agent reconnects after a dropped connection without losing an event', async (t) => {
   const coordinator = await startCoordinator(t);
   const events = eventLog(coordinator);

@@ -79,6 +79,7 @@ export async function hostMain(options: HostOptions): Promise<void> {
     // once it has registered, as a peer of its own does: a mass join's gossip otherwise starves the hellos.
     void link.registered.then(async (ack) => {
       if (!ack.ok) return; // the agent gives up, and the host exits
+      await link.agent.released;
       const joined = await peer.joinAtStart();
       for (const error of joined.errors) log.warn('cli', `join: ${error}`);
     });

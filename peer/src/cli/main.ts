@@ -22,7 +22,7 @@ import {bugNames, isBugName} from '../policy.js';
 import type {BugName} from '../policy.js';
 import {PEER_CAPABILITIES, agentRegistry, limitCapabilities, linkAgent} from '../agent-link.js';
 import {dataDirFor} from '../file-access.js';
-import type {Capabilities, HelloAck} from '@peerlab/client-agent';
+import type {Capabilities} from '@peerlab/client-agent';
 
 /**
  * A net against orphans: when the coordinator that spawned this peer dies, even
@@ -228,9 +228,9 @@ export async function main(argv: string[]): Promise<void> {
   // (stdout to a pipe is written synchronously, so the reader can act before the next statement).
   process.stdout.write(`${name} listening on ${peer.address} (profile ${profile})\n`);
 
-  let registered: Promise<HelloAck> | undefined;
+  let link: ReturnType<typeof linkAgent> | undefined;
   if (flags.coordinator) {
-    const link = linkAgent(peer, {
+    link = linkAgent(peer, {
       url: flags.coordinator,
       token: flags.token ?? process.env.PEERLAB_TOKEN ?? '',
       graceMs: flags.agentGrace ?? 5000,
@@ -242,22 +242,23 @@ export async function main(argv: string[]): Promise<void> {
       },
     });
     agent = link.agent;
-    registered = link.registered;
   }
 
-  if (registered) {
+  if (link) {
     // Registered first, then the join: a run starts peers by the hundred, and the join's round
     // trips (the bootstrap service, three full-state exchanges, an event per member) competed
     // with every other peer's start-up for the CPU before the coordinator could drive anyone.
     // The agent subscribed before the join, so the coordinator still sees all of it.
-    const ack = await registered;
+    const ack = await link.registered;
     if (!ack.ok) return; // the agent gives up and exits
     peer.log.info('agent', `registered with ${flags.coordinator} (run ${ack.runId})`);
+    // Peers started together join together, once all have registered (the hello's `hold`).
+    await link.agent.released;
   }
   const joined = await peer.joinAtStart();
   if (joined.seeds > 0) peer.log.info('cli', `joined through ${joined.contacted} of ${joined.seeds} seeds`);
   for (const error of joined.errors) peer.log.warn('cli', `join: ${error}`);
-  if (registered) return;
+  if (link) return;
   if (flags.daemon) return;
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const session = new Session({

@@ -72,6 +72,8 @@ export class Hub extends EventEmitter<HubEvents> {
   readonly #registrations = new Map<string, number>();
   /** Which process run (hello.instance, else pid) last registered under each name. */
   readonly #instances = new Map<string, string>();
+  /** Names of peers started together whose start-up work waits for `go` (`hold`). */
+  readonly #held = new Set<string>();
   readonly settings: AgentSettings;
   /** Event batches beyond what one turn of the event loop may spend on them wait here, in arrival order. */
   readonly #ingest: IngestQueue;
@@ -106,6 +108,22 @@ export class Hub extends EventEmitter<HubEvents> {
 
   isConnected(name: string): boolean {
     return this.#agents.has(name);
+  }
+
+  /**
+   * Peers started together register first and begin their own work (a join)
+   * together: each is answered `hold` until the returned function is called,
+   * which sends `go` to those registered and answers later hellos plainly.
+   * Call it once their start has ended, registered or not.
+   */
+  hold(names: readonly string[]): () => void {
+    for (const name of names) this.#held.add(name);
+    return () => {
+      for (const name of names) {
+        if (!this.#held.delete(name)) continue;
+        this.#agents.get(name)?.socket.emit(Channel.go);
+      }
+    };
   }
 
   /** Resolves when every name is registered, or rejects at the deadline naming the missing ones. */
@@ -338,7 +356,7 @@ export class Hub extends EventEmitter<HubEvents> {
         registrations,
       };
       this.#agents.set(name, {info, socket});
-      reply({ok: true, runId: this.options.runId, settings: this.settings});
+      reply({ok: true, runId: this.options.runId, settings: this.settings, ...(this.#held.has(name) ? {hold: true} : {})});
       this.emit('registered', info);
     };
 
