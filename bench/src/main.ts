@@ -8,7 +8,7 @@
 import {createServer} from 'node:http';
 import type {AddressInfo} from 'node:net';
 import {mkdtemp, readdir, rm, writeFile, mkdir} from 'node:fs/promises';
-import {createReadStream, readFileSync} from 'node:fs';
+import {createReadStream, existsSync, readFileSync} from 'node:fs';
 import {createInterface} from 'node:readline';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,7 +25,7 @@ import {median, percentile, round} from '@peerlab/checkers/stats';
 import {epidemicRounds, expectedDetectionMs, failureDetectionBoundMs, joinSpreadModelMs, leaveSpreadModelMs, parseSwimTiming} from '@peerlab/checkers/swim-model';
 import type {SwimTiming} from '@peerlab/checkers/swim-model';
 import {buildReportFiles} from '@peerlab/report';
-import {withBrowser} from '@peerlab/report/probe/browser';
+import {chromiumPath, withBrowser} from '@peerlab/report/probe/browser';
 import {painted} from '@peerlab/report/probe/screenshots';
 import {writeCausalHistory} from './causal-history.js';
 import type {ChangeKind, Spread} from './spread.js';
@@ -762,6 +762,12 @@ async function timed(name: string, run: boolean, work: () => Promise<void>): Pro
   const from = Date.now();
   await work();
   phaseTimes.push([name, Math.round((Date.now() - from) / 1000)]);
+}
+
+// The report phase opens the report in Chromium: without it, say so now, not after the seven minutes of phases before it.
+if (phase('report') && !existsSync(chromiumPath)) {
+  process.stderr.write(`peerlab bench: ${chromiumPath} is missing, and the report phase needs it: install Debian's chromium (\`apt-get install -y chromium\`; \`npm test\` does it when it can), or leave the phase out with --only\n`);
+  process.exit(2);
 }
 
 const started = Date.now();
