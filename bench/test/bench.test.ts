@@ -47,5 +47,7 @@ test.serial('npm run bench -- --quick runs and prints one parsable figure per li
   const summary = JSON.parse(readFileSync(path.resolve(path.dirname(main), '../../results-quick.json'), 'utf8')) as {durationS: number; phasesS: Record<string, number>};
   t.deepEqual(Object.keys(summary.phasesS), ['spawn and convergence', 'commands', 'ingestion', 'detection', 'checkers', 'causal', 'report']);
   const phases = Object.values(summary.phasesS);
-  t.true(phases.every((s) => Number.isInteger(s) && s >= 0) && phases.reduce((a, b) => a + b, 0) <= summary.durationS, JSON.stringify(summary.phasesS));
+  // Each time is rounded to the second on its own, the total too: their sum may pass the total by half a second a phase.
+  const sum = phases.reduce((a, b) => a + b, 0);
+  t.true(phases.every((s) => Number.isInteger(s) && s >= 0) && sum <= summary.durationS + 0.5 * (phases.length + 1), `${JSON.stringify(summary.phasesS)} in ${summary.durationS} s`);
 });
