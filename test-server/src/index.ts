@@ -1,7 +1,8 @@
-/** What other packages (the bench) use of the harness: one coordinator, its runner's last resort, and the history writer. */
+/** What other packages (the bench) use of the harness: one coordinator, its runner's last resort, the history writer, and how a scenario writes a duration. */
 export {Coordinator} from './coordinator.js';
 export type {CoordinatorOptions} from './coordinator.js';
 export {generateNames} from '@peerlab/events/names';
 export {defaultPeerBin} from './peer-program/reference.js';
 export {killAllPeersNow} from './runners/factory.js';
 export {HistoryWriter} from './history/writer.js';
+export {parseDuration} from './scenario/duration.js';
