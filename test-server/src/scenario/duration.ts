@@ -23,6 +23,9 @@ export function multipleProblem(text: string): string | undefined {
   return `expected a multiple of the model from ${multipleLimits.min}x to ${multipleLimits.max}x, got ${text.trim().slice(0, 20)}`;
 }
 
+/** A scenario's timeout when its file gives none. */
+export const defaultScenarioTimeoutMs = 60_000;
+
 export function parseDuration(text: string): number | undefined {
   const match = DURATION.exec(text.trim());
   if (!match) return undefined;

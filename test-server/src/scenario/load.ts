@@ -16,7 +16,7 @@ import {generateNames} from '@peerlab/events/names';
 import type {Condition, TrafficBounds} from '@peerlab/checkers/history/types';
 import {effectiveInvariants} from '@peerlab/checkers/history/types';
 import {hasModel} from '@peerlab/checkers/bound';
-import {formatDuration, parseDuration, parseModelMultiple} from './duration.js';
+import {defaultScenarioTimeoutMs, formatDuration, parseDuration, parseModelMultiple} from './duration.js';
 import type {PlanStep, Scenario, Target, Within} from './plan.js';
 import type {ScenarioProblem} from './problems.js';
 import {fileProblem, ScenarioLoadError} from './problems.js';
@@ -337,7 +337,7 @@ function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: num
   // Null prototypes: a name like "constructor" must find only what the scenario defined.
   const vars: Record<string, string | number> = Object.assign(Object.create(null), shell?.vars);
   const peerArgs: Record<string, string[]> = Object.assign(Object.create(null), shell?.peer_args);
-  const timeoutMs = shell?.timeout ? parseDuration(shell.timeout)! : 60_000;
+  const timeoutMs = shell?.timeout ? parseDuration(shell.timeout)! : defaultScenarioTimeoutMs;
   const known = new Set(peers);
   if (shell?.peer_args) {
     for (const key of Object.keys(shell.peer_args)) {
@@ -345,7 +345,7 @@ function buildScenario(ctx: Context, value: unknown, base: PathKey[], index: num
     }
   }
   const peersValid = shell !== undefined || scenarioSchema.shape.peers.safeParse(rest.peers).success;
-  const limits = {timeoutMs, timeoutText: shell?.timeout ?? '60s (the default)'};
+  const limits = {timeoutMs, timeoutText: shell?.timeout ?? `${defaultScenarioTimeoutMs / 1000}s (the default)`};
   const own = ownProgram(value, ctx.file);
   // A wrong peer: key is reported by the schema; checking run lines against some other program's commands would only add noise.
   const chosen: ReturnType<ProgramLookup> = own === 'invalid' ? {} : ctx.lookup(own);
