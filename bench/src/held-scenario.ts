@@ -21,9 +21,9 @@ export function holdScenario(source: string, boundS: number): HeldScenario {
   doc.set('timeout', `${boundS}s`);
   // No step may be given longer than its scenario (the loader refuses the file), so longer ones are cut to the bound too.
   const steps = doc.get('steps');
-  for (const step of isSeq(steps) ? steps.items : []) {
-    const within = isMap(step) ? step.get('within') : undefined;
-    if (isMap(step) && typeof within === 'string' && (parseDuration(within) ?? 0) > boundS * 1000) step.set('within', `${boundS}s`);
+  for (const step of isSeq(steps) ? steps.items.filter(isMap) : []) {
+    const within = step.get('within');
+    if (typeof within === 'string' && (parseDuration(within) ?? 0) > boundS * 1000) step.set('within', `${boundS}s`);
   }
   return {ownTimeoutS, text: doc.toString()};
 }

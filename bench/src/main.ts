@@ -710,8 +710,7 @@ async function scale(): Promise<void> {
   // Held to twice the 1,000-peer group's time in this run (the convergence phase), or to twice its 30 s bound when that group was not formed.
   const thousandS = Number.isFinite(hostedConvergedS) ? hostedConvergedS : 30;
   // The scenario runs no longer than that bound, when it is below the file's own timeout: a group that has not converged
-  // by then misses the figure whatever it does next, and a 2,000-peer group that cannot form spent 40 s more of the
-  // ten minutes the bench may take failing at the file's 150 s.
+  // by then misses the figure whatever it does next, and the file allows it minutes the ten-minute bench does not have.
   const file = path.join(root, 'scenarios/scale/2000-peers.yaml');
   const boundS = Math.ceil(2 * thousandS);
   const {ownTimeoutS, text: held} = holdScenario(readFileSync(file, 'utf8'), boundS);
