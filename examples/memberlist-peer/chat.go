@@ -1,10 +1,13 @@
 package main
 
 // Chat on memberlist: a message goes to every live member over memberlist's
-// reliable (TCP) user messages, and each push-pull exchange carries the
-// messages delivered so far, so one that a send missed arrives with the next
-// state exchange (anti-entropy every PushPullInterval). Delivery is exactly
-// once and in each sender's order: a message ahead of its stream waits.
+// reliable (TCP) user messages. One that a send missed (a cut link, a lost
+// connection) is repaired by anti-entropy: every sync interval each member
+// sends its digest to one random live member, and the two send each other
+// what the other lacks, as the reference peer does on its chatSyncIntervalMs.
+// memberlist's push-pull carries the delivered messages too, which catches a
+// joiner up at once. Delivery is exactly once and in each sender's order: a
+// message ahead of its stream waits.
 
 import (
 	"encoding/json"
@@ -138,21 +141,173 @@ func (c *chat) snapshot() (ids []string, duplicates, held int) {
 	return ids, c.duplicates, c.heldCount
 }
 
+// chatSyncInterval is the reference peer's chatSyncIntervalMs for the
+// profile. memberlist's push-pull (2 s in local) alone was too slow a repair:
+// across a one-way cut a member that picked the cut side, or was not picked,
+// waited whole intervals, and 1 delivery in about 40 missed a 5 s bound.
+func chatSyncInterval(profile string) time.Duration {
+	if profile == "lan" {
+		return time.Second
+	}
+	return 300 * time.Millisecond
+}
+
+// digest is, per stream, the next sequence number to deliver: everything
+// below it was delivered here (delivery is in order, so that is exact).
+type digest map[string]int
+
+func (c *chat) digestLocked() digest {
+	d := digest{}
+	for s, n := range c.next {
+		d[s] = n
+	}
+	return d
+}
+
+// missingFrom is what was delivered here that a member with digest d lacks, in delivery order. Under c.mu.
+func (c *chat) missingFrom(d digest) []chatMsg {
+	var out []chatMsg
+	for _, m := range c.order {
+		if next := d[stream(m.chatMsg)]; next == 0 || m.Seq >= next {
+			out = append(out, m.chatMsg)
+		}
+	}
+	return out
+}
+
+// lacks is whether a member with digest d delivered something not delivered here. Under c.mu.
+func (c *chat) lacks(d digest) bool {
+	for s, n := range d {
+		have := c.next[s]
+		if have == 0 {
+			have = 1
+		}
+		if n > have {
+			return true
+		}
+	}
+	return false
+}
+
+type syncMsg struct {
+	T      string    `json:"t"` // "sync" or "sync-reply" (a digest), "batch" (messages)
+	From   string    `json:"from"`
+	Digest digest    `json:"d,omitempty"`
+	Msgs   []chatMsg `json:"m,omitempty"`
+}
+
+// runSync starts one anti-entropy exchange every interval until stop, or until the peer left.
+func (c *chat) runSync(interval time.Duration, stop <-chan struct{}, left func() bool) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		if left() {
+			return
+		}
+		ml := c.list()
+		var others []*memberlist.Node
+		for _, n := range ml.Members() {
+			if n.Name != c.self {
+				others = append(others, n)
+			}
+		}
+		if len(others) == 0 {
+			continue
+		}
+		c.mu.Lock()
+		d := c.digestLocked()
+		c.mu.Unlock()
+		c.sendTo(others[rand.Intn(len(others))], syncMsg{T: "sync", From: c.self, Digest: d})
+	}
+}
+
+// sendTo sends without blocking the caller: a connect across a cut link waits TCPTimeout.
+func (c *chat) sendTo(node *memberlist.Node, m syncMsg) {
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return
+	}
+	go func() {
+		if err := c.list().SendReliable(node, payload); err != nil {
+			logf("chat: %s to %s: %v", m.T, node.Name, err)
+		}
+	}()
+}
+
+func (c *chat) member(name string) *memberlist.Node {
+	for _, n := range c.list().Members() {
+		if n.Name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// onSync answers a digest: with what its sender lacks, and, to a first
+// digest only, with this member's digest when the sender has something this
+// member lacks (so one exchange is at most three messages, and never loops).
+func (c *chat) onSync(m syncMsg) {
+	node := c.member(m.From)
+	if node == nil {
+		return
+	}
+	c.mu.Lock()
+	missing := c.missingFrom(m.Digest)
+	var mine digest
+	if m.T == "sync" && c.lacks(m.Digest) {
+		mine = c.digestLocked()
+	}
+	c.mu.Unlock()
+	if len(missing) > 0 {
+		c.sendTo(node, syncMsg{T: "batch", From: c.self, Msgs: missing})
+	}
+	if mine != nil {
+		c.sendTo(node, syncMsg{T: "sync-reply", From: c.self, Digest: mine})
+	}
+}
+
 // memberlist.Delegate
 
 func (c *chat) NodeMeta(limit int) []byte { return nil }
 
 func (c *chat) NotifyMsg(buf []byte) {
-	var p struct {
-		T string  `json:"t"`
-		M chatMsg `json:"m"`
+	var kind struct {
+		T string `json:"t"`
 	}
-	if json.Unmarshal(buf, &p) != nil || p.T != "chat" {
+	if json.Unmarshal(buf, &kind) != nil {
 		return
 	}
-	c.mu.Lock()
-	c.accept(p.M, true)
-	c.mu.Unlock()
+	switch kind.T {
+	case "chat":
+		var p struct {
+			M chatMsg `json:"m"`
+		}
+		if json.Unmarshal(buf, &p) == nil {
+			c.mu.Lock()
+			c.accept(p.M, true)
+			c.mu.Unlock()
+		}
+	case "sync", "sync-reply":
+		var m syncMsg
+		if json.Unmarshal(buf, &m) == nil && m.From != "" && m.From != c.self {
+			// Not on memberlist's handler goroutine: the answer may wait on a connect.
+			go c.onSync(m)
+		}
+	case "batch":
+		var m syncMsg
+		if json.Unmarshal(buf, &m) == nil {
+			c.mu.Lock()
+			for _, x := range m.Msgs {
+				c.accept(x, false)
+			}
+			c.mu.Unlock()
+		}
+	}
 }
 
 func (c *chat) GetBroadcasts(overhead, limit int) [][]byte { return nil }

@@ -195,7 +195,7 @@ func main() {
 		os.Exit(1)
 	}
 	self := p.table.read()[p.name]
-	p.agent.record("peer.started", map[string]any{"address": p.address, "incarnation": self.incarnation, "profile": p.profile, "timing": timing(conf, reconnect)})
+	p.agent.record("peer.started", map[string]any{"address": p.address, "incarnation": self.incarnation, "profile": p.profile, "timing": timing(conf, chatSyncInterval(p.profile), reconnect)})
 	p.observer = newObserver(p.name, p.table, p.agent.record)
 	if reconnect != nil {
 		r := newReconnector(p.name, *reconnect)
@@ -203,6 +203,7 @@ func main() {
 		go r.run(ml, p.stopped, p.left.Load)
 	}
 	nudger.o.Store(p.observer)
+	go p.chat.runSync(chatSyncInterval(p.profile), p.stopped, p.left.Load)
 	go p.observer.run(p.stopped, 10*time.Millisecond)
 	go func() {
 		for range time.Tick(countersInterval) {

@@ -40,10 +40,10 @@ func profileConfig(profile string) (*memberlist.Config, error) {
 }
 
 // timing is the knobs under the names of checkers/src/swim-model.ts. Chat
-// anti-entropy rides on push-pull, so its interval is PushPullInterval.
+// anti-entropy has its own interval, the reference peer's (chatSyncInterval).
 // The reconnector's knobs (0 when --no-reconnect) are the reference peer's
 // reconnectIntervalMs, which the model does not read either.
-func timing(c *memberlist.Config, r *reconnectConfig) map[string]any {
+func timing(c *memberlist.Config, chatSync time.Duration, r *reconnectConfig) map[string]any {
 	ms := func(d time.Duration) int64 { return d.Milliseconds() }
 	var rc reconnectConfig
 	if r != nil {
@@ -57,7 +57,7 @@ func timing(c *memberlist.Config, r *reconnectConfig) map[string]any {
 		"gossipNodes":             c.GossipNodes,
 		"retransmitMult":          c.RetransmitMult,
 		"pushPullIntervalMs":      ms(c.PushPullInterval),
-		"chatSyncIntervalMs":      ms(c.PushPullInterval),
+		"chatSyncIntervalMs":      ms(chatSync),
 		// Not read by the model; here so that the history says what ran.
 		"probeTimeoutMs":         ms(c.ProbeTimeout),
 		"tcpTimeoutMs":           ms(c.TCPTimeout),
