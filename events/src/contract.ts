@@ -180,6 +180,8 @@ export const coordinatorEventData = {
     profile: z.string().optional(),
     invariants: z.array(z.string()).optional(),
     timeoutMs: z.number().min(0).optional(),
+    /** The file's own timeout, when the run held the scenario to a shorter one (`peerlab run --timeout`). */
+    ownTimeoutMs: z.number().min(0).optional(),
     /** The scenario's traffic bounds, judged over the whole run like an invariant. */
     traffic: trafficBounds.optional(),
     /** What made the network faults: the peers' own net-* commands, or nftables rules in the kernel. */

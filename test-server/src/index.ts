@@ -5,4 +5,3 @@ export {generateNames} from '@peerlab/events/names';
 export {defaultPeerBin} from './peer-program/reference.js';
 export {killAllPeersNow} from './runners/factory.js';
 export {HistoryWriter} from './history/writer.js';
-export {defaultScenarioTimeoutMs, parseDuration} from './scenario/duration.js';

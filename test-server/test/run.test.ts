@@ -448,6 +448,47 @@ test.serial('the same --seed makes the same random choices; --repeat, --filter a
   t.regex(none.all, /--filter nothing-matches matches no scenario/);
 });
 
+test.serial('--timeout holds each scenario to at most that long and says so where it ran out; a shorter own timeout, and the file\'s own checks, stand', async (t) => {
+  const dir = await workDir(t);
+  const file = await scenarioFile(dir, 'long.yaml', `- name: a long wait
+  peers: 2
+  timeout: 2m
+  steps:
+    - start: all
+    - sleep: 90s
+- name: a short timeout of its own
+  peers: 1
+  timeout: 8s
+  steps:
+    - start: all
+`);
+  const out = path.join(dir, 'runs');
+  const run = await peerlab(['run', file, '--timeout', '10s', '--reporter', 'list,json', '--out', out]);
+  t.is(run.exitCode, 1, run.all);
+  t.regex(run.all, /✘ 2 sleep 90s \([\d.]+ m?s\) — the run's --timeout of 10000 ms \(the scenario's own is 120000 ms\) ran out/);
+  const results = JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')) as RunResult;
+  t.deepEqual(results.scenarios.map((s) => s.status), ['fail', 'pass']);
+  // Cut at the run's bound, not the 90 s of its sleep (generous: this is a bound on which timer fired, not a timing).
+  t.true(results.scenarios[0]!.durationMs < 60_000, String(results.scenarios[0]!.durationMs));
+  const begins = await Promise.all(results.scenarios.map(async (s) => (await readHistory(s.historyPath)).find((e) => e.type === 'run.begin')?.data));
+  t.like(begins[0], {timeoutMs: 10_000, ownTimeoutMs: 120_000});
+  t.like(begins[1], {timeoutMs: 8000});
+  t.false('ownTimeoutMs' in (begins[1] ?? {}), 'a timeout already within --timeout is the file\'s own');
+
+  // The cap loosens none of the file's checks: a sleep longer than the file's own timeout is still refused.
+  const tooLong = await scenarioFile(dir, 'too-long.yaml', 'name: too long\npeers: 1\ntimeout: 5s\nsteps:\n  - start: all\n  - sleep: 10s\n');
+  const refused = await peerlab(['run', tooLong, '--timeout', '1m', '--out', path.join(dir, 'refused')]);
+  t.is(refused.exitCode, 2, refused.all);
+  t.regex(refused.all, /too-long\.yaml:6:\d+: steps\[1\]\.sleep: 10s is longer than the scenario's timeout, 5s/);
+
+  for (const [value, reason] of [['4', 'expected a duration such as 90s or 5m'], ['500ms', 'expected 1s to 1440m'], ['25h', 'expected a duration such as 90s or 5m'], ['1441m', 'expected 1s to 1440m']] as const) {
+    const bad = await peerlab(['run', file, '--timeout', value, '--out', path.join(dir, 'bad')]);
+    t.is(bad.exitCode, 2, value);
+    t.true(bad.all.includes(`option '--timeout <duration>' argument '${value}' is invalid. ${reason}`), bad.all.slice(0, 300));
+  }
+  await t.throwsAsync(readdir(path.join(dir, 'bad')), undefined, 'no run began');
+});
+
 test('YAML mistakes stop the run before any peer starts, exit 2', async (t) => {
   const dir = await workDir(t);
   const file = await scenarioFile(dir, 'bad.yaml', 'name: bad\npeers: [alice]\nsteps:\n  - start: all\n  - kill: bob\n');

@@ -19,6 +19,7 @@ import {alphaArgument, compare, DEFAULT_ALPHA, DEFAULT_THRESHOLD, figureNames, t
 import {MIN_TOKEN_LENGTH, tokenArgument} from '@peerlab/node-kit/token';
 import {isValidPeerName} from '@peerlab/events/names';
 import {CONFIG_FILE_NAME} from '../peer-program/config-file.js';
+import {durationLimits, formatDuration, parseDuration} from '../scenario/duration.js';
 
 function integer(min: number, max: number) {
   return (value: string): number => {
@@ -44,6 +45,15 @@ function filter(value: string): string {
     throw new InvalidArgumentError((error as Error).message);
   }
   return value;
+}
+
+/** `--timeout`: a duration as scenarios write it, within the range of a scenario's own timeout. */
+function timeoutFlag(value: string): number {
+  const ms = parseDuration(value);
+  const {min, max} = durationLimits.timeout;
+  if (ms === undefined) throw new InvalidArgumentError('expected a duration such as 90s or 5m');
+  if (ms < min || ms > max) throw new InvalidArgumentError(`expected ${formatDuration(min)} to ${formatDuration(max)}`);
+  return ms;
 }
 
 /** A Host header value the coordinator should also answer to: a name with an optional port. */
@@ -103,6 +113,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--bail', 'stop at the first scenario that does not pass', false)
     .option('--repeat <k>', 'run everything K times (to hunt flakes)', integer(1, 10_000), 1)
     .option('--peers-per-process <k>', 'run K peers in each process, overriding the scenarios (for scale)', integer(1, 1000))
+    .option('--timeout <duration>', "hold every scenario to at most this long (e.g. 90s, 5m); a scenario's shorter timeout stands", timeoutFlag)
     .option('--save-figures <file>', "write every repeat's figures to FILE, a baseline for peerlab compare or --baseline")
     .option('--baseline <file>', 'compare the figures with a baseline (a --save-figures file or a results.json) and exit 1 on a significant regression')
     .option('--alpha <p>', 'with --baseline: significance level over all figures', alphaArgument, DEFAULT_ALPHA)
@@ -117,8 +128,9 @@ export async function main(argv: string[]): Promise<void> {
     .option('--image <image>', 'with --runner swarm or kubernetes: the image that holds the peer, as the engine gets it (swarm default: the reference peer\'s, made here from this Node)')
     .option('--coordinator-address <url>', 'with --runner kubernetes: the coordinator as the pods reach it, e.g. http://10.0.0.5 (it listens there, on the port given, else any, which the pods are told); never 127.0.0.1, which in a pod is the pod. With --runner swarm: the host peers on other nodes reach it at (its port stays its own)')
     .option('--dry-run', 'with --runner kubernetes: print the manifests each scenario would create, as YAML, and run nothing', false)
-    .action(async (paths: string[], opts: {peer?: string[]; config?: string; faults?: FaultsMode; runner?: RunnerKind; kubeconfig?: string; namespace?: string; image?: string; coordinatorAddress?: string; dryRun: boolean; reporter: string[]; watch: boolean; watchPort: number; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number; saveFigures?: string; baseline?: string; alpha: number; threshold: number; figures?: string[]}) => {
-      process.exitCode = await run(paths, opts);
+    .action(async (paths: string[], opts: {peer?: string[]; config?: string; faults?: FaultsMode; runner?: RunnerKind; kubeconfig?: string; namespace?: string; image?: string; coordinatorAddress?: string; dryRun: boolean; reporter: string[]; watch: boolean; watchPort: number; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number; timeout?: number; saveFigures?: string; baseline?: string; alpha: number; threshold: number; figures?: string[]}) => {
+      const {timeout, ...rest} = opts;
+      process.exitCode = await run(paths, {...rest, ...(timeout ? {timeoutMs: timeout} : {})});
     });
 
   program

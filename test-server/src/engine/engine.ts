@@ -103,6 +103,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     profile: scenario.profile,
     invariants: scenario.invariants,
     timeoutMs: scenario.timeoutMs,
+    ...(scenario.ownTimeoutMs !== undefined ? {ownTimeoutMs: scenario.ownTimeoutMs} : {}),
     ...(scenario.traffic ? {traffic: scenario.traffic} : {}),
     faults: scenario.faults,
   });
@@ -296,7 +297,9 @@ class ScenarioRun {
   }
 
   async execute(): Promise<void> {
-    const timer = setTimeout(() => this.#abort.abort(new ScenarioTimeout(`the scenario's timeout of ${this.scenario.timeoutMs} ms ran out`)), this.scenario.timeoutMs);
+    const {timeoutMs, ownTimeoutMs} = this.scenario;
+    const which = ownTimeoutMs === undefined ? `the scenario's timeout of ${timeoutMs} ms` : `the run's --timeout of ${timeoutMs} ms (the scenario's own is ${ownTimeoutMs} ms)`;
+    const timer = setTimeout(() => this.#abort.abort(new ScenarioTimeout(`${which} ran out`)), timeoutMs);
     try {
       for (const [i, step] of this.scenario.steps.entries()) {
         // A step that did not pass ends the scenario: later steps would only add noise to the explanation.

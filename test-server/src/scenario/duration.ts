@@ -34,6 +34,15 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(unit === 'ms' ? value : unit === 's' ? value * 1000 : value * 60_000);
 }
 
+/**
+ * Holds a scenario to at most `capMs` (`peerlab run --timeout`). Only the
+ * scenario's timeout changes: a step's bound longer than the cap cannot
+ * outlast the scenario, whose timeout then ends it, as it would any step.
+ */
+export function holdTimeout<T extends {timeoutMs: number; ownTimeoutMs?: number}>(scenario: T, capMs: number): T {
+  return scenario.timeoutMs > capMs ? {...scenario, timeoutMs: capMs, ownTimeoutMs: scenario.ownTimeoutMs ?? scenario.timeoutMs} : scenario;
+}
+
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms}ms`;
   if (ms % 60_000 === 0) return `${ms / 60_000}m`;

@@ -51,6 +51,8 @@ export interface Scenario {
   peers: string[];
   profile: 'local' | 'lan';
   timeoutMs: number;
+  /** The file's own timeout, when the run holds the scenario to a shorter one (`peerlab run --timeout`). */
+  ownTimeoutMs?: number;
   seed?: number;
   /** The program its peers run (--peer, its own peer: key, the config file); absent: the reference peer. */
   peer?: PeerProgram;
