@@ -42,7 +42,7 @@ export async function readHistory(file: string, options: {chunkBytes?: number} =
   };
   for await (const chunk of createReadStream(file, {highWaterMark})) {
     const text = await decodeOrLocate(() => decoder.decode(chunk as Buffer, {stream: true}));
-    pending = takeLines(pending + text, false, lines.take);
+    pending = takeChunk(pending, text, lines.take);
     if (pending.length > MAX_LINE_CHARS) lines.tooLong();
   }
   pending += await decodeOrLocate(() => decoder.decode());
@@ -83,6 +83,19 @@ class Lines {
     checkHistory(this.events, this.numbers, this.file);
     return this.events;
   }
+}
+
+/**
+ * takeLines over the unfinished line before a chunk and the chunk. Only the
+ * chunk's first line is joined to what came before: joining the whole 1 MiB
+ * chunk made one long concatenated string, and slicing lines out of it cost
+ * more than reading and parsing them (1.5 s of 4.3 s for a million lines).
+ */
+function takeChunk(pending: string, text: string, take: (line: string, last: boolean) => void): string {
+  const firstBreak = text.indexOf('\n');
+  if (firstBreak < 0) return takeLines(pending + text, false, take);
+  takeLines(pending + text.slice(0, firstBreak + 1), false, take);
+  return takeLines(text.slice(firstBreak + 1), false, take);
 }
 
 /**
