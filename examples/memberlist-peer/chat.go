@@ -198,32 +198,21 @@ type syncMsg struct {
 
 // runSync starts one anti-entropy exchange every interval until stop, or until the peer left.
 func (c *chat) runSync(interval time.Duration, stop <-chan struct{}, left func() bool) {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-tick.C:
-		}
-		if left() {
-			return
-		}
-		ml := c.list()
+	untilStopped(interval, stop, left, func() {
 		var others []*memberlist.Node
-		for _, n := range ml.Members() {
+		for _, n := range c.list().Members() {
 			if n.Name != c.self {
 				others = append(others, n)
 			}
 		}
 		if len(others) == 0 {
-			continue
+			return
 		}
 		c.mu.Lock()
 		d := c.digestLocked()
 		c.mu.Unlock()
 		c.sendTo(others[rand.Intn(len(others))], syncMsg{T: "sync", From: c.self, Digest: d})
-	}
+	})
 }
 
 // sendTo sends without blocking the caller: a connect across a cut link waits TCPTimeout.

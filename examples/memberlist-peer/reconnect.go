@@ -103,7 +103,23 @@ func (r *reconnector) pick(alive int) (string, failedMember, bool) {
 // against a member that does not answer; ticks that pass meanwhile are
 // dropped, so there is never more than one attempt in flight.
 func (r *reconnector) run(ml *memberlist.Memberlist, stop <-chan struct{}, left func() bool) {
-	tick := time.NewTicker(r.cfg.interval)
+	untilStopped(r.cfg.interval, stop, left, func() {
+		// NumMembers counts the live and suspect members, this one included: Serf's alive.
+		name, f, ok := r.pick(ml.NumMembers())
+		if !ok {
+			return
+		}
+		log.Printf("reconnect: attempting %s at %s", name, f.address)
+		if _, err := ml.Join([]string{f.address}); err != nil {
+			log.Printf("reconnect: %s: %v", name, err)
+		}
+	})
+}
+
+// untilStopped calls work every interval, one call at a time (ticks that pass
+// during a call are dropped), until stop is closed or the peer has left.
+func untilStopped(interval time.Duration, stop <-chan struct{}, left func() bool, work func()) {
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		select {
@@ -114,14 +130,6 @@ func (r *reconnector) run(ml *memberlist.Memberlist, stop <-chan struct{}, left 
 		if left() {
 			return
 		}
-		// NumMembers counts the live and suspect members, this one included: Serf's alive.
-		name, f, ok := r.pick(ml.NumMembers())
-		if !ok {
-			continue
-		}
-		log.Printf("reconnect: attempting %s at %s", name, f.address)
-		if _, err := ml.Join([]string{f.address}); err != nil {
-			log.Printf("reconnect: %s: %v", name, err)
-		}
+		work()
 	}
 }
