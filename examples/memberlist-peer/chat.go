@@ -228,8 +228,15 @@ func (c *chat) sendTo(node *memberlist.Node, m syncMsg) {
 	}()
 }
 
+// member is the live member of that name, or nil; nil too while memberlist is
+// still being set up (members that knew an earlier process at this address
+// can send a digest that early).
 func (c *chat) member(name string) *memberlist.Node {
-	for _, n := range c.list().Members() {
+	ml := c.list()
+	if ml == nil {
+		return nil
+	}
+	for _, n := range ml.Members() {
 		if n.Name == name {
 			return n
 		}
