@@ -297,11 +297,7 @@ func (c *chat) NotifyMsg(buf []byte) {
 	case "batch":
 		var m syncMsg
 		if json.Unmarshal(buf, &m) == nil {
-			c.mu.Lock()
-			for _, x := range m.Msgs {
-				c.accept(x, false)
-			}
-			c.mu.Unlock()
+			c.acceptAll(m.Msgs)
 		}
 	}
 }
@@ -324,6 +320,12 @@ func (c *chat) MergeRemoteState(buf []byte, join bool) {
 	if json.Unmarshal(buf, &msgs) != nil {
 		return
 	}
+	c.acceptAll(msgs)
+}
+
+// acceptAll takes messages that a state exchange brought, not a send: one
+// already delivered is not counted as a duplicate delivery.
+func (c *chat) acceptAll(msgs []chatMsg) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, m := range msgs {

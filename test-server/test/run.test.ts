@@ -481,7 +481,7 @@ test.serial('--timeout holds each scenario to at most that long and says so wher
   t.is(refused.exitCode, 2, refused.all);
   t.regex(refused.all, /too-long\.yaml:6:\d+: steps\[1\]\.sleep: 10s is longer than the scenario's timeout, 5s/);
 
-  for (const [value, reason] of [['4', 'expected a duration such as 90s or 5m'], ['500ms', 'expected 1s to 1440m'], ['25h', 'expected a duration such as 90s or 5m'], ['1441m', 'expected 1s to 1440m']] as const) {
+  for (const [value, reason] of [['4', 'expected a duration such as 90s or 5m'], ['500ms', 'expected a duration from 1s to 1440m, got 500ms'], ['25h', 'expected a duration such as 90s or 5m'], ['1441m', 'expected a duration from 1s to 1440m, got 1441m']] as const) {
     const bad = await peerlab(['run', file, '--timeout', value, '--out', path.join(dir, 'bad')]);
     t.is(bad.exitCode, 2, value);
     t.true(bad.all.includes(`option '--timeout <duration>' argument '${value}' is invalid. ${reason}`), bad.all.slice(0, 300));

@@ -19,7 +19,7 @@ import {alphaArgument, compare, DEFAULT_ALPHA, DEFAULT_THRESHOLD, figureNames, t
 import {MIN_TOKEN_LENGTH, tokenArgument} from '@peerlab/node-kit/token';
 import {isValidPeerName} from '@peerlab/events/names';
 import {CONFIG_FILE_NAME} from '../peer-program/config-file.js';
-import {durationLimits, formatDuration, parseDuration} from '../scenario/duration.js';
+import {durationProblem, parseDuration} from '../scenario/duration.js';
 
 function integer(min: number, max: number) {
   return (value: string): number => {
@@ -50,9 +50,9 @@ function filter(value: string): string {
 /** `--timeout`: a duration as scenarios write it, within the range of a scenario's own timeout. */
 function timeoutFlag(value: string): number {
   const ms = parseDuration(value);
-  const {min, max} = durationLimits.timeout;
   if (ms === undefined) throw new InvalidArgumentError('expected a duration such as 90s or 5m');
-  if (ms < min || ms > max) throw new InvalidArgumentError(`expected ${formatDuration(min)} to ${formatDuration(max)}`);
+  const problem = durationProblem(value, 'timeout');
+  if (problem) throw new InvalidArgumentError(problem);
   return ms;
 }
 
@@ -129,8 +129,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--coordinator-address <url>', 'with --runner kubernetes: the coordinator as the pods reach it, e.g. http://10.0.0.5 (it listens there, on the port given, else any, which the pods are told); never 127.0.0.1, which in a pod is the pod. With --runner swarm: the host peers on other nodes reach it at (its port stays its own)')
     .option('--dry-run', 'with --runner kubernetes: print the manifests each scenario would create, as YAML, and run nothing', false)
     .action(async (paths: string[], opts: {peer?: string[]; config?: string; faults?: FaultsMode; runner?: RunnerKind; kubeconfig?: string; namespace?: string; image?: string; coordinatorAddress?: string; dryRun: boolean; reporter: string[]; watch: boolean; watchPort: number; out: string; seed?: number; filter?: string; bail: boolean; repeat: number; peersPerProcess?: number; timeout?: number; saveFigures?: string; baseline?: string; alpha: number; threshold: number; figures?: string[]}) => {
-      const {timeout, ...rest} = opts;
-      process.exitCode = await run(paths, {...rest, ...(timeout ? {timeoutMs: timeout} : {})});
+      process.exitCode = await run(paths, opts);
     });
 
   program

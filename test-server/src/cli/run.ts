@@ -34,8 +34,8 @@ export interface RunOptions extends PeerFlags {
   bail: boolean;
   repeat: number;
   peersPerProcess?: number;
-  /** Hold every scenario to at most this many ms (`--timeout`). */
-  timeoutMs?: number;
+  /** `--timeout`, in ms: hold every scenario to at most this long. */
+  timeout?: number;
   /** Where to write every repeat's figures. */
   saveFigures?: string;
   /** Figures to compare this run's with, after it. */
@@ -121,7 +121,7 @@ export async function run(paths: string[], options: RunOptions): Promise<number>
     return exitCodes.pass;
   }
   if (options.peersPerProcess) scenarios = scenarios.map((s) => ({...s, peersPerProcess: options.peersPerProcess!}));
-  if (options.timeoutMs) scenarios = scenarios.map((s) => holdTimeout(s, options.timeoutMs!));
+  if (options.timeout) scenarios = scenarios.map((s) => holdTimeout(s, options.timeout!));
   const shared = scenarios.find((s) => s.faults === 'kernel' && s.peersPerProcess > 1);
   if (shared) {
     process.stderr.write(`peerlab run: --peers-per-process ${shared.peersPerProcess}: ${shared.file} (${shared.name}) runs with kernel faults, which tell peers apart by their addresses, and peers in one process share one; nothing was run.\n`);
