@@ -49,8 +49,16 @@ const BACKLOG = 500;
  * taken in): short timeouts there turn a slow start into a retry storm that
  * never registers the last peers. A coordinator that is gone is found out
  * sooner by the connection dropping (a refused connect, the heartbeat), not by these.
+ *
+ * A connection attempt waits longest. Node (libuv 1.46) accepts one
+ * connection per turn of the coordinator's event loop, so while 2,000 peers
+ * register the queue of connections not yet accepted was a thousand deep and
+ * took longer than 20 s to reach. An attempt given up leaves its connection in
+ * that queue, where the coordinator still spends a turn to accept it and find
+ * it gone, ahead of the live ones: with 20 s, 2,000 agents made 4,000-5,800
+ * attempts and none registered for a minute. With 120 s, each made one.
  */
-const CONNECT_TIMEOUT_MS = 20_000;
+const CONNECT_TIMEOUT_MS = 120_000;
 const ACK_TIMEOUT_MS = 30_000;
 
 export class Agent<Ctx> {
