@@ -56,7 +56,7 @@ const BACKLOG = 500;
  * took longer than 20 s to reach. An attempt given up leaves its connection in
  * that queue, where the coordinator still spends a turn to accept it and find
  * it gone, ahead of the live ones: with 20 s, 2,000 agents made 4,000-5,800
- * attempts and none registered for a minute. With 120 s, each made one.
+ * attempts, and for up to a minute none registered. With 120 s, each made one.
  */
 const CONNECT_TIMEOUT_MS = 120_000;
 const ACK_TIMEOUT_MS = 30_000;
