@@ -36,10 +36,11 @@ export function killAllLocalPeersNow(): void {
  * The coordinator is one thread, so it can take at most one core of the two;
  * the hosts still get every cycle it does not use. Even so, forty busy hosts
  * outweigh it (the scheduler weighs 1,024 against 40 x 110): it ran 0.3-0.6
- * of a core while 2,000 peers started. +19 registered them steadily
- * but formed the group no faster (docs/PERFORMANCE.md). A process of one peer (the
- * scenarios of a suite, a few to a few dozen of them) keeps the coordinator's
- * priority: there, a later scheduled peer would shift the timing the checkers judge.
+ * of a core while 2,000 peers started. +19 registered them steadily but
+ * formed the group no faster (docs/PERFORMANCE.md). A process of one peer
+ * (the scenarios of a suite, a few to a few dozen of them) keeps the
+ * coordinator's priority: there, a later scheduled peer would shift the timing
+ * the checkers judge.
  */
 export const PEER_HOST_NICE = 10;
 
