@@ -9,7 +9,7 @@
  */
 import type {HistoryEvent, Verdict} from './history/types.js';
 import type {Window} from './model.js';
-import {Model, concerns, coordinatorPeer, evidence, heldSince, isLiveState, list, liveMembers, sidesText, whyNotLive} from './model.js';
+import {Model, concerns, coordinatorPeer, evidence, heldSince, isLiveState, LIST_MAX, list, liveMembers, some, sidesText, whyNotLive} from './model.js';
 
 /** Whether the group is converged, kept up to date one event at a time (also the traffic phases' clock). */
 export class ConvergenceTracker {
@@ -126,8 +126,10 @@ export function viewProblem(model: Model, peer: string): string | undefined {
   const lacks = expected.filter((m) => !seen.has(m));
   if (extra.length === 0 && lacks.length === 0) return undefined;
   const parts: string[] = [];
-  if (lacks.length > 0) parts.push(`lacks ${lacks.map((m) => describeMember(model, peer, m, false)).join(', ')}`);
-  if (extra.length > 0) parts.push(`extra ${extra.map((m) => describeMember(model, peer, m, true)).join(', ')}`);
+  // Described one by one only as far as the message shows them (some): a view can lack thousands.
+  const described = (members: string[], isExtra: boolean) => some([...members.slice(0, LIST_MAX).map((m) => describeMember(model, peer, m, isExtra)), ...members.slice(LIST_MAX)]);
+  if (lacks.length > 0) parts.push(`lacks ${described(lacks, false)}`);
+  if (extra.length > 0) parts.push(`extra ${described(extra, true)}`);
   const should =
     model.components().length > 1 && model.isLive(peer)
       ? `its side of the partition is ${list(expected)} (sides ${sidesText(model)})`
@@ -180,7 +182,7 @@ export function converged(history: readonly HistoryEvent[], window: Window): Ver
     // Cannot happen: the tracker and the direct comparison agree. Say so rather than guess.
     return {status: 'unknown', message: `the views of ${list(live)} look converged, but the replay disagrees (a checker bug)`};
   }
-  const more = wrong.length > 1 ? ` (${wrong.length - 1} more ${wrong.length === 2 ? 'peer differs' : 'peers differ'}: ${wrong.slice(1).join(', ')})` : '';
+  const more = wrong.length > 1 ? ` (${wrong.length - 1} more ${wrong.length === 2 ? 'peer differs' : 'peers differ'}: ${some(wrong.slice(1))})` : '';
   const side = new Set(expectedView(model, first));
   const sees = new Set(liveMembers(model.view(first)));
   const disputed = new Set([...side, ...sees].filter((m) => side.has(m) !== sees.has(m)));

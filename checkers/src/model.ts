@@ -109,8 +109,26 @@ export function liveMembers(view: PeerView | undefined): string[] {
   return names.sort();
 }
 
+/**
+ * Names for a message, in brackets. Past LIST_MAX only the first LIST_SHOWN
+ * and a count: a verdict naming all 2,000 peers of a group was a 72 KB line
+ * that no one reads; what differs is named in the message beside the list.
+ */
 export function list(names: readonly string[]): string {
-  return `[${names.join(', ')}]`;
+  return `[${some(names)}]`;
+}
+
+export const LIST_MAX = 20;
+const LIST_SHOWN = 10;
+
+/** Up to LIST_MAX items joined by commas; beyond that the first LIST_SHOWN and how many more of how many. */
+export function some(items: readonly string[]): string {
+  if (items.length <= LIST_MAX) return items.join(', ');
+  return `${items.slice(0, LIST_SHOWN).join(', ')} and ${count(items.length - LIST_SHOWN)} more of ${count(items.length)}`;
+}
+
+function count(n: number): string {
+  return n.toLocaleString('en-US');
 }
 
 /** The events with `t <= at`, in history order. */

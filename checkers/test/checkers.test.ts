@@ -170,6 +170,26 @@ test('converged: fails naming what a view lacks, and how many other peers differ
   t.regex(converged(b.events, win(b)).message, /^charly sees \[alice, bob, charly\] but the live set is \[alice, bob, charly, dave\]: lacks dave \(charly has it dead\)$/);
 });
 
+test('converged: a large group\'s message names the first few and counts the rest', (t) => {
+  // 40 peers formed, then 25 newcomers that see everyone and only peer-00 has seen: 39 views lack all 25.
+  const first = Array.from({length: 40}, (_, i) => `peer-${String(i).padStart(2, '0')}`);
+  const late = Array.from({length: 25}, (_, i) => `late-${String(i).padStart(2, '0')}`);
+  const b = h().group(...first).up(...late);
+  for (const newcomer of late) b.joined(newcomer, ...first, ...late.filter((x) => x !== newcomer));
+  b.joined('peer-00', ...late);
+  const v = converged(b.events, win(b));
+  t.is(v.status, 'fail');
+  t.is(
+    v.message,
+    'peer-01 sees [peer-00, peer-01, peer-02, peer-03, peer-04, peer-05, peer-06, peer-07, peer-08, peer-09 and 30 more of 40] ' +
+      'but the live set is [late-00, late-01, late-02, late-03, late-04, late-05, late-06, late-07, late-08, late-09 and 55 more of 65]: ' +
+      'lacks late-00 (peer-01 has not seen it), late-01 (peer-01 has not seen it), late-02 (peer-01 has not seen it), late-03 (peer-01 has not seen it), ' +
+      'late-04 (peer-01 has not seen it), late-05 (peer-01 has not seen it), late-06 (peer-01 has not seen it), late-07 (peer-01 has not seen it), ' +
+      'late-08 (peer-01 has not seen it), late-09 (peer-01 has not seen it) and 15 more of 25 ' +
+      '(38 more peers differ: peer-02, peer-03, peer-04, peer-05, peer-06, peer-07, peer-08, peer-09, peer-10, peer-11 and 28 more of 38)',
+  );
+});
+
 test('converged: paused and departed peers are not live', (t) => {
   const b = h().group('alice', 'bob', 'charly').pause('charly');
   t.regex(converged(b.events, win(b)).message, /extra charly \(alice has it alive; charly paused\)/);
