@@ -141,6 +141,17 @@ export function converged(history: readonly HistoryEvent[], window: Window): Ver
   // Before any event nothing is live, so the condition holds vacuously.
   const tracker = new ConvergenceTracker();
   const since = heldSince(history, window.at, tracker);
+  return convergedVerdict(tracker, since, history, window);
+}
+
+/**
+ * The verdict from a tracker that has folded the history's events up to
+ * `window.at`; `since` is when the condition last began to hold (used only
+ * when it holds). `converged` replays the history into a fresh tracker; the
+ * engine, cut short by a run's timeout, passes the tracker it folded as the
+ * events came, rather than replay millions of events on a loaded machine.
+ */
+export function convergedVerdict(tracker: ConvergenceTracker, since: number, history: readonly HistoryEvent[], window: Window): Verdict {
   const model = tracker.model;
   const live = model.live();
   const notStarted = live.filter((p) => !model.view(p)?.current);

@@ -90,9 +90,13 @@ function awaitVerdictUpTo(condition: Condition, history: readonly HistoryEvent[]
 }
 
 function judgeAwait(condition: Condition, prefix: readonly HistoryEvent[], from: number, at: number, withinMs: number, model?: AwaitModel): Verdict {
-  const checked = checkCondition(condition, prefix, {from, at});
+  return concludeAwait(condition.kind, checkCondition(condition, prefix, {from, at}), from, at, withinMs, model);
+}
+
+/** An await's verdict from its condition's check: the model's figures beside the check's, and the bound it missed. */
+export function concludeAwait(kind: Condition['kind'], checked: Verdict, from: number, at: number, withinMs: number, model?: AwaitModel): Verdict {
   // The model's figures go beside the condition's own, for a wall-clock bound too: how far from the model a run is shows either way.
-  const verdict = model ? {...checked, figures: {...checked.figures, ...modelFigures(condition.kind, checked.figures, model.ms)}} : checked;
+  const verdict = model ? {...checked, figures: {...checked.figures, ...modelFigures(kind, checked.figures, model.ms)}} : checked;
   if (verdict.status === 'pass' || at < from + withinMs) return verdict;
   const bound = model?.multiple !== undefined ? `${withinMs} ms (${model.multiple}x the model's ${model.ms} ms at N=${model.n})` : `${withinMs} ms`;
   return {...verdict, message: `not within ${bound}: ${verdict.message}`};

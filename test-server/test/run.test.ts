@@ -15,6 +15,7 @@ import type {RunResult, ScenarioResult} from '../src/engine/results.js';
 import {loadScenarios} from '../src/scenario/load.js';
 import {peerCommandSpecs} from '../src/peer-program/peer-commands.js';
 import {readHistory} from '@peerlab/checkers/history/read';
+import {converged} from '@peerlab/checkers/converged';
 import {swimTimingFields} from '@peerlab/checkers/swim-model';
 import {profiles} from '@peerlab/peer';
 
@@ -487,6 +488,27 @@ test.serial('--timeout holds each scenario to at most that long and says so wher
     t.true(bad.all.includes(`option '--timeout <duration>' argument '${value}' is invalid. ${reason}`), bad.all.slice(0, 300));
   }
   await t.throwsAsync(readdir(path.join(dir, 'bad')), undefined, 'no run began');
+});
+
+test.serial('an await cut by the timeout records the state it was in, in the words the full check gives', async (t) => {
+  // charly hears nobody and nobody hears it, so the group never converges and the timeout cuts the await.
+  const dir = await workDir(t);
+  const out = path.join(dir, 'runs');
+  const file = await scenarioFile(dir, 'cut.yaml', ['name: cut while waiting', 'peers: [alice, bob, charly]', 'peer_args: {charly: [--bug, deaf]}', 'timeout: 6m', 'steps:', '  - start: all', '  - await: converged', '    within: 5m', ''].join('\n'));
+  const run = await peerlab(['run', file, '--timeout', '8s', '--out', out]);
+  t.is(run.exitCode, 1, run.all);
+  const result = await onlyResult(out);
+  t.like(result.steps[1], {kind: 'await', status: 'fail', message: "the run's --timeout of 8000 ms (the scenario's own is 360000 ms) ran out"});
+  const history = await readHistory(result.historyPath);
+  const endAt = history.findIndex((e) => e.type === 'await.end');
+  const begin = history.find((e) => e.type === 'await.begin')!;
+  const end = history[endAt]!;
+  // Recorded from the engine's own tracker, not a replay: the same verdict a replay of the same prefix gives.
+  const replayed = converged(history.slice(0, endAt), {from: begin.t, at: end.t});
+  t.like(end.data, {status: 'fail', message: replayed.message});
+  t.regex(replayed.message, /^alice sees \[alice, bob\] but the live set is \[alice, bob, charly\]: lacks charly \(alice has not seen it\)/);
+  const check = await peerlab(['check', result.historyPath]);
+  t.regex(check.all, /same verdict as recorded in result\.json: fail/);
 });
 
 test('YAML mistakes stop the run before any peer starts, exit 2', async (t) => {
