@@ -184,6 +184,16 @@ let hostedFormed = false;
 
 async function groups(sizes: number[], changes: number, hosted: {n: number; perProcess: number; registerTimeoutMs: number; convergeTimeoutMs: number} | undefined): Promise<void> {
   const spreads: SpreadFigures[] = [];
+  // Where the phase's minutes go, group by group: the whole bench is to stay under ten.
+  const lap = (() => {
+    let from = performance.now();
+    const parts: string[] = [];
+    return Object.assign((what: string) => {
+      const now = performance.now();
+      parts.push(`${what} ${round((now - from) / 1000, 1)} s`);
+      from = now;
+    }, {done: (group: string) => void log(`${group}: ${parts.splice(0).join(', ')}`)});
+  })();
   for (const n of sizes) {
     // The baseline is taken before the peers and again after their group is gone, and the faster of the
     // two counts: a neighbour that slowed one of them on this shared machine does not flatter the ratio.
@@ -193,7 +203,10 @@ async function groups(sizes: number[], changes: number, hosted: {n: number; perP
       floors.push(await baseline.spawn(n));
       await baseline.close();
     };
-    if (phase('spawn')) await bareClients();
+    if (phase('spawn')) {
+      await bareClients();
+      lap('bare clients');
+    }
     const profile = profileFor(n);
     const c = await coordinator(`group-${n}`, profile, undefined, n + changes);
     let registered = NaN;
@@ -202,24 +215,32 @@ async function groups(sizes: number[], changes: number, hosted: {n: number; perP
       const started = performance.now();
       await c.spawn(names);
       registered = performance.now() - started;
+      lap('peers registered');
       const last = n === Math.max(...sizes);
       // `--only spawn` waits for the group only at the largest size, for the coordinator's RSS with a formed group.
       if (phase('convergence') || last) {
         const converged = await waitConverged(c, names, 60_000);
+        lap(converged ? 'converged' : 'not converged');
         if (phase('spawn') && last) {
           const rss = process.memoryUsage().rss / 1024 / 1024;
           report({name: `coordinator RSS at ${n} peers`, value: rss, unit: 'MB', baseline: 300, target: '<= 300 MB'}, (_r, v) => v <= 300);
         }
-        if (phase('convergence')) spreads.push(...(await spread(c, names, {profile, changes, label: profile, converged})));
+        if (phase('convergence')) {
+          spreads.push(...(await spread(c, names, {profile, changes, label: profile, converged})));
+          lap(`${changes} joins and leaves`);
+        }
       }
     } finally {
       await c.close();
+      lap('stopped');
     }
     if (phase('spawn')) {
       await bareClients();
+      lap('bare clients again');
       const floor = Math.min(...floors);
       report({name: `spawn-to-registered, N=${n} (${profile})`, value: registered, unit: 'ms', baseline: floor, target: '<= 1.3x bare socket.io hello', note: `baseline: the faster of ${floors.map((f) => round(f)).join(' ms (before) and ')} ms (after)`}, (r) => r <= 1.3);
     }
+    lap.done(`N=${n}`);
   }
   if (phase('convergence') && hosted) {
     // The expensive group: forming 1,000 peers takes minutes on two cores (scenarios/scale/1000-peers.yaml).
@@ -253,9 +274,13 @@ async function groups(sizes: number[], changes: number, hosted: {n: number; perP
       );
       // A group that did not even register leaves no room for a newcomer to register either (each would wait out
       // the registration deadline): its figures are reported missed, with why, and no change is tried.
+      lap(`${converged ? 'converged' : 'not converged'} from the start`);
       spreads.push(...(await spread(c, members, {profile: 'lan', changes: members.length === n ? changes : 0, label: `lan, ${perProcess} per process`, converged, formed, n, planned: changes})));
+      lap(`${changes} joins and leaves`);
     } finally {
       await c.close();
+      lap('stopped');
+      lap.done(`${n} hosted peers`);
     }
   }
   if (phase('convergence')) spreadGrowth(spreads);
