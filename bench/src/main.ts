@@ -227,7 +227,7 @@ async function groups(sizes: number[], changes: number, hosted: {n: number; perP
         }
         if (phase('convergence')) {
           spreads.push(...(await spread(c, names, {profile, changes, label: profile, converged})));
-          lap(`${changes} joins and leaves`);
+          lap(converged ? `${changes} joins and leaves` : 'no change timed');
         }
       }
     } finally {
@@ -276,7 +276,7 @@ async function groups(sizes: number[], changes: number, hosted: {n: number; perP
       // the registration deadline): its figures are reported missed, with why, and no change is tried.
       lap(`${converged ? 'converged' : 'not converged'} from the start`);
       spreads.push(...(await spread(c, members, {profile: 'lan', changes: members.length === n ? changes : 0, label: `lan, ${perProcess} per process`, converged, formed, n, planned: changes})));
-      lap(`${changes} joins and leaves`);
+      lap(converged ? `${changes} joins and leaves` : 'no change timed');
     } finally {
       await c.close();
       lap('stopped');
@@ -387,7 +387,7 @@ function spreadGrowth(all: SpreadFigures[]): void {
     const [lo, hi] = [joins[0]!, joins.at(-1)!];
     const growth = hi.median / lo.median;
     const modelGrowth = hi.model / lo.model;
-    const series = (fs: SpreadFigures[]) => fs.map((f) => `${round(f.median)} ms at ${f.n}`).join(', ');
+    const series = (fs: SpreadFigures[]) => fs.map((f) => `${Number.isFinite(f.median) ? `${round(f.median)} ms` : 'not measured'} at ${f.n}`).join(', ');
     const leaveGrowth = leaves.length >= 2 ? round(leaves.at(-1)!.median / leaves[0]!.median) : NaN;
     report(
       {
@@ -396,7 +396,7 @@ function spreadGrowth(all: SpreadFigures[]): void {
         unit: 'x',
         baseline: modelGrowth,
         target: "<= 1.5x the model's growth (log N)",
-        note: `joins: ${series(joins)}; the model: ${joins.map((f) => `${f.model} ms`).join(', ')}; leaves: ${series(leaves)} (${leaveGrowth}x; the model is flat, one hop)`,
+        note: `joins: ${series(joins)}; the model: ${joins.map((f) => `${f.model} ms`).join(', ')}; leaves: ${series(leaves)} (${Number.isFinite(leaveGrowth) ? `${leaveGrowth}x` : 'growth not measured'}; the model is flat, one hop)`,
       },
       (r) => r <= 1.5,
     );
