@@ -356,15 +356,14 @@ async function spread(c: Coordinator, names: string[], options: {profile: 'local
     const formed = options.formed ? `; ${options.formed}` : '';
     // Nothing timed is said in words, not as "NaN rounds; 0 joins:  ms".
     const unmeasured = options.converged ? `none of ${planned} ${kind}s made${failures.length ? ` (${failures.join('; ')})` : ''}` : 'the group had NOT converged within its bound';
-    const common =
-      spreads.length > 0
-        ? `${spreads.length} ${kind}s: ${times.map((t) => (t === Infinity ? 'missed' : round(t))).join(', ')} ms (half the views by ${halves} ms)${missedText}; ${modelText}${failed}${formed}`
-        : `not measured: ${unmeasured}; ${modelText}${formed}`;
+    const measured = spreads.length > 0;
+    const common = measured
+      ? `${spreads.length} ${kind}s: ${times.map((t) => (t === Infinity ? 'missed' : round(t))).join(', ')} ms (half the views by ${halves} ms)${missedText}; ${modelText}${failed}${formed}`
+      : `not measured: ${unmeasured}; ${modelText}${formed}`;
     const what = kind === 'join' ? 'one join seen by all' : 'one leave seen by all';
     const median_ = seen ?? median(times);
     const p99 = seen ?? percentile(times, 99);
     const ok = (r: number) => r <= 1.5 && missed.length === 0 && spreads.length === planned;
-    const measured = spreads.length > 0;
     report({name: `${what}, N=${n} (${options.label}), median`, value: median_, unit: 'ms', baseline: model, target: "<= 1.5x Serf's model", note: measured ? `${rounds(median_)} rounds; ${common}` : common}, ok);
     report({name: `${what}, N=${n} (${options.label}), p99`, value: p99, unit: 'ms', baseline: model, target: "<= 1.5x Serf's model", note: measured ? `${rounds(p99)} rounds; the slowest of ${spreads.length}` : 'not measured'}, ok);
     out.push({n, profile: options.profile, kind, median: median_, model});

@@ -9,7 +9,7 @@
  */
 import type {HistoryEvent, Verdict} from './history/types.js';
 import type {Window} from './model.js';
-import {Model, concerns, coordinatorPeer, evidence, heldSince, isLiveState, LIST_MAX, list, liveMembers, some, sidesText, whyNotLive} from './model.js';
+import {Model, concerns, coordinatorPeer, evidence, heldSince, isLiveState, list, liveMembers, some, sidesText, whyNotLive} from './model.js';
 
 /** Whether the group is converged, kept up to date one event at a time (also the traffic phases' clock). */
 export class ConvergenceTracker {
@@ -144,10 +144,9 @@ export function viewProblem(model: Model, peer: string): string | undefined {
   const lacks = expected.filter((m) => !seen.has(m));
   if (extra.length === 0 && lacks.length === 0) return undefined;
   const parts: string[] = [];
-  // Described one by one only as far as the message shows them (some): a view can lack thousands.
-  const described = (members: string[], isExtra: boolean) => some([...members.slice(0, LIST_MAX).map((m) => describeMember(model, peer, m, isExtra)), ...members.slice(LIST_MAX)]);
-  if (lacks.length > 0) parts.push(`lacks ${described(lacks, false)}`);
-  if (extra.length > 0) parts.push(`extra ${described(extra, true)}`);
+  // Only the members the message shows are described: a view can lack thousands.
+  if (lacks.length > 0) parts.push(`lacks ${some(lacks, (m) => describeMember(model, peer, m, false))}`);
+  if (extra.length > 0) parts.push(`extra ${some(extra, (m) => describeMember(model, peer, m, true))}`);
   const should =
     model.components().length > 1 && model.isLive(peer)
       ? `its side of the partition is ${list(expected)} (sides ${sidesText(model)})`

@@ -118,13 +118,16 @@ export function list(names: readonly string[]): string {
   return `[${some(names)}]`;
 }
 
-export const LIST_MAX = 20;
+const LIST_MAX = 20;
 const LIST_SHOWN = 10;
 
-/** Up to LIST_MAX items joined by commas; beyond that the first LIST_SHOWN and how many more of how many. */
-export function some(items: readonly string[]): string {
-  if (items.length <= LIST_MAX) return items.join(', ');
-  return `${items.slice(0, LIST_SHOWN).join(', ')} and ${count(items.length - LIST_SHOWN)} more of ${count(items.length)}`;
+/**
+ * Up to LIST_MAX items joined by commas; beyond that the first LIST_SHOWN and
+ * how many more of how many. `show` words an item, and only those shown.
+ */
+export function some(items: readonly string[], show: (item: string) => string = (item) => item): string {
+  if (items.length <= LIST_MAX) return items.map(show).join(', ');
+  return `${items.slice(0, LIST_SHOWN).map(show).join(', ')} and ${count(items.length - LIST_SHOWN)} more of ${count(items.length)}`;
 }
 
 function count(n: number): string {
