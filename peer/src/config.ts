@@ -26,6 +26,13 @@ export interface SwimConfig {
   readonly gossipNodes: number;
   /** Full-state exchange over TCP with one random member. */
   readonly pushPullIntervalMs: number;
+  /**
+   * A member that hears another count more live members than it does, once its
+   * own view has not changed for this long, pulls that member's state at once
+   * (at most once per this long); 0: never, only the periodic push-pull closes
+   * a gap. See PushPull.heardCount.
+   */
+  readonly gapPullQuietMs: number;
   /** How often a push-pull is tried with one random dead member, so healed partitions merge. */
   readonly reconnectIntervalMs: number;
   /** TCP connect + exchange deadline. */
@@ -141,6 +148,8 @@ export const profiles: Readonly<Record<ProfileName, SwimConfig>> = {
     gossipIntervalMs: 200,
     gossipNodes: 3,
     pushPullIntervalMs: 30_000,
+    // Five gossip ticks: news of a forming group arrives far more often than that.
+    gapPullQuietMs: 1000,
     reconnectIntervalMs: 10_000,
     tcpTimeoutMs: 10_000,
     leavePropagateMs: 1000,
@@ -161,6 +170,8 @@ export const profiles: Readonly<Record<ProfileName, SwimConfig>> = {
     gossipIntervalMs: 50,
     gossipNodes: 3,
     pushPullIntervalMs: 2000,
+    // The periodic exchange every 2 s already closes a gap about as soon as a pull could.
+    gapPullQuietMs: 0,
     reconnectIntervalMs: 1000,
     tcpTimeoutMs: 2000,
     leavePropagateMs: 300,

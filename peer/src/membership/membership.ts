@@ -256,15 +256,18 @@ export class Membership extends EventEmitter<MembershipEvents> {
     switch (message.t) {
       case 'ping':
         this.#table.applyDatagram(message.u, message.f);
-        return this.#prober.onPing(message, from);
+        this.#prober.onPing(message, from);
+        return this.#pushPull.heardCount(message.f, from, message.c);
       case 'ack':
         this.#table.applyDatagram(message.u, message.f);
-        return this.#prober.onAck(message);
+        this.#prober.onAck(message);
+        return this.#pushPull.heardCount(message.f, from, message.c);
       case 'ping-req':
         this.#table.applyDatagram(message.u, message.f);
         return this.#prober.onPingReq(message, from);
       case 'gossip':
-        return this.#table.applyDatagram(message.u, message.f);
+        this.#table.applyDatagram(message.u, message.f);
+        return this.#pushPull.heardCount(message.f, from, message.c);
       default:
         this.#extraHandlers.get(message.t)?.(message, from);
     }

@@ -63,10 +63,10 @@ export class Prober {
     // The ack goes where the ping came from, never to the address written inside it: that would
     // let one forged datagram aim our answers at any host. A source that is not its sender's
     // known address (a spoofed one, or a newcomer not yet heard of) gets a bare ack, no bigger than the ping.
-    if (this.context.table.isAt(message.f, from)) this.#send(from, {t: 'ack', s: message.s, f: this.context.name, u: this.gossip.piggyback()});
+    if (this.context.table.isAt(message.f, from)) this.#send(from, {t: 'ack', s: message.s, f: this.context.name, u: this.gossip.piggyback(), c: this.gossip.count()});
     else {
       this.context.table.refusals.unverifiedPing++;
-      this.#send(from, {t: 'ack', s: message.s, f: this.context.name});
+      this.#send(from, {t: 'ack', s: message.s, f: this.context.name, c: this.gossip.count()});
     }
   }
 
@@ -138,7 +138,7 @@ export class Prober {
     const seq = this.#nextSeq();
     const self = formatAddress(this.context.transport.address);
     const ack = this.#waitAck(seq);
-    this.#send(target.address, {t: 'ping', s: seq, f: this.context.name, to: target.name, a: self, u: this.gossip.piggyback()});
+    this.#send(target.address, {t: 'ping', s: seq, f: this.context.name, to: target.name, a: self, u: this.gossip.piggyback(), c: this.gossip.count()});
     const timeout = fairDelay(this.context.config.probeTimeoutMs);
     const direct = await Promise.race([ack.promise, timeout.promise.then(() => undefined)]);
     timeout.cancel();

@@ -23,6 +23,8 @@ export class PushPull {
   #pullSoon: () => void = () => {};
   #viewChangedAt = 0;
   #lastPushPullAt = 0;
+  #gapPulledAt = 0;
+  #gapPulling = false;
   /**
    * This peer's full state as its answer to a push-pull, kept for a short
    * while (#answerTtlMs). The first members to register are every newcomer's
@@ -53,6 +55,37 @@ export class PushPull {
   viewChanged(): void {
     this.#viewChangedAt = Date.now();
     this.#pullSoon();
+  }
+
+  /**
+   * A datagram's sender counts `count` live members. When that is more than
+   * this peer counts, it has missed news: in a group that formed or churned
+   * all at once, the epidemic leaves a few members a few updates short (news
+   * about a member dies out before it reaches one who joined just after),
+   * and the periodic exchange closes such a gap only when it falls, anywhere
+   * in its interval (30 s on lan, minutes at rest). Followed pair by pair
+   * (200 lan peers, 2026-12-04), 39,796 of 39,800 views of a member were
+   * complete 5.1 s after the start and the last 4 waited until 10, 18 and
+   * 31 s. So this peer pulls the sender's state at once, but only once its
+   * own view has been quiet for gapPullQuietMs (while news still arrives,
+   * counts differ everywhere and gossip is closing the gap), at most once
+   * per that long, and only from a sender it knows at that address (one
+   * forged datagram must not aim a connection anywhere). memberlist has no
+   * such trigger.
+   */
+  heardCount(sender: string, from: Address, count: number | undefined): void {
+    const quietMs = this.context.config.gapPullQuietMs;
+    if (quietMs <= 0 || count === undefined || this.#gapPulling || !this.context.run.active()) return;
+    if (count <= this.context.table.liveCount() || !this.context.table.isAt(sender, from)) return;
+    const now = Date.now();
+    if (now - this.#viewChangedAt < quietMs || now - this.#gapPulledAt < quietMs) return;
+    this.#gapPulling = true;
+    this.#gapPulledAt = now;
+    this.exchange(from, false, sender)
+      .catch((error: unknown) => this.context.log.debug('swim', `gap pull from ${sender} failed: ${error instanceof Error ? error.message : String(error)}`))
+      .finally(() => {
+        this.#gapPulling = false;
+      });
   }
 
   /** `partner`: the member this peer believes is at `to`, if any. */
