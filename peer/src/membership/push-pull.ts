@@ -24,6 +24,8 @@ export class PushPull {
   #viewChangedAt = 0;
   #lastPushPullAt = 0;
   #gapPulledAt = 0;
+  /** How long after the last pull on a gap the next may come (heardCount). */
+  #gapPullWaitMs = 0;
   #gapPulling = false;
   /**
    * This peer's full state as its answer to a push-pull, kept for a short
@@ -68,36 +70,46 @@ export class PushPull {
    * complete 5.1 s after the start and the last 4 waited until 10, 18 and
    * 31 s. So this peer pulls the sender's state at once, but only once its
    * own view has been quiet for gapPullQuietMs (while news still arrives,
-   * counts differ everywhere and gossip is closing the gap), at most once
-   * per that long, and only from a sender it knows at that address (one
-   * forged datagram must not aim a connection anywhere). memberlist has no
-   * such trigger.
+   * counts differ everywhere and gossip is closing the gap), and only from a
+   * sender it knows at that address (one forged datagram must not aim a
+   * connection anywhere). Pulls are gapPullQuietMs apart, and twice as far
+   * after each one that taught nothing, up to the push-pull interval: a
+   * member this peer already holds dead, which others still count while
+   * their suspicion runs, is no gap a pull can close. memberlist has no such
+   * trigger.
    */
   heardCount(sender: string, from: Address, count: number | undefined): void {
     const quietMs = this.context.config.gapPullQuietMs;
     if (quietMs <= 0 || count === undefined || this.#gapPulling || !this.context.run.active()) return;
     if (count <= this.context.table.liveCount() || !this.context.table.isAt(sender, from)) return;
     const now = Date.now();
-    if (now - this.#viewChangedAt < quietMs || now - this.#gapPulledAt < quietMs) return;
+    if (now - this.#viewChangedAt < quietMs || now - this.#gapPulledAt < Math.max(quietMs, this.#gapPullWaitMs)) return;
     this.#gapPulling = true;
     this.#gapPulledAt = now;
-    this.exchange(from, false, sender)
+    // Quiet, as a join's answer is: what fills the gap is the group's state, which the others hold already.
+    // Passed on, a pull during a mass join re-sent hundreds of members λ·log N times each.
+    this.exchange(from, false, sender, true)
       .catch((error: unknown) => this.context.log.debug('swim', `gap pull from ${sender} failed: ${error instanceof Error ? error.message : String(error)}`))
       .finally(() => {
         this.#gapPulling = false;
+        const taught = this.#viewChangedAt >= now;
+        this.#gapPullWaitMs = taught ? quietMs : Math.min(2 * Math.max(quietMs, this.#gapPullWaitMs), this.context.config.pushPullIntervalMs);
       });
   }
 
-  /** `partner`: the member this peer believes is at `to`, if any. */
-  async exchange(to: Address, join: boolean, partner?: string): Promise<void> {
+  /**
+   * `partner`: the member this peer believes is at `to`, if any. `quiet`: what
+   * the answer teaches is taken in, not passed on (MemberTable.#quiet); by
+   * default a join's is, since it is the group's own state.
+   */
+  async exchange(to: Address, join: boolean, partner?: string, quiet = join): Promise<void> {
     const request: PushPullRequest = {t: 'push-pull', f: this.context.name, a: formatAddress(this.context.transport.address), join, members: this.context.table.localState()};
     const reply = decodePushPullReply(await this.context.transport.request(to, request, this.context.config.tcpTimeoutMs));
     const trusted = new Set<string>();
     if (partner !== undefined && reply.f === partner) trusted.add(partner);
     // Read when the answer arrives: once one seed's answer made this peer refute, the others are ordinary news.
     if (join && this.context.table.self.incarnation === 0) trusted.add(this.context.name);
-    // A join's answer is the group's state: taken in, not passed on (MemberTable.#quiet).
-    this.context.table.mergeState(reply.members, reply.f, true, trusted, join);
+    this.context.table.mergeState(reply.members, reply.f, true, trusted, quiet);
   }
 
   async onRequest(raw: unknown, verdict: (announced: Address) => {action: string; ms?: number}): Promise<EncodedReply | undefined> {
