@@ -192,10 +192,12 @@ test.serial('membership-legality fails when a peer takes a stale alive over a de
 });
 
 test.serial('a peer that gossips each update once (--bug gossip-once) fails a model-bounded await that the correct peer passes; peerlab check agrees', async (t) => {
-  // Two runs of ten peers with three restarts each: well past the default timeout on a busy machine.
+  // Two runs of ten peers with five restarts each: well past the default timeout on a busy machine.
   t.timeout(240_000);
   // One transmission per update turns the epidemic into a chain that dies out at the first member who knew:
-  // the rest hear of a rejoin only at a push-pull, seconds later. Three restarts leave luck no room. Ten peers,
+  // the rest hear of a rejoin mostly at a push-pull, seconds later. Not always: twelve restarts on an idle box
+  // (2026-12-04) took 3.6-6.6x the model but one 1.82x, when the chain happened to reach everyone, and a CI run
+  // saw three such in a row. Five restarts: all five lucky is far rarer. (The correct peer: 0.41-0.71x.) Ten peers,
   // because from N=10 the correct peer gossips each update 8 times, not 4: no member is left for push-pull to
   // reach, and 2x the model holds for it with room to spare.
   const scenario = (bug: boolean) =>
@@ -207,7 +209,7 @@ test.serial('a peer that gossips each update once (--bug gossip-once) fails a mo
       '  - start: all',
       '  - await: converged',
       '    within: 5x model',
-      '  - repeat: 3',
+      '  - repeat: 5',
       '    steps:',
       '      - restart: bob',
       '      - await: {rejoined: bob}',
@@ -225,13 +227,13 @@ test.serial('a peer that gossips each update once (--bug gossip-once) fails a mo
   const correct = await runAndCheck(t, dir, 'correct', scenario(false));
   t.is(correct.status, 'pass', correct.message);
   const rejoins = correct.steps.filter((s) => s.title.includes('rejoined'));
-  t.is(rejoins.length, 3);
+  t.is(rejoins.length, 5);
   for (const r of rejoins) {
     t.true((r.figures?.model_ms ?? 0) > 0 && r.figures?.model_ratio !== undefined, JSON.stringify(r));
   }
   // The timing came from the peers themselves: each peer.started says the profile's knobs.
   const started = (await readHistory(correct.historyPath)).filter((e) => e.type === 'peer.started');
-  t.true(started.length >= 13, 'ten starts and three restarts');
+  t.true(started.length >= 15, 'ten starts and five restarts');
   const local = profiles.local;
   for (const e of started) t.deepEqual(e.data.timing, Object.fromEntries(swimTimingFields.map((f) => [f, local[f]])));
 });
