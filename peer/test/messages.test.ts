@@ -70,16 +70,9 @@ test('updates travel as tuples and decode to the same updates as the object form
   }
 });
 
-test("a datagram's live count is optional, and when said a whole number", (t) => {
-  const udp = (m: object) => Buffer.from(JSON.stringify(m));
-  const forms = [
-    {t: 'ping', s: 1, f: 'mallory', to: 'x', a: '127.0.0.1:1'},
-    {t: 'ack', s: 1, f: 'mallory'},
-    {t: 'gossip', f: 'mallory', u: []},
-  ];
-  for (const form of forms) {
-    t.is((decodeUdp(udp(form)) as {c?: number}).c, undefined, form.t);
-    t.is((decodeUdp(udp({...form, c: 1000})) as {c?: number}).c, 1000, form.t);
-    for (const c of [-1, 1.5, '3', null, 2 ** 60]) t.throws(() => decodeUdp(udp({...form, c})), {instanceOf: MalformedMessage}, `${form.t} c=${String(c)}`);
-  }
+test("an ack's member count is optional, and when said a whole number", (t) => {
+  const ack = (extra: object) => Buffer.from(JSON.stringify({t: 'ack', s: 1, f: 'mallory', ...extra}));
+  t.is((decodeUdp(ack({})) as {c?: number}).c, undefined);
+  t.is((decodeUdp(ack({c: 1000})) as {c?: number}).c, 1000);
+  for (const c of [-1, 1.5, '3', null, 2 ** 60]) t.throws(() => decodeUdp(ack({c})), {instanceOf: MalformedMessage}, `c=${String(c)}`);
 });

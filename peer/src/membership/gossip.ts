@@ -38,15 +38,6 @@ export class Gossip {
   }
 
   /**
-   * The live count a datagram says (messages.ts), or undefined when this
-   * profile does not pull on gaps: nobody of it would read it, and at rest
-   * probes are most of the traffic.
-   */
-  count(): number | undefined {
-    return this.context.config.gapPullQuietMs > 0 ? this.context.table.liveCount() : undefined;
-  }
-
-  /**
    * Gossip ticks only while there is news: a group at rest would otherwise wake
    * every member 1000/gossipInterval times a second for nothing, and on one
    * machine carrying hundreds of members those wake-ups are most of the load.
@@ -79,7 +70,7 @@ export class Gossip {
     for (const target of targets) {
       const updates = this.piggyback();
       if (!updates) return;
-      this.context.transport.sendUdp(target.address, {t: 'gossip', f: this.context.name, u: updates, c: this.count()});
+      this.context.transport.sendUdp(target.address, {t: 'gossip', f: this.context.name, u: updates});
     }
   }
 }

@@ -132,9 +132,11 @@ export class MemberTable {
    * group λ·log N times: at a thousand members, half of all the gossip of
    * forming, for news nobody lacked. The newcomer's own record, which is news,
    * is spread by the contact that learned it and by the newcomer itself, and a
-   * refutation about itself always goes out. Every other exchange (periodic,
-   * reconnect, the answer to someone else's) still passes on what it teaches:
-   * that is how a healed partition merges.
+   * refutation about itself always goes out. A pull on a gap
+   * (PushPull.heardCount) is taken in quietly too: it fills in what the
+   * group already holds. Every other exchange (periodic, reconnect, the answer
+   * to someone else's) still passes on what it teaches: that is how a healed
+   * partition merges.
    */
   #quiet = false;
   /**
@@ -191,6 +193,15 @@ export class MemberTable {
     // A forgotten dead member is still who a network fault names: a partition must hold past deadReapMs.
     for (const [name, a] of this.#reapedDead) if (a.port === address.port && a.host === address.host) return name;
     return undefined;
+  }
+
+  /**
+   * Every member this peer holds a record of, in any state, itself included
+   * (reaped ones not): what an ack says (`c`), so that a death, which changes
+   * no one's count, never looks like missed news.
+   */
+  knownCount(): number {
+    return this.#members.size;
   }
 
   /** Size of the live set, this peer included while it is alive or suspect. */
@@ -355,7 +366,7 @@ export class MemberTable {
 
   // --- the rules -----------------------------------------------------------
 
-  /** News about another member, passed on unless it came with a join's answer (#quiet). */
+  /** News about another member, passed on unless it came with a join's answer or a pull on a gap (#quiet). */
   #passOn(update: Update, atOnce = true): void {
     if (!this.#quiet) this.#broadcast(update, atOnce);
   }

@@ -256,18 +256,17 @@ export class Membership extends EventEmitter<MembershipEvents> {
     switch (message.t) {
       case 'ping':
         this.#table.applyDatagram(message.u, message.f);
-        this.#prober.onPing(message, from);
-        return this.#pushPull.heardCount(message.f, from, message.c);
+        return this.#prober.onPing(message, from);
       case 'ack':
         this.#table.applyDatagram(message.u, message.f);
-        this.#prober.onAck(message);
-        return this.#pushPull.heardCount(message.f, from, message.c);
+        // Only an ack to a probe still waiting: one nobody on the path could forge, once a second at most.
+        if (this.#prober.onAck(message)) this.#pushPull.heardCount(message.f, from, message.c);
+        return;
       case 'ping-req':
         this.#table.applyDatagram(message.u, message.f);
         return this.#prober.onPingReq(message, from);
       case 'gossip':
-        this.#table.applyDatagram(message.u, message.f);
-        return this.#pushPull.heardCount(message.f, from, message.c);
+        return this.#table.applyDatagram(message.u, message.f);
       default:
         this.#extraHandlers.get(message.t)?.(message, from);
     }

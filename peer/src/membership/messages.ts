@@ -62,15 +62,15 @@ export interface ChatMessage {
 export type OutgoingUdpMessage = UdpMessage extends infer M ? (M extends {u?: Update[]} ? Omit<M, 'u'> & {u?: WireUpdate[]} : M) : never;
 
 /**
- * `c` on a ping, an ack or a gossip: how many live members its sender counts,
+ * `c` on an ack: how many members its sender holds a record of, in any state,
  * itself included. Optional, so a peer that does not send it still speaks the
- * protocol; a receiver that counts fewer has missed news (PushPull.heardCount).
+ * protocol; a prober that holds fewer has missed news (PushPull.heardCount).
  */
 export type UdpMessage =
-  | {t: 'ping'; s: number; f: string; to: string; a: string; u?: Update[]; c?: number}
+  | {t: 'ping'; s: number; f: string; to: string; a: string; u?: Update[]}
   | {t: 'ack'; s: number; f: string; u?: Update[]; c?: number}
   | {t: 'ping-req'; s: number; f: string; a: string; to: string; ta: string; u?: Update[]}
-  | {t: 'gossip'; f: string; u: Update[]; c?: number}
+  | {t: 'gossip'; f: string; u: Update[]}
   | {t: 'chat'; m: ChatMessage[]}
   | {t: 'chat-digest'; f: string; a: string; d: Record<string, number>; reply: boolean};
 
@@ -120,7 +120,7 @@ export const MAX_INCARNATION = 2 ** 32 - 1;
 
 export const isIncarnation = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_INCARNATION;
 const isInc = isIncarnation;
-/** A sender's live count, when it says one. */
+/** An ack's member count, when it says one. */
 const isCount = (v: unknown): boolean => v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
 const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 /**
@@ -230,7 +230,7 @@ export function decodeUdp(buf: Buffer): UdpMessage {
   need(isObject(msg), 'not an object');
   switch (msg.t) {
     case 'ping':
-      need(isSeq(msg.s) && isName(msg.f) && isName(msg.to) && isAddr(msg.a) && isCount(msg.c), 'bad ping');
+      need(isSeq(msg.s) && isName(msg.f) && isName(msg.to) && isAddr(msg.a), 'bad ping');
       if (msg.u !== undefined) msg.u = checkUpdates(msg.u, false);
       break;
     case 'ack':
@@ -242,7 +242,7 @@ export function decodeUdp(buf: Buffer): UdpMessage {
       if (msg.u !== undefined) msg.u = checkUpdates(msg.u, false);
       break;
     case 'gossip':
-      need(isName(msg.f) && isCount(msg.c), 'bad gossip');
+      need(isName(msg.f), 'bad gossip');
       msg.u = checkUpdates(msg.u, true);
       break;
     case 'chat':

@@ -63,16 +63,18 @@ export class Prober {
     // The ack goes where the ping came from, never to the address written inside it: that would
     // let one forged datagram aim our answers at any host. A source that is not its sender's
     // known address (a spoofed one, or a newcomer not yet heard of) gets a bare ack, no bigger than the ping.
-    if (this.context.table.isAt(message.f, from)) this.#send(from, {t: 'ack', s: message.s, f: this.context.name, u: this.gossip.piggyback(), c: this.gossip.count()});
+    if (this.context.table.isAt(message.f, from)) this.#send(from, {t: 'ack', s: message.s, f: this.context.name, u: this.gossip.piggyback(), c: this.#count()});
     else {
       this.context.table.refusals.unverifiedPing++;
-      this.#send(from, {t: 'ack', s: message.s, f: this.context.name, c: this.gossip.count()});
+      this.#send(from, {t: 'ack', s: message.s, f: this.context.name, c: this.#count()});
     }
   }
 
-  onAck(message: Ack): void {
+  /** Whether the ack answers a probe of this peer's still waiting: only such an ack's count is read (PushPull.heardCount). */
+  onAck(message: Ack): boolean {
     const handler = this.#ackHandlers.get(message.s);
     handler?.();
+    return handler !== undefined;
   }
 
   onPingReq(message: PingReq, from: Address): void {
@@ -93,6 +95,15 @@ export class Prober {
       this.#send(requester, {t: 'ack', s: message.s, f: this.context.name});
     });
     this.#send(target, {t: 'ping', s: seq, f: this.context.name, to: message.to, a: formatAddress(this.context.transport.address), u: this.gossip.piggyback()});
+  }
+
+  /**
+   * The member count an ack says (messages.ts), or undefined when this profile
+   * does not pull on gaps: nobody of it would read it, and at rest probes are
+   * most of the traffic.
+   */
+  #count(): number | undefined {
+    return this.context.config.gapPullQuietMs > 0 ? this.context.table.knownCount() : undefined;
   }
 
   #send(to: Address, message: OutgoingUdpMessage): void {
@@ -138,7 +149,7 @@ export class Prober {
     const seq = this.#nextSeq();
     const self = formatAddress(this.context.transport.address);
     const ack = this.#waitAck(seq);
-    this.#send(target.address, {t: 'ping', s: seq, f: this.context.name, to: target.name, a: self, u: this.gossip.piggyback(), c: this.gossip.count()});
+    this.#send(target.address, {t: 'ping', s: seq, f: this.context.name, to: target.name, a: self, u: this.gossip.piggyback()});
     const timeout = fairDelay(this.context.config.probeTimeoutMs);
     const direct = await Promise.race([ack.promise, timeout.promise.then(() => undefined)]);
     timeout.cancel();

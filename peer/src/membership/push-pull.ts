@@ -60,8 +60,10 @@ export class PushPull {
   }
 
   /**
-   * A datagram's sender counts `count` live members. When that is more than
-   * this peer counts, it has missed news: in a group that formed or churned
+   * The member this peer probed holds a record of `count` members (its ack's
+   * `c`). When that is more than this peer holds, it has missed news: a death
+   * changes no one's count, so what differs is a member never heard of. In a
+   * group that formed or churned
    * all at once, the epidemic leaves a few members a few updates short (news
    * about a member dies out before it reaches one who joined just after),
    * and the periodic exchange closes such a gap only when it falls, anywhere
@@ -71,18 +73,19 @@ export class PushPull {
    * 31 s. So this peer pulls the sender's state at once, but only once its
    * own view has been quiet for gapPullQuietMs (while news still arrives,
    * counts differ everywhere and gossip is closing the gap), and only from a
-   * sender it knows at that address (one forged datagram must not aim a
-   * connection anywhere). Pulls are gapPullQuietMs apart, and twice as far
-   * after each one that taught nothing, up to the push-pull interval: a
-   * member this peer already holds dead, which others still count while
-   * their suspicion runs, is no gap a pull can close. memberlist has no such
-   * trigger.
+   * member it knows at that address whose ack answered its own probe (a
+   * forged datagram must not aim connections anywhere). Pulls are
+   * gapPullQuietMs apart, and twice as far after each one that taught
+   * nothing, up to the push-pull interval, back to gapPullQuietMs once a
+   * whole interval has passed without one: a member this peer reaped and the
+   * sender not yet is no gap a pull closes. memberlist has no such trigger.
    */
   heardCount(sender: string, from: Address, count: number | undefined): void {
     const quietMs = this.context.config.gapPullQuietMs;
     if (quietMs <= 0 || count === undefined || this.#gapPulling || !this.context.run.active()) return;
-    if (count <= this.context.table.liveCount() || !this.context.table.isAt(sender, from)) return;
+    if (count <= this.context.table.knownCount() || sender === this.context.name || !this.context.table.isAt(sender, from)) return;
     const now = Date.now();
+    if (now - this.#gapPulledAt > this.context.config.pushPullIntervalMs) this.#gapPullWaitMs = quietMs;
     if (now - this.#viewChangedAt < quietMs || now - this.#gapPulledAt < Math.max(quietMs, this.#gapPullWaitMs)) return;
     this.#gapPulling = true;
     this.#gapPulledAt = now;
