@@ -11,24 +11,12 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import type {SwimConfig} from '../src/config.js';
 import {profiles} from '../src/config.js';
-import {Logger} from '../src/log.js';
-import {Membership} from '../src/membership/membership.js';
-import {Transport} from '../src/membership/transport.js';
+import type {Membership} from '../src/membership/membership.js';
+import type {Teardown} from './helpers/membership.js';
+import {member} from './helpers/membership.js';
 
 const WEEK = 7 * 24 * 3600 * 1000;
 const base: SwimConfig = {...profiles.lan, probeIntervalMs: 200, probeTimeoutMs: 100, retransmitMult: 0, pushPullIntervalMs: WEEK, reconnectIntervalMs: WEEK, gapPullQuietMs: 300};
-
-type Teardown = {teardown(fn: () => Promise<void> | void): void};
-
-async function member(t: Teardown, name: string, config: SwimConfig): Promise<Membership> {
-  const transport = await Transport.open('127.0.0.1', 0, {maxBytes: 1 << 20, maxInbound: 32, readDeadlineMs: config.tcpTimeoutMs});
-  const membership = new Membership({name, config, transport, log: new Logger(name, () => {})});
-  t.teardown(async () => {
-    await membership.stop();
-    await transport.close();
-  });
-  return membership;
-}
 
 const knows = (m: Membership, name: string) => m.live().some((x) => x.name === name);
 

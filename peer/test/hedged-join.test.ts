@@ -7,22 +7,11 @@
 import test from 'ava';
 import net from 'node:net';
 import {profiles} from '../src/config.js';
-import {Logger} from '../src/log.js';
-import {Membership} from '../src/membership/membership.js';
-import {Transport} from '../src/membership/transport.js';
+import {member as memberWith} from './helpers/membership.js';
 import type {Address} from '../src/membership/types.js';
 
 const config = profiles.local;
-
-async function member(t: {teardown(fn: () => Promise<void> | void): void}, name: string): Promise<Membership> {
-  const transport = await Transport.open('127.0.0.1', 0, {maxBytes: 1 << 20, maxInbound: 32, readDeadlineMs: config.tcpTimeoutMs});
-  const membership = new Membership({name, config, transport, log: new Logger(name, () => {})});
-  t.teardown(async () => {
-    await membership.stop();
-    await transport.close();
-  });
-  return membership;
-}
+const member = (t: Parameters<typeof memberWith>[0], name: string) => memberWith(t, name, config);
 
 async function blackHole(t: {teardown(fn: () => void): void}): Promise<{address: Address; connections: () => number}> {
   let connections = 0;
