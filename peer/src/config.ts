@@ -27,10 +27,11 @@ export interface SwimConfig {
   /** Full-state exchange over TCP with one random member. */
   readonly pushPullIntervalMs: number;
   /**
-   * A member that hears another count more live members than it does, once its
-   * own view has not changed for this long, pulls that member's state at once
-   * (at most once per this long); 0: never, only the periodic push-pull closes
-   * a gap. See PushPull.heardCount.
+   * A member whose probe is acked by one that holds more member records than
+   * it does, once its own view has not changed for this long, pulls that
+   * member's state at once (at most once per this long); 0: never, only the
+   * periodic push-pull closes a gap, and acks carry no count. See
+   * PushPull.heardCount.
    */
   readonly gapPullQuietMs: number;
   /** How often a push-pull is tried with one random dead member, so healed partitions merge. */
