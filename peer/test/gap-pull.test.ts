@@ -14,20 +14,16 @@ import {profiles} from '../src/config.js';
 import type {Membership} from '../src/membership/membership.js';
 import type {Teardown} from './helpers/membership.js';
 import {member} from './helpers/membership.js';
+import {eventually} from './helpers/peer-process.js';
 
 const WEEK = 7 * 24 * 3600 * 1000;
 const base: SwimConfig = {...profiles.lan, probeIntervalMs: 200, probeTimeoutMs: 100, retransmitMult: 0, pushPullIntervalMs: WEEK, reconnectIntervalMs: WEEK, gapPullQuietMs: 300};
 
 const knows = (m: Membership, name: string) => m.live().some((x) => x.name === name);
 
-async function until(check: () => boolean, ms: number): Promise<number> {
-  const started = performance.now();
-  while (!check()) {
-    if (performance.now() - started > ms) throw new Error(`not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return performance.now() - started;
-}
+/** Until a synchronous condition holds: the shared poll, every 10 ms; its time in ms. */
+const until = async (check: () => boolean, ms: number): Promise<number> =>
+  (await eventually('condition', ms, async () => (check() ? true : undefined), 10)).elapsedMs;
 
 /** a and b know each other; x joined through b only, and no gossip tells a. */
 async function gap(t: Teardown, config: SwimConfig, tag: string) {
