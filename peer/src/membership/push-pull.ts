@@ -107,6 +107,9 @@ export class PushPull {
   async exchange(to: Address, join: boolean, partner?: string, quiet = join): Promise<void> {
     const request: PushPullRequest = {t: 'push-pull', f: this.context.name, a: formatAddress(this.context.transport.address), join, members: this.context.table.localState()};
     const reply = decodePushPullReply(await this.context.transport.request(to, request, this.context.config.tcpTimeoutMs));
+    // Stopped or leaving while the answer was on its way: a table that stopped takes nothing in. Merged, it would
+    // report members after the peer had stopped and arm suspicion timers that nothing cancels any more.
+    if (!this.context.run.active()) throw new Error('the membership stopped before the answer came');
     const trusted = new Set<string>();
     if (partner !== undefined && reply.f === partner) trusted.add(partner);
     // Read when the answer arrives: once one seed's answer made this peer refute, the others are ordinary news.
