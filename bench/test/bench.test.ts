@@ -35,7 +35,7 @@ test.serial('npm run bench -- --quick runs and prints one parsable figure per li
       }
     }
   }
-  t.true(names.some((n) => n.startsWith('join spread growth, N=5 to 10 (local)')), 'the growth against the model');
+  for (const kind of ['join', 'leave']) t.true(names.some((n) => n.startsWith(`${kind} spread growth, N=5 to 10 (local)`)), `the ${kind}s' growth against the model's`);
   for (const f of figures) {
     t.is(typeof f.value, 'number', String(f.name));
     t.is(typeof f.baseline, 'number', String(f.name));

@@ -80,15 +80,16 @@ test("Serf's rounds are exactly where the simulator's loop stops, over a grid of
   }
 });
 
-test('the join and leave spread models of both profiles: Serf\'s rounds for a join, one hop for a leave', (t) => {
+test('the join and leave spread models of both profiles: Serf\'s rounds for the group and the one that comes or goes', (t) => {
   t.is(joinSpreadModelMs(local, 10), epidemicRounds(11, 3) * 50, 'the group and the newcomer, 50 ms rounds');
   t.is(joinSpreadModelMs(local, 10), 400);
   t.is(joinSpreadModelMs(local, 50), 450);
   t.is(joinSpreadModelMs(local, 100), 500);
   t.is(joinSpreadModelMs(lan, 200), 2000, '10 rounds of 200 ms');
   t.is(joinSpreadModelMs(lan, 1000), 2200);
-  t.is(leaveSpreadModelMs(local, 10), 50, 'a direct send to each member: one round');
-  t.is(leaveSpreadModelMs(lan, 1000), 200, 'one hop whatever N');
+  t.is(leaveSpreadModelMs(local, 10), joinSpreadModelMs(local, 10), 'a leave is gossiped like any broadcast in Serf');
+  t.is(leaveSpreadModelMs(local, 100), 500);
+  t.is(leaveSpreadModelMs(lan, 1000), 2200, '11 rounds of 200 ms');
   // Like log N: each tenfold N adds ln(10) / (fanout / 2) = 1.5 rounds, give or take the rounding up.
   for (const n of [10, 30, 100, 300]) {
     const added = (joinSpreadModelMs(local, 10 * n) - joinSpreadModelMs(local, n)) / local.gossipIntervalMs;
