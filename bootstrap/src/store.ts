@@ -183,6 +183,8 @@ export class BootstrapStore implements PeerStore {
   private writeChain: Promise<void> = Promise.resolve();
   private queuedWrite: Promise<void> | undefined;
   private dirReady = false;
+  /** Which process each name runs in, and how many processes there are (spreadContacts). */
+  private placement: { groupOf: Map<string, number>; groups: number } | undefined;
 
   constructor(options: BootstrapStoreOptions = {}) {
     if (options.maxpeers !== undefined) assertMaxpeers(options.maxpeers);
@@ -252,7 +254,7 @@ export class BootstrapStore implements PeerStore {
       existing.since = since;
       existing.seq = this.seq++;
     } else {
-      const contact = this.countContacts() < this.maxpeers;
+      const contact = this.countContacts() < this.maxpeers && this.groupHasRoom(peer.name);
       this.peers.set(peer.name, { name: peer.name, address: peer.address, since, contact, seq: this.seq++ });
     }
     await this.persist();
@@ -307,6 +309,34 @@ export class BootstrapStore implements PeerStore {
 
   private sorted(contact: boolean): PeerRecord[] {
     return [...this.peers.values()].filter((record) => record.contact === contact).sort(byAge);
+  }
+
+  /**
+   * Spreads the contacts over the processes that carry the peers: a peer
+   * becomes a contact only while its process holds fewer than its share
+   * (maxpeers over the processes, rounded up). Contacts are the first to
+   * register, and the first processes started register first: 2,000 peers in
+   * 40 processes put their 80 contacts in 18 processes, up to 10 in one, and
+   * every newcomer's full-state exchange went to those; their members, too
+   * busy answering to ack a probe, drew a storm of suspicions. Names not in
+   * `groups` are placed as before. Called by the coordinator as it starts
+   * peers; a stand-alone service does not know where its peers run.
+   */
+  spreadContacts(groups: readonly (readonly string[])[]): void {
+    const groupOf = new Map<string, number>();
+    groups.forEach((names, i) => {
+      for (const name of names) groupOf.set(name, i);
+    });
+    this.placement = groups.length > 1 ? { groupOf, groups: groups.length } : undefined;
+  }
+
+  private groupHasRoom(name: string): boolean {
+    const group = this.placement?.groupOf.get(name);
+    if (this.placement === undefined || group === undefined) return true;
+    const share = Math.ceil(this.maxpeers / this.placement.groups);
+    let inGroup = 0;
+    for (const record of this.peers.values()) if (record.contact && this.placement.groupOf.get(record.name) === group) inGroup++;
+    return inGroup < share;
   }
 
   private countContacts(): number {

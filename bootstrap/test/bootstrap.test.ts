@@ -495,3 +495,21 @@ test('stand-alone binary: a corrupt state file exits 2 naming the file', async (
   t.regex(result.stderr, /invalid JSON/);
   t.is(result.stdout, '');
 });
+
+// ---------------------------------------------------------------- contacts spread over the processes that carry the peers
+
+test('spreadContacts: a process holds at most its share of the contacts, and peers of no known process are placed as before', async (t) => {
+  const store = new BootstrapStore({ maxpeers: 4 });
+  await store.load();
+  // Two processes, as a coordinator deals names out: the first process's peers all register first.
+  store.spreadContacts([['a1', 'a2', 'a3'], ['b1', 'b2', 'b3']]);
+  for (const name of ['a1', 'a2', 'a3', 'b1', 'b2', 'b3', 'x']) await store.join({ name, address: '127.0.0.1:1' });
+  const { contacts, candidates } = await store.list();
+  t.deepEqual(contacts.map((c) => c.name), ['a1', 'a2', 'b1', 'b2'], 'two a process: ceil(4 / 2)');
+  t.deepEqual(candidates.map((c) => c.name), ['a3', 'b3', 'x'], 'x came when the four were taken');
+  // Without a placement, the first four to join are the contacts, as a stand-alone service has them.
+  const plain = new BootstrapStore({ maxpeers: 4 });
+  await plain.load();
+  for (const name of ['a1', 'a2', 'a3', 'b1']) await plain.join({ name, address: '127.0.0.1:1' });
+  t.deepEqual((await plain.list()).contacts.map((c) => c.name), ['a1', 'a2', 'a3', 'b1']);
+});

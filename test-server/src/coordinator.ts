@@ -250,7 +250,10 @@ export class Coordinator {
   async #spawn(names: readonly string[], options: {signal?: AbortSignal; argsFor?: (name: string) => string[]; perProcess?: number}): Promise<PeerHandle[]> {
     // With perProcess > 1, each process carries that many peers (peer-host mode), sharing the first one's flags.
     const hosts: PeerHandle[] = [];
-    for (const group of hostGroups(names, options.perProcess ?? 1)) {
+    const groups = hostGroups(names, options.perProcess ?? 1);
+    // Hosts started first register first: without this, their peers would be nearly all the contacts.
+    if ((options.perProcess ?? 1) > 1) this.bootstrap.spreadContacts(groups);
+    for (const group of groups) {
       hosts.push(await this.runner.start(group, options.argsFor?.(group[0]!) ?? []));
     }
     // A peer that exits before it registers will never register: say so at once, not at the deadline.

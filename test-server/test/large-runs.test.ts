@@ -12,7 +12,7 @@ import {readFileSync} from 'node:fs';
 import {getPriority} from 'node:os';
 import {agentGraceFor, bootstrapContactsFor, flushIntervalFor, hostGroups, listenBacklogFor} from '../src/coordinator.js';
 import {PEER_HOST_NICE} from '../src/runners/local/local-runner.js';
-import {rawAgent, startCoordinator} from './support.js';
+import {rawAgent, startCoordinator, until} from './support.js';
 
 test('names are dealt out across processes in turn, every name once, sizes within one of each other', (t) => {
   t.deepEqual(hostGroups(['a', 'b', 'c', 'd', 'e', 'f'], 3), [['a', 'c', 'e'], ['b', 'd', 'f']]);
@@ -85,4 +85,21 @@ test('a process carrying several peers runs below the coordinator, a process of 
   const own = getPriority();
   t.is(getPriority(host!.pid!), Math.min(19, own + PEER_HOST_NICE));
   t.is(getPriority(single!.pid!), own);
+});
+
+test('peers in processes of several are made bootstrap contacts at most a process\'s share each, so joins spread over the processes', async (t) => {
+  // 8 contacts (the service's floor) for 16 peers, 2 to a process: one contact a process. The peers of the
+  // processes started first register first, and would otherwise take most of the eight.
+  const coordinator = await startCoordinator(t, {expectedPeers: 16});
+  const names = Array.from({length: 16}, (_, i) => `spread-${String(i).padStart(2, '0')}`);
+  await coordinator.spawn(names, {perProcess: 2});
+  // A hosted peer asks the service for contacts once its hello is answered: all sixteen, soon after the spawn.
+  const list = await until(async () => {
+    const l = (await (await fetch(`${coordinator.url}/bootstrap/list`)).json()) as {contacts: Array<{name: string}>; candidates: Array<{name: string}>};
+    return l.contacts.length + l.candidates.length === names.length ? l : undefined;
+  }, 30_000, 'all sixteen peers known to the bootstrap service');
+  const groups = hostGroups(names, 2);
+  const processOf = (name: string) => groups.findIndex((g) => g.includes(name));
+  t.is(list.contacts.length, 8);
+  t.is(new Set(list.contacts.map((c) => processOf(c.name))).size, 8, JSON.stringify(list.contacts.map((c) => [c.name, processOf(c.name)])));
 });
