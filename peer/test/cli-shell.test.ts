@@ -253,30 +253,44 @@ test('Ctrl-C at the prompt stops the shell command under way (and a script runni
     return value;
   };
   const key = (text: string) => child.stdin.write(text);
+  /**
+   * Ctrl-C, then what stopped the command (SIGINT, or SIGKILL once the grace
+   * period had passed) and what the terminal showed from there to the next
+   * prompt. On a machine so loaded that the interrupted shell was not
+   * scheduled to die within the grace (CI did that once), the fallback is the
+   * designed outcome; a SIGKILL any sooner would be a command killed without
+   * its interrupt first.
+   */
+  const interrupt = async () => {
+    const pressed = performance.now();
+    key('\x03');
+    const signal = (await shows(/\^C\n\[killed by (SIGINT|SIGKILL)\]\n/))[1]!;
+    if (signal === 'SIGKILL') t.true(performance.now() - pressed >= INTERRUPT_GRACE_MS - 50, 'SIGKILL only after the grace period');
+    const prompt = await shows(/pty1> /);
+    return {signal, shown: prompt.input.slice(0, prompt.index)};
+  };
 
   await shows(/pty1> /);
   key('!echo started $$; sleep 1000; echo after\r');
   const pgid = Number((await shows(/started (\d+)\n/))[1]);
   groups.push(pgid);
-  key('\x03');
-  await shows(/\^C\n\[killed by SIGINT\]\nerror: shell: killed by SIGINT\npty1> /);
+  const first = await interrupt();
+  t.is(first.shown, `error: shell: killed by ${first.signal}\n`);
   await groupEnds(pgid);
 
   // A script stops at the interrupted line; with --keep-going it stops before the next one.
   const script = path.join(dir, 'forever.peer');
   await writeFile(script, '!echo in-script $$; sleep 1000\necho next line\n');
   for (const [flags, error] of [
-    ['', `error: ${script}:1: shell: killed by SIGINT`],
-    ['--keep-going ', `error: run: stopped before ${script}:2: interrupted (Ctrl-C)`],
+    ['', (signal: string) => `error: ${script}:1: shell: killed by ${signal}`],
+    ['--keep-going ', () => `error: run: stopped before ${script}:2: interrupted (Ctrl-C)`],
   ] as const) {
     key(`run ${flags}${script}\r`);
     const inScript = Number((await shows(/in-script (\d+)\n/))[1]);
     groups.push(inScript);
-    key('\x03');
-    const prompt = await shows(/pty1> /);
-    const after = prompt.input.slice(0, prompt.index);
-    t.true(after.includes(error), after);
-    t.false(after.includes('next line'), after);
+    const {signal, shown} = await interrupt();
+    t.true(shown.includes(error(signal)), shown);
+    t.false(shown.includes('next line'), shown);
     await groupEnds(inScript);
   }
 
