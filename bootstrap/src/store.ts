@@ -318,16 +318,19 @@ export class BootstrapStore implements PeerStore {
    * register, and the first processes started register first: 2,000 peers in
    * 40 processes put their 80 contacts in 18 processes, up to 10 in one, and
    * every newcomer's full-state exchange went to those; their members, too
-   * busy answering to ack a probe, drew a storm of suspicions. Names not in
-   * `groups` are placed as before. Called by the coordinator as it starts
-   * peers; a stand-alone service does not know where its peers run.
+   * busy answering to ack a probe, drew a storm of suspicions. A contact that
+   * leaves is replaced by the oldest candidate whose process has room, else
+   * the oldest. Names not in `groups` are placed as before. Each call adds
+   * its processes to the earlier calls'. Called by the coordinator as it
+   * starts peers; a stand-alone service does not know where its peers run.
    */
   spreadContacts(groups: readonly (readonly string[])[]): void {
-    const groupOf = new Map<string, number>();
-    groups.forEach((names, i) => {
-      for (const name of names) groupOf.set(name, i);
-    });
-    this.placement = groups.length > 1 ? { groupOf, groups: groups.length } : undefined;
+    // Each call adds its processes to those of earlier calls: a later start of more peers keeps the spread of the first.
+    this.placement ??= { groupOf: new Map(), groups: 0 };
+    for (const names of groups) {
+      const group = this.placement.groups++;
+      for (const name of names) this.placement.groupOf.set(name, group);
+    }
   }
 
   private groupHasRoom(name: string): boolean {
@@ -348,8 +351,17 @@ export class BootstrapStore implements PeerStore {
   private promoteOldest(): string[] {
     const room = this.maxpeers - this.countContacts();
     if (room <= 0) return [];
-    const chosen = this.sorted(false).slice(0, room);
-    for (const record of chosen) record.contact = true;
+    const chosen: PeerRecord[] = [];
+    // Oldest first among those whose process has room (spreadContacts), then oldest first among the rest.
+    const candidates = this.sorted(false);
+    for (const spread of [true, false]) {
+      for (const record of candidates) {
+        if (chosen.length === room) break;
+        if (record.contact || (spread && !this.groupHasRoom(record.name))) continue;
+        record.contact = true;
+        chosen.push(record);
+      }
+    }
     return chosen.map((record) => record.name);
   }
 

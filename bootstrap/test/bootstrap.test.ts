@@ -498,16 +498,28 @@ test('stand-alone binary: a corrupt state file exits 2 naming the file', async (
 
 // ---------------------------------------------------------------- contacts spread over the processes that carry the peers
 
-test('spreadContacts: a process holds at most its share of the contacts, and peers of no known process are placed as before', async (t) => {
-  const store = new BootstrapStore({ maxpeers: 4 });
+test('spreadContacts: a process holds at most its share of the contacts, when they are made and when they are replaced', async (t) => {
+  const store = new BootstrapStore({ maxpeers: 5 });
   await store.load();
   // Two processes, as a coordinator deals names out: the first process's peers all register first.
-  store.spreadContacts([['a1', 'a2', 'a3'], ['b1', 'b2', 'b3']]);
-  for (const name of ['a1', 'a2', 'a3', 'b1', 'b2', 'b3', 'x']) await store.join({ name, address: '127.0.0.1:1' });
-  const { contacts, candidates } = await store.list();
-  t.deepEqual(contacts.map((c) => c.name), ['a1', 'a2', 'b1', 'b2'], 'two a process: ceil(4 / 2)');
-  t.deepEqual(candidates.map((c) => c.name), ['a3', 'b3', 'x'], 'x came when the four were taken');
-  // Without a placement, the first four to join are the contacts, as a stand-alone service has them.
+  store.spreadContacts([['a1', 'a2', 'a3', 'a4'], ['b1', 'b2', 'b3']]);
+  for (const name of ['a1', 'a2', 'a3', 'a4', 'x', 'b1', 'b2', 'b3']) await store.join({ name, address: '127.0.0.1:1' });
+  const first = await store.list();
+  let { candidates } = first;
+  const { contacts } = first;
+  t.deepEqual(contacts.map((c) => c.name), ['a1', 'a2', 'a3', 'x', 'b1'], 'three a process, ceil(5 / 2); x, of no known process, as before');
+  t.deepEqual(candidates.map((c) => c.name), ['a4', 'b2', 'b3']);
+  // A contact that leaves is replaced by the oldest candidate whose process has room: b2, though a4 is older.
+  t.deepEqual((await store.leave('x'))?.promoted, ['b2']);
+  // A later start adds its processes to the earlier ones (now three, two contacts each): a's has three already.
+  store.spreadContacts([['c1']]);
+  await store.join({ name: 'c1', address: '127.0.0.1:1' });
+  t.deepEqual((await store.leave('b1'))?.promoted, ['b3'], 'b: one of two, though a4 is older');
+  t.deepEqual((await store.leave('b2'))?.promoted, ['c1'], 'c: none of two');
+  ({ candidates } = await store.list());
+  t.deepEqual(candidates.map((c) => c.name), ['a4']);
+  t.deepEqual((await store.leave('c1'))?.promoted, ['a4'], 'with no candidate whose process is below its share, the oldest');
+  // Without a placement, the first to join are the contacts, as a stand-alone service has them.
   const plain = new BootstrapStore({ maxpeers: 4 });
   await plain.load();
   for (const name of ['a1', 'a2', 'a3', 'b1']) await plain.join({ name, address: '127.0.0.1:1' });
