@@ -68,7 +68,24 @@ test('an answer that arrives after stop() is not taken in: no member, no event, 
   seed.release();
   const result = await joining;
   t.is(result.contacted, 0);
-  t.regex(result.errors.join('; '), /stopped before the answer came/);
+  t.regex(result.errors.join('; '), /stopped or left before the answer came/);
   t.deepEqual(names(a), ['a']);
   t.deepEqual(events, []);
+});
+
+test('an answer that arrives during a leave is not taken in, and a join asking seeds one at a time asks no further', async (t) => {
+  const a = await member(t, 'a', {...config, leavePropagateMs: 200});
+  const [first, second] = [await heldSeed(t), await heldSeed(t)];
+  const joined: string[] = [];
+  a.on('joined', (m) => joined.push(m.name));
+  const joining = a.join([first.at, second.at], {hedgeMs: 10_000});
+  await eventually('the first seed asked', 5000, async () => (first.asked() ? true : undefined), 5);
+  const leaving = a.leave();
+  first.release();
+  const result = await joining;
+  await leaving;
+  t.is(result.contacted, 0);
+  t.regex(result.errors.join('; '), /stopped or left before the answer came/);
+  t.deepEqual(joined, []);
+  t.false(second.asked(), 'the second seed was not asked for a state nobody would take in');
 });

@@ -191,6 +191,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
       let next = 0;
       let pending = 0;
       const askNext = () => {
+        // Stopped or leaving: the rest of the seeds are not asked for a state nobody will take in.
+        if (!this.#running || this.#table.leaving) return resolve();
         if (contacted > 0 || next >= others.length) {
           if (contacted > 0 || pending === 0) resolve();
           return;

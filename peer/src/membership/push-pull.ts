@@ -106,10 +106,12 @@ export class PushPull {
    */
   async exchange(to: Address, join: boolean, partner?: string, quiet = join): Promise<void> {
     const request: PushPullRequest = {t: 'push-pull', f: this.context.name, a: formatAddress(this.context.transport.address), join, members: this.context.table.localState()};
+    const generation = this.context.run.generation();
     const reply = decodePushPullReply(await this.context.transport.request(to, request, this.context.config.tcpTimeoutMs));
-    // Stopped or leaving while the answer was on its way: a table that stopped takes nothing in. Merged, it would
-    // report members after the peer had stopped and arm suspicion timers that nothing cancels any more.
-    if (!this.context.run.active()) throw new Error('the membership stopped before the answer came');
+    // Stopped, leaving or gone through a leave and a join while the answer was on its way: it was asked for a run
+    // that has ended, and a stopped table takes nothing in. Merged, it would report members after the peer had
+    // stopped and arm suspicion timers that nothing cancels any more.
+    if (!this.context.run.active() || this.context.run.generation() !== generation) throw new StoppedError();
     const trusted = new Set<string>();
     if (partner !== undefined && reply.f === partner) trusted.add(partner);
     // Read when the answer arrives: once one seed's answer made this peer refute, the others are ordinary news.
@@ -201,6 +203,14 @@ export class PushPull {
       if (this.#dueAt !== Infinity && this.#dueAt - Date.now() > this.context.config.pushPullIntervalMs) arm(this.context.config.pushPullIntervalMs);
     };
     arm(firstPushPullDelayMs(this.context.config));
+  }
+}
+
+/** An exchange's answer came after the run that asked for it had ended (stop, or a leave). */
+class StoppedError extends Error {
+  constructor() {
+    super('the membership stopped or left before the answer came');
+    this.name = 'StoppedError';
   }
 }
 
