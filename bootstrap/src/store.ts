@@ -317,12 +317,13 @@ export class BootstrapStore implements PeerStore {
    * (maxpeers over the processes, rounded up). Contacts are the first to
    * register, and the first processes started register first: 2,000 peers in
    * 40 processes put their 80 contacts in 18 processes, up to 10 in one, and
-   * every newcomer's full-state exchange went to those; their members, too
-   * busy answering to ack a probe, drew a storm of suspicions. A contact that
-   * leaves is replaced by the oldest candidate whose process has room, else
-   * the oldest. Names not in `groups` are placed as before. Each call adds
-   * its processes to the earlier calls'. Called by the coordinator as it
-   * starts peers; a stand-alone service does not know where its peers run.
+   * every newcomer's full-state exchange went to those, whose members were
+   * then the most suspected (docs/PERFORMANCE.md, A storm at the contacts).
+   * A contact that leaves is replaced by the oldest candidate whose process
+   * has room, else the oldest. Names not in `groups` are placed as before.
+   * Each call adds its processes to the earlier calls'. Called by the
+   * coordinator as it starts peers; a stand-alone service does not know where
+   * its peers run.
    */
   spreadContacts(groups: readonly (readonly string[])[]): void {
     // Each call adds its processes to those of earlier calls: a later start of more peers keeps the spread of the first.
