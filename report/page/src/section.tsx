@@ -26,14 +26,18 @@ export function Section({id, title, about, children}: {id: string; title: string
     // A quarter screen above and below counts as near: a view is drawn just before it scrolls in.
     // Each section takes its turn in a task of its own: views that come near together (the sequence diagram and the
     // delivery matrix of a million deliveries) were drawn in one long task.
+    // A view that came near and was pushed away again before its turn (the views above it drew and grew) is still
+    // drawn: cancelling its turn left it blank where the reader had scrolled to it, until scrolled to once more.
     let turn: ReturnType<typeof setTimeout> | undefined;
+    let cameNear = false;
     const observer = new IntersectionObserver(
       (entries) => {
-        const on = entries.some((e) => e.isIntersecting);
+        if (entries.some((e) => e.isIntersecting)) cameNear = true;
+        const on = entries[entries.length - 1]!.isIntersecting;
         clearTimeout(turn);
         turn = setTimeout(() => {
           setNear(on);
-          if (on) setSeen(true);
+          if (cameNear) setSeen(true);
         }, 0);
       },
       {rootMargin: '25% 0px 25% 0px'},
