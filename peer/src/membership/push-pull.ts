@@ -159,9 +159,17 @@ export class PushPull {
     }
   }
 
+  /**
+   * A full-state exchange with a member held dead, so the sides of a healed partition merge. Tried with
+   * Serf's probability, the dead over the live (handleReconnect): the group as a whole then tries each dead
+   * member about once an interval, whatever its size. With every member trying every interval, 2,000 lan
+   * peers in a storm of false deaths made 150-170 exchanges of a 2,000-member state a second between them;
+   * with this rule, 45-90 (one run each). A side cut off alone holds most of the group dead and tries every time.
+   */
   async #reconnect(): Promise<void> {
     if (!this.context.policy.reconnectsToDead) return;
     const candidates: Array<{name: string; address: Address}> = [...this.context.table.others(['dead']), ...this.context.table.reapedDead()];
+    if (candidates.length === 0 || Math.random() >= candidates.length / Math.max(1, this.context.table.liveCount())) return;
     const [target] = shuffle(candidates);
     if (!target) return;
     try {
