@@ -2,12 +2,16 @@
  * A `delivered` await that failed at its deadline, its message arriving
  * later: in headless Chromium the sequence diagram and the delivery matrix
  * both mark the receiver it found missing then, though by the run's end
- * nothing is missing, so the red step has something to show.
+ * nothing is missing, so the red step has something to show. And a reader
+ * who scrolls to a view while the page is still bringing that failure into
+ * view is left there. The tests run one after another: each drives a browser.
  */
 import test from 'ava';
+import type {ExecutionContext} from 'ava';
 import {mkdtemp, rm, writeFile} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import {pathToFileURL} from 'node:url';
 import {withBrowser} from '../src/probe/browser.js';
 import {painted} from '../src/probe/screenshots.js';
 import {buildReportFiles} from '../src/write/build-files.js';
@@ -27,7 +31,8 @@ const countLate = (view: string) => `(() => {
   return n;
 })()`;
 
-test('a receiver a failed delivered await found missing is marked in the sequence diagram and the delivery matrix, its late delivery still drawn', async (t) => {
+/** A run whose delivered await failed at its deadline, charly's delivery arriving later: its report, built in a temporary folder. */
+async function lateReport(t: ExecutionContext): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-late-'));
   t.teardown(() => rm(dir, {recursive: true, force: true}));
   const t0 = Date.UTC(2026, 0, 1);
@@ -52,7 +57,13 @@ test('a receiver a failed delivered await found missing is marked in the sequenc
   const data = await readReportData(index);
   t.deepEqual(data.messages.missing.message, []);
   t.deepEqual(data.messages.missingAtAwait, {message: [0], peer: [2], t: [510], step: ['1']});
+  t.is(data.meta.firstFailure?.anchor, 'step-1');
+  return index;
 
+}
+
+test.serial('a receiver a failed delivered await found missing is marked in the sequence diagram and the delivery matrix, its late delivery still drawn', async (t) => {
+  const index = await lateReport(t);
   await withBrowser(async (browser) => {
     const probed = await browser.open(index, {timeoutMs: 120_000});
     const {page} = probed;
@@ -66,5 +77,25 @@ test('a receiver a failed delivered await found missing is marked in the sequenc
     t.true(((await page.locator('#sequence').textContent()) ?? '').includes("missing at a failed await's deadline"));
     // The late delivery is an arrow of its own beside the mark: three deliveries in all.
     t.is(await page.locator('#sequence [data-mode]').getAttribute('data-arrows'), '3');
+  });
+});
+
+test.serial('a reader who scrolls away while the page is still bringing its first failure into view stays where they scrolled', async (t) => {
+  const index = await lateReport(t);
+  await withBrowser(async (browser) => {
+    const probed = await browser.open('about:blank');
+    const {page} = probed;
+    // The page's clock is the test's: its later passes at the first failure run when the test says, not when a loaded machine gets to them.
+    await page.clock.install();
+    await page.goto(pathToFileURL(index).href, {waitUntil: 'load'});
+    // Two frames: the first pass has brought the failed step (at the top) into view.
+    await page.clock.runFor(100);
+    await page.evaluate(`document.getElementById('delivery').scrollIntoView()`);
+    const inView = `(() => { const r = document.getElementById('delivery').getBoundingClientRect(); return r.top < innerHeight && r.bottom > 0; })()`;
+    t.true((await page.evaluate(inView)) as boolean, 'scrolled to the delivery view');
+    // Past the last pass the page makes at the first failure.
+    await page.clock.runFor(2000);
+    t.true((await page.evaluate(inView)) as boolean, 'the delivery view is still in view');
+    t.deepEqual(probed.errors(), []);
   });
 });

@@ -156,7 +156,15 @@ function Loading({what}: {what: DeferredBlock}) {
 /** Brings an element into view once the views have drawn the state that points at it. */
 export function scrollToTarget(id: string): void {
   // A step's or check's row exists once the overview has been drawn: until then, its section.
-  const scroll = () => (document.getElementById(id) ?? (/^(step|invariant)-/.test(id) ? document.getElementById('overview') : null))?.scrollIntoView({block: 'center'});
+  const target = () => document.getElementById(id) ?? (/^(step|invariant)-/.test(id) ? document.getElementById('overview') : null);
+  // Where our last scroll left the page. A page found elsewhere was moved by someone else (the reader, a test, a link):
+  // scrolling it back then yanked a reader who had scrolled to a view in the first 300 ms back to the first failure.
+  let left: number | undefined;
+  const scroll = () => {
+    if (left !== undefined && Math.abs(window.scrollY - left) > 1) return;
+    target()?.scrollIntoView({block: 'center'});
+    left = window.scrollY;
+  };
   // Again once the views that came into sight have drawn and taken their height.
   requestAnimationFrame(() => requestAnimationFrame(() => {
     scroll();
