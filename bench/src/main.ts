@@ -31,6 +31,7 @@ import {writeCausalHistory} from './causal-history.js';
 import type {ChangeKind, Spread} from './spread.js';
 import {SpreadClock} from './spread.js';
 import {timeToConverged} from './converged.js';
+import {table} from './table.js';
 import type {ScenarioResult} from './converged.js';
 
 interface Figure {
@@ -823,6 +824,5 @@ const out = path.join(root, 'bench', quick ? 'results-quick.json' : only ? 'resu
 await writeFile(out, JSON.stringify(summary, null, 2) + '\n');
 log(`wrote ${out} (${summary.durationS} s)`);
 // The table docs/PERFORMANCE.md holds, ready to paste.
-const rows = figures.map((f) => `| ${f.name} | ${f.value} ${f.unit} | ${f.baseline} | ${f.ratio}x | ${f.target} | ${f.met ? 'met' : 'missed'} |`);
-process.stderr.write(['', '| figure | value | baseline | ratio | target | |', '| --- | --- | --- | --- | --- | --- |', ...rows, ''].join('\n'));
+process.stderr.write(`\n${table(figures)}\n`);
 process.exit(0);
