@@ -28,6 +28,13 @@ export interface SwimTiming {
   readonly pushPullIntervalMs: number;
   /** How often a member compares its chat digest with one random member (anti-entropy for messages a direct send lost). */
   readonly chatSyncIntervalMs: number;
+  /**
+   * Lifeguard's local health multiplier at its highest (memberlist's
+   * AwarenessMaxMultiplier): a member that finds itself slow stretches its
+   * probe window up to this many times. Optional: a peer that does not say
+   * runs without it (1).
+   */
+  readonly awarenessMaxMultiplier?: number;
 }
 
 /** The knobs, in the order a peer reports them (the `timing` of its peer.started). */
@@ -51,7 +58,13 @@ export function parseSwimTiming(value: unknown, source = 'timing'): SwimTiming {
     const v = record[field];
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new TypeError(`${source}.${field}: expected a positive number, got ${describeValue(v)}`);
   }
-  return Object.fromEntries(fields.map((f) => [f, record[f]])) as unknown as SwimTiming;
+  const timing = Object.fromEntries(fields.map((f) => [f, record[f]])) as Record<string, number>;
+  const awareness = record.awarenessMaxMultiplier;
+  if (awareness !== undefined) {
+    if (typeof awareness !== 'number' || !Number.isFinite(awareness) || awareness < 1) throw new TypeError(`${source}.awarenessMaxMultiplier: expected a number of at least 1, got ${describeValue(awareness)}`);
+    timing.awarenessMaxMultiplier = awareness;
+  }
+  return timing as unknown as SwimTiming;
 }
 
 /** Lifeguard's suspicion timeout floor: grows with log10(N). */
@@ -69,10 +82,15 @@ export function suspicionMaxMs(timing: SwimTiming, n: number): number {
  * The bound within which every other member should record a crashed member as
  * dead: a full round-robin of probes before the victim's turn comes up for
  * certain, one probe period for the indirect probes, the unconfirmed suspicion
- * timeout, and a few gossip rounds to spread the verdict.
+ * timeout, and a few gossip rounds to spread the verdict. A peer with
+ * Lifeguard's local health may stretch each probe's window up to its
+ * multiplier when it finds itself slow (a starved machine), so the probes'
+ * share is stretched by as much: a correct peer is not failed for slowing
+ * down as memberlist does.
  */
 export function failureDetectionBoundMs(timing: SwimTiming, n: number): number {
-  return (n + 1) * timing.probeIntervalMs + suspicionMaxMs(timing, n) + 10 * timing.gossipIntervalMs + timing.probeIntervalMs;
+  const probeWindowMs = timing.probeIntervalMs * (timing.awarenessMaxMultiplier ?? 1);
+  return (n + 1) * probeWindowMs + suspicionMaxMs(timing, n) + 10 * timing.gossipIntervalMs + probeWindowMs;
 }
 
 /**

@@ -177,6 +177,20 @@ test('a timing that is not a usable set of knobs makes only the bound unknown: a
   t.true('problem' in found && /^alice's peer\.started timing\.suspicionMult: expected a positive number, got nothing/.test(found.problem), JSON.stringify(found));
 });
 
+test("Lifeguard's local health multiplier, when a peer reports it, stretches the probes' share of the detection bound; a bad one is named", (t) => {
+  const h = timedGroup(['alice'], null);
+  h.peer('alice', 'peer.started', {address: '127.0.0.1:7003', incarnation: 1, profile: 'local', timing: {...local, awarenessMaxMultiplier: 8}});
+  const found = timingAt(h.events);
+  t.deepEqual(found, {timing: {...local, awarenessMaxMultiplier: 8}});
+  const stretched = (found as {timing: SwimTiming}).timing;
+  t.is(failureDetectionBoundMs(stretched, 5), 6 * 8 * 150 + 4 * 4 * 150 + 10 * 50 + 8 * 150);
+  t.is(failureDetectionBoundMs({...local, awarenessMaxMultiplier: 1}, 5), failureDetectionBoundMs(local, 5), 'a multiplier of 1 is none');
+  const bad = timedGroup(['alice'], null);
+  bad.peer('alice', 'peer.started', {address: '127.0.0.1:7003', incarnation: 1, profile: 'local', timing: {...local, awarenessMaxMultiplier: 0.5}});
+  const problem = timingAt(bad.events);
+  t.true('problem' in problem && /timing\.awarenessMaxMultiplier: expected a number of at least 1, got 0\.5/.test(problem.problem), JSON.stringify(problem));
+});
+
 test('model_ms and model_ratio: the model figure, and the condition figure over it', (t) => {
   t.deepEqual(modelFigures('converged', {converge_ms: 1100}, 550), {model_ms: 550, model_ratio: 2});
   t.deepEqual(modelFigures('detected', {failed: 1, detect_max_ms: 760}, 4400), {model_ms: 4400, model_ratio: 0.17});

@@ -136,6 +136,7 @@ export function linkAgent(peer: Peer, options: AgentLinkOptions): {agent: Agent<
     retransmitMult: c.retransmitMult,
     pushPullIntervalMs: c.pushPullIntervalMs,
     chatSyncIntervalMs: c.chatSyncIntervalMs,
+    awarenessMaxMultiplier: c.awarenessMaxMultiplier,
   };
   agent.emit('peer.started', {address: peer.address, incarnation: inc(membership.self.incarnation), profile: c.profile, timing});
   if (reports('traffic')) reportCounters(peer, agent);

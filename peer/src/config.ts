@@ -15,6 +15,13 @@ export interface SwimConfig {
   readonly probeTimeoutMs: number;
   /** How many members are asked for an indirect probe (SWIM's k). */
   readonly indirectChecks: number;
+  /**
+   * Lifeguard's local health multiplier at its highest (memberlist's
+   * AwarenessMaxMultiplier): a member whose probes fail without the helpers'
+   * nacks, or that has to refute a suspicion of itself, stretches its probe
+   * window up to this many times (awareness.ts). 1: never.
+   */
+  readonly awarenessMaxMultiplier: number;
   /** Suspicion timeout = suspicionMult · max(1, log10(N)) · probeInterval at the least... */
   readonly suspicionMult: number;
   /** ...and up to this multiple of that while no confirmations arrive (Lifeguard). */
@@ -143,6 +150,7 @@ export const profiles: Readonly<Record<ProfileName, SwimConfig>> = {
     probeIntervalMs: 1000,
     probeTimeoutMs: 500,
     indirectChecks: 3,
+    awarenessMaxMultiplier: 8,
     suspicionMult: 4,
     suspicionMaxTimeoutMult: 6,
     retransmitMult: 4,
@@ -165,6 +173,9 @@ export const profiles: Readonly<Record<ProfileName, SwimConfig>> = {
     probeIntervalMs: 150,
     probeTimeoutMs: 60,
     indirectChecks: 3,
+    // Off: the suite judges detection within a few of these short probe periods on a loaded CI machine, where a
+    // stretched window would turn the machine's load into slow detections.
+    awarenessMaxMultiplier: 1,
     suspicionMult: 4,
     suspicionMaxTimeoutMult: 4,
     retransmitMult: 4,

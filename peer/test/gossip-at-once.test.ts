@@ -14,6 +14,7 @@ import {Logger} from '../src/log.js';
 import {Gossip} from '../src/membership/gossip.js';
 import {MemberTable} from '../src/membership/member-table.js';
 import type {Update} from '../src/membership/messages.js';
+import {Awareness} from '../src/membership/awareness.js';
 import {Transport} from '../src/membership/transport.js';
 import {correctPolicy} from '../src/policy.js';
 import {UdpMember} from './helpers/udp-member.js';
@@ -27,7 +28,7 @@ async function setup(t: {teardown(fn: () => Promise<void> | void): void}) {
   const bob = await UdpMember.bind(t);
   const table = new MemberTable({name: 'me', address: transport.address, config, log, events: new EventEmitter()});
   table.applyDatagram([{k: 'alive', n: 'bob', i: 0, a: bob.address}], 'bob');
-  const gossip = new Gossip({name: 'me', config, policy: correctPolicy, transport, table, log, run: {active: () => true, generation: () => 0}});
+  const gossip = new Gossip({name: 'me', config, policy: correctPolicy, transport, table, log, run: {active: () => true, generation: () => 0}, awareness: new Awareness(1)});
   t.teardown(async () => {
     gossip.stop();
     await transport.close();

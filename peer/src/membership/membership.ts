@@ -19,6 +19,7 @@ import type {Policy} from '../policy.js';
 import {correctPolicy} from '../policy.js';
 import type {Clock} from './clock.js';
 import {systemClock} from './clock.js';
+import {Awareness} from './awareness.js';
 import {Gossip} from './gossip.js';
 import {LIVE, MemberTable} from './member-table.js';
 import type {MembershipRefusals} from './member-table.js';
@@ -60,6 +61,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   readonly #pushPull: PushPull;
   readonly #extraHandlers = new Map<string, ExtraHandler>();
   #reapTimer: NodeJS.Timeout | undefined;
+  readonly #awareness: Awareness;
   /** Bumped when the timers stop, so a loop still awaiting its work does not re-arm after a rejoin. */
   #generation = 0;
   #running = false;
@@ -71,6 +73,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.transport = options.transport;
     this.#log = options.log;
     this.#policy = options.policy ?? correctPolicy;
+    this.#awareness = new Awareness(this.config.awarenessMaxMultiplier);
     const run: RunState = {active: () => this.#running && !this.#table.leaving, generation: () => this.#generation};
     this.#table = new MemberTable({
       name: this.name,
@@ -84,12 +87,21 @@ export class Membership extends EventEmitter<MembershipEvents> {
       viewChanged: () => this.#pushPull.viewChanged(),
     });
     this.refusals = this.#table.refusals;
-    const context: ProtocolContext = {name: this.name, config: this.config, policy: this.#policy, transport: this.transport, table: this.#table, log: this.#log, run};
+    const context: ProtocolContext = {name: this.name, config: this.config, policy: this.#policy, transport: this.transport, table: this.#table, log: this.#log, run, awareness: this.#awareness};
     this.#gossip = new Gossip(context);
     this.#prober = new Prober(context, this.#gossip);
     this.#pushPull = new PushPull(context);
     this.transport.on('datagram', (buf, from) => this.#onDatagram(buf, from));
     this.transport.onRequest((request, verdict) => this.#pushPull.onRequest(request, verdict));
+    // Having to refute a suspicion of itself says this member answers late (Lifeguard; memberlist's refute).
+    this.on('updated', (update) => {
+      if (update.reason === 'refute') this.#awareness.apply(1);
+    });
+  }
+
+  /** Lifeguard's local health score: 0 when this member keeps up, up to awarenessMaxMultiplier - 1 (awareness.ts). */
+  get healthScore(): number {
+    return this.#awareness.score;
   }
 
   get self(): Member {
@@ -267,6 +279,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
       case 'ping-req':
         this.#table.applyDatagram(message.u, message.f);
         return this.#prober.onPingReq(message, from);
+      case 'nack':
+        return this.#prober.onNack(message, from);
       case 'gossip':
         return this.#table.applyDatagram(message.u, message.f);
       default:

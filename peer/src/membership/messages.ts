@@ -62,6 +62,10 @@ export interface ChatMessage {
 export type OutgoingUdpMessage = UdpMessage extends infer M ? (M extends {u?: Update[]} ? Omit<M, 'u'> & {u?: WireUpdate[]} : M) : never;
 
 /**
+ * A `nack` answers a ping-req whose target did not ack the helper in time
+ * (Lifeguard): the helper is up, so the prober's failed probe is not its own
+ * slowness (awareness.ts).
+ *
  * `c` on an ack: how many members its sender holds a record of, in any state,
  * itself included. Optional, so a peer that does not send it still speaks the
  * protocol; a prober that holds fewer has missed news (PushPull.heardCount).
@@ -70,6 +74,7 @@ export type UdpMessage =
   | {t: 'ping'; s: number; f: string; to: string; a: string; u?: Update[]}
   | {t: 'ack'; s: number; f: string; u?: Update[]; c?: number}
   | {t: 'ping-req'; s: number; f: string; a: string; to: string; ta: string; u?: Update[]}
+  | {t: 'nack'; s: number; f: string}
   | {t: 'gossip'; f: string; u: Update[]}
   | {t: 'chat'; m: ChatMessage[]}
   | {t: 'chat-digest'; f: string; a: string; d: Record<string, number>; reply: boolean};
@@ -240,6 +245,9 @@ export function decodeUdp(buf: Buffer): UdpMessage {
     case 'ping-req':
       need(isSeq(msg.s) && isName(msg.f) && isAddr(msg.a) && isName(msg.to) && isAddr(msg.ta), 'bad ping-req');
       if (msg.u !== undefined) msg.u = checkUpdates(msg.u, false);
+      break;
+    case 'nack':
+      need(isSeq(msg.s) && isName(msg.f), 'bad nack');
       break;
     case 'gossip':
       need(isName(msg.f), 'bad gossip');

@@ -17,9 +17,20 @@ const ALIVE = ['alive'] as const;
 type Ping = Extract<UdpMessage, {t: 'ping'}>;
 type Ack = Extract<UdpMessage, {t: 'ack'}>;
 type PingReq = Extract<UdpMessage, {t: 'ping-req'}>;
+type Nack = Extract<UdpMessage, {t: 'nack'}>;
+
+/**
+ * A helper nacks when the target has not acked it within this share of the
+ * probe timeout (Lifeguard's 80%): the prober asked for help a probe timeout
+ * into its window, so a nack sent at the full timeout would reach it just as
+ * its window ends, and count as missing when it is only late.
+ */
+const NACK_AT = 0.8;
 
 export class Prober {
   readonly #ackHandlers = new Map<number, () => void>();
+  /** The helpers asked in a probe still waiting, by its seq: a nack from one of them is counted once. */
+  readonly #nackHandlers = new Map<number, (from: string) => void>();
   #seq = 0;
   #probeOrder: string[] = [];
   #probeIndex = 0;
@@ -77,6 +88,12 @@ export class Prober {
     return handler !== undefined;
   }
 
+  /** A helper of a probe still waiting says the target did not ack it either (awareness, in #probe). */
+  onNack(message: Nack, from: Address): void {
+    // Only from the member known at that address: a forged nack would make a starved prober think itself healthy.
+    if (this.context.table.isAt(message.f, from)) this.#nackHandlers.get(message.s)?.(message.f);
+  }
+
   onPingReq(message: PingReq, from: Address): void {
     // Probe only a member we know as live, at the address we know: a ping-req must not
     // make us send pings to an address of the sender's choosing. The ack goes to the source.
@@ -89,8 +106,10 @@ export class Prober {
     const requester = from;
     const seq = this.#nextSeq();
     const timer = setTimeout(() => this.#ackHandlers.delete(seq), this.context.config.probeIntervalMs);
+    const nack = setTimeout(() => this.#send(requester, {t: 'nack', s: message.s, f: this.context.name}), NACK_AT * this.context.config.probeTimeoutMs);
     this.#ackHandlers.set(seq, () => {
       clearTimeout(timer);
+      clearTimeout(nack);
       this.#ackHandlers.delete(seq);
       this.#send(requester, {t: 'ack', s: message.s, f: this.context.name});
     });
@@ -141,9 +160,19 @@ export class Prober {
     };
   }
 
+  /**
+   * One probe: a ping, then ping-reqs through indirectChecks members once
+   * probeTimeoutMs passes without an ack, then the table's verdict at the end
+   * of the window. The window is the probe interval stretched by this
+   * member's health score (awareness.ts; memberlist's probeNode): the direct
+   * wait is not, since waiting longer does not bring a datagram through. Its
+   * outcome moves the score: an ack, one down; a miss, one up for each helper
+   * that did not nack (none asked: one up).
+   */
   async #probe(): Promise<void> {
     const target = this.#nextProbeTarget();
     if (!target) return;
+    const {awareness} = this.context;
     const started = performance.now();
     const incarnation = target.incarnation;
     const seq = this.#nextSeq();
@@ -153,21 +182,30 @@ export class Prober {
     const timeout = fairDelay(this.context.config.probeTimeoutMs);
     const direct = await Promise.race([ack.promise, timeout.promise.then(() => undefined)]);
     timeout.cancel();
-    if (direct) return;
+    if (direct) return awareness.apply(-1);
     if (!this.context.run.active()) return ack.cancel();
     const helpers = shuffle(this.context.table.others(ALIVE).filter((m) => m.name !== target.name)).slice(0, this.context.config.indirectChecks);
+    const asked = new Set(helpers.map((m) => m.name));
+    const nacked = new Set<string>();
+    this.#nackHandlers.set(seq, (from) => {
+      if (asked.has(from)) nacked.add(from);
+    });
     for (const helper of helpers) {
       this.#send(helper.address, {t: 'ping-req', s: seq, f: this.context.name, a: self, to: target.name, ta: formatAddress(target.address), u: this.gossip.piggyback()});
     }
-    // What is left of the probe period, and never less than the indirect probes' own share of it:
+    // What is left of the window, and never less than the indirect probes' own share of it:
     // a direct wait that was extended must not leave them no time.
-    const {probeIntervalMs, probeTimeoutMs} = this.context.config;
-    const remaining = Math.max(probeIntervalMs - probeTimeoutMs, probeIntervalMs - (performance.now() - started), 0);
+    const {probeTimeoutMs} = this.context.config;
+    const window = awareness.scale(this.context.config.probeIntervalMs);
+    const remaining = Math.max(window - probeTimeoutMs, window - (performance.now() - started), 0);
     const wait = fairDelay(remaining);
     void wait.promise.then(() => ack.cancel());
     const acked = await ack.promise;
     wait.cancel();
-    if (acked || !this.context.run.active()) return;
+    this.#nackHandlers.delete(seq);
+    if (acked) return awareness.apply(-1);
+    if (!this.context.run.active()) return;
+    awareness.apply(helpers.length > 0 ? helpers.length - nacked.size : 1);
     this.context.table.missedAck(target.name, incarnation);
   }
 }

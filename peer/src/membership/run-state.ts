@@ -1,6 +1,7 @@
 import type {SwimConfig} from '../config.js';
 import type {Logger} from '../log.js';
 import type {Policy} from '../policy.js';
+import type {Awareness} from './awareness.js';
 import type {MemberTable} from './member-table.js';
 import type {Transport} from './transport.js';
 
@@ -26,4 +27,6 @@ export interface ProtocolContext {
   table: MemberTable;
   log: Logger;
   run: RunState;
+  /** This member's own health (Lifeguard): what the probe reads to stretch its window, and what its outcomes move. */
+  awareness: Awareness;
 }
