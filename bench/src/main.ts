@@ -32,16 +32,11 @@ import type {ChangeKind, Spread} from './spread.js';
 import {SpreadClock} from './spread.js';
 import {timeToConverged} from './converged.js';
 import {table} from './table.js';
+import type {TableFigure} from './table.js';
 import type {ScenarioResult} from './converged.js';
 
-interface Figure {
-  name: string;
-  value: number;
-  unit: string;
-  baseline: number;
-  ratio: number;
-  target: string;
-  met: boolean;
+/** One figure of the bench: what its table row shows, and a note on how it was measured. */
+interface Figure extends TableFigure {
   note?: string;
 }
 
