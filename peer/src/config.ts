@@ -238,8 +238,11 @@ export function firstPushPullDelayMs(config: SwimConfig, random: () => number = 
  * The bound within which every other member should record a crashed member as
  * dead: a full round-robin of probes before the victim's turn comes up for
  * certain, one probe period for the indirect probes, the unconfirmed suspicion
- * timeout, and a few gossip rounds to spread the verdict.
+ * timeout, and a few gossip rounds to spread the verdict. The probes' share
+ * is stretched by the local health multiplier: a member that finds itself
+ * slow probes that much more slowly (awareness.ts).
  */
 export function failureDetectionBoundMs(config: SwimConfig, n: number): number {
-  return (n + 1) * config.probeIntervalMs + suspicionMaxMs(config, n) + 10 * config.gossipIntervalMs + config.probeIntervalMs;
+  const probeWindowMs = config.probeIntervalMs * config.awarenessMaxMultiplier;
+  return (n + 1) * probeWindowMs + suspicionMaxMs(config, n) + 10 * config.gossipIntervalMs + probeWindowMs;
 }

@@ -235,7 +235,7 @@ test.serial('a peer that gossips each update once (--bug gossip-once) fails a mo
   const started = (await readHistory(correct.historyPath)).filter((e) => e.type === 'peer.started');
   t.true(started.length >= 15, 'ten starts and five restarts');
   const local = profiles.local;
-  for (const e of started) t.deepEqual(e.data.timing, Object.fromEntries(swimTimingFields.map((f) => [f, local[f]])));
+  for (const e of started) t.deepEqual(e.data.timing, {...Object.fromEntries(swimTimingFields.map((f) => [f, local[f]])), awarenessMaxMultiplier: local.awarenessMaxMultiplier});
 });
 
 test.serial('a traffic bound fails a peer that never stops retransmitting (--bug chatty) and passes the correct peer; peerlab check agrees', async (t) => {
