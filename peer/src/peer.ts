@@ -11,6 +11,7 @@ import {Membership} from './membership/membership.js';
 import {Transport} from './membership/transport.js';
 import {EVERYONE, NetworkFaults} from './membership/network-faults.js';
 import type {Address} from './membership/types.js';
+import {shuffle} from './membership/shuffle.js';
 import {formatAddress} from './membership/types.js';
 import {bootstrapJoin, bootstrapLeave} from './bootstrap-client.js';
 import type {Bugs} from './policy.js';
@@ -45,15 +46,6 @@ const JOIN_CONTACTS = 3;
  * hands out more has been sized for a large group by its operator.
  */
 const DEFAULT_CONTACTS = 8;
-
-function shuffled<T>(items: readonly T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
 
 export class Peer {
   readonly log: Logger;
@@ -104,7 +96,7 @@ export class Peer {
       try {
         const offeredSeeds = (await bootstrapJoin(this.settings.bootstrap, this.settings.name, this.address)).seeds;
         offered = offeredSeeds.length;
-        contacts = shuffled(offeredSeeds).slice(0, JOIN_CONTACTS);
+        contacts = shuffle([...offeredSeeds]).slice(0, JOIN_CONTACTS);
       } catch (error) {
         errors.push(`bootstrap: ${error instanceof Error ? error.message : String(error)}`);
       }
