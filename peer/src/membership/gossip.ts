@@ -30,10 +30,13 @@ export class Gossip {
     this.#queue.clear();
   }
 
-  /** The queued updates that fit in one datagram, each counted as sent once; undefined when there are none. */
-  piggyback(): WireUpdate[] | undefined {
+  /**
+   * The queued updates that fit in one datagram, each counted as sent once; undefined when there are none.
+   * `reservedBytes`: room the caller keeps for updates of its own in the same datagram.
+   */
+  piggyback(reservedBytes = 0): WireUpdate[] | undefined {
     const limit = this.context.policy.retransmitLimit(retransmitLimit(this.context.config, this.context.table.liveCount()));
-    const updates = this.#queue.take(this.context.config.maxPacketBytes - 200, limit);
+    const updates = this.#queue.take(this.context.config.maxPacketBytes - 200 - reservedBytes, limit);
     return updates.length > 0 ? updates : undefined;
   }
 

@@ -5,7 +5,8 @@
  */
 import type {Gossip} from './gossip.js';
 import type {Member} from './types.js';
-import type {OutgoingUdpMessage, UdpMessage} from './messages.js';
+import type {OutgoingUdpMessage, UdpMessage, WireUpdate} from './messages.js';
+import {toWire} from './messages.js';
 import type {ProtocolContext} from './run-state.js';
 import {fairDelay} from './fair-deadline.js';
 import {shuffle} from './shuffle.js';
@@ -125,6 +126,20 @@ export class Prober {
     return this.context.config.gapPullQuietMs > 0 ? this.context.table.knownCount() : undefined;
   }
 
+  /**
+   * What rides on a probe's ping: the gossip, and first, when this peer holds
+   * the target as suspect, that suspicion (memberlist's buddy system, from
+   * Lifeguard). The one member that must hear it, to refute it, then hears it
+   * from whoever probes it next, not only when the gossip reaches it: in a
+   * storm the queues are long, and the suspicion's copies may be spent before
+   * one reaches its subject.
+   */
+  #pingUpdates(target: Member): WireUpdate[] | undefined {
+    if (target.state !== 'suspect') return this.gossip.piggyback();
+    const suspicion = toWire({k: 'suspect', n: target.name, i: target.incarnation, f: this.context.name});
+    return [suspicion, ...(this.gossip.piggyback(JSON.stringify(suspicion).length + 1) ?? [])];
+  }
+
   #send(to: Address, message: OutgoingUdpMessage): void {
     this.context.transport.sendUdp(to, message);
   }
@@ -178,7 +193,7 @@ export class Prober {
     const seq = this.#nextSeq();
     const self = formatAddress(this.context.transport.address);
     const ack = this.#waitAck(seq);
-    this.#send(target.address, {t: 'ping', s: seq, f: this.context.name, to: target.name, a: self, u: this.gossip.piggyback()});
+    this.#send(target.address, {t: 'ping', s: seq, f: this.context.name, to: target.name, a: self, u: this.#pingUpdates(target)});
     const timeout = fairDelay(this.context.config.probeTimeoutMs);
     const direct = await Promise.race([ack.promise, timeout.promise.then(() => undefined)]);
     timeout.cancel();
