@@ -25,6 +25,9 @@ export type LinkFilter = (link: Link) => LinkVerdict;
 
 export const passAll: LinkFilter = () => ({action: 'pass'});
 
+/** The UDP receive buffer a member asks the OS for: memberlist's. */
+export const UDP_RECEIVE_BUFFER_BYTES = 2 * 1024 * 1024;
+
 export interface TransportStats {
   udpIn: number;
   udpOut: number;
@@ -117,6 +120,16 @@ export class Transport extends EventEmitter<TransportEvents> {
         udp.close();
         throw error;
       }
+      // memberlist asks for 2 MB (net_transport.go, setUDPRecvBuf), and reads its socket on a goroutine of
+      // its own besides. Here one thread reads fifty members' sockets between everything else: the default
+      // buffer (about 200 KB on Linux) holds some 90 full datagrams, and what comes while the process is busy
+      // beyond that the kernel drops. A lost ack is a failed probe, then a suspicion. The OS may grant less
+      // (Linux caps it at net.core.rmem_max), which is still no less than its default.
+      try {
+        udp.setRecvBufferSize(UDP_RECEIVE_BUFFER_BYTES);
+      } catch {
+        // Refused outright: the default stays.
+      }
       const bound = udp.address().port;
       // Half-open: the client ends its side after the request and still reads the reply.
       const tcp = net.createServer({allowHalfOpen: true});
@@ -135,6 +148,11 @@ export class Transport extends EventEmitter<TransportEvents> {
       }
     }
     throw lastError;
+  }
+
+  /** The UDP receive buffer the OS granted, in its own accounting (Linux reports twice what was asked). */
+  get udpReceiveBufferBytes(): number {
+    return this.udp.getRecvBufferSize();
   }
 
   setFilter(filter: LinkFilter | undefined): void {
