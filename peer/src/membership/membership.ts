@@ -97,6 +97,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.on('updated', (update) => {
       if (update.reason === 'refute') this.#awareness.apply(1);
     });
+    this.on('joined', ({name}) => this.#prober.memberJoined(name));
   }
 
   /** Lifeguard's local health score: 0 when this member keeps up, up to awarenessMaxMultiplier - 1 (awareness.ts). */
