@@ -222,7 +222,7 @@ class Agent:
             return False
         try:
             with self._lock:
-                batch = self._pending[:MAX_BATCH]
+                batch = self._pending[:min(MAX_BATCH, self.settings.get('maxBatchEvents', MAX_BATCH))]
                 registered = self._registered
             if not registered or not batch:
                 return not batch
@@ -424,6 +424,10 @@ class Agent:
                 return
             self.run_id = run_id
             self.settings = {'commandTimeoutMs': settings['commandTimeoutMs'], 'flushIntervalMs': settings['flushIntervalMs']}
+            # Optional: the coordinator holds every agent's batch until its turn, and sizes batches for the run.
+            cap = settings.get('maxBatchEvents')
+            if isinstance(cap, int) and not isinstance(cap, bool) and cap >= 1:
+                self.settings['maxBatchEvents'] = cap
             self._registered = True
             self._down_since = None
             self.registrations += 1

@@ -60,6 +60,16 @@ const BACKLOG = 500;
  */
 const CONNECT_TIMEOUT_MS = 120_000;
 const ACK_TIMEOUT_MS = 30_000;
+/**
+ * How long a batch waits for its ack while its connection stands. The hub
+ * answers every batch once it has taken it in, however far behind it is, and
+ * a dropped connection ends the wait at once; a resend on the same
+ * connection only sends and parses the same events again. With 30 s, a
+ * 2,000-peer storm that put the coordinator minutes behind had every agent
+ * resend its batch every 30 s: more events to parse than it could record, and
+ * each copy held in its ingest queue until its turn, until it ran out of memory.
+ */
+const BATCH_ACK_TIMEOUT_MS = 300_000;
 
 export class Agent<Ctx> {
   readonly #options: AgentOptions<Ctx>;
@@ -69,6 +79,8 @@ export class Agent<Ctx> {
   /** Events not yet acknowledged by the coordinator; resent after a reconnect. */
   #pending: PeerEvent[] = [];
   #inFlight = false;
+  /** Counts batches sent and connections dropped: only the latest batch's outcome may end the wait. */
+  #flight = 0;
   #registered = false;
   #flushTimer: NodeJS.Timeout | undefined;
   #graceTimer: NodeJS.Timeout | undefined;
@@ -103,6 +115,7 @@ export class Agent<Ctx> {
     this.#socket.on('disconnect', (reason) => {
       this.#registered = false;
       this.#inFlight = false;
+      this.#flight++;
       this.#log(`disconnected: ${reason}`);
       // A reply cannot reach a coordinator on a connection that is gone, and the hub has already
       // answered "disconnected before answering" to whoever asked.
@@ -215,7 +228,7 @@ export class Agent<Ctx> {
   }
 
   #batch(): EventBatch {
-    return {peer: this.#options.name, events: this.#pending.slice(0, MAX_BATCH)};
+    return {peer: this.#options.name, events: this.#pending.slice(0, Math.min(MAX_BATCH, this.#settings.maxBatchEvents ?? MAX_BATCH))};
   }
 
   #flush(): void {
@@ -223,9 +236,10 @@ export class Agent<Ctx> {
     const batch = this.#batch();
     const last = batch.events.at(-1)!.seq;
     this.#inFlight = true;
+    const flight = ++this.#flight;
     let refused = false;
     this.#socket
-      .timeout(ACK_TIMEOUT_MS)
+      .timeout(BATCH_ACK_TIMEOUT_MS)
       .emitWithAck(Channel.events, batch)
       .then(
         (ack: EventBatchAck | undefined) => {
@@ -245,6 +259,8 @@ export class Agent<Ctx> {
         (error: Error) => this.#log(`event batch not acknowledged: ${error.message}`),
       )
       .finally(() => {
+        // A batch sent on a connection since dropped ends its wait late (its timeout): a newer one may be in flight.
+        if (flight !== this.#flight) return;
         this.#inFlight = false;
         if (this.#pending.length === 0 || refused) return;
         // A backlog goes out at once; a trickle waits for the flush interval, so batches stay large.

@@ -94,6 +94,12 @@ export interface AgentSettings {
   commandTimeoutMs: number;
   /** The agent flushes its event buffer at least this often. */
   flushIntervalMs: number;
+  /**
+   * Optional: the most events one batch should carry (the reference's own bound is 5000). The
+   * coordinator holds every agent's batch in flight until it has taken it in, so it sizes this for
+   * the run (coordinator.ts, maxBatchEventsFor): N agents times this is what it may hold waiting.
+   */
+  maxBatchEvents?: number;
 }
 
 /**
@@ -289,6 +295,7 @@ export function parseHelloAck(v: unknown): HelloAck {
     const s = object(a.settings, 'hello ack.settings');
     integer(s.commandTimeoutMs, 'hello ack.settings.commandTimeoutMs', 1);
     integer(s.flushIntervalMs, 'hello ack.settings.flushIntervalMs', 1);
+    if (s.maxBatchEvents !== undefined) integer(s.maxBatchEvents, 'hello ack.settings.maxBatchEvents', 1);
     if (a.hold !== undefined && typeof a.hold !== 'boolean') throw new ProtocolError('hello ack.hold', 'a boolean', a.hold);
   } else {
     parseWireError(a.error, 'hello ack.error');

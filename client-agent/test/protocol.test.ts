@@ -102,6 +102,9 @@ test('hello acks: success with settings, or an error value', (t) => {
   refuses(t, parseHelloAck, {ok: false, error: {message: 'x', code: 3}}, 'hello ack.error.code');
   t.deepEqual(parseHelloAck({...ok, hold: true}), {...ok, hold: true} as never, 'hold: start-up work waits for go');
   refuses(t, parseHelloAck, {...ok, hold: 'yes'}, 'hello ack.hold');
+  const capped = {...ok, settings: {...ok.settings, maxBatchEvents: 500}};
+  t.deepEqual(parseHelloAck(capped), capped as never, 'maxBatchEvents: optional');
+  refuses(t, parseHelloAck, {...ok, settings: {...ok.settings, maxBatchEvents: 0}}, 'hello ack.settings.maxBatchEvents');
 });
 
 test('command requests: args are optional but must be an object', (t) => {

@@ -129,6 +129,18 @@ export function listenBacklogFor(peers: number): number {
   return Math.max(511, 2 * peers);
 }
 
+/**
+ * The most events an agent's batch may carry: a million events between all
+ * agents, 5,000 (the reference agent's own bound) up to 200 peers, 500 at
+ * 2,000. The hub holds each agent's batch in flight until its turn to be
+ * taken in, and a coordinator that falls behind holds every one of them: at
+ * 5,000 events, two thousand agents' batches were ten million events
+ * waiting, about three gigabytes.
+ */
+export function maxBatchEventsFor(peers: number): number {
+  return Math.min(5000, Math.max(100, Math.floor(1_000_000 / Math.max(1, peers))));
+}
+
 export function flushIntervalFor(peers: number): number {
   return Math.min(1000, Math.max(50, Math.round(peers)));
 }
@@ -187,7 +199,7 @@ export class Coordinator {
     let allowedHosts: ReadonlySet<string> = new Set();
     guardServer(server, () => allowedHosts);
     const io = new Server(server, {serveClient: false, transports: ['websocket'], maxHttpBufferSize: PRE_AUTH_MAX_BYTES});
-    const hub = new Hub(io, {runId, token, settings: {commandTimeoutMs: options.commandTimeoutMs ?? 10_000, flushIntervalMs: flushIntervalFor(options.expectedPeers ?? 0)}, ...(options.ingestSliceMs !== undefined ? {ingestSliceMs: options.ingestSliceMs} : {})});
+    const hub = new Hub(io, {runId, token, settings: {commandTimeoutMs: options.commandTimeoutMs ?? 10_000, flushIntervalMs: flushIntervalFor(options.expectedPeers ?? 0), maxBatchEvents: maxBatchEventsFor(options.expectedPeers ?? 0)}, ...(options.ingestSliceMs !== undefined ? {ingestSliceMs: options.ingestSliceMs} : {})});
     const bootstrap = new BootstrapStore({maxpeers: bootstrapContactsFor(options.expectedPeers ?? 0)});
     await bootstrap.load();
 

@@ -79,6 +79,8 @@ export class Hub extends EventEmitter<HubEvents> {
   readonly #ingest: IngestQueue;
   /** Per peer name, its batches, hellos and disconnects still waiting in #ingest. */
   readonly #waiting = new Map<string, number>();
+  /** Per peer name, the last batch it sent that still waits in #ingest: a resend of it takes its place. */
+  readonly #waitingBatch = new Map<string, WaitingBatch>();
 
   constructor(
     io: Server,
@@ -371,7 +373,21 @@ export class Hub extends EventEmitter<HubEvents> {
         return reply({ok: false, error: this.#protocolError(socket, Channel.events, error, name)});
       }
       const peer = name;
-      this.#queue(peer, () => this.#takeIn(peer, batch, reply));
+      // An agent that gave up waiting for the ack sends the same events again (and maybe more). Queued too,
+      // each copy would wait its turn in memory: a coordinator minutes behind held several copies of every
+      // agent's batch, until it ran out of memory. The resend takes the waiting one's place and its answer.
+      const waiting = this.#waitingBatch.get(peer);
+      if (waiting && waiting.socket === socket.id && covers(batch, waiting.batch)) {
+        waiting.batch = batch;
+        waiting.reply = reply;
+        return;
+      }
+      const entry: WaitingBatch = {socket: socket.id, batch, reply};
+      this.#waitingBatch.set(peer, entry);
+      this.#queue(peer, () => {
+        if (this.#waitingBatch.get(peer) === entry) this.#waitingBatch.delete(peer);
+        this.#takeIn(peer, entry.batch, entry.reply);
+      });
     });
 
     socket.on('disconnect', (reason) => {
@@ -393,6 +409,21 @@ export class Hub extends EventEmitter<HubEvents> {
       splitAck(args).reply({ok: false, error});
     });
   }
+}
+
+interface WaitingBatch {
+  /** The connection it came on: a batch from a later connection (a restart's) never replaces it. */
+  socket: string;
+  batch: EventBatch;
+  reply: (answer: EventBatchAck) => void;
+}
+
+/** Whether `newer` holds every event of `older`: a resend of the same oldest pending events, perhaps with more. */
+function covers(newer: EventBatch, older: EventBatch): boolean {
+  const first = older.events[0];
+  if (!first) return true;
+  const from = newer.events[0];
+  return from !== undefined && from.seq <= first.seq && newer.events.at(-1)!.seq >= older.events.at(-1)!.seq;
 }
 
 /**
