@@ -13,6 +13,8 @@ import {createInterface} from 'node:readline';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import {execa} from 'execa';
 import type {ResultPromise} from 'execa';
 import {Server} from 'socket.io';
@@ -491,6 +493,56 @@ async function ingestion(count: number): Promise<void> {
   report(
     {name: 'event ingestion into the history (on disk)', value: rate, unit: 'events/s', baseline: rawRate, target: '>= 0.5x raw socket.io events/s, and >= 100,000 events/s'},
     (r, v) => r >= 0.5 && v >= 100_000,
+  );
+  await historyHeap(path.join(tmpRoot, 'ingestion-history.jsonl'));
+}
+
+/**
+ * The heap a run's history holds an event, as the coordinator keeps it for
+ * the verdict: the same events parsed from batches of JSON text (as the hub
+ * gets them) and held as parsed, against held by a HistoryWriter. What a
+ * coordinator runs out of first in a long 2,000-peer run is heap.
+ */
+async function historyHeap(file: string): Promise<void> {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const batches: string[] = [];
+  let lines: string[] = [];
+  for await (const line of createInterface({input: createReadStream(file)})) {
+    if (!line.includes('"src":"peer:')) continue;
+    lines.push(line);
+    if (lines.length === 5000) batches.push(`[${lines.join(',')}]`), (lines = []);
+  }
+  if (lines.length > 0) batches.push(`[${lines.join(',')}]`);
+  // A batch a turn, as the hub takes them in: the writer's lines go to the file in between, and the file is
+  // closed before the heap is counted, so what is counted is what stays held.
+  const held = async (keep: (events: HistoryEvent[]) => void, settle: () => Promise<void>): Promise<{bytes: number; count: number}> => {
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    let count = 0;
+    for (const text of batches) {
+      const events = JSON.parse(text) as HistoryEvent[];
+      count += events.length;
+      keep(events);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await settle();
+    gc();
+    return {bytes: (process.memoryUsage().heapUsed - before) / count, count};
+  };
+  const parsed: HistoryEvent[] = [];
+  const plain = await held((events) => void parsed.push(...events), async () => {});
+  parsed.length = 0;
+  const writer = new HistoryWriter(path.join(tmpRoot, 'heap-history.jsonl'));
+  const recorded = await held(
+    (events) => {
+      for (const e of events) writer.appendPeer(e.src as `peer:${string}`, {seq: e.seq ?? 1, time: e.t, type: e.type, data: e.data as Record<string, unknown>});
+    },
+    () => writer.close(),
+  );
+  report(
+    {name: 'history heap per peer event', value: recorded.bytes, unit: 'bytes', baseline: plain.bytes, target: '<= 0.8x the events held as parsed', note: `${recorded.count} member.alive events of the ingestion phase, in batches of 5000 parsed from JSON text; held by the history writer against held as parsed`},
+    (r) => r <= 0.8,
   );
 }
 

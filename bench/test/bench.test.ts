@@ -19,7 +19,7 @@ test.serial('npm run bench -- --quick runs and prints one parsable figure per li
   const figures = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
   t.true(figures.length >= 12);
   const names = figures.map((f) => f.name as string);
-  for (const expected of ['spawn-to-registered', 'command round trip p50', 'command round trip p99', 'command fan-out', 'event ingestion', 'peer RSS', 'coordinator RSS', 'failure detection after SIGKILL', 'false dead declarations', 'checkers over', 'report files of', 'report first view painted', 'report longest task while scrubbing']) {
+  for (const expected of ['spawn-to-registered', 'command round trip p50', 'command round trip p99', 'command fan-out', 'event ingestion', 'history heap per peer event', 'peer RSS', 'coordinator RSS', 'failure detection after SIGKILL', 'false dead declarations', 'checkers over', 'report files of', 'report first view painted', 'report longest task while scrubbing']) {
     t.true(names.some((n) => n.startsWith(expected)), expected);
   }
   // The convergence phase: one join and one leave timed through a formed group, at each quick N. A change

@@ -8,6 +8,7 @@ import {createWriteStream} from 'node:fs';
 import type {WriteStream} from 'node:fs';
 import {EventEmitter} from 'node:events';
 import type {CoordinatorEventData, CoordinatorEventType, CoordinatorHistoryEvent, HistoryEvent, PeerSource} from '@peerlab/events/contract';
+import {StringPool} from './string-pool.js';
 
 export class HistoryWriter extends EventEmitter<{event: [HistoryEvent]}> {
   readonly events: HistoryEvent[] = [];
@@ -15,6 +16,8 @@ export class HistoryWriter extends EventEmitter<{event: [HistoryEvent]}> {
   #closed = false;
   /** Lines not yet handed to the stream: one write per tick instead of one per event. */
   #buffer: string[] = [];
+  /** Peers' events are held for the whole run: their names and addresses once, not once an event (string-pool.ts). */
+  readonly #strings = new StringPool();
 
   constructor(readonly file: string) {
     super();
@@ -31,7 +34,8 @@ export class HistoryWriter extends EventEmitter<{event: [HistoryEvent]}> {
 
   /** Appends a peer's event as the hub passed it on (checked against the contract there). */
   appendPeer(src: PeerSource, event: {seq: number; time: number; type: string; data: Record<string, unknown>}): HistoryEvent {
-    return this.#append({t: event.time, src, type: event.type, data: event.data, seq: event.seq});
+    const strings = this.#strings;
+    return this.#append({t: event.time, src: strings.get(src) as PeerSource, type: strings.get(event.type), data: strings.fields(event.data), seq: event.seq});
   }
 
   #append(event: HistoryEvent): HistoryEvent {
