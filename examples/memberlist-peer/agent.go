@@ -49,12 +49,13 @@ type agent struct {
 	inFlight    bool
 	scheduled   bool
 	flushEvery  time.Duration
+	maxBatch    int // events a batch carries at most: 5000, or the hello ack's maxBatchEvents when lower
 	graceStart  time.Time
 	flushSignal chan struct{}
 }
 
 func newAgent(cfg agentConfig, commands []command) *agent {
-	a := &agent{cfg: cfg, commands: commands, byName: map[string]command{}, nextSeq: 1, flushEvery: 50 * time.Millisecond}
+	a := &agent{cfg: cfg, commands: commands, byName: map[string]command{}, nextSeq: 1, flushEvery: 50 * time.Millisecond, maxBatch: 5000}
 	for _, c := range commands {
 		a.byName[c.spec.Name] = c
 	}
@@ -102,8 +103,8 @@ func (a *agent) flush() {
 		return
 	}
 	n := len(a.pending)
-	if n > 5000 {
-		n = 5000
+	if n > a.maxBatch {
+		n = a.maxBatch
 	}
 	batch := append([]wireEvent(nil), a.pending[:n]...)
 	a.inFlight = true
@@ -248,6 +249,8 @@ func (a *agent) register(conn *sioConn) bool {
 		RunID    string `json:"runId"`
 		Settings struct {
 			FlushIntervalMs int64 `json:"flushIntervalMs"`
+			// Optional: the coordinator holds every agent's batch until its turn, and sizes batches for the run.
+			MaxBatchEvents int `json:"maxBatchEvents"`
 		} `json:"settings"`
 		Error *struct{ Message, Code string }
 	}
@@ -269,6 +272,10 @@ func (a *agent) register(conn *sioConn) bool {
 	a.conn = conn
 	a.graceStart = time.Time{}
 	a.flushEvery = time.Duration(ack.Settings.FlushIntervalMs) * time.Millisecond
+	a.maxBatch = 5000
+	if ack.Settings.MaxBatchEvents >= 1 && ack.Settings.MaxBatchEvents < a.maxBatch {
+		a.maxBatch = ack.Settings.MaxBatchEvents
+	}
 	a.mu.Unlock()
 	go a.flush()
 	return true
