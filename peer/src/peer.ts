@@ -12,8 +12,10 @@ import {Transport} from './membership/transport.js';
 import {EVERYONE, NetworkFaults} from './membership/network-faults.js';
 import type {Address} from './membership/types.js';
 import {shuffle} from './membership/shuffle.js';
-import {formatAddress} from './membership/types.js';
+import {formatAddress, parseAddress} from './membership/types.js';
 import {bootstrapJoin, bootstrapLeave} from './bootstrap-client.js';
+import type {SweptContact} from './contact-sweep.js';
+import {ContactSweep, SWEEP_PROBE_INTERVALS} from './contact-sweep.js';
 import type {Bugs} from './policy.js';
 import {policyFor} from './policy.js';
 
@@ -50,6 +52,8 @@ const DEFAULT_CONTACTS = 8;
 export class Peer {
   readonly log: Logger;
   readonly config: SwimConfig;
+  /** The sweep after the latest hedged join (contact-sweep.ts). */
+  #sweep: ContactSweep | undefined;
 
   private constructor(
     readonly settings: PeerSettings,
@@ -92,11 +96,13 @@ export class Peer {
     const errors: string[] = [];
     if (seeds.length === 0 && this.settings.bootstrap) {
       let contacts: Address[] = [];
-      let offered = 0;
+      let offered: SweptContact[] = [];
       try {
-        const offeredSeeds = (await bootstrapJoin(this.settings.bootstrap, this.settings.name, this.address)).seeds;
-        offered = offeredSeeds.length;
-        contacts = shuffle([...offeredSeeds]).slice(0, JOIN_CONTACTS);
+        offered = (await bootstrapJoin(this.settings.bootstrap, this.settings.name, this.address)).contacts.flatMap((c) => {
+          const address = parseAddress(c.address);
+          return address && c.name !== this.settings.name ? [{name: c.name, address}] : [];
+        });
+        contacts = shuffle(offered.map((c) => c.address)).slice(0, JOIN_CONTACTS);
       } catch (error) {
         errors.push(`bootstrap: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -104,7 +110,10 @@ export class Peer {
       // out its deadline (asking the next after a quarter of it multiplied the requests the contacts were
       // already late with: 1,769 exchanges timed out in a 1,000-peer start, against 121). A small group's
       // newcomer asks its few at once, and joins as soon as the first answers.
-      const result = await this.membership.join(contacts, offered > DEFAULT_CONTACTS ? {hedgeMs: this.config.tcpTimeoutMs} : {});
+      const hedged = offered.length > DEFAULT_CONTACTS;
+      const result = await this.membership.join(contacts, hedged ? {hedgeMs: this.config.tcpTimeoutMs} : {});
+      // A small group's newcomer asked its contacts at once, as memberlist does, which merges any groups they were in.
+      if (hedged && result.contacted > 0) this.#sweepContacts(offered);
       this.chat.start();
       return {contacted: result.contacted, seeds: contacts.length, errors: [...errors, ...result.errors], ...(errors.length > 0 && contacts.length === 0 ? {bootstrapFailed: true} : {})};
     }
@@ -137,7 +146,20 @@ export class Peer {
     return first;
   }
 
+  #sweepContacts(contacts: SweptContact[]): void {
+    this.#sweep?.cancel();
+    const membership = this.membership;
+    const target = {
+      knows: (name: string) => membership.knows(name),
+      active: () => membership.running && !membership.leaving,
+      bridge: (address: Address, name: string) => membership.bridge(address, name),
+    };
+    const bridged = (contact: SweptContact) => this.log.info('swim', `bridged to contact ${contact.name}, never heard of since the join: one of the two was outside the other's group`);
+    this.#sweep = new ContactSweep(target, contacts, bridged).start(SWEEP_PROBE_INTERVALS.map((n) => n * this.config.probeIntervalMs));
+  }
+
   async leave(): Promise<void> {
+    this.#sweep?.cancel();
     this.chat.stop();
     await this.membership.leave();
     if (this.settings.bootstrap) {
@@ -148,6 +170,7 @@ export class Peer {
   }
 
   async close(): Promise<void> {
+    this.#sweep?.cancel();
     this.chat.stop();
     await this.membership.stop();
     await this.transport.close();

@@ -118,6 +118,25 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.#extraHandlers.set(type, handler);
   }
 
+  /** Whether this member has ever heard of a member of that name, in any state. */
+  knows(name: string): boolean {
+    return this.#table.get(name) !== undefined;
+  }
+
+  /** Leaving gracefully (or left): nothing new is started on the group's behalf. */
+  get leaving(): boolean {
+    return this.#table.leaving;
+  }
+
+  /**
+   * A full-state exchange with a member this one has never heard of, outside
+   * a join (no `contacted`): what it learns is merged quietly, as a join's
+   * answer is, and the partner passes this side's members on by gossip.
+   */
+  async bridge(to: Address, partner: string): Promise<void> {
+    await this.#pushPull.exchange(to, false, partner, true);
+  }
+
   /** Every member ever seen, self included. */
   all(): Member[] {
     return this.#table.all();
