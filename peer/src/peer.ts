@@ -15,7 +15,7 @@ import {shuffle} from './membership/shuffle.js';
 import {formatAddress, parseAddress} from './membership/types.js';
 import {bootstrapJoin, bootstrapLeave} from './bootstrap-client.js';
 import type {SweptContact} from './contact-sweep.js';
-import {ContactSweep, SWEEP_PROBE_INTERVALS} from './contact-sweep.js';
+import {ContactSweep, SWEEP_PUSH_PULL_INTERVALS} from './contact-sweep.js';
 import type {Bugs} from './policy.js';
 import {policyFor} from './policy.js';
 
@@ -155,7 +155,7 @@ export class Peer {
       bridge: (address: Address, name: string) => membership.bridge(address, name),
     };
     const bridged = (contact: SweptContact) => this.log.info('swim', `bridged to contact ${contact.name}, never heard of since the join: one of the two was outside the other's group`);
-    this.#sweep = new ContactSweep(target, contacts, bridged).start(SWEEP_PROBE_INTERVALS.map((n) => n * this.config.probeIntervalMs));
+    this.#sweep = new ContactSweep(target, contacts, bridged).start(SWEEP_PUSH_PULL_INTERVALS.map((n) => n * this.config.pushPullIntervalMs));
   }
 
   async leave(): Promise<void> {
