@@ -49,13 +49,16 @@ type agent struct {
 	inFlight    bool
 	scheduled   bool
 	flushEvery  time.Duration
-	maxBatch    int // events a batch carries at most: 5000, or the hello ack's maxBatchEvents when lower
+	maxBatch    int // events a batch carries at most: defaultMaxBatch, or the hello ack's maxBatchEvents when lower
 	graceStart  time.Time
 	flushSignal chan struct{}
 }
 
+// defaultMaxBatch is the reference agent's own bound on a batch; a coordinator expecting many peers asks for less.
+const defaultMaxBatch = 5000
+
 func newAgent(cfg agentConfig, commands []command) *agent {
-	a := &agent{cfg: cfg, commands: commands, byName: map[string]command{}, nextSeq: 1, flushEvery: 50 * time.Millisecond, maxBatch: 5000}
+	a := &agent{cfg: cfg, commands: commands, byName: map[string]command{}, nextSeq: 1, flushEvery: 50 * time.Millisecond, maxBatch: defaultMaxBatch}
 	for _, c := range commands {
 		a.byName[c.spec.Name] = c
 	}
@@ -272,7 +275,7 @@ func (a *agent) register(conn *sioConn) bool {
 	a.conn = conn
 	a.graceStart = time.Time{}
 	a.flushEvery = time.Duration(ack.Settings.FlushIntervalMs) * time.Millisecond
-	a.maxBatch = 5000
+	a.maxBatch = defaultMaxBatch
 	if ack.Settings.MaxBatchEvents >= 1 && ack.Settings.MaxBatchEvents < a.maxBatch {
 		a.maxBatch = ack.Settings.MaxBatchEvents
 	}
