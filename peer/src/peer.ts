@@ -52,7 +52,7 @@ const DEFAULT_CONTACTS = 8;
 export class Peer {
   readonly log: Logger;
   readonly config: SwimConfig;
-  /** The sweep after the latest hedged join (contact-sweep.ts). */
+  /** The sweep after the latest join through the bootstrap service (contact-sweep.ts). */
   #sweep: ContactSweep | undefined;
 
   private constructor(
@@ -93,6 +93,8 @@ export class Peer {
 
   /** Joins through explicit seeds, or else through the bootstrap service when one is set. */
   async join(seeds: Address[] = this.settings.join): Promise<{contacted: number; seeds: number; errors: string[]}> {
+    // A sweep after an earlier join, perhaps from before a leave, is not this join's.
+    this.#sweep?.cancel();
     const errors: string[] = [];
     if (seeds.length === 0 && this.settings.bootstrap) {
       let contacts: Address[] = [];
@@ -110,10 +112,9 @@ export class Peer {
       // out its deadline (asking the next after a quarter of it multiplied the requests the contacts were
       // already late with: 1,769 exchanges timed out in a 1,000-peer start, against 121). A small group's
       // newcomer asks its few at once, and joins as soon as the first answers.
-      const hedged = offered.length > DEFAULT_CONTACTS;
-      const result = await this.membership.join(contacts, hedged ? {hedgeMs: this.config.tcpTimeoutMs} : {});
-      // A small group's newcomer asked its contacts at once, as memberlist does, which merges any groups they were in.
-      if (hedged && result.contacted > 0) this.#sweepContacts(offered);
+      const result = await this.membership.join(contacts, offered.length > DEFAULT_CONTACTS ? {hedgeMs: this.config.tcpTimeoutMs} : {});
+      // Contacts not asked, or asked after the first answer, may be in a group that never hears of this one.
+      if (result.contacted > 0 && offered.length > 1) this.#sweepContacts(offered);
       this.chat.start();
       return {contacted: result.contacted, seeds: contacts.length, errors: [...errors, ...result.errors], ...(errors.length > 0 && contacts.length === 0 ? {bootstrapFailed: true} : {})};
     }
@@ -149,13 +150,18 @@ export class Peer {
   #sweepContacts(contacts: SweptContact[]): void {
     this.#sweep?.cancel();
     const membership = this.membership;
+    // Left while the join was under way: nothing is started on a group it has left.
+    if (!membership.running || membership.leaving) return;
     const target = {
       knows: (name: string) => membership.knows(name),
       active: () => membership.running && !membership.leaving,
       bridge: (address: Address, name: string) => membership.bridge(address, name),
     };
-    const bridged = (contact: SweptContact) => this.log.info('swim', `bridged to contact ${contact.name}, never heard of since the join: one of the two was outside the other's group`);
-    this.#sweep = new ContactSweep(target, contacts, bridged).start(SWEEP_PUSH_PULL_INTERVALS.map((n) => n * this.config.pushPullIntervalMs));
+    const log = {
+      bridged: (c: SweptContact) => this.log.info('swim', `bridged to contact ${c.name}, not heard of since the join: it had not joined this peer's group, or this peer not its`),
+      failed: (c: SweptContact, error: unknown) => this.log.debug('swim', `sweep: contact ${c.name} did not answer: ${error instanceof Error ? error.message : String(error)}`),
+    };
+    this.#sweep = new ContactSweep(target, contacts, log).start(SWEEP_PUSH_PULL_INTERVALS.map((n) => n * this.config.pushPullIntervalMs));
   }
 
   async leave(): Promise<void> {

@@ -17,8 +17,9 @@ import type {Address} from '../src/membership/types.js';
 import {member as memberWith} from './helpers/membership.js';
 import {PeerProcess, converged, eventually, stopAll} from './helpers/peer-process.js';
 
-const config = profiles.local;
-const member = (t: Parameters<typeof memberWith>[0], name: string) => memberWith(t, name, config);
+// No periodic push-pull within a test's time: what crosses between groups after a sweep crosses by gossip.
+const config = {...profiles.local, pushPullIntervalMs: 3_600_000};
+const member = (t: Parameters<typeof memberWith>[0], name: string, overrides: Partial<typeof config> = {}) => memberWith(t, name, {...config, ...overrides});
 const bootstrapBin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bootstrap/bin/peerlab-bootstrap.mjs');
 
 /** A sweep target on a real member, counting the exchanges it starts. */
@@ -38,8 +39,8 @@ function target(m: Membership) {
 const contact = (m: Membership) => ({name: m.self.name, address: m.transport.address});
 const liveNames = (m: Membership) => m.live().map((x) => x.name).sort().join(',');
 
-async function group(t: Parameters<typeof memberWith>[0], names: string[]): Promise<Membership[]> {
-  const members = await Promise.all(names.map((name) => member(t, name)));
+async function group(t: Parameters<typeof memberWith>[0], names: string[], overrides: Partial<typeof config> = {}): Promise<Membership[]> {
+  const members = await Promise.all(names.map((name) => member(t, name, overrides)));
   members[0]!.start();
   for (const m of members.slice(1)) await m.join([members[0]!.transport.address]);
   const want = [...names].sort().join(',');
@@ -92,6 +93,16 @@ test('a contact that does not answer is followed by the next unknown one', async
   await eventually('d1 knows e1', 5000, async () => (a!.knows('e1') ? true : undefined));
   reached = await sweep.sweep();
   t.is(reached, undefined, 'e1 is known now; the gone contact is tried again and fails');
+});
+
+test('a contact known once is not asked again after it left and was forgotten', async (t) => {
+  const members = await group(t, ['f1', 'f2', 'f3'], {deadReapMs: 300});
+  const sweeper = target(members[0]!);
+  const sweep = new ContactSweep(sweeper, [contact(members[2]!)]);
+  await members[2]!.leave();
+  await eventually('f1 forgot f3', 10_000, async () => (members[0]!.knows('f3') ? undefined : true));
+  t.is(await sweep.sweep(), undefined);
+  t.deepEqual(sweeper.bridged, []);
 });
 
 async function startBootstrap(t: {teardown(fn: () => void): void}, maxpeers: number): Promise<string> {

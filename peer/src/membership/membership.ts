@@ -118,9 +118,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.#extraHandlers.set(type, handler);
   }
 
-  /** Whether this member has ever heard of a member of that name, in any state. */
+  /** Whether this member holds a member of that name in any state, or forgot it dead (a reconnect target). */
   knows(name: string): boolean {
-    return this.#table.get(name) !== undefined;
+    return this.#table.get(name) !== undefined || this.#table.reapedDead().some((r) => r.name === name);
   }
 
   /** Leaving gracefully (or left): nothing new is started on the group's behalf. */
@@ -130,11 +130,12 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   /**
    * A full-state exchange with a member this one has never heard of, outside
-   * a join (no `contacted`): what it learns is merged quietly, as a join's
-   * answer is, and the partner passes this side's members on by gossip.
+   * a join (no `contacted`). Both sides pass on what they learn, as a
+   * reconnect's exchange does: that is how two groups that did not know of
+   * each other become one.
    */
   async bridge(to: Address, partner: string): Promise<void> {
-    await this.#pushPull.exchange(to, false, partner, true);
+    await this.#pushPull.exchange(to, false, partner);
   }
 
   /** Every member ever seen, self included. */
