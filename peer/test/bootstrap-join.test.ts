@@ -3,34 +3,11 @@
  * it. The service runs as its own process, the way a user starts it.
  */
 import test from 'ava';
-import {spawn} from 'node:child_process';
-import {createInterface} from 'node:readline';
-import path from 'node:path';
-import {fileURLToPath} from 'node:url';
+import {startBootstrap} from './helpers/bootstrap-process.js';
 import {PeerProcess, converged, eventually, stopAll} from './helpers/peer-process.js';
 
-const bootstrapBin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bootstrap/bin/peerlab-bootstrap.mjs');
-
-async function startBootstrap(t: {teardown(fn: () => void): void}): Promise<string> {
-  const child = spawn(process.execPath, [bootstrapBin, '--port', '0', '--maxpeers', '2'], {stdio: ['ignore', 'pipe', 'inherit']});
-  t.teardown(() => child.kill('SIGKILL'));
-  const lines = createInterface({input: child.stdout});
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('bootstrap did not start within 10 s')), 10_000);
-    lines.on('line', (line) => {
-      const match = /listening on (\S+)/.exec(line);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`bootstrap exited with ${code}`)));
-  });
-  return url;
-}
-
 test.serial('peers given only --bootstrap find each other, and a leave is recorded there', async (t) => {
-  const url = await startBootstrap(t);
+  const url = await startBootstrap(t, 2);
   const peers: PeerProcess[] = [];
   t.teardown(() => stopAll(peers));
   // One after another, so each later peer gets contacts from the service.
@@ -48,7 +25,7 @@ test.serial('peers given only --bootstrap find each other, and a leave is record
 });
 
 test.serial('20 peers converge with the local profile', async (t) => {
-  const url = await startBootstrap(t);
+  const url = await startBootstrap(t, 2);
   const names = Array.from({length: 20}, (_, i) => `n${String(i + 1).padStart(2, '0')}`);
   const peers: PeerProcess[] = [];
   t.teardown(() => stopAll(peers));

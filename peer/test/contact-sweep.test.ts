@@ -6,21 +6,16 @@
  * two groups that share the service's contacts.
  */
 import test from 'ava';
-import {spawn} from 'node:child_process';
-import {createInterface} from 'node:readline';
-import path from 'node:path';
-import {fileURLToPath} from 'node:url';
 import {profiles} from '../src/config.js';
 import {ContactSweep} from '../src/contact-sweep.js';
 import type {Membership} from '../src/membership/membership.js';
 import type {Address} from '../src/membership/types.js';
+import {startBootstrap} from './helpers/bootstrap-process.js';
 import {member as memberWith} from './helpers/membership.js';
 import {PeerProcess, converged, eventually, stopAll} from './helpers/peer-process.js';
 
-// No periodic push-pull within a test's time: what crosses between groups after a sweep crosses by gossip.
-const config = {...profiles.local, pushPullIntervalMs: 3_600_000};
+const config = profiles.local;
 const member = (t: Parameters<typeof memberWith>[0], name: string, overrides: Partial<typeof config> = {}) => memberWith(t, name, {...config, ...overrides});
-const bootstrapBin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bootstrap/bin/peerlab-bootstrap.mjs');
 
 /** A sweep target on a real member, counting the exchanges it starts. */
 function target(m: Membership) {
@@ -104,23 +99,6 @@ test('a contact known once is not asked again after it left and was forgotten', 
   t.is(await sweep.sweep(), undefined);
   t.deepEqual(sweeper.bridged, []);
 });
-
-async function startBootstrap(t: {teardown(fn: () => void): void}, maxpeers: number): Promise<string> {
-  const child = spawn(process.execPath, [bootstrapBin, '--port', '0', '--maxpeers', String(maxpeers)], {stdio: ['ignore', 'pipe', 'inherit']});
-  t.teardown(() => child.kill('SIGKILL'));
-  const lines = createInterface({input: child.stdout});
-  return new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('bootstrap did not start within 10 s')), 10_000);
-    lines.on('line', (line) => {
-      const match = /listening on (\S+)/.exec(line);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`bootstrap exited with ${code}`)));
-  });
-}
 
 test.serial('a newcomer through the bootstrap service merges two groups that share its contacts', async (t) => {
   // More contacts than a small group's (8), so the newcomer asks one at a time and stops at the first answer.
