@@ -86,16 +86,26 @@ async function callOnce(base: string, path: string, body: unknown, timeoutMs: nu
   });
 }
 
-/** Registers with the service and returns the contacts it gave, as addresses. */
+/** A contact the service gave, its address parsed: whom to join through, and whom a sweep looks for by name. */
+export interface BootstrapSeed {
+  name: string;
+  address: Address;
+}
+
 /**
- * The join waits up to 30 s for the service: the coordinator that serves it
- * answers a thousand newcomers late, not never, and a newcomer that gave up
- * and asked again was one more request in its queue.
+ * Registers with the service and returns the contacts it gave, and those of
+ * them with a usable address as seeds. The join waits up to 30 s for the
+ * service: the coordinator that serves it answers a thousand newcomers late,
+ * not never, and a newcomer that gave up and asked again was one more
+ * request in its queue.
  */
-export async function bootstrapJoin(base: string, name: string, address: string, timeoutMs = 30_000): Promise<{contacts: BootstrapContact[]; seeds: Address[]}> {
+export async function bootstrapJoin(base: string, name: string, address: string, timeoutMs = 30_000): Promise<{contacts: BootstrapContact[]; seeds: BootstrapSeed[]}> {
   const payload = (await call(base, '/join', {name, address}, timeoutMs)) as {contacts?: BootstrapContact[]};
   const contacts = Array.isArray(payload?.contacts) ? payload.contacts : [];
-  const seeds = contacts.map((c) => parseAddress(c.address)).filter((a): a is Address => a !== undefined);
+  const seeds = contacts.flatMap((c) => {
+    const parsed = parseAddress(c.address);
+    return parsed ? [{name: c.name, address: parsed}] : [];
+  });
   return {contacts, seeds};
 }
 

@@ -10,10 +10,10 @@
  * but merges nothing. On a starved machine a contact can be registered with
  * the service and still be outside the group: its own registration was
  * answered past its deadline, it tried again, and the contacts it was then
- * given included another such peer, which answered. Every newcomer that asked one of those two first joined
- * them, and no gossip or push-pull ever crosses between groups that do not
- * know each other: a 2,000-peer run ended its ten minutes with 70 peers in
- * islands of 7 to 14.
+ * given included another such peer, which answered. Every newcomer that
+ * asked one of those two first joined them, and no gossip or push-pull ever
+ * crosses between groups that do not know each other: a 2,000-peer run
+ * ended its ten minutes with 70 peers in islands of 7 to 14.
  *
  * A contact never heard of some time after the join means that it and this
  * peer are in different groups, or that it has not joined yet: one state
@@ -22,26 +22,22 @@
  * nothing; a contact known once (since dead, left and forgotten) is not
  * asked again.
  */
+import type {BootstrapSeed} from './bootstrap-client.js';
 import type {Address} from './membership/types.js';
 import {shuffle} from './membership/shuffle.js';
 
-export interface SweptContact {
-  name: string;
-  address: Address;
-}
-
-/** What a sweep needs of the peer's membership. */
+/** What a sweep needs of the peer's membership (Membership is one). */
 export interface SweepTarget {
   /** Whether the member is in the table in any state, or was forgotten dead (the reconnect's to try). */
   knows(name: string): boolean;
   /** Running and not leaving: a sweep never brings a peer back into the group. */
-  active(): boolean;
+  readonly active: boolean;
   bridge(address: Address, name: string): Promise<void>;
 }
 
 export interface SweepLog {
-  bridged(contact: SweptContact): void;
-  failed(contact: SweptContact, error: unknown): void;
+  bridged(contact: BootstrapSeed): void;
+  failed(contact: BootstrapSeed, error: unknown): void;
 }
 
 /**
@@ -61,12 +57,12 @@ const TRIES_PER_SWEEP = 3;
 export class ContactSweep {
   readonly #timers: NodeJS.Timeout[] = [];
   /** Contacts never seen in the table yet: one seen is never asked, even once forgotten. */
-  readonly #unseen: SweptContact[];
+  readonly #unseen: BootstrapSeed[];
   #cancelled = false;
 
   constructor(
     readonly target: SweepTarget,
-    contacts: readonly SweptContact[],
+    contacts: readonly BootstrapSeed[],
     readonly log: SweepLog = {bridged: () => {}, failed: () => {}},
   ) {
     this.#unseen = [...contacts];
@@ -86,11 +82,11 @@ export class ContactSweep {
   }
 
   /** Tries up to three unknown contacts, in random order, until one exchange succeeds; returns that one. */
-  async sweep(): Promise<SweptContact | undefined> {
-    if (this.#cancelled || !this.target.active()) return undefined;
+  async sweep(): Promise<BootstrapSeed | undefined> {
+    if (this.#cancelled || !this.target.active) return undefined;
     this.#forgetSeen();
     for (const contact of shuffle([...this.#unseen]).slice(0, TRIES_PER_SWEEP)) {
-      if (this.#cancelled || !this.target.active()) return undefined;
+      if (this.#cancelled || !this.target.active) return undefined;
       try {
         await this.target.bridge(contact.address, contact.name);
       } catch (error) {

@@ -12,9 +12,9 @@ import {Transport} from './membership/transport.js';
 import {EVERYONE, NetworkFaults} from './membership/network-faults.js';
 import type {Address} from './membership/types.js';
 import {shuffle} from './membership/shuffle.js';
-import {formatAddress, parseAddress} from './membership/types.js';
+import {formatAddress} from './membership/types.js';
+import type {BootstrapSeed} from './bootstrap-client.js';
 import {bootstrapJoin, bootstrapLeave} from './bootstrap-client.js';
-import type {SweptContact} from './contact-sweep.js';
 import {ContactSweep, SWEEP_PUSH_PULL_INTERVALS} from './contact-sweep.js';
 import type {Bugs} from './policy.js';
 import {policyFor} from './policy.js';
@@ -98,12 +98,9 @@ export class Peer {
     const errors: string[] = [];
     if (seeds.length === 0 && this.settings.bootstrap) {
       let contacts: Address[] = [];
-      let offered: SweptContact[] = [];
+      let offered: BootstrapSeed[] = [];
       try {
-        offered = (await bootstrapJoin(this.settings.bootstrap, this.settings.name, this.address)).contacts.flatMap((c) => {
-          const address = parseAddress(c.address);
-          return address && c.name !== this.settings.name ? [{name: c.name, address}] : [];
-        });
+        offered = (await bootstrapJoin(this.settings.bootstrap, this.settings.name, this.address)).seeds;
         contacts = shuffle(offered.map((c) => c.address)).slice(0, JOIN_CONTACTS);
       } catch (error) {
         errors.push(`bootstrap: ${error instanceof Error ? error.message : String(error)}`);
@@ -147,21 +144,15 @@ export class Peer {
     return first;
   }
 
-  #sweepContacts(contacts: SweptContact[]): void {
+  #sweepContacts(contacts: BootstrapSeed[]): void {
     this.#sweep?.cancel();
-    const membership = this.membership;
     // Left while the join was under way: nothing is started on a group it has left.
-    if (!membership.running || membership.leaving) return;
-    const target = {
-      knows: (name: string) => membership.knows(name),
-      active: () => membership.running && !membership.leaving,
-      bridge: (address: Address, name: string) => membership.bridge(address, name),
-    };
+    if (!this.membership.active) return;
     const log = {
-      bridged: (c: SweptContact) => this.log.info('swim', `bridged to contact ${c.name}, not heard of since the join: it had not joined this peer's group, or this peer not its`),
-      failed: (c: SweptContact, error: unknown) => this.log.debug('swim', `sweep: contact ${c.name} did not answer: ${error instanceof Error ? error.message : String(error)}`),
+      bridged: (c: BootstrapSeed) => this.log.info('swim', `bridged to contact ${c.name}, not heard of since the join: it had not joined this peer's group, or this peer not its`),
+      failed: (c: BootstrapSeed, error: unknown) => this.log.debug('swim', `sweep: contact ${c.name} did not answer: ${error instanceof Error ? error.message : String(error)}`),
     };
-    this.#sweep = new ContactSweep(target, contacts, log).start(SWEEP_PUSH_PULL_INTERVALS.map((n) => n * this.config.pushPullIntervalMs));
+    this.#sweep = new ContactSweep(this.membership, contacts, log).start(SWEEP_PUSH_PULL_INTERVALS.map((n) => n * this.config.pushPullIntervalMs));
   }
 
   async leave(): Promise<void> {

@@ -43,7 +43,7 @@ async function serve(t: {teardown(fn: () => void): void}, answer: (request: numb
 test('fifty joins at once from one process go over a few kept-alive connections, and each gets its answer', async (t) => {
   const service = await serve(t, () => true);
   const joins = await Promise.all(Array.from({length: 50}, (_, i) => bootstrapJoin(service.url, `p${i}`, `127.0.0.1:${10_000 + i}`, 10_000)));
-  t.true(joins.every((j) => j.seeds.length === 1 && j.seeds[0]!.port === 7946));
+  t.true(joins.every((j) => j.seeds.length === 1 && j.seeds[0]!.address.port === 7946));
   t.is(service.requests(), 50);
   t.true(service.connections() <= 4, `${service.connections()} connections for 50 requests`);
   // Later requests reuse what is open.

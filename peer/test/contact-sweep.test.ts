@@ -23,7 +23,9 @@ function target(m: Membership) {
   return {
     bridged,
     knows: (name: string) => m.knows(name),
-    active: () => m.running && !m.leaving,
+    get active() {
+      return m.active;
+    },
     bridge: async (address: Address, name: string) => {
       bridged.push(name);
       await m.bridge(address, name);

@@ -176,6 +176,11 @@ export class MemberTable {
     return this.#members.get(name);
   }
 
+  /** Whether the member is in the table in any state, or was forgotten dead (a reconnect target). */
+  knows(name: string): boolean {
+    return this.#members.has(name) || this.#reapedDead.has(name);
+  }
+
   /** Every member ever seen and not reaped, self included, sorted by name. */
   all(): Member[] {
     return [...this.#members.values()].map(view).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -74,7 +74,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.#log = options.log;
     this.#policy = options.policy ?? correctPolicy;
     this.#awareness = new Awareness(this.config.awarenessMaxMultiplier);
-    const run: RunState = {active: () => this.#running && !this.#table.leaving, generation: () => this.#generation};
+    const run: RunState = {active: () => this.active, generation: () => this.#generation};
     this.#table = new MemberTable({
       name: this.name,
       address: this.transport.address,
@@ -120,12 +120,12 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   /** Whether this member holds a member of that name in any state, or forgot it dead (a reconnect target). */
   knows(name: string): boolean {
-    return this.#table.get(name) !== undefined || this.#table.reapedDead().some((r) => r.name === name);
+    return this.#table.knows(name);
   }
 
-  /** Leaving gracefully (or left): nothing new is started on the group's behalf. */
-  get leaving(): boolean {
-    return this.#table.leaving;
+  /** Running and not leaving: the protocol does its rounds, and nothing new is started on a group it has left. */
+  get active(): boolean {
+    return this.#running && !this.#table.leaving;
   }
 
   /**
