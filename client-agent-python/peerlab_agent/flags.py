@@ -1,6 +1,6 @@
 """The flags the fleet passes to every peer (PROTOCOL.md section 6).
 
-    <command...> --name <name> --port 0 --profile <local|lan> --coordinator <url>
+    <command...> --name <name> --port 0 --profile <local|lan|wan> --coordinator <url>
                  --agent-grace <ms> --bootstrap <url>/bootstrap --data-dir <dir>
                  [--host <address>] [extra args...]
 

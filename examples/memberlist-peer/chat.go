@@ -146,8 +146,11 @@ func (c *chat) snapshot() (ids []string, duplicates, held int) {
 // across a one-way cut a member that picked the cut side, or was not picked,
 // waited whole intervals, and 1 delivery in about 40 missed a 5 s bound.
 func chatSyncInterval(profile string) time.Duration {
-	if profile == "lan" {
+	switch profile {
+	case "lan":
 		return time.Second
+	case "wan":
+		return 2500 * time.Millisecond
 	}
 	return 300 * time.Millisecond
 }

@@ -16,12 +16,15 @@ import (
 )
 
 // profileConfig is memberlist's own default for the profile: DefaultLANConfig
-// for lan; for local, DefaultLocalConfig with the timing of peerlab's
-// reference peer in its local profile, so that both judge by one model.
+// for lan, DefaultWANConfig for wan; for local, DefaultLocalConfig with the
+// timing of peerlab's reference peer in its local profile, so that both judge
+// by one model.
 func profileConfig(profile string) (*memberlist.Config, error) {
 	switch profile {
 	case "lan":
 		return memberlist.DefaultLANConfig(), nil
+	case "wan":
+		return memberlist.DefaultWANConfig(), nil
 	case "local":
 		c := memberlist.DefaultLocalConfig()
 		c.ProbeInterval = 150 * time.Millisecond
@@ -36,7 +39,7 @@ func profileConfig(profile string) (*memberlist.Config, error) {
 		c.TCPTimeout = 2 * time.Second
 		return c, nil
 	}
-	return nil, fmt.Errorf("--profile: expected local or lan, got %q", profile)
+	return nil, fmt.Errorf("--profile: expected local, lan or wan, got %q", profile)
 }
 
 // timing is the knobs under the names of checkers/src/swim-model.ts. Chat

@@ -24,13 +24,13 @@ type reconnectConfig struct {
 	interval, timeout time.Duration
 }
 
-// reconnectDefaults: lan is Serf's interval; its 24 h timeout is kept too.
+// reconnectDefaults: lan and wan are Serf's interval; its 24 h timeout is kept too.
 // local tries every second (as the reference peer's local profile), and
 // forgets a failed member after a minute, long enough for any scenario's
 // partition and short enough that a member that is really gone stops costing
 // a connection attempt while a run still goes on.
 func reconnectDefaults(profile string) reconnectConfig {
-	if profile == "lan" {
+	if profile == "lan" || profile == "wan" {
 		return reconnectConfig{interval: 30 * time.Second, timeout: 24 * time.Hour}
 	}
 	return reconnectConfig{interval: time.Second, timeout: time.Minute}

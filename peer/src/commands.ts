@@ -13,7 +13,7 @@ import type {Component} from './log.js';
 import type {Peer} from './peer.js';
 import type {Address, Member} from './membership/types.js';
 import {formatAddress, parseAddress} from './membership/types.js';
-import {isProfileName} from './config.js';
+import {isProfileName, PROFILE_NAMES} from './config.js';
 import type {TransportStats} from './membership/transport.js';
 import {isValidName} from './membership/messages.js';
 import type {FileAccess} from './file-access.js';
@@ -182,7 +182,7 @@ export async function readSavedConfig(file: string): Promise<SavedConfig> {
   if (c.name !== undefined && (typeof c.name !== 'string' || !isValidName(c.name))) fail('name', '1-64 characters of A-Z a-z 0-9 . _ -');
   if (c.host !== undefined && typeof c.host !== 'string') fail('host', 'a string');
   if (c.port !== undefined && (!Number.isInteger(c.port) || (c.port as number) < 0 || (c.port as number) > 65535)) fail('port', 'an integer 0-65535');
-  if (c.profile !== undefined && (typeof c.profile !== 'string' || !isProfileName(c.profile))) fail('profile', 'local or lan');
+  if (c.profile !== undefined && (typeof c.profile !== 'string' || !isProfileName(c.profile))) fail('profile', `one of ${PROFILE_NAMES.join(', ')}`);
   if (c.join !== undefined && (!Array.isArray(c.join) || !c.join.every((j) => typeof j === 'string' && parseAddress(j)))) fail('join', 'a list of "host:port"');
   if (c.bootstrap !== undefined && typeof c.bootstrap !== 'string') fail('bootstrap', 'a URL');
   if (c.logLevel !== undefined && (typeof c.logLevel !== 'string' || !isLevel(c.logLevel))) fail('logLevel', `one of ${levels.join(', ')}`);

@@ -1,9 +1,10 @@
 /**
  * Every timing knob and limit of the peer lives here, in the spirit of memberlist's
- * Config: nothing else in the peer reads a magic number. Two named profiles:
- * `lan` mirrors memberlist's DefaultLANConfig, `local` is tuned for many peers
- * on one loopback machine, fast enough for tests yet slack enough that a busy
- * 2-core CI box does not turn slow acks into false `dead` verdicts.
+ * Config: nothing else in the peer reads a magic number. Three named profiles:
+ * `lan` mirrors memberlist's DefaultLANConfig and `wan` its DefaultWANConfig;
+ * `local` is tuned for many peers on one loopback machine, fast enough for
+ * tests yet slack enough that a busy 2-core CI box does not turn slow acks
+ * into false `dead` verdicts.
  */
 import {MAX_MEMBER_ENTRY_BYTES} from './membership/messages.js';
 
@@ -103,7 +104,9 @@ export interface SwimConfig {
   readonly maxHeldMessages: number;
 }
 
-export type ProfileName = 'lan' | 'local';
+export const PROFILE_NAMES = ['local', 'lan', 'wan'] as const;
+
+export type ProfileName = (typeof PROFILE_NAMES)[number];
 
 /** The limits both profiles share; only the reap time is a matter of timing. */
 function limits(deadReapMs: number) {
@@ -168,6 +171,35 @@ export const profiles: Readonly<Record<ProfileName, SwimConfig>> = {
     countersIntervalMs: 1000,
     ...limits(300_000),
   },
+  /**
+   * memberlist's DefaultWANConfig: members whose acks take seconds, as they
+   * do across the internet, or among thousands of members on a few cores
+   * (scenarios/scale/2000-peers.yaml). Probes every 5 s with 3 s to answer,
+   * gossip to 4 members every 500 ms; this peer's own knobs scaled from `lan`
+   * with the gossip interval.
+   */
+  wan: {
+    profile: 'wan',
+    probeIntervalMs: 5000,
+    probeTimeoutMs: 3000,
+    indirectChecks: 3,
+    awarenessMaxMultiplier: 8,
+    suspicionMult: 6,
+    suspicionMaxTimeoutMult: 6,
+    retransmitMult: 4,
+    gossipIntervalMs: 500,
+    gossipNodes: 4,
+    pushPullIntervalMs: 60_000,
+    gapPullQuietMs: 2500,
+    reconnectIntervalMs: 30_000,
+    tcpTimeoutMs: 30_000,
+    leavePropagateMs: 2500,
+    chatSyncIntervalMs: 2500,
+    chatRepairGraceMs: 600,
+    maxPacketBytes: 1400,
+    countersIntervalMs: 1000,
+    ...limits(300_000),
+  },
   local: {
     profile: 'local',
     probeIntervalMs: 150,
@@ -196,7 +228,7 @@ export const profiles: Readonly<Record<ProfileName, SwimConfig>> = {
 };
 
 export function isProfileName(value: string): value is ProfileName {
-  return value === 'lan' || value === 'local';
+  return (PROFILE_NAMES as readonly string[]).includes(value);
 }
 
 /** Lifeguard's suspicion timeout floor: grows with log(N). */

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {createRegistry} from '../src/commands.js';
 import {completer} from '../src/cli/session.js';
-import {profiles} from '../src/config.js';
+import {PROFILE_NAMES, profiles} from '../src/config.js';
 import {PeerProcess, eventually, peerBin, runScript, stopAll} from './helpers/peer-process.js';
 
 async function tempDir(t: {teardown(fn: () => Promise<void>): void}): Promise<string> {
@@ -90,7 +90,7 @@ test('bad flags exit 2 with a message naming the flag', async (t) => {
 });
 
 test('--print-profile prints a timing profile as JSON, as the harness reads it', async (t) => {
-  for (const name of ['local', 'lan'] as const) {
+  for (const name of PROFILE_NAMES) {
     const result = await runScript(['--print-profile', name], '');
     t.is(result.code, 0, result.stderr);
     t.deepEqual(JSON.parse(result.stdout), profiles[name]);
@@ -117,11 +117,11 @@ test('run executes a script file; save-config and --config round-trip', async (t
   await writeFile(config, JSON.stringify({name: 'cli3', profile: 'turbo'}));
   const broken = await runScript(['--config', config], '');
   t.is(broken.code, 2);
-  t.regex(broken.stderr, /peer\.json: field "profile" must be local or lan/);
+  t.regex(broken.stderr, /peer\.json: field "profile" must be one of local, lan, wan/);
   const errorsBefore = peer.stderr.length;
   const loaded = await peer.command(`load-config ${config}`);
   t.deepEqual(loaded, []);
-  t.regex(await peer.waitStderr((l) => l.startsWith('error: '), errorsBefore), /field "profile" must be local or lan/);
+  t.regex(await peer.waitStderr((l) => l.startsWith('error: '), errorsBefore), /field "profile" must be one of local, lan, wan/);
 });
 
 test('completion offers command names, flags and enum values', (t) => {

@@ -23,6 +23,7 @@ import {createRunner} from './runners/factory.js';
 import {createApiRouter, requireToken} from './api/rest.js';
 import {LiveView} from './live/live-view.js';
 import {KernelTable} from './faults/kernel/table.js';
+import type {PeerProfile} from './peer-program/profile.js';
 
 export interface CoordinatorOptions {
   host?: string;
@@ -38,7 +39,7 @@ export interface CoordinatorOptions {
    * inside what the caller chose and cleans up).
    */
   dataDir?: string;
-  profile?: 'local' | 'lan';
+  profile?: PeerProfile;
   agentGraceMs?: number;
   commandTimeoutMs?: number;
   /**

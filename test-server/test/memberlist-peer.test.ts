@@ -19,8 +19,9 @@ import {readFile, readdir, writeFile} from 'node:fs/promises';
 import path from 'node:path';
 import {kernelSupport} from '../src/faults/kernel/nft.js';
 import {checkPeerProgram} from '../src/peer-program/peer-commands.js';
+import {PEER_PROFILES} from '../src/peer-program/profile.js';
 import {startCoordinator, tempDir, until} from './support.js';
-import {node, peerlab, root} from './foreign-peer.js';
+import {node, peerlab, referenceTiming, root, startedUnder} from './foreign-peer.js';
 
 const source = path.join(root, 'examples', 'memberlist-peer');
 const binary = path.join(source, 'bin', 'memberlist-peer');
@@ -96,6 +97,14 @@ serial('--describe-commands passes the load-time checks, and declares what membe
   );
   // No suspicion-source: memberlist keeps no record of who raised a suspicion or declared a death.
   t.deepEqual(check.capabilities, {events: ['membership', 'chat', 'traffic'], fields: ['incarnation']});
+});
+
+serial('under each profile it declares the timing the reference peer has in it: lan and wan are memberlist\'s own defaults', async (t) => {
+  for (const profile of PEER_PROFILES) {
+    const started = await startedUnder(t, [binary], profile);
+    t.is(started.profile, profile);
+    t.deepEqual(started.timing, await referenceTiming(profile), profile);
+  }
 });
 
 serial('its agent registers, checks arguments, answers a snapshot, comes back after a drop, and exits 3 once the coordinator is gone', async (t) => {

@@ -18,7 +18,7 @@ import net from 'node:net';
 import path from 'node:path';
 import {record, startCoordinator, tempDir, until} from './support.js';
 import {kernelSupport} from '../src/faults/kernel/nft.js';
-import {peerlab, root} from './foreign-peer.js';
+import {peerlab, referenceTiming, root, startedUnder} from './foreign-peer.js';
 
 const python = '/usr/bin/python3';
 const peerBin = path.join(root, 'peer-python', 'bin', 'peerlab-python-peer');
@@ -132,6 +132,16 @@ test.serial('the agent registers with its capabilities and advertises --host; co
   await until(() => (coordinator.hub.get('alice')?.lastSeq ?? 0) >= (again.seq ?? Infinity) || undefined, 5000, 'the events up to the reply');
   t.deepEqual(gaps, [], 'no event lost across the reconnect');
   t.deepEqual(rejected, [], 'every event fits the contract');
+});
+
+test.serial('under lan and wan it declares the timing of memberlist\'s LAN and WAN defaults, as the reference peer does; local is its own', async (t) => {
+  for (const profile of ['lan', 'wan'] as const) {
+    const started = await startedUnder(t, [python, peerBin], profile);
+    t.is(started.profile, profile);
+    t.deepEqual(started.timing, await referenceTiming(profile), profile);
+  }
+  // Slower than the reference peer's local, on purpose (peer-python/README.md): a Python process answers later.
+  t.like(await startedUnder(t, [python, peerBin], 'local'), {profile: 'local', timing: {probeIntervalMs: 200, gossipIntervalMs: 100}});
 });
 
 test.serial('a batch lost with its connection goes again right after the new hello, not after its ack timeout', async (t) => {

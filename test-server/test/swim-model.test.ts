@@ -9,9 +9,10 @@ import {execa} from 'execa';
 import {failureDetectionBoundMs as peerBound, profiles, suspicionMaxMs as peerMax, suspicionMinMs as peerMin} from '@peerlab/peer';
 import {failureDetectionBoundMs, parseSwimTiming, suspicionMaxMs, suspicionMinMs} from '@peerlab/checkers/swim-model';
 import {defaultPeerBin} from '../src/peer-program/reference.js';
+import {PEER_PROFILES} from '../src/peer-program/profile.js';
 
 test('the model agrees with the peer on the timing it prints', async (t) => {
-  for (const name of ['local', 'lan'] as const) {
+  for (const name of PEER_PROFILES) {
     const {stdout} = await execa(process.execPath, [defaultPeerBin(), '--print-profile', name]);
     const timing = parseSwimTiming(JSON.parse(stdout), name);
     for (const n of [1, 2, 3, 10, 20, 50, 100, 300, 1000]) {

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import {Command, InvalidArgumentError, Option} from 'commander';
-import {isProfileName, profiles} from '../config.js';
+import {isProfileName, PROFILE_NAMES, profiles} from '../config.js';
 import type {ProfileName} from '../config.js';
 import {readSavedConfig} from '../commands.js';
 import type {SavedConfig} from '../commands.js';
@@ -125,7 +125,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--port <port>', 'UDP and TCP port; 0 picks a free one (default 0)', parsePort)
     .option('--join <host:port>', 'a member to join through (repeatable)', parseJoin)
     .option('--bootstrap <url>', 'bootstrap data service to find contacts through', parseUrl)
-    .addOption(new Option('--profile <profile>', 'timing profile (default local)').choices(['local', 'lan']))
+    .addOption(new Option('--profile <profile>', 'timing profile (default local)').choices(PROFILE_NAMES))
     .option('--config <file>', 'start from a file written by save-config')
     .addOption(new Option('--log-level <level>', 'log level (default info)').choices([...levels]))
     .option('--history-file <file>', 'prompt history (default ~/.peerlab/peer_history)')
@@ -133,7 +133,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--bug <name>', `start with a deliberate defect, to test the harness (repeatable): ${bugNames.join(', ')}`, parseBug)
     .option('--capabilities <a,b,...>', `declare and report only these (default all): ${[...PEER_CAPABILITIES.events, ...PEER_CAPABILITIES.fields].join(', ')}`, parseCapabilities)
     .option('--describe-commands', 'print the command specs and capabilities as JSON (as sent in the agent\'s hello: the prompt\'s shell is not among them) and exit')
-    .addOption(new Option('--print-profile <profile>', 'print a timing profile\'s knobs as JSON and exit (the harness\'s SWIM model reads them)').choices(['local', 'lan']))
+    .addOption(new Option('--print-profile <profile>', 'print a timing profile\'s knobs as JSON and exit (the harness\'s SWIM model reads them)').choices(PROFILE_NAMES))
     .option('--coordinator <url>', 'connect to a peerlab coordinator (implies --daemon)', parseUrl)
     .option('--token <token>', 'run token for the coordinator (default: $PEERLAB_TOKEN)')
     .option('--agent-grace <ms>', 'exit when the coordinator is unreachable this long (default 5000)', parseMs)

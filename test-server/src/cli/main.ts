@@ -20,6 +20,8 @@ import {MIN_TOKEN_LENGTH, tokenArgument} from '@peerlab/node-kit/token';
 import {isValidPeerName} from '@peerlab/events/names';
 import {CONFIG_FILE_NAME} from '../peer-program/config-file.js';
 import {durationProblem, parseDuration} from '../scenario/duration.js';
+import {PEER_PROFILES} from '../peer-program/profile.js';
+import type {PeerProfile} from '../peer-program/profile.js';
 
 function integer(min: number, max: number) {
   return (value: string): number => {
@@ -76,7 +78,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--host <host>', 'address to listen on; beyond loopback a token is required', '127.0.0.1')
     .option('--port <port>', 'HTTP port for the REST API and agents (0 picks one)', integer(0, 65535), 0)
     .option('--token <token>', `run token, at least ${MIN_TOKEN_LENGTH} characters (default: generated)`, tokenArgument)
-    .addOption(new Option('--profile <profile>', 'peer timing profile').choices(['local', 'lan']).default('local'))
+    .addOption(new Option('--profile <profile>', 'peer timing profile').choices(PEER_PROFILES).default('local'))
     .option('--logs <dir>', 'where per-peer logs go (default runs/<run-id>/logs)')
     .option('--data-dir <dir>', "where each peer's own folder goes, <dir>/<name>: the files run, load-config and save-config reach (default runs/<run-id>/peers, or <logs>/peers)")
     .option('--grace <ms>', 'peers exit when the coordinator is unreachable this long', integer(100, 600_000), 3000)
@@ -92,7 +94,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--namespace <name>', "with --runner kubernetes: the namespace (default: the kubeconfig context's, else default)")
     .option('--image <image>', 'with --runner swarm or kubernetes: the image that holds the peer, as the engine gets it (swarm default: the reference peer\'s, made here from this Node)')
     .option('--coordinator-address <url>', 'with --runner kubernetes: the coordinator as the pods reach it, e.g. http://10.0.0.5 (it listens there, on the port given, else any, which the pods are told); never 127.0.0.1, which in a pod is the pod. With --runner swarm: the host peers on other nodes reach it at (its port stays its own)')
-    .action(async (opts: {peer?: string[]; config?: string; faults?: FaultsMode; runner?: RunnerKind; kubeconfig?: string; namespace?: string; image?: string; coordinatorAddress?: string; peers?: number; names?: string[]; host: string; port: number; token?: string; profile: 'local' | 'lan'; logs?: string; dataDir?: string; grace: number; peersPerProcess: number; allowedHost: string[]; serve: boolean; prompt: boolean}) => {
+    .action(async (opts: {peer?: string[]; config?: string; faults?: FaultsMode; runner?: RunnerKind; kubeconfig?: string; namespace?: string; image?: string; coordinatorAddress?: string; peers?: number; names?: string[]; host: string; port: number; token?: string; profile: PeerProfile; logs?: string; dataDir?: string; grace: number; peersPerProcess: number; allowedHost: string[]; serve: boolean; prompt: boolean}) => {
       if (opts.peers !== undefined && opts.names) {
         process.stderr.write('peerlab up: give --peers or --names, not both\n');
         process.exit(2);

@@ -18,6 +18,7 @@ import {choosePeer} from './peer-choice.js';
 import {REFERENCE_PEER, commandText} from '../peer-program/program.js';
 import type {PeerChoice, PeerFlags} from './peer-choice.js';
 import {cannot} from '../runners/limits.js';
+import type {PeerProfile} from '../peer-program/profile.js';
 
 export interface UpOptions extends PeerFlags {
   peers?: number;
@@ -25,7 +26,7 @@ export interface UpOptions extends PeerFlags {
   host: string;
   port: number;
   token?: string;
-  profile: 'local' | 'lan';
+  profile: PeerProfile;
   logs?: string;
   dataDir?: string;
   grace: number;

@@ -14,6 +14,7 @@
 import type {EventEmitter} from 'node:events';
 import type {PeerProgram} from '../peer-program/program.js';
 import type {RunnerLimits} from './limits.js';
+import type {PeerProfile} from '../peer-program/profile.js';
 
 export type {RunnerLimits} from './limits.js';
 
@@ -80,7 +81,7 @@ export interface RunnerOptions {
   logDir: string;
   /** Where each peer's own folder goes (`<dataDir>/<name>`), passed as its `--data-dir`. */
   dataDir: string;
-  profile?: 'local' | 'lan';
+  profile?: PeerProfile;
   /** How long an agent waits for an unreachable coordinator before its peer exits. */
   agentGraceMs?: number;
   /** The program every peer runs; default: the reference peer, `node <peerBin>`. */

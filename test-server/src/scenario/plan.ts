@@ -2,6 +2,7 @@
 import type {Args} from '@peerlab/client-agent';
 import type {Condition, TrafficBounds} from '@peerlab/checkers/history/types';
 import type {PeerProgram} from '../peer-program/program.js';
+import type {PeerProfile} from '../peer-program/profile.js';
 
 /** An await's bound: milliseconds, or a multiple of the timing model's figure, which the engine resolves when the await begins. */
 export type Within = {kind: 'ms'; ms: number} | {kind: 'model'; multiple: number};
@@ -49,7 +50,7 @@ export interface Scenario {
   /** The scenario's YAML as written, stored with the run. */
   source: string;
   peers: string[];
-  profile: 'local' | 'lan';
+  profile: PeerProfile;
   timeoutMs: number;
   /** The file's own timeout, when the run holds the scenario to a shorter one (`peerlab run --timeout`). */
   ownTimeoutMs?: number;

@@ -10,6 +10,7 @@ import {defaultInvariants, invariantNames} from '@peerlab/checkers/history/types
 import {peerProgramSchema} from '../peer-program/program.js';
 import type {DurationField} from './duration.js';
 import {DURATION, MODEL_WITHIN, WITHIN, durationProblem, limitText, multipleProblem} from './duration.js';
+import {PEER_PROFILES} from '../peer-program/profile.js';
 
 /**
  * An await's bound: a duration, or a multiple of what the SWIM and epidemic
@@ -214,7 +215,7 @@ export const scenario = z.strictObject({
   name: z.string().min(1).max(200).describe('what the scenario shows'),
   description: z.string().optional(),
   peers: z.union([z.array(name).min(1).max(MAX_PEERS), z.int().min(1).max(MAX_PEERS)], {error: `expected a list of peer names, or a number of peers (1-${MAX_PEERS})`}).describe('peer names, or how many peers (named alice, bob, ...)'),
-  profile: z.enum(['local', 'lan']).optional().describe('peer timing profile (default local)'),
+  profile: z.enum(PEER_PROFILES).optional().describe('peer timing profile (default local)'),
   timeout: duration('timeout', 'bound on the whole scenario (default 60s)').optional(),
   // The engine's generator keeps 32 bits of a seed, and --seed takes 0 to 2^31-1: the same range here.
   seed: z.int().min(0).max(2 ** 31 - 1).optional().describe('default seed for random choices (--seed overrides)'),
