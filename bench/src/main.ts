@@ -798,6 +798,7 @@ async function scale(): Promise<void> {
   const out = path.join(tmpRoot, 'scale');
   const bin = path.join(root, 'test-server/bin/peerlab.mjs');
   // 1000-peers.yaml is the convergence phase's hosted group (the same 1,000 peers, 25 to a process, lan), formed there once.
+  // 2000-peers.yaml runs memberlist's WAN timing: on two cores its members' acks come seconds late (docs/PERFORMANCE.md).
   // Held to twice the 1,000-peer group's time in this run (the convergence phase), or to twice its 30 s bound when that group was not formed.
   const thousandS = Number.isFinite(hostedConvergedS) ? hostedConvergedS : 30;
   // `peerlab run --timeout` holds the scenario to that bound when the file allows it longer: a group that has not
@@ -816,7 +817,7 @@ async function scale(): Promise<void> {
   // 1,000-peer group's own time in this run (no worse than linear in N).
   const twoThousand = timeToConverged(result.scenarios.find((x) => path.basename(x.file) === '2000-peers.yaml'));
   report(
-    {name: 'time to converged from the start, 2,000 peers (50 per process, lan)', value: twoThousand.ms / 1000, unit: 's', baseline: 2 * thousandS, target: '<= 2x the 1,000-peer group (linear in N)', note: `scenarios/scale/2000-peers.yaml (peerlab run --timeout ${boundS}s), start: all then await converged; ${twoThousand.passed ? 'converged' : `did not converge (${twoThousand.status})`}; baseline: 2 x ${Number.isFinite(hostedConvergedS) ? `the 1,000-peer group's ${round(thousandS, 1)} s` : `the 30 s bound (the 1,000-peer group ${hostedFormed ? 'did not converge' : 'was not formed in this run'})`}`},
+    {name: 'time to converged from the start, 2,000 peers (50 per process, wan)', value: twoThousand.ms / 1000, unit: 's', baseline: 2 * thousandS, target: '<= 2x the 1,000-peer group (linear in N)', note: `scenarios/scale/2000-peers.yaml (peerlab run --timeout ${boundS}s), start: all then await converged; ${twoThousand.passed ? 'converged' : `did not converge (${twoThousand.status})`}; baseline: 2 x ${Number.isFinite(hostedConvergedS) ? `the 1,000-peer group's ${round(thousandS, 1)} s` : `the 30 s bound (the 1,000-peer group ${hostedFormed ? 'did not converge' : 'was not formed in this run'})`}`},
     (r) => twoThousand.passed && r <= 1,
   );
   for (const s of result.scenarios) {
