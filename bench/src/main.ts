@@ -33,6 +33,7 @@ import {writeCausalHistory} from './causal-history.js';
 import type {ChangeKind, Spread} from './spread.js';
 import {SpreadClock} from './spread.js';
 import {timeToConverged} from './converged.js';
+import {TrafficWatch, restRate} from './rest.js';
 import {table} from './table.js';
 import type {TableFigure} from './table.js';
 import type {ScenarioResult} from './converged.js';
@@ -298,8 +299,12 @@ interface SpreadFigures {
  * gracefully (the `leave` command) and its process is killed, `changes`
  * times; the group is N again after each pair. Between changes the group is
  * left to fall quiet (every member has sent the news its retransmit limit of
- * times), so each change starts from rest, as the model does.
+ * times), so each change starts from rest, as the model does; before the
+ * first, the group sends no more than probing takes (rest.ts).
  */
+/** How long a formed group is given to come to rest before its first change is timed anyway (and said so). */
+const restTimeoutMs = 30_000;
+
 async function spread(c: Coordinator, names: string[], options: {profile: 'local' | 'lan'; changes: number; label: string; converged: boolean; formed?: string; n?: number; planned?: number}): Promise<SpreadFigures[]> {
   const planned = options.planned ?? options.changes;
   // The group's size as it was meant to be: a group not fully formed is still named by it, with a note.
@@ -314,7 +319,17 @@ async function spread(c: Coordinator, names: string[], options: {profile: 'local
   // A change's spread is timed in a formed group, as the model describes it. In a group that has not
   // converged, each change waited out the deadline (65 s on lan) for a figure that was missed anyway.
   const changes = options.converged ? options.changes : 0;
-  if (changes > 0) await settle();
+  // From rest, as the model times a change: a group just formed is still sending its last newcomers' news.
+  let rest = '';
+  if (changes > 0) {
+    const watch = new TrafficWatch(c, names);
+    const limit = restRate(timing.probeIntervalMs);
+    const r = await watch.untilAtRest(limit, restTimeoutMs);
+    watch.close();
+    const rate = Number.isFinite(r.rate) ? `${round(r.rate, 1)} datagrams a second a member` : 'too few members reporting their traffic';
+    rest = r.atRest ? `; from rest (${rate}, at most ${round(limit, 1)}), reached in ${round(r.waitedMs / 1000, 1)} s` : `; NOT at rest after ${restTimeoutMs / 1000} s (${rate}, against ${round(limit, 1)})`;
+    await settle();
+  }
   const failures: string[] = [];
   for (const joiner of generateNames(changes, new Set(generateNames(n)))) {
     try {
@@ -351,7 +366,7 @@ async function spread(c: Coordinator, names: string[], options: {profile: 'local
     const rounds = (v: number) => round(v / timing.gossipIntervalMs, 1);
     const failed = failures.length || spreads.length < planned ? `; ${spreads.length} of ${planned} ${kind}s made${failures.length ? ` (${failures.join('; ')})` : ''}` : '';
     const halves = spreads.map((s) => (Number.isFinite(s.half) ? round(s.half) : 'missed')).join(', ');
-    const formed = options.formed ? `; ${options.formed}` : '';
+    const formed = `${rest}${options.formed ? `; ${options.formed}` : ''}`;
     // Nothing timed is said in words, not as "NaN rounds; 0 joins:  ms".
     const unmeasured = options.converged ? `none of ${planned} ${kind}s made${failures.length ? ` (${failures.join('; ')})` : ''}` : 'the group had NOT converged within its bound';
     const measured = spreads.length > 0;

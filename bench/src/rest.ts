@@ -1,0 +1,94 @@
+/**
+ * Whether a group is at rest, read from the `net.counters` its members report
+ * every second: at rest a member sends a ping each probe interval and acks the
+ * ping it gets, about two datagrams a probe interval; gossip comes on top only
+ * while its queue holds news. Serf's model times a change from a group at
+ * rest. A group that has only just converged is not one: its members are
+ * still sending the last newcomers' news, and the first change timed there
+ * reached half the views six times later than the ones after it (2026-12-05).
+ */
+import type {Coordinator} from '@peerlab/test-server';
+
+export interface Sample {
+  /** Epoch ms at the peer. */
+  time: number;
+  udpOut: number;
+}
+
+export interface Rest {
+  atRest: boolean;
+  /** ms waited. */
+  waitedMs: number;
+  /** Datagrams a second a member when the wait ended; NaN when too few members had reported. */
+  rate: number;
+}
+
+/** Datagrams a second a member at rest: a ping and an ack a probe interval, with half that again for slack. */
+export function restRate(probeIntervalMs: number): number {
+  return (3 * 1000) / probeIntervalMs;
+}
+
+/**
+ * Datagrams a second a member, over each member's last `windowMs` of its own
+ * reports (cumulative `udpOut`, oldest first); NaN until nine in ten of
+ * `members` have two reports at least half the window apart.
+ */
+export function groupRate(reports: ReadonlyArray<readonly Sample[]>, members: number, windowMs: number): number {
+  let sum = 0;
+  let counted = 0;
+  for (const list of reports) {
+    const last = list.at(-1);
+    const first = list.find((s) => last !== undefined && last.time - s.time <= windowMs);
+    if (!last || !first || last.time - first.time < windowMs / 2) continue;
+    sum += ((last.udpOut - first.udpOut) * 1000) / (last.time - first.time);
+    counted++;
+  }
+  return counted > 0 && counted >= 0.9 * members ? sum / counted : NaN;
+}
+
+export class TrafficWatch {
+  readonly #samples = new Map<string, Sample[]>();
+  readonly #members: ReadonlySet<string>;
+  readonly #off: () => void;
+
+  constructor(c: Coordinator, members: Iterable<string>) {
+    this.#members = new Set(members);
+    const onEvents = (name: string, events: ReadonlyArray<{type: string; time: number; data: Record<string, unknown>}>) => {
+      if (!this.#members.has(name)) return;
+      for (const e of events) {
+        if (e.type !== 'net.counters' || typeof e.data.udpOut !== 'number') continue;
+        const list = this.#samples.get(name) ?? [];
+        list.push({time: e.time, udpOut: e.data.udpOut});
+        // A few seconds of reports is all a rate needs.
+        if (list.length > 16) list.shift();
+        this.#samples.set(name, list);
+      }
+    };
+    c.hub.on('events', onEvents);
+    this.#off = () => c.hub.off('events', onEvents);
+  }
+
+  /**
+   * Datagrams a second a member over each member's last `windowMs` of its own
+   * reports; NaN until nine in ten members have two reports that far apart.
+   */
+  rate(windowMs: number): number {
+    return groupRate([...this.#samples.values()], this.#members.size, windowMs);
+  }
+
+  /** Waits until the members send no more than `limit` datagrams a second each, or until `timeoutMs`. */
+  async untilAtRest(limit: number, timeoutMs: number, windowMs = 3000): Promise<Rest> {
+    const from = performance.now();
+    for (;;) {
+      const rate = this.rate(windowMs);
+      const waitedMs = performance.now() - from;
+      if (rate <= limit) return {atRest: true, waitedMs, rate};
+      if (waitedMs >= timeoutMs) return {atRest: false, waitedMs, rate};
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  close(): void {
+    this.#off();
+  }
+}
