@@ -34,6 +34,7 @@ import type {ChangeKind, Spread} from './spread.js';
 import {SpreadClock} from './spread.js';
 import {timeToConverged} from './converged.js';
 import {TrafficWatch, restRate} from './rest.js';
+import type {Rest} from './rest.js';
 import {table} from './table.js';
 import type {TableFigure} from './table.js';
 import type {ScenarioResult} from './converged.js';
@@ -293,6 +294,9 @@ interface SpreadFigures {
   model: number;
 }
 
+/** How long a formed group is given to come to rest before its first change is timed anyway (and said so). */
+const restTimeoutMs = 30_000;
+
 /**
  * One change at a time in a formed group, each timed until every other live
  * member's view has it (SpreadClock): a new peer joins, then leaves
@@ -302,9 +306,6 @@ interface SpreadFigures {
  * times), so each change starts from rest, as the model does; before the
  * first, the group sends no more than probing takes (rest.ts).
  */
-/** How long a formed group is given to come to rest before its first change is timed anyway (and said so). */
-const restTimeoutMs = 30_000;
-
 async function spread(c: Coordinator, names: string[], options: {profile: 'local' | 'lan'; changes: number; label: string; converged: boolean; formed?: string; n?: number; planned?: number}): Promise<SpreadFigures[]> {
   const planned = options.planned ?? options.changes;
   // The group's size as it was meant to be: a group not fully formed is still named by it, with a note.
@@ -324,8 +325,12 @@ async function spread(c: Coordinator, names: string[], options: {profile: 'local
   if (changes > 0) {
     const watch = new TrafficWatch(c, names);
     const limit = restRate(timing.probeIntervalMs);
-    const r = await watch.untilAtRest(limit, restTimeoutMs);
-    watch.close();
+    let r: Rest;
+    try {
+      r = await watch.untilAtRest(limit, restTimeoutMs);
+    } finally {
+      watch.close();
+    }
     const rate = Number.isFinite(r.rate) ? `${round(r.rate, 1)} datagrams a second a member` : 'too few members reporting their traffic';
     rest = r.atRest ? `; from rest (${rate}, at most ${round(limit, 1)}), reached in ${round(r.waitedMs / 1000, 1)} s` : `; NOT at rest after ${restTimeoutMs / 1000} s (${rate}, against ${round(limit, 1)})`;
     await settle();

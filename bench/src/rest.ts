@@ -30,16 +30,21 @@ export function restRate(probeIntervalMs: number): number {
 
 /**
  * Datagrams a second a member, over each member's last `windowMs` of its own
- * reports (cumulative `udpOut`, oldest first); NaN until nine in ten of
- * `members` have two reports at least half the window apart.
+ * reports (cumulative `udpOut`, oldest first), on average: NaN until nine in
+ * ten of `members` have two reports at least half the window apart, the
+ * later within a window of the latest report of all.
  */
 export function groupRate(reports: ReadonlyArray<readonly Sample[]>, members: number, windowMs: number): number {
+  // A member that stopped reporting a window before the latest report is not quiet, only silent.
+  const latest = Math.max(...reports.map((list) => list.at(-1)?.time ?? -Infinity));
   let sum = 0;
   let counted = 0;
   for (const list of reports) {
     const last = list.at(-1);
     const first = list.find((s) => last !== undefined && last.time - s.time <= windowMs);
-    if (!last || !first || last.time - first.time < windowMs / 2) continue;
+    if (!last || !first || last.time - first.time < windowMs / 2 || latest - last.time > windowMs) continue;
+    // A counter that went back (a restarted process) says nothing of a rate.
+    if (last.udpOut < first.udpOut) continue;
     sum += ((last.udpOut - first.udpOut) * 1000) / (last.time - first.time);
     counted++;
   }
