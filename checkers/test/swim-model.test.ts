@@ -80,7 +80,7 @@ test("Serf's rounds are exactly where the simulator's loop stops, over a grid of
   }
 });
 
-test('the join and leave spread models of both profiles: Serf\'s rounds for the group and the one that comes or goes', (t) => {
+test('the join and leave spread models of the local and lan profiles: Serf\'s rounds for the group and the one that comes or goes', (t) => {
   t.is(joinSpreadModelMs(local, 10), epidemicRounds(11, 3) * 50, 'the group and the newcomer, 50 ms rounds');
   t.is(joinSpreadModelMs(local, 10), 400);
   t.is(joinSpreadModelMs(local, 50), 450);

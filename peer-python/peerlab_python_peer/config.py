@@ -58,7 +58,7 @@ PROFILES = {
         push_pull_interval_ms=30000, reconnect_interval_ms=10000, join_timeout_ms=5000, leave_propagate_ms=1000,
         chat_sync_interval_ms=1000, chat_repair_grace_ms=250, max_packet_bytes=1400, counters_interval_ms=1000,
         dead_reap_ms=300000),
-    # memberlist's DefaultWANConfig, the rest scaled from lan with the gossip interval (as the reference peer's).
+    # memberlist's DefaultWANConfig (its 30 s TCP timeout for the join), the rest as the reference peer's wan profile.
     'wan': Profile(
         name='wan', probe_interval_ms=5000, probe_timeout_ms=3000, indirect_checks=3, suspicion_mult=6,
         suspicion_max_timeout_mult=6, retransmit_mult=4, gossip_interval_ms=500, gossip_nodes=4,

@@ -108,7 +108,7 @@ export const PROFILE_NAMES = ['local', 'lan', 'wan'] as const;
 
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
-/** The limits both profiles share; only the reap time is a matter of timing. */
+/** The limits every profile shares; only the reap time is a matter of timing. */
 function limits(deadReapMs: number) {
   return {
     // 2× the largest group measured (1,000 peers, docs/PERFORMANCE.md).
@@ -175,8 +175,12 @@ export const profiles: Readonly<Record<ProfileName, SwimConfig>> = {
    * memberlist's DefaultWANConfig: members whose acks take seconds, as they
    * do across the internet, or among thousands of members on a few cores
    * (scenarios/scale/2000-peers.yaml). Probes every 5 s with 3 s to answer,
-   * gossip to 4 members every 500 ms; this peer's own knobs scaled from `lan`
-   * with the gossip interval.
+   * gossip to 4 members every 500 ms, 30 s for a TCP exchange. This peer's
+   * own knobs: the gap pull, the leave's propagation and chat's anti-entropy
+   * scaled from `lan` with the gossip interval, the reconnect at Serf's 30 s,
+   * and dead members kept as long as on `lan` (memberlist reaps a WAN member
+   * after 60 s, a LAN one after 30 s; both profiles keep it 300 s, so a
+   * partition's other side is still known when it heals).
    */
   wan: {
     profile: 'wan',

@@ -78,9 +78,9 @@ test('bad flags exit 2 with a message naming the flag', async (t) => {
     [['--name', 'x', '--port', 'abc'], /--port.*expected an integer 0-65535/],
     [['--name', 'bad name!'], /--name.*expected 1-64 characters/],
     [['--name', 'x', '--join', 'nowhere'], /--join.*expected host:port/],
-    [['--name', 'x', '--profile', 'fast'], /--profile.*Allowed choices are local, lan/],
+    [['--name', 'x', '--profile', 'fast'], /--profile.*Allowed choices are local, lan, wan\./],
     [['--port', '0'], /--name is required/],
-    [['--print-profile', 'fast'], /--print-profile.*Allowed choices are local, lan/],
+    [['--print-profile', 'fast'], /--print-profile.*Allowed choices are local, lan, wan\./],
   ];
   for (const [args, expected] of cases) {
     const result = await runScript(args, '');

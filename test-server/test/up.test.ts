@@ -129,7 +129,7 @@ test('bad flags exit 2 and name the flag', async (t) => {
     [['--names', 'a,a'], /names must be unique/],
     [['--peers', '2', '--names', 'a,b'], /give --peers or --names, not both/],
     [['--port', '70000'], /--port.*expected an integer 0-65535/],
-    [['--profile', 'warp'], /--profile.*Allowed choices are local, lan/],
+    [['--profile', 'warp'], /--profile.*Allowed choices are local, lan, wan\./],
     [['--frobnicate'], /unknown option '--frobnicate'/],
     [['--allowed-host', 'a b'], /--allowed-host.*expected a host name/],
   ];
