@@ -51,49 +51,36 @@ export function groupRate(reports: ReadonlyArray<readonly Sample[]>, members: nu
   return counted > 0 && counted >= 0.9 * members ? sum / counted : NaN;
 }
 
-export class TrafficWatch {
-  readonly #samples = new Map<string, Sample[]>();
-  readonly #members: ReadonlySet<string>;
-  readonly #off: () => void;
-
-  constructor(c: Coordinator, members: Iterable<string>) {
-    this.#members = new Set(members);
-    const onEvents = (name: string, events: ReadonlyArray<{type: string; time: number; data: Record<string, unknown>}>) => {
-      if (!this.#members.has(name)) return;
-      for (const e of events) {
-        if (e.type !== 'net.counters' || typeof e.data.udpOut !== 'number') continue;
-        const list = this.#samples.get(name) ?? [];
-        list.push({time: e.time, udpOut: e.data.udpOut});
-        // A few seconds of reports is all a rate needs.
-        if (list.length > 16) list.shift();
-        this.#samples.set(name, list);
-      }
-    };
-    c.hub.on('events', onEvents);
-    this.#off = () => c.hub.off('events', onEvents);
-  }
-
-  /**
-   * Datagrams a second a member over each member's last `windowMs` of its own
-   * reports; NaN until nine in ten members have two reports that far apart.
-   */
-  rate(windowMs: number): number {
-    return groupRate([...this.#samples.values()], this.#members.size, windowMs);
-  }
-
-  /** Waits until the members send no more than `limit` datagrams a second each, or until `timeoutMs`. */
-  async untilAtRest(limit: number, timeoutMs: number, windowMs = 3000): Promise<Rest> {
+/**
+ * Waits until `members` send no more than `limit` datagrams a second each on
+ * average (over each one's last `windowMs` of reports), or until `timeoutMs`;
+ * listens to the hub's events only while it waits.
+ */
+export async function untilAtRest(c: Coordinator, members: Iterable<string>, limit: number, timeoutMs: number, windowMs = 3000): Promise<Rest> {
+  const names = new Set(members);
+  const samples = new Map<string, Sample[]>();
+  const onEvents = (name: string, events: ReadonlyArray<{type: string; time: number; data: Record<string, unknown>}>) => {
+    if (!names.has(name)) return;
+    for (const e of events) {
+      if (e.type !== 'net.counters' || typeof e.data.udpOut !== 'number') continue;
+      const list = samples.get(name) ?? [];
+      list.push({time: e.time, udpOut: e.data.udpOut});
+      // A few seconds of reports is all a rate needs.
+      if (list.length > 16) list.shift();
+      samples.set(name, list);
+    }
+  };
+  c.hub.on('events', onEvents);
+  try {
     const from = performance.now();
     for (;;) {
-      const rate = this.rate(windowMs);
+      const rate = groupRate([...samples.values()], names.size, windowMs);
       const waitedMs = performance.now() - from;
       if (rate <= limit) return {atRest: true, waitedMs, rate};
       if (waitedMs >= timeoutMs) return {atRest: false, waitedMs, rate};
       await new Promise((r) => setTimeout(r, 250));
     }
-  }
-
-  close(): void {
-    this.#off();
+  } finally {
+    c.hub.off('events', onEvents);
   }
 }
